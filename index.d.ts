@@ -1,0 +1,92 @@
+// Hand-written public types for hyperdht-rs (a drop-in for hyperdht 6.x).
+import { EventEmitter } from 'events'
+import { Readable, Duplex } from 'streamx'
+
+interface KeyPair { publicKey: Buffer; secretKey: Buffer }
+interface Address { host: string; port: number }
+interface NodeRef extends Address { id: Buffer | null }
+
+interface DHTOptions {
+  bootstrap?: Array<string | Address>
+  port?: number
+  host?: string
+  ephemeral?: boolean
+  firewalled?: boolean
+  anyPort?: boolean
+  keyPair?: KeyPair
+  seed?: Buffer
+  nodes?: Address[]
+  concurrency?: number
+  maxSize?: number
+  maxAge?: number
+  connectionKeepAlive?: number | false
+}
+
+interface QueryOptions { nodes?: Address[]; closestNodes?: Address[]; concurrency?: number }
+
+interface Query<T> extends Readable<T>, AsyncIterable<T> {
+  readonly closestNodes: NodeRef[]
+  readonly closestReplies: T[]
+  finished(): Promise<void>
+}
+
+interface PeerRecord { publicKey: Buffer; relayAddresses: Address[] }
+interface LookupReply { token: Buffer | null; from: NodeRef; to: NodeRef | null; peers: PeerRecord[]; bump: number }
+interface FindPeerReply { token: Buffer | null; from: NodeRef; to: NodeRef | null; peer: PeerRecord }
+interface ImmutableResult { token: Buffer | null; from: NodeRef; to: NodeRef | null; value: Buffer }
+interface MutableResult { token: Buffer | null; from: NodeRef; to: NodeRef | null; seq: number; value: Buffer; signature: Buffer }
+interface RpcReply {
+  tid: number; from: NodeRef; to: NodeRef | null; token: Buffer | null
+  closerNodes: Address[]; error: number; value: Buffer | null
+}
+
+declare class HyperDHT extends EventEmitter {
+  constructor(opts?: DHTOptions)
+  static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT
+  static keyPair(seed?: Buffer): KeyPair
+  static hash(data: Buffer): Buffer
+  static BOOTSTRAP: string[]
+  static FIREWALL: { UNKNOWN: 0; OPEN: 1; CONSISTENT: 2; RANDOM: 3 }
+
+  readonly defaultKeyPair: KeyPair
+  readonly destroyed: boolean
+  readonly bootstrapped: boolean
+  readonly id: Buffer | null
+  readonly ephemeral: boolean
+  readonly firewalled: boolean
+  readonly host: string | null
+  readonly port: number
+  readonly randomized: boolean
+
+  ready(): Promise<void>
+  fullyBootstrapped(): Promise<void>
+  destroy(opts?: { force?: boolean }): Promise<void>
+  address(): Address | null
+  localAddress(): Address | null
+  remoteAddress(): Address | null
+  toArray(opts?: { limit?: number }): Address[]
+  addNode(node: Address): void
+  ping(node: Address): Promise<RpcReply>
+  findNode(target: Buffer, opts?: QueryOptions): Query<RpcReply>
+  query(q: { target: Buffer; command: number; value?: Buffer | null }, opts?: QueryOptions): Query<RpcReply>
+
+  findPeer(publicKey: Buffer, opts?: QueryOptions & { hash?: boolean }): Query<FindPeerReply>
+  lookup(topic: Buffer, opts?: QueryOptions): Query<LookupReply>
+  announce(topic: Buffer, keyPair: KeyPair, relayAddresses?: Address[], opts?: QueryOptions & { bump?: number; clear?: boolean }): Query<LookupReply>
+  unannounce(topic: Buffer, keyPair: KeyPair, opts?: QueryOptions): Promise<void>
+  lookupAndUnannounce(topic: Buffer, keyPair: KeyPair, opts?: QueryOptions): Query<LookupReply>
+  immutablePut(value: Buffer, opts?: QueryOptions): Promise<{ hash: Buffer; closestNodes: NodeRef[] }>
+  immutableGet(hash: Buffer, opts?: QueryOptions): Promise<ImmutableResult | null>
+  mutablePut(keyPair: KeyPair, value: Buffer, opts?: QueryOptions & { seq?: number }): Promise<{ publicKey: Buffer; closestNodes: NodeRef[]; seq: number; signature: Buffer }>
+  mutableGet(publicKey: Buffer, opts?: QueryOptions & { seq?: number; latest?: boolean }): Promise<MutableResult | null>
+
+  on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'network-change' | 'network-update', listener: () => void): this
+  on(event: 'nat-update', listener: (host: string, port: number) => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
+declare namespace HyperDHT {
+  export { KeyPair, Address, NodeRef, DHTOptions, QueryOptions, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
+}
+
+export = HyperDHT

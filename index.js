@@ -1,0 +1,371 @@
+'use strict'
+// Public API: a drop-in for require('hyperdht') (hyperdht 6.x + the dht-rpc methods it inherits).
+// All protocol work happens in Rust (crates/*); this file only normalises options, keeps the
+// EventEmitter/streamx surface hyperdht users rely on, and maps engine events to JS.
+const { EventEmitter } = require('events')
+const b4a = require('b4a')
+const binding = require('./binding.js')
+const Query = require('./lib/query')
+const errors = require('./lib/errors')
+const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
+const { toKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
+
+function bootstrapList (list) {
+  return list.map((b) => {
+    if (typeof b === 'string') return b
+    if (b && typeof b === 'object' && b.host && b.port) return `${b.host}:${b.port}`
+    throw new TypeError('Invalid bootstrap node: ' + b)
+  })
+}
+
+class HyperDHT extends EventEmitter {
+  constructor (opts = {}) {
+    super()
+    const port = opts.port === undefined || opts.port === null ? DEFAULT_PORT : opts.port
+    const bootstrap = bootstrapList(opts.bootstrap || BOOTSTRAP_NODES)
+
+    this.defaultKeyPair = opts.keyPair || HyperDHT.keyPair(opts.seed)
+    this.listening = new Set()
+    this.destroyed = false
+    this.bootstrapped = false
+    this.suspended = false
+    this.concurrency = opts.concurrency || 10
+    this._queries = new Map()
+    this._nextQid = 1
+    this._state = null
+    this._destroying = null
+
+    const native = {
+      bootstrap,
+      port: Array.isArray(port) ? port[0] : port,
+      host: opts.host || '0.0.0.0',
+      ephemeral: opts.ephemeral === undefined ? null : !!opts.ephemeral,
+      firewalled: opts.firewalled === undefined ? true : !!opts.firewalled,
+      anyPort: opts.anyPort !== false,
+      nodes: (opts.nodes || []).map((n) => `${n.host}:${n.port}`),
+      adaptive: opts.adaptive !== false && opts.ephemeral === undefined,
+      concurrency: this.concurrency,
+      maxSize: opts.maxSize || 0,
+      maxAge: opts.maxAge || 0,
+      natHost: opts._natHost || null,
+      natPort: opts._natPort || 0
+    }
+
+    this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
+    this._bootstrapping = this._native.ready().then(() => {
+      this.bootstrapped = true
+    }, (err) => {
+      throw errors.fromNative(err.message)
+    })
+    this._bootstrapping.catch(noop)
+  }
+
+  static bootstrapper (port, host, opts = {}) {
+    if (!port) throw new Error('Port is required')
+    if (!host) throw new Error('Host is required')
+    if (host === '0.0.0.0' || host === '::') throw new Error('Invalid host')
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) throw new Error('Host must be a IPv4 address')
+    return new this({
+      port,
+      ephemeral: false,
+      firewalled: false,
+      anyPort: false,
+      bootstrap: [],
+      ...opts,
+      _natHost: host,
+      _natPort: port
+    })
+  }
+
+  static keyPair (seed) {
+    if (seed !== undefined && seed !== null) seed = buffer32(seed, 'seed')
+    const kp = binding.keyPair(seed || undefined)
+    return { publicKey: kp.publicKey, secretKey: kp.secretKey }
+  }
+
+  static hash (data) {
+    return binding.hash(bufferArg(data, 'data'))
+  }
+
+  _onevent (ev) {
+    switch (ev.type) {
+      case 'reply': {
+        const q = this._queries.get(ev.qid)
+        if (q) q._onreply(mapReply(q, ev.reply))
+        return
+      }
+      case 'end': {
+        const q = this._queries.get(ev.qid)
+        if (q) q._onend((ev.closest || []).map((r) => mapReply(q, r)).filter(Boolean), ev.error ? errors.fromNative(ev.error) : null, ev.result)
+        return
+      }
+      case 'nat-update':
+        this._state = null
+        this.emit('nat-update', ev.host, ev.port)
+        return
+      case 'close':
+        return
+      default:
+        this._state = null
+        this.emit(ev.type)
+    }
+  }
+
+  _info () {
+    if (this._state === null || this.destroyed) this._state = this._native.info()
+    return this._state
+  }
+
+  get id () {
+    return this._info().id || null
+  }
+
+  get ephemeral () {
+    return this._info().ephemeral
+  }
+
+  get firewalled () {
+    return this._info().firewalled
+  }
+
+  get host () {
+    return this._info().host || null
+  }
+
+  get port () {
+    return this._info().port || 0
+  }
+
+  get randomized () {
+    const s = this._info()
+    return !!s.host && s.port === 0
+  }
+
+  get online () {
+    return true
+  }
+
+  address () {
+    const s = this._native.info()
+    return s.address || null
+  }
+
+  localAddress () {
+    return this._native.info().localAddress || null
+  }
+
+  remoteAddress () {
+    return this._native.info().remoteAddress || null
+  }
+
+  addNode ({ host, port }) {
+    this._native.addNode(host, port)
+  }
+
+  toArray (opts) {
+    const limit = opts && opts.limit
+    if (limit === 0) return []
+    return this._native.toArray(limit || 0)
+  }
+
+  ready () {
+    return this._bootstrapping
+  }
+
+  fullyBootstrapped () {
+    return this._bootstrapping
+  }
+
+  async ping ({ host, port }, opts) {
+    if (this.destroyed) throw errors.NODE_DESTROYED()
+    try {
+      const res = await this._native.ping(host, port)
+      return { ...res.reply, from: fromOf(res.reply), to: res.reply.to || null }
+    } catch (err) {
+      throw errors.fromNative(err.message)
+    }
+  }
+
+  _startQuery (spec, kind, target) {
+    if (this.destroyed) throw errors.NODE_DESTROYED()
+    const qid = this._nextQid++
+    const q = new Query(this, qid, target)
+    q.kind = kind
+    this._queries.set(qid, q)
+    this._native.query(qid, { kind, target, concurrency: this.concurrency, ...spec })
+    return q
+  }
+
+  findNode (target, opts = {}) {
+    return this._startQuery({ ...queryOpts(opts) }, 'findNode', buffer32(target, 'target'))
+  }
+
+  query ({ target, command, value }, opts = {}) {
+    const t = buffer32(target, 'target')
+    return this._startQuery({ command, value: value || null, ...queryOpts(opts) }, 'query', t)
+  }
+
+  findPeer (publicKey, opts = {}) {
+    const pk = buffer32(publicKey, 'publicKey')
+    const target = opts.hash === false ? pk : HyperDHT.hash(pk)
+    return this._startQuery(queryOpts(opts), 'findPeer', target)
+  }
+
+  lookup (target, opts = {}) {
+    return this._startQuery(queryOpts(opts), 'lookup', buffer32(target, 'topic'))
+  }
+
+  announce (target, keyPair, relayAddresses = [], opts = {}) {
+    const t = buffer32(target, 'topic')
+    const kp = keyPairArg(keyPair)
+    if (!kp.secretKey && !opts.signAnnounce) throw new TypeError('keyPair.secretKey or opts.signAnnounce is required')
+    return this._startQuery({
+      keyPair: kp,
+      relayAddresses: relayAddressesArg(relayAddresses),
+      bump: opts.bump || 0,
+      clear: !!opts.clear,
+      ...queryOpts(opts)
+    }, 'announce', t)
+  }
+
+  lookupAndUnannounce (target, keyPair, opts = {}) {
+    const t = buffer32(target, 'topic')
+    const kp = keyPairArg(keyPair)
+    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required')
+    return this._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t)
+  }
+
+  unannounce (target, keyPair, opts = {}) {
+    return this.lookupAndUnannounce(target, keyPair, opts).finished()
+  }
+
+  async immutablePut (value, opts = {}) {
+    value = bufferArg(value, 'value')
+    const target = HyperDHT.hash(value)
+    const q = this._startQuery({ value, ...queryOpts(opts) }, 'immutablePut', target)
+    await q.finished()
+    return { hash: target, closestNodes: q.closestNodes }
+  }
+
+  async immutableGet (target, opts = {}) {
+    const q = this._startQuery(queryOpts(opts), 'immutableGet', buffer32(target, 'hash'))
+    for await (const node of q) {
+      q.destroy()
+      return node
+    }
+    return null
+  }
+
+  async mutablePut (keyPair, value, opts = {}) {
+    const kp = keyPairArg(keyPair)
+    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required')
+    value = bufferArg(value, 'value')
+    const seq = opts.seq || 0
+    const target = HyperDHT.hash(kp.publicKey)
+    const q = this._startQuery({ keyPair: kp, value, seq, ...queryOpts(opts) }, 'mutablePut', target)
+    await q.finished()
+    return { publicKey: kp.publicKey, closestNodes: q.closestNodes, seq, signature: q.result.signature }
+  }
+
+  async mutableGet (publicKey, opts = {}) {
+    const pk = buffer32(publicKey, 'publicKey')
+    const target = HyperDHT.hash(pk)
+    const userSeq = opts.seq || 0
+    const latest = opts.latest !== false
+    const q = this._startQuery({ publicKey: pk, seq: userSeq, ...queryOpts(opts) }, 'mutableGet', target)
+    let result = null
+    // Replies are verified in Rust (signature + seq >= userSeq) before they reach JS.
+    for await (const node of q) {
+      if (result && node.seq <= result.seq) continue
+      if (!latest) {
+        q.destroy()
+        return node
+      }
+      result = node
+    }
+    return result
+  }
+
+  async destroy ({ force = false } = {}) {
+    if (this._destroying) return this._destroying
+    this._destroying = this._destroy(force)
+    return this._destroying
+  }
+
+  async _destroy (force) {
+    if (!force) {
+      const closing = []
+      for (const server of this.listening) closing.push(server.close())
+      await Promise.allSettled(closing)
+    }
+    for (const q of this._queries.values()) q.destroy(errors.NODE_DESTROYED())
+    this._queries.clear()
+    this._state = null
+    await this._native.destroy(force)
+    this.destroyed = true
+    this.emit('close')
+  }
+}
+
+HyperDHT.BOOTSTRAP = BOOTSTRAP_NODES
+HyperDHT.FIREWALL = FIREWALL
+HyperDHT.COMMANDS = COMMANDS
+HyperDHT.DEFAULTS = Object.freeze({ concurrency: 10, maxWindow: 80, connectionKeepAlive: 5000, randomPunchInterval: 20000 })
+HyperDHT.toKey = toKey
+
+module.exports = HyperDHT
+
+function queryOpts (opts) {
+  const out = {}
+  if (opts.concurrency) out.concurrency = opts.concurrency
+  if (opts.nodes || opts.closestNodes) out.nodes = (opts.nodes || opts.closestNodes).map((n) => `${n.host}:${n.port}`)
+  return out
+}
+
+function relayAddressesArg (list) {
+  if (!Array.isArray(list)) throw new TypeError('relayAddresses must be an array')
+  return list.map(({ host, port }) => `${host}:${port}`)
+}
+
+function fromOf (r) {
+  return { id: r.fromId || null, host: r.fromHost, port: r.fromPort }
+}
+
+// Shapes replies as hyperdht's mapLookup/mapFindPeer/mapImmutable/mapMutable do.
+function mapReply (q, r) {
+  if (!r) return null
+  const from = fromOf(r)
+  const to = r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null
+  const token = r.token || null
+  switch (q.kind) {
+    case 'lookup':
+    case 'announce':
+    case 'lookupAndUnannounce':
+      if (!r.peers) return null
+      return { token, from, to, peers: r.peers.map(mapPeer), bump: r.bump || 0 }
+    case 'findPeer':
+      return r.peer ? { token, from, to, peer: mapPeer(r.peer) } : null
+    case 'immutableGet':
+    case 'immutablePut':
+      return r.value ? { token, from, to, value: r.value } : null
+    case 'mutableGet':
+    case 'mutablePut':
+      return r.signature ? { token, from, to, seq: r.seq, value: r.value, signature: r.signature } : null
+    default:
+      return {
+        tid: r.tid || 0,
+        from,
+        to,
+        token,
+        closerNodes: r.closerNodes || [],
+        error: r.error || 0,
+        value: r.value || null
+      }
+  }
+}
+
+function mapPeer (p) {
+  return { publicKey: p.publicKey, relayAddresses: p.relayAddresses || [] }
+}
+
+function noop () {}

@@ -1,0 +1,60 @@
+'use strict'
+// Argument checking for keys/topics coming from JS, so the engine only ever sees well-formed input.
+const b4a = require('b4a')
+
+const Z32 = 'ybndrfg8ejkmcpqxot1uwisza345h769'
+
+function z32Decode (s) {
+  const out = []
+  let bits = 0
+  let acc = 0
+  for (const ch of s) {
+    const v = Z32.indexOf(ch)
+    if (v === -1) return null
+    acc = (acc << 5) | v
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      out.push((acc >> bits) & 0xff)
+    }
+  }
+  return b4a.from(out)
+}
+
+/** A 32-byte key as Buffer; accepts Buffer/Uint8Array, 64-char hex or 52-char z-base32 (like hyperdht connect). */
+function toKey (key, name = 'key') {
+  if (typeof key === 'string') {
+    if (key.length === 64 && /^[0-9a-fA-F]+$/.test(key)) return b4a.from(key, 'hex')
+    if (key.length === 52) {
+      const buf = z32Decode(key)
+      if (buf && buf.byteLength === 32) return buf
+    }
+    throw new TypeError(`${name} must be a 32-byte Buffer, hex or z-base32 string`)
+  }
+  return buffer32(key, name)
+}
+
+function buffer32 (buf, name) {
+  if (!b4a.isBuffer(buf) && !(buf instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer`)
+  if (buf.byteLength !== 32) throw new TypeError(`${name} must be 32 bytes, got ${buf.byteLength}`)
+  return b4a.from(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function keyPairArg (keyPair, name = 'keyPair') {
+  if (!keyPair || typeof keyPair !== 'object') throw new TypeError(`${name} must be a { publicKey, secretKey } object`)
+  const publicKey = buffer32(keyPair.publicKey, `${name}.publicKey`)
+  const sk = keyPair.secretKey
+  if (sk === undefined || sk === null) return { publicKey, secretKey: null }
+  if (!(sk instanceof Uint8Array) || sk.byteLength !== 64) {
+    throw new TypeError(`${name}.secretKey must be 64 bytes`)
+  }
+  return { publicKey, secretKey: sk }
+}
+
+function bufferArg (buf, name) {
+  if (typeof buf === 'string') return b4a.from(buf)
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer`)
+  return buf
+}
+
+module.exports = { toKey, buffer32, keyPairArg, bufferArg, z32Decode }

@@ -1,0 +1,67 @@
+'use strict'
+// A query stream shaped like dht-rpc's lib/query.js: a streamx Readable of replies, async-iterable,
+// with `finished()` and `closestNodes`/`closestReplies`. The whole iterative query runs in Rust; replies
+// arrive as events through the node's single ThreadsafeFunction and are pushed here.
+const { Readable, getStreamError } = require('streamx')
+
+class Query extends Readable {
+  constructor (dht, qid, target) {
+    super()
+    this.dht = dht
+    this.qid = qid
+    this.target = target
+    this.closestReplies = []
+    this.errors = 0
+    this.successes = 0
+    this.result = null
+  }
+
+  get closestNodes () {
+    return this.closestReplies.map((r) => r.from)
+  }
+
+  _onreply (data) {
+    this.successes++
+    if (data !== null) this.push(data)
+  }
+
+  _onend (closestReplies, error, result) {
+    this.dht._queries.delete(this.qid)
+    if (closestReplies) this.closestReplies = closestReplies
+    this.result = result || null
+    if (error) this.destroy(error)
+    else this.push(null)
+  }
+
+  _destroy (cb) {
+    if (this.dht._queries.has(this.qid)) {
+      this.dht._queries.delete(this.qid)
+      this.dht._native.cancelQuery(this.qid)
+    }
+    cb(null)
+  }
+
+  finished () {
+    return new Promise((resolve, reject) => {
+      if (this.destroyed) {
+        const error = getStreamError(this)
+        if (error) reject(error)
+        else resolve()
+        return
+      }
+      let error = null
+      const onerror = (err) => { error = err }
+      const onclose = () => {
+        this.removeListener('error', onerror)
+        this.removeListener('close', onclose)
+        if (error) reject(error)
+        else resolve()
+      }
+      this.resume()
+      this.on('error', onerror)
+      this.on('close', onclose)
+    })
+  }
+}
+
+module.exports = Query
