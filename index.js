@@ -21,7 +21,7 @@ function bootstrapList (list) {
 class HyperDHT extends EventEmitter {
   constructor (opts = {}) {
     super()
-    const port = opts.port === undefined || opts.port === null ? DEFAULT_PORT : opts.port
+    const port = opts.port || DEFAULT_PORT // like hyperdht: 0 means the default port
     const bootstrap = bootstrapList(opts.bootstrap || BOOTSTRAP_NODES)
 
     this.defaultKeyPair = opts.keyPair || HyperDHT.keyPair(opts.seed)
@@ -179,8 +179,17 @@ class HyperDHT extends EventEmitter {
   async ping ({ host, port }, opts) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
     try {
-      const res = await this._native.ping(host, port)
-      return { ...res.reply, from: fromOf(res.reply), to: res.reply.to || null }
+      const r = await this._native.ping(host, port)
+      return {
+        tid: r.tid || 0,
+        rtt: r.rtt || 0,
+        from: fromOf(r),
+        to: r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null,
+        token: r.token || null,
+        closerNodes: r.closerNodes || null,
+        error: r.error || 0,
+        value: r.value || null
+      }
     } catch (err) {
       throw errors.fromNative(err.message)
     }

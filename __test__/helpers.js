@@ -1,0 +1,41 @@
+'use strict'
+// Shared helpers for the node --test suite. Every networked test runs inside the loopback-only
+// namespace set up by scripts/netns.js (npm test), touches 127.0.0.1 only and destroys what it creates.
+const RS = require('..')
+const JS = require('hyperdht')
+
+function kindOf (node) {
+  return node instanceof RS ? 'rs' : 'js'
+}
+
+/** Creates a bootstrapper of the given kind on a free port. */
+async function bootstrapper (Impl, opts = {}) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000)
+    const node = Impl.bootstrapper(port, '127.0.0.1', { host: '127.0.0.1', ...opts })
+    try {
+      await node.fullyBootstrapped()
+      return node
+    } catch (err) {
+      await node.destroy().catch(() => {})
+      if (attempt === 19) throw err
+    }
+  }
+}
+
+/** A persistent testnet node of the given kind (like testnet.js, but mixed). */
+function persistentNode (Impl, bootstrap, opts = {}) {
+  return new Impl({ ephemeral: false, firewalled: false, bootstrap, host: '127.0.0.1', port: 0, ...opts })
+}
+
+function cleanup (t, nodes) {
+  t.after(async () => {
+    for (let i = nodes.length - 1; i >= 0; i--) await nodes[i].destroy().catch(() => {})
+  })
+}
+
+function addrKey (a) {
+  return a.host + ':' + a.port
+}
+
+module.exports = { RS, JS, kindOf, bootstrapper, persistentNode, cleanup, addrKey }

@@ -1,0 +1,124 @@
+'use strict'
+// Issue 3: records across the JS/Rust boundary, every direction (npm test runs this in a loopback netns).
+const test = require('node:test')
+const assert = require('node:assert')
+const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
+
+async function network (t, storageKinds, size = 6) {
+  const nodes = []
+  cleanup(t, nodes)
+  const boot = await bootstrapper(storageKinds[0])
+  nodes.push(boot)
+  const bootstrap = [{ host: '127.0.0.1', port: boot.address().port }]
+  for (let i = 0; i < size; i++) nodes.push(persistentNode(storageKinds[i % storageKinds.length], bootstrap))
+  await Promise.all(nodes.map((n) => n.fullyBootstrapped()))
+  const client = (Impl) => {
+    const c = new Impl({ ephemeral: true, bootstrap, host: '127.0.0.1', port: 0 })
+    nodes.push(c)
+    return c
+  }
+  return { nodes, bootstrap, client }
+}
+
+async function collectPeers (q) {
+  const keys = new Set()
+  for await (const r of q) for (const p of r.peers) keys.add(p.publicKey.toString('hex'))
+  return keys
+}
+
+for (const [A, B, name] of [[JS, RS, 'JS announces, Rust looks up'], [RS, JS, 'Rust announces, JS looks up']]) {
+  test(name + ' (mixed storage), then unannounce', async (t) => {
+    const net = await network(t, [JS, RS])
+    const a = net.client(A)
+    const b = net.client(B)
+    await Promise.all([a.fullyBootstrapped(), b.fullyBootstrapped()])
+    const topic = RS.hash(Buffer.from(name))
+    const kp = A.keyPair()
+    await a.announce(topic, kp, [{ host: '127.0.0.1', port: 4242 }]).finished()
+    let found = null
+    for await (const r of b.lookup(topic)) {
+      for (const p of r.peers) if (p.publicKey.equals(kp.publicKey)) found = p
+    }
+    assert.ok(found, 'peer record found')
+    assert.deepStrictEqual(found.relayAddresses, [{ host: '127.0.0.1', port: 4242 }])
+
+    await a.unannounce(topic, kp)
+    const after = await collectPeers(b.lookup(topic))
+    assert.ok(!after.has(kp.publicKey.toString('hex')), 'record gone after unannounce')
+  })
+}
+
+for (const [storage, client, name] of [
+  [[RS], JS, 'Rust-only storage network serves a JS client'],
+  [[JS], RS, 'JS-only storage network serves a Rust client']
+]) {
+  test(name, async (t) => {
+    const net = await network(t, storage)
+    const c = net.client(client)
+    const other = net.client(client === JS ? RS : JS)
+    await Promise.all([c.fullyBootstrapped(), other.fullyBootstrapped()])
+
+    const { hash } = await c.immutablePut(Buffer.from('immutable ' + name))
+    assert.ok(hash.equals(RS.hash(Buffer.from('immutable ' + name))))
+    const got = await other.immutableGet(hash)
+    assert.ok(got && got.value.equals(Buffer.from('immutable ' + name)))
+
+    const kp = RS.keyPair()
+    const put = await c.mutablePut(kp, Buffer.from('v0'), { seq: 0 })
+    assert.strictEqual(put.seq, 0)
+    assert.ok(put.publicKey.equals(kp.publicKey))
+    assert.strictEqual(put.signature.length, 64)
+    const g0 = await other.mutableGet(kp.publicKey)
+    assert.strictEqual(g0.seq, 0)
+    assert.ok(g0.value.equals(Buffer.from('v0')))
+
+    const topic = RS.hash(Buffer.from('topic ' + name))
+    const akp = RS.keyPair()
+    await c.announce(topic, akp).finished()
+    const peers = await collectPeers(other.lookup(topic))
+    assert.ok(peers.has(akp.publicKey.toString('hex')))
+  })
+}
+
+test('mutable seq rules across implementations', async (t) => {
+  const net = await network(t, [JS, RS])
+  const js = net.client(JS)
+  const rs = net.client(RS)
+  await Promise.all([js.fullyBootstrapped(), rs.fullyBootstrapped()])
+  const kp = RS.keyPair()
+
+  for (const [writer, reader, seq] of [[rs, js, 0], [js, rs, 1], [rs, js, 2]]) {
+    await writer.mutablePut(kp, Buffer.from('seq ' + seq), { seq })
+    const got = await reader.mutableGet(kp.publicKey)
+    assert.strictEqual(got.seq, seq)
+    assert.ok(got.value.equals(Buffer.from('seq ' + seq)))
+  }
+
+  // seq filter: asking for seq >= 3 finds nothing; latest:false returns some valid record
+  assert.strictEqual(await rs.mutableGet(kp.publicKey, { seq: 3 }), null)
+  assert.strictEqual(await js.mutableGet(kp.publicKey, { seq: 3 }), null)
+  const any = await rs.mutableGet(kp.publicKey, { latest: false })
+  assert.ok(any && any.seq <= 2)
+
+  // a lower seq does not replace the stored record; a reused seq with other content neither
+  for (const writer of [js, rs]) {
+    await writer.mutablePut(kp, Buffer.from('older'), { seq: 1 })
+    await writer.mutablePut(kp, Buffer.from('different'), { seq: 2 })
+  }
+  for (const reader of [js, rs]) {
+    const got = await reader.mutableGet(kp.publicKey)
+    assert.strictEqual(got.seq, 2)
+    assert.ok(got.value.equals(Buffer.from('seq 2')))
+  }
+})
+
+test('bad arguments from JS are TypeErrors', async (t) => {
+  const net = await network(t, [RS], 2)
+  const c = net.client(RS)
+  await c.fullyBootstrapped()
+  assert.throws(() => c.lookup(Buffer.alloc(31)), TypeError)
+  assert.throws(() => c.announce(Buffer.alloc(32), { publicKey: Buffer.alloc(5) }), TypeError)
+  await assert.rejects(c.mutableGet(Buffer.alloc(10)), TypeError)
+  await assert.rejects(c.mutablePut({ publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(10) }, Buffer.from('x')), TypeError)
+  await assert.rejects(c.immutableGet('nope'), TypeError)
+})

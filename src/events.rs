@@ -1,0 +1,101 @@
+//! Rust → JS events. Each live native object owns exactly one ref'd ThreadsafeFunction
+//! (it keeps the Node event loop alive while the object is open, like a libuv handle) and
+//! every event is one flat `JsEvent` object; `type` says which fields are set.
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+#[napi(object)]
+#[derive(Default)]
+pub struct JsPeer {
+    pub public_key: Buffer,
+    /// "host:port" strings are avoided: relay addresses are `{host, port}`.
+    pub relay_addresses: Vec<JsAddress>,
+}
+
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct JsAddress {
+    pub host: String,
+    pub port: u32,
+}
+
+/// One reply of a query (or ping), flat; JS shapes it per query kind (index.js `mapReply`).
+#[napi(object)]
+#[derive(Default)]
+pub struct JsReply {
+    pub tid: Option<u32>,
+    pub rtt: Option<u32>,
+    pub from_id: Option<Buffer>,
+    pub from_host: String,
+    pub from_port: u32,
+    pub to_host: Option<String>,
+    pub to_port: Option<u32>,
+    pub token: Option<Buffer>,
+    pub closer_nodes: Option<Vec<JsAddress>>,
+    pub error: Option<u32>,
+    pub value: Option<Buffer>,
+    /// lookup/announce: decoded lookupRawReply
+    pub peers: Option<Vec<JsPeer>>,
+    pub bump: Option<f64>,
+    /// findPeer: decoded peer record
+    pub peer: Option<JsPeer>,
+    /// mutable get/put
+    pub seq: Option<f64>,
+    pub signature: Option<Buffer>,
+}
+
+/// Final result attached to an `end` event (e.g. mutablePut's signature).
+#[napi(object)]
+#[derive(Default)]
+pub struct JsResult {
+    pub signature: Option<Buffer>,
+}
+
+#[napi(object)]
+#[derive(Default)]
+pub struct JsEvent {
+    /// ready | listening | persistent | nat-update | wakeup | network-update | close | reply | end
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub qid: Option<u32>,
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub reply: Option<JsReply>,
+    pub closest: Option<Vec<JsReply>>,
+    pub error: Option<String>,
+    pub result: Option<JsResult>,
+}
+
+impl JsEvent {
+    pub fn named(kind: &str) -> Self {
+        JsEvent {
+            kind: kind.to_string(),
+            ..Default::default()
+        }
+    }
+}
+
+pub type EventTsfn = ThreadsafeFunction<JsEvent, (), JsEvent, Status, false>;
+
+/// Owner of the event TSFN. Dropping it releases the ref that keeps Node alive.
+pub struct EventSink {
+    tsfn: EventTsfn,
+}
+
+impl EventSink {
+    pub fn new(cb: Function<JsEvent, ()>) -> Result<Self> {
+        let tsfn = cb
+            .build_threadsafe_function::<JsEvent>()
+            .callee_handled::<false>()
+            .build()?;
+        Ok(EventSink { tsfn })
+    }
+
+    /// Never blocks a tokio worker (NonBlocking). Volume is bounded by the engine: control-plane
+    /// events and query replies only, never one event per packet.
+    pub fn emit(&self, ev: JsEvent) {
+        self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
