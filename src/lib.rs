@@ -1,3 +1,19 @@
 #![deny(clippy::all)]
 //! napi glue only: argument conversion, ThreadsafeFunction plumbing, class wrappers.
 //! All protocol and I/O logic lives in the pure-Rust crates under `crates/`.
+
+mod crypto;
+
+/// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down
+/// in its env-cleanup hook, so the process exits promptly once every native object is closed.
+#[cfg(not(test))]
+#[napi_derive::module_init]
+fn init() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("hyperdht-rs")
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+}
