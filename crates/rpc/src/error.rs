@@ -1,0 +1,32 @@
+//! Errors of the dht-rpc layer (mirrors `dht-rpc lib/errors.js` codes).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RpcError {
+    /// No reply after all retries (`REQUEST_TIMEOUT`).
+    RequestTimeout,
+    /// The request was cancelled (session/query destroyed, `REQUEST_DESTROYED`).
+    RequestDestroyed,
+    /// The node was destroyed (`Node destroyed`).
+    Destroyed,
+    /// A query ended with no closest replies (`Too few nodes responded`).
+    TooFewNodes,
+    /// Could not bind a socket.
+    Bind(String),
+    /// Invalid argument from the caller.
+    InvalidArgument(String),
+}
+
+impl std::fmt::Display for RpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RpcError::RequestTimeout => f.write_str("REQUEST_TIMEOUT: Request timed out"),
+            RpcError::RequestDestroyed => f.write_str("REQUEST_DESTROYED: Request destroyed"),
+            RpcError::Destroyed => f.write_str("NODE_DESTROYED: Node destroyed"),
+            RpcError::TooFewNodes => f.write_str("Too few nodes responded"),
+            RpcError::Bind(e) => write!(f, "Could not bind: {e}"),
+            RpcError::InvalidArgument(e) => write!(f, "Invalid argument: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RpcError {}

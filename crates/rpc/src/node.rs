@@ -1,0 +1,1103 @@
+//! The sans-IO dht-rpc node (`dht-rpc index.js` + `lib/io.js`): feed it datagrams
+//! ([`Node::handle_datagram`]) and time ([`Node::handle_timeout`]), give it commands, and collect
+//! datagrams ([`Node::poll_transmit`]), events ([`Node::poll_event`]) and the next deadline
+//! ([`Node::poll_timeout`]). No sockets, no clocks of its own.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use crate::congestion::{CongestionWindow, DEFAULT_MAX_WINDOW};
+use crate::error::RpcError;
+use crate::messages::{self, error_code, Command, Frame, RequestFrame, Response, ResponseFrame};
+use crate::nat_sampler::NatSampler;
+use crate::peer::{self, NodeInfo};
+use crate::query::{Candidate, Query, QueryId, QuerySpec};
+use crate::routing_table::{Entry, RoutingTable, K};
+use crate::tokens::Tokens;
+
+pub const TICK: Duration = Duration::from_millis(5000);
+pub const DRAIN: Duration = Duration::from_millis(750);
+const SLEEPING_INTERVAL: Duration = Duration::from_millis(15000);
+const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
+const STABLE_TICKS: i64 = 240;
+const MORE_STABLE_TICKS: i64 = 720;
+const REFRESH_TICKS: i64 = 60;
+const RECENT_NODE: u64 = 12;
+const OLD_NODE: u64 = 360;
+const MAX_PING_DELAY_MS: u32 = 10_000;
+
+/// Which of the node's two UDP sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketKind {
+    Server,
+    Client,
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub socket: SocketKind,
+    pub to: SocketAddrV4,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bootstrap: Vec<SocketAddrV4>,
+    /// `Some(false)`: become persistent during bootstrap; `Some(true)`: stay ephemeral;
+    /// `None`: adaptive (if `adaptive`).
+    pub ephemeral: Option<bool>,
+    pub adaptive: bool,
+    pub firewalled: bool,
+    pub concurrency: usize,
+    pub max_window: u32,
+    /// `DHT.bootstrapper`: our configured public address, sampled once.
+    pub nat_seed: Option<SocketAddrV4>,
+    pub nodes: Vec<SocketAddrV4>,
+    pub quick_firewall: bool,
+    pub down_hints_rate_limit: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bootstrap: Vec::new(),
+            ephemeral: None,
+            adaptive: true,
+            firewalled: true,
+            concurrency: 10,
+            max_window: DEFAULT_MAX_WINDOW,
+            nat_seed: None,
+            nodes: Vec::new(),
+            quick_firewall: true,
+            down_hints_rate_limit: 50,
+        }
+    }
+}
+
+/// An application (non-internal) request for the layer above (hyperdht).
+#[derive(Debug, Clone)]
+pub struct IncomingRequest {
+    pub tid: u16,
+    pub from: SocketAddrV4,
+    /// Validated id of the sender (None if absent or not matching its address).
+    pub from_id: Option<[u8; 32]>,
+    /// The address the requester sent to (our address as it sees it).
+    pub to: SocketAddrV4,
+    /// Token presented by the requester; only present when it was valid (invalid tokens are
+    /// answered with INVALID_TOKEN before dispatch, like `IO.onmessage`).
+    pub token: Option<[u8; 32]>,
+    pub internal: bool,
+    pub command: u64,
+    pub target: Option<[u8; 32]>,
+    pub value: Option<Vec<u8>>,
+    pub socket: SocketKind,
+}
+
+/// How to answer an [`IncomingRequest`] (`req.reply` / `req.error`).
+#[derive(Debug, Clone, Default)]
+pub struct Reply {
+    pub value: Option<Vec<u8>>,
+    pub error: u64,
+    pub token: bool,
+    pub closer_nodes: bool,
+    /// Send the reply to another address than the requester (`opts.to`).
+    pub to: Option<SocketAddrV4>,
+}
+
+impl Reply {
+    /// `req.reply(value)`: token and closer nodes by default.
+    pub fn value(value: Option<Vec<u8>>) -> Self {
+        Reply {
+            value,
+            error: 0,
+            token: true,
+            closer_nodes: true,
+            to: None,
+        }
+    }
+
+    /// `req.error(code)`: closer nodes, no token.
+    pub fn error(code: u64) -> Self {
+        Reply {
+            value: None,
+            error: code,
+            token: false,
+            closer_nodes: true,
+            to: None,
+        }
+    }
+}
+
+/// Something the layer above should know.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Ready,
+    Persistent,
+    NatUpdate {
+        host: Ipv4Addr,
+        port: u16,
+    },
+    Ephemeral,
+    Wakeup,
+    Request(IncomingRequest),
+    Response {
+        req: u64,
+        result: Result<Response, RpcError>,
+    },
+    QueryReply {
+        query: QueryId,
+        reply: Response,
+    },
+    QueryDone {
+        query: QueryId,
+        closest: Vec<Response>,
+        error: Option<RpcError>,
+    },
+}
+
+/// Parameters of a single request (`dht.request`).
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub to: SocketAddrV4,
+    pub to_id: Option<[u8; 32]>,
+    pub internal: bool,
+    pub command: u64,
+    pub target: Option<[u8; 32]>,
+    pub token: Option<[u8; 32]>,
+    pub value: Option<Vec<u8>>,
+    pub retries: u32,
+    pub timeout: Option<Duration>,
+    pub force: bool,
+}
+
+impl RequestSpec {
+    pub fn new(to: SocketAddrV4, internal: bool, command: u64) -> Self {
+        RequestSpec {
+            to,
+            to_id: None,
+            internal,
+            command,
+            target: None,
+            token: None,
+            value: None,
+            retries: 3,
+            timeout: None,
+            force: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Owner {
+    User(u64),
+    Query(QueryId),
+    QuickNat,
+    FirewallProbe,
+    Reping { old: [u8; 32], new: Box<Entry> },
+    Check { id: [u8; 32] },
+    Ignore,
+}
+
+#[derive(Debug)]
+struct Inflight {
+    data: Vec<u8>,
+    to: SocketAddrV4,
+    to_id: Option<[u8; 32]>,
+    socket: SocketKind,
+    sent: u32,
+    retries: u32,
+    timeout: Duration,
+    deadline: Option<Instant>,
+    created: Instant,
+    owner: Owner,
+    slow: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BootPhase {
+    NotStarted,
+    Querying { round: u8 },
+    Updating { round: u8 },
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UpdateReason {
+    Bootstrap,
+    Stable,
+}
+
+#[derive(Debug)]
+struct FirewallCheck {
+    pending: usize,
+    candidates: usize,
+    sampler: NatSampler,
+    count: usize,
+    only_firewall: bool,
+    reason: UpdateReason,
+    host: Ipv4Addr,
+    port: u16,
+}
+
+/// Counters for observability and tests.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub received: u64,
+    pub dropped: u64,
+    pub requests_in: u64,
+    pub responses_in: u64,
+    pub sent: u64,
+    pub timeouts: u64,
+}
+
+pub struct Node {
+    cfg: Config,
+    table: RoutingTable,
+    nat: NatSampler,
+    tokens: Tokens,
+    congestion: CongestionWindow,
+    tid: u16,
+    inflight: HashMap<u16, Inflight>,
+    queued: VecDeque<u16>,
+    queries: HashMap<QueryId, Query>,
+    next_query: QueryId,
+    ephemeral: bool,
+    firewalled: bool,
+    server_port: u16,
+    tick: u64,
+    next_tick: Instant,
+    next_drain: Instant,
+    last_tick_at: Instant,
+    refresh_ticks: i64,
+    stable_ticks: i64,
+    last_checked_host: Option<Ipv4Addr>,
+    boot: BootPhase,
+    boot_query: Option<QueryId>,
+    quick_nat_pending: bool,
+    test_nat: bool,
+    bootstrapped: bool,
+    bootstrap_samples: HashSet<SocketAddrV4>,
+    firewall_check: Option<FirewallCheck>,
+    delayed: Vec<(Instant, Transmit)>,
+    repings: usize,
+    down_hints_sent: i64,
+    checks: usize,
+    out: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    destroyed: bool,
+    last_activity: Instant,
+}
+
+fn random_id() -> [u8; 32] {
+    let mut id = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut id);
+    id
+}
+
+impl Node {
+    pub fn new(cfg: Config, now: Instant) -> Self {
+        let tick = 100 - (rand::random::<f64>() * 50.0) as u64;
+        let refresh_ticks = 60 - (rand::random::<f64>() * 30.0) as i64;
+        let firewalled = cfg.firewalled;
+        let mut node = Node {
+            table: RoutingTable::new(random_id()),
+            nat: NatSampler::new(),
+            tokens: Tokens::new(),
+            congestion: CongestionWindow::new(cfg.max_window),
+            tid: rand::random(),
+            inflight: HashMap::new(),
+            queued: VecDeque::new(),
+            queries: HashMap::new(),
+            next_query: 1,
+            ephemeral: true,
+            firewalled,
+            server_port: 0,
+            tick,
+            next_tick: now + TICK,
+            next_drain: now + DRAIN,
+            last_tick_at: now,
+            refresh_ticks,
+            stable_ticks: STABLE_TICKS,
+            last_checked_host: None,
+            boot: BootPhase::NotStarted,
+            boot_query: None,
+            quick_nat_pending: false,
+            test_nat: false,
+            bootstrapped: false,
+            bootstrap_samples: HashSet::new(),
+            firewall_check: None,
+            delayed: Vec::new(),
+            repings: 0,
+            down_hints_sent: 0,
+            checks: 0,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            destroyed: false,
+            last_activity: now,
+            cfg,
+        };
+        if let Some(seed) = node.cfg.nat_seed {
+            node.nat.add(*seed.ip(), seed.port());
+        }
+        for a in node.cfg.nodes.clone() {
+            node.add_node(a);
+        }
+        node
+    }
+
+    /// Tells the node its server socket's local port and starts bootstrapping (after `listening`).
+    pub fn start(&mut self, server_port: u16, now: Instant) {
+        self.server_port = server_port;
+        self.last_tick_at = now;
+        self.next_tick = now + TICK;
+        self.next_drain = now + DRAIN;
+        self.start_boot_round(0, now);
+    }
+
+    // ---- accessors -------------------------------------------------------------------------
+
+    pub fn id(&self) -> Option<[u8; 32]> {
+        if self.ephemeral {
+            None
+        } else {
+            Some(*self.table.id())
+        }
+    }
+    pub fn table_id(&self) -> [u8; 32] {
+        *self.table.id()
+    }
+    pub fn is_ephemeral(&self) -> bool {
+        self.ephemeral
+    }
+    pub fn is_firewalled(&self) -> bool {
+        self.firewalled
+    }
+    pub fn is_bootstrapped(&self) -> bool {
+        self.bootstrapped
+    }
+    pub fn nat_host(&self) -> Option<Ipv4Addr> {
+        self.nat.host
+    }
+    pub fn nat_port(&self) -> u16 {
+        self.nat.port
+    }
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+    pub fn server_port(&self) -> u16 {
+        self.server_port
+    }
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+    pub fn inflight_len(&self) -> usize {
+        self.inflight.len()
+    }
+    /// The socket requests go out on (`dht.socket`).
+    pub fn request_socket(&self) -> SocketKind {
+        if self.firewalled {
+            SocketKind::Client
+        } else {
+            SocketKind::Server
+        }
+    }
+
+    /// `remoteAddress()`: our public address if known, not firewalled and not remapped.
+    pub fn remote_address(&self) -> Option<SocketAddrV4> {
+        let host = self.nat.host?;
+        if self.nat.port == 0 || self.firewalled || self.nat.port != self.server_port {
+            return None;
+        }
+        Some(SocketAddrV4::new(host, self.server_port))
+    }
+
+    /// `toArray()`: most recently heard first.
+    pub fn to_array(&self, limit: usize) -> Vec<NodeInfo> {
+        let all = self.table.by_recency();
+        let n = if limit == 0 {
+            all.len()
+        } else {
+            limit.min(all.len())
+        };
+        all[..n]
+            .iter()
+            .map(|e| NodeInfo {
+                id: e.id,
+                addr: e.addr,
+            })
+            .collect()
+    }
+
+    pub fn closest_nodes(&self, target: &[u8; 32], k: usize) -> Vec<SocketAddrV4> {
+        self.table
+            .closest(target, k)
+            .into_iter()
+            .map(|e| e.addr)
+            .collect()
+    }
+
+    // ---- outputs -----------------------------------------------------------------------------
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.destroyed {
+            return None;
+        }
+        let mut t = self.next_tick.min(self.next_drain);
+        for r in self.inflight.values() {
+            if let Some(d) = r.deadline {
+                t = t.min(d);
+            }
+        }
+        for (d, _) in &self.delayed {
+            t = t.min(*d);
+        }
+        Some(t)
+    }
+
+    pub fn destroy(&mut self, now: Instant) {
+        if self.destroyed {
+            return;
+        }
+        self.destroyed = true;
+        let reqs: Vec<u16> = self.inflight.keys().copied().collect();
+        for tid in reqs {
+            if let Some(r) = self.inflight.remove(&tid) {
+                self.fail_owner(r, RpcError::Destroyed, now);
+            }
+        }
+        let qids: Vec<QueryId> = self.queries.keys().copied().collect();
+        for q in qids {
+            self.finish_query(q, Some(RpcError::Destroyed), now);
+        }
+        self.queued.clear();
+        self.delayed.clear();
+    }
+
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed
+    }
+
+    // ---- commands ----------------------------------------------------------------------------
+
+    /// `dht.addNode({host, port})`: id computed from the address, no verification.
+    pub fn add_node(&mut self, addr: SocketAddrV4) {
+        let id = peer::id(&addr);
+        let t = self.tick;
+        self.insert_node(Entry {
+            id,
+            addr,
+            added: t,
+            pinged: 0,
+            seen: 0,
+            sampled: 0,
+            down_hints: 0,
+            heard: 0,
+        });
+    }
+
+    /// Sends a request; the outcome arrives as [`Event::Response`] with `req`.
+    pub fn request(&mut self, req: u64, spec: RequestSpec, now: Instant) {
+        if self.destroyed {
+            self.events.push_back(Event::Response {
+                req,
+                result: Err(RpcError::Destroyed),
+            });
+            return;
+        }
+        self.send_request(spec, Owner::User(req), now);
+    }
+
+    /// Starts an iterative query; replies arrive as [`Event::QueryReply`], the end as
+    /// [`Event::QueryDone`] (the caller runs any commit phase on the closest replies).
+    pub fn query(&mut self, spec: QuerySpec, now: Instant) -> QueryId {
+        let id = self.next_query;
+        self.next_query += 1;
+        self.refresh_ticks = REFRESH_TICKS;
+        let mut q = Query::new(spec);
+        if q.wants_table() {
+            let cands = self.table_candidates(&q.spec.target, K - q.pending_len());
+            q.add_from_table(cands);
+        }
+        if q.wants_table() {
+            for b in self.cfg.bootstrap.clone() {
+                q.add_pending(
+                    Candidate {
+                        id: Some(peer::id(&b)),
+                        addr: b,
+                    },
+                    None,
+                );
+            }
+        }
+        q.opened = true;
+        self.queries.insert(id, q);
+        if self.destroyed {
+            self.finish_query(id, Some(RpcError::Destroyed), now);
+        } else {
+            self.drive_query(id, now);
+        }
+        id
+    }
+
+    /// The id the next [`Node::query`] call will return.
+    pub fn peek_next_query_id(&self) -> QueryId {
+        self.next_query
+    }
+
+    /// Stops a query (the consumer went away); in-flight requests are dropped.
+    pub fn cancel_query(&mut self, id: QueryId) {
+        if self.queries.remove(&id).is_some() {
+            let tids: Vec<u16> = self
+                .inflight
+                .iter()
+                .filter(|(_, r)| matches!(r.owner, Owner::Query(q) if q == id))
+                .map(|(t, _)| *t)
+                .collect();
+            for t in tids {
+                self.inflight.remove(&t);
+            }
+        }
+    }
+
+    /// Answers an application request (`req.reply` / `req.error`).
+    pub fn reply(&mut self, req: &IncomingRequest, reply: Reply) {
+        if self.destroyed {
+            return;
+        }
+        let closer = if reply.closer_nodes {
+            req.target
+                .map(|t| self.closest_nodes(&t, K))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        self.send_reply(
+            req.socket,
+            req.tid,
+            req.from,
+            reply.to.unwrap_or(req.from),
+            reply.error,
+            reply.value,
+            reply.token,
+            closer,
+        );
+    }
+
+    /// `req.relay(value, to)`: forwards the request to `to` with the same tid; its reply goes
+    /// straight to the original requester.
+    pub fn relay(&mut self, req: &IncomingRequest, value: Option<Vec<u8>>, to: SocketAddrV4) {
+        if self.destroyed {
+            return;
+        }
+        let socket = self.request_socket();
+        let frame = RequestFrame {
+            tid: req.tid,
+            to,
+            id: self.outgoing_id(socket),
+            token: None,
+            internal: req.internal,
+            command: req.command,
+            target: req.target,
+            value,
+        };
+        self.push_out(socket, to, frame.encode());
+    }
+
+    /// Sends a raw datagram on one of our sockets (holepunch probes etc.).
+    pub fn send_raw(&mut self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>) {
+        self.push_out(socket, to, data);
+    }
+
+    /// Starts a background refresh query.
+    pub fn refresh(&mut self, now: Instant) {
+        let target = self
+            .table
+            .by_recency()
+            .first()
+            .map(|e| e.id)
+            .unwrap_or(*self.table.id());
+        self.background_query(target, now);
+    }
+
+    // ---- input -------------------------------------------------------------------------------
+
+    /// Feeds one datagram that arrived on `socket` from `from`. Returns false if it was not a
+    /// DHT frame (so the caller can hand it to UDX / holepunching).
+    pub fn handle_datagram(
+        &mut self,
+        socket: SocketKind,
+        from: SocketAddrV4,
+        data: &[u8],
+        now: Instant,
+    ) -> bool {
+        if self.destroyed || data.len() < 2 {
+            return false;
+        }
+        self.last_activity = now;
+        if data[0] != messages::REQUEST_ID && data[0] != messages::RESPONSE_ID {
+            return false;
+        }
+        self.stats.received += 1;
+        if from.port() == 0 {
+            self.stats.dropped += 1;
+            return true;
+        }
+        match messages::decode(data) {
+            Some(Frame::Request(r)) => {
+                self.stats.requests_in += 1;
+                self.on_request(socket, from, r, now)
+            }
+            Some(Frame::Response(r)) => {
+                self.stats.responses_in += 1;
+                self.on_response(socket, from, r, now)
+            }
+            None => self.stats.dropped += 1,
+        }
+        true
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.destroyed {
+            return;
+        }
+        self.last_activity = now;
+        // delayed pings
+        let mut i = 0;
+        while i < self.delayed.len() {
+            if self.delayed[i].0 <= now {
+                let (_, t) = self.delayed.swap_remove(i);
+                self.out.push_back(t);
+            } else {
+                i += 1;
+            }
+        }
+        // request timeouts
+        let expired: Vec<u16> = self
+            .inflight
+            .iter()
+            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for tid in expired {
+            self.on_request_timeout(tid, now);
+        }
+        while self.next_drain <= now {
+            self.next_drain += DRAIN;
+            self.drain(now);
+        }
+        if self.next_tick <= now {
+            let since = now.duration_since(self.last_tick_at);
+            self.next_tick = now + TICK;
+            self.last_tick_at = now;
+            self.on_tick(since, now);
+        }
+    }
+
+    // ---- io ----------------------------------------------------------------------------------
+
+    fn push_out(&mut self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>) {
+        self.stats.sent += 1;
+        self.out.push_back(Transmit { socket, to, data });
+    }
+
+    fn outgoing_id(&self, socket: SocketKind) -> Option<[u8; 32]> {
+        if !self.ephemeral && socket == SocketKind::Server {
+            Some(*self.table.id())
+        } else {
+            None
+        }
+    }
+
+    fn next_tid(&mut self) -> u16 {
+        loop {
+            let t = self.tid;
+            self.tid = self.tid.wrapping_add(1);
+            if !self.inflight.contains_key(&t) {
+                return t;
+            }
+        }
+    }
+
+    fn send_request(&mut self, spec: RequestSpec, owner: Owner, now: Instant) -> u16 {
+        let tid = self.next_tid();
+        let socket = self.request_socket();
+        let frame = RequestFrame {
+            tid,
+            to: spec.to,
+            id: self.outgoing_id(socket),
+            token: spec.token,
+            internal: spec.internal,
+            command: spec.command,
+            target: spec.target,
+            value: spec.value,
+        };
+        let r = Inflight {
+            data: frame.encode(),
+            to: spec.to,
+            to_id: spec.to_id,
+            socket,
+            sent: 0,
+            retries: if spec.force { 0 } else { spec.retries },
+            timeout: spec.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            deadline: None,
+            created: now,
+            owner,
+            slow: false,
+        };
+        self.inflight.insert(tid, r);
+        if spec.force || !self.congestion.is_full() {
+            self.transmit(tid, now);
+        } else {
+            self.queued.push_back(tid);
+        }
+        tid
+    }
+
+    fn transmit(&mut self, tid: u16, now: Instant) {
+        let Some(r) = self.inflight.get_mut(&tid) else {
+            return;
+        };
+        r.sent += 1;
+        r.deadline = Some(now + r.timeout);
+        let (socket, to, data) = (r.socket, r.to, r.data.clone());
+        self.congestion.send();
+        self.push_out(socket, to, data);
+    }
+
+    fn drain(&mut self, now: Instant) {
+        self.congestion.drain();
+        self.tokens.drain();
+        while !self.congestion.is_full() {
+            let Some(tid) = self.queued.pop_front() else {
+                break;
+            };
+            self.transmit(tid, now);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_reply(
+        &mut self,
+        socket: SocketKind,
+        tid: u16,
+        requester: SocketAddrV4,
+        dest: SocketAddrV4,
+        error: u64,
+        value: Option<Vec<u8>>,
+        token: bool,
+        closer_nodes: Vec<SocketAddrV4>,
+    ) {
+        let frame = ResponseFrame {
+            tid,
+            to: Some(dest),
+            id: self.outgoing_id(socket),
+            token: if token {
+                Some(self.tokens.token(requester.ip(), 1))
+            } else {
+                None
+            },
+            closer_nodes,
+            error,
+            value,
+        };
+        self.push_out(socket, dest, frame.encode());
+    }
+
+    fn validated_id(id: Option<[u8; 32]>, from: &SocketAddrV4) -> Option<[u8; 32]> {
+        let id = id?;
+        (peer::id(from) == id).then_some(id)
+    }
+
+    fn on_request(
+        &mut self,
+        socket: SocketKind,
+        from: SocketAddrV4,
+        r: RequestFrame,
+        now: Instant,
+    ) {
+        if let Some(token) = &r.token {
+            if !self.tokens.validate(from.ip(), token) {
+                let closer = r
+                    .target
+                    .map(|t| self.closest_nodes(&t, K))
+                    .unwrap_or_default();
+                self.send_reply(
+                    socket,
+                    r.tid,
+                    from,
+                    from,
+                    error_code::INVALID_TOKEN,
+                    None,
+                    true,
+                    closer,
+                );
+                return;
+            }
+        }
+        let from_id = Self::validated_id(r.id, &from);
+        if let Some(id) = from_id {
+            self.add_from_network(id, from, r.to, socket, now);
+        }
+        if !r.internal {
+            self.events.push_back(Event::Request(IncomingRequest {
+                tid: r.tid,
+                from,
+                from_id,
+                to: r.to,
+                token: r.token,
+                internal: false,
+                command: r.command,
+                target: r.target,
+                value: r.value,
+                socket,
+            }));
+            return;
+        }
+        let empty = Vec::new();
+        match Command::from_code(r.command) {
+            Some(Command::Ping) => {
+                self.send_reply(socket, r.tid, from, from, 0, None, false, empty)
+            }
+            Some(Command::PingNat) => {
+                let Some(v) = r.value.as_ref().filter(|v| v.len() >= 2) else {
+                    return;
+                };
+                let port = u16::from_le_bytes([v[0], v[1]]);
+                if port == 0 {
+                    return;
+                }
+                let dest = SocketAddrV4::new(*from.ip(), port);
+                self.send_reply(socket, r.tid, from, dest, 0, None, false, empty);
+            }
+            Some(Command::FindNode) => {
+                let Some(t) = r.target else { return };
+                let closer = self.closest_nodes(&t, K);
+                self.send_reply(socket, r.tid, from, from, 0, None, false, closer);
+            }
+            Some(Command::DownHint) => {
+                let Some(v) = r.value.as_ref().filter(|v| v.len() >= 6) else {
+                    return;
+                };
+                if self.checks < 10 {
+                    let down = SocketAddrV4::new(
+                        Ipv4Addr::new(v[0], v[1], v[2], v[3]),
+                        u16::from_le_bytes([v[4], v[5]]),
+                    );
+                    let id = peer::id(&down);
+                    let tick = self.tick;
+                    if let Some(e) = self.table.get_mut(&id) {
+                        if e.pinged < tick || e.down_hints == 0 {
+                            e.down_hints += 1;
+                            self.check(id, now);
+                        }
+                    }
+                }
+                self.send_reply(socket, r.tid, from, from, 0, None, false, empty);
+            }
+            Some(Command::DelayedPing) => {
+                let Some(v) = r.value.as_ref().filter(|v| v.len() >= 4) else {
+                    return;
+                };
+                let delay = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+                if delay > MAX_PING_DELAY_MS {
+                    return;
+                }
+                let frame = ResponseFrame {
+                    tid: r.tid,
+                    to: Some(from),
+                    id: self.outgoing_id(socket),
+                    ..Default::default()
+                };
+                let t = Transmit {
+                    socket,
+                    to: from,
+                    data: frame.encode(),
+                };
+                self.delayed
+                    .push((now + Duration::from_millis(delay as u64), t));
+            }
+            None => {
+                let closer = r
+                    .target
+                    .map(|t| self.closest_nodes(&t, K))
+                    .unwrap_or_default();
+                self.send_reply(
+                    socket,
+                    r.tid,
+                    from,
+                    from,
+                    error_code::UNKNOWN_COMMAND,
+                    None,
+                    false,
+                    closer,
+                );
+            }
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        socket: SocketKind,
+        from: SocketAddrV4,
+        r: ResponseFrame,
+        now: Instant,
+    ) {
+        let Some(req) = self.inflight.remove(&r.tid) else {
+            self.stats.dropped += 1;
+            return;
+        };
+        self.queued.retain(|t| *t != r.tid);
+        self.congestion.recv();
+        let from_id = Self::validated_id(r.id, &from);
+        let to = r.to.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+        if let Some(id) = from_id {
+            self.add_from_network(id, from, to, socket, now);
+        } else {
+            self.sample_bootstrap_maybe(from, to);
+        }
+        let res = Response {
+            tid: r.tid,
+            from,
+            from_id,
+            to,
+            token: r.token,
+            closer_nodes: r.closer_nodes,
+            error: r.error,
+            value: r.value,
+            rtt_ms: now
+                .duration_since(req.created)
+                .as_millis()
+                .min(u32::MAX as u128) as u32,
+        };
+        match req.owner {
+            Owner::User(id) => self.events.push_back(Event::Response {
+                req: id,
+                result: Ok(res),
+            }),
+            Owner::Query(q) => self.on_query_reply(q, req.to, req.slow, res, now),
+            Owner::QuickNat => {
+                // counts only while the bootstrap query is still running (`ondata` in `_bootstrap`)
+                if matches!(self.boot, BootPhase::Querying { round: 0 }) {
+                    self.test_nat = true;
+                }
+            }
+            Owner::FirewallProbe => {
+                if let Some(fc) = self.firewall_check.as_mut() {
+                    if socket == SocketKind::Server {
+                        fc.count += 1;
+                        fc.sampler.add(*res.to.ip(), res.to.port());
+                    }
+                    fc.pending -= 1;
+                }
+                self.maybe_finish_firewall_check(now);
+            }
+            Owner::Reping { old, new } => {
+                self.repings -= 1;
+                let tick = self.tick;
+                let seen =
+                    self.table.get(&old).is_some_and(|e| e.seen == tick) && from_id == Some(old);
+                if !seen {
+                    self.table.remove(&old);
+                    self.insert_node(*new);
+                }
+            }
+            Owner::Check { id } => {
+                self.checks = self.checks.saturating_sub(1);
+                if from_id != Some(id) {
+                    self.table.remove(&id);
+                }
+            }
+            Owner::Ignore => {}
+        }
+    }
+
+    fn on_request_timeout(&mut self, tid: u16, now: Instant) {
+        let Some(r) = self.inflight.get_mut(&tid) else {
+            return;
+        };
+        if !r.slow {
+            r.slow = true;
+            if let Owner::Query(q) = r.owner {
+                if let Some(query) = self.queries.get_mut(&q) {
+                    query.on_slow();
+                }
+                self.drive_query(q, now);
+            }
+        }
+        let Some(r) = self.inflight.get(&tid) else {
+            return;
+        };
+        if r.sent > r.retries {
+            let Some(r) = self.inflight.remove(&tid) else {
+                return;
+            };
+            self.stats.timeouts += 1;
+            if let Some(id) = r.to_id {
+                self.table.remove(&id);
+            }
+            self.fail_owner(r, RpcError::RequestTimeout, now);
+        } else if self.congestion.is_full() {
+            if let Some(r) = self.inflight.get_mut(&tid) {
+                r.deadline = None;
+            }
+            self.queued.push_back(tid);
+        } else {
+            self.transmit(tid, now);
+        }
+    }
+
+    fn fail_owner(&mut self, r: Inflight, err: RpcError, now: Instant) {
+        let timeout = err == RpcError::RequestTimeout;
+        match r.owner {
+            Owner::User(id) => self.events.push_back(Event::Response {
+                req: id,
+                result: Err(err),
+            }),
+            Owner::Query(q) => {
+                let hints = match self.queries.get_mut(&q) {
+                    Some(query) => query.on_error(r.to, timeout, r.slow),
+                    None => Vec::new(),
+                };
+                for (referrer, down) in hints {
+                    self.down_hint(referrer, down, now);
+                }
+                if !self.destroyed {
+                    self.drive_query(q, now);
+                }
+            }
+            Owner::FirewallProbe => {
+                if let Some(fc) = self.firewall_check.as_mut() {
+                    fc.pending -= 1;
+                }
+                if !self.destroyed {
+                    self.maybe_finish_firewall_check(now);
+                }
+            }
+            Owner::Reping { old, new } => {
+                self.repings -= 1;
+                self.table.remove(&old);
+                self.insert_node(*new);
+            }
+            Owner::Check { id } => {
+                self.checks = self.checks.saturating_sub(1);
+                self.table.remove(&id);
+            }
+            Owner::QuickNat | Owner::Ignore => {}
+        }
+    }
+}
+
+mod maintenance;
+mod queries;

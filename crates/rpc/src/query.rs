@@ -1,0 +1,288 @@
+//! Iterative query state (`dht-rpc lib/query.js`). Pure data + decisions; the node performs the
+//! I/O it asks for. Candidates form a stack, closest replies are kept sorted by XOR distance and
+//! only id-bearing responders count, a closer-nodes list is read until its first non-closer entry.
+
+use std::collections::HashMap;
+use std::net::SocketAddrV4;
+
+use crate::messages::Response;
+use crate::peer::{self, compare};
+use crate::routing_table::K;
+
+pub type QueryId = u64;
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: Option<[u8; 32]>,
+    pub addr: SocketAddrV4,
+}
+
+#[derive(Debug)]
+enum Seen {
+    Pending(Vec<SocketAddrV4>),
+    Done,
+    Down,
+}
+
+/// What the query is for (internal FIND_NODE or an application command).
+#[derive(Debug, Clone)]
+pub struct QuerySpec {
+    pub target: [u8; 32],
+    pub internal: bool,
+    pub command: u64,
+    pub value: Option<Vec<u8>>,
+    pub concurrency: usize,
+    pub retries: u32,
+    pub nodes: Vec<SocketAddrV4>,
+    /// Background queries (bootstrap/refresh) raise their concurrency on replies.
+    pub background: bool,
+}
+
+#[derive(Debug)]
+pub struct Query {
+    pub spec: QuerySpec,
+    pub concurrency: usize,
+    pub closest_replies: Vec<Response>,
+    pub successes: usize,
+    pub errors: usize,
+    pub inflight: usize,
+    pub slow: usize,
+    pending: Vec<Candidate>,
+    seen: HashMap<SocketAddrV4, Seen>,
+    pub from_table: bool,
+    slowdown: bool,
+    pub opened: bool,
+    pub done: bool,
+}
+
+/// What the node must do after the query made progress.
+#[derive(Debug, Default)]
+pub struct Step {
+    pub visit: Vec<Candidate>,
+    pub down_hints: Vec<(SocketAddrV4, SocketAddrV4)>,
+    pub need_table: bool,
+    pub finished: bool,
+}
+
+impl Query {
+    pub fn new(spec: QuerySpec) -> Self {
+        let concurrency = spec.concurrency.max(1);
+        let mut q = Query {
+            concurrency,
+            closest_replies: Vec::new(),
+            successes: 0,
+            errors: 0,
+            inflight: 0,
+            slow: 0,
+            pending: Vec::new(),
+            seen: HashMap::new(),
+            from_table: false,
+            slowdown: false,
+            opened: false,
+            done: false,
+            spec,
+        };
+        let nodes = q.spec.nodes.clone();
+        for a in nodes.iter().rev() {
+            q.add_pending(
+                Candidate {
+                    id: Some(peer::id(a)),
+                    addr: *a,
+                },
+                None,
+            );
+        }
+        q
+    }
+
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn is_closer(&self, id: &[u8; 32]) -> bool {
+        self.closest_replies.len() < K
+            || self
+                .closest_replies
+                .last()
+                .and_then(|r| r.from_id)
+                .is_some_and(|last| compare(&self.spec.target, id, &last).is_lt())
+    }
+
+    /// `_addPending`; returns whether the candidate counted as closer.
+    pub fn add_pending(
+        &mut self,
+        c: Candidate,
+        referrer: Option<SocketAddrV4>,
+    ) -> (bool, Option<SocketAddrV4>) {
+        let closer = c.id.is_none_or(|id| self.is_closer(&id));
+        match self.seen.get_mut(&c.addr) {
+            Some(Seen::Done) => return (closer, None),
+            Some(Seen::Down) => return (closer, referrer),
+            Some(Seen::Pending(refs)) => {
+                if let Some(r) = referrer {
+                    refs.push(r);
+                }
+                return (closer, None);
+            }
+            None => {}
+        }
+        if !closer {
+            return (false, None);
+        }
+        self.seen
+            .insert(c.addr, Seen::Pending(referrer.into_iter().collect()));
+        self.pending.push(c);
+        (true, None)
+    }
+
+    /// Seeds from the routing table (`_addFromTable`); `table` is `closest(target, k - pending)`.
+    pub fn add_from_table(&mut self, table: Vec<Candidate>) {
+        self.from_table = true;
+        for c in table {
+            self.add_pending(c, None);
+        }
+    }
+
+    pub fn wants_table(&self) -> bool {
+        self.pending.len() < K
+    }
+
+    /// `_readMore`: which candidates to visit now, or whether the query is finished.
+    pub fn read_more(&mut self) -> Step {
+        let mut step = Step::default();
+        if self.done {
+            return step;
+        }
+        let concurrency = (if self.slowdown { 3 } else { self.concurrency }) + self.slow;
+        while self.inflight < concurrency {
+            let Some(next) = self.pending.pop() else {
+                break;
+            };
+            if let Some(id) = next.id {
+                if !self.is_closer(&id) {
+                    continue;
+                }
+            }
+            self.inflight += 1;
+            step.visit.push(next);
+        }
+        if !self.from_table && self.successes == 0 && self.errors == 0 {
+            self.slowdown = true;
+        }
+        if !self.pending.is_empty() {
+            return step;
+        }
+        if self.inflight == 0 || (self.slow == self.inflight && self.closest_replies.len() >= K) {
+            if !self.from_table && self.successes < K / 4 {
+                step.need_table = true;
+                return step;
+            }
+            self.done = true;
+            step.finished = true;
+        }
+        step
+    }
+
+    /// `_onvisit`: a reply arrived from `asked`. Returns down-hints to send.
+    pub fn on_reply(
+        &mut self,
+        asked: SocketAddrV4,
+        res: &Response,
+        local_id: &[u8; 32],
+        was_slow: bool,
+    ) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+        self.dec(was_slow);
+        self.seen.insert(asked, Seen::Done);
+        let mut hints = Vec::new();
+        if self.done {
+            return hints;
+        }
+        if res.error == 0 {
+            self.successes += 1;
+        } else {
+            self.errors += 1;
+        }
+        if res.error == 0 {
+            if let Some(id) = res.from_id {
+                if self.is_closer(&id) {
+                    self.push_closest(res.clone());
+                }
+            }
+        }
+        for addr in &res.closer_nodes {
+            let id = peer::id(addr);
+            if &id == local_id {
+                continue;
+            }
+            let (closer, hint) = self.add_pending(
+                Candidate {
+                    id: Some(id),
+                    addr: *addr,
+                },
+                Some(res.from),
+            );
+            if let Some(r) = hint {
+                hints.push((r, *addr));
+            }
+            if !closer {
+                break;
+            }
+        }
+        if !self.from_table && self.successes + self.errors >= self.concurrency {
+            self.slowdown = false;
+        }
+        hints
+    }
+
+    /// `_onerror`: the request to `asked` failed; returns the referrers to down-hint if it timed out.
+    pub fn on_error(
+        &mut self,
+        asked: SocketAddrV4,
+        timeout: bool,
+        was_slow: bool,
+    ) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+        let mut hints = Vec::new();
+        if timeout {
+            if let Some(Seen::Pending(refs)) = self.seen.insert(asked, Seen::Down) {
+                hints = refs.into_iter().map(|r| (r, asked)).collect();
+            }
+        }
+        self.dec(was_slow);
+        self.errors += 1;
+        hints
+    }
+
+    /// `_oncycle`: a request passed its first timeout.
+    pub fn on_slow(&mut self) {
+        self.slow += 1;
+    }
+
+    fn dec(&mut self, was_slow: bool) {
+        if was_slow {
+            self.slow = self.slow.saturating_sub(1);
+        }
+        self.inflight = self.inflight.saturating_sub(1);
+    }
+
+    fn push_closest(&mut self, m: Response) {
+        let Some(mid) = m.from_id else { return };
+        let target = self.spec.target;
+        if let Some(i) = self
+            .closest_replies
+            .iter()
+            .position(|r| r.from_id == Some(mid))
+        {
+            self.closest_replies.remove(i);
+        }
+        let pos = self
+            .closest_replies
+            .iter()
+            .position(|r| {
+                r.from_id
+                    .is_some_and(|id| compare(&target, &mid, &id).is_lt())
+            })
+            .unwrap_or(self.closest_replies.len());
+        self.closest_replies.insert(pos, m);
+        self.closest_replies.truncate(K);
+    }
+}

@@ -1,0 +1,348 @@
+//! Many sans-IO nodes on a simulated network with a virtual clock: bootstrap, persistence,
+//! findNode, and malformed input.
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use hyperdht_rpc::node::{Config, Event, Node, SocketKind};
+use hyperdht_rpc::query::QuerySpec;
+use hyperdht_rpc::Command;
+
+struct Sim {
+    now: Instant,
+    nodes: Vec<Node>,
+    /// (server addr, client addr) per node
+    addrs: Vec<(SocketAddrV4, SocketAddrV4)>,
+    wire: VecDeque<(SocketAddrV4, SocketAddrV4, Vec<u8>)>,
+    events: Vec<Vec<Event>>,
+}
+
+fn addr(i: usize, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(
+        Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250) as u8 + 1),
+        port,
+    )
+}
+
+impl Sim {
+    fn new() -> Self {
+        Sim {
+            now: Instant::now(),
+            nodes: Vec::new(),
+            addrs: Vec::new(),
+            wire: VecDeque::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, mut cfg: Config, bootstrapper: bool) -> usize {
+        let i = self.nodes.len();
+        let server = addr(i, 49737);
+        let client = addr(i, 50000);
+        if bootstrapper {
+            cfg.nat_seed = Some(server);
+        }
+        let mut n = Node::new(cfg, self.now);
+        n.start(server.port(), self.now);
+        self.nodes.push(n);
+        self.addrs.push((server, client));
+        self.events.push(Vec::new());
+        i
+    }
+
+    fn find(&self, a: SocketAddrV4) -> Option<(usize, SocketKind)> {
+        self.addrs.iter().enumerate().find_map(|(i, (s, c))| {
+            if *s == a {
+                Some((i, SocketKind::Server))
+            } else if *c == a {
+                Some((i, SocketKind::Client))
+            } else {
+                None
+            }
+        })
+    }
+
+    fn pump(&mut self) {
+        for _ in 0..100000 {
+            for i in 0..self.nodes.len() {
+                while let Some(t) = self.nodes[i].poll_transmit() {
+                    let from = match t.socket {
+                        SocketKind::Server => self.addrs[i].0,
+                        SocketKind::Client => self.addrs[i].1,
+                    };
+                    self.wire.push_back((from, t.to, t.data));
+                }
+                while let Some(e) = self.nodes[i].poll_event() {
+                    self.events[i].push(e);
+                }
+            }
+            let Some((from, to, data)) = self.wire.pop_front() else {
+                return;
+            };
+            if let Some((j, sock)) = self.find(to) {
+                let now = self.now;
+                self.nodes[j].handle_datagram(sock, from, &data, now);
+            }
+        }
+        panic!("network did not settle");
+    }
+
+    fn advance(&mut self, d: Duration) {
+        let end = self.now + d;
+        loop {
+            self.pump();
+            let next = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
+            match next {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    let now = self.now;
+                    for n in self.nodes.iter_mut() {
+                        n.handle_timeout(now);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+        self.pump();
+    }
+
+    fn ready(&self, i: usize) -> bool {
+        self.events[i].iter().any(|e| matches!(e, Event::Ready))
+    }
+}
+
+fn persistent_cfg(boot: SocketAddrV4) -> Config {
+    Config {
+        bootstrap: vec![boot],
+        ephemeral: Some(false),
+        adaptive: false,
+        firewalled: false,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn bootstrapper_is_persistent_at_ready() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    assert!(sim.ready(b));
+    assert!(!sim.nodes[b].is_ephemeral());
+    assert_eq!(
+        sim.nodes[b].id(),
+        Some(hyperdht_rpc::peer::id(&sim.addrs[b].0))
+    );
+}
+
+#[test]
+fn thirty_nodes_bootstrap_and_find_each_other() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let i = sim.add(persistent_cfg(boot), false);
+        ids.push(i);
+        sim.advance(Duration::from_millis(50));
+    }
+    sim.advance(Duration::from_secs(3));
+    for &i in &ids {
+        assert!(sim.ready(i), "node {i} ready");
+        assert!(!sim.nodes[i].is_ephemeral(), "node {i} persistent");
+        assert_eq!(
+            sim.nodes[i].id(),
+            Some(hyperdht_rpc::peer::id(&sim.addrs[i].0))
+        );
+        assert!(
+            sim.nodes[i].table_len() >= 5,
+            "node {i} table {}",
+            sim.nodes[i].table_len()
+        );
+    }
+    // an ephemeral client finds the node closest to some node's id
+    let c = sim.add(
+        Config {
+            bootstrap: vec![boot],
+            ephemeral: Some(true),
+            adaptive: false,
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(2));
+    assert!(sim.ready(c));
+    assert!(sim.nodes[c].is_ephemeral());
+    let target = sim.nodes[ids[17]].id().unwrap();
+    let now = sim.now;
+    let q = sim.nodes[c].query(
+        QuerySpec {
+            target,
+            internal: true,
+            command: Command::FindNode.code(),
+            value: None,
+            concurrency: 10,
+            retries: 5,
+            nodes: vec![],
+            background: false,
+        },
+        now,
+    );
+    sim.advance(Duration::from_secs(3));
+    let done = sim.events[c].iter().find_map(|e| match e {
+        Event::QueryDone {
+            query,
+            closest,
+            error,
+        } if *query == q => Some((closest.clone(), error.clone())),
+        _ => None,
+    });
+    let (closest, error) = done.expect("query done");
+    assert!(error.is_none());
+    assert_eq!(
+        closest[0].from_id,
+        Some(target),
+        "the exact node is the closest reply"
+    );
+    // nobody has the ephemeral client in its table
+    let cid = sim.nodes[c].table_id();
+    for &i in &ids {
+        assert!(sim.nodes[i].to_array(0).iter().all(|n| n.id != cid));
+    }
+}
+
+#[test]
+fn lonely_persistent_request_stays_ephemeral() {
+    let mut sim = Sim::new();
+    let n = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.ready(n));
+    assert!(sim.nodes[n].is_ephemeral());
+}
+
+#[test]
+fn adaptive_node_turns_persistent_after_stable_ticks() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    for _ in 0..6 {
+        sim.add(persistent_cfg(boot), false);
+        sim.advance(Duration::from_millis(50));
+    }
+    let a = sim.add(
+        Config {
+            bootstrap: vec![boot],
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(60));
+    assert!(sim.ready(a));
+    // JS: the quick NAT check succeeds on a reachable network but only clears the firewall flag
+    assert!(sim.nodes[a].is_ephemeral());
+    // 240 ticks of 5 s (STABLE_TICKS) after bootstrap: still ephemeral at 19 minutes...
+    sim.advance(Duration::from_secs(18 * 60 - 5));
+    assert!(
+        sim.nodes[a].is_ephemeral(),
+        "still ephemeral before 20 minutes"
+    );
+    // ...persistent by 21 minutes
+    sim.advance(Duration::from_secs(2 * 60));
+    assert!(!sim.nodes[a].is_ephemeral(), "persistent after ~20 minutes");
+    assert!(sim.events[a].iter().any(|e| matches!(e, Event::Persistent)));
+}
+
+#[test]
+fn malformed_datagrams_never_panic_and_pings_still_answered() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let mut x: u64 = 0x2545F4914F6CDD1D;
+    let from = SocketAddrV4::new(Ipv4Addr::new(10, 9, 9, 9), 1234);
+    let ping = hyperdht_rpc::messages::RequestFrame {
+        tid: 7,
+        to: sim.addrs[b].0,
+        id: None,
+        token: None,
+        internal: true,
+        command: 0,
+        target: None,
+        value: None,
+    }
+    .encode();
+    let now = sim.now;
+    let before = sim.nodes[b].stats().dropped;
+    for round in 0..20000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let len = (x % 80) as usize;
+        let mut d: Vec<u8> = (0..len)
+            .map(|i| (x >> (i % 8 * 8)) as u8 ^ i as u8)
+            .collect();
+        if round % 3 == 0 && !d.is_empty() {
+            d[0] = 0x03;
+        }
+        if round % 3 == 1 && !d.is_empty() {
+            d[0] = 0x13;
+        }
+        if round % 5 == 0 {
+            d = ping[..(x as usize % ping.len())].to_vec();
+        }
+        sim.nodes[b].handle_datagram(SocketKind::Server, from, &d, now);
+        while sim.nodes[b].poll_transmit().is_some() {}
+    }
+    assert!(sim.nodes[b].stats().dropped > before, "drops are counted");
+    sim.nodes[b].handle_datagram(SocketKind::Server, from, &ping, now);
+    let t = sim.nodes[b].poll_transmit().expect("ping answered");
+    assert_eq!(t.to, from);
+    assert_eq!(t.data[0], 0x13);
+    // oversized: a valid ping followed by 3000 bytes of garbage is still answered (2048 truncation)
+    let mut big = ping.clone();
+    big.extend(std::iter::repeat_n(0xAB, 3000));
+    sim.nodes[b].handle_datagram(SocketKind::Server, from, &big, now);
+    assert!(sim.nodes[b].poll_transmit().is_some());
+}
