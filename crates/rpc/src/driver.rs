@@ -265,8 +265,14 @@ async fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddrV4> {
 }
 
 impl Dht {
-    /// Binds the sockets and starts bootstrapping in the background.
+    /// Binds the sockets and starts bootstrapping in the background (async convenience).
     pub async fn bind(opts: DhtOptions) -> Result<Dht, RpcError> {
+        Self::new(opts)
+    }
+
+    /// Binds the sockets synchronously (must run inside a tokio runtime) and spawns the driver,
+    /// which resolves bootstrap host names and then starts bootstrapping.
+    pub fn new(opts: DhtOptions) -> Result<Dht, RpcError> {
         let server = if opts.port == 0 {
             bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))?
         } else {
@@ -299,9 +305,8 @@ impl Dht {
             }
         };
         let client = bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))?;
-        let bootstrap = resolve_bootstrap(&opts.bootstrap).await;
         let cfg = Config {
-            bootstrap,
+            bootstrap: Vec::new(),
             ephemeral: opts.ephemeral,
             adaptive: opts.adaptive && opts.ephemeral.is_none(),
             firewalled: opts.firewalled,
@@ -339,12 +344,21 @@ impl Dht {
             sockets: [Arc::new(server), Arc::new(client)],
         });
         let dht = Dht { shared };
-        {
-            let mut st = dht.lock();
-            let _ = st.events.try_send(DhtEvent::Listening);
-            st.node.start(server_addr.port(), now);
-        }
-        tokio::spawn(run(dht.shared.clone()));
+        let _ = dht.lock().events.try_send(DhtEvent::Listening);
+        let bootstrap = opts.bootstrap.clone();
+        let shared = dht.shared.clone();
+        tokio::spawn(async move {
+            let resolved = resolve_bootstrap(&bootstrap).await;
+            {
+                let mut st = match shared.state.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                st.node.set_bootstrap(resolved);
+                st.node.start(server_addr.port(), Instant::now().into_std());
+            }
+            run(shared).await
+        });
         Ok(dht)
     }
 

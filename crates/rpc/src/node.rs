@@ -358,6 +358,11 @@ impl Node {
         self.start_boot_round(0, now);
     }
 
+    /// Sets the (resolved) bootstrap nodes; call before [`Node::start`].
+    pub fn set_bootstrap(&mut self, nodes: Vec<SocketAddrV4>) {
+        self.cfg.bootstrap = nodes;
+    }
+
     // ---- accessors -------------------------------------------------------------------------
 
     pub fn id(&self) -> Option<[u8; 32]> {
