@@ -9,12 +9,131 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+export declare class NativeDht {
+  constructor(opts: JsDhtOptions, onEvent: (arg: JsEvent) => void)
+  ready(): Promise<void>
+  info(): JsInfo
+  toArray(limit: number): Array<JsAddress>
+  addNode(host: string, port: number): void
+  ping(host: string, port: number): Promise<JsReply>
+  /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
+  query(qid: number, spec: JsQuerySpec): void
+  cancelQuery(qid: number): void
+  /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
+  destroy(force: boolean): Promise<void>
+}
+
 /** BLAKE2b-256, like sodium `crypto_generichash` with a 32-byte output. */
 export declare function hash(data: Uint8Array): Buffer
+
+export interface JsAddress {
+  host: string
+  port: number
+}
+
+export interface JsDhtOptions {
+  bootstrap: Array<string>
+  port: number
+  host: string
+  ephemeral?: boolean
+  firewalled: boolean
+  anyPort: boolean
+  nodes: Array<string>
+  adaptive: boolean
+  concurrency: number
+  maxSize: number
+  maxAge: number
+  natHost?: string
+  natPort: number
+}
+
+export interface JsEvent {
+  /** ready | listening | persistent | nat-update | wakeup | network-update | close | reply | end */
+  type: string
+  qid?: number
+  host?: string
+  port?: number
+  reply?: JsReply
+  closest?: Array<JsReply>
+  error?: string
+  result?: JsResult
+}
+
+export interface JsHostPort {
+  host: string
+  family: number
+  port: number
+}
+
+export interface JsInfo {
+  id?: Buffer
+  ephemeral: boolean
+  firewalled: boolean
+  host?: string
+  port: number
+  address?: JsHostPort
+  localAddress?: JsHostPort
+  remoteAddress?: JsHostPort
+}
 
 export interface JsKeyPair {
   publicKey: Buffer
   secretKey: Buffer
+}
+
+export interface JsKeyPairArg {
+  publicKey: Buffer
+  secretKey?: Buffer
+}
+
+export interface JsPeer {
+  publicKey: Buffer
+  /** "host:port" strings are avoided: relay addresses are `{host, port}`. */
+  relayAddresses: Array<JsAddress>
+}
+
+/** Query parameters from index.js (`_startQuery`). */
+export interface JsQuerySpec {
+  kind: string
+  target: Buffer
+  command?: number
+  value?: Buffer
+  concurrency?: number
+  nodes?: Array<string>
+  keyPair?: JsKeyPairArg
+  relayAddresses?: Array<string>
+  bump?: number
+  clear?: boolean
+  seq?: number
+  publicKey?: Buffer
+}
+
+/** One reply of a query (or ping), flat; JS shapes it per query kind (index.js `mapReply`). */
+export interface JsReply {
+  tid?: number
+  rtt?: number
+  fromId?: Buffer
+  fromHost: string
+  fromPort: number
+  toHost?: string
+  toPort?: number
+  token?: Buffer
+  closerNodes?: Array<JsAddress>
+  error?: number
+  value?: Buffer
+  /** lookup/announce: decoded lookupRawReply */
+  peers?: Array<JsPeer>
+  bump?: number
+  /** findPeer: decoded peer record */
+  peer?: JsPeer
+  /** mutable get/put */
+  seq?: number
+  signature?: Buffer
+}
+
+/** Final result attached to an `end` event (e.g. mutablePut's signature). */
+export interface JsResult {
+  signature?: Buffer
 }
 
 /** Same keys as libsodium `crypto_sign_seed_keypair`; random when no seed is given. */

@@ -47,7 +47,7 @@ class HyperDHT extends EventEmitter {
       concurrency: this.concurrency,
       maxSize: opts.maxSize || 0,
       maxAge: opts.maxAge || 0,
-      natHost: opts._natHost || null,
+      natHost: opts._natHost || undefined,
       natPort: opts._natPort || 0
     }
 

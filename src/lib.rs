@@ -3,6 +3,9 @@
 //! All protocol and I/O logic lives in the pure-Rust crates under `crates/`.
 
 mod crypto;
+mod dht;
+mod events;
+mod ops;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down
 /// in its env-cleanup hook, so the process exits promptly once every native object is closed.

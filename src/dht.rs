@@ -1,0 +1,351 @@
+//! `NativeDht`: the native half of `HyperDHT` (index.js). Owns one DHT node and exactly one
+//! ref'd event ThreadsafeFunction (released on destroy, so Node can exit); whole queries run in
+//! Rust and only their replies cross to JS.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+
+use hyperdht_rpc::driver::{DhtEvent, QueryEvent};
+use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
+use crate::ops;
+
+#[napi(object)]
+pub struct JsDhtOptions {
+    pub bootstrap: Vec<String>,
+    pub port: u32,
+    pub host: String,
+    pub ephemeral: Option<bool>,
+    pub firewalled: bool,
+    pub any_port: bool,
+    pub nodes: Vec<String>,
+    pub adaptive: bool,
+    pub concurrency: u32,
+    pub max_size: u32,
+    pub max_age: f64,
+    pub nat_host: Option<String>,
+    pub nat_port: u32,
+}
+
+#[napi(object)]
+pub struct JsHostPort {
+    pub host: String,
+    pub family: u32,
+    pub port: u32,
+}
+
+#[napi(object)]
+pub struct JsInfo {
+    pub id: Option<Buffer>,
+    pub ephemeral: bool,
+    pub firewalled: bool,
+    pub host: Option<String>,
+    pub port: u32,
+    pub address: Option<JsHostPort>,
+    pub local_address: Option<JsHostPort>,
+    pub remote_address: Option<JsHostPort>,
+}
+
+/// Query parameters from index.js (`_startQuery`).
+#[napi(object)]
+pub struct JsQuerySpec {
+    pub kind: String,
+    pub target: Buffer,
+    pub command: Option<u32>,
+    pub value: Option<Buffer>,
+    pub concurrency: Option<u32>,
+    pub nodes: Option<Vec<String>>,
+    pub key_pair: Option<JsKeyPairArg>,
+    pub relay_addresses: Option<Vec<String>>,
+    pub bump: Option<f64>,
+    pub clear: Option<bool>,
+    pub seq: Option<f64>,
+    pub public_key: Option<Buffer>,
+}
+
+#[napi(object)]
+pub struct JsKeyPairArg {
+    pub public_key: Buffer,
+    pub secret_key: Option<Buffer>,
+}
+
+pub(crate) fn host_port(a: SocketAddrV4) -> JsHostPort {
+    JsHostPort {
+        host: a.ip().to_string(),
+        family: 4,
+        port: a.port() as u32,
+    }
+}
+
+pub(crate) fn addr_js(a: SocketAddrV4) -> JsAddress {
+    JsAddress {
+        host: a.ip().to_string(),
+        port: a.port() as u32,
+    }
+}
+
+pub(crate) fn parse_addr(s: &str) -> Result<SocketAddrV4> {
+    s.parse::<SocketAddrV4>()
+        .map_err(|_| Error::new(Status::InvalidArg, format!("invalid IPv4 address {s}")))
+}
+
+fn parse_ip(s: &str) -> Result<Ipv4Addr> {
+    s.parse::<Ipv4Addr>()
+        .map_err(|_| Error::new(Status::InvalidArg, format!("invalid IPv4 host {s}")))
+}
+
+pub(crate) fn reason<E: std::fmt::Display>(e: E) -> Error {
+    Error::from_reason(e.to_string())
+}
+
+/// Shapes an RPC reply for JS (index.js `mapReply` finishes it per query kind).
+pub(crate) fn js_reply(r: &Response) -> JsReply {
+    JsReply {
+        tid: Some(r.tid as u32),
+        rtt: Some(r.rtt_ms),
+        from_id: r.from_id.map(|id| id.to_vec().into()),
+        from_host: r.from.ip().to_string(),
+        from_port: r.from.port() as u32,
+        to_host: Some(r.to.ip().to_string()),
+        to_port: Some(r.to.port() as u32),
+        token: r.token.map(|t| t.to_vec().into()),
+        closer_nodes: Some(r.closer_nodes.iter().map(|a| addr_js(*a)).collect()),
+        error: Some(r.error as u32),
+        value: r.value.as_ref().map(|v| v.clone().into()),
+        ..Default::default()
+    }
+}
+
+pub(crate) type Sink = Arc<Mutex<Option<EventSink>>>;
+
+pub(crate) fn emit(sink: &Sink, ev: JsEvent) {
+    if let Ok(g) = sink.lock() {
+        if let Some(s) = g.as_ref() {
+            s.emit(ev);
+        }
+    }
+}
+
+#[napi]
+pub struct NativeDht {
+    dht: Dht,
+    sink: Sink,
+    queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
+}
+
+#[napi]
+impl NativeDht {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(opts: JsDhtOptions, on_event: Function<JsEvent, ()>) -> Result<Self> {
+        let host = parse_ip(&opts.host)?;
+        let nat_seed = match &opts.nat_host {
+            Some(h) => Some(SocketAddrV4::new(parse_ip(h)?, opts.nat_port as u16)),
+            None => None,
+        };
+        let nodes = opts
+            .nodes
+            .iter()
+            .map(|s| parse_addr(s))
+            .collect::<Result<Vec<_>>>()?;
+        let dopts = DhtOptions {
+            bootstrap: opts.bootstrap,
+            port: opts.port.min(65535) as u16,
+            host,
+            ephemeral: opts.ephemeral,
+            adaptive: opts.adaptive,
+            firewalled: opts.firewalled,
+            any_port: opts.any_port,
+            nodes,
+            concurrency: opts.concurrency.max(1) as usize,
+            nat_seed,
+            quick_firewall: true,
+        };
+        let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
+            .map_err(reason)?;
+        let sink: Sink = Arc::new(Mutex::new(Some(EventSink::new(on_event)?)));
+        let mut events = dht
+            .take_events()
+            .ok_or_else(|| Error::from_reason("events already taken"))?;
+        let s2 = sink.clone();
+        napi::bindgen_prelude::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                let js = match ev {
+                    DhtEvent::Listening => JsEvent::named("listening"),
+                    DhtEvent::Ready => JsEvent::named("ready"),
+                    DhtEvent::Persistent => JsEvent::named("persistent"),
+                    DhtEvent::Ephemeral => JsEvent::named("ephemeral"),
+                    DhtEvent::Wakeup => JsEvent::named("wakeup"),
+                    DhtEvent::NatUpdate { host, port } => JsEvent {
+                        host: Some(host.to_string()),
+                        port: Some(port as u32),
+                        ..JsEvent::named("nat-update")
+                    },
+                    DhtEvent::Close => break,
+                };
+                emit(&s2, js);
+            }
+        });
+        Ok(NativeDht {
+            dht,
+            sink,
+            queries: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    #[napi(catch_unwind)]
+    pub async fn ready(&self) -> Result<()> {
+        self.dht.ready().await.map_err(reason)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> JsInfo {
+        let (host, port) = self.dht.nat();
+        JsInfo {
+            id: self.dht.id().map(|i| i.to_vec().into()),
+            ephemeral: self.dht.is_ephemeral(),
+            firewalled: self.dht.is_firewalled(),
+            host: host.map(|h| h.to_string()),
+            port: port as u32,
+            address: if self.dht.is_destroyed() {
+                None
+            } else {
+                Some(host_port(self.dht.address()))
+            },
+            local_address: Some(host_port(self.dht.server_address())),
+            remote_address: self.dht.remote_address().map(host_port),
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn to_array(&self, limit: u32) -> Vec<JsAddress> {
+        self.dht
+            .to_array(limit as usize)
+            .into_iter()
+            .map(|n| addr_js(n.addr))
+            .collect()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn add_node(&self, host: String, port: u32) -> Result<()> {
+        let ip = parse_ip(&host)?;
+        self.dht
+            .add_node(SocketAddrV4::new(ip, port.min(65535) as u16));
+        Ok(())
+    }
+
+    #[napi(catch_unwind)]
+    pub async fn ping(&self, host: String, port: u32) -> Result<JsReply> {
+        let ip = parse_ip(&host)?;
+        let r = self
+            .dht
+            .ping(SocketAddrV4::new(ip, port.min(65535) as u16))
+            .await
+            .map_err(reason)?;
+        Ok(js_reply(&r))
+    }
+
+    /// Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`.
+    #[napi(catch_unwind)]
+    pub fn query(&self, qid: u32, spec: JsQuerySpec) -> Result<()> {
+        let target: [u8; 32] = spec
+            .target
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::new(Status::InvalidArg, "target must be 32 bytes"))?;
+        let nodes = match &spec.nodes {
+            Some(n) => n
+                .iter()
+                .map(|s| parse_addr(s))
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let concurrency = spec.concurrency.map(|c| c.max(1) as usize);
+        let dht = self.dht.clone();
+        let sink = self.sink.clone();
+        let queries = self.queries.clone();
+        let job = match spec.kind.as_str() {
+            "findNode" | "query" => {
+                let (command, internal) = if spec.kind == "findNode" {
+                    (hyperdht_rpc::Command::FindNode.code(), true)
+                } else {
+                    (spec.command.unwrap_or(0) as u64, false)
+                };
+                let params = QueryParams {
+                    target,
+                    command,
+                    internal,
+                    value: spec.value.as_ref().map(|v| v.to_vec()),
+                    concurrency,
+                    nodes,
+                };
+                ops::Job::Raw(params)
+            }
+            other => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("unknown query kind {other}"),
+                ))
+            }
+        };
+        let handle = napi::bindgen_prelude::spawn(async move {
+            ops::run(dht, job, qid, &sink).await;
+            if let Ok(mut q) = queries.lock() {
+                q.remove(&qid);
+            }
+        });
+        if let Ok(mut q) = self.queries.lock() {
+            q.insert(qid, handle.abort_handle());
+        }
+        Ok(())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn cancel_query(&self, qid: u32) {
+        if let Some(h) = self.queries.lock().ok().and_then(|mut q| q.remove(&qid)) {
+            h.abort();
+        }
+    }
+
+    /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
+    #[napi(catch_unwind)]
+    pub async fn destroy(&self, _force: bool) -> Result<()> {
+        if let Ok(mut q) = self.queries.lock() {
+            for (_, h) in q.drain() {
+                h.abort();
+            }
+        }
+        self.dht.destroy().await;
+        emit(&self.sink, JsEvent::named("close"));
+        if let Ok(mut s) = self.sink.lock() {
+            s.take();
+        }
+        Ok(())
+    }
+}
+
+/// Forwards query events to JS.
+pub(crate) fn forward(sink: &Sink, qid: u32, ev: QueryEvent) {
+    match ev {
+        QueryEvent::Reply(r) => emit(
+            sink,
+            JsEvent {
+                qid: Some(qid),
+                reply: Some(js_reply(&r)),
+                ..JsEvent::named("reply")
+            },
+        ),
+        QueryEvent::Done { closest, error } => emit(
+            sink,
+            JsEvent {
+                qid: Some(qid),
+                closest: Some(closest.iter().map(js_reply).collect()),
+                error: error.map(|e| e.to_string()),
+                ..JsEvent::named("end")
+            },
+        ),
+    }
+}
