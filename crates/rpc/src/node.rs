@@ -358,6 +358,16 @@ impl Node {
         self.start_boot_round(0, now);
     }
 
+    /// Replaces the two token secrets (tests and golden vectors; normally random and lazy).
+    pub fn set_token_secrets(&mut self, secret0: [u8; 32], secret1: [u8; 32]) {
+        self.tokens = Tokens::with_secrets(secret0, secret1);
+    }
+
+    /// The token we would issue to `host` with secret slot `i` (1 = current).
+    pub fn token_for(&mut self, host: &Ipv4Addr, i: usize) -> [u8; 32] {
+        self.tokens.token(host, i)
+    }
+
     /// Sets the (resolved) bootstrap nodes; call before [`Node::start`].
     pub fn set_bootstrap(&mut self, nodes: Vec<SocketAddrV4>) {
         self.cfg.bootstrap = nodes;
