@@ -39,7 +39,7 @@ class HyperDHT extends EventEmitter {
       bootstrap,
       port: Array.isArray(port) ? port[0] : port,
       host: opts.host || '0.0.0.0',
-      ephemeral: opts.ephemeral === undefined ? null : !!opts.ephemeral,
+      ephemeral: opts.ephemeral === undefined ? undefined : !!opts.ephemeral,
       firewalled: opts.firewalled === undefined ? true : !!opts.firewalled,
       anyPort: opts.anyPort !== false,
       nodes: (opts.nodes || []).map((n) => `${n.host}:${n.port}`),
@@ -139,6 +139,11 @@ class HyperDHT extends EventEmitter {
   get randomized () {
     const s = this._info()
     return !!s.host && s.port === 0
+  }
+
+  /** Counters like dht-rpc's `stats`; `io` holds the engine's datagram counters (incl. drops). */
+  get stats () {
+    return { io: this._native.stats() }
   }
 
   get online () {

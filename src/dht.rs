@@ -130,6 +130,17 @@ pub(crate) fn emit(sink: &Sink, ev: JsEvent) {
     }
 }
 
+/// Counters of the dht-rpc layer (`dht.stats` adds them under `io`).
+#[napi(object)]
+pub struct JsStats {
+    pub received: f64,
+    pub dropped: f64,
+    pub requests: f64,
+    pub responses: f64,
+    pub sent: f64,
+    pub timeouts: f64,
+}
+
 #[napi]
 pub struct NativeDht {
     dht: Dht,
@@ -217,6 +228,19 @@ impl NativeDht {
             },
             local_address: Some(host_port(self.dht.server_address())),
             remote_address: self.dht.remote_address().map(host_port),
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> JsStats {
+        let s = self.dht.stats();
+        JsStats {
+            received: s.received as f64,
+            dropped: s.dropped as f64,
+            requests: s.requests_in as f64,
+            responses: s.responses_in as f64,
+            sent: s.sent as f64,
+            timeouts: s.timeouts as f64,
         }
     }
 
