@@ -61,6 +61,23 @@ impl Default for DhtOptions {
     }
 }
 
+impl DhtOptions {
+    /// `DHT.bootstrapper(port, host)`: persistent from the start with `id = hash(host:port)`,
+    /// not firewalled, exact port, no bootstrap nodes. `host` must be the public IPv4 address;
+    /// like upstream the sockets still bind to `0.0.0.0` unless [`DhtOptions::host`] is set.
+    pub fn bootstrapper(port: u16, host: Ipv4Addr) -> Self {
+        DhtOptions {
+            port,
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            any_port: false,
+            nat_seed: Some(SocketAddrV4::new(host, port)),
+            ..DhtOptions::default()
+        }
+    }
+}
+
 /// Node-level events for the embedding layer (bounded queue; see [`Dht::take_events`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DhtEvent {

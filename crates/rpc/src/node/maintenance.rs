@@ -9,7 +9,7 @@ use super::{
     BootPhase, Event, FirewallCheck, Node, Owner, RequestSpec, SocketKind, UpdateReason,
     MORE_STABLE_TICKS, OLD_NODE, RECENT_NODE, REFRESH_TICKS, SLEEPING_INTERVAL,
 };
-use crate::messages::{Command, Response};
+use crate::messages::Command;
 use crate::nat_sampler::NatSampler;
 use crate::peer;
 use crate::routing_table::{AddResult, Entry, K};
@@ -231,13 +231,13 @@ impl Node {
         }
     }
 
-    pub(super) fn on_boot_query_data(&mut self, res: &Response, now: Instant) {
+    pub(super) fn on_boot_query_data(&mut self, from: SocketAddrV4, now: Instant) {
         if !self.quick_nat_pending || !self.firewalled {
             return;
         }
         // only the first reply triggers the quick NAT test
         self.quick_nat_pending = false;
-        let mut rs = RequestSpec::new(res.from, true, Command::PingNat.code());
+        let mut rs = RequestSpec::new(from, true, Command::PingNat.code());
         rs.value = Some(self.server_port.to_le_bytes().to_vec());
         self.send_request(rs, Owner::QuickNat, now);
     }

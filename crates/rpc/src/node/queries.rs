@@ -93,16 +93,21 @@ impl Node {
         for (referrer, down) in hints {
             self.down_hint(referrer, down, now);
         }
+        let boot_data = emit && self.boot_query == Some(id);
+        let from = res.from;
         if emit {
-            if self.boot_query == Some(id) {
-                self.on_boot_query_data(&res, now);
-            }
             self.events.push_back(Event::QueryReply {
                 query: id,
                 reply: res,
             });
         }
+        // JS sends the follow-up requests synchronously (`_readMore` in `_onvisit`) and runs
+        // the bootstrap's `ondata` hook (quick NAT ping) only when the stream emits `data`,
+        // a tick later; keep that order so the quick firewall test races the same way.
         self.drive_query(id, now);
+        if boot_data {
+            self.on_boot_query_data(from, now);
+        }
     }
 
     pub(super) fn finish_query(&mut self, id: QueryId, error: Option<RpcError>, now: Instant) {
