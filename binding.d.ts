@@ -13,6 +13,7 @@ export declare class NativeDht {
   constructor(opts: JsDhtOptions, onEvent: (arg: JsEvent) => void)
   ready(): Promise<void>
   info(): JsInfo
+  stats(): JsStats
   toArray(limit: number): Array<JsAddress>
   addNode(host: string, port: number): void
   ping(host: string, port: number): Promise<JsReply>
@@ -134,6 +135,16 @@ export interface JsReply {
 /** Final result attached to an `end` event (e.g. mutablePut's signature). */
 export interface JsResult {
   signature?: Buffer
+}
+
+/** Counters of the dht-rpc layer (`dht.stats` adds them under `io`). */
+export interface JsStats {
+  received: number
+  dropped: number
+  requests: number
+  responses: number
+  sent: number
+  timeouts: number
 }
 
 /** Same keys as libsodium `crypto_sign_seed_keypair`; random when no seed is given. */

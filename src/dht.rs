@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
-use hyperdht_rpc::driver::{DhtEvent, QueryEvent};
+use hyperdht_core::{AnnounceOptions, CacheOptions, HyperDht, QueryOptions};
+use hyperdht_crypto::KeyPair;
+use hyperdht_rpc::driver::DhtEvent;
 use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -144,6 +146,7 @@ pub struct JsStats {
 #[napi]
 pub struct NativeDht {
     dht: Dht,
+    hyper: HyperDht,
     sink: Sink,
     queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
 }
@@ -200,8 +203,15 @@ impl NativeDht {
                 emit(&s2, js);
             }
         });
+        let cache = CacheOptions {
+            max_size: (opts.max_size > 0).then_some(opts.max_size as usize),
+            max_age: (opts.max_age > 0.0)
+                .then(|| std::time::Duration::from_millis(opts.max_age as u64)),
+        };
+        let hyper = HyperDht::new(dht.clone(), cache);
         Ok(NativeDht {
             dht,
+            hyper,
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -288,9 +298,39 @@ impl NativeDht {
             None => Vec::new(),
         };
         let concurrency = spec.concurrency.map(|c| c.max(1) as usize);
-        let dht = self.dht.clone();
+        let hyper = self.hyper.clone();
         let sink = self.sink.clone();
         let queries = self.queries.clone();
+        let o = QueryOptions {
+            nodes: nodes.clone(),
+            concurrency,
+        };
+        let key_pair = || -> Result<KeyPair> {
+            let kp = spec
+                .key_pair
+                .as_ref()
+                .ok_or_else(|| Error::new(Status::InvalidArg, "keyPair is required"))?;
+            let sk: [u8; 64] = kp
+                .secret_key
+                .as_ref()
+                .and_then(|s| s.as_ref().try_into().ok())
+                .ok_or_else(|| {
+                    Error::new(Status::InvalidArg, "keyPair.secretKey must be 64 bytes")
+                })?;
+            let pair = KeyPair::from_secret_key(&sk).map_err(reason)?;
+            if pair.public_key.as_slice() != kp.public_key.as_ref() {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    "keyPair.publicKey does not match secretKey",
+                ));
+            }
+            Ok(pair)
+        };
+        let u64_of = |v: Option<f64>| {
+            v.filter(|x| x.is_finite() && *x >= 0.0)
+                .map(|x| x as u64)
+                .unwrap_or(0)
+        };
         let job = match spec.kind.as_str() {
             "findNode" | "query" => {
                 let (command, internal) = if spec.kind == "findNode" {
@@ -298,15 +338,67 @@ impl NativeDht {
                 } else {
                     (spec.command.unwrap_or(0) as u64, false)
                 };
-                let params = QueryParams {
+                ops::Job::Raw(QueryParams {
                     target,
                     command,
                     internal,
                     value: spec.value.as_ref().map(|v| v.to_vec()),
                     concurrency,
                     nodes,
+                })
+            }
+            "lookup" => ops::Job::Lookup { topic: target, o },
+            "findPeer" => ops::Job::FindPeer { target, o },
+            "announce" => {
+                let relays = match &spec.relay_addresses {
+                    Some(r) => r
+                        .iter()
+                        .map(|s| parse_addr(s))
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
                 };
-                ops::Job::Raw(params)
+                let a = AnnounceOptions {
+                    relays,
+                    bump: u64_of(spec.bump),
+                    clear: spec.clear.unwrap_or(false),
+                };
+                ops::Job::Announce {
+                    topic: target,
+                    kp: key_pair()?,
+                    a,
+                    o,
+                }
+            }
+            "lookupAndUnannounce" => ops::Job::LookupAndUnannounce {
+                topic: target,
+                kp: key_pair()?,
+                o,
+            },
+            "immutablePut" => {
+                let value = spec.value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
+                ops::Job::ImmutablePut { value, o }
+            }
+            "immutableGet" => ops::Job::ImmutableGet { target, o },
+            "mutablePut" => {
+                let value = spec.value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
+                ops::Job::MutablePut {
+                    kp: key_pair()?,
+                    value,
+                    seq: u64_of(spec.seq),
+                    o,
+                }
+            }
+            "mutableGet" => {
+                let pk: [u8; 32] = spec
+                    .public_key
+                    .as_ref()
+                    .and_then(|p| p.as_ref().try_into().ok())
+                    .ok_or_else(|| Error::new(Status::InvalidArg, "publicKey must be 32 bytes"))?;
+                ops::Job::MutableGet {
+                    public_key: pk,
+                    seq: u64_of(spec.seq),
+                    o,
+                }
             }
             other => {
                 return Err(Error::new(
@@ -316,7 +408,7 @@ impl NativeDht {
             }
         };
         let handle = napi::bindgen_prelude::spawn(async move {
-            ops::run(dht, job, qid, &sink).await;
+            ops::run(hyper, job, qid, &sink).await;
             if let Ok(mut q) = queries.lock() {
                 q.remove(&qid);
             }
@@ -348,28 +440,5 @@ impl NativeDht {
             s.take();
         }
         Ok(())
-    }
-}
-
-/// Forwards query events to JS.
-pub(crate) fn forward(sink: &Sink, qid: u32, ev: QueryEvent) {
-    match ev {
-        QueryEvent::Reply(r) => emit(
-            sink,
-            JsEvent {
-                qid: Some(qid),
-                reply: Some(js_reply(&r)),
-                ..JsEvent::named("reply")
-            },
-        ),
-        QueryEvent::Done { closest, error } => emit(
-            sink,
-            JsEvent {
-                qid: Some(qid),
-                closest: Some(closest.iter().map(js_reply).collect()),
-                error: error.map(|e| e.to_string()),
-                ..JsEvent::named("end")
-            },
-        ),
     }
 }

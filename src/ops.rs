@@ -1,26 +1,206 @@
-//! Query jobs run on the tokio runtime on behalf of a JS query stream.
+//! Query jobs run on the tokio runtime on behalf of a JS query stream: the whole operation
+//! (query + commit) runs in Rust; replies are shaped for index.js `mapReply` and sent as events.
 
+use std::net::SocketAddrV4;
+
+use hyperdht_core::messages::{LookupReply, Peer};
+use hyperdht_core::{AnnounceOptions, HyperDht, QueryOptions};
+use hyperdht_crypto::KeyPair;
+use hyperdht_encoding::Codec;
 use hyperdht_rpc::driver::QueryEvent;
-use hyperdht_rpc::{Dht, QueryParams};
+use hyperdht_rpc::{QueryParams, Response, RpcError};
 
-use crate::dht::{forward, Sink};
+use crate::dht::{addr_js, emit, js_reply, Sink};
+use crate::events::{JsEvent, JsPeer, JsReply, JsResult};
 
 pub(crate) enum Job {
     /// A plain dht-rpc query (`findNode`, `query`).
     Raw(QueryParams),
+    Lookup {
+        topic: [u8; 32],
+        o: QueryOptions,
+    },
+    FindPeer {
+        target: [u8; 32],
+        o: QueryOptions,
+    },
+    Announce {
+        topic: [u8; 32],
+        kp: KeyPair,
+        a: AnnounceOptions,
+        o: QueryOptions,
+    },
+    LookupAndUnannounce {
+        topic: [u8; 32],
+        kp: KeyPair,
+        o: QueryOptions,
+    },
+    ImmutablePut {
+        value: Vec<u8>,
+        o: QueryOptions,
+    },
+    ImmutableGet {
+        target: [u8; 32],
+        o: QueryOptions,
+    },
+    MutablePut {
+        kp: KeyPair,
+        value: Vec<u8>,
+        seq: u64,
+        o: QueryOptions,
+    },
+    MutableGet {
+        public_key: [u8; 32],
+        seq: u64,
+        o: QueryOptions,
+    },
 }
 
-pub(crate) async fn run(dht: Dht, job: Job, qid: u32, sink: &Sink) {
+fn js_peer(p: &Peer) -> JsPeer {
+    JsPeer {
+        public_key: p.public_key.to_vec().into(),
+        relay_addresses: p
+            .relay_addresses
+            .iter()
+            .map(|a: &SocketAddrV4| addr_js(*a))
+            .collect(),
+    }
+}
+
+fn lookup_reply(r: &Response) -> JsReply {
+    let mut j = js_reply(r);
+    if let Some(l) = r
+        .value
+        .as_ref()
+        .and_then(|v| LookupReply::from_bytes(v).ok())
+    {
+        j.peers = Some(l.peers.iter().map(js_peer).collect());
+        j.bump = Some(l.bump as f64);
+    }
+    j
+}
+
+fn find_peer_reply(r: &Response) -> JsReply {
+    let mut j = js_reply(r);
+    j.peer = r
+        .value
+        .as_ref()
+        .and_then(|v| Peer::from_bytes(v).ok())
+        .map(|p| js_peer(&p));
+    j
+}
+
+fn reply_event(sink: &Sink, qid: u32, reply: JsReply) {
+    emit(
+        sink,
+        JsEvent {
+            qid: Some(qid),
+            reply: Some(reply),
+            ..JsEvent::named("reply")
+        },
+    );
+}
+
+fn end_event(
+    sink: &Sink,
+    qid: u32,
+    closest: Result<Vec<Response>, RpcError>,
+    result: Option<JsResult>,
+) {
+    let (closest, error) = match closest {
+        Ok(c) => (Some(c.iter().map(js_reply).collect()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    emit(
+        sink,
+        JsEvent {
+            qid: Some(qid),
+            closest,
+            error,
+            result,
+            ..JsEvent::named("end")
+        },
+    );
+}
+
+pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
     match job {
         Job::Raw(p) => {
-            let mut q = dht.query(p);
+            let mut q = dht.rpc.query(p);
             while let Some(ev) = q.next().await {
-                let done = matches!(ev, QueryEvent::Done { .. });
-                forward(sink, qid, ev);
-                if done {
-                    break;
+                match ev {
+                    QueryEvent::Reply(r) => reply_event(sink, qid, js_reply(&r)),
+                    QueryEvent::Done { closest, error } => {
+                        let res = match error {
+                            Some(e) => Err(e),
+                            None => Ok(closest),
+                        };
+                        end_event(sink, qid, res, None);
+                        break;
+                    }
                 }
             }
+        }
+        Job::Lookup { topic, o } => {
+            let res = dht
+                .lookup(topic, &o, |r| reply_event(sink, qid, lookup_reply(r)))
+                .await;
+            end_event(sink, qid, res, None);
+        }
+        Job::FindPeer { target, o } => {
+            let res = dht
+                .find_peer(target, &o, |r| reply_event(sink, qid, find_peer_reply(r)))
+                .await;
+            end_event(sink, qid, res, None);
+        }
+        Job::Announce { topic, kp, a, o } => {
+            let res = dht
+                .announce(topic, &kp, a, &o, |r| {
+                    reply_event(sink, qid, lookup_reply(r))
+                })
+                .await;
+            end_event(sink, qid, res, None);
+        }
+        Job::LookupAndUnannounce { topic, kp, o } => {
+            let res = dht
+                .lookup_and_unannounce(topic, &kp, &o, |r| reply_event(sink, qid, lookup_reply(r)))
+                .await;
+            end_event(sink, qid, res, None);
+        }
+        Job::ImmutablePut { value, o } => {
+            let res = dht.immutable_put(&value, &o).await;
+            end_event(sink, qid, res, None);
+        }
+        Job::ImmutableGet { target, o } => {
+            let res = dht
+                .immutable_get(target, &o, |r| reply_event(sink, qid, js_reply(r)))
+                .await;
+            end_event(sink, qid, res, None);
+        }
+        Job::MutablePut { kp, value, seq, o } => {
+            match dht.mutable_put(&kp, &value, seq, &o).await {
+                Ok((closest, sig)) => end_event(
+                    sink,
+                    qid,
+                    Ok(closest),
+                    Some(JsResult {
+                        signature: Some(sig.to_vec().into()),
+                    }),
+                ),
+                Err(e) => end_event(sink, qid, Err(e), None),
+            }
+        }
+        Job::MutableGet { public_key, seq, o } => {
+            let res = dht
+                .mutable_get(public_key, seq, &o, |r, m| {
+                    let mut j = js_reply(r);
+                    j.seq = Some(m.seq as f64);
+                    j.value = Some(m.value.clone().into());
+                    j.signature = Some(m.signature.to_vec().into());
+                    reply_event(sink, qid, j)
+                })
+                .await;
+            end_event(sink, qid, res, None);
         }
     }
 }

@@ -1,0 +1,398 @@
+//! The hyperdht node: storage handler installed on a dht-rpc node, plus the client operations of
+//! `hyperdht index.js` (lookup, announce, unannounce, findPeer, immutable/mutable put/get). Each
+//! operation runs its whole query and commit phase in Rust and hands replies to a callback.
+
+use std::net::SocketAddrV4;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyperdht_crypto::{hash, KeyPair};
+use hyperdht_encoding::{Codec, Writer};
+use hyperdht_rpc::driver::{QueryEvent, RequestHandler};
+use hyperdht_rpc::node::{IncomingRequest, Node, RequestSpec};
+use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
+use tokio::task::JoinSet;
+
+use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
+use crate::persistent::{Outcome, Persistent, StorageLimits};
+use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
+use crate::Command;
+
+pub type OpError = RpcError;
+
+/// `maxSize` / `maxAge` options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheOptions {
+    pub max_size: Option<usize>,
+    pub max_age: Option<Duration>,
+}
+
+/// Options every query-based operation accepts.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    pub nodes: Vec<SocketAddrV4>,
+    pub concurrency: Option<usize>,
+}
+
+/// The announce-specific arguments.
+#[derive(Debug, Clone, Default)]
+pub struct AnnounceOptions {
+    pub relays: Vec<SocketAddrV4>,
+    pub bump: u64,
+    pub clear: bool,
+}
+
+struct Storage {
+    store: Arc<Mutex<Persistent>>,
+}
+
+impl RequestHandler for Storage {
+    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
+        let outcome = match self.store.lock() {
+            Ok(mut s) => s.on_request(&req, node.id(), Instant::now()),
+            Err(_) => Outcome::Unhandled,
+        };
+        match outcome {
+            Outcome::Reply(r) => {
+                node.reply(&req, r.into_reply());
+                true
+            }
+            Outcome::Drop => true,
+            Outcome::Unhandled => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HyperDht {
+    pub rpc: Dht,
+    store: Arc<Mutex<Persistent>>,
+}
+
+fn query_params(
+    target: [u8; 32],
+    command: Command,
+    value: Option<Vec<u8>>,
+    o: &QueryOptions,
+) -> QueryParams {
+    QueryParams {
+        target,
+        command: command.code(),
+        internal: false,
+        value,
+        concurrency: o.concurrency,
+        nodes: o.nodes.clone(),
+    }
+}
+
+fn uint_bytes(v: u64) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.uint(v);
+    w.into_vec()
+}
+
+impl HyperDht {
+    pub fn new(rpc: Dht, cache: CacheOptions) -> Self {
+        let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
+        let store = Arc::new(Mutex::new(Persistent::new(limits, Instant::now())));
+        rpc.set_request_handler(Box::new(Storage {
+            store: store.clone(),
+        }));
+        HyperDht { rpc, store }
+    }
+
+    /// Runs `f` on the local storage (tests, stats).
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut Persistent) -> R) -> Option<R> {
+        self.store.lock().ok().map(|mut s| f(&mut s))
+    }
+
+    /// Runs a query, calling `on_reply` for each successful reply; returns the closest replies.
+    pub async fn run_query(
+        &self,
+        p: QueryParams,
+        mut on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        let mut q = self.rpc.query(p);
+        while let Some(ev) = q.next().await {
+            match ev {
+                QueryEvent::Reply(r) => on_reply(&r),
+                QueryEvent::Done { closest, error } => {
+                    return match error {
+                        Some(e) => Err(e),
+                        None => Ok(closest),
+                    }
+                }
+            }
+        }
+        Err(RpcError::Destroyed)
+    }
+
+    /// dht-rpc's commit phase: one request per closest id-bearing reply; succeeds if any did.
+    async fn commit(
+        &self,
+        closest: &[Response],
+        make: impl Fn(&Response) -> Option<RequestSpec>,
+    ) -> Result<(), OpError> {
+        if closest.is_empty() {
+            return Err(RpcError::TooFewNodes);
+        }
+        let mut set = JoinSet::new();
+        for r in closest {
+            match make(r) {
+                Some(spec) => {
+                    let rpc = self.rpc.clone();
+                    set.spawn(async move { rpc.request(spec).await.map(|_| ()) });
+                }
+                None => {
+                    set.spawn(async {
+                        Err(RpcError::InvalidArgument(
+                            "No token received for closest node".into(),
+                        ))
+                    });
+                }
+            }
+        }
+        let mut ok = false;
+        let mut last = None;
+        while let Some(res) = set.join_next().await {
+            match res {
+                Ok(Ok(())) => ok = true,
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => last = Some(RpcError::RequestDestroyed),
+            }
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(last.unwrap_or(RpcError::TooFewNodes))
+        }
+    }
+
+    fn request_to(
+        r: &Response,
+        command: Command,
+        target: [u8; 32],
+        value: Vec<u8>,
+    ) -> Option<RequestSpec> {
+        let token = r.token?;
+        let mut spec = RequestSpec::new(r.from, false, command.code());
+        spec.token = Some(token);
+        spec.target = Some(target);
+        spec.value = Some(value);
+        Some(spec)
+    }
+
+    pub async fn lookup(
+        &self,
+        topic: [u8; 32],
+        o: &QueryOptions,
+        on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        self.run_query(query_params(topic, Command::Lookup, None, o), on_reply)
+            .await
+    }
+
+    pub async fn find_peer(
+        &self,
+        target: [u8; 32],
+        o: &QueryOptions,
+        on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        self.run_query(query_params(target, Command::FindPeer, None, o), on_reply)
+            .await
+    }
+
+    /// `announce(topic, keyPair, relayAddresses, {bump, clear})`.
+    pub async fn announce(
+        &self,
+        topic: [u8; 32],
+        kp: &KeyPair,
+        a: AnnounceOptions,
+        o: &QueryOptions,
+        on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        let AnnounceOptions {
+            relays,
+            bump,
+            clear,
+        } = a;
+        let closest = if clear {
+            self.lookup_and_unannounce_inner(topic, kp, o, on_reply)
+                .await?
+        } else {
+            self.lookup(topic, o, on_reply).await?
+        };
+        let peer = Peer {
+            public_key: kp.public_key,
+            relay_addresses: relays,
+        };
+        self.commit(&closest, |r| {
+            let node_id = r.from_id?;
+            let token = r.token?;
+            let signature = sign_announce(kp, &topic, &node_id, &token, &peer, None);
+            let ann = Announce {
+                peer: Some(peer.clone()),
+                refresh: None,
+                signature: Some(signature),
+                bump,
+            };
+            Self::request_to(r, Command::Announce, topic, ann.to_bytes())
+        })
+        .await?;
+        Ok(closest)
+    }
+
+    /// `lookupAndUnannounce(topic, keyPair)`: unannounces from every reply that lists us.
+    pub async fn lookup_and_unannounce(
+        &self,
+        topic: [u8; 32],
+        kp: &KeyPair,
+        o: &QueryOptions,
+        on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        let closest = self
+            .lookup_and_unannounce_inner(topic, kp, o, on_reply)
+            .await?;
+        if closest.is_empty() {
+            return Err(RpcError::TooFewNodes);
+        }
+        Ok(closest)
+    }
+
+    async fn lookup_and_unannounce_inner(
+        &self,
+        topic: [u8; 32],
+        kp: &KeyPair,
+        o: &QueryOptions,
+        mut on_reply: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        if let Ok(mut s) = self.store.lock() {
+            s.unannounce(&topic, &kp.public_key);
+        }
+        let mut unannounces = JoinSet::new();
+        let pk = kp.public_key;
+        let closest = self
+            .lookup(topic, o, |r| {
+                on_reply(r);
+                let (Some(token), Some(node_id), Some(v)) = (r.token, r.from_id, r.value.as_ref())
+                else {
+                    return;
+                };
+                let Ok(l) = LookupReply::from_bytes(v) else {
+                    return;
+                };
+                if l.peers.len() < 20 && !l.peers.iter().any(|p| p.public_key == pk) {
+                    return;
+                }
+                let peer = Peer {
+                    public_key: pk,
+                    relay_addresses: Vec::new(),
+                };
+                let signature = sign_unannounce(kp, &topic, &node_id, &token, &peer, None);
+                let ann = Announce {
+                    peer: Some(peer),
+                    refresh: None,
+                    signature: Some(signature),
+                    bump: 0,
+                };
+                if let Some(spec) = Self::request_to(r, Command::Unannounce, topic, ann.to_bytes())
+                {
+                    let rpc = self.rpc.clone();
+                    unannounces.spawn(async move {
+                        let _ = rpc.request(spec).await;
+                    });
+                }
+            })
+            .await?;
+        while unannounces.join_next().await.is_some() {}
+        Ok(closest)
+    }
+
+    /// `immutablePut(value)` → closest nodes (the hash is `hash(value)`).
+    pub async fn immutable_put(
+        &self,
+        value: &[u8],
+        o: &QueryOptions,
+    ) -> Result<Vec<Response>, OpError> {
+        let target = hash(value);
+        let closest = self
+            .run_query(query_params(target, Command::ImmutableGet, None, o), |_| {})
+            .await?;
+        let v = value.to_vec();
+        self.commit(&closest, |r| {
+            Self::request_to(r, Command::ImmutablePut, target, v.clone())
+        })
+        .await?;
+        Ok(closest)
+    }
+
+    /// IMMUTABLE_GET query; `on_value` gets replies whose value hashes to `target`.
+    pub async fn immutable_get(
+        &self,
+        target: [u8; 32],
+        o: &QueryOptions,
+        mut on_value: impl FnMut(&Response),
+    ) -> Result<Vec<Response>, OpError> {
+        self.run_query(query_params(target, Command::ImmutableGet, None, o), |r| {
+            if r.value.as_ref().is_some_and(|v| hash(v) == target) {
+                on_value(r)
+            }
+        })
+        .await
+    }
+
+    /// `mutablePut(keyPair, value, {seq})` → (closest, signature).
+    pub async fn mutable_put(
+        &self,
+        kp: &KeyPair,
+        value: &[u8],
+        seq: u64,
+        o: &QueryOptions,
+    ) -> Result<(Vec<Response>, [u8; 64]), OpError> {
+        let target = hash(&kp.public_key);
+        let signature = sign_mutable(kp, seq, value);
+        let put = MutablePutRequest {
+            public_key: kp.public_key,
+            seq,
+            value: value.to_vec(),
+            signature,
+        }
+        .to_bytes();
+        let closest = self
+            .run_query(
+                query_params(target, Command::MutableGet, Some(uint_bytes(0)), o),
+                |_| {},
+            )
+            .await?;
+        self.commit(&closest, |r| {
+            Self::request_to(r, Command::MutablePut, target, put.clone())
+        })
+        .await?;
+        Ok((closest, signature))
+    }
+
+    /// MUTABLE_GET query; `on_value` gets only replies with a valid signature and `seq >= seq`.
+    pub async fn mutable_get(
+        &self,
+        public_key: [u8; 32],
+        seq: u64,
+        o: &QueryOptions,
+        mut on_value: impl FnMut(&Response, &MutableGetResponse),
+    ) -> Result<Vec<Response>, OpError> {
+        let target = hash(&public_key);
+        self.run_query(
+            query_params(target, Command::MutableGet, Some(uint_bytes(seq)), o),
+            |r| {
+                let Some(v) = r.value.as_ref() else { return };
+                let Ok(m) = MutableGetResponse::from_bytes(v) else {
+                    return;
+                };
+                if m.seq < seq || !verify_mutable(&m.signature, m.seq, &m.value, &public_key) {
+                    return;
+                }
+                on_value(r, &m)
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,176 @@
+//! Record messages (`hyperdht lib/messages.js`: peer, announce, lookupRawReply, mutable*).
+
+use std::net::SocketAddrV4;
+
+use hyperdht_encoding::{Codec, DecodeError, Reader, Writer};
+
+/// `peer`: a public key and its relay addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub public_key: [u8; 32],
+    pub relay_addresses: Vec<SocketAddrV4>,
+}
+
+impl Codec for Peer {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed32(&self.public_key);
+        w.ipv4_array(&self.relay_addresses);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Peer {
+            public_key: r.fixed32()?,
+            relay_addresses: r.ipv4_array()?,
+        })
+    }
+}
+
+/// `announce` (ANNOUNCE and UNANNOUNCE values).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Announce {
+    pub peer: Option<Peer>,
+    pub refresh: Option<[u8; 32]>,
+    pub signature: Option<[u8; 64]>,
+    /// Written only when non-zero.
+    pub bump: u64,
+}
+
+impl Codec for Announce {
+    fn encode(&self, w: &mut Writer) {
+        let mut flags = 0u64;
+        if self.peer.is_some() {
+            flags |= 1;
+        }
+        if self.refresh.is_some() {
+            flags |= 2;
+        }
+        if self.signature.is_some() {
+            flags |= 4;
+        }
+        if self.bump != 0 {
+            flags |= 8;
+        }
+        w.uint(flags);
+        if let Some(p) = &self.peer {
+            p.encode(w);
+        }
+        if let Some(r) = &self.refresh {
+            w.fixed32(r);
+        }
+        if let Some(s) = &self.signature {
+            w.fixed64(s);
+        }
+        if self.bump != 0 {
+            w.uint(self.bump);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.uint()?;
+        Ok(Announce {
+            peer: if flags & 1 != 0 {
+                Some(Peer::decode(r)?)
+            } else {
+                None
+            },
+            refresh: if flags & 2 != 0 {
+                Some(r.fixed32()?)
+            } else {
+                None
+            },
+            signature: if flags & 4 != 0 {
+                Some(r.fixed64()?)
+            } else {
+                None
+            },
+            bump: if flags & 8 != 0 { r.uint()? } else { 0 },
+        })
+    }
+}
+
+/// `lookupRawReply`: peers, then a trailing bump read only if bytes remain.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LookupReply {
+    pub peers: Vec<Peer>,
+    pub bump: u64,
+}
+
+impl LookupReply {
+    /// Encodes already-encoded peer records verbatim (`array(raw)`).
+    pub fn encode_raw(records: &[&[u8]], bump: u64) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.uint(records.len() as u64);
+        for r in records {
+            w.raw(r);
+        }
+        w.uint(bump);
+        w.into_vec()
+    }
+}
+
+impl Codec for LookupReply {
+    fn encode(&self, w: &mut Writer) {
+        w.array(&self.peers);
+        w.uint(self.bump);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let peers = r.array()?;
+        let bump = if r.is_empty() { 0 } else { r.uint()? };
+        Ok(LookupReply { peers, bump })
+    }
+}
+
+/// `mutablePutRequest` (MUTABLE_PUT value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MutablePutRequest {
+    pub public_key: [u8; 32],
+    pub seq: u64,
+    pub value: Vec<u8>,
+    pub signature: [u8; 64],
+}
+
+impl Codec for MutablePutRequest {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed32(&self.public_key);
+        w.uint(self.seq);
+        w.buffer(&self.value);
+        w.fixed64(&self.signature);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(MutablePutRequest {
+            public_key: r.fixed32()?,
+            seq: r.uint()?,
+            value: r.buffer()?.to_vec(),
+            signature: r.fixed64()?,
+        })
+    }
+}
+
+/// `mutableGetResponse` (MUTABLE_GET reply value and the stored form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MutableGetResponse {
+    pub seq: u64,
+    pub value: Vec<u8>,
+    pub signature: [u8; 64],
+}
+
+impl Codec for MutableGetResponse {
+    fn encode(&self, w: &mut Writer) {
+        w.uint(self.seq);
+        w.buffer(&self.value);
+        w.fixed64(&self.signature);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(MutableGetResponse {
+            seq: r.uint()?,
+            value: r.buffer()?.to_vec(),
+            signature: r.fixed64()?,
+        })
+    }
+}
+
+/// `mutableSignable`: `uint(seq) ‖ buffer(value)`.
+pub fn mutable_signable(seq: u64, value: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.uint(seq);
+    w.buffer(value);
+    w.into_vec()
+}
