@@ -48,9 +48,9 @@ async function records (client, testnet) {
   console.log(`announce: ${ms(t)}`)
 
   t = process.hrtime.bigint()
-  let found = 0
-  for await (const r of other.lookup(topic)) found += r.peers.length
-  console.log(`lookup: ${found} peer records in ${ms(t)}`)
+  const found = new Set()
+  for await (const r of other.lookup(topic)) for (const p of r.peers) found.add(p.publicKey.toString('hex'))
+  console.log(`lookup: found ${found.size} announced peer(s) in ${ms(t)}`)
 
   t = process.hrtime.bigint()
   const { hash } = await client.immutablePut(Buffer.from('hello immutable'))
