@@ -22,6 +22,8 @@ pub use crate::node::IncomingRequest;
 /// Default hyperdht/dht-rpc query concurrency.
 pub const DEFAULT_CONCURRENCY: usize = 10;
 const EVENT_QUEUE: usize = 256;
+/// Linux default IP TTL, restored after a low-TTL send.
+const DEFAULT_TTL: u32 = 64;
 const QUERY_QUEUE: usize = 1024;
 
 /// Options of [`Dht::bind`] (the dht-rpc constructor options this port supports).
@@ -86,7 +88,15 @@ pub enum DhtEvent {
     Persistent,
     Ephemeral,
     Wakeup,
-    NatUpdate { host: Ipv4Addr, port: u16 },
+    NatUpdate {
+        host: Ipv4Addr,
+        port: u16,
+    },
+    /// `network-update` (health): see [`Dht::online`] / [`Dht::degraded`].
+    NetworkUpdate {
+        online: bool,
+        degraded: bool,
+    },
     Close,
 }
 
@@ -183,6 +193,35 @@ impl Drop for QueryHandle {
         if !self.done {
             self.dht.cancel_query(self.id);
         }
+    }
+}
+
+/// A group of requests cancelled together (`dht-rpc lib/session.js`).
+#[derive(Clone)]
+pub struct Session {
+    dht: Dht,
+    id: crate::node::SessionId,
+}
+
+impl Session {
+    pub fn id(&self) -> crate::node::SessionId {
+        self.id
+    }
+    /// `session.request(...)`.
+    pub async fn request(&self, mut spec: RequestSpec) -> Result<Response, RpcError> {
+        spec.session = Some(self.id);
+        self.dht.request(spec).await
+    }
+    /// `session.ping(...)`.
+    pub async fn ping(&self, to: SocketAddrV4) -> Result<Response, RpcError> {
+        self.request(RequestSpec::new(to, true, Command::Ping.code()))
+            .await
+    }
+    /// `session.destroy()`: in-flight requests fail with `RequestDestroyed`.
+    pub fn destroy(&self) {
+        let id = self.id;
+        self.dht
+            .with_node(|n| n.destroy_session(id, Instant::now().into_std()));
     }
 }
 
@@ -541,6 +580,36 @@ impl Dht {
         st.node.cancel_query(id);
     }
 
+    /// `dht.online` (network health; false after 2 ticks without any response).
+    pub fn online(&self) -> bool {
+        self.lock().node.is_online()
+    }
+    /// `dht.degraded` (network health: timeout rate above 50% for 4 ticks).
+    pub fn degraded(&self) -> bool {
+        self.lock().node.is_degraded()
+    }
+    /// `localAddress()`: the bound server socket (host as bound, e.g. `0.0.0.0`).
+    pub fn local_address(&self) -> SocketAddrV4 {
+        self.shared.server_addr
+    }
+
+    /// `dht.session()`: requests made through it can be cancelled together.
+    pub fn session(&self) -> Session {
+        let id = self.lock().node.session();
+        Session {
+            dht: self.clone(),
+            id,
+        }
+    }
+
+    /// Sends a raw datagram with a one-off IP TTL (holepunch low-TTL opens).
+    pub fn send_raw_ttl(&self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>, ttl: u32) {
+        let s = &self.shared.sockets[socket_index(socket)];
+        let _ = s.set_ttl(ttl);
+        let _ = s.try_send_to(&data, SocketAddr::V4(to));
+        let _ = s.set_ttl(DEFAULT_TTL);
+    }
+
     /// Sends a raw datagram from one of our sockets (UDX, holepunch probes).
     pub fn send_raw(&self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>) {
         let s = &self.shared.sockets[socket_index(socket)];
@@ -633,6 +702,9 @@ fn process_events(st: &mut State) {
             Event::Ephemeral => emit(st, DhtEvent::Ephemeral),
             Event::Wakeup => emit(st, DhtEvent::Wakeup),
             Event::NatUpdate { host, port } => emit(st, DhtEvent::NatUpdate { host, port }),
+            Event::NetworkUpdate { online, degraded } => {
+                emit(st, DhtEvent::NetworkUpdate { online, degraded })
+            }
         }
     }
 }
@@ -678,8 +750,14 @@ async fn run(shared: Arc<Shared>) {
         }
         for t in out.drain(..) {
             let s = &shared.sockets[socket_index(t.socket)];
+            if let Some(ttl) = t.ttl {
+                let _ = s.set_ttl(ttl);
+            }
             if s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_err() {
                 let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
+            }
+            if t.ttl.is_some() {
+                let _ = s.set_ttl(DEFAULT_TTL);
             }
         }
         if destroyed {

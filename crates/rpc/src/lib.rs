@@ -10,6 +10,7 @@
 pub mod congestion;
 pub mod driver;
 pub mod error;
+pub mod health;
 pub mod messages;
 pub mod nat_sampler;
 pub mod node;
@@ -20,7 +21,7 @@ pub mod tokens;
 
 pub use driver::{
     Dht, DhtEvent, DhtOptions, IncomingRequest, QueryEvent, QueryHandle, QueryParams,
-    RequestHandler, RequestParams, Responder,
+    RequestHandler, RequestParams, Responder, Session,
 };
 pub use error::RpcError;
 pub use messages::{Command, Response};

@@ -160,6 +160,21 @@ impl RoutingTable {
         out
     }
 
+    /// A uniformly random entry (`table.random()`).
+    pub fn random(&self) -> Option<&Entry> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut n = rand::random::<usize>() % self.len;
+        for row in &self.rows {
+            if n < row.len() {
+                return row.get(n);
+            }
+            n -= row.len();
+        }
+        None
+    }
+
     /// All entries, most recently heard first (`nodes.toArray({reverse: true})`).
     pub fn by_recency(&self) -> Vec<&Entry> {
         let mut all: Vec<&Entry> = self.rows.iter().flatten().collect();

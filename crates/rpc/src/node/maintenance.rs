@@ -162,11 +162,18 @@ impl Node {
         if self.tick & 7 == 0 {
             self.ping_some(now);
         }
-        self.refresh_ticks -= 1;
-        if (self.tick & 63 == 0 && self.table.len() < K) || self.refresh_ticks <= 0 {
+        // `||` short-circuits in upstream too: the countdown only moves when the first test fails
+        if (self.tick & 63 == 0 && self.table.len() < K) || {
+            self.refresh_ticks -= 1;
+            self.refresh_ticks <= 0
+        } {
             self.refresh(now);
         }
         self.down_hints_sent = 0;
+        let (responses, timeouts) = (self.stats.responses, self.stats.timeouts);
+        if let Some(state) = self.health.update(responses, timeouts) {
+            self.set_health(state);
+        }
     }
 
     fn on_wakeup(&mut self, now: Instant) {
@@ -175,6 +182,8 @@ impl Node {
         self.stable_ticks = MORE_STABLE_TICKS;
         self.refresh_ticks = 1;
         self.last_checked_host = None;
+        let state = self.health.reset();
+        self.set_health(state);
         if self.cfg.adaptive && !self.ephemeral {
             self.ephemeral = true;
             self.events.push_back(Event::Ephemeral);
