@@ -649,13 +649,32 @@ impl Node {
         );
     }
 
+    /// `req.reply(value, {socket})` / `req.error(code, {socket})`: answer from another of our
+    /// sockets than the one the request arrived on.
+    pub fn reply_on(&mut self, req: &IncomingRequest, reply: Reply, socket: SocketKind) {
+        let mut r = req.clone();
+        r.socket = socket;
+        self.reply(&r, reply);
+    }
+
     /// `req.relay(value, to)`: forwards the request to `to` with the same tid; its reply goes
     /// straight to the original requester.
+    /// Like upstream it goes out on the socket the request arrived on.
     pub fn relay(&mut self, req: &IncomingRequest, value: Option<Vec<u8>>, to: SocketAddrV4) {
+        self.relay_on(req, value, to, req.socket);
+    }
+
+    /// `req.relay(value, to, {socket})`.
+    pub fn relay_on(
+        &mut self,
+        req: &IncomingRequest,
+        value: Option<Vec<u8>>,
+        to: SocketAddrV4,
+        socket: SocketKind,
+    ) {
         if self.destroyed {
             return;
         }
-        let socket = self.request_socket();
         let frame = RequestFrame {
             tid: req.tid,
             to,

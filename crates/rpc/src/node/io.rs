@@ -113,7 +113,7 @@ impl Node {
         &mut self,
         socket: SocketKind,
         tid: u16,
-        requester: SocketAddrV4,
+        _requester: SocketAddrV4,
         dest: SocketAddrV4,
         error: u64,
         value: Option<Vec<u8>>,
@@ -124,8 +124,9 @@ impl Node {
             tid,
             to: Some(dest),
             id: self.outgoing_id(socket),
+            // `_sendReply`: the token is made for the destination host (`opts.to || req.from`)
             token: if token {
-                Some(self.tokens.token(requester.ip(), 1))
+                Some(self.tokens.token(dest.ip(), 1))
             } else {
                 None
             },

@@ -25,8 +25,9 @@ impl Node {
         now: Instant,
     ) {
         let tick = self.tick;
-        // every datagram arrives on one of our own two sockets, so it is never "external"
-        let expected = matches!(socket, SocketKind::Server | SocketKind::Client);
+        // `external = socket !== expectedSocket` in `IO.onmessage`: only messages on the socket
+        // we currently send requests from may refresh NAT samples of known nodes
+        let expected = socket == self.request_socket();
         if let Some(e) = self.table.get_mut(&id) {
             e.pinged = tick;
             e.seen = tick;
@@ -57,11 +58,15 @@ impl Node {
     }
 
     /// `_addNode`; handles full rows by re-pinging the oldest entry (`_onfullrow`).
-    pub(super) fn insert_node(&mut self, entry: Entry) -> bool {
+    pub(super) fn insert_node(&mut self, mut entry: Entry) -> bool {
         if &entry.id == self.table.id() {
             return false;
         }
         let tick = self.tick;
+        // `_addNode`: node.added = node.pinged = node.seen = tick
+        entry.added = tick;
+        entry.pinged = tick;
+        entry.seen = tick;
         match self.table.add(entry.clone()) {
             AddResult::Added => true,
             AddResult::Updated | AddResult::IsSelf => false,
