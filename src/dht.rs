@@ -198,6 +198,7 @@ impl NativeDht {
                         port: Some(port as u32),
                         ..JsEvent::named("nat-update")
                     },
+                    DhtEvent::NetworkUpdate { .. } => JsEvent::named("network-update"),
                     DhtEvent::Close => break,
                 };
                 emit(&s2, js);
