@@ -156,6 +156,8 @@ pub struct QueryHandle {
     rx: mpsc::Receiver<QueryEvent>,
     dht: Dht,
     done: bool,
+    closest: Vec<Response>,
+    error: Option<RpcError>,
 }
 
 impl QueryHandle {
@@ -168,10 +170,40 @@ impl QueryHandle {
             return None;
         }
         let ev = self.rx.recv().await;
-        if matches!(ev, Some(QueryEvent::Done { .. }) | None) {
-            self.done = true;
+        match &ev {
+            Some(QueryEvent::Done { closest, error }) => {
+                self.done = true;
+                self.closest = closest.clone();
+                self.error = error.clone();
+            }
+            None => {
+                self.done = true;
+                self.error = Some(RpcError::Destroyed);
+            }
+            Some(QueryEvent::Reply(_)) => {}
         }
         ev
+    }
+
+    /// Whether the query has ended (after `next()` returned `Done` or `None`).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// `query.closestReplies` once done: up to k id-bearing successful replies, closest first.
+    /// This is what a commit phase (hyperdht announce/put) sends its token-carrying requests to.
+    pub fn closest_replies(&self) -> &[Response] {
+        &self.closest
+    }
+
+    /// `query.closestNodes` once done.
+    pub fn closest_nodes(&self) -> Vec<SocketAddrV4> {
+        self.closest.iter().map(|r| r.from).collect()
+    }
+
+    /// The query error, if it ended with one.
+    pub fn error(&self) -> Option<&RpcError> {
+        self.error.as_ref()
     }
 
     /// Drains replies, returns the closest replies (or the query error).
@@ -235,15 +267,25 @@ impl Responder {
     pub fn new(dht: Dht, req: IncomingRequest) -> Self {
         Responder { dht, req }
     }
+    /// The request being answered.
+    pub fn request(&self) -> &IncomingRequest {
+        &self.req
+    }
+    /// `req.reply(...)` / `req.error(...)`.
     pub fn reply(self, reply: Reply) {
         self.dht.with_node(|n| n.reply(&self.req, reply));
     }
+    /// `req.relay(value, to)`: forward with the same tid; the target answers the requester.
+    pub fn relay(self, value: Option<Vec<u8>>, to: SocketAddrV4) {
+        self.dht.with_node(|n| n.relay(&self.req, value, to));
+    }
+    /// Drop the request without any answer (the requester will retry and time out).
+    pub fn drop_silently(self) {}
 }
 
 struct State {
     node: Node,
     handler: Option<Box<dyn RequestHandler>>,
-    foreign: Option<ForeignHandler>,
     handler_requests: std::collections::HashSet<u64>,
     requests: HashMap<u64, oneshot::Sender<Result<Response, RpcError>>>,
     queries: HashMap<QueryId, mpsc::Sender<QueryEvent>>,
@@ -260,7 +302,11 @@ struct Shared {
     server_addr: SocketAddrV4,
     client_addr: SocketAddrV4,
     closed: watch::Sender<bool>,
-    sockets: [Arc<UdpSocket>; 2],
+    /// Kept apart from the node state so the handler may call back into [`Dht`].
+    foreign: Mutex<Option<ForeignHandler>>,
+    /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
+    /// handles to it live on.
+    sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
 }
 
 /// A dht-rpc node handle (cheap to clone).
@@ -383,7 +429,6 @@ impl Dht {
             state: Mutex::new(State {
                 node,
                 handler: None,
-                foreign: None,
                 handler_requests: Default::default(),
                 requests: HashMap::new(),
                 queries: HashMap::new(),
@@ -397,7 +442,8 @@ impl Dht {
             server_addr,
             client_addr,
             closed,
-            sockets: [Arc::new(server), Arc::new(client)],
+            foreign: Mutex::new(None),
+            sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
@@ -445,8 +491,13 @@ impl Dht {
         self.lock().handler = Some(h);
     }
 
+    /// Datagrams on our sockets that are not dht-rpc frames (shorter than 2 bytes or a first
+    /// byte other than `0x03`/`0x13`: UDX packets, 1-byte holepunch probes) go to `h`, called
+    /// on the driver task without the node lock held (it may call any [`Dht`] method).
     pub fn set_foreign_datagram_handler(&self, h: ForeignHandler) {
-        self.lock().foreign = Some(h);
+        if let Ok(mut g) = self.shared.foreign.lock() {
+            *g = Some(h);
+        }
     }
 
     /// A request id whose outcome goes to the request handler's `on_response`.
@@ -567,6 +618,8 @@ impl Dht {
             rx,
             dht: self.clone(),
             done: false,
+            closest: Vec::new(),
+            error: None,
         }
     }
 
@@ -604,7 +657,9 @@ impl Dht {
 
     /// Sends a raw datagram with a one-off IP TTL (holepunch low-TTL opens).
     pub fn send_raw_ttl(&self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>, ttl: u32) {
-        let s = &self.shared.sockets[socket_index(socket)];
+        let Some(s) = self.shared.socket(socket) else {
+            return;
+        };
         let _ = s.set_ttl(ttl);
         let _ = s.try_send_to(&data, SocketAddr::V4(to));
         let _ = s.set_ttl(DEFAULT_TTL);
@@ -612,9 +667,10 @@ impl Dht {
 
     /// Sends a raw datagram from one of our sockets (UDX, holepunch probes).
     pub fn send_raw(&self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>) {
-        let s = &self.shared.sockets[socket_index(socket)];
+        let Some(s) = self.shared.socket(socket) else {
+            return;
+        };
         if s.try_send_to(&data, SocketAddr::V4(to)).is_err() {
-            let s = s.clone();
             tokio::spawn(async move {
                 let _ = s.send_to(&data, SocketAddr::V4(to)).await;
             });
@@ -684,8 +740,11 @@ fn process_events(st: &mut State) {
                 }
             }
             Event::QueryReply { query, reply } => {
+                // bounded: a consumer that lags by more than QUERY_QUEUE replies loses replies
                 if let Some(tx) = st.queries.get(&query) {
-                    let _ = tx.try_send(QueryEvent::Reply(reply));
+                    if tx.try_send(QueryEvent::Reply(reply)).is_err() {
+                        st.dropped_events += 1;
+                    }
                 }
             }
             Event::QueryDone {
@@ -694,7 +753,16 @@ fn process_events(st: &mut State) {
                 error,
             } => {
                 if let Some(tx) = st.queries.remove(&query) {
-                    let _ = tx.try_send(QueryEvent::Done { closest, error });
+                    // the end must not be lost when the consumer lags: hand it to a task
+                    if let Err(mpsc::error::TrySendError::Full(ev)) =
+                        tx.try_send(QueryEvent::Done { closest, error })
+                    {
+                        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                            rt.spawn(async move {
+                                let _ = tx.send(ev).await;
+                            });
+                        }
+                    }
                 }
             }
             Event::Ready => emit(st, DhtEvent::Ready),
@@ -715,8 +783,22 @@ fn emit(st: &mut State, ev: DhtEvent) {
     }
 }
 
+impl Shared {
+    fn socket(&self, kind: SocketKind) -> Option<Arc<UdpSocket>> {
+        let g = match self.sockets.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.as_ref().map(|s| s[socket_index(kind)].clone())
+    }
+}
+
 async fn run(shared: Arc<Shared>) {
-    let [server, client] = shared.sockets.clone();
+    let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
+        let _ = shared.closed.send(true);
+        return;
+    };
+    let [server, client] = sockets;
     let mut buf_s = vec![0u8; MAX_DATAGRAM];
     let mut buf_c = vec![0u8; MAX_DATAGRAM];
     let mut out = Vec::new();
@@ -749,7 +831,10 @@ async fn run(shared: Arc<Shared>) {
             });
         }
         for t in out.drain(..) {
-            let s = &shared.sockets[socket_index(t.socket)];
+            let s = match t.socket {
+                SocketKind::Server => &server,
+                SocketKind::Client => &client,
+            };
             if let Some(ttl) = t.ttl {
                 let _ = s.set_ttl(ttl);
             }
@@ -776,6 +861,21 @@ async fn run(shared: Arc<Shared>) {
             }
         }
     }
+    // close the sockets and break handler -> Dht reference cycles
+    drop((server, client));
+    if let Ok(mut g) = shared.sockets.write() {
+        *g = None;
+    }
+    if let Ok(mut g) = shared.foreign.lock() {
+        *g = None;
+    }
+    {
+        let mut st = match shared.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        st.handler = None;
+    }
     let _ = shared.closed.send(true);
 }
 
@@ -788,14 +888,23 @@ fn on_datagram(
     let Ok((n, SocketAddr::V4(from))) = r else {
         return;
     };
-    let data = &buf[..n];
-    let mut st = match shared.state.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
+    let Some(data) = buf.get(..n) else {
+        return;
     };
-    let now = Instant::now().into_std();
-    if !st.node.handle_datagram(socket, from, data, now) {
-        if let Some(f) = st.foreign.as_mut() {
+    let dht_frame = {
+        let mut st = match shared.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now().into_std();
+        st.node.handle_datagram(socket, from, data, now)
+    };
+    if !dht_frame {
+        let mut g = match shared.foreign.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(f) = g.as_mut() {
             f(socket, from, data);
         }
     }

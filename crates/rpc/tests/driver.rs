@@ -1,0 +1,207 @@
+//! The tokio driver on real 127.0.0.1 sockets: application request handler (immediate and
+//! deferred replies, tokens), foreign datagram routing, malformed-datagram counting, sessions,
+//! and socket release on destroy.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyperdht_rpc::driver::{Dht, DhtOptions, RequestHandler, Responder};
+use hyperdht_rpc::messages::error_code;
+use hyperdht_rpc::node::{IncomingRequest, Node, Reply, RequestSpec, SocketKind};
+use hyperdht_rpc::RpcError;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+async fn bootstrapper() -> (Dht, SocketAddrV4) {
+    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
+    opts.any_port = true;
+    let d = Dht::bind(opts).await.expect("bind");
+    let addr = SocketAddrV4::new(LOCALHOST, d.server_address().port());
+    (d, addr)
+}
+
+/// Echo handler: command 7 replies at once with the value (token + closer nodes, like
+/// `req.reply`); command 8 replies later from another task; command 9 is dropped silently.
+struct Handler {
+    dht: Arc<Mutex<Option<Dht>>>,
+    seen_tokens: Arc<Mutex<Vec<Option<[u8; 32]>>>>,
+}
+
+impl RequestHandler for Handler {
+    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
+        self.seen_tokens.lock().unwrap().push(req.token);
+        match req.command {
+            7 => {
+                node.reply(&req, Reply::value(req.value.clone()));
+                true
+            }
+            8 => {
+                let Some(dht) = self.dht.lock().unwrap().clone() else {
+                    return false;
+                };
+                let r = Responder::new(dht, req);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    r.reply(Reply::value(Some(b"later".to_vec())));
+                });
+                true
+            }
+            9 => true,
+            _ => false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_handler_tokens_foreign_and_sessions() {
+    let (b, baddr) = bootstrapper().await;
+    b.ready().await.unwrap();
+    let shared = Arc::new(Mutex::new(Some(b.clone())));
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    b.set_request_handler(Box::new(Handler {
+        dht: shared.clone(),
+        seen_tokens: tokens.clone(),
+    }));
+    let (ftx, mut frx) = mpsc::channel(16);
+    let b2 = b.clone();
+    b.set_foreign_datagram_handler(Box::new(move |sock, from, data| {
+        // calling back into the node from the handler must not deadlock
+        let _ = b2.stats();
+        let _ = ftx.try_send((sock, from, data.to_vec()));
+    }));
+
+    let c = Dht::bind(DhtOptions {
+        bootstrap: vec![baddr.to_string()],
+        host: LOCALHOST,
+        ephemeral: Some(true),
+        ..DhtOptions::default()
+    })
+    .await
+    .unwrap();
+    c.ready().await.unwrap();
+
+    // immediate application reply with a token
+    let mut spec = RequestSpec::new(baddr, false, 7);
+    spec.value = Some(b"hello".to_vec());
+    spec.target = Some([9; 32]);
+    let res = c.request(spec.clone()).await.unwrap();
+    assert_eq!(res.error, 0);
+    assert_eq!(res.value.as_deref(), Some(&b"hello"[..]));
+    assert_eq!(res.from_id, b.id(), "bootstrapper replies with its id");
+    let token = res.token.expect("req.reply carries a token");
+    // the token round-trips and reaches the handler
+    spec.token = Some(token);
+    let res = c.request(spec.clone()).await.unwrap();
+    assert_eq!(res.error, 0);
+    assert_eq!(tokens.lock().unwrap().last().copied(), Some(Some(token)));
+    // a forged token is answered with INVALID_TOKEN + a fresh token, never dispatched
+    let before = tokens.lock().unwrap().len();
+    spec.token = Some([0xee; 32]);
+    let res = c.request(spec.clone()).await.unwrap();
+    assert_eq!(res.error, error_code::INVALID_TOKEN);
+    assert_eq!(res.token, Some(token));
+    assert_eq!(tokens.lock().unwrap().len(), before);
+    // unhandled command -> UNKNOWN_COMMAND
+    let res = c.request(RequestSpec::new(baddr, false, 42)).await.unwrap();
+    assert_eq!(res.error, error_code::UNKNOWN_COMMAND);
+    // deferred reply through a Responder
+    let res = c.request(RequestSpec::new(baddr, false, 8)).await.unwrap();
+    assert_eq!(res.value.as_deref(), Some(&b"later"[..]));
+    // silently dropped request times out after retries (short per-attempt timeout)
+    let mut spec = RequestSpec::new(baddr, false, 9);
+    spec.timeout = Some(Duration::from_millis(50));
+    spec.retries = 1;
+    assert_eq!(c.request(spec).await.unwrap_err(), RpcError::RequestTimeout);
+
+    // foreign datagrams (1-byte probe, UDX-looking packet) reach the foreign handler;
+    // malformed dht frames are dropped and counted, never answered
+    let raw = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let dropped = b.stats().dropped;
+    raw.send_to(&[0x00], baddr).await.unwrap();
+    let udx = [
+        0xffu8, 0x01, 0, 0, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    raw.send_to(&udx, baddr).await.unwrap();
+    raw.send_to(&[0x03, 0xfd], baddr).await.unwrap();
+    let (sock, from, data) = tokio::time::timeout(Duration::from_secs(5), frx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((sock, data), (SocketKind::Server, vec![0x00]));
+    assert_eq!(from.port(), raw.local_addr().unwrap().port());
+    let (_, _, data) = frx.recv().await.unwrap();
+    assert_eq!(data, udx.to_vec());
+    let mut buf = [0u8; 64];
+    // a ping after the garbage is still answered, and the garbage got no answer
+    let ping = hyperdht_rpc::messages::RequestFrame {
+        tid: 5,
+        to: baddr,
+        id: None,
+        token: None,
+        internal: true,
+        command: 0,
+        target: None,
+        value: None,
+    }
+    .encode();
+    raw.send_to(&ping, baddr).await.unwrap();
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), raw.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(buf[0], 0x13);
+    assert_eq!(
+        u16::from_le_bytes([buf[2], buf[3]]),
+        5,
+        "reply to the ping, not the garbage"
+    );
+    assert!(n >= 10);
+    assert_eq!(b.stats().dropped, dropped + 1, "malformed frame counted");
+
+    // send_raw goes out on the chosen socket
+    c.send_raw(
+        SocketKind::Client,
+        SocketAddrV4::new(LOCALHOST, raw.local_addr().unwrap().port()),
+        vec![1, 2, 3],
+    );
+    let (n, from) = tokio::time::timeout(Duration::from_secs(5), raw.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], &[1, 2, 3]);
+    assert_eq!(from.port(), c.client_address().port());
+
+    // session.destroy() fails its in-flight requests at once
+    let silent = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let silent_addr = SocketAddrV4::new(LOCALHOST, silent.local_addr().unwrap().port());
+    let session = c.session();
+    let s2 = session.clone();
+    let pending = tokio::spawn(async move { s2.ping(silent_addr).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    session.destroy();
+    let r = tokio::time::timeout(Duration::from_secs(1), pending)
+        .await
+        .expect("destroyed session ends its requests promptly")
+        .unwrap();
+    assert_eq!(r.unwrap_err(), RpcError::RequestDestroyed);
+
+    // destroy releases the sockets even though handles (and the handler's clone) remain
+    let port = b.server_address().port();
+    c.destroy().await;
+    b.destroy().await;
+    assert!(b.is_destroyed());
+    assert_eq!(b.ping(baddr).await.unwrap_err(), RpcError::Destroyed);
+    let rebound = Dht::bind(DhtOptions {
+        port,
+        any_port: false,
+        host: LOCALHOST,
+        ..DhtOptions::default()
+    })
+    .await
+    .expect("port free again after destroy");
+    rebound.destroy().await;
+    drop(shared);
+}
