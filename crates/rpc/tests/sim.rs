@@ -346,3 +346,92 @@ fn malformed_datagrams_never_panic_and_pings_still_answered() {
     sim.nodes[b].handle_datagram(SocketKind::Server, from, &big, now);
     assert!(sim.nodes[b].poll_transmit().is_some());
 }
+
+/// 32 adaptive (default-option) nodes: they bootstrap, stay ephemeral for STABLE_TICKS
+/// (240 ticks = 20 min), then all pass the firewall probe and turn persistent; afterwards
+/// they route to each other by their new ids.
+#[test]
+fn thirty_two_adaptive_nodes_switch_to_persistent_and_find_each_other() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    let mut ids = Vec::new();
+    for _ in 0..32 {
+        let i = sim.add(
+            Config {
+                bootstrap: vec![boot],
+                ..Config::default()
+            },
+            false,
+        );
+        ids.push(i);
+        sim.advance(Duration::from_millis(20));
+    }
+    sim.advance(Duration::from_secs(10));
+    for &i in &ids {
+        assert!(sim.ready(i), "node {i} ready");
+        assert!(sim.nodes[i].is_ephemeral(), "node {i} ephemeral at first");
+    }
+    // only the bootstrapper is routable so far
+    assert_eq!(sim.nodes[b].table_len(), 0);
+    sim.advance(Duration::from_secs(19 * 60));
+    assert!(
+        ids.iter().all(|&i| sim.nodes[i].is_ephemeral()),
+        "nobody persistent before 20 minutes"
+    );
+    sim.advance(Duration::from_secs(3 * 60));
+    for &i in &ids {
+        assert!(
+            !sim.nodes[i].is_ephemeral(),
+            "node {i} persistent after ~20 min"
+        );
+        assert!(!sim.nodes[i].is_firewalled());
+        assert_eq!(
+            sim.nodes[i].id(),
+            Some(hyperdht_rpc::peer::id(&sim.addrs[i].0))
+        );
+    }
+    // give the refreshes time to spread the new ids, then look every node up from another one
+    sim.advance(Duration::from_secs(6 * 60));
+    assert!(
+        sim.nodes[b].table_len() >= 20,
+        "bootstrapper learned the persistent nodes"
+    );
+    let mut found = 0;
+    for (n, &i) in ids.iter().enumerate() {
+        let asker = ids[(n + 7) % ids.len()];
+        let target = sim.nodes[i].id().unwrap();
+        let now = sim.now;
+        let q = sim.nodes[asker].query(
+            QuerySpec {
+                target,
+                internal: true,
+                command: Command::FindNode.code(),
+                value: None,
+                concurrency: 10,
+                retries: 5,
+                nodes: vec![],
+                background: false,
+            },
+            now,
+        );
+        sim.advance(Duration::from_secs(2));
+        let closest = sim.events[asker].iter().find_map(|e| match e {
+            Event::QueryDone { query, closest, .. } if *query == q => Some(closest.clone()),
+            _ => None,
+        });
+        if closest.and_then(|c| c.first().and_then(|r| r.from_id)) == Some(target) {
+            found += 1;
+        }
+    }
+    assert_eq!(found, ids.len(), "every node found by id");
+}
