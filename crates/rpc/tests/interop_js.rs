@@ -397,3 +397,90 @@ async fn rust_nodes_on_js_bootstrapper() {
     assert!(js_table(&b).len() >= 2, "JS bootstrapper table: {b}");
     js.exit().await;
 }
+
+/// Full hyperdht JS nodes (which run dht-rpc underneath, default port 49737) on a Rust
+/// bootstrapper, and Rust nodes on a hyperdht JS bootstrapper.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyperdht_js_nodes_and_rust_nodes() {
+    if !netns("hyperdht_js_nodes_and_rust_nodes") {
+        return;
+    }
+    let boot = SocketAddrV4::new(LOCALHOST, 20201);
+    let b = Dht::bind(DhtOptions::bootstrapper(boot.port(), LOCALHOST))
+        .await
+        .expect("bind bootstrapper");
+    b.ready().await.expect("ready");
+    let mut js = JsPeer::spawn();
+    let h1 = js
+        .call(
+            "hyperdht",
+            json!({"name": "h1", "bootstrap": [boot.to_string()], "ephemeral": false}),
+        )
+        .await;
+    assert_eq!(h1["ephemeral"], json!(false));
+    let h1_addr = js_server(&h1);
+    assert_eq!(hex_id(&h1["id"]), Some(peer::id(&h1_addr)));
+    let r1 = rust_node(boot, Some(false)).await;
+    assert!(r1.id().is_some());
+    let h2 = js
+        .call(
+            "hyperdht",
+            json!({"name": "h2", "bootstrap": [boot.to_string()], "ephemeral": false}),
+        )
+        .await;
+    let h2_addr = js_server(&h2);
+    // Rust finds the hyperdht nodes by id, hyperdht finds the Rust node by id
+    for (addr, id) in [(h1_addr, hex_id(&h1["id"])), (h2_addr, hex_id(&h2["id"]))] {
+        let closest = r1.find_node(id.unwrap()).finish().await.expect("findNode");
+        assert_eq!(
+            closest.first().map(|r| (r.from, r.from_id)),
+            Some((addr, id))
+        );
+    }
+    let found = js
+        .call(
+            "findNode",
+            json!({"name": "h2", "target": hex::encode(r1.id().unwrap())}),
+        )
+        .await;
+    assert_eq!(
+        found["closest"][0]["id"].as_str().map(String::from),
+        Some(hex::encode(r1.id().unwrap()))
+    );
+    let pong = js
+        .call(
+            "ping",
+            json!({"name": "h1", "host": "127.0.0.1", "port": rust_server(&r1).port()}),
+        )
+        .await;
+    assert_eq!(hex_id(&pong["id"]), r1.id());
+    assert!(rust_table(&b).contains(&h1_addr) && rust_table(&b).contains(&h2_addr));
+
+    // and the other way round: a hyperdht bootstrapper serving Rust nodes
+    let boot2 = SocketAddrV4::new(LOCALHOST, 20301);
+    js.call(
+        "hyperdht",
+        json!({"name": "hb", "bootstrapperPort": boot2.port()}),
+    )
+    .await;
+    let r2 = rust_node(boot2, Some(false)).await;
+    let r3 = rust_node(boot2, None).await;
+    assert!(r2.id().is_some() && r3.id().is_none());
+    let res = r3.ping(boot2).await.expect("ping hyperdht bootstrapper");
+    assert_eq!(res.from_id, Some(peer::id(&boot2)));
+    let closest = r3
+        .find_node(r2.id().unwrap())
+        .finish()
+        .await
+        .expect("findNode");
+    assert_eq!(closest.first().and_then(|r| r.from_id), r2.id());
+    let hb = js.call("state", json!({"name": "hb"})).await;
+    assert!(js_table(&hb).contains(&rust_server(&r2)), "{hb}");
+    assert!(!js_table(&hb).contains(&rust_server(&r3)));
+
+    for d in [&r1, &r2, &r3, &b] {
+        assert_eq!(d.stats().dropped, 0);
+        d.destroy().await;
+    }
+    js.exit().await;
+}

@@ -7,6 +7,7 @@ const readline = require('readline')
 
 const modules = process.argv[2]
 const DHT = require(path.join(modules, 'dht-rpc'))
+const HyperDHT = require(path.join(modules, 'hyperdht'))
 const b4a = require(path.join(modules, 'b4a'))
 
 const nodes = new Map()
@@ -47,6 +48,15 @@ const ops = {
     if (typeof ephemeral === 'boolean') opts.ephemeral = ephemeral
     if (port) opts.port = port
     const dht = new DHT(opts)
+    nodes.set(name, dht)
+    await dht.fullyBootstrapped()
+    return state(dht)
+  },
+  // a full hyperdht node (dht-rpc underneath) on the same network
+  async hyperdht({ name, bootstrap, ephemeral, bootstrapperPort }) {
+    const dht = bootstrapperPort
+      ? HyperDHT.bootstrapper(bootstrapperPort, '127.0.0.1', { bootstrap: bootstrap || [] })
+      : new HyperDHT({ bootstrap, ephemeral, host: '127.0.0.1' })
     nodes.set(name, dht)
     await dht.fullyBootstrapped()
     return state(dht)
