@@ -17,12 +17,23 @@ export declare class NativeDht {
   toArray(limit: number): Array<JsAddress>
   addNode(host: string, port: number): void
   ping(host: string, port: number): Promise<JsReply>
+  /** `dht.request({token, target, command, value}, {host, port})`: one application request. */
+  request(host: string, port: number, req: JsRequest): Promise<JsReply>
   /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
   query(qid: number, spec: JsQuerySpec): void
   cancelQuery(qid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
 }
+
+/** `annSignable(target, token, id, ann, NS.ANNOUNCE | NS.UNANNOUNCE)`: the 64-byte message. */
+export declare function annSignable(target: Uint8Array, token: Uint8Array, nodeId: Uint8Array, publicKey: Uint8Array, relays: Array<string>, unannounce: boolean): Buffer
+
+/** Encodes an `announce` message (ANNOUNCE / UNANNOUNCE value). */
+export declare function encodeAnnounce(publicKey: Uint8Array, relays: Array<string>, signature: Uint8Array, bump: number): Buffer
+
+/** Encodes a `mutablePutRequest`. */
+export declare function encodeMutablePut(publicKey: Uint8Array, seq: number, value: Uint8Array, signature: Uint8Array): Buffer
 
 /** BLAKE2b-256, like sodium `crypto_generichash` with a 32-byte output. */
 export declare function hash(data: Uint8Array): Buffer
@@ -107,6 +118,8 @@ export interface JsQuerySpec {
   clear?: boolean
   seq?: number
   publicKey?: Buffer
+  /** mutablePut with a signature computed in JS (non-custodial) */
+  signature?: Buffer
 }
 
 /** One reply of a query (or ping), flat; JS shapes it per query kind (index.js `mapReply`). */
@@ -132,6 +145,15 @@ export interface JsReply {
   signature?: Buffer
 }
 
+export interface JsRequest {
+  command: number
+  internal?: boolean
+  token?: Buffer
+  target?: Buffer
+  value?: Buffer
+  retry?: boolean
+}
+
 /** Final result attached to an `end` event (e.g. mutablePut's signature). */
 export interface JsResult {
   signature?: Buffer
@@ -149,3 +171,9 @@ export interface JsStats {
 
 /** Same keys as libsodium `crypto_sign_seed_keypair`; random when no seed is given. */
 export declare function keyPair(seed?: Uint8Array | undefined | null): JsKeyPair
+
+/** `NS.MUTABLE_PUT ‖ hash(mutableSignable{seq, value})`. */
+export declare function mutableSignable(seq: number, value: Uint8Array): Buffer
+
+/** Detached Ed25519 signature with a 64-byte libsodium secret key (`crypto_sign_detached`). */
+export declare function sign(message: Uint8Array, secretKey: Uint8Array): Buffer

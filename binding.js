@@ -836,5 +836,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeDht = nativeBinding.NativeDht
+module.exports.annSignable = nativeBinding.annSignable
+module.exports.encodeAnnounce = nativeBinding.encodeAnnounce
+module.exports.encodeMutablePut = nativeBinding.encodeMutablePut
 module.exports.hash = nativeBinding.hash
 module.exports.keyPair = nativeBinding.keyPair
+module.exports.mutableSignable = nativeBinding.mutableSignable
+module.exports.sign = nativeBinding.sign

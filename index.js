@@ -96,7 +96,7 @@ class HyperDHT extends EventEmitter {
       }
       case 'end': {
         const q = this._queries.get(ev.qid)
-        if (q) q._onend((ev.closest || []).map((r) => mapReply(q, r)).filter(Boolean), ev.error ? errors.fromNative(ev.error) : null, ev.result)
+        if (q) q._onend((ev.closest || []).map((r) => mapReply(RAW, r)), ev.error ? errors.fromNative(ev.error) : null, ev.result)
         return
       }
       case 'nat-update':
@@ -200,6 +200,23 @@ class HyperDHT extends EventEmitter {
     }
   }
 
+  /** dht-rpc `request({token, target, command, value}, {host, port}, {retry})`. */
+  async request ({ token = null, command, target = null, value = null }, { host, port }, opts = {}) {
+    if (this.destroyed) throw errors.NODE_DESTROYED()
+    try {
+      const r = await this._native.request(host, port, {
+        command,
+        token: token || undefined,
+        target: target || undefined,
+        value: value || undefined,
+        retry: opts.retry === false ? false : undefined
+      })
+      return mapReply({ kind: 'query' }, r)
+    } catch (err) {
+      throw errors.fromNative(err.message)
+    }
+  }
+
   _startQuery (spec, kind, target) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
     const qid = this._nextQid++
@@ -232,7 +249,23 @@ class HyperDHT extends EventEmitter {
   announce (target, keyPair, relayAddresses = [], opts = {}) {
     const t = buffer32(target, 'topic')
     const kp = keyPairArg(keyPair)
-    if (!kp.secretKey && !opts.signAnnounce) throw new TypeError('keyPair.secretKey or opts.signAnnounce is required')
+    if (!kp.secretKey && !opts.signAnnounce && typeof keyPair.sign !== 'function') {
+      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signAnnounce is required')
+    }
+    if (nonCustodial(keyPair, kp, opts.signAnnounce || (opts.clear && opts.signUnannounce))) {
+      const signAnnounce = opts.signAnnounce || defaultSignAnnounce
+      const relays = relayAddressesArg(relayAddresses)
+      const ann = { peer: { publicKey: kp.publicKey, relayAddresses: relays.map(parseHostPort) }, refresh: null, signature: null, bump: opts.bump || 0 }
+      const q = opts.clear ? this._hookedLookupAndUnannounce(t, keyPair, opts) : this.lookup(t, opts)
+      const userCommit = q._commit
+      q._commit = async (reply, dht, query) => {
+        if (userCommit) await userCommit(reply, dht, query)
+        const signature = await signAnnounce(t, reply.token, reply.from.id, ann, keyPair)
+        const value = binding.encodeAnnounce(kp.publicKey, relays, signature, ann.bump)
+        return this.request({ token: reply.token, target: t, command: COMMANDS.ANNOUNCE, value }, reply.from)
+      }
+      return q
+    }
     return this._startQuery({
       keyPair: kp,
       relayAddresses: relayAddressesArg(relayAddresses),
@@ -245,8 +278,32 @@ class HyperDHT extends EventEmitter {
   lookupAndUnannounce (target, keyPair, opts = {}) {
     const t = buffer32(target, 'topic')
     const kp = keyPairArg(keyPair)
-    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required')
+    if (!kp.secretKey && !opts.signUnannounce && typeof keyPair.sign !== 'function') {
+      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signUnannounce is required')
+    }
+    if (nonCustodial(keyPair, kp, opts.signUnannounce)) return this._hookedLookupAndUnannounce(t, keyPair, opts)
     return this._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t)
+  }
+
+  // lookupAndUnannounce with JS-side signing (hyperdht index.js: lookupAndUnannounce).
+  _hookedLookupAndUnannounce (t, keyPair, opts) {
+    const kp = keyPairArg(keyPair)
+    const signUnannounce = opts.signUnannounce || defaultSignUnannounce
+    const unannounces = []
+    const q = this.lookup(t, opts)
+    q._onmap = (data) => {
+      if (!data.token || !data.from.id) return
+      const found = data.peers.length >= 20 || data.peers.some((p) => p.publicKey.equals(kp.publicKey))
+      if (!found) return
+      const unann = { peer: { publicKey: kp.publicKey, relayAddresses: [] }, refresh: null, signature: null }
+      unannounces.push((async () => {
+        const signature = await signUnannounce(t, data.token, data.from.id, unann, keyPair)
+        const value = binding.encodeAnnounce(kp.publicKey, [], signature, 0)
+        await this.request({ token: data.token, target: t, command: COMMANDS.UNANNOUNCE, value }, data.from)
+      })().catch(noop))
+    }
+    q._commit = () => Promise.all(unannounces)
+    return q
   }
 
   unannounce (target, keyPair, opts = {}) {
@@ -272,11 +329,17 @@ class HyperDHT extends EventEmitter {
 
   async mutablePut (keyPair, value, opts = {}) {
     const kp = keyPairArg(keyPair)
-    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required')
+    if (!kp.secretKey && !opts.signMutable && typeof keyPair.sign !== 'function') {
+      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signMutable is required')
+    }
     value = bufferArg(value, 'value')
     const seq = opts.seq || 0
     const target = HyperDHT.hash(kp.publicKey)
-    const q = this._startQuery({ keyPair: kp, value, seq, ...queryOpts(opts) }, 'mutablePut', target)
+    let signature
+    if (nonCustodial(keyPair, kp, opts.signMutable)) {
+      signature = await (opts.signMutable || defaultSignMutable)(seq, value, keyPair)
+    }
+    const q = this._startQuery({ keyPair: kp, value, seq, signature, ...queryOpts(opts) }, 'mutablePut', target)
     await q.finished()
     return { publicKey: kp.publicKey, closestNodes: q.closestNodes, seq, signature: q.result.signature }
   }
@@ -328,6 +391,9 @@ HyperDHT.DEFAULTS = Object.freeze({ concurrency: 10, maxWindow: 80, connectionKe
 HyperDHT.toKey = toKey
 
 module.exports = HyperDHT
+
+// closestReplies are raw dht-rpc replies, whatever the query kind
+const RAW = { kind: 'query' }
 
 function queryOpts (opts) {
   const out = {}
@@ -383,3 +449,35 @@ function mapPeer (p) {
 }
 
 function noop () {}
+
+function parseHostPort (s) {
+  const i = s.lastIndexOf(':')
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }
+}
+
+// Signing goes through JS when the caller brings a hook or an external signer (`keyPair.sign`).
+function nonCustodial (keyPair, kp, hook) {
+  return !!hook || !kp.secretKey || typeof keyPair.sign === 'function'
+}
+
+// hyperdht lib/persistent.js: sign(signable, keyPair) prefers keyPair.sign
+async function signWith (signable, keyPair) {
+  if (typeof keyPair.sign === 'function') return keyPair.sign(signable)
+  return binding.sign(signable, keyPair.secretKey)
+}
+
+function annRelays (ann) {
+  return (ann.peer.relayAddresses || []).map((a) => `${a.host}:${a.port}`)
+}
+
+function defaultSignAnnounce (target, token, id, ann, keyPair) {
+  return signWith(binding.annSignable(target, token, id, ann.peer.publicKey, annRelays(ann), false), keyPair)
+}
+
+function defaultSignUnannounce (target, token, id, ann, keyPair) {
+  return signWith(binding.annSignable(target, token, id, ann.peer.publicKey, annRelays(ann), true), keyPair)
+}
+
+function defaultSignMutable (seq, value, keyPair) {
+  return signWith(binding.mutableSignable(seq, value), keyPair)
+}

@@ -3,6 +3,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
+const Persistent = require('hyperdht/lib/persistent')
 
 async function network (t, storageKinds, size = 6) {
   const nodes = []
@@ -122,3 +123,58 @@ test('bad arguments from JS are TypeErrors', async (t) => {
   await assert.rejects(c.mutablePut({ publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(10) }, Buffer.from('x')), TypeError)
   await assert.rejects(c.immutableGet('nope'), TypeError)
 })
+
+test('non-custodial signing hooks and keyPair.sign interoperate with JS storage', async (t) => {
+  const net = await network(t, [JS, RS])
+  const rs = net.client(RS)
+  const js = net.client(JS)
+  await Promise.all([rs.fullyBootstrapped(), js.fullyBootstrapped()])
+  const secret = RS.keyPair()
+  // an external signer: only the public key and a sign() function leave the "wallet"
+  const signer = {
+    publicKey: secret.publicKey,
+    sign: (msg) => {
+      signer.calls++
+      return signDetached(msg, secret.secretKey)
+    },
+    calls: 0
+  }
+  const topic = RS.hash(Buffer.from('hooked topic'))
+  await rs.announce(topic, signer, [{ host: '127.0.0.1', port: 7000 }]).finished()
+  assert.ok(signer.calls > 0, 'keyPair.sign was used')
+  const peers = await collectPeers(js.lookup(topic))
+  assert.ok(peers.has(secret.publicKey.toString('hex')))
+
+  let hookCalls = 0
+  await rs.unannounce(topic, secret, {
+    // upstream's own default implementation, called through our hook plumbing
+    signUnannounce: (target, token, id, ann, keyPair) => {
+      hookCalls++
+      assert.strictEqual(ann.peer.relayAddresses.length, 0)
+      return Persistent.signUnannounce(target, token, id, ann, keyPair)
+    }
+  })
+  assert.ok(hookCalls > 0, 'signUnannounce hook was used')
+  const after = await collectPeers(js.lookup(topic))
+  assert.ok(!after.has(secret.publicKey.toString('hex')))
+
+  let mutableCalls = 0
+  const put = await rs.mutablePut(secret, Buffer.from('hooked'), {
+    seq: 4,
+    signMutable: (seq, value, keyPair) => {
+      mutableCalls++
+      return Persistent.signMutable(seq, value, keyPair)
+    }
+  })
+  assert.strictEqual(mutableCalls, 1)
+  const got = await js.mutableGet(secret.publicKey)
+  assert.strictEqual(got.seq, 4)
+  assert.ok(got.signature.equals(put.signature))
+})
+
+function signDetached (msg, secretKey) {
+  const sodium = require('sodium-universal')
+  const sig = Buffer.alloc(64)
+  sodium.crypto_sign_detached(sig, msg, secretKey)
+  return sig
+}

@@ -14,6 +14,8 @@ class Query extends Readable {
     this.errors = 0
     this.successes = 0
     this.result = null
+    this._commit = null
+    this._onmap = null
   }
 
   get closestNodes () {
@@ -22,7 +24,9 @@ class Query extends Readable {
 
   _onreply (data) {
     this.successes++
-    if (data !== null) this.push(data)
+    if (data === null) return
+    if (this._onmap !== null) this._onmap(data)
+    this.push(data)
   }
 
   _onend (closestReplies, error, result) {
@@ -30,7 +34,22 @@ class Query extends Readable {
     if (closestReplies) this.closestReplies = closestReplies
     this.result = result || null
     if (error) this.destroy(error)
+    else if (this._commit !== null) this._runCommit()
     else this.push(null)
+  }
+
+  // dht-rpc's commit phase, for commits that must run in JS (non-custodial signing hooks):
+  // one commit per closest reply; ends if any succeeded (lib/query.js: _endAfterCommit).
+  async _runCommit () {
+    if (this.closestReplies.length === 0) {
+      this.destroy(new Error('Too few nodes responded'))
+      return
+    }
+    const results = await Promise.allSettled(this.closestReplies.map((r) => this._commit(r, this.dht, this)))
+    if (this.destroyed) return
+    const ok = results.some((r) => r.status === 'fulfilled')
+    if (ok) this.push(null)
+    else this.destroy(results[results.length - 1].reason)
   }
 
   _destroy (cb) {

@@ -67,6 +67,18 @@ pub struct JsQuerySpec {
     pub clear: Option<bool>,
     pub seq: Option<f64>,
     pub public_key: Option<Buffer>,
+    /// mutablePut with a signature computed in JS (non-custodial)
+    pub signature: Option<Buffer>,
+}
+
+#[napi(object)]
+pub struct JsRequest {
+    pub command: u32,
+    pub internal: Option<bool>,
+    pub token: Option<Buffer>,
+    pub target: Option<Buffer>,
+    pub value: Option<Buffer>,
+    pub retry: Option<bool>,
 }
 
 #[napi(object)]
@@ -283,6 +295,39 @@ impl NativeDht {
         Ok(js_reply(&r))
     }
 
+    /// `dht.request({token, target, command, value}, {host, port})`: one application request.
+    #[napi(catch_unwind)]
+    pub async fn request(&self, host: String, port: u32, req: JsRequest) -> Result<JsReply> {
+        let ip = parse_ip(&host)?;
+        let mut spec = hyperdht_rpc::RequestSpec::new(
+            SocketAddrV4::new(ip, port.min(65535) as u16),
+            req.internal.unwrap_or(false),
+            req.command as u64,
+        );
+        spec.token = match &req.token {
+            Some(t) => Some(
+                t.as_ref()
+                    .try_into()
+                    .map_err(|_| Error::new(Status::InvalidArg, "token must be 32 bytes"))?,
+            ),
+            None => None,
+        };
+        spec.target = match &req.target {
+            Some(t) => Some(
+                t.as_ref()
+                    .try_into()
+                    .map_err(|_| Error::new(Status::InvalidArg, "target must be 32 bytes"))?,
+            ),
+            None => None,
+        };
+        spec.value = req.value.as_ref().map(|v| v.to_vec());
+        if req.retry == Some(false) {
+            spec.retries = 0;
+        }
+        let r = self.dht.request(spec).await.map_err(reason)?;
+        Ok(js_reply(&r))
+    }
+
     /// Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`.
     #[napi(catch_unwind)]
     pub fn query(&self, qid: u32, spec: JsQuerySpec) -> Result<()> {
@@ -382,11 +427,25 @@ impl NativeDht {
             "immutableGet" => ops::Job::ImmutableGet { target, o },
             "mutablePut" => {
                 let value = spec.value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
-                ops::Job::MutablePut {
-                    kp: key_pair()?,
-                    value,
-                    seq: u64_of(spec.seq),
-                    o,
+                let seq = u64_of(spec.seq);
+                match (&spec.signature, &spec.key_pair) {
+                    (Some(sig), Some(kp)) => ops::Job::MutablePutSigned {
+                        public_key: kp.public_key.as_ref().try_into().map_err(|_| {
+                            Error::new(Status::InvalidArg, "publicKey must be 32 bytes")
+                        })?,
+                        value,
+                        seq,
+                        signature: sig.as_ref().try_into().map_err(|_| {
+                            Error::new(Status::InvalidArg, "signature must be 64 bytes")
+                        })?,
+                        o,
+                    },
+                    _ => ops::Job::MutablePut {
+                        kp: key_pair()?,
+                        value,
+                        seq,
+                        o,
+                    },
                 }
             }
             "mutableGet" => {

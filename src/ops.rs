@@ -49,6 +49,13 @@ pub(crate) enum Job {
         seq: u64,
         o: QueryOptions,
     },
+    MutablePutSigned {
+        public_key: [u8; 32],
+        value: Vec<u8>,
+        seq: u64,
+        signature: [u8; 64],
+        o: QueryOptions,
+    },
     MutableGet {
         public_key: [u8; 32],
         seq: u64,
@@ -123,6 +130,20 @@ fn end_event(
     );
 }
 
+fn mutable_put_end(sink: &Sink, qid: u32, res: Result<(Vec<Response>, [u8; 64]), RpcError>) {
+    match res {
+        Ok((closest, sig)) => end_event(
+            sink,
+            qid,
+            Ok(closest),
+            Some(JsResult {
+                signature: Some(sig.to_vec().into()),
+            }),
+        ),
+        Err(e) => end_event(sink, qid, Err(e), None),
+    }
+}
+
 pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
     match job {
         Job::Raw(p) => {
@@ -178,17 +199,20 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
             end_event(sink, qid, res, None);
         }
         Job::MutablePut { kp, value, seq, o } => {
-            match dht.mutable_put(&kp, &value, seq, &o).await {
-                Ok((closest, sig)) => end_event(
-                    sink,
-                    qid,
-                    Ok(closest),
-                    Some(JsResult {
-                        signature: Some(sig.to_vec().into()),
-                    }),
-                ),
-                Err(e) => end_event(sink, qid, Err(e), None),
-            }
+            let res = dht.mutable_put(&kp, &value, seq, &o).await;
+            mutable_put_end(sink, qid, res);
+        }
+        Job::MutablePutSigned {
+            public_key,
+            value,
+            seq,
+            signature,
+            o,
+        } => {
+            let res = dht
+                .mutable_put_signed(public_key, &value, seq, signature, &o)
+                .await;
+            mutable_put_end(sink, qid, res);
         }
         Job::MutableGet { public_key, seq, o } => {
             let res = dht

@@ -349,10 +349,23 @@ impl HyperDht {
         seq: u64,
         o: &QueryOptions,
     ) -> Result<(Vec<Response>, [u8; 64]), OpError> {
-        let target = hash(&kp.public_key);
         let signature = sign_mutable(kp, seq, value);
+        self.mutable_put_signed(kp.public_key, value, seq, signature, o)
+            .await
+    }
+
+    /// `mutablePut` with a signature made elsewhere (`signMutable` hook / `keyPair.sign`).
+    pub async fn mutable_put_signed(
+        &self,
+        public_key: [u8; 32],
+        value: &[u8],
+        seq: u64,
+        signature: [u8; 64],
+        o: &QueryOptions,
+    ) -> Result<(Vec<Response>, [u8; 64]), OpError> {
+        let target = hash(&public_key);
         let put = MutablePutRequest {
-            public_key: kp.public_key,
+            public_key,
             seq,
             value: value.to_vec(),
             signature,
