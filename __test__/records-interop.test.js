@@ -178,3 +178,47 @@ function signDetached (msg, secretKey) {
   sodium.crypto_sign_detached(sig, msg, secretKey)
   return sig
 }
+
+test('forged, token-less and oversized writes from a JS client are rejected by Rust storage', async (t) => {
+  const net = await network(t, [RS], 4)
+  const js = net.client(JS)
+  await js.fullyBootstrapped()
+  const target = RS.hash(Buffer.from('forgery topic'))
+  const kp = RS.keyPair()
+  const storage = net.nodes.filter((n) => n instanceof RS && n.id)
+  let node = null
+  let token = null
+  // a raw LOOKUP query yields every reply (hyperdht's lookup() skips replies without records)
+  for await (const r of js.query({ target, command: 3, value: null })) {
+    if (r.token && r.from.id && storage.some((n) => n.address().port === r.from.port)) {
+      node = r.from
+      token = r.token
+      break
+    }
+  }
+  assert.ok(node && token, 'got a token from a Rust storage node')
+
+  // forged announce: signature by another key -> silently dropped (request times out like JS)
+  const forged = require('hyperdht/lib/messages')
+  const c = require('compact-encoding')
+  const other = RS.keyPair()
+  const ann = { peer: { publicKey: kp.publicKey, relayAddresses: [] }, refresh: null, signature: null, bump: 0 }
+  ann.signature = await Persistent.signAnnounce(target, token, node.id, ann, other)
+  const value = c.encode(forged.announce, ann)
+  await assert.rejects(js.request({ token, target, command: 4, value }, node, { retry: false }), /REQUEST_TIMEOUT/)
+  // genuine signature but a wrong token -> INVALID_TOKEN error reply (dht-rpc), never stored
+  ann.signature = await Persistent.signAnnounce(target, token, node.id, ann, kp)
+  const bad = await js.request({ token: Buffer.alloc(32, 1), target, command: 4, value: c.encode(forged.announce, ann) }, node)
+  assert.strictEqual(bad.error, 2)
+  // oversized immutable put (beyond the 2048-byte datagram limit): no crash, nothing stored
+  const big = Buffer.alloc(4000, 7)
+  await assert.rejects(js.request({ token, target: RS.hash(big), command: 8, value: big }, node, { retry: false }))
+
+  const peers = await collectPeers(js.lookup(target))
+  assert.ok(!peers.has(kp.publicKey.toString('hex')), 'nothing was stored')
+  // every Rust storage node is still alive and answering
+  for (const n of storage) {
+    const r = await js.ping({ host: '127.0.0.1', port: n.address().port })
+    assert.ok(r.from.id)
+  }
+})
