@@ -67,6 +67,8 @@ impl DhtOptions {
     /// `DHT.bootstrapper(port, host)`: persistent from the start with `id = hash(host:port)`,
     /// not firewalled, exact port, no bootstrap nodes. `host` must be the public IPv4 address;
     /// like upstream the sockets still bind to `0.0.0.0` unless [`DhtOptions::host`] is set.
+    /// Unlike upstream (`Port is required`) port 0 is allowed: with `any_port` set the node
+    /// binds a random port and seeds its public address with that port.
     pub fn bootstrapper(port: u16, host: Ipv4Addr) -> Self {
         DhtOptions {
             port,
@@ -413,7 +415,14 @@ impl Dht {
             adaptive: opts.adaptive && opts.ephemeral.is_none(),
             firewalled: opts.firewalled,
             concurrency: opts.concurrency.max(1),
-            nat_seed: opts.nat_seed,
+            // port 0 (a bootstrapper on a random port, tests) means "the port we bound"
+            nat_seed: opts.nat_seed.map(|a| {
+                if a.port() == 0 {
+                    SocketAddrV4::new(*a.ip(), local_v4(&server).port())
+                } else {
+                    a
+                }
+            }),
             nodes: opts.nodes.clone(),
             quick_firewall: opts.quick_firewall,
             ..Config::default()
@@ -621,6 +630,59 @@ impl Dht {
             closest: Vec::new(),
             error: None,
         }
+    }
+
+    /// The commit phase of a query (`lib/query.js: _flush/_endAfterCommit`): `make` builds the
+    /// request for each closest reply (or `None` to skip it); all are sent concurrently.
+    /// Resolves with the successful responses if at least one succeeded, with
+    /// [`RpcError::TooFewNodes`] when there was nothing to commit to, else with the last error.
+    pub async fn commit(
+        &self,
+        closest: &[Response],
+        mut make: impl FnMut(&Response) -> Option<RequestSpec>,
+    ) -> Result<Vec<Response>, RpcError> {
+        let mut set = tokio::task::JoinSet::new();
+        for r in closest {
+            if let Some(spec) = make(r) {
+                let dht = self.clone();
+                set.spawn(async move { dht.request(spec).await });
+            }
+        }
+        if set.is_empty() {
+            return Err(RpcError::TooFewNodes);
+        }
+        let mut ok = Vec::new();
+        let mut last_err = RpcError::TooFewNodes;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(res)) => ok.push(res),
+                Ok(Err(e)) => last_err = e,
+                Err(_) => last_err = RpcError::RequestDestroyed,
+            }
+        }
+        if ok.is_empty() {
+            Err(last_err)
+        } else {
+            Ok(ok)
+        }
+    }
+
+    /// `commit: true` (`autoCommit`): repeat the query's command with each closest reply's
+    /// token; replies without a token are skipped (JS rejects them individually).
+    pub async fn auto_commit(
+        &self,
+        params: &QueryParams,
+        closest: &[Response],
+    ) -> Result<Vec<Response>, RpcError> {
+        self.commit(closest, |r| {
+            let token = r.token?;
+            let mut spec = RequestSpec::new(r.from, false, params.command);
+            spec.token = Some(token);
+            spec.target = Some(params.target);
+            spec.value = params.value.clone();
+            Some(spec)
+        })
+        .await
     }
 
     pub fn find_node(&self, target: [u8; 32]) -> QueryHandle {

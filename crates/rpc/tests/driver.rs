@@ -90,6 +90,10 @@ async fn request_handler_tokens_foreign_and_sessions() {
     let res = c.request(spec.clone()).await.unwrap();
     assert_eq!(res.error, 0);
     assert_eq!(res.value.as_deref(), Some(&b"hello"[..]));
+    assert!(
+        b.id().is_some(),
+        "bootstrapper on a random port is persistent"
+    );
     assert_eq!(res.from_id, b.id(), "bootstrapper replies with its id");
     let token = res.token.expect("req.reply carries a token");
     // the token round-trips and reaches the handler
@@ -204,4 +208,118 @@ async fn request_handler_tokens_foreign_and_sessions() {
     .expect("port free again after destroy");
     rebound.destroy().await;
     drop(shared);
+}
+
+/// Stores on command 21 only with a valid token; command 20 is the read that hands tokens out.
+struct Store;
+
+impl RequestHandler for Store {
+    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
+        match req.command {
+            20 => node.reply(&req, Reply::value(None)),
+            21 if req.token.is_some() => node.reply(&req, Reply::value(Some(b"stored".to_vec()))),
+            21 => node.reply(&req, Reply::error(99)),
+            _ => return false,
+        }
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_then_commit_with_tokens() {
+    let (b, baddr) = bootstrapper().await;
+    b.ready().await.unwrap();
+    b.set_request_handler(Box::new(Store));
+    let mut peers = Vec::new();
+    for _ in 0..4 {
+        let p = Dht::bind(DhtOptions {
+            bootstrap: vec![baddr.to_string()],
+            host: LOCALHOST,
+            ephemeral: Some(false),
+            ..DhtOptions::default()
+        })
+        .await
+        .unwrap();
+        p.ready().await.unwrap();
+        assert!(
+            p.id().is_some(),
+            "persistent on a reachable loopback network"
+        );
+        p.set_request_handler(Box::new(Store));
+        peers.push(p);
+    }
+    let c = Dht::bind(DhtOptions {
+        bootstrap: vec![baddr.to_string()],
+        host: LOCALHOST,
+        ephemeral: Some(true),
+        ..DhtOptions::default()
+    })
+    .await
+    .unwrap();
+    c.ready().await.unwrap();
+
+    let params = hyperdht_rpc::QueryParams {
+        target: [0x42; 32],
+        command: 20,
+        internal: false,
+        value: None,
+        concurrency: None,
+        nodes: Vec::new(),
+    };
+    let mut q = c.query(params.clone());
+    let mut replies = 0;
+    while let Some(ev) = q.next().await {
+        if let hyperdht_rpc::QueryEvent::Reply(r) = ev {
+            assert!(r.token.is_some(), "application replies carry tokens");
+            replies += 1;
+        }
+    }
+    assert!(q.error().is_none());
+    let closest = q.closest_replies().to_vec();
+    assert_eq!(closest.len(), 5, "bootstrapper + 4 persistent nodes");
+    assert!(replies >= 5);
+    assert_eq!(q.closest_nodes().len(), 5);
+    // closest first by XOR distance to the target
+    for w in closest.windows(2) {
+        let d = |r: &hyperdht_rpc::Response| {
+            let id = r.from_id.unwrap();
+            let mut x = [0u8; 32];
+            for i in 0..32 {
+                x[i] = id[i] ^ 0x42;
+            }
+            x
+        };
+        assert!(d(&w[0]) < d(&w[1]));
+    }
+
+    // commit with the tokens: every node stores
+    let stored = c
+        .commit(&closest, |r| {
+            let mut spec = RequestSpec::new(r.from, false, 21);
+            spec.token = r.token;
+            spec.target = Some(params.target);
+            Some(spec)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 5);
+    assert!(stored
+        .iter()
+        .all(|r| r.error == 0 && r.value.as_deref() == Some(&b"stored"[..])));
+    // without tokens the handler refuses (the request still "succeeds" with an error code)
+    let refused = c
+        .commit(&closest, |r| Some(RequestSpec::new(r.from, false, 21)))
+        .await
+        .unwrap();
+    assert!(refused.iter().all(|r| r.error == 99));
+    assert_eq!(
+        c.commit(&[], |_| None).await.unwrap_err(),
+        RpcError::TooFewNodes
+    );
+
+    for p in &peers {
+        p.destroy().await;
+    }
+    c.destroy().await;
+    b.destroy().await;
 }
