@@ -857,7 +857,7 @@ impl Shared {
 
 async fn run(shared: Arc<Shared>) {
     let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
-        let _ = shared.closed.send(true);
+        shared.closed.send_replace(true);
         return;
     };
     let [server, client] = sockets;
@@ -938,7 +938,7 @@ async fn run(shared: Arc<Shared>) {
         };
         st.handler = None;
     }
-    let _ = shared.closed.send(true);
+    shared.closed.send_replace(true);
 }
 
 fn on_datagram(

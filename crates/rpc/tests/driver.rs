@@ -194,8 +194,14 @@ async fn request_handler_tokens_foreign_and_sessions() {
 
     // destroy releases the sockets even though handles (and the handler's clone) remain
     let port = b.server_address().port();
+    let t = std::time::Instant::now();
     c.destroy().await;
     b.destroy().await;
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "destroy is prompt: {:?}",
+        t.elapsed()
+    );
     assert!(b.is_destroyed());
     assert_eq!(b.ping(baddr).await.unwrap_err(), RpcError::Destroyed);
     let rebound = Dht::bind(DhtOptions {
