@@ -374,7 +374,8 @@ impl Node {
         if let Some(seed) = node.cfg.nat_seed {
             node.nat.add(*seed.ip(), seed.port());
         }
-        for a in node.cfg.nodes.clone() {
+        // upstream adds `opts.nodes` last to first, so the first one ends up most recent
+        for a in node.cfg.nodes.clone().into_iter().rev() {
             node.add_node(a);
         }
         node
@@ -619,8 +620,12 @@ impl Node {
                 .filter(|(_, r)| matches!(r.owner, Owner::Query(q) if q == id))
                 .map(|(t, _)| *t)
                 .collect();
+            // the query's own session is destroyed: each request frees its slot twice
             for t in tids {
                 self.inflight.remove(&t);
+                self.queued.retain(|q| *q != t);
+                self.congestion.recv();
+                self.congestion.recv();
             }
         }
     }
@@ -712,6 +717,8 @@ impl Node {
         for tid in tids {
             if let Some(r) = self.inflight.remove(&tid) {
                 self.queued.retain(|t| *t != tid);
+                // upstream frees the slot twice (`Session.destroy` and `Request.destroy`)
+                self.congestion.recv();
                 self.congestion.recv();
                 self.fail_owner(r, RpcError::RequestDestroyed, now);
             }

@@ -368,10 +368,13 @@ impl Node {
                 return;
             };
             self.stats.timeouts += 1;
-            if let Some(id) = r.to_id {
+            // `Request.destroy`: frees its congestion slot, then `_ontimeout` drops the node
+            self.congestion.recv();
+            let to_id = r.to_id;
+            self.fail_owner(r, RpcError::RequestTimeout, now);
+            if let Some(id) = to_id {
                 self.table.remove(&id);
             }
-            self.fail_owner(r, RpcError::RequestTimeout, now);
         } else if self.congestion.is_full() {
             if let Some(r) = self.inflight.get_mut(&tid) {
                 r.deadline = None;
