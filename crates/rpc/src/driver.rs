@@ -598,6 +598,25 @@ impl Dht {
             .await
     }
 
+    /// `dht.delayedPing(to, delayMs)`: the responder waits `delay_ms` (≤ 10 000, its
+    /// `maxPingDelay`) before answering; the per-attempt timeout is `delay + 1 s`.
+    pub async fn delayed_ping(
+        &self,
+        to: SocketAddrV4,
+        delay_ms: u32,
+    ) -> Result<Response, RpcError> {
+        if delay_ms > crate::node::MAX_PING_DELAY_MS {
+            return Err(RpcError::InvalidArgument(format!(
+                "Delay exceeds max delay: {}ms",
+                crate::node::MAX_PING_DELAY_MS
+            )));
+        }
+        let mut spec = RequestSpec::new(to, true, Command::DelayedPing.code());
+        spec.value = Some(delay_ms.to_le_bytes().to_vec());
+        spec.timeout = Some(Duration::from_millis(delay_ms as u64 + 1000));
+        self.request(spec).await
+    }
+
     pub fn query(&self, p: QueryParams) -> QueryHandle {
         let (tx, rx) = mpsc::channel(QUERY_QUEUE);
         let id = {

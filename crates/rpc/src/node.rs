@@ -26,7 +26,8 @@ const MORE_STABLE_TICKS: i64 = 720;
 const REFRESH_TICKS: i64 = 60;
 const RECENT_NODE: u64 = 12;
 const OLD_NODE: u64 = 360;
-const MAX_PING_DELAY_MS: u32 = 10_000;
+/// `maxPingDelay` default: DELAYED_PING requests asking for more get no reply.
+pub const MAX_PING_DELAY_MS: u32 = 10_000;
 
 /// Which of the node's two UDP sockets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -298,6 +298,20 @@ async fn check_mixed_network(js: &mut JsPeer, boot: SocketAddrV4, boot_id: [u8; 
         .expect("Rust ping -> JS ephemeral");
     assert_eq!(res.from_id, None, "ephemeral JS node sends no id");
 
+    // DELAYED_PING both ways: answered no earlier than asked
+    let dp = js
+        .call("delayedPing", json!({"name": "j2", "host": "127.0.0.1", "port": rust_server(&r1).port(), "delay": 150}))
+        .await;
+    assert_eq!(hex_id(&dp["id"]), r1.id());
+    assert!(dp["elapsed"].as_u64().unwrap() >= 140, "{dp}");
+    let t = std::time::Instant::now();
+    let res = r2
+        .delayed_ping(js_server(&j1), 150)
+        .await
+        .expect("Rust delayed ping -> JS");
+    assert!(t.elapsed() >= Duration::from_millis(140));
+    assert_eq!(res.from_id, hex_id(&j1["id"]));
+
     // findNode from JS for the Rust node's id reaches it, and puts it into the JS table
     let r1_id = r1.id().unwrap();
     let found = js

@@ -68,6 +68,11 @@ const ops = {
     const res = await get(name).ping({ host, port })
     return { from: res.from, id: hex(res.from.id), to: res.to }
   },
+  async delayedPing({ name, host, port, delay }) {
+    const start = Date.now()
+    const res = await get(name).delayedPing({ host, port }, delay)
+    return { id: hex(res.from.id), elapsed: Date.now() - start }
+  },
   async findNode({ name, target }) {
     const q = get(name).findNode(b4a.from(target, 'hex'))
     const replies = []
