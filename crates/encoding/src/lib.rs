@@ -80,3 +80,12 @@ impl Codec for [u8; 32] {
         r.fixed32()
     }
 }
+
+impl Codec for [u8; 64] {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed64(self);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.fixed64()
+    }
+}

@@ -13,6 +13,9 @@ use crate::messages::{error_code, Command, RequestFrame, Response, ResponseFrame
 use crate::peer;
 use crate::routing_table::K;
 
+/// Most DELAYED_PING replies waiting at once.
+const MAX_DELAYED_REPLIES: usize = 4096;
+
 impl Node {
     pub(super) fn push_out(
         &mut self,
@@ -234,6 +237,11 @@ impl Node {
                 };
                 let delay = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
                 if delay > MAX_PING_DELAY_MS {
+                    return;
+                }
+                // bounded (JS keeps an unbounded timer set): excess delayed pings get no reply
+                if self.delayed.len() >= MAX_DELAYED_REPLIES {
+                    self.stats.dropped += 1;
                     return;
                 }
                 let frame = ResponseFrame {
