@@ -551,6 +551,11 @@ impl Dht {
         let st = self.lock();
         (st.node.nat_host(), st.node.nat_port())
     }
+    /// `dht.randomized`: consistent public IP but inconsistent port (NAT sampler port 0).
+    pub fn randomized(&self) -> bool {
+        let (host, port) = self.nat();
+        host.is_some() && port == 0
+    }
     pub fn remote_address(&self) -> Option<SocketAddrV4> {
         self.lock().node.remote_address()
     }
