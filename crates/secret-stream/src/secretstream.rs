@@ -1,0 +1,151 @@
+//! libsodium `crypto_secretstream_xchacha20poly1305` (push/pull), written on RustCrypto's
+//! HChaCha20, ChaCha20 (IETF) and Poly1305. Message layout: encrypted tag byte ‖ ciphertext ‖
+//! 16-byte MAC (ABYTES = 17); 24-byte header; rekey when the 32-bit counter wraps or on TAG_REKEY.
+
+use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use chacha20::ChaCha20;
+use poly1305::universal_hash::KeyInit as _;
+use poly1305::Poly1305;
+
+use crate::SecretStreamError;
+
+pub const ABYTES: usize = 17;
+pub const HEADERBYTES: usize = 24;
+pub const TAG_MESSAGE: u8 = 0;
+pub const TAG_REKEY: u8 = 2;
+
+#[derive(Clone)]
+struct State {
+    k: [u8; 32],
+    /// counter (4 bytes LE) ‖ inonce (8 bytes)
+    nonce: [u8; 12],
+}
+
+fn keystream_xor(k: &[u8; 32], nonce: &[u8; 12], counter: u32, buf: &mut [u8]) {
+    let mut c = ChaCha20::new(k.into(), nonce.into());
+    c.seek(64u64 * counter as u64);
+    c.apply_keystream(buf);
+}
+
+impl State {
+    fn init(key: &[u8; 32], header: &[u8; HEADERBYTES]) -> Self {
+        let mut input = [0u8; 16];
+        input.copy_from_slice(&header[..16]);
+        let k = chacha20::hchacha::<chacha20::cipher::consts::U10>(key.into(), &input.into());
+        let mut nonce = [0u8; 12];
+        nonce[0] = 1;
+        nonce[4..].copy_from_slice(&header[16..24]);
+        State { k: k.into(), nonce }
+    }
+
+    fn mac(&self, block: &[u8; 64], c: &[u8]) -> [u8; 16] {
+        let mut poly_key = [0u8; 64];
+        keystream_xor(&self.k, &self.nonce, 0, &mut poly_key);
+        let mut data = Vec::with_capacity(64 + c.len() + 32);
+        // no associated data: ad (0 bytes) + pad (0 bytes)
+        data.extend_from_slice(block);
+        data.extend_from_slice(c);
+        // libsodium computes this pad as `(0x10 - sizeof block + mlen) & 0xf` (= mlen mod 16),
+        // not the AEAD-style pad to a 16-byte boundary; reproduce it exactly.
+        let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
+        data.extend(std::iter::repeat_n(0u8, pad));
+        data.extend_from_slice(&0u64.to_le_bytes());
+        data.extend_from_slice(&((64 + c.len()) as u64).to_le_bytes());
+        let key: [u8; 32] = poly_key[..32].try_into().expect("32 bytes");
+        Poly1305::new(&key.into()).compute_unpadded(&data).into()
+    }
+
+    fn advance(&mut self, mac: &[u8; 16], tag: u8) {
+        for (n, m) in self.nonce[4..].iter_mut().zip(mac) {
+            *n ^= m;
+        }
+        let ctr = u32::from_le_bytes(self.nonce[..4].try_into().expect("4 bytes")).wrapping_add(1);
+        self.nonce[..4].copy_from_slice(&ctr.to_le_bytes());
+        if tag & TAG_REKEY != 0 || ctr == 0 {
+            self.rekey();
+        }
+    }
+
+    fn rekey(&mut self) {
+        let mut buf = [0u8; 40];
+        buf[..32].copy_from_slice(&self.k);
+        buf[32..].copy_from_slice(&self.nonce[4..]);
+        keystream_xor(&self.k, &self.nonce, 0, &mut buf);
+        self.k.copy_from_slice(&buf[..32]);
+        self.nonce[4..].copy_from_slice(&buf[32..]);
+        self.nonce[..4].copy_from_slice(&1u32.to_le_bytes());
+    }
+}
+
+/// Encrypting side (`init_push` / `push`).
+#[derive(Clone)]
+pub struct Push(State);
+
+impl Push {
+    pub fn new(key: &[u8; 32]) -> (Self, [u8; HEADERBYTES]) {
+        let mut header = [0u8; HEADERBYTES];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut header);
+        (Self::with_header(key, &header), header)
+    }
+
+    pub fn with_header(key: &[u8; 32], header: &[u8; HEADERBYTES]) -> Self {
+        Push(State::init(key, header))
+    }
+
+    /// Appends `tag ‖ c ‖ mac` for `m` to `out`.
+    pub fn push_into(&mut self, m: &[u8], tag: u8, out: &mut Vec<u8>) {
+        let s = &mut self.0;
+        let mut block = [0u8; 64];
+        block[0] = tag;
+        keystream_xor(&s.k, &s.nonce, 1, &mut block);
+        let start = out.len();
+        out.push(block[0]);
+        out.extend_from_slice(m);
+        keystream_xor(&s.k, &s.nonce, 2, &mut out[start + 1..]);
+        let mac = s.mac(&block, &out[start + 1..]);
+        out.extend_from_slice(&mac);
+        s.advance(&mac, tag);
+    }
+
+    pub fn push(&mut self, m: &[u8], tag: u8) -> Vec<u8> {
+        let mut out = Vec::with_capacity(m.len() + ABYTES);
+        self.push_into(m, tag, &mut out);
+        out
+    }
+}
+
+/// Decrypting side (`init_pull` / `pull`).
+#[derive(Clone)]
+pub struct Pull(State);
+
+impl Pull {
+    pub fn new(key: &[u8; 32], header: &[u8; HEADERBYTES]) -> Self {
+        Pull(State::init(key, header))
+    }
+
+    /// Returns `(plaintext, tag)`; the state only advances when the MAC verifies.
+    pub fn pull(&mut self, c: &[u8]) -> Result<(Vec<u8>, u8), SecretStreamError> {
+        if c.len() < ABYTES {
+            return Err(SecretStreamError::InvalidMessage);
+        }
+        let s = &mut self.0;
+        let mlen = c.len() - ABYTES;
+        let mut block = [0u8; 64];
+        block[0] = c[0];
+        keystream_xor(&s.k, &s.nonce, 1, &mut block);
+        let tag = block[0];
+        block[0] = c[0];
+        let body = &c[1..1 + mlen];
+        let mac = s.mac(&block, body);
+        let got = &c[1 + mlen..];
+        // constant-time comparison
+        let diff = mac.iter().zip(got).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if diff != 0 {
+            return Err(SecretStreamError::Decrypt);
+        }
+        let mut m = body.to_vec();
+        keystream_xor(&s.k, &s.nonce, 2, &mut m);
+        s.advance(&mac, tag);
+        Ok((m, tag))
+    }
+}

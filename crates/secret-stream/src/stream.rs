@@ -1,0 +1,151 @@
+//! The secret-stream wire protocol (`@hyperswarm/secret-stream index.js`), sans-IO: each side
+//! first sends a 56-byte header message (own stream id ‖ secretstream header), then data frames
+//! `u24le(len) ‖ push(M)`. Feed received bytes in, get plaintext chunks out.
+
+use crate::handshake::HandshakeResult;
+use crate::keyed_hash;
+use crate::secretstream::{Pull, Push, ABYTES, HEADERBYTES, TAG_MESSAGE};
+use crate::SecretStreamError;
+
+/// Largest frame payload a u24 length prefix can describe.
+pub const MAX_FRAME: usize = (1 << 24) - 1;
+
+fn namespaces() -> [[u8; 32]; 3] {
+    let root = {
+        use blake2::digest::consts::U32;
+        use blake2::{Blake2b, Digest};
+        let r: [u8; 32] = Blake2b::<U32>::digest(b"hyperswarm/secret-stream").into();
+        r
+    };
+    let mut out = [[0u8; 32]; 3];
+    for (i, o) in out.iter_mut().enumerate() {
+        use blake2::digest::consts::U32;
+        use blake2::{Blake2b, Digest};
+        let mut h = Blake2b::<U32>::new();
+        h.update(root);
+        h.update([i as u8]);
+        *o = h.finalize().into();
+    }
+    out
+}
+
+/// `NoiseSecretStream.id(handshakeHash, isInitiator)`.
+pub fn stream_id(hash: &[u8; 64], initiator: bool) -> [u8; 32] {
+    let ns = namespaces();
+    keyed_hash(&ns[if initiator { 0 } else { 1 }], hash)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// The peer's header arrived; the stream is fully set up.
+    Connected,
+    Data(Vec<u8>),
+}
+
+pub struct SecretStream {
+    initiator: bool,
+    hash: [u8; 64],
+    push: Push,
+    rx_key: [u8; 32],
+    pull: Option<Pull>,
+    inbuf: Vec<u8>,
+    failed: bool,
+}
+
+impl SecretStream {
+    /// Sets up from a finished handshake; returns the stream and the header message to write first.
+    pub fn new(hs: &HandshakeResult) -> (Self, Vec<u8>) {
+        let (push, header) = Push::new(&hs.tx);
+        Self::with_push(hs, push, header)
+    }
+
+    /// Like [`SecretStream::new`] with a fixed secretstream header (tests).
+    pub fn with_header(hs: &HandshakeResult, header: [u8; HEADERBYTES]) -> (Self, Vec<u8>) {
+        Self::with_push(hs, Push::with_header(&hs.tx, &header), header)
+    }
+
+    fn with_push(hs: &HandshakeResult, push: Push, header: [u8; HEADERBYTES]) -> (Self, Vec<u8>) {
+        let mut msg = Vec::with_capacity(59);
+        msg.extend_from_slice(&[56, 0, 0]);
+        msg.extend_from_slice(&stream_id(&hs.hash, hs.is_initiator));
+        msg.extend_from_slice(&header);
+        let s = SecretStream {
+            initiator: hs.is_initiator,
+            hash: hs.hash,
+            push,
+            rx_key: hs.rx,
+            pull: None,
+            inbuf: Vec::new(),
+            failed: false,
+        };
+        (s, msg)
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.pull.is_some()
+    }
+
+    /// Encrypts one write into one frame (appended to `out`).
+    pub fn encrypt_into(&mut self, m: &[u8], out: &mut Vec<u8>) -> Result<(), SecretStreamError> {
+        let len = m.len() + ABYTES;
+        if len > MAX_FRAME {
+            return Err(SecretStreamError::MessageTooLarge);
+        }
+        out.extend_from_slice(&(len as u32).to_le_bytes()[..3]);
+        self.push.push_into(m, TAG_MESSAGE, out);
+        Ok(())
+    }
+
+    pub fn encrypt(&mut self, m: &[u8]) -> Result<Vec<u8>, SecretStreamError> {
+        let mut out = Vec::with_capacity(m.len() + ABYTES + 3);
+        self.encrypt_into(m, &mut out)?;
+        Ok(out)
+    }
+
+    /// Feeds raw bytes from the transport. Any error is fatal: the stream must be destroyed and
+    /// nothing decrypted after a bad frame is ever delivered.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, SecretStreamError> {
+        if self.failed {
+            return Err(SecretStreamError::Decrypt);
+        }
+        self.inbuf.extend_from_slice(bytes);
+        let mut events = Vec::new();
+        let mut pos = 0;
+        let res = loop {
+            let avail = &self.inbuf[pos..];
+            if avail.len() < 3 {
+                break Ok(());
+            }
+            let len = u32::from_le_bytes([avail[0], avail[1], avail[2], 0]) as usize;
+            if avail.len() < 3 + len {
+                break Ok(());
+            }
+            let frame = &avail[3..3 + len];
+            pos += 3 + len;
+            match self.pull.as_mut() {
+                None => {
+                    if len != 32 + HEADERBYTES {
+                        break Err(SecretStreamError::InvalidHeaderMessage);
+                    }
+                    if frame[..32] != stream_id(&self.hash, !self.initiator) {
+                        break Err(SecretStreamError::InvalidHeader);
+                    }
+                    let header: [u8; HEADERBYTES] = frame[32..].try_into().expect("24 bytes");
+                    self.pull = Some(Pull::new(&self.rx_key, &header));
+                    events.push(StreamEvent::Connected);
+                }
+                Some(pull) => match pull.pull(frame) {
+                    Ok((m, _tag)) => events.push(StreamEvent::Data(m)),
+                    Err(e) => break Err(e),
+                },
+            }
+        };
+        self.inbuf.drain(..pos);
+        if let Err(e) = res {
+            self.failed = true;
+            self.inbuf.clear();
+            return Err(e);
+        }
+        Ok(events)
+    }
+}
