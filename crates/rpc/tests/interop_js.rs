@@ -498,3 +498,74 @@ async fn hyperdht_js_nodes_and_rust_nodes() {
     }
     js.exit().await;
 }
+
+/// A larger mixed swarm: 12 JS and 12 Rust persistent nodes on a Rust bootstrapper; every node
+/// of one kind is found by id from a node of the other kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_swarm_lookups_both_ways() {
+    if !netns("mixed_swarm_lookups_both_ways") {
+        return;
+    }
+    let boot = SocketAddrV4::new(LOCALHOST, 20401);
+    let b = Dht::bind(DhtOptions::bootstrapper(boot.port(), LOCALHOST))
+        .await
+        .expect("bind bootstrapper");
+    b.ready().await.expect("ready");
+    let mut js = JsPeer::spawn();
+    let mut js_nodes = Vec::new();
+    let mut rs_nodes = Vec::new();
+    for i in 0..12 {
+        let s = js
+            .call("node", json!({"name": format!("s{i}"), "bootstrap": [boot.to_string()], "ephemeral": false}))
+            .await;
+        assert_eq!(s["ephemeral"], json!(false));
+        js_nodes.push((format!("s{i}"), hex_id(&s["id"]).unwrap(), js_server(&s)));
+        rs_nodes.push(rust_node(boot, Some(false)).await);
+    }
+    for (i, r) in rs_nodes.iter().enumerate() {
+        assert!(r.id().is_some(), "rust node {i} persistent");
+    }
+    for (i, (_, id, addr)) in js_nodes.iter().enumerate() {
+        let asker = &rs_nodes[(i + 5) % rs_nodes.len()];
+        let closest = asker.find_node(*id).finish().await.expect("rust findNode");
+        assert_eq!(
+            closest.first().map(|r| (r.from, r.from_id)),
+            Some((*addr, Some(*id))),
+            "Rust finds JS node {i}"
+        );
+    }
+    for (i, r) in rs_nodes.iter().enumerate() {
+        let (asker, _, _) = &js_nodes[(i + 5) % js_nodes.len()];
+        let id = r.id().unwrap();
+        let found = js
+            .call(
+                "findNode",
+                json!({"name": asker, "target": hex::encode(id)}),
+            )
+            .await;
+        assert_eq!(
+            hex_id(&found["closest"][0]["id"]),
+            Some(id),
+            "JS finds Rust node {i}: {found}"
+        );
+    }
+    // routing tables are mixed: every Rust node knows some JS nodes and vice versa
+    let js_addrs: Vec<SocketAddrV4> = js_nodes.iter().map(|n| n.2).collect();
+    let rs_addrs: Vec<SocketAddrV4> = rs_nodes.iter().map(rust_server).collect();
+    for r in &rs_nodes {
+        let t = rust_table(r);
+        assert!(t.iter().any(|a| js_addrs.contains(a)), "rust table {t:?}");
+    }
+    for (name, _, _) in &js_nodes {
+        let s = js.call("state", json!({ "name": name })).await;
+        let t = js_table(&s);
+        assert!(t.iter().any(|a| rs_addrs.contains(a)), "js table {t:?}");
+    }
+    for r in &rs_nodes {
+        assert_eq!(r.stats().dropped, 0);
+        r.destroy().await;
+    }
+    assert_eq!(b.stats().dropped, 0);
+    b.destroy().await;
+    js.exit().await;
+}
