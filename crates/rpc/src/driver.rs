@@ -2,6 +2,10 @@
 //! and runs the sans-IO [`Node`] behind a mutex so synchronous getters (`id`, `toArray`, ...) are
 //! answered without a thread hop. One task per node; every queue it feeds is bounded.
 
+mod handles;
+mod runtime;
+mod types;
+
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,360 +16,46 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
 
 use crate::error::RpcError;
-use crate::messages::{Command, Response, MAX_DATAGRAM};
-use crate::node::{Config, Event, Node, Reply, RequestSpec, SocketKind, Stats};
+use crate::messages::{Command, Response};
+use crate::node::{Config, Node, RequestSpec, SocketKind, Stats};
 use crate::peer::NodeInfo;
 use crate::query::{QueryId, QuerySpec};
+use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, run};
 
 pub use crate::node::IncomingRequest;
+pub use handles::{QueryHandle, Responder, Session};
+pub use types::*;
 
-/// Default hyperdht/dht-rpc query concurrency.
-pub const DEFAULT_CONCURRENCY: usize = 10;
-const EVENT_QUEUE: usize = 256;
-/// Linux default IP TTL, restored after a low-TTL send.
-const DEFAULT_TTL: u32 = 64;
-const QUERY_QUEUE: usize = 1024;
-
-/// Options of [`Dht::bind`] (the dht-rpc constructor options this port supports).
-#[derive(Debug, Clone)]
-pub struct DhtOptions {
-    /// `"host:port"` or `"suggestedIP@hostname:port"` entries.
-    pub bootstrap: Vec<String>,
-    /// Server port; tried as `[port, port + 5)`. 0 = random.
-    pub port: u16,
-    pub host: Ipv4Addr,
-    pub ephemeral: Option<bool>,
-    pub adaptive: bool,
-    pub firewalled: bool,
-    pub any_port: bool,
-    pub nodes: Vec<SocketAddrV4>,
-    pub concurrency: usize,
-    /// Our public address when running as `DHT.bootstrapper(port, host)`.
-    pub nat_seed: Option<SocketAddrV4>,
-    pub quick_firewall: bool,
+pub(super) struct State {
+    pub(super) node: Node,
+    pub(super) handler: Option<Box<dyn RequestHandler>>,
+    pub(super) handler_requests: std::collections::HashSet<u64>,
+    pub(super) requests: HashMap<u64, oneshot::Sender<Result<Response, RpcError>>>,
+    pub(super) queries: HashMap<QueryId, mpsc::Sender<QueryEvent>>,
+    pub(super) next_req: u64,
+    pub(super) events: mpsc::Sender<DhtEvent>,
+    pub(super) dropped_events: u64,
 }
 
-impl Default for DhtOptions {
-    fn default() -> Self {
-        DhtOptions {
-            bootstrap: Vec::new(),
-            port: 0,
-            host: Ipv4Addr::UNSPECIFIED,
-            ephemeral: None,
-            adaptive: true,
-            firewalled: true,
-            any_port: true,
-            nodes: Vec::new(),
-            concurrency: DEFAULT_CONCURRENCY,
-            nat_seed: None,
-            quick_firewall: true,
-        }
-    }
-}
-
-impl DhtOptions {
-    /// `DHT.bootstrapper(port, host)`: persistent from the start with `id = hash(host:port)`,
-    /// not firewalled, exact port, no bootstrap nodes. `host` must be the public IPv4 address;
-    /// like upstream the sockets still bind to `0.0.0.0` unless [`DhtOptions::host`] is set.
-    /// Unlike upstream (`Port is required`) port 0 is allowed: with `any_port` set the node
-    /// binds a random port and seeds its public address with that port.
-    pub fn bootstrapper(port: u16, host: Ipv4Addr) -> Self {
-        DhtOptions {
-            port,
-            ephemeral: Some(false),
-            adaptive: false,
-            firewalled: false,
-            any_port: false,
-            nat_seed: Some(SocketAddrV4::new(host, port)),
-            ..DhtOptions::default()
-        }
-    }
-}
-
-/// Node-level events for the embedding layer (bounded queue; see [`Dht::take_events`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DhtEvent {
-    Listening,
-    Ready,
-    Persistent,
-    Ephemeral,
-    Wakeup,
-    NatUpdate {
-        host: Ipv4Addr,
-        port: u16,
-    },
-    /// `network-update` (health): see [`Dht::online`] / [`Dht::degraded`].
-    NetworkUpdate {
-        online: bool,
-        degraded: bool,
-    },
-    Close,
-}
-
-/// Application request handler (hyperdht's `onrequest`). Runs on the driver task with the node
-/// locked: reply immediately through `node.reply(..)`, relay with `node.relay(..)`, or send more
-/// requests with `node.request(..)` using ids from [`Dht::reserve_request_id`] and receive their
-/// outcome in [`RequestHandler::on_response`]. Return false to let the node answer
-/// UNKNOWN_COMMAND.
-pub trait RequestHandler: Send + 'static {
-    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool;
-    fn on_response(&mut self, _req: u64, _result: Result<Response, RpcError>, _node: &mut Node) {}
-}
-
-/// Datagrams on our sockets that are not DHT frames (UDX packets, holepunch probes).
-pub type ForeignHandler = Box<dyn FnMut(SocketKind, SocketAddrV4, &[u8]) + Send>;
-
-/// What a query yields.
-#[derive(Debug, Clone)]
-pub enum QueryEvent {
-    Reply(Response),
-    Done {
-        closest: Vec<Response>,
-        error: Option<RpcError>,
-    },
-}
-
-/// Parameters of [`Dht::query`].
-#[derive(Debug, Clone)]
-pub struct QueryParams {
-    pub target: [u8; 32],
-    pub command: u64,
-    pub internal: bool,
-    pub value: Option<Vec<u8>>,
-    pub concurrency: Option<usize>,
-    pub nodes: Vec<SocketAddrV4>,
-}
-
-impl QueryParams {
-    pub fn find_node(target: [u8; 32]) -> Self {
-        QueryParams {
-            target,
-            command: Command::FindNode.code(),
-            internal: true,
-            value: None,
-            concurrency: None,
-            nodes: Vec::new(),
-        }
-    }
-}
-
-/// Parameters of [`Dht::request`].
-pub type RequestParams = RequestSpec;
-
-/// A running query: replies then one `Done`. Dropping it cancels the query.
-pub struct QueryHandle {
-    id: QueryId,
-    rx: mpsc::Receiver<QueryEvent>,
-    dht: Dht,
-    done: bool,
-    closest: Vec<Response>,
-    error: Option<RpcError>,
-}
-
-impl QueryHandle {
-    pub fn id(&self) -> QueryId {
-        self.id
-    }
-
-    pub async fn next(&mut self) -> Option<QueryEvent> {
-        if self.done {
-            return None;
-        }
-        let ev = self.rx.recv().await;
-        match &ev {
-            Some(QueryEvent::Done { closest, error }) => {
-                self.done = true;
-                self.closest = closest.clone();
-                self.error = error.clone();
-            }
-            None => {
-                self.done = true;
-                self.error = Some(RpcError::Destroyed);
-            }
-            Some(QueryEvent::Reply(_)) => {}
-        }
-        ev
-    }
-
-    /// Whether the query has ended (after `next()` returned `Done` or `None`).
-    pub fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// `query.closestReplies` once done: up to k id-bearing successful replies, closest first.
-    /// This is what a commit phase (hyperdht announce/put) sends its token-carrying requests to.
-    pub fn closest_replies(&self) -> &[Response] {
-        &self.closest
-    }
-
-    /// `query.closestNodes` once done.
-    pub fn closest_nodes(&self) -> Vec<SocketAddrV4> {
-        self.closest.iter().map(|r| r.from).collect()
-    }
-
-    /// The query error, if it ended with one.
-    pub fn error(&self) -> Option<&RpcError> {
-        self.error.as_ref()
-    }
-
-    /// Drains replies, returns the closest replies (or the query error).
-    pub async fn finish(mut self) -> Result<Vec<Response>, RpcError> {
-        while let Some(ev) = self.next().await {
-            if let QueryEvent::Done { closest, error } = ev {
-                return match error {
-                    Some(e) => Err(e),
-                    None => Ok(closest),
-                };
-            }
-        }
-        Err(RpcError::Destroyed)
-    }
-}
-
-impl Drop for QueryHandle {
-    fn drop(&mut self) {
-        if !self.done {
-            self.dht.cancel_query(self.id);
-        }
-    }
-}
-
-/// A group of requests cancelled together (`dht-rpc lib/session.js`).
-#[derive(Clone)]
-pub struct Session {
-    dht: Dht,
-    id: crate::node::SessionId,
-}
-
-impl Session {
-    pub fn id(&self) -> crate::node::SessionId {
-        self.id
-    }
-    /// `session.request(...)`.
-    pub async fn request(&self, mut spec: RequestSpec) -> Result<Response, RpcError> {
-        spec.session = Some(self.id);
-        self.dht.request(spec).await
-    }
-    /// `session.ping(...)`.
-    pub async fn ping(&self, to: SocketAddrV4) -> Result<Response, RpcError> {
-        self.request(RequestSpec::new(to, true, Command::Ping.code()))
-            .await
-    }
-    /// `session.destroy()`: in-flight requests fail with `RequestDestroyed`.
-    pub fn destroy(&self) {
-        let id = self.id;
-        self.dht
-            .with_node(|n| n.destroy_session(id, Instant::now().into_std()));
-    }
-}
-
-/// Replies to a request later (kept by a handler doing async work).
-pub struct Responder {
-    dht: Dht,
-    req: IncomingRequest,
-}
-
-impl Responder {
-    pub fn new(dht: Dht, req: IncomingRequest) -> Self {
-        Responder { dht, req }
-    }
-    /// The request being answered.
-    pub fn request(&self) -> &IncomingRequest {
-        &self.req
-    }
-    /// `req.reply(...)` / `req.error(...)`.
-    pub fn reply(self, reply: Reply) {
-        self.dht.with_node(|n| n.reply(&self.req, reply));
-    }
-    /// `req.relay(value, to)`: forward with the same tid; the target answers the requester.
-    pub fn relay(self, value: Option<Vec<u8>>, to: SocketAddrV4) {
-        self.dht.with_node(|n| n.relay(&self.req, value, to));
-    }
-    /// Drop the request without any answer (the requester will retry and time out).
-    pub fn drop_silently(self) {}
-}
-
-struct State {
-    node: Node,
-    handler: Option<Box<dyn RequestHandler>>,
-    handler_requests: std::collections::HashSet<u64>,
-    requests: HashMap<u64, oneshot::Sender<Result<Response, RpcError>>>,
-    queries: HashMap<QueryId, mpsc::Sender<QueryEvent>>,
-    next_req: u64,
-    events: mpsc::Sender<DhtEvent>,
-    dropped_events: u64,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    notify: Notify,
-    ready: watch::Sender<Option<Result<(), RpcError>>>,
-    events_rx: Mutex<Option<mpsc::Receiver<DhtEvent>>>,
-    server_addr: SocketAddrV4,
-    client_addr: SocketAddrV4,
-    closed: watch::Sender<bool>,
+pub(super) struct Shared {
+    pub(super) state: Mutex<State>,
+    pub(super) notify: Notify,
+    pub(super) ready: watch::Sender<Option<Result<(), RpcError>>>,
+    pub(super) events_rx: Mutex<Option<mpsc::Receiver<DhtEvent>>>,
+    pub(super) server_addr: SocketAddrV4,
+    pub(super) client_addr: SocketAddrV4,
+    pub(super) closed: watch::Sender<bool>,
     /// Kept apart from the node state so the handler may call back into [`Dht`].
-    foreign: Mutex<Option<ForeignHandler>>,
+    pub(super) foreign: Mutex<Option<ForeignHandler>>,
     /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
     /// handles to it live on.
-    sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
+    pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
 }
 
 /// A dht-rpc node handle (cheap to clone).
 #[derive(Clone)]
 pub struct Dht {
     shared: Arc<Shared>,
-}
-
-fn bind_udp(host: Ipv4Addr, port: u16) -> std::io::Result<UdpSocket> {
-    let s = socket2::Socket::new(
-        socket2::Domain::IPV4,
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    s.set_nonblocking(true)?;
-    // larger buffers absorb bursts of replies during queries
-    let _ = s.set_recv_buffer_size(1 << 20);
-    let _ = s.set_send_buffer_size(1 << 20);
-    s.bind(&SocketAddr::V4(SocketAddrV4::new(host, port)).into())?;
-    UdpSocket::from_std(s.into())
-}
-
-fn local_v4(s: &UdpSocket) -> SocketAddrV4 {
-    match s.local_addr() {
-        Ok(SocketAddr::V4(a)) => a,
-        _ => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
-    }
-}
-
-/// Resolves bootstrap entries: `ip:port`, `suggestedIP@host:port` (the suggested IP is used),
-/// or `hostname:port` (DNS, skipped when it fails).
-async fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddrV4> {
-    let mut out = Vec::new();
-    for entry in list {
-        let Some((host, port)) = entry.rsplit_once(':') else {
-            continue;
-        };
-        let Ok(port) = port.parse::<u16>() else {
-            continue;
-        };
-        let host = host.split('@').next().unwrap_or(host);
-        if let Ok(ip) = host.parse::<Ipv4Addr>() {
-            out.push(SocketAddrV4::new(ip, port));
-            continue;
-        }
-        let lookup = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::net::lookup_host((host, port)),
-        )
-        .await;
-        if let Ok(Ok(addrs)) = lookup {
-            if let Some(SocketAddr::V4(a)) = addrs.into_iter().find(|a| a.is_ipv4()) {
-                out.push(a);
-            }
-        }
-    }
-    out
 }
 
 impl Dht {
@@ -790,208 +480,5 @@ impl Dht {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
-    }
-}
-
-fn socket_index(s: SocketKind) -> usize {
-    match s {
-        SocketKind::Server => 0,
-        SocketKind::Client => 1,
-    }
-}
-
-/// Routes node events to their consumers. Called with the state locked.
-fn process_events(st: &mut State) {
-    while let Some(ev) = st.node.poll_event() {
-        match ev {
-            Event::Request(req) => {
-                let handled = match st.handler.as_mut() {
-                    Some(h) => h.on_request(req.clone(), &mut st.node),
-                    None => false,
-                };
-                if !handled {
-                    st.node.reply(
-                        &req,
-                        Reply::error(crate::messages::error_code::UNKNOWN_COMMAND),
-                    );
-                }
-            }
-            Event::Response { req, result } => {
-                if st.handler_requests.remove(&req) {
-                    if let Some(h) = st.handler.as_mut() {
-                        h.on_response(req, result, &mut st.node);
-                    }
-                } else if let Some(tx) = st.requests.remove(&req) {
-                    let _ = tx.send(result);
-                }
-            }
-            Event::QueryReply { query, reply } => {
-                // bounded: a consumer that lags by more than QUERY_QUEUE replies loses replies
-                if let Some(tx) = st.queries.get(&query) {
-                    if tx.try_send(QueryEvent::Reply(reply)).is_err() {
-                        st.dropped_events += 1;
-                    }
-                }
-            }
-            Event::QueryDone {
-                query,
-                closest,
-                error,
-            } => {
-                if let Some(tx) = st.queries.remove(&query) {
-                    // the end must not be lost when the consumer lags: hand it to a task
-                    if let Err(mpsc::error::TrySendError::Full(ev)) =
-                        tx.try_send(QueryEvent::Done { closest, error })
-                    {
-                        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                            rt.spawn(async move {
-                                let _ = tx.send(ev).await;
-                            });
-                        }
-                    }
-                }
-            }
-            Event::Ready => emit(st, DhtEvent::Ready),
-            Event::Persistent => emit(st, DhtEvent::Persistent),
-            Event::Ephemeral => emit(st, DhtEvent::Ephemeral),
-            Event::Wakeup => emit(st, DhtEvent::Wakeup),
-            Event::NatUpdate { host, port } => emit(st, DhtEvent::NatUpdate { host, port }),
-            Event::NetworkUpdate { online, degraded } => {
-                emit(st, DhtEvent::NetworkUpdate { online, degraded })
-            }
-        }
-    }
-}
-
-fn emit(st: &mut State, ev: DhtEvent) {
-    if st.events.try_send(ev).is_err() {
-        st.dropped_events += 1;
-    }
-}
-
-impl Shared {
-    fn socket(&self, kind: SocketKind) -> Option<Arc<UdpSocket>> {
-        let g = match self.sockets.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        g.as_ref().map(|s| s[socket_index(kind)].clone())
-    }
-}
-
-async fn run(shared: Arc<Shared>) {
-    let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
-        shared.closed.send_replace(true);
-        return;
-    };
-    let [server, client] = sockets;
-    let mut buf_s = vec![0u8; MAX_DATAGRAM];
-    let mut buf_c = vec![0u8; MAX_DATAGRAM];
-    let mut out = Vec::new();
-    let mut was_ready = false;
-    loop {
-        let (deadline, destroyed, ready) = {
-            let mut st = match shared.state.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-            process_events(&mut st);
-            while let Some(t) = st.node.poll_transmit() {
-                out.push(t);
-            }
-            (
-                st.node.poll_timeout(),
-                st.node.is_destroyed(),
-                st.node.is_bootstrapped(),
-            )
-        };
-        if ready && !was_ready {
-            was_ready = true;
-            shared.ready.send_if_modified(|r| {
-                if r.is_none() {
-                    *r = Some(Ok(()));
-                    true
-                } else {
-                    false
-                }
-            });
-        }
-        for t in out.drain(..) {
-            let s = match t.socket {
-                SocketKind::Server => &server,
-                SocketKind::Client => &client,
-            };
-            if let Some(ttl) = t.ttl {
-                let _ = s.set_ttl(ttl);
-            }
-            if s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_err() {
-                let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
-            }
-            if t.ttl.is_some() {
-                let _ = s.set_ttl(DEFAULT_TTL);
-            }
-        }
-        if destroyed {
-            break;
-        }
-        let sleep_until = deadline
-            .map(Instant::from_std)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        tokio::select! {
-            r = server.recv_from(&mut buf_s) => on_datagram(&shared, SocketKind::Server, r, &buf_s),
-            r = client.recv_from(&mut buf_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
-            _ = shared.notify.notified() => {}
-            _ = tokio::time::sleep_until(sleep_until) => {
-                let mut st = match shared.state.lock() { Ok(g) => g, Err(p) => p.into_inner() };
-                st.node.handle_timeout(Instant::now().into_std());
-            }
-        }
-    }
-    // close the sockets and break handler -> Dht reference cycles
-    drop((server, client));
-    if let Ok(mut g) = shared.sockets.write() {
-        *g = None;
-    }
-    if let Ok(mut g) = shared.foreign.lock() {
-        *g = None;
-    }
-    {
-        let mut st = match shared.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        st.handler = None;
-    }
-    shared.closed.send_replace(true);
-}
-
-fn on_datagram(
-    shared: &Shared,
-    socket: SocketKind,
-    r: std::io::Result<(usize, SocketAddr)>,
-    buf: &[u8],
-) {
-    let Ok((n, SocketAddr::V4(from))) = r else {
-        return;
-    };
-    let Some(data) = buf.get(..n) else {
-        return;
-    };
-    let dht_frame = {
-        let mut st = match shared.state.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let now = Instant::now().into_std();
-        st.node.handle_datagram(socket, from, data, now)
-    };
-    if !dht_frame {
-        let mut g = match shared.foreign.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if let Some(f) = g.as_mut() {
-            f(socket, from, data);
-        }
     }
 }

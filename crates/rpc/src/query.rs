@@ -267,12 +267,9 @@ impl Query {
     fn push_closest(&mut self, m: Response) {
         let Some(mid) = m.from_id else { return };
         let target = self.spec.target;
-        if let Some(i) = self
-            .closest_replies
-            .iter()
-            .position(|r| r.from_id == Some(mid))
-        {
-            self.closest_replies.remove(i);
+        // upstream keeps the earlier reply of a duplicate and drops the new one
+        if self.closest_replies.iter().any(|r| r.from_id == Some(mid)) {
+            return;
         }
         let pos = self
             .closest_replies

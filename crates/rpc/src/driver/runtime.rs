@@ -1,0 +1,268 @@
+//! The driver task: UDP sockets, the receive/send/timer loop, and event routing
+//! (`dht-rpc lib/io.js: _bindSockets`, `onmessage`).
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{DhtEvent, QueryEvent, Shared, State, DEFAULT_TTL};
+use crate::messages::MAX_DATAGRAM;
+use crate::node::{Event, Reply, SocketKind};
+
+pub(super) fn bind_udp(host: Ipv4Addr, port: u16) -> std::io::Result<UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    s.set_nonblocking(true)?;
+    // larger buffers absorb bursts of replies during queries
+    let _ = s.set_recv_buffer_size(1 << 20);
+    let _ = s.set_send_buffer_size(1 << 20);
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(host, port)).into())?;
+    UdpSocket::from_std(s.into())
+}
+
+pub(super) fn local_v4(s: &UdpSocket) -> SocketAddrV4 {
+    match s.local_addr() {
+        Ok(SocketAddr::V4(a)) => a,
+        _ => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+    }
+}
+
+/// Resolves bootstrap entries: `ip:port`, `suggestedIP@host:port` (the suggested IP is used),
+/// or `hostname:port` (DNS, skipped when it fails).
+pub(super) async fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddrV4> {
+    let mut out = Vec::new();
+    for entry in list {
+        let Some((host, port)) = entry.rsplit_once(':') else {
+            continue;
+        };
+        let Ok(port) = port.parse::<u16>() else {
+            continue;
+        };
+        let host = host.split('@').next().unwrap_or(host);
+        if let Ok(ip) = host.parse::<Ipv4Addr>() {
+            out.push(SocketAddrV4::new(ip, port));
+            continue;
+        }
+        let lookup = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::lookup_host((host, port)),
+        )
+        .await;
+        if let Ok(Ok(addrs)) = lookup {
+            if let Some(SocketAddr::V4(a)) = addrs.into_iter().find(|a| a.is_ipv4()) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn socket_index(s: SocketKind) -> usize {
+    match s {
+        SocketKind::Server => 0,
+        SocketKind::Client => 1,
+    }
+}
+
+/// Routes node events to their consumers. Called with the state locked.
+pub(super) fn process_events(st: &mut State) {
+    while let Some(ev) = st.node.poll_event() {
+        match ev {
+            Event::Request(req) => {
+                let handled = match st.handler.as_mut() {
+                    Some(h) => h.on_request(req.clone(), &mut st.node),
+                    None => false,
+                };
+                if !handled {
+                    st.node.reply(
+                        &req,
+                        Reply::error(crate::messages::error_code::UNKNOWN_COMMAND),
+                    );
+                }
+            }
+            Event::Response { req, result } => {
+                if st.handler_requests.remove(&req) {
+                    if let Some(h) = st.handler.as_mut() {
+                        h.on_response(req, result, &mut st.node);
+                    }
+                } else if let Some(tx) = st.requests.remove(&req) {
+                    let _ = tx.send(result);
+                }
+            }
+            Event::QueryReply { query, reply } => {
+                // bounded: a consumer that lags by more than QUERY_QUEUE replies loses replies
+                if let Some(tx) = st.queries.get(&query) {
+                    if tx.try_send(QueryEvent::Reply(reply)).is_err() {
+                        st.dropped_events += 1;
+                    }
+                }
+            }
+            Event::QueryDone {
+                query,
+                closest,
+                error,
+            } => {
+                if let Some(tx) = st.queries.remove(&query) {
+                    // the end must not be lost when the consumer lags: hand it to a task
+                    if let Err(mpsc::error::TrySendError::Full(ev)) =
+                        tx.try_send(QueryEvent::Done { closest, error })
+                    {
+                        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                            rt.spawn(async move {
+                                let _ = tx.send(ev).await;
+                            });
+                        }
+                    }
+                }
+            }
+            Event::Ready => emit(st, DhtEvent::Ready),
+            Event::Persistent => emit(st, DhtEvent::Persistent),
+            Event::Ephemeral => emit(st, DhtEvent::Ephemeral),
+            Event::Wakeup => emit(st, DhtEvent::Wakeup),
+            Event::NatUpdate { host, port } => emit(st, DhtEvent::NatUpdate { host, port }),
+            Event::NetworkUpdate { online, degraded } => {
+                emit(st, DhtEvent::NetworkUpdate { online, degraded })
+            }
+        }
+    }
+}
+
+fn emit(st: &mut State, ev: DhtEvent) {
+    if st.events.try_send(ev).is_err() {
+        st.dropped_events += 1;
+    }
+}
+
+impl Shared {
+    pub(super) fn socket(&self, kind: SocketKind) -> Option<Arc<UdpSocket>> {
+        let g = match self.sockets.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.as_ref().map(|s| s[socket_index(kind)].clone())
+    }
+}
+
+pub(super) async fn run(shared: Arc<Shared>) {
+    let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
+        shared.closed.send_replace(true);
+        return;
+    };
+    let [server, client] = sockets;
+    let mut buf_s = vec![0u8; MAX_DATAGRAM];
+    let mut buf_c = vec![0u8; MAX_DATAGRAM];
+    let mut out = Vec::new();
+    let mut was_ready = false;
+    loop {
+        let (deadline, destroyed, ready) = {
+            let mut st = match shared.state.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            process_events(&mut st);
+            while let Some(t) = st.node.poll_transmit() {
+                out.push(t);
+            }
+            (
+                st.node.poll_timeout(),
+                st.node.is_destroyed(),
+                st.node.is_bootstrapped(),
+            )
+        };
+        if ready && !was_ready {
+            was_ready = true;
+            shared.ready.send_if_modified(|r| {
+                if r.is_none() {
+                    *r = Some(Ok(()));
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        for t in out.drain(..) {
+            let s = match t.socket {
+                SocketKind::Server => &server,
+                SocketKind::Client => &client,
+            };
+            if let Some(ttl) = t.ttl {
+                let _ = s.set_ttl(ttl);
+            }
+            if s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_err() {
+                let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
+            }
+            if t.ttl.is_some() {
+                let _ = s.set_ttl(DEFAULT_TTL);
+            }
+        }
+        if destroyed {
+            break;
+        }
+        let sleep_until = deadline
+            .map(Instant::from_std)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            r = server.recv_from(&mut buf_s) => on_datagram(&shared, SocketKind::Server, r, &buf_s),
+            r = client.recv_from(&mut buf_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
+            _ = shared.notify.notified() => {}
+            _ = tokio::time::sleep_until(sleep_until) => {
+                let mut st = match shared.state.lock() { Ok(g) => g, Err(p) => p.into_inner() };
+                st.node.handle_timeout(Instant::now().into_std());
+            }
+        }
+    }
+    // close the sockets and break handler -> Dht reference cycles
+    drop((server, client));
+    if let Ok(mut g) = shared.sockets.write() {
+        *g = None;
+    }
+    if let Ok(mut g) = shared.foreign.lock() {
+        *g = None;
+    }
+    {
+        let mut st = match shared.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        st.handler = None;
+    }
+    shared.closed.send_replace(true);
+}
+
+fn on_datagram(
+    shared: &Shared,
+    socket: SocketKind,
+    r: std::io::Result<(usize, SocketAddr)>,
+    buf: &[u8],
+) {
+    let Ok((n, SocketAddr::V4(from))) = r else {
+        return;
+    };
+    let Some(data) = buf.get(..n) else {
+        return;
+    };
+    let dht_frame = {
+        let mut st = match shared.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now().into_std();
+        st.node.handle_datagram(socket, from, data, now)
+    };
+    if !dht_frame {
+        let mut g = match shared.foreign.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(f) = g.as_mut() {
+            f(socket, from, data);
+        }
+    }
+}

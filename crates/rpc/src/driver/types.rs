@@ -1,0 +1,140 @@
+//! Options, events and parameter types of the tokio driver.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::error::RpcError;
+use crate::messages::{Command, Response};
+use crate::node::{IncomingRequest, Node, RequestSpec, SocketKind};
+
+/// Default hyperdht/dht-rpc query concurrency.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+pub(super) const EVENT_QUEUE: usize = 256;
+/// Linux default IP TTL, restored after a low-TTL send.
+pub(super) const DEFAULT_TTL: u32 = 64;
+pub(super) const QUERY_QUEUE: usize = 1024;
+
+/// Options of [`Dht::bind`] (the dht-rpc constructor options this port supports).
+#[derive(Debug, Clone)]
+pub struct DhtOptions {
+    /// `"host:port"` or `"suggestedIP@hostname:port"` entries.
+    pub bootstrap: Vec<String>,
+    /// Server port; tried as `[port, port + 5)`. 0 = random.
+    pub port: u16,
+    pub host: Ipv4Addr,
+    pub ephemeral: Option<bool>,
+    pub adaptive: bool,
+    pub firewalled: bool,
+    pub any_port: bool,
+    pub nodes: Vec<SocketAddrV4>,
+    pub concurrency: usize,
+    /// Our public address when running as `DHT.bootstrapper(port, host)`.
+    pub nat_seed: Option<SocketAddrV4>,
+    pub quick_firewall: bool,
+}
+
+impl Default for DhtOptions {
+    fn default() -> Self {
+        DhtOptions {
+            bootstrap: Vec::new(),
+            port: 0,
+            host: Ipv4Addr::UNSPECIFIED,
+            ephemeral: None,
+            adaptive: true,
+            firewalled: true,
+            any_port: true,
+            nodes: Vec::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+            nat_seed: None,
+            quick_firewall: true,
+        }
+    }
+}
+
+impl DhtOptions {
+    /// `DHT.bootstrapper(port, host)`: persistent from the start with `id = hash(host:port)`,
+    /// not firewalled, exact port, no bootstrap nodes. `host` must be the public IPv4 address;
+    /// like upstream the sockets still bind to `0.0.0.0` unless [`DhtOptions::host`] is set.
+    /// Unlike upstream (`Port is required`) port 0 is allowed: with `any_port` set the node
+    /// binds a random port and seeds its public address with that port.
+    pub fn bootstrapper(port: u16, host: Ipv4Addr) -> Self {
+        DhtOptions {
+            port,
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            any_port: false,
+            nat_seed: Some(SocketAddrV4::new(host, port)),
+            ..DhtOptions::default()
+        }
+    }
+}
+
+/// Node-level events for the embedding layer (bounded queue; see [`Dht::take_events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DhtEvent {
+    Listening,
+    Ready,
+    Persistent,
+    Ephemeral,
+    Wakeup,
+    NatUpdate {
+        host: Ipv4Addr,
+        port: u16,
+    },
+    /// `network-update` (health): see [`Dht::online`] / [`Dht::degraded`].
+    NetworkUpdate {
+        online: bool,
+        degraded: bool,
+    },
+    Close,
+}
+
+/// Application request handler (hyperdht's `onrequest`). Runs on the driver task with the node
+/// locked: reply immediately through `node.reply(..)`, relay with `node.relay(..)`, or send more
+/// requests with `node.request(..)` using ids from [`Dht::reserve_request_id`] and receive their
+/// outcome in [`RequestHandler::on_response`]. Return false to let the node answer
+/// UNKNOWN_COMMAND.
+pub trait RequestHandler: Send + 'static {
+    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool;
+    fn on_response(&mut self, _req: u64, _result: Result<Response, RpcError>, _node: &mut Node) {}
+}
+
+/// Datagrams on our sockets that are not DHT frames (UDX packets, holepunch probes).
+pub type ForeignHandler = Box<dyn FnMut(SocketKind, SocketAddrV4, &[u8]) + Send>;
+
+/// What a query yields.
+#[derive(Debug, Clone)]
+pub enum QueryEvent {
+    Reply(Response),
+    Done {
+        closest: Vec<Response>,
+        error: Option<RpcError>,
+    },
+}
+
+/// Parameters of [`Dht::query`].
+#[derive(Debug, Clone)]
+pub struct QueryParams {
+    pub target: [u8; 32],
+    pub command: u64,
+    pub internal: bool,
+    pub value: Option<Vec<u8>>,
+    pub concurrency: Option<usize>,
+    pub nodes: Vec<SocketAddrV4>,
+}
+
+impl QueryParams {
+    pub fn find_node(target: [u8; 32]) -> Self {
+        QueryParams {
+            target,
+            command: Command::FindNode.code(),
+            internal: true,
+            value: None,
+            concurrency: None,
+            nodes: Vec::new(),
+        }
+    }
+}
+
+/// Parameters of [`Dht::request`].
+pub type RequestParams = RequestSpec;
