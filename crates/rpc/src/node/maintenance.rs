@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     BootPhase, Event, FirewallCheck, Node, Owner, RequestSpec, SocketKind, UpdateReason,
-    MORE_STABLE_TICKS, OLD_NODE, RECENT_NODE, REFRESH_TICKS, SLEEPING_INTERVAL,
+    MORE_STABLE_TICKS, OLD_NODE, RECENT_NODE, SLEEPING_INTERVAL,
 };
 use crate::messages::Command;
 use crate::nat_sampler::NatSampler;
@@ -355,6 +355,8 @@ impl Node {
         for c in candidates {
             let mut rs = RequestSpec::new(c, true, Command::PingNat.code());
             rs.value = Some(self.server_port.to_le_bytes().to_vec());
+            // `requestAll` passes the node objects (with ids): a timeout evicts them
+            rs.to_id = Some(peer::id(&c));
             self.send_request(rs, Owner::FirewallProbe, now);
         }
         true
@@ -439,7 +441,6 @@ impl Node {
         if !self.ephemeral {
             self.events.push_back(Event::Persistent);
         }
-        self.refresh_ticks = REFRESH_TICKS.max(self.refresh_ticks);
         self.on_update_done(true, reason, now);
     }
 }
