@@ -182,6 +182,39 @@ impl Dht {
         r
     }
 
+    /// Like [`Dht::with_node`] but never blocks: if the node is locked (e.g. we are inside the
+    /// request handler, or another thread holds it) `f` runs on a spawned task instead.
+    pub fn with_node_or_defer(&self, f: impl FnOnce(&mut Node) + Send + 'static) {
+        let ran = match self.shared.state.try_lock() {
+            Ok(mut st) => {
+                f(&mut st.node);
+                process_events(&mut st);
+                true
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                let mut st = p.into_inner();
+                f(&mut st.node);
+                process_events(&mut st);
+                true
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let dht = self.clone();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(rt) => {
+                        rt.spawn(async move { dht.with_node(f) });
+                    }
+                    Err(_) => {
+                        std::thread::spawn(move || dht.with_node(f));
+                    }
+                }
+                false
+            }
+        };
+        if ran {
+            self.shared.notify.notify_one();
+        }
+    }
+
     pub fn take_events(&self) -> Option<mpsc::Receiver<DhtEvent>> {
         self.shared.events_rx.lock().ok().and_then(|mut g| g.take())
     }

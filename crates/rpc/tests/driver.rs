@@ -50,6 +50,14 @@ impl RequestHandler for Handler {
                 true
             }
             9 => true,
+            10 => {
+                // a Responder used synchronously inside the handler must not deadlock
+                let Some(dht) = self.dht.lock().unwrap().clone() else {
+                    return false;
+                };
+                Responder::new(dht, req).reply(Reply::value(Some(b"inline".to_vec())));
+                true
+            }
             _ => false,
         }
     }
@@ -114,6 +122,8 @@ async fn request_handler_tokens_foreign_and_sessions() {
     // deferred reply through a Responder
     let res = c.request(RequestSpec::new(baddr, false, 8)).await.unwrap();
     assert_eq!(res.value.as_deref(), Some(&b"later"[..]));
+    let res = c.request(RequestSpec::new(baddr, false, 10)).await.unwrap();
+    assert_eq!(res.value.as_deref(), Some(&b"inline"[..]));
     // silently dropped request times out after retries (short per-attempt timeout)
     let mut spec = RequestSpec::new(baddr, false, 9);
     spec.timeout = Some(Duration::from_millis(50));

@@ -132,13 +132,17 @@ impl Responder {
     pub fn request(&self) -> &IncomingRequest {
         &self.req
     }
-    /// `req.reply(...)` / `req.error(...)`.
+    /// `req.reply(...)` / `req.error(...)`. Safe to call from anywhere, including inside the
+    /// request handler (then it is sent right after the handler returns).
     pub fn reply(self, reply: Reply) {
-        self.dht.with_node(|n| n.reply(&self.req, reply));
+        let req = self.req;
+        self.dht.with_node_or_defer(move |n| n.reply(&req, reply));
     }
     /// `req.relay(value, to)`: forward with the same tid; the target answers the requester.
     pub fn relay(self, value: Option<Vec<u8>>, to: SocketAddrV4) {
-        self.dht.with_node(|n| n.relay(&self.req, value, to));
+        let req = self.req;
+        self.dht
+            .with_node_or_defer(move |n| n.relay(&req, value, to));
     }
     /// Drop the request without any answer (the requester will retry and time out).
     pub fn drop_silently(self) {}
