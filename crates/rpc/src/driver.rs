@@ -326,6 +326,14 @@ impl Dht {
             .await
     }
 
+    /// Feeds a datagram received elsewhere (hyperdht's pooled holepunch sockets feed theirs into
+    /// `DHT.onmessage`): responses are matched by tid like any other; a request would be
+    /// answered from `socket`. Returns false if it is not a dht-rpc frame.
+    pub fn inject_datagram(&self, socket: SocketKind, from: SocketAddrV4, data: &[u8]) -> bool {
+        let now = Instant::now().into_std();
+        self.with_node(|n| n.handle_datagram(socket, from, data, now))
+    }
+
     /// `dht.delayedPing(to, delayMs)`: the responder waits `delay_ms` (≤ 10 000, its
     /// `maxPingDelay`) before answering; the per-attempt timeout is `delay + 1 s`.
     pub async fn delayed_ping(

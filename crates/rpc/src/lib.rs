@@ -43,6 +43,9 @@
 //! dht.set_request_handler(Box<dyn RequestHandler>)     // non-internal commands
 //! dht.set_foreign_datagram_handler(Box<FnMut(SocketKind, SocketAddrV4, &[u8])>)
 //! dht.send_raw(socket, to, bytes) ; send_raw_ttl(socket, to, bytes, ttl)
+//! dht.inject_datagram(socket, from, bytes)   // DHT frames that arrived on other sockets
+//! dht.commit(&closest, |reply| Some(RequestSpec)) ; auto_commit(&params, &closest)
+//! dht.delayed_ping(to, ms) ; randomized() ; with_node(|n| ..) ; with_node_or_defer(..)
 //! dht.destroy().await   // bounded (2 s); pending work fails; sockets are closed
 //! ```
 //!
@@ -50,7 +53,8 @@
 //! node locked (`&mut Node`): answer with `node.reply(&req, Reply::value(..))` (token and closer
 //! nodes by default, like `req.reply`) or `Reply::error(code)` (like `req.error`), relay with
 //! `node.relay`, return `true` without answering to drop it, or keep a [`Responder`] (built from
-//! a `Dht` clone) to answer later. Returning `false` makes the node answer UNKNOWN_COMMAND.
+//! a `Dht` clone) to answer later (it is safe to use even inside the handler). Returning
+//! `false` makes the node answer UNKNOWN_COMMAND.
 //! Requests carrying a token we did not issue never reach the handler: like `IO.onmessage` the
 //! node answers INVALID_TOKEN with a fresh token, so [`IncomingRequest::token`] is always valid.
 //! Do not call locking [`Dht`] methods from inside the handler (use the `&mut Node`).
