@@ -13,7 +13,7 @@ pub(super) const EVENT_QUEUE: usize = 256;
 pub(super) const DEFAULT_TTL: u32 = 64;
 pub(super) const QUERY_QUEUE: usize = 1024;
 
-/// Options of [`Dht::bind`] (the dht-rpc constructor options this port supports).
+/// Options of [`Dht::bind`](super::Dht::bind) (the dht-rpc constructor options this port supports).
 #[derive(Debug, Clone)]
 pub struct DhtOptions {
     /// `"host:port"` or `"suggestedIP@hostname:port"` entries.
@@ -69,7 +69,7 @@ impl DhtOptions {
     }
 }
 
-/// Node-level events for the embedding layer (bounded queue; see [`Dht::take_events`]).
+/// Node-level events for the embedding layer (bounded queue; see [`Dht::take_events`](super::Dht::take_events)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DhtEvent {
     Listening,
@@ -81,7 +81,7 @@ pub enum DhtEvent {
         host: Ipv4Addr,
         port: u16,
     },
-    /// `network-update` (health): see [`Dht::online`] / [`Dht::degraded`].
+    /// `network-update` (health): see [`Dht::online`](super::Dht::online) / [`Dht::degraded`](super::Dht::degraded).
     NetworkUpdate {
         online: bool,
         degraded: bool,
@@ -91,7 +91,7 @@ pub enum DhtEvent {
 
 /// Application request handler (hyperdht's `onrequest`). Runs on the driver task with the node
 /// locked: reply immediately through `node.reply(..)`, relay with `node.relay(..)`, or send more
-/// requests with `node.request(..)` using ids from [`Dht::reserve_request_id`] and receive their
+/// requests with `node.request(..)` using ids from [`Dht::reserve_request_id`](super::Dht::reserve_request_id) and receive their
 /// outcome in [`RequestHandler::on_response`]. Return false to let the node answer
 /// UNKNOWN_COMMAND.
 pub trait RequestHandler: Send + 'static {
@@ -112,7 +112,7 @@ pub enum QueryEvent {
     },
 }
 
-/// Parameters of [`Dht::query`].
+/// Parameters of [`Dht::query`](super::Dht::query).
 #[derive(Debug, Clone)]
 pub struct QueryParams {
     pub target: [u8; 32],
@@ -136,5 +136,5 @@ impl QueryParams {
     }
 }
 
-/// Parameters of [`Dht::request`].
+/// Parameters of [`Dht::request`](super::Dht::request).
 pub type RequestParams = RequestSpec;

@@ -159,7 +159,7 @@ pub struct RequestSpec {
     pub retries: u32,
     pub timeout: Option<Duration>,
     pub force: bool,
-    /// Cancel together with [`Node::destroy_session`].
+    /// Cancel together with [`Node::destroy_session`](super::Node::destroy_session).
     pub session: Option<SessionId>,
     /// IP TTL for every transmission of this request.
     pub ttl: Option<u32>,
