@@ -435,3 +435,146 @@ fn thirty_two_adaptive_nodes_switch_to_persistent_and_find_each_other() {
     }
     assert_eq!(found, ids.len(), "every node found by id");
 }
+
+fn ping_from(node: &mut Node, from: SocketAddrV4, to: SocketAddrV4, tid: u16, now: Instant) {
+    let frame = hyperdht_rpc::messages::RequestFrame {
+        tid,
+        to,
+        id: Some(hyperdht_rpc::peer::id(&from)),
+        token: None,
+        internal: true,
+        command: 0,
+        target: None,
+        value: None,
+    }
+    .encode();
+    node.handle_datagram(SocketKind::Server, from, &frame, now);
+}
+
+/// `_onfullrow` / `_repingAndSwap`: a full row pings its least recently pinged node; if that
+/// node stays silent it is replaced by the newcomer, if it answers with its id the newcomer
+/// is dropped.
+#[test]
+fn full_row_pings_oldest_and_swaps_only_if_it_is_down() {
+    for oldest_answers in [false, true] {
+        let mut now = Instant::now();
+        let me = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 49737);
+        let mut b = Node::new(
+            Config {
+                ephemeral: Some(false),
+                adaptive: false,
+                firewalled: false,
+                nat_seed: Some(me),
+                ..Config::default()
+            },
+            now,
+        );
+        b.start(me.port(), now);
+        assert!(b.is_bootstrapped(), "a bootstrapper is ready at once");
+        let my_id = b.id().expect("persistent");
+        let row0 = |a: &SocketAddrV4| {
+            hyperdht_rpc::routing_table::row_index(&my_id, &hyperdht_rpc::peer::id(a)) == 0
+        };
+        let mut cands = (1..=250u8)
+            .flat_map(|x| {
+                (1..=250u8).map(move |y| SocketAddrV4::new(Ipv4Addr::new(172, 16, x, y), 7000))
+            })
+            .filter(|a| row0(a));
+        let fillers: Vec<SocketAddrV4> = cands.by_ref().take(20).collect();
+        let newcomer = cands.next().expect("another row-0 address");
+        for (i, a) in fillers.iter().enumerate() {
+            // distinct ticks so "oldest" is well defined: advance one tick between adds
+            b.add_node(*a);
+            if i == 0 {
+                now += Duration::from_secs(5);
+                b.handle_timeout(now);
+            }
+        }
+        while b.poll_transmit().is_some() {}
+        assert_eq!(b.table_len(), 20);
+        // the newcomer (a persistent node) pings us: row 0 is full -> we ping the oldest filler
+        ping_from(&mut b, newcomer, me, 1, now);
+        let sent: Vec<_> = std::iter::from_fn(|| b.poll_transmit()).collect();
+        let probe = sent
+            .iter()
+            .find(|t| t.to == fillers[0])
+            .expect("re-ping of the oldest node");
+        assert!(
+            sent.iter().any(|t| t.to == newcomer),
+            "newcomer got its pong"
+        );
+        if oldest_answers {
+            let Some(hyperdht_rpc::messages::Frame::Request(r)) =
+                hyperdht_rpc::messages::decode(&probe.data)
+            else {
+                panic!("probe is a request")
+            };
+            let pong = hyperdht_rpc::messages::ResponseFrame {
+                tid: r.tid,
+                to: Some(fillers[0]),
+                id: Some(hyperdht_rpc::peer::id(&fillers[0])),
+                ..Default::default()
+            }
+            .encode();
+            b.handle_datagram(SocketKind::Server, fillers[0], &pong, now);
+        } else {
+            for _ in 0..6 {
+                now += Duration::from_millis(1000);
+                b.handle_timeout(now);
+                while b.poll_transmit().is_some() {}
+            }
+        }
+        let table: Vec<SocketAddrV4> = b.to_array(0).iter().map(|n| n.addr).collect();
+        assert_eq!(table.len(), 20);
+        if oldest_answers {
+            assert!(table.contains(&fillers[0]) && !table.contains(&newcomer));
+        } else {
+            assert!(!table.contains(&fillers[0]) && table.contains(&newcomer));
+        }
+    }
+}
+
+/// `_onwakeup`: more than 15 s between ticks means the machine slept; an adaptive node that
+/// had become persistent goes back to ephemeral.
+#[test]
+fn wakeup_after_sleep_makes_adaptive_node_ephemeral_again() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    for _ in 0..5 {
+        sim.add(persistent_cfg(boot), false);
+        sim.advance(Duration::from_millis(50));
+    }
+    let a = sim.add(
+        Config {
+            bootstrap: vec![boot],
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(21 * 60));
+    assert!(!sim.nodes[a].is_ephemeral(), "adaptive node persistent");
+    // the process sleeps for a minute: no timers run
+    sim.now += Duration::from_secs(60);
+    let now = sim.now;
+    sim.nodes[a].handle_timeout(now);
+    assert!(sim.nodes[a].is_ephemeral(), "ephemeral again after wake-up");
+    while let Some(e) = sim.nodes[a].poll_event() {
+        sim.events[a].push(e);
+    }
+    assert!(sim.events[a].iter().any(|e| matches!(e, Event::Wakeup)));
+    assert!(sim.events[a].iter().any(|e| matches!(e, Event::Ephemeral)));
+    // non-adaptive persistent nodes stay persistent through a wake-up
+    let p = sim.nodes.len() - 2;
+    sim.nodes[p].handle_timeout(now);
+    assert!(!sim.nodes[p].is_ephemeral());
+}
