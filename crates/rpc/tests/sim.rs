@@ -578,3 +578,61 @@ fn wakeup_after_sleep_makes_adaptive_node_ephemeral_again() {
     sim.nodes[p].handle_timeout(now);
     assert!(!sim.nodes[p].is_ephemeral());
 }
+
+/// Query down-hints (`Query._onerror` → `_downHint`, `DOWN_HINT` → `_check`): a node that
+/// referred a dead peer is told about it, pings it itself and drops it from its table.
+#[test]
+fn down_hint_makes_the_referrer_drop_a_dead_node() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let dead = SocketAddrV4::new(Ipv4Addr::new(192, 168, 77, 7), 4000);
+    let dead_id = hyperdht_rpc::peer::id(&dead);
+    sim.nodes[b].add_node(dead);
+    assert!(sim.nodes[b].to_array(0).iter().any(|n| n.addr == dead));
+    let boot = sim.addrs[b].0;
+    let q = sim.add(
+        Config {
+            bootstrap: vec![boot],
+            ephemeral: Some(true),
+            adaptive: false,
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(1));
+    let now = sim.now;
+    let before = sim.nodes[q].stats().sent;
+    sim.nodes[q].query(
+        QuerySpec {
+            target: dead_id,
+            internal: true,
+            command: Command::FindNode.code(),
+            value: None,
+            concurrency: 10,
+            retries: 5,
+            nodes: vec![],
+            background: false,
+        },
+        now,
+    );
+    // 6 attempts of 1 s to the dead node, then the hint, then the referrer's own 4 pings
+    sim.advance(Duration::from_secs(15));
+    assert!(sim.nodes[q].stats().sent > before);
+    assert!(
+        sim.nodes[b].stats().internal_in[Command::DownHint.code() as usize] >= 1,
+        "the querying node sent a DOWN_HINT to the referrer"
+    );
+    assert!(
+        sim.nodes[b].to_array(0).iter().all(|n| n.addr != dead),
+        "referrer dropped the dead node after the down hint"
+    );
+}

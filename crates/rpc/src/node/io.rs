@@ -191,6 +191,12 @@ impl Node {
             return;
         }
         let empty = Vec::new();
+        if let Some(n) = usize::try_from(r.command)
+            .ok()
+            .and_then(|c| self.stats.internal_in.get_mut(c))
+        {
+            *n += 1;
+        }
         match Command::from_code(r.command) {
             Some(Command::Ping) => {
                 self.send_reply(socket, r.tid, from, from, 0, None, false, empty)

@@ -200,4 +200,7 @@ pub struct Stats {
     pub responses: u64,
     /// Requests we created (`stats.requests.total`).
     pub requests_out: u64,
+    /// Incoming internal requests by command code (PING, PING_NAT, FIND_NODE, DOWN_HINT,
+    /// DELAYED_PING), counted after token checks.
+    pub internal_in: [u64; 5],
 }
