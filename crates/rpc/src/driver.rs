@@ -357,7 +357,7 @@ impl Dht {
         let (tx, rx) = mpsc::channel(QUERY_QUEUE);
         let id = {
             let mut st = self.lock();
-            let concurrency = p.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+            let concurrency = p.concurrency.unwrap_or(st.node.concurrency());
             let spec = QuerySpec {
                 target: p.target,
                 internal: p.internal,

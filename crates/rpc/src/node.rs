@@ -254,6 +254,10 @@ impl Node {
     pub fn server_port(&self) -> u16 {
         self.server_port
     }
+    /// Default query concurrency (`opts.concurrency`, 10).
+    pub fn concurrency(&self) -> usize {
+        self.cfg.concurrency
+    }
     pub fn table_len(&self) -> usize {
         self.table.len()
     }
