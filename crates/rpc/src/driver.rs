@@ -146,19 +146,18 @@ impl Dht {
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
+        // the driver runs from the start so bootstrap resolution can ping suggested IPs
+        tokio::spawn(run(dht.shared.clone()));
         let bootstrap = opts.bootstrap.clone();
-        let shared = dht.shared.clone();
+        let d = dht.clone();
         tokio::spawn(async move {
-            let resolved = resolve_bootstrap(&bootstrap).await;
-            {
-                let mut st = match shared.state.lock() {
-                    Ok(g) => g,
-                    Err(p) => p.into_inner(),
-                };
-                st.node.set_bootstrap(resolved);
-                st.node.start(server_addr.port(), Instant::now().into_std());
-            }
-            run(shared).await
+            let resolved = resolve_bootstrap(&d, &bootstrap).await;
+            d.with_node(|n| {
+                if !n.is_destroyed() {
+                    n.set_bootstrap(resolved);
+                    n.start(server_addr.port(), Instant::now().into_std());
+                }
+            });
         });
         Ok(dht)
     }

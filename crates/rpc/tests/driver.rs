@@ -339,3 +339,45 @@ async fn query_then_commit_with_tokens() {
     c.destroy().await;
     b.destroy().await;
 }
+
+/// Bootstrap entries as upstream accepts them: `ip:port`, `hostname:port` and
+/// `suggestedIP@hostname:port` (suggested IP used if it answers a PING, else DNS).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_entry_forms_resolve_like_upstream() {
+    // bound to 127.0.0.1 only, so nothing answers on 127.0.0.9
+    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
+    opts.host = LOCALHOST;
+    let b = Dht::bind(opts).await.unwrap();
+    let baddr = b.server_address();
+    b.ready().await.unwrap();
+    let port = baddr.port();
+    for (entry, slow) in [
+        (format!("localhost:{port}"), false),
+        (format!("127.0.0.1@localhost:{port}"), false),
+        // nothing answers on 127.0.0.9: after the PING times out, fall back to DNS
+        (format!("127.0.0.9@localhost:{port}"), true),
+    ] {
+        let t = std::time::Instant::now();
+        let c = Dht::bind(DhtOptions {
+            bootstrap: vec![entry.clone()],
+            host: LOCALHOST,
+            // ephemeral clients: a destroyed persistent client would linger in the
+            // bootstrapper's table and slow the next bootstrap down (as in JS)
+            ephemeral: Some(true),
+            ..DhtOptions::default()
+        })
+        .await
+        .unwrap();
+        tokio::time::timeout(Duration::from_secs(15), c.ready())
+            .await
+            .expect("bootstraps")
+            .unwrap();
+        assert!(
+            c.to_array(0).iter().any(|n| n.addr == baddr),
+            "{entry}: bootstrapper in table"
+        );
+        assert_eq!(t.elapsed() > Duration::from_secs(3), slow, "{entry}");
+        c.destroy().await;
+    }
+    b.destroy().await;
+}

@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{DhtEvent, QueryEvent, Shared, State, DEFAULT_TTL};
+use super::{Dht, DhtEvent, QueryEvent, Shared, State, DEFAULT_TTL};
 use crate::messages::MAX_DATAGRAM;
 use crate::node::{Event, Reply, SocketKind};
 
@@ -34,18 +34,28 @@ pub(super) fn local_v4(s: &UdpSocket) -> SocketAddrV4 {
     }
 }
 
-/// Resolves bootstrap entries: `ip:port`, `suggestedIP@host:port` (the suggested IP is used),
-/// or `hostname:port` (DNS, skipped when it fails).
-pub(super) async fn resolve_bootstrap(list: &[String]) -> Vec<SocketAddrV4> {
+/// Resolves bootstrap entries like `DHT._resolveBootstrapNodes`: `ip:port`; `hostname:port`
+/// (DNS, skipped when it fails); `suggestedIP@hostname:port`: the suggested IP if it answers a
+/// PING, else the DNS result for the host name.
+pub(super) async fn resolve_bootstrap(dht: &Dht, list: &[String]) -> Vec<SocketAddrV4> {
     let mut out = Vec::new();
     for entry in list {
-        let Some((host, port)) = entry.rsplit_once(':') else {
+        let Some((mut host, port)) = entry.rsplit_once(':') else {
             continue;
         };
         let Ok(port) = port.parse::<u16>() else {
             continue;
         };
-        let host = host.split('@').next().unwrap_or(host);
+        if let Some((suggested, fallback)) = host.split_once('@') {
+            if let Ok(ip) = suggested.parse::<Ipv4Addr>() {
+                let addr = SocketAddrV4::new(ip, port);
+                if dht.ping(addr).await.is_ok() {
+                    out.push(addr);
+                    continue;
+                }
+            }
+            host = fallback;
+        }
         if let Ok(ip) = host.parse::<Ipv4Addr>() {
             out.push(SocketAddrV4::new(ip, port));
             continue;
