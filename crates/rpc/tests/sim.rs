@@ -636,3 +636,36 @@ fn down_hint_makes_the_referrer_drop_a_dead_node() {
         "referrer dropped the dead node after the down hint"
     );
 }
+
+/// Wake-up tick alignment (`tick += 8 - (tick & 7) - 2`, which is -1 when `tick & 7 == 7`)
+/// must work for every tick residue: k normal ticks then a long sleep, for k = 0..16.
+#[test]
+fn wakeup_tick_alignment_for_every_residue() {
+    let mut now = Instant::now();
+    let me = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 49737);
+    let mut n = Node::new(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            nat_seed: Some(me),
+            ..Config::default()
+        },
+        now,
+    );
+    n.start(me.port(), now);
+    for k in 0..16 {
+        for _ in 0..k {
+            now += Duration::from_secs(5);
+            n.handle_timeout(now);
+        }
+        now += Duration::from_secs(30);
+        n.handle_timeout(now);
+        while n.poll_transmit().is_some() {}
+        let mut woke = false;
+        while let Some(e) = n.poll_event() {
+            woke |= matches!(e, Event::Wakeup);
+        }
+        assert!(woke, "round {k}: wake-up detected");
+    }
+}

@@ -337,12 +337,12 @@ impl Node {
                         fc.count += 1;
                         fc.sampler.add(*res.to.ip(), res.to.port());
                     }
-                    fc.pending -= 1;
+                    fc.pending = fc.pending.saturating_sub(1);
                 }
                 self.maybe_finish_firewall_check(now);
             }
             Owner::Reping { old, new } => {
-                self.repings -= 1;
+                self.repings = self.repings.saturating_sub(1);
                 let tick = self.tick;
                 let seen =
                     self.table.get(&old).is_some_and(|e| e.seen == tick) && from_id == Some(old);
@@ -420,14 +420,14 @@ impl Node {
             }
             Owner::FirewallProbe => {
                 if let Some(fc) = self.firewall_check.as_mut() {
-                    fc.pending -= 1;
+                    fc.pending = fc.pending.saturating_sub(1);
                 }
                 if !self.destroyed {
                     self.maybe_finish_firewall_check(now);
                 }
             }
             Owner::Reping { old, new } => {
-                self.repings -= 1;
+                self.repings = self.repings.saturating_sub(1);
                 self.table.remove(&old);
                 self.insert_node(*new);
             }

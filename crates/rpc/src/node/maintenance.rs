@@ -183,7 +183,8 @@ impl Node {
 
     fn on_wakeup(&mut self, now: Instant) {
         self.tick += 2 * OLD_NODE;
-        self.tick += 8 - (self.tick & 7) - 2;
+        // `tick += 8 - (tick & 7) - 2` may be -1 in upstream (tick & 7 == 7): signed maths
+        self.tick = (self.tick + 8 - (self.tick & 7)).saturating_sub(2);
         self.stable_ticks = MORE_STABLE_TICKS;
         self.refresh_ticks = 1;
         self.last_checked_host = None;
