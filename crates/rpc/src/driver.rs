@@ -449,6 +449,23 @@ impl Dht {
         st.node.cancel_query(id);
     }
 
+    /// `dht.suspend()`: pending requests and queries fail with [`RpcError::Suspended`], the
+    /// node stops ticking and ignores DHT traffic (sockets stay bound).
+    pub async fn suspend(&self) {
+        let now = Instant::now().into_std();
+        self.with_node(|n| n.suspend(now));
+    }
+
+    /// `dht.resume()`: like a wake-up (adaptive nodes become ephemeral again), then a refresh.
+    pub async fn resume(&self) {
+        let now = Instant::now().into_std();
+        self.with_node(|n| n.resume(now));
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.lock().node.is_suspended()
+    }
+
     /// `dht.online` (network health; false after 2 ticks without any response).
     pub fn online(&self) -> bool {
         self.lock().node.is_online()

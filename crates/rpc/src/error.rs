@@ -8,6 +8,8 @@ pub enum RpcError {
     RequestDestroyed,
     /// The node was destroyed (`Node destroyed`).
     Destroyed,
+    /// The node was suspended while the request was pending (`IO_SUSPENDED`).
+    Suspended,
     /// A query ended with no closest replies (`Too few nodes responded`).
     TooFewNodes,
     /// Could not bind a socket.
@@ -22,6 +24,7 @@ impl std::fmt::Display for RpcError {
             RpcError::RequestTimeout => f.write_str("REQUEST_TIMEOUT: Request timed out"),
             RpcError::RequestDestroyed => f.write_str("REQUEST_DESTROYED: Request destroyed"),
             RpcError::Destroyed => f.write_str("NODE_DESTROYED: Node destroyed"),
+            RpcError::Suspended => f.write_str("IO_SUSPENDED: I/O suspended"),
             RpcError::TooFewNodes => f.write_str("Too few nodes responded"),
             RpcError::Bind(e) => write!(f, "Could not bind: {e}"),
             RpcError::InvalidArgument(e) => write!(f, "Invalid argument: {e}"),

@@ -46,6 +46,7 @@
 //! dht.inject_datagram(socket, from, bytes)   // DHT frames that arrived on other sockets
 //! dht.commit(&closest, |reply| Some(RequestSpec)) ; auto_commit(&params, &closest)
 //! dht.delayed_ping(to, ms) ; randomized() ; with_node(|n| ..) ; with_node_or_defer(..)
+//! dht.suspend().await ; resume().await ; is_suspended()
 //! dht.destroy().await   // bounded (2 s); pending work fails; sockets are closed
 //! ```
 //!

@@ -119,6 +119,7 @@ pub struct Node {
     events: VecDeque<Event>,
     stats: Stats,
     destroyed: bool,
+    suspended: bool,
     last_activity: Instant,
     health: NetworkHealth,
     online: bool,
@@ -172,6 +173,7 @@ impl Node {
             events: VecDeque::new(),
             stats: Stats::default(),
             destroyed: false,
+            suspended: false,
             last_activity: now,
             health: NetworkHealth::new(),
             online: true,
@@ -318,7 +320,7 @@ impl Node {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.destroyed {
+        if self.destroyed || self.suspended {
             return None;
         }
         let mut t = self.next_tick.min(self.next_drain);
@@ -356,6 +358,46 @@ impl Node {
         self.destroyed
     }
 
+    /// `dht.suspend()`: stop ticking, ignore the network, fail everything pending with
+    /// [`RpcError::Suspended`] (upstream also closes the sockets; the driver keeps them).
+    pub fn suspend(&mut self, now: Instant) {
+        if self.suspended || self.destroyed {
+            return;
+        }
+        self.suspended = true;
+        let reqs: Vec<u16> = self.inflight.keys().copied().collect();
+        for tid in reqs {
+            if let Some(r) = self.inflight.remove(&tid) {
+                self.congestion.recv();
+                self.fail_owner(r, RpcError::Suspended, now);
+            }
+        }
+        let qids: Vec<QueryId> = self.queries.keys().copied().collect();
+        for q in qids {
+            self.finish_query(q, Some(RpcError::Suspended), now);
+        }
+        self.queued.clear();
+        self.delayed.clear();
+    }
+
+    /// `dht.resume()`: treated as a wake-up (adaptive nodes turn ephemeral again), ticking
+    /// restarts and the table is refreshed.
+    pub fn resume(&mut self, now: Instant) {
+        if !self.suspended || self.destroyed {
+            return;
+        }
+        self.suspended = false;
+        self.last_tick_at = now;
+        self.next_tick = now + TICK;
+        self.next_drain = now + DRAIN;
+        self.on_wakeup(now);
+        self.refresh(now);
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended
+    }
+
     // ---- commands ----------------------------------------------------------------------------
 
     /// `dht.addNode({host, port})`: id computed from the address, no verification.
@@ -376,10 +418,15 @@ impl Node {
 
     /// Sends a request; the outcome arrives as [`Event::Response`] with `req`.
     pub fn request(&mut self, req: u64, spec: RequestSpec, now: Instant) {
-        if self.destroyed {
+        if self.destroyed || self.suspended {
+            let err = if self.destroyed {
+                RpcError::Destroyed
+            } else {
+                RpcError::Suspended
+            };
             self.events.push_back(Event::Response {
                 req,
-                result: Err(RpcError::Destroyed),
+                result: Err(err),
             });
             return;
         }
@@ -412,6 +459,8 @@ impl Node {
         self.queries.insert(id, q);
         if self.destroyed {
             self.finish_query(id, Some(RpcError::Destroyed), now);
+        } else if self.suspended {
+            self.finish_query(id, Some(RpcError::Suspended), now);
         } else {
             self.drive_query(id, now);
         }
@@ -587,6 +636,10 @@ impl Node {
         if data[0] != messages::REQUEST_ID && data[0] != messages::RESPONSE_ID {
             return false;
         }
+        if self.suspended {
+            // `IO.onmessage` ignores everything while suspended
+            return true;
+        }
         self.stats.received += 1;
         if from.port() == 0 {
             self.stats.dropped += 1;
@@ -607,7 +660,7 @@ impl Node {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.destroyed {
+        if self.destroyed || self.suspended {
             return;
         }
         self.last_activity = now;

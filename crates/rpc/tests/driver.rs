@@ -381,3 +381,48 @@ async fn bootstrap_entry_forms_resolve_like_upstream() {
     }
     b.destroy().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_and_resume() {
+    let (b, baddr) = bootstrapper().await;
+    b.ready().await.unwrap();
+    let c = Dht::bind(DhtOptions {
+        bootstrap: vec![baddr.to_string()],
+        host: LOCALHOST,
+        ephemeral: Some(true),
+        ..DhtOptions::default()
+    })
+    .await
+    .unwrap();
+    c.ready().await.unwrap();
+    let caddr = SocketAddrV4::new(LOCALHOST, c.server_address().port());
+    // a request pending at suspend time fails with Suspended
+    let silent = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
+    let silent_addr = SocketAddrV4::new(LOCALHOST, silent.local_addr().unwrap().port());
+    let b2 = b.clone();
+    let pending = tokio::spawn(async move { b2.ping(silent_addr).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    b.suspend().await;
+    assert!(b.is_suspended());
+    assert_eq!(pending.await.unwrap().unwrap_err(), RpcError::Suspended);
+    assert_eq!(b.ping(caddr).await.unwrap_err(), RpcError::Suspended);
+    // a suspended node ignores DHT traffic
+    let mut spec = RequestSpec::new(baddr, true, 0);
+    spec.timeout = Some(Duration::from_millis(100));
+    spec.retries = 0;
+    assert_eq!(
+        c.request(spec.clone()).await.unwrap_err(),
+        RpcError::RequestTimeout
+    );
+    b.resume().await;
+    assert!(!b.is_suspended());
+    let res = c.request(spec).await.expect("answered after resume");
+    assert_eq!(
+        res.from_id,
+        b.id(),
+        "non-adaptive bootstrapper stays persistent"
+    );
+    assert!(b.ping(caddr).await.is_ok());
+    c.destroy().await;
+    b.destroy().await;
+}

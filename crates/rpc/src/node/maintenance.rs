@@ -181,7 +181,7 @@ impl Node {
         }
     }
 
-    fn on_wakeup(&mut self, now: Instant) {
+    pub(super) fn on_wakeup(&mut self, now: Instant) {
         self.tick += 2 * OLD_NODE;
         // `tick += 8 - (tick & 7) - 2` may be -1 in upstream (tick & 7 == 7): signed maths
         self.tick = (self.tick + 8 - (self.tick & 7)).saturating_sub(2);
