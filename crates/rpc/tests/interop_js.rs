@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use hyperdht_rpc::driver::{Dht, DhtOptions, QueryEvent};
+use hyperdht_rpc::driver::{Dht, DhtOptions, QueryEvent, QueryParams};
 use hyperdht_rpc::peer;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -484,6 +484,76 @@ async fn hyperdht_js_nodes_and_rust_nodes() {
         .await;
     assert_eq!(hex_id(&pong["id"]), r1.id());
     assert!(rust_table(&b).contains(&h1_addr) && rust_table(&b).contains(&h2_addr));
+
+    // application commands with tokens through the mixed network (hyperdht's immutable
+    // storage, commands 8/9): Rust queries IMMUTABLE_GET, commits IMMUTABLE_PUT with the
+    // tokens, and JS reads the value back; JS stores a value and Rust finds it
+    let value = b"stored by a rust node".to_vec();
+    let target: [u8; 32] = {
+        use blake2::digest::consts::U32;
+        use blake2::{Blake2b, Digest};
+        Blake2b::<U32>::digest(&value).into()
+    };
+    let params = QueryParams {
+        target,
+        command: 9,
+        internal: false,
+        value: None,
+        concurrency: None,
+        nodes: Vec::new(),
+    };
+    let closest = r1
+        .query(params)
+        .finish()
+        .await
+        .expect("IMMUTABLE_GET query");
+    let js_ids = [hex_id(&h1["id"]), hex_id(&h2["id"])];
+    assert!(!closest.is_empty() && closest.iter().all(|r| js_ids.contains(&r.from_id)));
+    let stored = r1
+        .commit(&closest, |r| {
+            let mut spec = hyperdht_rpc::RequestSpec::new(r.from, false, 8);
+            spec.token = r.token;
+            spec.target = Some(target);
+            spec.value = Some(value.clone());
+            Some(spec)
+        })
+        .await
+        .expect("IMMUTABLE_PUT commit");
+    assert!(stored.iter().all(|r| r.error == 0));
+    let got = js
+        .call(
+            "immutableGet",
+            json!({"name": "h2", "target": hex::encode(target)}),
+        )
+        .await;
+    assert_eq!(
+        got["value"],
+        json!(hex::encode(&value)),
+        "JS reads what Rust stored"
+    );
+    let value2 = b"stored by a js node".to_vec();
+    let put = js
+        .call(
+            "immutablePut",
+            json!({"name": "h1", "value": hex::encode(&value2)}),
+        )
+        .await;
+    let target2 = hex_id(&put["hash"]).unwrap();
+    let mut q = r1.query(QueryParams {
+        target: target2,
+        command: 9,
+        internal: false,
+        value: None,
+        concurrency: None,
+        nodes: Vec::new(),
+    });
+    let mut found = false;
+    while let Some(ev) = q.next().await {
+        if let QueryEvent::Reply(r) = ev {
+            found |= r.value.as_deref() == Some(&value2[..]);
+        }
+    }
+    assert!(found, "Rust reads what JS stored");
 
     // and the other way round: a hyperdht bootstrapper serving Rust nodes
     let boot2 = SocketAddrV4::new(LOCALHOST, 20301);

@@ -61,6 +61,14 @@ const ops = {
     await dht.fullyBootstrapped()
     return state(dht)
   },
+  async immutablePut({ name, value }) {
+    const res = await get(name).immutablePut(b4a.from(value, 'hex'))
+    return { hash: hex(res.hash) }
+  },
+  async immutableGet({ name, target }) {
+    const res = await get(name).immutableGet(b4a.from(target, 'hex'))
+    return { value: res ? hex(res.value) : null }
+  },
   async state({ name }) {
     return state(get(name))
   },
