@@ -462,6 +462,11 @@ impl Dht {
         self.with_node(|n| n.resume(now));
     }
 
+    /// `opts.filterNode`: see [`Node::set_node_filter`].
+    pub fn set_node_filter(&self, filter: Option<crate::query::NodeFilter>) {
+        self.with_node(|n| n.set_node_filter(filter));
+    }
+
     pub fn is_suspended(&self) -> bool {
         self.lock().node.is_suspended()
     }

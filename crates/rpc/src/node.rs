@@ -13,7 +13,7 @@ use crate::health::{HealthState, NetworkHealth};
 use crate::messages::{self, Frame, RequestFrame};
 use crate::nat_sampler::NatSampler;
 use crate::peer::{self, NodeInfo};
-use crate::query::{Candidate, Query, QueryId, QuerySpec};
+use crate::query::{Candidate, NodeFilter, Query, QueryId, QuerySpec};
 use crate::routing_table::{Entry, RoutingTable, K};
 use crate::tokens::Tokens;
 
@@ -120,6 +120,7 @@ pub struct Node {
     stats: Stats,
     destroyed: bool,
     suspended: bool,
+    filter: Option<NodeFilter>,
     last_activity: Instant,
     health: NetworkHealth,
     online: bool,
@@ -174,6 +175,7 @@ impl Node {
             stats: Stats::default(),
             destroyed: false,
             suspended: false,
+            filter: None,
             last_activity: now,
             health: NetworkHealth::new(),
             online: true,
@@ -392,6 +394,16 @@ impl Node {
         self.next_drain = now + DRAIN;
         self.on_wakeup(now);
         self.refresh(now);
+    }
+
+    /// `opts.filterNode` (hyperdht skips a few known-bad hosts): filtered nodes never enter the
+    /// routing table, are not used as NAT samples and are skipped in closer-node lists.
+    pub fn set_node_filter(&mut self, filter: Option<NodeFilter>) {
+        self.filter = filter;
+    }
+
+    pub(super) fn filtered(&self, addr: &SocketAddrV4) -> bool {
+        self.filter.as_ref().is_some_and(|f| !f(addr))
     }
 
     pub fn is_suspended(&self) -> bool {

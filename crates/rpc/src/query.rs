@@ -11,6 +11,9 @@ use crate::routing_table::K;
 
 pub type QueryId = u64;
 
+/// `opts.filterNode`: nodes for which it returns false are never routed to or stored.
+pub type NodeFilter = Box<dyn Fn(&SocketAddrV4) -> bool + Send>;
+
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: Option<[u8; 32]>,
@@ -190,6 +193,7 @@ impl Query {
         res: &Response,
         local_id: &[u8; 32],
         was_slow: bool,
+        filter: Option<&NodeFilter>,
     ) -> Vec<(SocketAddrV4, SocketAddrV4)> {
         self.dec(was_slow);
         self.seen.insert(asked, Seen::Done);
@@ -210,6 +214,9 @@ impl Query {
             }
         }
         for addr in &res.closer_nodes {
+            if filter.is_some_and(|f| !f(addr)) {
+                continue;
+            }
             let id = peer::id(addr);
             if &id == local_id {
                 continue;

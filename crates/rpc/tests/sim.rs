@@ -669,3 +669,31 @@ fn wakeup_tick_alignment_for_every_residue() {
         assert!(woke, "round {k}: wake-up detected");
     }
 }
+
+/// `opts.filterNode`: filtered senders never enter the table (their ids are ignored).
+#[test]
+fn node_filter_keeps_hosts_out_of_the_table() {
+    let now = Instant::now();
+    let me = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 49737);
+    let mut n = Node::new(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            nat_seed: Some(me),
+            ..Config::default()
+        },
+        now,
+    );
+    n.start(me.port(), now);
+    let bad = SocketAddrV4::new(Ipv4Addr::new(150, 136, 142, 116), 49737);
+    let good = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 49737);
+    n.set_node_filter(Some(Box::new(move |a: &SocketAddrV4| *a.ip() != *bad.ip())));
+    ping_from(&mut n, bad, me, 1, now);
+    ping_from(&mut n, good, me, 2, now);
+    let table: Vec<SocketAddrV4> = n.to_array(0).iter().map(|x| x.addr).collect();
+    assert_eq!(table, vec![good]);
+    // both still get their pong
+    let replies = std::iter::from_fn(|| n.poll_transmit()).count();
+    assert_eq!(replies, 2);
+}

@@ -24,6 +24,9 @@ impl Node {
         socket: SocketKind,
         now: Instant,
     ) {
+        if self.filtered(&from) {
+            return;
+        }
         let tick = self.tick;
         // `external = socket !== expectedSocket` in `IO.onmessage`: only messages on the socket
         // we currently send requests from may refresh NAT samples of known nodes
@@ -109,6 +112,9 @@ impl Node {
 
     /// Id-less responders (e.g. ephemeral bootstrap nodes) teach a new node its address.
     pub(super) fn sample_bootstrap_maybe(&mut self, from: SocketAddrV4, to: SocketAddrV4) {
+        if self.filtered(&from) {
+            return;
+        }
         let max = self.cfg.bootstrap.len().max(1);
         if self.bootstrap_samples.len() >= max || self.bootstrap_samples.contains(&from) {
             return;

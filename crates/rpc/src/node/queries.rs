@@ -84,7 +84,7 @@ impl Node {
         let Some(q) = self.queries.get_mut(&id) else {
             return;
         };
-        let hints = q.on_reply(asked, &res, &local, was_slow);
+        let hints = q.on_reply(asked, &res, &local, was_slow, self.filter.as_ref());
         if q.spec.background {
             let bg = concurrency.min((concurrency / 8).max(2));
             q.concurrency = if inflight < 3 { concurrency } else { bg };
