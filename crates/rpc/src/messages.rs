@@ -53,6 +53,40 @@ pub mod error_code {
     pub const SEQ_TOO_LOW: u64 = 17;
 }
 
+/// Typed view of a response error code (0 = no error is `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    UnknownCommand,
+    InvalidToken,
+    SeqReused,
+    SeqTooLow,
+    /// Any other application code (hyperdht reserves ≥ 16).
+    Other(u64),
+}
+
+impl ErrorCode {
+    pub fn code(self) -> u64 {
+        match self {
+            ErrorCode::UnknownCommand => error_code::UNKNOWN_COMMAND,
+            ErrorCode::InvalidToken => error_code::INVALID_TOKEN,
+            ErrorCode::SeqReused => error_code::SEQ_REUSED,
+            ErrorCode::SeqTooLow => error_code::SEQ_TOO_LOW,
+            ErrorCode::Other(c) => c,
+        }
+    }
+
+    pub fn from_code(c: u64) -> Option<Self> {
+        Some(match c {
+            error_code::OK => return None,
+            error_code::UNKNOWN_COMMAND => ErrorCode::UnknownCommand,
+            error_code::INVALID_TOKEN => ErrorCode::InvalidToken,
+            error_code::SEQ_REUSED => ErrorCode::SeqReused,
+            error_code::SEQ_TOO_LOW => ErrorCode::SeqTooLow,
+            other => ErrorCode::Other(other),
+        })
+    }
+}
+
 mod flag {
     pub const ID: u64 = 1;
     pub const TOKEN: u64 = 2;
@@ -101,6 +135,13 @@ pub struct Response {
     pub error: u64,
     pub value: Option<Vec<u8>>,
     pub rtt_ms: u32,
+}
+
+impl Response {
+    /// The error as a typed code (`None` when the reply is a success).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        ErrorCode::from_code(self.error)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

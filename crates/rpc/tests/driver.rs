@@ -114,6 +114,10 @@ async fn request_handler_tokens_foreign_and_sessions() {
     spec.token = Some([0xee; 32]);
     let res = c.request(spec.clone()).await.unwrap();
     assert_eq!(res.error, error_code::INVALID_TOKEN);
+    assert_eq!(
+        res.error_code(),
+        Some(hyperdht_rpc::messages::ErrorCode::InvalidToken)
+    );
     assert_eq!(res.token, Some(token));
     assert_eq!(tokens.lock().unwrap().len(), before);
     // unhandled command -> UNKNOWN_COMMAND
