@@ -697,3 +697,72 @@ fn node_filter_keeps_hosts_out_of_the_table() {
     let replies = std::iter::from_fn(|| n.poll_transmit()).count();
     assert_eq!(replies, 2);
 }
+
+/// Network health wiring (`lib/health.js` via `_ontick`): ticks with only timeouts turn the
+/// node offline (`network-update`), answered requests bring it back online.
+#[test]
+fn health_goes_offline_on_timeouts_and_back_online_on_responses() {
+    let mut now = Instant::now();
+    let me = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 49737);
+    let mut n = Node::new(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            nat_seed: Some(me),
+            ..Config::default()
+        },
+        now,
+    );
+    n.start(me.port(), now);
+    let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 5000);
+    let mut updates = Vec::new();
+    let mut req_id = 0;
+    let mut tick =
+        |n: &mut Node, now: &mut Instant, answer: bool, updates: &mut Vec<(bool, bool)>| {
+            for _ in 0..5 {
+                req_id += 1;
+                let mut spec = hyperdht_rpc::RequestSpec::new(peer, true, 0);
+                spec.retries = 0;
+                spec.timeout = Some(Duration::from_millis(100));
+                n.request(req_id, spec, *now);
+            }
+            let sent: Vec<_> = std::iter::from_fn(|| n.poll_transmit()).collect();
+            if answer {
+                for t in sent {
+                    let Some(hyperdht_rpc::messages::Frame::Request(r)) =
+                        hyperdht_rpc::messages::decode(&t.data)
+                    else {
+                        continue;
+                    };
+                    let pong = hyperdht_rpc::messages::ResponseFrame {
+                        tid: r.tid,
+                        to: Some(me),
+                        ..Default::default()
+                    }
+                    .encode();
+                    n.handle_datagram(SocketKind::Server, peer, &pong, *now);
+                }
+            }
+            *now += Duration::from_secs(5);
+            n.handle_timeout(*now);
+            while n.poll_transmit().is_some() {}
+            while let Some(e) = n.poll_event() {
+                if let Event::NetworkUpdate { online, degraded } = e {
+                    updates.push((online, degraded));
+                }
+            }
+        };
+    for _ in 0..4 {
+        tick(&mut n, &mut now, true, &mut updates);
+    }
+    assert!(n.is_online() && updates.is_empty(), "healthy: no change");
+    tick(&mut n, &mut now, false, &mut updates);
+    assert!(n.is_online(), "one offline tick is tolerated");
+    tick(&mut n, &mut now, false, &mut updates);
+    assert!(!n.is_online());
+    assert_eq!(updates, vec![(false, false)]);
+    tick(&mut n, &mut now, true, &mut updates);
+    assert!(n.is_online());
+    assert_eq!(updates, vec![(false, false), (true, false)]);
+}
