@@ -599,14 +599,24 @@ async fn mixed_swarm_lookups_both_ways() {
     let mut js = JsPeer::spawn();
     let mut js_nodes = Vec::new();
     let mut rs_nodes = Vec::new();
+    let (mut js_boot_requests, mut rs_boot_requests) = (0u64, 0u64);
     for i in 0..12 {
         let s = js
             .call("node", json!({"name": format!("s{i}"), "bootstrap": [boot.to_string()], "ephemeral": false}))
             .await;
         assert_eq!(s["ephemeral"], json!(false));
+        js_boot_requests += s["requestsTotal"].as_u64().unwrap_or(0);
         js_nodes.push((format!("s{i}"), hex_id(&s["id"]).unwrap(), js_server(&s)));
-        rs_nodes.push(rust_node(boot, Some(false)).await);
+        let r = rust_node(boot, Some(false)).await;
+        rs_boot_requests += r.stats().requests_out;
+        rs_nodes.push(r);
     }
+    // informational: requests each implementation needed to bootstrap into the same swarm
+    eprintln!(
+        "bootstrap requests per node: JS {:.1}, Rust {:.1}",
+        js_boot_requests as f64 / 12.0,
+        rs_boot_requests as f64 / 12.0
+    );
     for (i, r) in rs_nodes.iter().enumerate() {
         assert!(r.id().is_some(), "rust node {i} persistent");
     }

@@ -26,6 +26,7 @@ function state(dht) {
     serverPort: server && server.port,
     clientPort: client && client.port,
     remoteAddress: dht.remoteAddress(),
+    requestsTotal: dht.stats.requests.total,
     table: dht.toArray()
   }
 }
