@@ -606,12 +606,24 @@ async fn mixed_swarm_lookups_both_ways() {
             .await;
         assert_eq!(s["ephemeral"], json!(false));
         js_boot_requests += s["requestsTotal"].as_u64().unwrap_or(0);
+        if std::env::var_os("INTEROP_VERBOSE").is_some() {
+            eprintln!("js s{i}: {} {}", s["requestsTotal"], s["commandsTx"]);
+        }
         js_nodes.push((format!("s{i}"), hex_id(&s["id"]).unwrap(), js_server(&s)));
         let r = rust_node(boot, Some(false)).await;
         rs_boot_requests += r.stats().requests_out;
+        if std::env::var_os("INTEROP_VERBOSE").is_some() {
+            eprintln!(
+                "rs {i}: {} {:?}",
+                r.stats().requests_out,
+                r.stats().internal_out
+            );
+        }
         rs_nodes.push(r);
     }
     // informational: requests each implementation needed to bootstrap into the same swarm
+    // (nodes join alternately, JS first, so each Rust node sees one more peer; with
+    // INTEROP_VERBOSE=1 the per-node FIND_NODE/PING_NAT counts show identical growth)
     eprintln!(
         "bootstrap requests per node: JS {:.1}, Rust {:.1}",
         js_boot_requests as f64 / 12.0,

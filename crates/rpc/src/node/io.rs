@@ -80,6 +80,14 @@ impl Node {
             ttl: spec.ttl,
         };
         self.stats.requests_out += 1;
+        if spec.internal {
+            if let Some(n) = usize::try_from(spec.command)
+                .ok()
+                .and_then(|c| self.stats.internal_out.get_mut(c))
+            {
+                *n += 1;
+            }
+        }
         self.inflight.insert(tid, r);
         if spec.force || !self.congestion.is_full() {
             self.transmit(tid, now);

@@ -80,15 +80,11 @@ impl Node {
     ) {
         let local = *self.table.id();
         let concurrency = self.cfg.concurrency;
-        let inflight = self.inflight.len();
         let Some(q) = self.queries.get_mut(&id) else {
             return;
         };
         let hints = q.on_reply(asked, &res, &local, was_slow, self.filter.as_ref());
-        if q.spec.background {
-            let bg = concurrency.min((concurrency / 8).max(2));
-            q.concurrency = if inflight < 3 { concurrency } else { bg };
-        }
+        let background = q.spec.background;
         let emit = res.error == 0 && !q.done;
         for (referrer, down) in hints {
             self.down_hint(referrer, down, now);
@@ -105,6 +101,15 @@ impl Node {
         // the bootstrap's `ondata` hook (quick NAT ping) only when the stream emits `data`,
         // a tick later; keep that order so the quick firewall test races the same way.
         self.drive_query(id, now);
+        // `_backgroundQuery`'s data listener: also runs after the follow-ups went out, so it
+        // shapes the next round (yield to other traffic when more than 2 requests are pending)
+        if background && emit {
+            let inflight = self.inflight.len();
+            if let Some(q) = self.queries.get_mut(&id) {
+                let bg = concurrency.min((concurrency / 8).max(2));
+                q.concurrency = if inflight < 3 { concurrency } else { bg };
+            }
+        }
         if boot_data {
             self.on_boot_query_data(from, now);
         }

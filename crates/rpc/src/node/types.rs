@@ -203,4 +203,6 @@ pub struct Stats {
     /// Incoming internal requests by command code (PING, PING_NAT, FIND_NODE, DOWN_HINT,
     /// DELAYED_PING), counted after token checks.
     pub internal_in: [u64; 5],
+    /// Internal requests we created, by command code (`stats.commands[c].tx`).
+    pub internal_out: [u64; 5],
 }

@@ -27,6 +27,7 @@ function state(dht) {
     clientPort: client && client.port,
     remoteAddress: dht.remoteAddress(),
     requestsTotal: dht.stats.requests.total,
+    commandsTx: [dht.stats.commands.ping.tx, dht.stats.commands.pingNat.tx, dht.stats.commands.findNode.tx, dht.stats.commands.downHint.tx],
     table: dht.toArray()
   }
 }
