@@ -1,0 +1,393 @@
+//! Tokio driver: one task per UDP socket owns the receive loop and the timers of every stream on
+//! it; streams are demultiplexed by the receiver id in the header (`process_packet`). Datagrams
+//! that are not for a known stream go to an optional "foreign" handler (dht-rpc sharing).
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::header::Header;
+use crate::stream::{Stream, StreamEvent};
+use crate::UdxError;
+
+/// Receive buffer per datagram, like libudx (`UDX_SOCKET_PACKET_BUFFER_SIZE`).
+const RECV_BUFFER: usize = 2048;
+
+struct Inner {
+    stream: Stream,
+    remote: Option<SocketAddr>,
+    read_buf: VecDeque<Vec<u8>>,
+    read_offset: usize,
+    buffered: usize,
+    eof: bool,
+    error: Option<UdxError>,
+    closed: bool,
+    read_waker: Option<Waker>,
+    write_waker: Option<Waker>,
+    messages: VecDeque<Vec<u8>>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+fn lock(s: &Shared) -> MutexGuard<'_, Inner> {
+    match s.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+pub type ForeignHandler = Box<dyn FnMut(SocketAddr, &[u8]) + Send>;
+
+struct SocketInner {
+    sock: Arc<UdpSocket>,
+    streams: Mutex<HashMap<u32, Shared>>,
+    notify: Notify,
+    foreign: Mutex<Option<ForeignHandler>>,
+}
+
+/// A UDP socket carrying UDX streams.
+#[derive(Clone)]
+pub struct UdxSocket {
+    inner: Arc<SocketInner>,
+}
+
+impl UdxSocket {
+    /// Binds and spawns the driver task (requires a tokio runtime).
+    pub fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let domain = if addr.is_ipv4() {
+            socket2::Domain::IPV4
+        } else {
+            socket2::Domain::IPV6
+        };
+        let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+        s.set_nonblocking(true)?;
+        let _ = s.set_recv_buffer_size(4 << 20);
+        let _ = s.set_send_buffer_size(4 << 20);
+        s.bind(&addr.into())?;
+        let sock = Arc::new(UdpSocket::from_std(s.into())?);
+        let inner = Arc::new(SocketInner {
+            sock,
+            streams: Mutex::new(HashMap::new()),
+            notify: Notify::new(),
+            foreign: Mutex::new(None),
+        });
+        tokio::spawn(run(inner.clone()));
+        Ok(UdxSocket { inner })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.sock.local_addr()
+    }
+
+    /// Datagrams that are not for one of our streams (e.g. dht-rpc frames, holepunch probes).
+    pub fn set_foreign_handler(&self, f: ForeignHandler) {
+        if let Ok(mut g) = self.inner.foreign.lock() {
+            *g = Some(f);
+        }
+    }
+
+    /// Creates a stream with our id `local_id` and connects it to `remote_id` at `remote`.
+    pub fn connect(&self, local_id: u32, remote_id: u32, remote: SocketAddr) -> UdxStream {
+        let mut stream = Stream::new(local_id);
+        stream.connect(remote_id, Instant::now().into_std());
+        let shared = Arc::new(Mutex::new(Inner {
+            stream,
+            remote: Some(remote),
+            read_buf: VecDeque::new(),
+            read_offset: 0,
+            buffered: 0,
+            eof: false,
+            error: None,
+            closed: false,
+            read_waker: None,
+            write_waker: None,
+            messages: VecDeque::new(),
+        }));
+        if let Ok(mut m) = self.inner.streams.lock() {
+            m.insert(local_id, shared.clone());
+        }
+        self.inner.notify.notify_one();
+        UdxStream {
+            shared,
+            socket: self.inner.clone(),
+        }
+    }
+}
+
+async fn run(inner: Arc<SocketInner>) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        // flush every stream and find the next deadline
+        let streams: Vec<(u32, Shared)> = match inner.streams.lock() {
+            Ok(m) => m.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            Err(_) => return,
+        };
+        let mut deadline: Option<Instant> = None;
+        let mut dead = Vec::new();
+        for (id, s) in &streams {
+            let mut g = lock(s);
+            flush(&inner.sock, &mut g);
+            if g.closed {
+                dead.push(*id);
+                continue;
+            }
+            if let Some(t) = g.stream.poll_timeout() {
+                let t = Instant::from_std(t);
+                deadline = Some(deadline.map_or(t, |d| d.min(t)));
+            }
+        }
+        if !dead.is_empty() {
+            if let Ok(mut m) = inner.streams.lock() {
+                for id in dead {
+                    m.remove(&id);
+                }
+            }
+        }
+        let sleep = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            r = inner.sock.recv_from(&mut buf) => {
+                let Ok((n, from)) = r else { continue };
+                let d = &buf[..n];
+                let target = Header::peek_id(d).and_then(|id| inner.streams.lock().ok().and_then(|m| m.get(&id).cloned()));
+                match target {
+                    Some(s) => {
+                        let mut g = lock(&s);
+                        g.stream.handle_datagram(d, Instant::now().into_std());
+                        flush(&inner.sock, &mut g);
+                        // more datagrams are usually queued: drain without waiting
+                        drop(g);
+                        drain_ready(&inner, &mut buf);
+                    }
+                    None => {
+                        if let Ok(mut f) = inner.foreign.lock() {
+                            if let Some(f) = f.as_mut() {
+                                f(from, d);
+                            }
+                        }
+                    }
+                }
+            }
+            _ = inner.notify.notified() => {}
+            _ = tokio::time::sleep_until(sleep) => {
+                let now = Instant::now().into_std();
+                for (_, s) in &streams {
+                    lock(s).stream.handle_timeout(now);
+                }
+            }
+        }
+    }
+}
+
+/// Processes datagrams already queued in the kernel without going back through `select!`.
+fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
+    for _ in 0..256 {
+        let Ok((n, from)) = inner.sock.try_recv_from(buf) else {
+            return;
+        };
+        let d = &buf[..n];
+        let target = Header::peek_id(d)
+            .and_then(|id| inner.streams.lock().ok().and_then(|m| m.get(&id).cloned()));
+        match target {
+            Some(s) => {
+                let mut g = lock(&s);
+                g.stream.handle_datagram(d, Instant::now().into_std());
+                flush(&inner.sock, &mut g);
+            }
+            None => {
+                if let Ok(mut f) = inner.foreign.lock() {
+                    if let Some(f) = f.as_mut() {
+                        f(from, d);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends what the stream produced and moves its events to the reader/writer side.
+fn flush(sock: &UdpSocket, g: &mut Inner) {
+    while let Some(d) = g.stream.poll_transmit() {
+        if let Some(to) = g.remote {
+            // a full socket buffer is the same as a lost packet: UDX retransmits
+            let _ = sock.try_send_to(&d, to);
+        }
+    }
+    let mut wake_read = false;
+    let mut wake_write = false;
+    while let Some(ev) = g.stream.poll_event() {
+        match ev {
+            StreamEvent::Data(d) => {
+                g.buffered += d.len();
+                g.read_buf.push_back(d);
+                wake_read = true;
+            }
+            StreamEvent::End => {
+                g.eof = true;
+                wake_read = true;
+            }
+            StreamEvent::Message(m) => {
+                if g.messages.len() < 1024 {
+                    g.messages.push_back(m);
+                }
+            }
+            StreamEvent::Drain => wake_write = true,
+            StreamEvent::Close(err) => {
+                g.closed = true;
+                g.error = err;
+                wake_read = true;
+                wake_write = true;
+            }
+        }
+    }
+    let buffered = g.buffered;
+    g.stream.set_recv_buffered(buffered);
+    if wake_read {
+        if let Some(w) = g.read_waker.take() {
+            w.wake();
+        }
+    }
+    if wake_write {
+        if let Some(w) = g.write_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// A UDX stream: `AsyncRead` + `AsyncWrite` (`shutdown` sends END, i.e. half-close).
+pub struct UdxStream {
+    shared: Shared,
+    socket: Arc<SocketInner>,
+}
+
+impl UdxStream {
+    pub fn local_id(&self) -> u32 {
+        lock(&self.shared).stream.local_id
+    }
+    pub fn rtt(&self) -> Option<Duration> {
+        lock(&self.shared).stream.rtt()
+    }
+    pub fn retransmits(&self) -> u64 {
+        lock(&self.shared).stream.retransmits
+    }
+    pub fn remote(&self) -> Option<SocketAddr> {
+        lock(&self.shared).remote
+    }
+    /// Sends DESTROY and closes.
+    pub fn destroy(&self) {
+        let mut g = lock(&self.shared);
+        g.stream.destroy();
+        flush(&self.socket.sock, &mut g);
+    }
+    /// An unreliable datagram on this stream.
+    pub fn send_message(&self, data: &[u8]) -> bool {
+        let mut g = lock(&self.shared);
+        let ok = g.stream.send_message(data);
+        flush(&self.socket.sock, &mut g);
+        ok
+    }
+    pub fn try_recv_message(&self) -> Option<Vec<u8>> {
+        lock(&self.shared).messages.pop_front()
+    }
+    /// Resolves once the stream is closed (both sides ended, destroyed, or failed).
+    pub async fn closed(&self) -> Option<UdxError> {
+        loop {
+            {
+                let g = lock(&self.shared);
+                if g.closed {
+                    return g.error;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl AsyncRead for UdxStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut g = lock(&self.shared);
+        let mut progressed = false;
+        while out.remaining() > 0 {
+            let off = g.read_offset;
+            let Some(front) = g.read_buf.front() else {
+                break;
+            };
+            let n = (front.len() - off).min(out.remaining());
+            out.put_slice(&front[off..off + n]);
+            let front_len = front.len();
+            g.read_offset += n;
+            g.buffered -= n;
+            progressed = true;
+            if g.read_offset == front_len {
+                g.read_buf.pop_front();
+                g.read_offset = 0;
+            }
+        }
+        if progressed {
+            let b = g.buffered;
+            g.stream.set_recv_buffered(b);
+            return Poll::Ready(Ok(()));
+        }
+        if g.eof {
+            return Poll::Ready(Ok(()));
+        }
+        if g.closed {
+            return match g.error {
+                Some(e) => Poll::Ready(Err(io::Error::other(e))),
+                None => Poll::Ready(Ok(())),
+            };
+        }
+        g.read_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl AsyncWrite for UdxStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut g = lock(&self.shared);
+        if g.closed {
+            return Poll::Ready(Err(io::Error::other(
+                g.error.unwrap_or(UdxError::Destroyed),
+            )));
+        }
+        if g.stream.is_write_blocked() {
+            g.write_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        g.stream.write(buf, Instant::now().into_std());
+        flush(&self.socket.sock, &mut g);
+        drop(g);
+        // the driver re-computes its timers (RTO/probe) for the new packets
+        self.socket.notify.notify_one();
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut g = lock(&self.shared);
+        g.stream.end(Instant::now().into_std());
+        flush(&self.socket.sock, &mut g);
+        drop(g);
+        self.socket.notify.notify_one();
+        Poll::Ready(Ok(()))
+    }
+}

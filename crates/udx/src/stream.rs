@@ -1,0 +1,651 @@
+//! The sans-IO UDX stream (`libudx src/udx.c`: `udx_stream_write`, `process_packet`,
+//! `ack_packet`, `send_ack`, `udx_rto_timeout`). Feed it datagrams and time; collect datagrams,
+//! events and the next deadline. Sequence numbers count packets and wrap on the u32 ring.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
+use crate::UdxError;
+
+/// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead).
+pub const MSS: usize = 1152;
+/// What libudx advertises when nothing is buffered (`UDX_DEFAULT_RWND_MAX`).
+pub const RWND_MAX: u32 = 4 * 1024 * 1024;
+const INIT_CWND: f64 = 10.0;
+const MIN_CWND: f64 = 4.0;
+const MAX_CWND: f64 = 1024.0;
+const MIN_RTO: Duration = Duration::from_millis(1000);
+const MAX_RTO: Duration = Duration::from_millis(30_000);
+const MAX_RTO_TIMEOUTS: u32 = 6;
+/// Out-of-order packets we are willing to buffer ahead of `ack`.
+const MAX_OOO: u64 = 8192;
+const MAX_SACK_BLOCKS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    Data(Vec<u8>),
+    /// The peer ended its side and all its data was delivered (EOF).
+    End,
+    Message(Vec<u8>),
+    /// Queued bytes dropped below the high-water mark again.
+    Drain,
+    /// The stream is closed; `None` = clean close (both sides ended and acked).
+    Close(Option<UdxError>),
+}
+
+#[derive(Debug)]
+struct Sent {
+    seq: u32,
+    kind: u8,
+    data: Vec<u8>,
+    sent_at: Instant,
+    transmissions: u32,
+    rto_count: u32,
+    sacked: bool,
+}
+
+pub struct Stream {
+    pub local_id: u32,
+    remote_id: u32,
+    connected: bool,
+    // sender
+    seq: u32,
+    remote_acked: u32,
+    queue: VecDeque<u8>,
+    inflight: VecDeque<Sent>,
+    end_queued: bool,
+    end_seq: Option<u32>,
+    local_ended: bool,
+    cwnd: f64,
+    ssthresh: f64,
+    recovery_until: Option<u32>,
+    send_rwnd: u32,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    rto: Duration,
+    rto_deadline: Option<Instant>,
+    pto_deadline: Option<Instant>,
+    pto_backoff: u32,
+    high_water: usize,
+    write_blocked: bool,
+    // receiver
+    ack: u32,
+    ack64: u64,
+    ooo: BTreeMap<u64, (u8, Vec<u8>)>,
+    remote_ended: bool,
+    recv_buffered: usize,
+    ack_needed: bool,
+    // io
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<StreamEvent>,
+    closed: bool,
+    pub retransmits: u64,
+    pub packets_sent: u64,
+}
+
+impl Stream {
+    pub fn new(local_id: u32) -> Self {
+        Stream {
+            local_id,
+            remote_id: 0,
+            connected: false,
+            seq: 0,
+            remote_acked: 0,
+            queue: VecDeque::new(),
+            inflight: VecDeque::new(),
+            end_queued: false,
+            end_seq: None,
+            local_ended: false,
+            cwnd: INIT_CWND,
+            ssthresh: MAX_CWND,
+            recovery_until: None,
+            send_rwnd: RWND_MAX,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto: MIN_RTO,
+            rto_deadline: None,
+            pto_deadline: None,
+            pto_backoff: 0,
+            high_water: 4 * 1024 * 1024,
+            write_blocked: false,
+            ack: 0,
+            ack64: 0,
+            ooo: BTreeMap::new(),
+            remote_ended: false,
+            recv_buffered: 0,
+            ack_needed: false,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            closed: false,
+            retransmits: 0,
+            packets_sent: 0,
+        }
+    }
+
+    /// `udx_stream_connect`: from now on packets go to the peer's stream `remote_id`.
+    pub fn connect(&mut self, remote_id: u32, now: Instant) {
+        self.remote_id = remote_id;
+        self.connected = true;
+        self.fill(now);
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+    pub fn rtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+    pub fn cwnd(&self) -> f64 {
+        self.cwnd
+    }
+    pub fn inflight(&self) -> usize {
+        self.inflight.len()
+    }
+    /// Bytes written but not yet acknowledged.
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.len() + self.inflight.iter().map(|p| p.data.len()).sum::<usize>()
+    }
+    pub fn is_write_blocked(&self) -> bool {
+        self.queue.len() >= self.high_water
+    }
+
+    /// Bytes the application has not consumed yet (lowers the advertised window).
+    pub fn set_recv_buffered(&mut self, n: usize) {
+        self.recv_buffered = n;
+    }
+
+    fn rwnd(&self) -> u32 {
+        RWND_MAX.saturating_sub(self.recv_buffered.min(u32::MAX as usize) as u32)
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.ack_needed && self.connected {
+            self.ack_needed = false;
+            self.send_ack();
+        }
+        let d = self.out.pop_front();
+        if d.is_none() {
+            self.maybe_finish();
+        }
+        d
+    }
+
+    pub fn poll_event(&mut self) -> Option<StreamEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        match (self.rto_deadline, self.pto_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Queues bytes; never waits for acknowledgements. Returns false above the high-water mark.
+    pub fn write(&mut self, data: &[u8], now: Instant) -> bool {
+        if self.closed || self.end_queued {
+            return false;
+        }
+        self.queue.extend(data);
+        self.fill(now);
+        let ok = !self.is_write_blocked();
+        if !ok {
+            self.write_blocked = true;
+        }
+        ok
+    }
+
+    /// Half-close: an END packet follows the queued data.
+    pub fn end(&mut self, now: Instant) {
+        if self.closed || self.end_queued {
+            return;
+        }
+        self.end_queued = true;
+        self.fill(now);
+    }
+
+    /// Sends one DESTROY (if connected) and closes immediately.
+    pub fn destroy(&mut self) {
+        if self.closed {
+            return;
+        }
+        if self.connected {
+            let h = Header {
+                kind: header::DESTROY,
+                remote_id: self.remote_id,
+                rwnd: self.rwnd(),
+                seq: self.seq,
+                ack: self.ack,
+                data_offset: 0,
+            };
+            let mut d = Vec::with_capacity(HEADER_SIZE);
+            h.write(&mut d);
+            self.out.push_back(d);
+        }
+        self.close(Some(UdxError::Destroyed));
+    }
+
+    /// An unreliable MESSAGE packet (not retransmitted, not congestion controlled).
+    pub fn send_message(&mut self, data: &[u8]) -> bool {
+        if !self.connected || self.closed {
+            return false;
+        }
+        let h = Header {
+            kind: header::MESSAGE,
+            remote_id: self.remote_id,
+            rwnd: self.rwnd(),
+            seq: self.seq,
+            ack: self.ack,
+            data_offset: 0,
+        };
+        let mut d = Vec::with_capacity(HEADER_SIZE + data.len());
+        h.write(&mut d);
+        d.extend_from_slice(data);
+        self.out.push_back(d);
+        true
+    }
+
+    fn close(&mut self, err: Option<UdxError>) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.rto_deadline = None;
+        self.pto_deadline = None;
+        self.queue.clear();
+        self.inflight.clear();
+        self.ooo.clear();
+        let ev = match err {
+            Some(UdxError::Destroyed) => StreamEvent::Close(None),
+            e => StreamEvent::Close(e),
+        };
+        self.events.push_back(ev);
+    }
+
+    fn window(&self) -> usize {
+        let rwnd_pkts = (self.send_rwnd as usize / MSS).max(usize::from(self.send_rwnd > 0));
+        (self.cwnd as usize).min(rwnd_pkts).max(1)
+    }
+
+    fn header(&self, kind: u8, seq: u32) -> Header {
+        Header {
+            kind,
+            data_offset: 0,
+            remote_id: self.remote_id,
+            rwnd: self.rwnd(),
+            seq,
+            ack: self.ack,
+        }
+    }
+
+    fn transmit(&mut self, idx: usize, now: Instant) {
+        let h = {
+            let p = &self.inflight[idx];
+            self.header(p.kind, p.seq)
+        };
+        let p = &mut self.inflight[idx];
+        let mut d = Vec::with_capacity(HEADER_SIZE + p.data.len());
+        h.write(&mut d);
+        d.extend_from_slice(&p.data);
+        p.sent_at = now;
+        p.transmissions += 1;
+        if p.transmissions > 1 {
+            self.retransmits += 1;
+        }
+        self.packets_sent += 1;
+        self.out.push_back(d);
+        // every packet carries the current ack: no separate ACK needed
+        self.ack_needed = false;
+    }
+
+    /// Packetises queued data while the congestion and receive windows allow.
+    fn fill(&mut self, now: Instant) {
+        if !self.connected || self.closed {
+            return;
+        }
+        while self.inflight.len() < self.window() {
+            let kind;
+            let data: Vec<u8>;
+            if !self.queue.is_empty() {
+                let n = self.queue.len().min(MSS);
+                data = self.queue.drain(..n).collect();
+                kind = header::DATA;
+            } else if self.end_queued && self.end_seq.is_none() {
+                data = Vec::new();
+                kind = header::END;
+                self.end_seq = Some(self.seq);
+            } else {
+                break;
+            }
+            let seq = self.seq;
+            self.seq = self.seq.wrapping_add(1);
+            self.inflight.push_back(Sent {
+                seq,
+                kind,
+                data,
+                sent_at: now,
+                transmissions: 0,
+                rto_count: 0,
+                sacked: false,
+            });
+            let idx = self.inflight.len() - 1;
+            self.transmit(idx, now);
+        }
+        if !self.inflight.is_empty() {
+            if self.rto_deadline.is_none() {
+                self.rto_deadline = Some(now + self.rto);
+            }
+            if self.pto_deadline.is_none() {
+                self.pto_deadline = Some(now + self.pto());
+            }
+        }
+        if self.write_blocked && !self.is_write_blocked() {
+            self.write_blocked = false;
+            self.events.push_back(StreamEvent::Drain);
+        }
+    }
+
+    fn pto(&self) -> Duration {
+        let base = match self.srtt {
+            Some(s) => (s * 2 + Duration::from_millis(2)).max(Duration::from_millis(5)),
+            None => Duration::from_millis(250),
+        };
+        (base * (1 << self.pto_backoff.min(6))).min(self.rto)
+    }
+
+    fn send_ack(&mut self) {
+        let mut blocks: Vec<(u32, u32)> = Vec::new();
+        let mut cur: Option<(u64, u64)> = None;
+        for &k in self.ooo.keys() {
+            match cur {
+                Some((s, e)) if e == k => cur = Some((s, e + 1)),
+                Some(c) => {
+                    blocks.push(self.block(c));
+                    if blocks.len() == MAX_SACK_BLOCKS {
+                        cur = None;
+                        break;
+                    }
+                    cur = Some((k, k + 1));
+                }
+                None => cur = Some((k, k + 1)),
+            }
+        }
+        if let Some(c) = cur {
+            if blocks.len() < MAX_SACK_BLOCKS {
+                blocks.push(self.block(c));
+            }
+        }
+        let kind = if blocks.is_empty() { 0 } else { header::SACK };
+        let mut d = Vec::with_capacity(HEADER_SIZE + blocks.len() * 8);
+        self.header(kind, self.seq).write(&mut d);
+        for (s, e) in blocks {
+            d.extend_from_slice(&s.to_le_bytes());
+            d.extend_from_slice(&e.to_le_bytes());
+        }
+        self.out.push_back(d);
+    }
+
+    fn block(&self, (s, e): (u64, u64)) -> (u32, u32) {
+        let base = self.ack64;
+        (
+            self.ack.wrapping_add((s - base) as u32),
+            self.ack.wrapping_add((e - base) as u32),
+        )
+    }
+
+    /// Feeds one datagram addressed to this stream.
+    pub fn handle_datagram(&mut self, d: &[u8], now: Instant) {
+        if self.closed {
+            return;
+        }
+        let Some((h, payload)) = Header::parse(d) else {
+            return;
+        };
+        if h.kind & header::DESTROY != 0 {
+            if seq_le(self.ack, h.seq) {
+                self.close(Some(UdxError::ConnectionReset));
+            }
+            return;
+        }
+        self.on_ack(&h, d, now);
+        if h.kind & header::HEARTBEAT != 0 {
+            self.ack_needed = true;
+        }
+        if h.kind & header::MESSAGE != 0 {
+            self.events
+                .push_back(StreamEvent::Message(payload.to_vec()));
+        }
+        if h.kind & (header::DATA | header::END) != 0 {
+            self.on_data(&h, payload);
+            self.ack_needed = true;
+        }
+        self.maybe_finish();
+        self.fill(now);
+    }
+
+    fn on_data(&mut self, h: &Header, payload: &[u8]) {
+        if seq_lt(h.seq, self.ack) {
+            return; // duplicate: re-acked
+        }
+        let off = h.seq.wrapping_sub(self.ack) as u64;
+        if off >= MAX_OOO {
+            return;
+        }
+        let key = self.ack64 + off;
+        self.ooo
+            .entry(key)
+            .or_insert_with(|| (h.kind, payload.to_vec()));
+        while let Some((kind, data)) = self.ooo.remove(&self.ack64) {
+            self.ack = self.ack.wrapping_add(1);
+            self.ack64 += 1;
+            if kind & header::DATA != 0 && !data.is_empty() {
+                self.events.push_back(StreamEvent::Data(data));
+            }
+            if kind & header::END != 0 && !self.remote_ended {
+                self.remote_ended = true;
+                self.events.push_back(StreamEvent::End);
+            }
+        }
+    }
+
+    fn on_ack(&mut self, h: &Header, d: &[u8], now: Instant) {
+        if !seq_le(self.remote_acked, h.ack) || !seq_le(h.ack, self.seq) {
+            return;
+        }
+        self.send_rwnd = h.rwnd;
+        let mut progressed = false;
+        let mut newest_delivered: Option<Instant> = None;
+        while let Some(p) = self.inflight.front() {
+            if !seq_lt(p.seq, h.ack) {
+                break;
+            }
+            let p = self.inflight.pop_front().expect("front exists");
+            if p.transmissions == 1 && !p.sacked {
+                self.rtt_sample(now.saturating_duration_since(p.sent_at));
+            }
+            newest_delivered =
+                Some(newest_delivered.map_or(p.sent_at, |t: Instant| t.max(p.sent_at)));
+            if !p.sacked {
+                self.on_delivered();
+            }
+            progressed = true;
+        }
+        self.remote_acked = h.ack;
+        if h.kind & header::SACK != 0 {
+            let raw = &d[HEADER_SIZE..];
+            let l = if h.data_offset > 0 && (h.data_offset as usize) < raw.len() {
+                h.data_offset as usize
+            } else {
+                raw.len()
+            };
+            let mut newly = Vec::new();
+            for b in raw[..l].chunks_exact(8) {
+                let s = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let e = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                if !(seq_le(self.remote_acked, s) && seq_lt(s, e) && seq_le(e, self.seq)) {
+                    continue;
+                }
+                for p in self.inflight.iter_mut() {
+                    if seq_le(s, p.seq) && seq_lt(p.seq, e) && !p.sacked {
+                        p.sacked = true;
+                        newly.push(p.sent_at);
+                    }
+                }
+            }
+            for t in newly {
+                newest_delivered = Some(newest_delivered.map_or(t, |x: Instant| x.max(t)));
+                self.on_delivered();
+            }
+        }
+        if let Some(r) = self.recovery_until {
+            if seq_lt(r, self.remote_acked) {
+                self.recovery_until = None;
+            }
+        }
+        if let Some(t) = newest_delivered {
+            self.detect_loss(t, now);
+        }
+        if progressed {
+            self.pto_backoff = 0;
+            self.rto_deadline = if self.inflight.is_empty() {
+                None
+            } else {
+                Some(now + self.rto)
+            };
+            self.pto_deadline = if self.inflight.is_empty() {
+                None
+            } else {
+                Some(now + self.pto())
+            };
+        }
+        if let Some(e) = self.end_seq {
+            if !self.local_ended && seq_lt(e, self.remote_acked) {
+                self.local_ended = true;
+            }
+        }
+    }
+
+    fn on_delivered(&mut self) {
+        if self.recovery_until.is_some() {
+            return;
+        }
+        if self.cwnd < self.ssthresh {
+            self.cwnd += 1.0;
+        } else {
+            self.cwnd += 1.0 / self.cwnd;
+        }
+        self.cwnd = self.cwnd.min(MAX_CWND);
+    }
+
+    fn rtt_sample(&mut self, r: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(s) => {
+                let diff = s.abs_diff(r);
+                self.rttvar = (self.rttvar * 3 + diff) / 4;
+                self.srtt = Some((s * 7 + r) / 8);
+            }
+        }
+        let s = self.srtt.unwrap_or(r);
+        self.rto = (s + self.rttvar * 4).clamp(MIN_RTO, MAX_RTO);
+    }
+
+    /// RACK-style: unacked packets sent before a delivered one, and older than one RTT plus a
+    /// reordering window, are lost and retransmitted.
+    fn detect_loss(&mut self, newest_delivered: Instant, now: Instant) {
+        let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
+        let reo = (srtt / 4).max(Duration::from_millis(1));
+        let mut lost = Vec::new();
+        for (i, p) in self.inflight.iter().enumerate() {
+            if p.sacked || p.sent_at >= newest_delivered {
+                continue;
+            }
+            if now >= p.sent_at + srtt + reo {
+                lost.push(i);
+            }
+        }
+        if lost.is_empty() {
+            return;
+        }
+        self.enter_recovery();
+        for i in lost {
+            self.transmit(i, now);
+        }
+    }
+
+    fn enter_recovery(&mut self) {
+        if self.recovery_until.is_some() {
+            return;
+        }
+        self.ssthresh = (self.cwnd / 2.0).max(MIN_CWND);
+        self.cwnd = self.ssthresh;
+        self.recovery_until = Some(self.seq.wrapping_sub(1));
+    }
+
+    fn maybe_finish(&mut self) {
+        if self.local_ended && self.remote_ended && !self.ack_needed && self.inflight.is_empty() {
+            self.close(None);
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.rto_deadline.is_some_and(|d| d <= now) {
+            let Some(head) = self.inflight.iter_mut().find(|p| !p.sacked) else {
+                self.rto_deadline = None;
+                return;
+            };
+            head.rto_count += 1;
+            if head.rto_count > MAX_RTO_TIMEOUTS {
+                self.close(Some(UdxError::TimedOut));
+                return;
+            }
+            self.ssthresh = (self.cwnd / 2.0).max(MIN_CWND);
+            self.cwnd = MIN_CWND;
+            self.recovery_until = Some(self.seq.wrapping_sub(1));
+            let idx = self.inflight.iter().position(|p| !p.sacked).unwrap_or(0);
+            self.transmit(idx, now);
+            self.rto_deadline = Some(now + self.rto * 2);
+            self.pto_deadline = Some(now + self.pto());
+        }
+        if self.pto_deadline.is_some_and(|d| d <= now) {
+            // probe: retransmit the oldest unacked packets that are older than one RTT
+            let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
+            let cutoff = now.checked_sub(srtt).unwrap_or(now);
+            let budget = (self.cwnd as usize).max(1);
+            let idxs: Vec<usize> = self
+                .inflight
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.sacked && p.sent_at <= cutoff)
+                .map(|(i, _)| i)
+                .take(budget)
+                .collect();
+            if !idxs.is_empty() {
+                self.enter_recovery();
+                for i in idxs {
+                    self.transmit(i, now);
+                }
+            }
+            self.pto_backoff += 1;
+            self.pto_deadline = if self.inflight.is_empty() {
+                None
+            } else {
+                Some(now + self.pto())
+            };
+        }
+        self.fill(now);
+    }
+}
