@@ -14,11 +14,13 @@
 
 pub mod dh;
 pub mod handshake;
+pub mod io;
 pub mod secretstream;
 pub mod stream;
 mod symmetric;
 
 pub use handshake::{Handshake, HandshakeResult, Pattern};
+pub use io::SecretStreamIo;
 pub use stream::{SecretStream, StreamEvent};
 
 /// Errors of this layer.
