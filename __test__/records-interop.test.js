@@ -222,3 +222,34 @@ test('forged, token-less and oversized writes from a JS client are rejected by R
     assert.ok(r.from.id)
   }
 })
+
+test('Rust DHT nodes route handshakes between a JS client and a JS server', async (t) => {
+  // storage + routing are all Rust; only the two endpoints are JS
+  const net = await network(t, [RS], 6)
+  const serverNode = net.client(JS)
+  const clientNode = net.client(JS)
+  await Promise.all([serverNode.fullyBootstrapped(), clientNode.fullyBootstrapped()])
+  const kp = JS.keyPair()
+  const server = serverNode.createServer((conn) => {
+    conn.on('data', (d) => conn.write(Buffer.concat([Buffer.from('echo:'), d])))
+    conn.on('end', () => conn.end())
+    conn.on('error', () => {})
+  })
+  t.after(() => server.close())
+  await server.listen(kp)
+  const conn = clientNode.connect(kp.publicKey)
+  conn.on('error', () => {})
+  await new Promise((resolve, reject) => {
+    conn.once('open', resolve)
+    conn.once('close', () => reject(new Error('closed before open')))
+  })
+  conn.write(Buffer.from('hi'))
+  const [reply] = await Promise.race([
+    require('events').once(conn, 'data'),
+    new Promise((resolve, reject) => setTimeout(() => reject(new Error('no echo')), 10000))
+  ])
+  assert.strictEqual(reply.toString(), 'echo:hi')
+  assert.ok(conn.remotePublicKey.equals(kp.publicKey))
+  conn.end()
+  conn.destroy()
+})

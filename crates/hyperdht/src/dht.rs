@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
+use crate::router::{self, RouteAction};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
 
@@ -48,6 +49,31 @@ struct Storage {
 
 impl RequestHandler for Storage {
     fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
+        // PEER_HANDSHAKE / PEER_HOLEPUNCH are routed by every node, persistent or not
+        let routed = match Command::from_code(req.command) {
+            Some(c @ (Command::PeerHandshake | Command::PeerHolepunch)) => Some(c),
+            _ => None,
+        };
+        if let Some(cmd) = routed {
+            let relay = req.target.and_then(|t| {
+                self.store
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.forwards.get(&t, Instant::now()))
+                    .and_then(|f| f.relay)
+            });
+            let action = if cmd == Command::PeerHandshake {
+                router::on_peer_handshake(&req, relay)
+            } else {
+                router::on_peer_holepunch(&req, relay)
+            };
+            match action {
+                RouteAction::Relay { value, to } => node.relay(&req, Some(value), to),
+                RouteAction::Reply(r) => node.reply(&req, r),
+                RouteAction::Drop => {}
+            }
+            return true;
+        }
         let outcome = match self.store.lock() {
             Ok(mut s) => s.on_request(&req, node.id(), Instant::now()),
             Err(_) => Outcome::Unhandled,

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod dht;
 pub mod messages;
 pub mod persistent;
+pub mod router;
 pub mod signing;
 
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};

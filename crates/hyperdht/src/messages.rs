@@ -174,3 +174,111 @@ pub fn mutable_signable(seq: u64, value: &[u8]) -> Vec<u8> {
     w.buffer(value);
     w.into_vec()
 }
+
+/// Router modes (`hyperdht lib/router.js`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouterMode {
+    FromClient,
+    FromServer,
+    FromRelay,
+    FromSecondRelay,
+    Reply,
+}
+
+impl RouterMode {
+    pub fn code(self) -> u64 {
+        match self {
+            RouterMode::FromClient => 0,
+            RouterMode::FromServer => 1,
+            RouterMode::FromRelay => 2,
+            RouterMode::FromSecondRelay => 3,
+            RouterMode::Reply => 4,
+        }
+    }
+    pub fn from_code(c: u64) -> Option<Self> {
+        Some(match c {
+            0 => RouterMode::FromClient,
+            1 => RouterMode::FromServer,
+            2 => RouterMode::FromRelay,
+            3 => RouterMode::FromSecondRelay,
+            4 => RouterMode::Reply,
+            _ => return None,
+        })
+    }
+}
+
+/// `handshake` (PEER_HANDSHAKE value). `mode` is kept raw so unknown modes round-trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeMessage {
+    pub mode: u64,
+    pub noise: Vec<u8>,
+    pub peer_address: Option<SocketAddrV4>,
+    pub relay_address: Option<SocketAddrV4>,
+}
+
+impl Codec for HandshakeMessage {
+    fn encode(&self, w: &mut Writer) {
+        let flags =
+            u64::from(self.peer_address.is_some()) | (u64::from(self.relay_address.is_some()) << 1);
+        w.uint(flags);
+        w.uint(self.mode);
+        w.buffer(&self.noise);
+        if let Some(a) = &self.peer_address {
+            w.ipv4_address(a);
+        }
+        if let Some(a) = &self.relay_address {
+            w.ipv4_address(a);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.uint()?;
+        Ok(HandshakeMessage {
+            mode: r.uint()?,
+            noise: r.buffer()?.to_vec(),
+            peer_address: if flags & 1 != 0 {
+                Some(r.ipv4_address()?)
+            } else {
+                None
+            },
+            relay_address: if flags & 2 != 0 {
+                Some(r.ipv4_address()?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// `holepunch` (PEER_HOLEPUNCH value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolepunchMessage {
+    pub mode: u64,
+    pub id: u64,
+    pub payload: Vec<u8>,
+    pub peer_address: Option<SocketAddrV4>,
+}
+
+impl Codec for HolepunchMessage {
+    fn encode(&self, w: &mut Writer) {
+        w.uint(u64::from(self.peer_address.is_some()));
+        w.uint(self.mode);
+        w.uint(self.id);
+        w.buffer(&self.payload);
+        if let Some(a) = &self.peer_address {
+            w.ipv4_address(a);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.uint()?;
+        Ok(HolepunchMessage {
+            mode: r.uint()?,
+            id: r.uint()?,
+            payload: r.buffer()?.to_vec(),
+            peer_address: if flags & 1 != 0 {
+                Some(r.ipv4_address()?)
+            } else {
+                None
+            },
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Handshake routing (`hyperdht lib/router.js`): a DHT node that holds a server's forward (from
+//! its announce-self) relays PEER_HANDSHAKE and PEER_HOLEPUNCH between client and server using
+//! tid-preserving `req.relay` and `req.reply({to})`. Works on ephemeral nodes too, and for any
+//! peers (JS or Rust). Servers hosted on this node are handled by the connection layer; without
+//! one, this node only routes.
+
+use std::net::SocketAddrV4;
+
+use hyperdht_encoding::Codec;
+use hyperdht_rpc::node::{IncomingRequest, Reply};
+
+use crate::messages::{HandshakeMessage, HolepunchMessage, RouterMode};
+
+/// What the node should do with a routed request.
+#[derive(Debug, Clone)]
+pub enum RouteAction {
+    /// `req.relay(value, to)`: re-send the request (same tid) to `to`.
+    Relay {
+        value: Vec<u8>,
+        to: SocketAddrV4,
+    },
+    /// `req.reply(value, opts)`.
+    Reply(Reply),
+    Drop,
+}
+
+fn reply(value: Option<Vec<u8>>, to: Option<SocketAddrV4>, closer_nodes: bool) -> RouteAction {
+    RouteAction::Reply(Reply {
+        value,
+        error: 0,
+        token: false,
+        closer_nodes,
+        to,
+    })
+}
+
+/// `Router.onpeerhandshake` for a node that is not the server. `relay` is the stored route
+/// (the server's address from its announce-self) for `req.target`, if any.
+pub fn on_peer_handshake(req: &IncomingRequest, relay: Option<SocketAddrV4>) -> RouteAction {
+    let Some(hs) = req
+        .value
+        .as_ref()
+        .and_then(|v| HandshakeMessage::from_bytes(v).ok())
+    else {
+        return RouteAction::Drop;
+    };
+    match RouterMode::from_code(hs.mode) {
+        Some(RouterMode::FromClient) => {
+            let Some(to) = hs.relay_address.or(relay) else {
+                // help the client route: empty value plus closer nodes
+                return reply(None, None, true);
+            };
+            let m = HandshakeMessage {
+                mode: RouterMode::FromRelay.code(),
+                noise: hs.noise,
+                peer_address: Some(req.from),
+                relay_address: None,
+            };
+            RouteAction::Relay {
+                value: m.to_bytes(),
+                to,
+            }
+        }
+        Some(RouterMode::FromRelay) => {
+            let Some(to) = relay else {
+                return RouteAction::Drop;
+            };
+            let m = HandshakeMessage {
+                mode: RouterMode::FromSecondRelay.code(),
+                noise: hs.noise,
+                peer_address: hs.peer_address,
+                relay_address: Some(req.from),
+            };
+            RouteAction::Relay {
+                value: m.to_bytes(),
+                to,
+            }
+        }
+        Some(RouterMode::FromServer) => {
+            let Some(client) = hs.peer_address else {
+                return RouteAction::Drop;
+            };
+            let m = HandshakeMessage {
+                mode: RouterMode::Reply.code(),
+                noise: hs.noise,
+                peer_address: Some(req.from),
+                relay_address: None,
+            };
+            reply(Some(m.to_bytes()), Some(client), false)
+        }
+        _ => RouteAction::Drop,
+    }
+}
+
+/// `Router.onpeerholepunch` for a node that is not the server.
+pub fn on_peer_holepunch(req: &IncomingRequest, relay: Option<SocketAddrV4>) -> RouteAction {
+    let Some(hp) = req
+        .value
+        .as_ref()
+        .and_then(|v| HolepunchMessage::from_bytes(v).ok())
+    else {
+        return RouteAction::Drop;
+    };
+    match RouterMode::from_code(hp.mode) {
+        Some(RouterMode::FromClient) => {
+            let Some(to) = hp.peer_address.or(relay) else {
+                return RouteAction::Drop;
+            };
+            let m = HolepunchMessage {
+                mode: RouterMode::FromRelay.code(),
+                id: hp.id,
+                payload: hp.payload,
+                peer_address: Some(req.from),
+            };
+            RouteAction::Relay {
+                value: m.to_bytes(),
+                to,
+            }
+        }
+        Some(RouterMode::FromServer) => {
+            let Some(client) = hp.peer_address else {
+                return RouteAction::Drop;
+            };
+            let m = HolepunchMessage {
+                mode: RouterMode::Reply.code(),
+                id: hp.id,
+                payload: hp.payload,
+                peer_address: Some(req.from),
+            };
+            reply(Some(m.to_bytes()), Some(client), false)
+        }
+        // FROM_RELAY is only meaningful on the server itself
+        _ => RouteAction::Drop,
+    }
+}
