@@ -20,7 +20,7 @@ use crate::messages::{Command, Response};
 use crate::node::{Config, Node, RequestSpec, SocketKind, Stats};
 use crate::peer::NodeInfo;
 use crate::query::{QueryId, QuerySpec};
-use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, run};
+use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, run, send_now};
 
 pub use crate::node::IncomingRequest;
 pub use handles::{QueryHandle, Responder, Session};
@@ -315,6 +315,7 @@ impl Dht {
             let now = Instant::now().into_std();
             st.node.request(id, spec, now);
             process_events(&mut st);
+            send_now(&self.shared, &mut st);
         }
         self.shared.notify.notify_one();
         rx.await.unwrap_or(Err(RpcError::Destroyed))
@@ -373,6 +374,7 @@ impl Dht {
             st.queries.insert(next, tx);
             let id = st.node.query(spec, now);
             process_events(&mut st);
+            send_now(&self.shared, &mut st);
             id
         };
         self.shared.notify.notify_one();

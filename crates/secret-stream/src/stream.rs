@@ -10,23 +10,9 @@ use crate::SecretStreamError;
 /// Largest frame payload a u24 length prefix can describe.
 pub const MAX_FRAME: usize = (1 << 24) - 1;
 
-fn namespaces() -> [[u8; 32]; 3] {
-    let root = {
-        use blake2::digest::consts::U32;
-        use blake2::{Blake2b, Digest};
-        let r: [u8; 32] = Blake2b::<U32>::digest(b"hyperswarm/secret-stream").into();
-        r
-    };
-    let mut out = [[0u8; 32]; 3];
-    for (i, o) in out.iter_mut().enumerate() {
-        use blake2::digest::consts::U32;
-        use blake2::{Blake2b, Digest};
-        let mut h = Blake2b::<U32>::new();
-        h.update(root);
-        h.update([i as u8]);
-        *o = h.finalize().into();
-    }
-    out
+/// `namespace("hyperswarm/secret-stream", [INITIATOR, RESPONDER, SEND])`.
+fn namespaces() -> Vec<[u8; 32]> {
+    hyperdht_crypto::namespace("hyperswarm/secret-stream", &[0, 1, 2])
 }
 
 /// `NoiseSecretStream.id(handshakeHash, isInitiator)`.

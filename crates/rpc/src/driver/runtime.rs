@@ -276,3 +276,28 @@ fn on_datagram(
         }
     }
 }
+
+/// Sends what the node produced right away from the calling thread (the JS thread for napi
+/// callers), instead of waking the driver task first: saves a thread hop per request/query.
+/// A full socket buffer falls back to an async send.
+pub(super) fn send_now(shared: &Shared, st: &mut State) {
+    let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
+        return;
+    };
+    while let Some(t) = st.node.poll_transmit() {
+        let s = &sockets[socket_index(t.socket)];
+        if let Some(ttl) = t.ttl {
+            let _ = s.set_ttl(ttl);
+        }
+        let sent = s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_ok();
+        if t.ttl.is_some() {
+            let _ = s.set_ttl(DEFAULT_TTL);
+        }
+        if !sent {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
+            });
+        }
+    }
+}

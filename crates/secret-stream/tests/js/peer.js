@@ -42,7 +42,8 @@ s.on('end', () => {
     sha256: digest.digest('hex'),
     handshakeHash: s.handshakeHash.toString('hex'),
     publicKey: s.publicKey.toString('hex'),
-    remotePublicKey: s.remotePublicKey.toString('hex')
+    remotePublicKey: s.remotePublicKey.toString('hex'),
+    cpu: process.cpuUsage()
   }))
 })
 s.on('close', () => sock.close())
