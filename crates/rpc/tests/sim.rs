@@ -488,6 +488,33 @@ fn full_row_pings_oldest_and_swaps_only_if_it_is_down() {
             if i == 0 {
                 now += Duration::from_secs(5);
                 b.handle_timeout(now);
+                // The tick counter starts at a random offset: if this tick ran the health-check
+                // round (every 8th tick), it pinged the filler. Answer like a live node and move
+                // one more tick (two consecutive ticks are never both health-check ticks), so the
+                // filler is still strictly the least recently pinged entry.
+                let sent: Vec<_> = std::iter::from_fn(|| b.poll_transmit()).collect();
+                let health =
+                    sent.iter()
+                        .find_map(|t| match hyperdht_rpc::messages::decode(&t.data) {
+                            Some(hyperdht_rpc::messages::Frame::Request(r))
+                                if t.to == fillers[0] && r.command == 0 =>
+                            {
+                                Some(r.tid)
+                            }
+                            _ => None,
+                        });
+                if let Some(tid) = health {
+                    let pong = hyperdht_rpc::messages::ResponseFrame {
+                        tid,
+                        to: Some(fillers[0]),
+                        id: Some(hyperdht_rpc::peer::id(&fillers[0])),
+                        ..Default::default()
+                    }
+                    .encode();
+                    b.handle_datagram(SocketKind::Server, fillers[0], &pong, now);
+                    now += Duration::from_secs(5);
+                    b.handle_timeout(now);
+                }
             }
         }
         while b.poll_transmit().is_some() {}
