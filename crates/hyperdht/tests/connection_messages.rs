@@ -1,0 +1,63 @@
+//! Golden vectors for the routed messages (vectors-connection/messages.json).
+use std::net::SocketAddrV4;
+
+use hyperdht_core::messages::{HandshakeMessage, HolepunchMessage};
+use hyperdht_encoding::Codec;
+use serde_json::Value;
+
+fn load() -> Value {
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/protocol/vectors-connection/messages.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn addr(v: &Value) -> Option<SocketAddrV4> {
+    if v.is_null() {
+        return None;
+    }
+    Some(SocketAddrV4::new(
+        v["host"].as_str().unwrap().parse().unwrap(),
+        v["port"].as_u64().unwrap() as u16,
+    ))
+}
+
+#[test]
+fn handshake_and_holepunch_messages() {
+    let v = load();
+    for c in v["handshake_message"].as_array().unwrap() {
+        let m = HandshakeMessage {
+            mode: c["value"]["mode"].as_u64().unwrap(),
+            noise: hex::decode(c["value"]["noise"].as_str().unwrap()).unwrap(),
+            peer_address: addr(&c["value"]["peerAddress"]),
+            relay_address: addr(&c["value"]["relayAddress"]),
+        };
+        let enc = hex::encode(m.to_bytes());
+        assert_eq!(enc, c["encoded"].as_str().unwrap(), "{}", c["name"]);
+        assert_eq!(HandshakeMessage::from_bytes(&m.to_bytes()).unwrap(), m);
+    }
+    for c in v["holepunch_message"].as_array().unwrap() {
+        let m = HolepunchMessage {
+            mode: c["value"]["mode"].as_u64().unwrap(),
+            id: c["value"]["id"].as_u64().unwrap(),
+            payload: hex::decode(c["value"]["payload"].as_str().unwrap()).unwrap(),
+            peer_address: addr(&c["value"]["peerAddress"]),
+        };
+        assert_eq!(
+            hex::encode(m.to_bytes()),
+            c["encoded"].as_str().unwrap(),
+            "{}",
+            c["name"]
+        );
+        assert_eq!(HolepunchMessage::from_bytes(&m.to_bytes()).unwrap(), m);
+    }
+    // truncated input never panics
+    for c in v["handshake_message"].as_array().unwrap() {
+        let b = hex::decode(c["encoded"].as_str().unwrap()).unwrap();
+        for n in 0..b.len() {
+            let _ = HandshakeMessage::from_bytes(&b[..n]);
+            let _ = HolepunchMessage::from_bytes(&b[..n]);
+        }
+    }
+}
