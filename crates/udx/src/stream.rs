@@ -315,7 +315,13 @@ impl Stream {
             let data: Vec<u8>;
             if !self.queue.is_empty() {
                 let n = self.queue.len().min(MSS);
-                data = self.queue.drain(..n).collect();
+                let (a, b) = self.queue.as_slices();
+                let mut v = Vec::with_capacity(n);
+                let from_a = a.len().min(n);
+                v.extend_from_slice(&a[..from_a]);
+                v.extend_from_slice(&b[..n - from_a]);
+                self.queue.drain(..n);
+                data = v;
                 kind = header::DATA;
             } else if self.end_queued && self.end_seq.is_none() {
                 data = Vec::new();
@@ -461,6 +467,7 @@ impl Stream {
         }
         self.send_rwnd = h.rwnd;
         let mut progressed = false;
+        let mut sacked_any = false;
         let mut newest_delivered: Option<Instant> = None;
         while let Some(p) = self.inflight.front() {
             if !seq_lt(p.seq, h.ack) {
@@ -499,6 +506,7 @@ impl Stream {
                     }
                 }
             }
+            sacked_any = !newly.is_empty();
             for t in newly {
                 newest_delivered = Some(newest_delivered.map_or(t, |x: Instant| x.max(t)));
                 self.on_delivered();
@@ -509,7 +517,9 @@ impl Stream {
                 self.recovery_until = None;
             }
         }
-        if let Some(t) = newest_delivered {
+        // Without SACK blocks every delivered packet is cumulative, so nothing below it can be
+        // outstanding: loss detection only has work to do when SACKs arrived.
+        if let (true, Some(t)) = (sacked_any, newest_delivered) {
             self.detect_loss(t, now);
         }
         if progressed {
