@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod dht;
 pub mod messages;
+pub mod noise_payload;
 pub mod persistent;
 pub mod router;
 pub mod signing;

@@ -61,3 +61,46 @@ fn handshake_and_holepunch_messages() {
         }
     }
 }
+
+#[test]
+fn noise_payload_vectors() {
+    use hyperdht_core::noise_payload::NoisePayload;
+    let v = load();
+    for c in v["noisePayload"].as_array().unwrap() {
+        let bytes = hex::decode(c["encoded"].as_str().unwrap()).unwrap();
+        let p = NoisePayload::from_bytes(&bytes).unwrap();
+        let d = &c["decoded"];
+        assert_eq!(p.version, d["version"].as_u64().unwrap(), "{}", c["name"]);
+        if p.version != 1 {
+            assert!(p.udx.is_none() && p.addresses4.is_empty());
+            continue;
+        }
+        assert_eq!(p.error, d["error"].as_u64().unwrap());
+        assert_eq!(p.firewall, d["firewall"].as_u64().unwrap());
+        assert_eq!(
+            p.addresses4.len(),
+            d["addresses4"].as_array().unwrap().len()
+        );
+        assert_eq!(
+            p.addresses6.len(),
+            d["addresses6"].as_array().unwrap().len()
+        );
+        assert_eq!(p.udx.map(|u| u.id), d["udx"]["id"].as_u64());
+        assert_eq!(
+            p.holepunch.as_ref().map(|h| h.relays.len() as u64),
+            d["holepunch"]["relays"].as_array().map(|a| a.len() as u64)
+        );
+        assert_eq!(p.relay_addresses.is_some(), !d["relayAddresses"].is_null());
+        assert_eq!(p.relay_through.is_some(), !d["relayThrough"].is_null());
+        // our encoder reproduces the JS bytes
+        assert_eq!(
+            hex::encode(p.to_bytes()),
+            c["encoded"].as_str().unwrap(),
+            "{}",
+            c["name"]
+        );
+        for n in 0..bytes.len() {
+            let _ = NoisePayload::from_bytes(&bytes[..n]);
+        }
+    }
+}
