@@ -47,8 +47,24 @@ fn lock(s: &Shared) -> MutexGuard<'_, Inner> {
 
 pub type ForeignHandler = Box<dyn FnMut(SocketAddr, &[u8]) + Send>;
 
+/// Where a UDX socket's datagrams go out. Implemented for an owned UDP socket, and by the
+/// dht-rpc layer so UDX streams can share the DHT's sockets (`05-udx.md` §2).
+pub trait Transport: Send + Sync + 'static {
+    fn send(&self, to: SocketAddr, data: &[u8]);
+}
+
+struct OwnSocket(Arc<UdpSocket>);
+
+impl Transport for OwnSocket {
+    fn send(&self, to: SocketAddr, data: &[u8]) {
+        // a full socket buffer is the same as a lost packet: UDX retransmits
+        let _ = self.0.try_send_to(data, to);
+    }
+}
+
 struct SocketInner {
-    sock: Arc<UdpSocket>,
+    transport: Arc<dyn Transport>,
+    sock: Option<Arc<UdpSocket>>,
     streams: Mutex<HashMap<u32, Shared>>,
     notify: Notify,
     foreign: Mutex<Option<ForeignHandler>>,
@@ -75,7 +91,8 @@ impl UdxSocket {
         s.bind(&addr.into())?;
         let sock = Arc::new(UdpSocket::from_std(s.into())?);
         let inner = Arc::new(SocketInner {
-            sock,
+            transport: Arc::new(OwnSocket(sock.clone())),
+            sock: Some(sock),
             streams: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             foreign: Mutex::new(None),
@@ -84,8 +101,48 @@ impl UdxSocket {
         Ok(UdxSocket { inner })
     }
 
+    /// A UDX endpoint on a socket owned by someone else (the DHT): datagrams go out through
+    /// `transport`, and the owner hands received datagrams to [`UdxSocket::feed`]. A driver task
+    /// still runs the streams' timers (requires a tokio runtime).
+    pub fn with_transport(transport: Arc<dyn Transport>) -> Self {
+        let inner = Arc::new(SocketInner {
+            transport,
+            sock: None,
+            streams: Mutex::new(HashMap::new()),
+            notify: Notify::new(),
+            foreign: Mutex::new(None),
+        });
+        tokio::spawn(run(inner.clone()));
+        UdxSocket { inner }
+    }
+
+    /// Feeds a datagram received by the socket owner. Returns false if it is not for one of our
+    /// streams (so the owner can treat it as its own traffic).
+    pub fn feed(&self, d: &[u8]) -> bool {
+        let target = Header::peek_id(d).and_then(|id| {
+            self.inner
+                .streams
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&id).cloned())
+        });
+        let Some(s) = target else { return false };
+        let mut g = lock(&s);
+        g.stream.handle_datagram(d, Instant::now().into_std());
+        flush(&*self.inner.transport, &mut g);
+        drop(g);
+        self.inner.notify.notify_one();
+        true
+    }
+
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.sock.local_addr()
+        match &self.inner.sock {
+            Some(s) => s.local_addr(),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "UDX socket uses an external transport",
+            )),
+        }
     }
 
     /// Datagrams that are not for one of our streams (e.g. dht-rpc frames, holepunch probes).
@@ -135,7 +192,7 @@ async fn run(inner: Arc<SocketInner>) {
         let mut dead = Vec::new();
         for (id, s) in &streams {
             let mut g = lock(s);
-            flush(&inner.sock, &mut g);
+            flush(&*inner.transport, &mut g);
             if g.closed {
                 dead.push(*id);
                 continue;
@@ -153,8 +210,10 @@ async fn run(inner: Arc<SocketInner>) {
             }
         }
         let sleep = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let own = inner.sock.clone();
+        let has_sock = own.is_some();
         tokio::select! {
-            r = inner.sock.recv_from(&mut buf) => {
+            r = async { match &own { Some(s) => s.recv_from(&mut buf).await, None => std::future::pending().await } }, if has_sock => {
                 let Ok((n, from)) = r else { continue };
                 let d = &buf[..n];
                 let target = Header::peek_id(d).and_then(|id| inner.streams.lock().ok().and_then(|m| m.get(&id).cloned()));
@@ -162,7 +221,7 @@ async fn run(inner: Arc<SocketInner>) {
                     Some(s) => {
                         let mut g = lock(&s);
                         g.stream.handle_datagram(d, Instant::now().into_std());
-                        flush(&inner.sock, &mut g);
+                        flush(&*inner.transport, &mut g);
                         // more datagrams are usually queued: drain without waiting
                         drop(g);
                         drain_ready(&inner, &mut buf);
@@ -189,8 +248,11 @@ async fn run(inner: Arc<SocketInner>) {
 
 /// Processes datagrams already queued in the kernel without going back through `select!`.
 fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
+    let Some(sock) = inner.sock.as_ref() else {
+        return;
+    };
     for _ in 0..256 {
-        let Ok((n, from)) = inner.sock.try_recv_from(buf) else {
+        let Ok((n, from)) = sock.try_recv_from(buf) else {
             return;
         };
         let d = &buf[..n];
@@ -200,7 +262,7 @@ fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
             Some(s) => {
                 let mut g = lock(&s);
                 g.stream.handle_datagram(d, Instant::now().into_std());
-                flush(&inner.sock, &mut g);
+                flush(&*inner.transport, &mut g);
             }
             None => {
                 if let Ok(mut f) = inner.foreign.lock() {
@@ -214,11 +276,10 @@ fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
 }
 
 /// Sends what the stream produced and moves its events to the reader/writer side.
-fn flush(sock: &UdpSocket, g: &mut Inner) {
+fn flush(transport: &dyn Transport, g: &mut Inner) {
     while let Some(d) = g.stream.poll_transmit() {
         if let Some(to) = g.remote {
-            // a full socket buffer is the same as a lost packet: UDX retransmits
-            let _ = sock.try_send_to(&d, to);
+            transport.send(to, &d);
         }
     }
     let mut wake_read = false;
@@ -285,13 +346,13 @@ impl UdxStream {
     pub fn destroy(&self) {
         let mut g = lock(&self.shared);
         g.stream.destroy();
-        flush(&self.socket.sock, &mut g);
+        flush(&*self.socket.transport, &mut g);
     }
     /// An unreliable datagram on this stream.
     pub fn send_message(&self, data: &[u8]) -> bool {
         let mut g = lock(&self.shared);
         let ok = g.stream.send_message(data);
-        flush(&self.socket.sock, &mut g);
+        flush(&*self.socket.transport, &mut g);
         ok
     }
     pub fn try_recv_message(&self) -> Option<Vec<u8>> {
@@ -371,7 +432,7 @@ impl AsyncWrite for UdxStream {
             return Poll::Pending;
         }
         g.stream.write(buf, Instant::now().into_std());
-        flush(&self.socket.sock, &mut g);
+        flush(&*self.socket.transport, &mut g);
         drop(g);
         // the driver re-computes its timers (RTO/probe) for the new packets
         self.socket.notify.notify_one();
@@ -385,7 +446,7 @@ impl AsyncWrite for UdxStream {
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut g = lock(&self.shared);
         g.stream.end(Instant::now().into_std());
-        flush(&self.socket.sock, &mut g);
+        flush(&*self.socket.transport, &mut g);
         drop(g);
         self.socket.notify.notify_one();
         Poll::Ready(Ok(()))

@@ -1,0 +1,70 @@
+//! A UDX stream sharing the DHT's server socket (`05-udx.md` §2): dht-rpc hands us every
+//! datagram that is not a DHT frame and sends ours; DHT traffic keeps working on the same port.
+use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+
+use hyperdht_rpc::{Dht, DhtOptions, SocketKind};
+use hyperdht_udx::{Transport, UdxSocket};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct DhtTransport(Dht);
+
+impl Transport for DhtTransport {
+    fn send(&self, to: SocketAddr, data: &[u8]) {
+        if let SocketAddr::V4(a) = to {
+            self.0.send_raw(SocketKind::Server, a, data.to_vec());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udx_stream_on_the_dht_socket() {
+    let dht = Dht::new(DhtOptions {
+        host: "127.0.0.1".parse().unwrap(),
+        firewalled: false,
+        ephemeral: Some(false),
+        ..DhtOptions::default()
+    })
+    .unwrap();
+    dht.ready().await.unwrap();
+    let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
+    let feed = udx.clone();
+    dht.set_foreign_datagram_handler(Box::new(move |_socket, _from, d| {
+        feed.feed(d);
+    }));
+    let dht_addr: SocketAddrV4 = dht.server_address();
+
+    let peer = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut a = udx.connect(10, 20, peer.local_addr().unwrap());
+    let mut b = peer.connect(20, 10, SocketAddr::V4(dht_addr));
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+    let d2 = data.clone();
+    let t = tokio::spawn(async move {
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).await.unwrap();
+        b.write_all(b"bye").await.unwrap();
+        b.shutdown().await.unwrap();
+        got
+    });
+    a.write_all(&data).await.unwrap();
+    a.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    a.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, b"bye");
+    assert!(
+        t.await.unwrap() == d2,
+        "bytes over the shared socket arrive exactly"
+    );
+
+    // the DHT still answers on the same port
+    let client = Dht::new(DhtOptions {
+        host: "127.0.0.1".parse().unwrap(),
+        ephemeral: Some(true),
+        ..DhtOptions::default()
+    })
+    .unwrap();
+    let pong = client.ping(dht_addr).await.unwrap();
+    assert_eq!(pong.from, dht_addr);
+    client.destroy().await;
+    dht.destroy().await;
+}
