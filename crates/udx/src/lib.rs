@@ -17,7 +17,7 @@ pub mod header;
 pub mod socket;
 pub mod stream;
 
-pub use socket::{Transport, UdxSocket, UdxStream};
+pub use socket::{Firewall, Transport, UdxSocket, UdxStream};
 pub use stream::{Stream, StreamEvent};
 
 /// Errors surfaced on a stream.

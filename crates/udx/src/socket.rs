@@ -22,8 +22,12 @@ use crate::UdxError;
 /// Receive buffer per datagram, like libudx (`UDX_SOCKET_PACKET_BUFFER_SIZE`).
 const RECV_BUFFER: usize = 2048;
 
+/// Decides whether an unconnected stream accepts its first packet (see [`UdxSocket::accept`]).
+pub type Firewall = Box<dyn FnMut(SocketAddr) -> Option<(u32, SocketAddr)> + Send>;
+
 struct Inner {
     stream: Stream,
+    firewall: Option<Firewall>,
     remote: Option<SocketAddr>,
     read_buf: VecDeque<Vec<u8>>,
     read_offset: usize,
@@ -118,7 +122,7 @@ impl UdxSocket {
 
     /// Feeds a datagram received by the socket owner. Returns false if it is not for one of our
     /// streams (so the owner can treat it as its own traffic).
-    pub fn feed(&self, d: &[u8]) -> bool {
+    pub fn feed(&self, from: SocketAddr, d: &[u8]) -> bool {
         let target = Header::peek_id(d).and_then(|id| {
             self.inner
                 .streams
@@ -128,7 +132,7 @@ impl UdxSocket {
         });
         let Some(s) = target else { return false };
         let mut g = lock(&s);
-        g.stream.handle_datagram(d, Instant::now().into_std());
+        deliver(&mut g, from, d);
         flush(&*self.inner.transport, &mut g);
         drop(g);
         self.inner.notify.notify_one();
@@ -156,9 +160,27 @@ impl UdxSocket {
     pub fn connect(&self, local_id: u32, remote_id: u32, remote: SocketAddr) -> UdxStream {
         let mut stream = Stream::new(local_id);
         stream.connect(remote_id, Instant::now().into_std());
+        self.add(stream, Some(remote), None)
+    }
+
+    /// An unconnected stream (`udx_stream_firewall`): the first packet for `local_id` calls
+    /// `firewall(from)`; returning `Some((remote_id, addr))` connects the stream right there and the
+    /// packet is processed as its first one, `None` drops it.
+    pub fn accept(&self, local_id: u32, firewall: Firewall) -> UdxStream {
+        self.add(Stream::new(local_id), None, Some(firewall))
+    }
+
+    fn add(
+        &self,
+        stream: Stream,
+        remote: Option<SocketAddr>,
+        firewall: Option<Firewall>,
+    ) -> UdxStream {
+        let local_id = stream.local_id;
         let shared = Arc::new(Mutex::new(Inner {
             stream,
-            remote: Some(remote),
+            firewall,
+            remote,
             read_buf: VecDeque::new(),
             read_offset: 0,
             buffered: 0,
@@ -220,7 +242,7 @@ async fn run(inner: Arc<SocketInner>) {
                 match target {
                     Some(s) => {
                         let mut g = lock(&s);
-                        g.stream.handle_datagram(d, Instant::now().into_std());
+                        deliver(&mut g, from, d);
                         flush(&*inner.transport, &mut g);
                         // more datagrams are usually queued: drain without waiting
                         drop(g);
@@ -261,7 +283,7 @@ fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
         match target {
             Some(s) => {
                 let mut g = lock(&s);
-                g.stream.handle_datagram(d, Instant::now().into_std());
+                deliver(&mut g, from, d);
                 flush(&*inner.transport, &mut g);
             }
             None => {
@@ -276,6 +298,19 @@ fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
 }
 
 /// Sends what the stream produced and moves its events to the reader/writer side.
+/// Delivers a datagram to a stream, running the firewall hook while it is unconnected.
+fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
+    if !g.stream.is_connected() {
+        let verdict = g.firewall.as_mut().and_then(|f| f(from));
+        let Some((remote_id, addr)) = verdict else {
+            return;
+        };
+        g.remote = Some(addr);
+        g.stream.connect(remote_id, Instant::now().into_std());
+    }
+    g.stream.handle_datagram(d, Instant::now().into_std());
+}
+
 fn flush(transport: &dyn Transport, g: &mut Inner) {
     while let Some(d) = g.stream.poll_transmit() {
         if let Some(to) = g.remote {
@@ -341,6 +376,19 @@ impl UdxStream {
     }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
+    }
+    /// Sends HEARTBEATs while idle (`setKeepalive`).
+    pub fn set_keepalive(&self, ka: Option<Duration>) {
+        lock(&self.shared)
+            .stream
+            .set_keepalive(ka, Instant::now().into_std());
+        self.socket.notify.notify_one();
+    }
+    /// `changeRemote`: new packets go to `remote_id` at `addr`.
+    pub fn change_remote(&self, remote_id: u32, addr: SocketAddr) {
+        let mut g = lock(&self.shared);
+        g.stream.change_remote(remote_id);
+        g.remote = Some(addr);
     }
     /// Sends DESTROY and closes.
     pub fn destroy(&self) {

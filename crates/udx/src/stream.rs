@@ -82,6 +82,8 @@ pub struct Stream {
     closed: bool,
     pub retransmits: u64,
     pub packets_sent: u64,
+    keepalive: Option<Duration>,
+    keepalive_deadline: Option<Instant>,
 }
 
 impl Stream {
@@ -120,7 +122,20 @@ impl Stream {
             closed: false,
             retransmits: 0,
             packets_sent: 0,
+            keepalive: None,
+            keepalive_deadline: None,
         }
+    }
+
+    /// `udx_stream_set_keepalive`: while idle (everything acked) send a HEARTBEAT every `ka`.
+    pub fn set_keepalive(&mut self, ka: Option<Duration>, now: Instant) {
+        self.keepalive = ka.filter(|d| !d.is_zero());
+        self.keepalive_deadline = self.keepalive.map(|d| now + d);
+    }
+
+    /// `udx_stream_change_remote`: new packets go to the peer's stream `remote_id`.
+    pub fn change_remote(&mut self, remote_id: u32) {
+        self.remote_id = remote_id;
     }
 
     /// `udx_stream_connect`: from now on packets go to the peer's stream `remote_id`.
@@ -182,10 +197,14 @@ impl Stream {
         if self.closed {
             return None;
         }
-        match (self.rto_deadline, self.pto_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.rto_deadline,
+            self.pto_deadline,
+            self.keepalive_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Queues bytes; never waits for acknowledgements. Returns false above the high-water mark.
@@ -611,6 +630,16 @@ impl Stream {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
+        }
+        if let (Some(ka), Some(d)) = (self.keepalive, self.keepalive_deadline) {
+            if d <= now {
+                if self.connected && self.inflight.is_empty() {
+                    let mut p = Vec::with_capacity(HEADER_SIZE);
+                    self.header(header::HEARTBEAT, self.seq).write(&mut p);
+                    self.out.push_back(p);
+                }
+                self.keepalive_deadline = Some(now + ka);
+            }
         }
         if self.rto_deadline.is_some_and(|d| d <= now) {
             let Some(head) = self.inflight.iter_mut().find(|p| !p.sacked) else {

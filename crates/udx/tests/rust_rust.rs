@@ -42,3 +42,61 @@ async fn rust_to_rust_4mib_both_ways() {
         None
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firewall_hook_connects_on_first_packet_and_keepalive_is_acked() {
+    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let a_addr = a.local_addr().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    // b accepts only packets from a's address, and connects back to stream 1 there
+    let mut sb = b.accept(
+        2,
+        Box::new(move |from| {
+            s2.lock().unwrap().push(from);
+            (from == a_addr).then_some((1, from))
+        }),
+    );
+    let mut sa = a.connect(1, 2, b.local_addr().unwrap());
+    sa.set_keepalive(Some(std::time::Duration::from_millis(20)));
+    sa.write_all(b"first").await.unwrap();
+    let mut buf = [0u8; 5];
+    sb.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"first");
+    assert_eq!(
+        seen.lock().unwrap().as_slice(),
+        &[a_addr],
+        "hook ran once, for the first packet"
+    );
+    sb.write_all(b"back").await.unwrap();
+    let mut buf = [0u8; 4];
+    sa.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"back");
+    // idle with keep-alive: heartbeats are answered, the stream stays open
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    sa.write_all(b"!").await.unwrap();
+    let mut one = [0u8; 1];
+    sb.read_exact(&mut one).await.unwrap();
+    sa.destroy();
+    assert_eq!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), sb.closed())
+            .await
+            .unwrap(),
+        Some(hyperdht_udx::UdxError::ConnectionReset)
+    );
+
+    // a stranger's packet is rejected by the hook and never delivered
+    let c = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut sd = b.accept(3, Box::new(|_| None));
+    let mut sc = c.connect(9, 3, b.local_addr().unwrap());
+    sc.write_all(b"nope").await.unwrap();
+    let mut x = [0u8; 1];
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), sd.read(&mut x))
+            .await
+            .is_err(),
+        "nothing delivered"
+    );
+    sc.destroy();
+}

@@ -29,8 +29,8 @@ async fn udx_stream_on_the_dht_socket() {
     dht.ready().await.unwrap();
     let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
     let feed = udx.clone();
-    dht.set_foreign_datagram_handler(Box::new(move |_socket, _from, d| {
-        feed.feed(d);
+    dht.set_foreign_datagram_handler(Box::new(move |_socket, from, d| {
+        feed.feed(SocketAddr::V4(from), d);
     }));
     let dht_addr: SocketAddrV4 = dht.server_address();
 
