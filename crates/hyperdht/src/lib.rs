@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod connect;
 pub mod dht;
 pub mod messages;
 pub mod noise_payload;

@@ -1,0 +1,127 @@
+//! Rust client → JS hyperdht server over the DHT (FIND_PEER, routed PEER_HANDSHAKE, LAN
+//! shortcut, UDX on the DHT socket, secret-stream). Runs inside `unshare -rn` (loopback only).
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyperdht_core::{CacheOptions, HyperDht};
+use hyperdht_crypto::KeyPair;
+use hyperdht_rpc::{Dht, DhtOptions, SocketKind};
+use hyperdht_udx::{Transport, UdxSocket};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const NETNS_ENV: &str = "HYPERDHT_CORE_IN_NETNS";
+
+fn in_netns(test: &str) -> bool {
+    if std::env::var_os(NETNS_ENV).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("unshare")
+        .args(["-rn", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+        .arg(&exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(NETNS_ENV, "1")
+        .status()
+        .unwrap_or_else(|e| panic!("needs `unshare -rn` for a private loopback network: {e}"));
+    assert!(
+        status.success(),
+        "{test} failed inside the loopback namespace ({status})"
+    );
+    false
+}
+
+struct DhtTransport(Dht);
+
+impl Transport for DhtTransport {
+    fn send(&self, to: SocketAddr, data: &[u8]) {
+        if let SocketAddr::V4(a) = to {
+            self.0.send_raw(SocketKind::Server, a, data.to_vec());
+        }
+    }
+}
+
+#[test]
+fn rust_client_connects_to_js_server() {
+    if !in_netns("rust_client_connects_to_js_server") {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/server.js");
+    let mut child = Command::new("node")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().expect("output").expect("line");
+    let info: serde_json::Value = serde_json::from_str(
+        ready
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("server.js: {ready}")),
+    )
+    .unwrap();
+    let bootstrap = info["bootstrap"].as_u64().unwrap();
+    let server_pk: [u8; 32] = hex::decode(info["publicKey"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (conn_line, ours) = rt.block_on(async move {
+        let dht = Dht::new(DhtOptions {
+            bootstrap: vec![format!("127.0.0.1:{bootstrap}")],
+            host: "127.0.0.1".parse().unwrap(),
+            ephemeral: Some(true),
+            ..DhtOptions::default()
+        })
+        .unwrap();
+        dht.ready().await.unwrap();
+        let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
+        let feed = udx.clone();
+        dht.set_foreign_datagram_handler(Box::new(move |_s, from: SocketAddrV4, d| {
+            feed.feed(SocketAddr::V4(from), d);
+        }));
+        let node = HyperDht::new(dht.clone(), CacheOptions::default());
+        let kp = KeyPair::generate();
+        let mut conn =
+            tokio::time::timeout(Duration::from_secs(20), node.connect(&udx, &kp, server_pk))
+                .await
+                .expect("connect in time")
+                .expect("connected");
+        assert_eq!(conn.remote_public_key(), &server_pk);
+        assert_eq!(conn.public_key(), &kp.public_key);
+        conn.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 10];
+        tokio::time::timeout(Duration::from_secs(10), conn.read_exact(&mut buf))
+            .await
+            .expect("echo in time")
+            .unwrap();
+        assert_eq!(&buf, b"echo:hello");
+        let hash = *conn.handshake_hash();
+        conn.shutdown().await.unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            lines
+                .map_while(Result::ok)
+                .find(|l| l.starts_with("CONN "))
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap();
+        dht.destroy().await;
+        (line, (kp.public_key, hash))
+    });
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let c: serde_json::Value = serde_json::from_str(conn_line.trim_start_matches("CONN "))
+        .expect("server saw the connection");
+    assert_eq!(c["remotePublicKey"].as_str().unwrap(), hex::encode(ours.0));
+    assert_eq!(c["handshakeHash"].as_str().unwrap(), hex::encode(ours.1));
+}
