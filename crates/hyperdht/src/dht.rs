@@ -16,8 +16,11 @@ use tokio::task::JoinSet;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
 use crate::router::{self, RouteAction};
+use crate::server::{Connection, ServerState, Servers};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
+use hyperdht_udx::UdxSocket;
+use std::collections::HashMap;
 
 pub type OpError = RpcError;
 
@@ -45,6 +48,7 @@ pub struct AnnounceOptions {
 
 struct Storage {
     store: Arc<Mutex<Persistent>>,
+    servers: Servers,
 }
 
 impl RequestHandler for Storage {
@@ -62,7 +66,18 @@ impl RequestHandler for Storage {
                     .and_then(|mut s| s.forwards.get(&t, Instant::now()))
                     .and_then(|f| f.relay)
             });
-            let action = if cmd == Command::PeerHandshake {
+            let local = req.target.and_then(|t| {
+                let mut servers = self.servers.lock().ok()?;
+                let srv = servers.get_mut(&t)?;
+                Some(if cmd == Command::PeerHandshake {
+                    srv.on_peer_handshake(&req)
+                } else {
+                    RouteAction::Drop
+                })
+            });
+            let action = if let Some(a) = local {
+                a
+            } else if cmd == Command::PeerHandshake {
                 router::on_peer_handshake(&req, relay)
             } else {
                 router::on_peer_holepunch(&req, relay)
@@ -93,6 +108,7 @@ impl RequestHandler for Storage {
 pub struct HyperDht {
     pub rpc: Dht,
     store: Arc<Mutex<Persistent>>,
+    servers: Servers,
 }
 
 fn query_params(
@@ -121,10 +137,73 @@ impl HyperDht {
     pub fn new(rpc: Dht, cache: CacheOptions) -> Self {
         let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
         let store = Arc::new(Mutex::new(Persistent::new(limits, Instant::now())));
+        let servers: Servers = Arc::new(Mutex::new(HashMap::new()));
         rpc.set_request_handler(Box::new(Storage {
             store: store.clone(),
+            servers: servers.clone(),
         }));
-        HyperDht { rpc, store }
+        HyperDht {
+            rpc,
+            store,
+            servers,
+        }
+    }
+
+    /// `server.listen(keyPair)`: answers handshakes for `hash(publicKey)` and announces itself
+    /// to the closest nodes. Accepted connections arrive on the returned channel. `udx` must be
+    /// the UDX endpoint sharing this node's server socket.
+    pub async fn listen(
+        &self,
+        udx: UdxSocket,
+        key_pair: &KeyPair,
+    ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
+        let target = hash(&key_pair.public_key);
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let state = ServerState::new(
+            key_pair,
+            udx,
+            self.rpc.server_address(),
+            self.rpc.is_firewalled(),
+            tx,
+        );
+        if let Ok(mut s) = self.servers.lock() {
+            s.insert(target, state);
+        }
+        // the record a FIND_PEER on this node returns (hyperdht: a retained router entry)
+        if let Ok(mut s) = self.store.lock() {
+            let record = Peer {
+                public_key: key_pair.public_key,
+                relay_addresses: Vec::new(),
+            }
+            .to_bytes();
+            s.forwards.retain(
+                target,
+                crate::persistent::Forward {
+                    relay: None,
+                    record,
+                },
+            );
+        }
+        self.announce(
+            target,
+            key_pair,
+            AnnounceOptions::default(),
+            &QueryOptions::default(),
+            |_| {},
+        )
+        .await?;
+        Ok(rx)
+    }
+
+    /// `server.close()`: stops answering handshakes for the key and unannounces it.
+    pub async fn unlisten(&self, key_pair: &KeyPair) {
+        let target = hash(&key_pair.public_key);
+        if let Ok(mut s) = self.servers.lock() {
+            s.remove(&target);
+        }
+        let _ = self
+            .lookup_and_unannounce(target, key_pair, &QueryOptions::default(), |_| {})
+            .await;
     }
 
     /// Runs `f` on the local storage (tests, stats).

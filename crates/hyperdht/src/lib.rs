@@ -12,6 +12,7 @@ pub mod messages;
 pub mod noise_payload;
 pub mod persistent;
 pub mod router;
+pub mod server;
 pub mod signing;
 
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};

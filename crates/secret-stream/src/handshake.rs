@@ -59,6 +59,8 @@ impl HandshakeResult {
     }
 }
 
+/// One side of a Noise handshake (`noise-handshake`'s `NoiseState`), sans-IO: `send` produces the
+/// next message, `recv` consumes the peer's, `result` yields the split keys once `is_done`.
 pub struct Handshake {
     pattern: Pattern,
     initiator: bool,
@@ -104,6 +106,30 @@ impl Handshake {
             step: 0,
             failed: false,
         })
+    }
+
+    /// IK initiator (hyperdht client): knows the responder's static key; `prologue` is
+    /// `NS.PEER_HANDSHAKE` for hyperdht.
+    pub fn initiator(
+        s: DhKeyPair,
+        remote_static: [u8; 32],
+        prologue: &[u8],
+    ) -> Result<Self, SecretStreamError> {
+        Self::new(Pattern::IK, true, s, prologue, Some(remote_static))
+    }
+
+    /// IK responder (hyperdht server).
+    pub fn responder(s: DhKeyPair, prologue: &[u8]) -> Result<Self, SecretStreamError> {
+        Self::new(Pattern::IK, false, s, prologue, None)
+    }
+
+    /// The static key the peer proved (known up front on the IK initiator side).
+    pub fn remote_static(&self) -> Option<[u8; 32]> {
+        self.rs
+    }
+
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
     }
 
     /// Injects the ephemeral key pair (tests / vectors); otherwise one is generated.

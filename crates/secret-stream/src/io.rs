@@ -1,16 +1,53 @@
 //! `SecretStreamIo<T>`: the secret-stream protocol over any tokio `AsyncRead + AsyncWrite`
 //! transport (a UDX stream in hyperdht). Each `write` becomes one encrypted frame; reads yield
 //! decrypted bytes; `shutdown` half-closes the transport. A bad frame fails the stream for good.
+//! Keep-alive (`setKeepAlive`) and the receive timeout (`setTimeout`) are driven from
+//! `poll_read`, which an application keeps pending while the connection lives.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::dh::DhKeyPair;
 use crate::handshake::HandshakeResult;
+use crate::standalone::{FramedHandshake, FramedStep};
 use crate::stream::{SecretStream, StreamEvent};
+use crate::SecretStreamError;
+
+struct Timer {
+    every: Duration,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl Timer {
+    fn new(every: Duration) -> Self {
+        Timer {
+            every,
+            sleep: Box::pin(tokio::time::sleep(every)),
+        }
+    }
+    fn refresh(&mut self) {
+        let at = Instant::now() + self.every;
+        self.sleep.as_mut().reset(at);
+    }
+    fn fired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.sleep.as_mut().poll(cx).is_ready()
+    }
+}
+
+fn hs_err(e: SecretStreamError) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("Noise handshake failed: {e}"),
+    )
+}
 
 /// Largest plaintext put in one frame by `poll_write` (bigger writes are accepted partially).
 const MAX_WRITE: usize = 64 * 1024;
@@ -26,7 +63,9 @@ pub struct SecretStreamIo<T> {
     rbuf: Vec<u8>,
     eof: bool,
     connected: bool,
-    failed: Option<String>,
+    failed: Option<(io::ErrorKind, String)>,
+    keep_alive: Option<Timer>,
+    timeout: Option<Timer>,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
@@ -45,6 +84,134 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             eof: false,
             connected: false,
             failed: None,
+            keep_alive: None,
+            timeout: None,
+        }
+    }
+
+    /// Runs secret-stream's standalone Noise XX handshake on `inner` (what
+    /// `new NoiseSecretStream(isInitiator, rawStream, { keyPair })` does without a `handshake`
+    /// option), then starts the stream.
+    pub async fn handshake_xx(inner: T, initiator: bool, key_pair: DhKeyPair) -> io::Result<Self> {
+        Self::run_handshake(inner, FramedHandshake::xx(initiator, key_pair)).await
+    }
+
+    /// Like [`Self::handshake_xx`] with `pattern: 'IK'` (initiator passes the responder's key).
+    pub async fn handshake_ik(
+        inner: T,
+        initiator: bool,
+        key_pair: DhKeyPair,
+        remote_public_key: Option<[u8; 32]>,
+    ) -> io::Result<Self> {
+        let fh = FramedHandshake::ik(initiator, key_pair, remote_public_key).map_err(hs_err)?;
+        Self::run_handshake(inner, fh).await
+    }
+
+    async fn run_handshake(mut inner: T, mut fh: FramedHandshake) -> io::Result<Self> {
+        let first = fh.start().map_err(hs_err)?;
+        if !first.is_empty() {
+            inner.write_all(&first).await?;
+            inner.flush().await?;
+        }
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = inner.read(&mut buf).await?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "Noise handshake failed: stream ended",
+                ));
+            }
+            match fh.feed(&buf[..n]).map_err(hs_err)? {
+                FramedStep::Continue(w) => {
+                    if !w.is_empty() {
+                        inner.write_all(&w).await?;
+                        inner.flush().await?;
+                    }
+                }
+                FramedStep::Done {
+                    write,
+                    result,
+                    leftover,
+                } => {
+                    let mut s = Self::new(inner, *result);
+                    if !write.is_empty() {
+                        // the last handshake message goes out before our header
+                        let header = std::mem::replace(&mut s.wbuf, write);
+                        s.wbuf.extend_from_slice(&header);
+                    }
+                    s.absorb(&leftover);
+                    return Ok(s);
+                }
+            }
+        }
+    }
+
+    /// The finished handshake this stream runs on.
+    pub fn handshake_result(&self) -> &HandshakeResult {
+        &self.result
+    }
+
+    /// `setKeepAlive(ms)`: send an empty frame whenever nothing was written for `every`
+    /// (`None` turns it off). Any keep-alive also filters received empty frames, as in JS.
+    pub fn set_keep_alive(&mut self, every: Option<Duration>) {
+        self.keep_alive = every.filter(|d| !d.is_zero()).map(Timer::new);
+        if self.keep_alive.is_some() {
+            self.codec.set_filter_empty_messages(true);
+        }
+    }
+
+    pub fn keep_alive(&self) -> Option<Duration> {
+        self.keep_alive.as_ref().map(|t| t.every)
+    }
+
+    /// `setTimeout(ms)`: fail with `Stream timed out` (`ErrorKind::TimedOut`) when nothing was
+    /// received for `after` (`None` turns it off).
+    pub fn set_timeout(&mut self, after: Option<Duration>) {
+        self.timeout = after.filter(|d| !d.is_zero()).map(Timer::new);
+    }
+
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout.as_ref().map(|t| t.every)
+    }
+
+    /// `filterZeroByteMessages`: drop received empty frames (implied by a keep-alive).
+    pub fn set_filter_empty_messages(&mut self, on: bool) {
+        self.codec.set_filter_empty_messages(on);
+    }
+
+    /// Queues a keep-alive frame now (`sendKeepAlive()`); it is written on the next poll.
+    pub fn send_keep_alive(&mut self) {
+        let f = self.codec.keep_alive_frame();
+        self.wbuf.extend_from_slice(&f);
+    }
+
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+
+    fn absorb(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(t) = self.timeout.as_mut() {
+            t.refresh();
+        }
+        match self.codec.feed(bytes) {
+            Ok(events) => {
+                for ev in events {
+                    match ev {
+                        StreamEvent::Connected => self.connected = true,
+                        StreamEvent::Data(d) if !d.is_empty() => self.plain.push_back(d),
+                        StreamEvent::Data(_) => {}
+                    }
+                }
+            }
+            Err(e) => self.failed = Some((io::ErrorKind::InvalidData, e.to_string())),
         }
     }
 
@@ -90,13 +257,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        // keep the header flowing even if the application only reads
+        if let Some(ka) = this.keep_alive.as_mut() {
+            if ka.fired(cx) {
+                ka.refresh();
+                let f = this.codec.keep_alive_frame();
+                this.wbuf.extend_from_slice(&f);
+                // re-arm the waker on the new deadline
+                let _ = ka.fired(cx);
+            }
+        }
+        // keep the header / keep-alives flowing even if the application only reads
         if this.wpos < this.wbuf.len() {
-            let _ = this.poll_drain(cx);
+            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                return Poll::Ready(Err(e));
+            }
         }
         loop {
-            if let Some(e) = &this.failed {
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())));
+            if let Some((kind, e)) = &this.failed {
+                return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
             }
             if let Some(front) = this.plain.front() {
                 let n = (front.len() - this.plain_off).min(out.remaining());
@@ -113,7 +291,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
             }
             let mut rb = ReadBuf::new(&mut this.rbuf);
             match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if let Some(t) = this.timeout.as_mut() {
+                        if t.fired(cx) {
+                            this.failed =
+                                Some((io::ErrorKind::TimedOut, "Stream timed out".into()));
+                            continue;
+                        }
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Ready(Ok(())) => {
                     let n = rb.filled().len();
@@ -122,20 +309,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
                         continue;
                     }
                     let filled = this.rbuf[..n].to_vec();
-                    match this.codec.feed(&filled) {
-                        Ok(events) => {
-                            for ev in events {
-                                match ev {
-                                    StreamEvent::Connected => this.connected = true,
-                                    StreamEvent::Data(d) if !d.is_empty() => {
-                                        this.plain.push_back(d)
-                                    }
-                                    StreamEvent::Data(_) => {}
-                                }
-                            }
-                        }
-                        Err(e) => this.failed = Some(e.to_string()),
-                    }
+                    this.absorb(&filled);
                 }
             }
         }
@@ -149,8 +323,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if let Some(e) = &this.failed {
-            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())));
+        if let Some((kind, e)) = &this.failed {
+            return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
         }
         match this.poll_drain(cx) {
             Poll::Ready(Ok(())) => {}
@@ -160,6 +334,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
         this.codec
             .encrypt_into(&buf[..n], &mut this.wbuf)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        if let Some(ka) = this.keep_alive.as_mut() {
+            ka.refresh();
+        }
         // push what we can now; the rest goes out on the next call / flush
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
             return Poll::Ready(Err(e));

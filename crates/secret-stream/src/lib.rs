@@ -5,6 +5,8 @@
 //!   `noise-handshake` + `noise-curve-ed`.
 //! * [`secretstream`]: libsodium `crypto_secretstream_xchacha20poly1305`.
 //! * [`stream`]: the secret-stream wire protocol (56-byte header message, u24 framing), sans-IO.
+//! * [`standalone`]: secret-stream's own framed XX/IK handshake (no pre-made handshake), sans-IO.
+//! * [`io`]: [`SecretStreamIo`], the tokio `AsyncRead + AsyncWrite` adapter (keep-alive, timeout).
 //!
 //! Why not `snow`: snow selects DH functions through its `DHChoice` enum (25519/448 only) and
 //! derives the protocol name from it; Ed25519-point DH would have to masquerade as "25519" in a
@@ -16,11 +18,13 @@ pub mod dh;
 pub mod handshake;
 pub mod io;
 pub mod secretstream;
+pub mod standalone;
 pub mod stream;
 mod symmetric;
 
 pub use handshake::{Handshake, HandshakeResult, Pattern};
 pub use io::SecretStreamIo;
+pub use standalone::{FramedHandshake, FramedStep};
 pub use stream::{SecretStream, StreamEvent};
 
 /// Errors of this layer.

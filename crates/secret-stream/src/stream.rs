@@ -28,6 +28,8 @@ pub enum StreamEvent {
     Data(Vec<u8>),
 }
 
+/// Sans-IO secret-stream codec over a finished handshake: [`SecretStream::feed`] takes raw
+/// transport bytes and returns events, [`SecretStream::encrypt`] turns one write into one frame.
 pub struct SecretStream {
     initiator: bool,
     hash: [u8; 64],
@@ -36,6 +38,7 @@ pub struct SecretStream {
     pull: Option<Pull>,
     inbuf: Vec<u8>,
     failed: bool,
+    filter_empty: bool,
 }
 
 impl SecretStream {
@@ -63,8 +66,32 @@ impl SecretStream {
             pull: None,
             inbuf: Vec::new(),
             failed: false,
+            filter_empty: false,
         };
         (s, msg)
+    }
+
+    /// `filterZeroByteMessages`: swallow received frames with empty plaintext (keep-alives).
+    /// JS turns this on whenever a keep-alive is set.
+    pub fn set_filter_empty_messages(&mut self, on: bool) {
+        self.filter_empty = on;
+    }
+
+    /// A keep-alive: an empty data frame (20 bytes on the wire), `sendKeepAlive()`.
+    pub fn keep_alive_frame(&mut self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(3 + ABYTES);
+        // an empty write always fits a frame
+        let _ = self.encrypt_into(&[], &mut out);
+        out
+    }
+
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// True once a bad frame failed the stream (it must be destroyed).
+    pub fn is_failed(&self) -> bool {
+        self.failed
     }
 
     pub fn is_connected(&self) -> bool {
@@ -116,11 +143,13 @@ impl SecretStream {
                     if frame[..32] != stream_id(&self.hash, !self.initiator) {
                         break Err(SecretStreamError::InvalidHeader);
                     }
-                    let header: [u8; HEADERBYTES] = frame[32..].try_into().expect("24 bytes");
+                    let mut header = [0u8; HEADERBYTES];
+                    header.copy_from_slice(frame.get(32..).unwrap_or_default());
                     self.pull = Some(Pull::new(&self.rx_key, &header));
                     events.push(StreamEvent::Connected);
                 }
                 Some(pull) => match pull.pull(frame) {
+                    Ok((m, _tag)) if m.is_empty() && self.filter_empty => {}
                     Ok((m, _tag)) => events.push(StreamEvent::Data(m)),
                     Err(e) => break Err(e),
                 },

@@ -377,6 +377,26 @@ impl UdxStream {
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
     }
+    /// True once the stream knows its peer (connected locally or via the firewall hook).
+    pub fn is_connected(&self) -> bool {
+        lock(&self.shared).stream.is_connected()
+    }
+    /// Resolves once the stream is connected (e.g. by its first packet through the firewall
+    /// hook); false if it closed first.
+    pub async fn connected(&self) -> bool {
+        loop {
+            {
+                let g = lock(&self.shared);
+                if g.stream.is_connected() {
+                    return true;
+                }
+                if g.closed {
+                    return false;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
     /// Sends HEARTBEATs while idle (`setKeepalive`).
     pub fn set_keepalive(&self, ka: Option<Duration>) {
         lock(&self.shared)
