@@ -134,12 +134,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
                     result,
                     leftover,
                 } => {
-                    let mut s = Self::new(inner, *result);
+                    // the peer's handshake waits for our last message: send it now
                     if !write.is_empty() {
-                        // the last handshake message goes out before our header
-                        let header = std::mem::replace(&mut s.wbuf, write);
-                        s.wbuf.extend_from_slice(&header);
+                        inner.write_all(&write).await?;
+                        inner.flush().await?;
                     }
+                    let mut s = Self::new(inner, *result);
                     s.absorb(&leftover);
                     return Ok(s);
                 }
