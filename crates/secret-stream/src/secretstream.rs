@@ -4,7 +4,7 @@
 
 use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use chacha20::ChaCha20;
-use poly1305::universal_hash::KeyInit as _;
+use poly1305::universal_hash::{KeyInit as _, UniversalHash as _};
 use poly1305::Poly1305;
 
 use crate::SecretStreamError;
@@ -41,18 +41,25 @@ impl State {
     fn mac(&self, block: &[u8; 64], c: &[u8]) -> [u8; 16] {
         let mut poly_key = [0u8; 64];
         keystream_xor(&self.k, &self.nonce, 0, &mut poly_key);
-        let mut data = Vec::with_capacity(64 + c.len() + 32);
-        // no associated data: ad (0 bytes) + pad (0 bytes)
-        data.extend_from_slice(block);
-        data.extend_from_slice(c);
-        // libsodium computes this pad as `(0x10 - sizeof block + mlen) & 0xf` (= mlen mod 16),
-        // not the AEAD-style pad to a 16-byte boundary; reproduce it exactly.
-        let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
-        data.extend(std::iter::repeat_n(0u8, pad));
-        data.extend_from_slice(&0u64.to_le_bytes());
-        data.extend_from_slice(&((64 + c.len()) as u64).to_le_bytes());
+        // no associated data. libsodium computes the pad after the message as
+        // `(0x10 - sizeof block + mlen) & 0xf` (= mlen mod 16), not the AEAD-style pad to a
+        // 16-byte boundary; reproduce it exactly. The 64-byte block and the whole 16-byte blocks
+        // of `c` go straight in; only the short tail is assembled.
         let key: [u8; 32] = poly_key[..32].try_into().expect("32 bytes");
-        Poly1305::new(&key.into()).compute_unpadded(&data).into()
+        let mut p = Poly1305::new(&key.into());
+        p.update_padded(block);
+        let full = c.len() / 16 * 16;
+        p.update_padded(&c[..full]);
+        let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
+        let mut tail = [0u8; 48];
+        let rem = c.len() - full;
+        tail[..rem].copy_from_slice(&c[full..]);
+        let mut at = rem + pad;
+        tail[at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+        at += 8;
+        tail[at..at + 8].copy_from_slice(&((64 + c.len()) as u64).to_le_bytes());
+        at += 8;
+        p.compute_unpadded(&tail[..at]).into()
     }
 
     fn advance(&mut self, mac: &[u8; 16], tag: u8) {

@@ -241,3 +241,44 @@ fn random_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn dh_rejects_what_libsodium_rejects() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    let me = DhKeyPair::from_seed(&[9; 32]);
+    let peer = DhKeyPair::from_seed(&[10; 32]);
+    assert!(dh(&me, &peer.public_key).is_ok());
+    assert_eq!(
+        dh(&me, &peer.public_key).unwrap(),
+        dh(&peer, &me.public_key).unwrap(),
+        "DH agrees"
+    );
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut order2 = [0xffu8; 32];
+    order2[0] = 0xec;
+    order2[31] = 0x7f;
+    // y = p + 1: a non-canonical encoding of the identity
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xee;
+    non_canonical[31] = 0x7f;
+    // a valid key plus a torsion component: on the curve, not in the prime-order subgroup
+    let p = CompressedEdwardsY(peer.public_key).decompress().unwrap();
+    let mixed = (p + EIGHT_TORSION[1]).compress().to_bytes();
+    // not on the curve at all (x² has no root for y = 2)
+    let mut off_curve = [0u8; 32];
+    off_curve[0] = 2;
+    for (name, bad) in [
+        ("identity", identity),
+        ("order 2", order2),
+        ("non-canonical", non_canonical),
+        ("mixed order", mixed),
+        ("off curve", off_curve),
+    ] {
+        assert!(dh(&me, &bad).is_err(), "{name} must be rejected");
+    }
+    for t in EIGHT_TORSION {
+        assert!(dh(&me, &t.compress().to_bytes()).is_err());
+    }
+}
