@@ -4,6 +4,7 @@
 //!   `NS.PEER_HANDSHAKE`) and `Noise_XX_...` (secret-stream's own handshake), mirroring
 //!   `noise-handshake` + `noise-curve-ed`.
 //! * [`secretstream`]: libsodium `crypto_secretstream_xchacha20poly1305`.
+//! * [`datagram`]: unordered encrypted datagrams (`send`/`trySend`, XSalsa20-Poly1305).
 //! * [`stream`]: the secret-stream wire protocol (56-byte header message, u24 framing), sans-IO.
 //! * [`standalone`]: secret-stream's own framed XX/IK handshake (no pre-made handshake), sans-IO.
 //! * [`io`]: [`SecretStreamIo`], the tokio `AsyncRead + AsyncWrite` adapter (keep-alive, timeout).
@@ -14,6 +15,7 @@
 //! byte for byte against `vectors-connection/noise.json`, so we own it instead.
 #![forbid(unsafe_code)]
 
+pub mod datagram;
 pub mod dh;
 pub mod handshake;
 pub mod io;
@@ -22,6 +24,7 @@ pub mod standalone;
 pub mod stream;
 mod symmetric;
 
+pub use datagram::Datagrams;
 pub use handshake::{Handshake, HandshakeResult, Pattern};
 pub use io::SecretStreamIo;
 pub use standalone::{FramedHandshake, FramedStep};
@@ -44,6 +47,8 @@ pub enum SecretStreamError {
     InvalidMessage,
     /// Plaintext larger than a 24-bit frame can carry.
     MessageTooLarge,
+    /// The datagram counter wrapped back to its start.
+    NonceExhausted,
 }
 
 impl std::fmt::Display for SecretStreamError {
@@ -56,6 +61,7 @@ impl std::fmt::Display for SecretStreamError {
             SecretStreamError::InvalidHeader => "Invalid header received",
             SecretStreamError::InvalidMessage => "Invalid message received",
             SecretStreamError::MessageTooLarge => "Message is too large for an atomic write",
+            SecretStreamError::NonceExhausted => "udp send nonce exchausted",
         };
         f.write_str(s)
     }
