@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::datagram::Datagrams;
 use crate::dh::DhKeyPair;
 use crate::handshake::HandshakeResult;
 use crate::standalone::{FramedHandshake, FramedStep};
@@ -66,12 +67,14 @@ pub struct SecretStreamIo<T> {
     failed: Option<(io::ErrorKind, String)>,
     keep_alive: Option<Timer>,
     timeout: Option<Timer>,
+    datagrams: Datagrams,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
     /// Starts the stream: the 56-byte header message is the first thing written.
     pub fn new(inner: T, hs: HandshakeResult) -> Self {
         let (codec, header) = SecretStream::new(&hs);
+        let datagrams = Datagrams::new(&hs);
         SecretStreamIo {
             inner,
             codec,
@@ -86,7 +89,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             failed: None,
             keep_alive: None,
             timeout: None,
+            datagrams,
         }
+    }
+
+    /// `send`/`trySend` payload: seals `m` as an unordered datagram for the peer; the caller
+    /// puts it in a UDX message (`UdxStream::send_message`). An error (counter exhausted)
+    /// means the stream must be destroyed, as in JS.
+    pub fn seal_message(&mut self, m: &[u8]) -> Result<Vec<u8>, SecretStreamError> {
+        self.datagrams.seal(m)
+    }
+
+    /// Opens a received UDX message (the `message` event); `None` = dropped (short or forged).
+    pub fn open_message(&self, d: &[u8]) -> Option<Vec<u8>> {
+        self.datagrams.open(d)
     }
 
     /// Runs secret-stream's standalone Noise XX handshake on `inner` (what

@@ -85,6 +85,14 @@ async fn secret_stream_over_udx_with_js() {
     let raw = sock.connect(1, 2, SocketAddr::from(([127, 0, 0, 1], node_port)));
     let mut ss = SecretStreamIo::new(raw, ours.clone());
     assert_eq!(ss.handshake_hash(), &theirs.hash);
+    // unordered datagrams (UDX messages; JS has its keys from the start and answers the first
+    // one with a datagram of its own, collected after the transfer)
+    for i in 0..3 {
+        let d = ss
+            .seal_message(format!("ping from rust {i}").as_bytes())
+            .unwrap();
+        assert!(ss.get_ref().send_message(&d));
+    }
     let (mut rd, mut wr) = tokio::io::split(&mut ss);
     let writer = async {
         let mut off = 0;
@@ -116,6 +124,11 @@ async fn secret_stream_over_udx_with_js() {
     .expect("in time");
     assert_eq!(total, bytes);
     assert_eq!(sha, sha_of_pattern(bytes, 55));
+    let mut pongs = Vec::new();
+    while let Some(m) = ss.get_ref().try_recv_message() {
+        pongs.push(ss.open_message(&m).expect("authentic datagram"));
+    }
+    assert_eq!(pongs, vec![b"pong from js".to_vec()]);
     let result = tokio::task::spawn_blocking(move || {
         lines
             .map_while(Result::ok)
@@ -128,6 +141,11 @@ async fn secret_stream_over_udx_with_js() {
     let v: serde_json::Value =
         serde_json::from_str(&result).unwrap_or_else(|_| panic!("no result: {result}"));
     assert_eq!(v["received"].as_u64(), Some(bytes as u64), "{v}");
+    let msgs = v["messages"].as_array().unwrap();
+    assert!(!msgs.is_empty(), "JS got none of our datagrams");
+    for (i, m) in msgs.iter().enumerate() {
+        assert_eq!(m.as_str().unwrap(), format!("ping from rust {i}"));
+    }
     assert_eq!(v["sha256"].as_str().unwrap(), sha_of_pattern(bytes, 33));
     assert_eq!(v["handshakeHash"].as_str().unwrap(), hex::encode(ours.hash));
     assert_eq!(

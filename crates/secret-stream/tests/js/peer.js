@@ -31,6 +31,12 @@ function chunk (offset, len) {
 }
 const digest = crypto.createHash('sha256')
 let received = 0
+const messages = []
+let replied = false
+s.on('message', (m) => {
+  messages.push(Buffer.from(m).toString())
+  if (!replied) { replied = true; s.send(Buffer.from('pong from js')) }
+})
 s.on('data', (d) => { received += d.length; digest.update(d) })
 s.on('error', (err) => {
   console.log('RESULT ' + JSON.stringify({ error: err.message, received }))
@@ -43,6 +49,7 @@ s.on('end', () => {
     handshakeHash: s.handshakeHash.toString('hex'),
     publicKey: s.publicKey.toString('hex'),
     remotePublicKey: s.remotePublicKey.toString('hex'),
+    messages,
     cpu: process.cpuUsage()
   }))
 })
