@@ -44,11 +44,16 @@ impl Pattern {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeResult {
     pub is_initiator: bool,
+    /// Own static key.
     pub public_key: [u8; 32],
+    /// The peer's static key (`remote_static`): learned in message 1 (IK responder), the dialed
+    /// key (IK initiator), or from message 2/3 (XX).
     pub remote_public_key: [u8; 32],
     /// The final handshake hash `h` (64 bytes).
     pub hash: [u8; 64],
+    /// Outgoing secret-stream key (initiator: k1 of Split, responder: k2).
     pub tx: [u8; 32],
+    /// Incoming secret-stream key.
     pub rx: [u8; 32],
 }
 

@@ -170,6 +170,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
 
     /// `setKeepAlive(ms)`: send an empty frame whenever nothing was written for `every`
     /// (`None` turns it off). Any keep-alive also filters received empty frames, as in JS.
+    /// Call inside a tokio runtime (the timer is a tokio `Sleep`).
     pub fn set_keep_alive(&mut self, every: Option<Duration>) {
         self.keep_alive = every.filter(|d| !d.is_zero()).map(Timer::new);
         if self.keep_alive.is_some() {
