@@ -22,6 +22,19 @@ export declare class NativeDht {
   /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
   query(qid: number, spec: JsQuerySpec): void
   cancelQuery(qid: number): void
+  /** `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow. */
+  connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg): Promise<number>
+  /**
+   * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
+   * event carrying `sid`.
+   */
+  listen(sid: number, keyPair: JsKeyPairArg): Promise<void>
+  /** `server.close()`: stops accepting and unannounces. */
+  unlisten(keyPair: JsKeyPairArg): Promise<void>
+  /** Queues a write; false = queue full, wait for `conn-drain` and retry. */
+  connWrite(cid: number, data: Uint8Array): boolean
+  connEnd(cid: number): void
+  connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
 }
@@ -69,6 +82,15 @@ export interface JsEvent {
   closest?: Array<JsReply>
   error?: string
   result?: JsResult
+  /** connection events: connection id, server id, payload bytes, keys */
+  cid?: number
+  sid?: number
+  data?: Buffer
+  remotePublicKey?: Buffer
+  publicKey?: Buffer
+  handshakeHash?: Buffer
+  remoteHost?: string
+  remotePort?: number
 }
 
 export interface JsHostPort {

@@ -6,6 +6,8 @@ const { EventEmitter } = require('events')
 const b4a = require('b4a')
 const binding = require('./binding.js')
 const Query = require('./lib/query')
+const Server = require('./lib/server')
+const Connection = require('./lib/connection')
 const errors = require('./lib/errors')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { toKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
@@ -31,6 +33,11 @@ class HyperDHT extends EventEmitter {
     this.suspended = false
     this.concurrency = opts.concurrency || 10
     this._queries = new Map()
+    this._conns = new Map()
+    this._servers = new Map()
+    // client connections whose events may arrive before connect() resolves with their id
+    this._pendingEvents = new Map()
+    this._waitingOpen = new Map()
     this._nextQid = 1
     this._state = null
     this._destroying = null
@@ -97,6 +104,31 @@ class HyperDHT extends EventEmitter {
       case 'end': {
         const q = this._queries.get(ev.qid)
         if (q) q._onend((ev.closest || []).map((r) => mapReply(RAW, r)), ev.error ? errors.fromNative(ev.error) : null, ev.result)
+        return
+      }
+      case 'conn-open': {
+        if (ev.sid) {
+          const server = this._servers.get(ev.sid)
+          if (server) server._onconnection(ev)
+          else this._native.connDestroy(ev.cid)
+          return
+        }
+        const waiting = this._waitingOpen.get(ev.cid)
+        if (waiting) {
+          this._waitingOpen.delete(ev.cid)
+          waiting._onopen(ev)
+        } else {
+          this._pendingEvents.set(ev.cid, [ev])
+        }
+        return
+      }
+      case 'conn-data':
+      case 'conn-end':
+      case 'conn-drain':
+      case 'conn-close': {
+        const c = this._conns.get(ev.cid)
+        if (c) dispatchConn(c, ev)
+        else if (this._pendingEvents.has(ev.cid)) this._pendingEvents.get(ev.cid).push(ev)
         return
       }
       case 'nat-update':
@@ -198,6 +230,44 @@ class HyperDHT extends EventEmitter {
     } catch (err) {
       throw errors.fromNative(err.message)
     }
+  }
+
+  /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously. */
+  connect (remotePublicKey, opts = {}) {
+    const key = toKey(remotePublicKey, 'remotePublicKey')
+    const keyPair = opts.keyPair || this.defaultKeyPair
+    const conn = new Connection(this, true, { publicKey: keyPair.publicKey, remotePublicKey: key })
+    if (this.destroyed) {
+      queueMicrotask(() => conn._onfail(errors.DESTROYED()))
+      return conn
+    }
+    this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }).then(
+      (cid) => {
+        if (conn.destroying) {
+          this._native.connDestroy(cid)
+          return
+        }
+        const evs = this._pendingEvents.get(cid)
+        this._pendingEvents.delete(cid)
+        if (!evs) {
+          this._waitingOpen.set(cid, conn)
+          return
+        }
+        conn._onopen(evs[0])
+        for (let i = 1; i < evs.length; i++) dispatchConn(conn, evs[i])
+      },
+      (err) => conn._onfail(errors.fromNative(err.message))
+    )
+    return conn
+  }
+
+  /** hyperdht `createServer([opts], [onconnection])`. */
+  createServer (opts, onconnection) {
+    if (typeof opts === 'function') return this.createServer({}, opts)
+    if (opts && opts.onconnection) onconnection = opts.onconnection
+    const s = new Server(this, opts || {})
+    if (onconnection) s.on('connection', onconnection)
+    return s
   }
 
   /** dht-rpc `request({token, target, command, value}, {host, port}, {retry})`. */
@@ -379,6 +449,11 @@ class HyperDHT extends EventEmitter {
     this._queries.clear()
     this._state = null
     await this._native.destroy(force)
+    // the native side destroyed every connection; close events it could not deliver are implied
+    for (const c of [...this._conns.values()]) c._onclose('DESTROYED: Connection destroyed')
+    for (const c of this._waitingOpen.values()) c._onfail(errors.DESTROYED())
+    this._waitingOpen.clear()
+    this._pendingEvents.clear()
     this.destroyed = true
     this.emit('close')
   }
@@ -449,6 +524,15 @@ function mapPeer (p) {
 }
 
 function noop () {}
+
+function dispatchConn (c, ev) {
+  switch (ev.type) {
+    case 'conn-data': return c._ondata(ev.data)
+    case 'conn-end': return c._onend()
+    case 'conn-drain': return c._ondrain()
+    case 'conn-close': return c._onclose(ev.error)
+  }
+}
 
 function parseHostPort (s) {
   const i = s.lastIndexOf(':')

@@ -13,8 +13,12 @@ use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::conn::{self, Conns};
 use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
 use crate::ops;
+use hyperdht_rpc::SocketKind;
+use hyperdht_udx::{Transport, UdxSocket};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 #[napi(object)]
 pub struct JsDhtOptions {
@@ -161,6 +165,36 @@ pub struct NativeDht {
     hyper: HyperDht,
     sink: Sink,
     queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
+    udx: UdxSocket,
+    conns: Conns,
+    next_cid: Arc<AtomicU32>,
+}
+
+/// UDX datagrams go out on the DHT's server socket (one UDP port for both, like hyperdht).
+struct DhtTransport(Dht);
+
+impl Transport for DhtTransport {
+    fn send(&self, to: std::net::SocketAddr, data: &[u8]) {
+        if let std::net::SocketAddr::V4(a) = to {
+            self.0.send_raw(SocketKind::Server, a, data.to_vec());
+        }
+    }
+}
+
+fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
+    let sk: [u8; 64] = kp
+        .secret_key
+        .as_ref()
+        .and_then(|s| s.as_ref().try_into().ok())
+        .ok_or_else(|| Error::new(Status::InvalidArg, "keyPair.secretKey must be 64 bytes"))?;
+    let pair = KeyPair::from_secret_key(&sk).map_err(reason)?;
+    if pair.public_key.as_slice() != kp.public_key.as_ref() {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "keyPair.publicKey does not match secretKey",
+        ));
+    }
+    Ok(pair)
 }
 
 #[napi]
@@ -222,9 +256,19 @@ impl NativeDht {
                 .then(|| std::time::Duration::from_millis(opts.max_age as u64)),
         };
         let hyper = HyperDht::new(dht.clone(), cache);
+        let udx = napi::bindgen_prelude::within_runtime_if_available(|| {
+            UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())))
+        });
+        let feed = udx.clone();
+        dht.set_foreign_datagram_handler(Box::new(move |_s, from, d| {
+            feed.feed(std::net::SocketAddr::V4(from), d);
+        }));
         Ok(NativeDht {
             dht,
             hyper,
+            udx,
+            conns: Arc::new(Mutex::new(HashMap::new())),
+            next_cid: Arc::new(AtomicU32::new(1)),
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -486,6 +530,85 @@ impl NativeDht {
         }
     }
 
+    /// `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow.
+    #[napi(catch_unwind)]
+    pub async fn connect(&self, remote_public_key: Buffer, key_pair: JsKeyPairArg) -> Result<u32> {
+        let pk: [u8; 32] = remote_public_key
+            .as_ref()
+            .try_into()
+            .map_err(|_| Error::new(Status::InvalidArg, "remotePublicKey must be 32 bytes"))?;
+        let kp = key_pair_of(&key_pair)?;
+        let conn = self
+            .hyper
+            .connect(&self.udx, &kp, pk)
+            .await
+            .map_err(reason)?;
+        let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);
+        conn::spawn_connection(&self.conns, self.sink.clone(), cid, None, conn);
+        Ok(cid)
+    }
+
+    /// `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
+    /// event carrying `sid`.
+    #[napi(catch_unwind)]
+    pub async fn listen(&self, sid: u32, key_pair: JsKeyPairArg) -> Result<()> {
+        let kp = key_pair_of(&key_pair)?;
+        let mut rx = self
+            .hyper
+            .listen(self.udx.clone(), &kp)
+            .await
+            .map_err(reason)?;
+        let (conns, sink, next) = (self.conns.clone(), self.sink.clone(), self.next_cid.clone());
+        tokio::spawn(async move {
+            while let Some(conn) = rx.recv().await {
+                let cid = next.fetch_add(1, Ordering::Relaxed);
+                conn::spawn_connection(&conns, sink.clone(), cid, Some(sid), conn);
+            }
+        });
+        Ok(())
+    }
+
+    /// `server.close()`: stops accepting and unannounces.
+    #[napi(catch_unwind)]
+    pub async fn unlisten(&self, key_pair: JsKeyPairArg) -> Result<()> {
+        let kp = key_pair_of(&key_pair)?;
+        self.hyper.unlisten(&kp).await;
+        Ok(())
+    }
+
+    /// Queues a write; false = queue full, wait for `conn-drain` and retry.
+    #[napi(catch_unwind)]
+    pub fn conn_write(&self, cid: u32, data: &[u8]) -> bool {
+        let Ok(m) = self.conns.lock() else {
+            return false;
+        };
+        let Some(h) = m.get(&cid) else { return true };
+        match h.tx.try_send(conn::ConnCmd::Write(data.to_vec())) {
+            Ok(()) => true,
+            Err(_) => {
+                h.blocked.store(true, Ordering::Release);
+                false
+            }
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn conn_end(&self, cid: u32) {
+        if let Ok(m) = self.conns.lock() {
+            if let Some(h) = m.get(&cid) {
+                let tx = h.tx.clone();
+                napi::bindgen_prelude::spawn(async move {
+                    let _ = tx.send(conn::ConnCmd::End).await;
+                });
+            }
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn conn_destroy(&self, cid: u32) {
+        conn::destroy_one(&self.conns, cid);
+    }
+
     /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
     #[napi(catch_unwind)]
     pub async fn destroy(&self, _force: bool) -> Result<()> {
@@ -494,6 +617,8 @@ impl NativeDht {
                 h.abort();
             }
         }
+        conn::destroy_all(&self.conns);
+        self.udx.close();
         self.dht.destroy().await;
         emit(&self.sink, JsEvent::named("close"));
         if let Ok(mut s) = self.sink.lock() {

@@ -66,6 +66,15 @@ pub struct JsEvent {
     pub closest: Option<Vec<JsReply>>,
     pub error: Option<String>,
     pub result: Option<JsResult>,
+    /// connection events: connection id, server id, payload bytes, keys
+    pub cid: Option<u32>,
+    pub sid: Option<u32>,
+    pub data: Option<Buffer>,
+    pub remote_public_key: Option<Buffer>,
+    pub public_key: Option<Buffer>,
+    pub handshake_hash: Option<Buffer>,
+    pub remote_host: Option<String>,
+    pub remote_port: Option<u32>,
 }
 
 impl JsEvent {

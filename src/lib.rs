@@ -4,6 +4,7 @@
 //! napi glue only: argument conversion, ThreadsafeFunction plumbing, class wrappers.
 //! All protocol and I/O logic lives in the pure-Rust crates under `crates/`.
 
+mod conn;
 mod crypto;
 mod dht;
 mod events;

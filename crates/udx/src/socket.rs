@@ -72,6 +72,8 @@ struct SocketInner {
     streams: Mutex<HashMap<u32, Shared>>,
     notify: Notify,
     foreign: Mutex<Option<ForeignHandler>>,
+    /// set by [`UdxSocket::close`]; the driver task exits on its next turn
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// A UDP socket carrying UDX streams.
@@ -100,6 +102,7 @@ impl UdxSocket {
             streams: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             foreign: Mutex::new(None),
+            closing: std::sync::atomic::AtomicBool::new(false),
         });
         tokio::spawn(run(inner.clone()));
         Ok(UdxSocket { inner })
@@ -115,6 +118,7 @@ impl UdxSocket {
             streams: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             foreign: Mutex::new(None),
+            closing: std::sync::atomic::AtomicBool::new(false),
         });
         tokio::spawn(run(inner.clone()));
         UdxSocket { inner }
@@ -137,6 +141,24 @@ impl UdxSocket {
         drop(g);
         self.inner.notify.notify_one();
         true
+    }
+
+    /// Destroys every stream (each sends DESTROY and closes with [`UdxError::Destroyed`]) and
+    /// stops the driver task. Idempotent.
+    pub fn close(&self) {
+        self.inner
+            .closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        let streams: Vec<Shared> = match self.inner.streams.lock() {
+            Ok(mut m) => m.drain().map(|(_, v)| v).collect(),
+            Err(_) => Vec::new(),
+        };
+        for s in streams {
+            let mut g = lock(&s);
+            g.stream.destroy();
+            flush(&*self.inner.transport, &mut g);
+        }
+        self.inner.notify.notify_one();
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -205,6 +227,9 @@ impl UdxSocket {
 async fn run(inner: Arc<SocketInner>) {
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
+        if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         // flush every stream and find the next deadline
         let streams: Vec<(u32, Shared)> = match inner.streams.lock() {
             Ok(m) => m.iter().map(|(k, v)| (*k, v.clone())).collect(),

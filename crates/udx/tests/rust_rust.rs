@@ -100,3 +100,23 @@ async fn firewall_hook_connects_on_first_packet_and_keepalive_is_acked() {
     );
     sc.destroy();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_close_destroys_streams_and_peer_sees_reset() {
+    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut sa = a.connect(1, 2, b.local_addr().unwrap());
+    let mut sb = b.connect(2, 1, a.local_addr().unwrap());
+    sa.write_all(b"hi").await.unwrap();
+    let mut got = [0u8; 2];
+    sb.read_exact(&mut got).await.unwrap();
+    a.close();
+    let t = std::time::Duration::from_secs(5);
+    // a local destroy closes without an error, as in libudx
+    assert_eq!(tokio::time::timeout(t, sa.closed()).await.unwrap(), None);
+    assert_eq!(
+        tokio::time::timeout(t, sb.closed()).await.unwrap(),
+        Some(hyperdht_udx::UdxError::ConnectionReset)
+    );
+    a.close();
+}

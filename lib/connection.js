@@ -1,0 +1,121 @@
+'use strict'
+// The JS face of an encrypted connection: a streamx Duplex shaped like @hyperswarm/secret-stream's
+// NoiseSecretStream (events open/connect/data/drain/end/finish/close/error, remotePublicKey,
+// publicKey, handshakeHash, isInitiator, opened, userData, rawStream info). Bytes move through
+// the owning DHT's native object; writes are queued in Rust (bounded) and `drain` releases us.
+const { Duplex } = require('streamx')
+const errors = require('./errors')
+
+class Connection extends Duplex {
+  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null } = {}) {
+    super({ mapWritable: (b) => (typeof b === 'string' ? Buffer.from(b) : b) })
+    this.dht = dht
+    this.isInitiator = isInitiator
+    this.noiseStream = this
+    this.publicKey = publicKey
+    this.remotePublicKey = remotePublicKey
+    this.handshakeHash = null
+    this.connected = false
+    this.userData = null
+    this.rawBytesRead = 0
+    this.rawBytesWritten = 0
+    this.keepAlive = 0
+    this.timeout = 0
+    this.rawStream = null
+    this.relay = null
+    this.puncher = null
+    this._cid = 0
+    this._pendingWrite = null
+    this._nativeClosed = false
+    this._destroyCallback = null
+    this._openedResolve = null
+    this.opened = new Promise((resolve) => { this._openedResolve = resolve })
+    this.on('error', noop)
+  }
+
+  _onopen (ev) {
+    this._cid = ev.cid
+    this.remotePublicKey = ev.remotePublicKey
+    this.publicKey = ev.publicKey
+    this.handshakeHash = ev.handshakeHash
+    this.connected = true
+    this.rawStream = { remoteHost: ev.remoteHost || null, remotePort: ev.remotePort || 0, rtt: 0, connected: true }
+    this.dht._conns.set(ev.cid, this)
+    this._openedResolve(true)
+    this.emit('connect')
+    this.emit('open')
+    if (this._pendingWrite) this._flushPending()
+  }
+
+  _ondata (data) {
+    this.rawBytesRead += data.byteLength
+    this.push(data)
+  }
+
+  _onend () {
+    this.push(null)
+  }
+
+  _ondrain () {
+    if (this._pendingWrite) this._flushPending()
+  }
+
+  _onclose (error) {
+    this.dht._conns.delete(this._cid)
+    this._nativeClosed = true
+    if (error) this.destroy(errors.fromNative(error))
+    else if (!this.destroying) this.destroy()
+    // like NoiseSecretStream, `close` waits for the underlying stream to close
+    const cb = this._destroyCallback
+    this._destroyCallback = null
+    if (cb) cb(null)
+  }
+
+  _onfail (err) {
+    this._openedResolve(false)
+    this.destroy(err)
+  }
+
+  _flushPending () {
+    const { data, cb } = this._pendingWrite
+    if (this.dht._native.connWrite(this._cid, data)) {
+      this._pendingWrite = null
+      this.rawBytesWritten += data.byteLength
+      cb(null)
+    }
+  }
+
+  _write (data, cb) {
+    this._pendingWrite = { data, cb }
+    if (this.connected) this._flushPending()
+  }
+
+  _final (cb) {
+    if (this.connected) this.dht._native.connEnd(this._cid)
+    cb(null)
+  }
+
+  _destroy (cb) {
+    if (this.connected && !this._nativeClosed) this._destroyCallback = cb
+    else cb(null)
+  }
+
+  _predestroy () {
+    if (this.connected) this.dht._native.connDestroy(this._cid)
+    this._openedResolve(false)
+  }
+
+  setKeepAlive (ms) {
+    this.keepAlive = ms
+  }
+
+  sendKeepAlive () {}
+
+  setTimeout (ms) {
+    this.timeout = ms
+  }
+}
+
+function noop () {}
+
+module.exports = Connection
