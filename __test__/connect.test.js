@@ -85,3 +85,45 @@ test('unknown key fails with PEER_NOT_FOUND', async (t) => {
   const [err] = await once(conn, 'error').catch((e) => [e])
   assert.strictEqual(err.code, 'PEER_NOT_FOUND')
 })
+
+test('server.close() then connect fails', async (t) => {
+  const net = await mixedNet(t)
+  const sNode = net.client(RS)
+  const cNode = net.client(JS)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = echoServer(sNode)
+  await server.listen(RS.keyPair())
+  const first = cNode.connect(server.publicKey)
+  await once(first, 'open')
+  first.destroy()
+  await server.close()
+  const conn = cNode.connect(server.publicKey)
+  const [err] = await once(conn, 'error').catch((e) => [e])
+  assert.ok(['PEER_NOT_FOUND', 'PEER_CONNECTION_FAILED'].includes(err.code), 'got ' + err.code)
+})
+
+for (const [C, count] of [[JS, 20], [RS, 20], [RS, 200], [JS, 200]]) {
+  test(`${count} concurrent connections (${C === RS ? 'Rust' : 'JS'} clients) to one Rust server, 0 failures`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(RS)
+    const clients = [net.client(C), net.client(C)]
+    await Promise.all([sNode.fullyBootstrapped(), ...clients.map((c) => c.fullyBootstrapped())])
+    const server = echoServer(sNode)
+    await server.listen(RS.keyPair())
+    t.after(() => server.close())
+    const conns = []
+    for (let i = 0; i < count; i++) conns.push(clients[i % 2].connect(server.publicKey, { keyPair: C.keyPair() }))
+    const results = await Promise.allSettled(conns.map(async (conn, i) => {
+      await once(conn, 'open')
+      const msg = Buffer.from('conn ' + i)
+      conn.write(msg)
+      const [d] = await once(conn, 'data')
+      assert.ok(d.equals(msg))
+      const closed = once(conn, 'close')
+      conn.end()
+      await closed
+    }))
+    const failed = results.filter((r) => r.status === 'rejected')
+    assert.strictEqual(failed.length, 0, failed.slice(0, 3).map((r) => r.reason && (r.reason.code || r.reason.message)).join(', '))
+  })
+}
