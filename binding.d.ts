@@ -34,6 +34,11 @@ export declare class NativeDht {
   /** Queues a write; false = queue full, wait for `conn-drain` and retry. */
   connWrite(cid: number, data: Uint8Array): boolean
   connEnd(cid: number): void
+  /** `setKeepAlive(ms)` (0 = off). */
+  connSetKeepAlive(cid: number, ms: number): void
+  /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
+  connSetTimeout(cid: number, ms: number): void
+  connSendKeepAlive(cid: number): void
   connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>

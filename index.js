@@ -32,6 +32,7 @@ class HyperDHT extends EventEmitter {
     this.bootstrapped = false
     this.suspended = false
     this.concurrency = opts.concurrency || 10
+    this.connectionKeepAlive = opts.connectionKeepAlive === false ? 0 : opts.connectionKeepAlive || HyperDHT.DEFAULTS.connectionKeepAlive
     this._queries = new Map()
     this._conns = new Map()
     this._servers = new Map()

@@ -127,3 +127,39 @@ for (const [C, count] of [[JS, 20], [RS, 20], [RS, 200], [JS, 200]]) {
     assert.strictEqual(failed.length, 0, failed.slice(0, 3).map((r) => r.reason && (r.reason.code || r.reason.message)).join(', '))
   })
 }
+
+for (const [C, S, name] of [[RS, JS, 'Rust client, JS server'], [JS, RS, 'JS client, Rust server']]) {
+  test(`keep-alive holds a quiet connection open, setTimeout fails a silent one (${name})`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    let mode = 'keepalive'
+    const server = sNode.createServer((conn) => {
+      conn.on('error', () => {})
+      if (mode === 'keepalive') {
+        conn.setKeepAlive(50)
+        setTimeout(() => conn.write('late'), 600)
+      } else {
+        conn.setKeepAlive(0)
+      }
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+
+    const a = cNode.connect(server.publicKey)
+    await once(a, 'open')
+    a.setTimeout(250)
+    const [late] = await once(a, 'data')
+    assert.strictEqual(late.toString(), 'late', 'keep-alives kept the 250 ms timeout from firing')
+    a.destroy()
+
+    mode = 'silent'
+    const b = cNode.connect(server.publicKey, { keyPair: C.keyPair() })
+    b.setKeepAlive(0)
+    await once(b, 'open')
+    b.setTimeout(250)
+    const [err] = await once(b, 'error').catch((e) => [e])
+    assert.match(err.message, /timed out/i)
+  })
+}

@@ -44,6 +44,10 @@ class Connection extends Duplex {
     this._openedResolve(true)
     this.emit('connect')
     this.emit('open')
+    // hyperdht opens every NoiseSecretStream with keepAlive = dht.connectionKeepAlive
+    const keepAlive = this.keepAlive || this.dht.connectionKeepAlive
+    if (keepAlive) this.setKeepAlive(keepAlive)
+    if (this.timeout) this.setTimeout(this.timeout)
     if (this._pendingWrite) this._flushPending()
   }
 
@@ -106,13 +110,21 @@ class Connection extends Duplex {
   }
 
   setKeepAlive (ms) {
-    this.keepAlive = ms
+    this.keepAlive = ms || 0
+    if (this._live()) this.dht._native.connSetKeepAlive(this._cid, this.keepAlive)
   }
 
-  sendKeepAlive () {}
+  sendKeepAlive () {
+    if (this._live()) this.dht._native.connSendKeepAlive(this._cid)
+  }
 
   setTimeout (ms) {
-    this.timeout = ms
+    this.timeout = ms || 0
+    if (this._live()) this.dht._native.connSetTimeout(this._cid, this.timeout)
+  }
+
+  _live () {
+    return this.connected && !this._nativeClosed
   }
 }
 

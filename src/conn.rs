@@ -8,7 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use hyperdht_core::server::Connection;
 use napi::bindgen_prelude::Buffer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::dht::{emit, Sink};
@@ -16,6 +20,8 @@ use crate::events::JsEvent;
 
 /// Writes queued per connection before JS is told to wait for `drain`.
 const WRITE_QUEUE: usize = 64;
+/// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
+const CONTROL_QUEUE: usize = 8;
 
 const DESTROYED: &str = "DESTROYED: Connection destroyed";
 
@@ -24,8 +30,16 @@ pub(crate) enum ConnCmd {
     End,
 }
 
+/// `setKeepAlive` / `setTimeout` / `sendKeepAlive` (milliseconds, 0 = off).
+pub(crate) enum Control {
+    KeepAlive(u32),
+    Timeout(u32),
+    SendKeepAlive,
+}
+
 pub(crate) struct ConnHandle {
     pub tx: mpsc::Sender<ConnCmd>,
+    pub ctl: mpsc::Sender<Control>,
     pub blocked: Arc<AtomicBool>,
     /// `destroy()`: wakes the task even when the write queue is full
     pub kill: Arc<Notify>,
@@ -36,6 +50,15 @@ pub(crate) fn destroy_one(conns: &Conns, cid: u32) {
     if let Ok(m) = conns.lock() {
         if let Some(h) = m.get(&cid) {
             h.kill.notify_one();
+        }
+    }
+}
+
+/// Sends a keep-alive/timeout change to a connection (ignored if it is gone or saturated).
+pub(crate) fn control(conns: &Conns, cid: u32, c: Control) {
+    if let Ok(m) = conns.lock() {
+        if let Some(h) = m.get(&cid) {
+            let _ = h.ctl.try_send(c);
         }
     }
 }
@@ -60,6 +83,7 @@ pub(crate) fn spawn_connection(
     conn: Connection,
 ) {
     let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+    let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
     let blocked = Arc::new(AtomicBool::new(false));
     let kill = Arc::new(Notify::new());
     if let Ok(mut m) = conns.lock() {
@@ -67,6 +91,7 @@ pub(crate) fn spawn_connection(
             cid,
             ConnHandle {
                 tx,
+                ctl: ctl_tx,
                 blocked: blocked.clone(),
                 kill: kill.clone(),
             },
@@ -89,7 +114,7 @@ pub(crate) fn spawn_connection(
     let conns = conns.clone();
     tokio::spawn(async move {
         let err = tokio::select! {
-            r = run(conn, cid, rx, blocked, &sink) => r.err(),
+            r = run(conn, cid, rx, ctl, blocked, &sink) => r.err(),
             _ = kill.notified() => Some(DESTROYED.to_string()),
         };
         if let Ok(mut m) = conns.lock() {
@@ -106,18 +131,64 @@ pub(crate) fn spawn_connection(
     });
 }
 
+/// Read and write halves sharing the connection behind a mutex (like `tokio::io::split`),
+/// so keep-alive/timeout settings can still reach the stream while both halves are in use.
+struct Half(Arc<Mutex<Connection>>);
+
+impl Half {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl AsyncRead for Half {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Half {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_shutdown(cx)
+    }
+}
+
+fn apply(conn: &mut Connection, ctl: Control) {
+    let ms = |v: u32| (v > 0).then(|| Duration::from_millis(u64::from(v)));
+    match ctl {
+        Control::KeepAlive(v) => conn.set_keep_alive(ms(v)),
+        Control::Timeout(v) => conn.set_timeout(ms(v)),
+        Control::SendKeepAlive => conn.send_keep_alive(),
+    }
+}
+
 async fn run(
     conn: Connection,
     cid: u32,
     mut rx: mpsc::Receiver<ConnCmd>,
+    mut ctl: mpsc::Receiver<Control>,
     blocked: Arc<AtomicBool>,
     sink: &Sink,
 ) -> Result<(), String> {
-    let (mut rd, mut wr) = tokio::io::split(conn);
+    let shared = Arc::new(Mutex::new(conn));
+    let (mut rd, mut wr) = (Half(shared.clone()), Half(shared));
     let reader = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = rd.read(&mut buf).await.map_err(|e| e.to_string())?;
+            // settings are applied between reads so the next poll arms their timers
+            let n = tokio::select! {
+                r = rd.read(&mut buf) => r.map_err(|e| e.to_string())?,
+                Some(c) = ctl.recv() => {
+                    apply(&mut rd.lock(), c);
+                    continue;
+                }
+            };
             if n == 0 {
                 emit(
                     sink,

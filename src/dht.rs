@@ -604,6 +604,23 @@ impl NativeDht {
         }
     }
 
+    /// `setKeepAlive(ms)` (0 = off).
+    #[napi(catch_unwind)]
+    pub fn conn_set_keep_alive(&self, cid: u32, ms: u32) {
+        conn::control(&self.conns, cid, conn::Control::KeepAlive(ms));
+    }
+
+    /// `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`.
+    #[napi(catch_unwind)]
+    pub fn conn_set_timeout(&self, cid: u32, ms: u32) {
+        conn::control(&self.conns, cid, conn::Control::Timeout(ms));
+    }
+
+    #[napi(catch_unwind)]
+    pub fn conn_send_keep_alive(&self, cid: u32) {
+        conn::control(&self.conns, cid, conn::Control::SendKeepAlive);
+    }
+
     #[napi(catch_unwind)]
     pub fn conn_destroy(&self, cid: u32) {
         conn::destroy_one(&self.conns, cid);
