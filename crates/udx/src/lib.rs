@@ -14,8 +14,11 @@
 #![forbid(unsafe_code)]
 
 pub mod header;
+mod ring;
 pub mod socket;
 pub mod stream;
+pub mod txqueue;
+mod udp;
 
 pub use socket::{Firewall, Transport, UdxSocket, UdxStream};
 pub use stream::{Stream, StreamEvent};

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -17,10 +18,11 @@ use tokio::time::Instant;
 
 use crate::header::Header;
 use crate::stream::{Stream, StreamEvent};
+use crate::udp::{OwnSocket, RecvBuffers};
 use crate::UdxError;
 
-/// Receive buffer per datagram, like libudx (`UDX_SOCKET_PACKET_BUFFER_SIZE`).
-const RECV_BUFFER: usize = 2048;
+/// Receive batches processed back to back before the driver looks at timers again.
+const MAX_BATCHES_PER_TURN: usize = 16;
 
 /// Decides whether an unconnected stream accepts its first packet (see [`UdxSocket::accept`]).
 pub type Firewall = Box<dyn FnMut(SocketAddr) -> Option<(u32, SocketAddr)> + Send>;
@@ -29,9 +31,6 @@ struct Inner {
     stream: Stream,
     firewall: Option<Firewall>,
     remote: Option<SocketAddr>,
-    read_buf: VecDeque<Vec<u8>>,
-    read_offset: usize,
-    buffered: usize,
     eof: bool,
     error: Option<UdxError>,
     closed: bool,
@@ -55,25 +54,55 @@ pub type ForeignHandler = Box<dyn FnMut(SocketAddr, &[u8]) + Send>;
 /// dht-rpc layer so UDX streams can share the DHT's sockets (`05-udx.md` §2).
 pub trait Transport: Send + Sync + 'static {
     fn send(&self, to: SocketAddr, data: &[u8]);
-}
 
-struct OwnSocket(Arc<UdpSocket>);
+    /// Sends the datagrams laid out back to back in `data`: each `segment_size` bytes long
+    /// except possibly the last (the UDP GSO layout). At most [`Transport::max_segments`]
+    /// datagrams per call. The default sends them one by one through [`Transport::send`].
+    fn send_batch(&self, to: SocketAddr, data: &[u8], segment_size: usize) {
+        for d in data.chunks(segment_size.max(1)) {
+            self.send(to, d);
+        }
+    }
 
-impl Transport for OwnSocket {
-    fn send(&self, to: SocketAddr, data: &[u8]) {
-        // a full socket buffer is the same as a lost packet: UDX retransmits
-        let _ = self.0.try_send_to(data, to);
+    /// How many datagrams one [`Transport::send_batch`] call may carry (1 = no batching).
+    fn max_segments(&self) -> usize {
+        1
     }
 }
 
 struct SocketInner {
     transport: Arc<dyn Transport>,
-    sock: Option<Arc<UdpSocket>>,
+    own: Option<Arc<OwnSocket>>,
     streams: Mutex<HashMap<u32, Shared>>,
     notify: Notify,
     foreign: Mutex<Option<ForeignHandler>>,
     /// set by [`UdxSocket::close`]; the driver task exits on its next turn
-    closing: std::sync::atomic::AtomicBool,
+    closing: AtomicBool,
+}
+
+impl SocketInner {
+    fn new(transport: Arc<dyn Transport>, own: Option<Arc<OwnSocket>>) -> Arc<Self> {
+        Arc::new(SocketInner {
+            transport,
+            own,
+            streams: Mutex::new(HashMap::new()),
+            notify: Notify::new(),
+            foreign: Mutex::new(None),
+            closing: AtomicBool::new(false),
+        })
+    }
+
+    fn stream(&self, id: u32) -> Option<Shared> {
+        self.streams.lock().ok().and_then(|m| m.get(&id).cloned())
+    }
+
+    fn foreign(&self, from: SocketAddr, d: &[u8]) {
+        if let Ok(mut f) = self.foreign.lock() {
+            if let Some(f) = f.as_mut() {
+                f(from, d);
+            }
+        }
+    }
 }
 
 /// A UDP socket carrying UDX streams.
@@ -96,14 +125,8 @@ impl UdxSocket {
         let _ = s.set_send_buffer_size(4 << 20);
         s.bind(&addr.into())?;
         let sock = Arc::new(UdpSocket::from_std(s.into())?);
-        let inner = Arc::new(SocketInner {
-            transport: Arc::new(OwnSocket(sock.clone())),
-            sock: Some(sock),
-            streams: Mutex::new(HashMap::new()),
-            notify: Notify::new(),
-            foreign: Mutex::new(None),
-            closing: std::sync::atomic::AtomicBool::new(false),
-        });
+        let own = Arc::new(OwnSocket::new(sock)?);
+        let inner = SocketInner::new(own.clone(), Some(own));
         tokio::spawn(run(inner.clone()));
         Ok(UdxSocket { inner })
     }
@@ -112,14 +135,7 @@ impl UdxSocket {
     /// `transport`, and the owner hands received datagrams to [`UdxSocket::feed`]. A driver task
     /// still runs the streams' timers (requires a tokio runtime).
     pub fn with_transport(transport: Arc<dyn Transport>) -> Self {
-        let inner = Arc::new(SocketInner {
-            transport,
-            sock: None,
-            streams: Mutex::new(HashMap::new()),
-            notify: Notify::new(),
-            foreign: Mutex::new(None),
-            closing: std::sync::atomic::AtomicBool::new(false),
-        });
+        let inner = SocketInner::new(transport, None);
         tokio::spawn(run(inner.clone()));
         UdxSocket { inner }
     }
@@ -127,13 +143,7 @@ impl UdxSocket {
     /// Feeds a datagram received by the socket owner. Returns false if it is not for one of our
     /// streams (so the owner can treat it as its own traffic).
     pub fn feed(&self, from: SocketAddr, d: &[u8]) -> bool {
-        let target = Header::peek_id(d).and_then(|id| {
-            self.inner
-                .streams
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&id).cloned())
-        });
+        let target = Header::peek_id(d).and_then(|id| self.inner.stream(id));
         let Some(s) = target else { return false };
         let mut g = lock(&s);
         deliver(&mut g, from, d);
@@ -146,9 +156,7 @@ impl UdxSocket {
     /// Destroys every stream (each sends DESTROY and closes with [`UdxError::Destroyed`]) and
     /// stops the driver task. Idempotent.
     pub fn close(&self) {
-        self.inner
-            .closing
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.inner.closing.store(true, Ordering::Release);
         let streams: Vec<Shared> = match self.inner.streams.lock() {
             Ok(mut m) => m.drain().map(|(_, v)| v).collect(),
             Err(_) => Vec::new(),
@@ -162,8 +170,8 @@ impl UdxSocket {
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        match &self.inner.sock {
-            Some(s) => s.local_addr(),
+        match &self.inner.own {
+            Some(s) => s.io.local_addr(),
             None => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "UDX socket uses an external transport",
@@ -203,9 +211,6 @@ impl UdxSocket {
             stream,
             firewall,
             remote,
-            read_buf: VecDeque::new(),
-            read_offset: 0,
-            buffered: 0,
             eof: false,
             error: None,
             closed: false,
@@ -225,9 +230,10 @@ impl UdxSocket {
 }
 
 async fn run(inner: Arc<SocketInner>) {
-    let mut buf = vec![0u8; RECV_BUFFER];
+    let mut bufs = inner.own.as_ref().map(|o| o.recv_buffers());
+    let mut touched: Vec<Shared> = Vec::new();
     loop {
-        if inner.closing.load(std::sync::atomic::Ordering::Acquire) {
+        if inner.closing.load(Ordering::Acquire) {
             return;
         }
         // flush every stream and find the next deadline
@@ -256,36 +262,32 @@ async fn run(inner: Arc<SocketInner>) {
                 }
             }
         }
+        drop(streams);
         let sleep = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-        let own = inner.sock.clone();
-        let has_sock = own.is_some();
+        let own = inner.own.clone();
         tokio::select! {
-            r = async { match &own { Some(s) => s.recv_from(&mut buf).await, None => std::future::pending().await } }, if has_sock => {
-                let Ok((n, from)) = r else { continue };
-                let d = &buf[..n];
-                let target = Header::peek_id(d).and_then(|id| inner.streams.lock().ok().and_then(|m| m.get(&id).cloned()));
-                match target {
-                    Some(s) => {
-                        let mut g = lock(&s);
-                        deliver(&mut g, from, d);
-                        flush(&*inner.transport, &mut g);
-                        // more datagrams are usually queued: drain without waiting
-                        drop(g);
-                        drain_ready(&inner, &mut buf);
-                    }
-                    None => {
-                        if let Ok(mut f) = inner.foreign.lock() {
-                            if let Some(f) = f.as_mut() {
-                                f(from, d);
-                            }
-                        }
-                    }
+            r = async {
+                match (&own, bufs.as_mut()) {
+                    (Some(s), Some(b)) => s.recv(b).await,
+                    _ => std::future::pending().await,
+                }
+            } => {
+                let (Ok(n), Some(own), Some(b)) = (r, own.as_ref(), bufs.as_mut()) else { continue };
+                process_batch(&inner, b, n, &mut touched);
+                // more datagrams are usually queued: drain without going back through select!
+                for _ in 1..MAX_BATCHES_PER_TURN {
+                    let Ok(n) = own.try_recv(b) else { break };
+                    process_batch(&inner, b, n, &mut touched);
                 }
             }
             _ = inner.notify.notified() => {}
             _ = tokio::time::sleep_until(sleep) => {
                 let now = Instant::now().into_std();
-                for (_, s) in &streams {
+                let streams: Vec<Shared> = match inner.streams.lock() {
+                    Ok(m) => m.values().cloned().collect(),
+                    Err(_) => return,
+                };
+                for s in &streams {
                     lock(s).stream.handle_timeout(now);
                 }
             }
@@ -293,36 +295,38 @@ async fn run(inner: Arc<SocketInner>) {
     }
 }
 
-/// Processes datagrams already queued in the kernel without going back through `select!`.
-fn drain_ready(inner: &SocketInner, buf: &mut [u8]) {
-    let Some(sock) = inner.sock.as_ref() else {
-        return;
-    };
-    for _ in 0..256 {
-        let Ok((n, from)) = sock.try_recv_from(buf) else {
-            return;
+/// Delivers a received batch, then flushes each stream it touched once: one ACK (and one
+/// round of GSO sends, one reader wake-up) per stream per batch instead of per datagram.
+fn process_batch(inner: &SocketInner, bufs: &RecvBuffers, n: usize, touched: &mut Vec<Shared>) {
+    let mut last: Option<(u32, Shared)> = None;
+    for (from, d) in bufs.datagrams(n) {
+        let Some(id) = Header::peek_id(d) else {
+            inner.foreign(from, d);
+            continue;
         };
-        let d = &buf[..n];
-        let target = Header::peek_id(d)
-            .and_then(|id| inner.streams.lock().ok().and_then(|m| m.get(&id).cloned()));
-        match target {
-            Some(s) => {
-                let mut g = lock(&s);
-                deliver(&mut g, from, d);
-                flush(&*inner.transport, &mut g);
-            }
-            None => {
-                if let Ok(mut f) = inner.foreign.lock() {
-                    if let Some(f) = f.as_mut() {
-                        f(from, d);
+        let s = match &last {
+            Some((lid, s)) if *lid == id => s.clone(),
+            _ => match inner.stream(id) {
+                Some(s) => {
+                    if !touched.iter().any(|t| Arc::ptr_eq(t, &s)) {
+                        touched.push(s.clone());
                     }
+                    last = Some((id, s.clone()));
+                    s
                 }
-            }
-        }
+                None => {
+                    inner.foreign(from, d);
+                    continue;
+                }
+            },
+        };
+        deliver(&mut lock(&s), from, d);
+    }
+    for s in touched.drain(..) {
+        flush(&*inner.transport, &mut lock(&s));
     }
 }
 
-/// Sends what the stream produced and moves its events to the reader/writer side.
 /// Delivers a datagram to a stream, running the firewall hook while it is unconnected.
 fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
     if !g.stream.is_connected() {
@@ -336,21 +340,19 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
     g.stream.handle_datagram(d, Instant::now().into_std());
 }
 
+/// Sends what the stream produced and moves its events to the reader/writer side.
 fn flush(transport: &dyn Transport, g: &mut Inner) {
-    while let Some(d) = g.stream.poll_transmit() {
-        if let Some(to) = g.remote {
-            transport.send(to, &d);
+    let remote = g.remote;
+    let max = transport.max_segments();
+    g.stream.drain_transmit(max, |data, seg| {
+        if let Some(to) = remote {
+            transport.send_batch(to, data, seg);
         }
-    }
-    let mut wake_read = false;
+    });
+    let mut wake_read = g.stream.take_readable();
     let mut wake_write = false;
     while let Some(ev) = g.stream.poll_event() {
         match ev {
-            StreamEvent::Data(d) => {
-                g.buffered += d.len();
-                g.read_buf.push_back(d);
-                wake_read = true;
-            }
             StreamEvent::End => {
                 g.eof = true;
                 wake_read = true;
@@ -369,8 +371,6 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
             }
         }
     }
-    let buffered = g.buffered;
-    g.stream.set_recv_buffered(buffered);
     if wake_read {
         if let Some(w) = g.read_waker.take() {
             w.wake();
@@ -472,26 +472,13 @@ impl AsyncRead for UdxStream {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let mut g = lock(&self.shared);
-        let mut progressed = false;
-        while out.remaining() > 0 {
-            let off = g.read_offset;
-            let Some(front) = g.read_buf.front() else {
-                break;
-            };
-            let n = (front.len() - off).min(out.remaining());
-            out.put_slice(&front[off..off + n]);
-            let front_len = front.len();
-            g.read_offset += n;
-            g.buffered -= n;
-            progressed = true;
-            if g.read_offset == front_len {
-                g.read_buf.pop_front();
-                g.read_offset = 0;
-            }
-        }
-        if progressed {
-            let b = g.buffered;
-            g.stream.set_recv_buffered(b);
+        let (a, b) = g.stream.read_slices();
+        let na = a.len().min(out.remaining());
+        out.put_slice(&a[..na]);
+        let nb = b.len().min(out.remaining());
+        out.put_slice(&b[..nb]);
+        if na + nb > 0 {
+            g.stream.consume(na + nb);
             return Poll::Ready(Ok(()));
         }
         if g.eof {
@@ -524,11 +511,15 @@ impl AsyncWrite for UdxStream {
             g.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
+        let before = g.stream.poll_timeout();
         g.stream.write(buf, Instant::now().into_std());
         flush(&*self.socket.transport, &mut g);
+        let after = g.stream.poll_timeout();
         drop(g);
-        // the driver re-computes its timers (RTO/probe) for the new packets
-        self.socket.notify.notify_one();
+        // the driver re-computes its timers only if the new packets armed an earlier one
+        if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
+            self.socket.notify.notify_one();
+        }
         Poll::Ready(Ok(buf.len()))
     }
 

@@ -1,11 +1,24 @@
 //! The sans-IO UDX stream (`libudx src/udx.c`: `udx_stream_write`, `process_packet`,
 //! `ack_packet`, `send_ack`, `udx_rto_timeout`). Feed it datagrams and time; collect datagrams,
 //! events and the next deadline. Sequence numbers count packets and wrap on the u32 ring.
+//!
+//! Hot-path layout (no allocation per packet):
+//! * the send buffer is one byte ring holding every unacknowledged byte; in-flight packets are
+//!   `(offset, len)` views into it, copied straight into the outgoing [`TxQueue`] together with
+//!   their header (libudx likewise keeps the write buffers until acked and sends header + slice);
+//! * in-order payloads are appended to one receive ring that the reader drains with
+//!   [`Stream::read_slices`] / [`Stream::consume`]; only out-of-order packets are stored apart.
+//! * ACKs are generated when the driver collects output ([`Stream::poll_transmit`] /
+//!   [`Stream::drain_transmit`]), so a batch of received datagrams is answered by one ACK
+//!   carrying the newest cumulative ack and SACK state (libudx ACKs every packet; a cumulative
+//!   ACK per receive batch is equivalent for its RACK/BBR sender).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
+use crate::ring;
+use crate::txqueue::TxQueue;
 use crate::UdxError;
 
 /// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead).
@@ -24,8 +37,8 @@ const MAX_SACK_BLOCKS: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
-    Data(Vec<u8>),
-    /// The peer ended its side and all its data was delivered (EOF).
+    /// The peer ended its side and all its data was delivered (EOF). Stream data itself is read
+    /// with [`Stream::read_slices`] / [`Stream::consume`].
     End,
     Message(Vec<u8>),
     /// Queued bytes dropped below the high-water mark again.
@@ -38,7 +51,9 @@ pub enum StreamEvent {
 struct Sent {
     seq: u32,
     kind: u8,
-    data: Vec<u8>,
+    /// absolute offset of the payload in the send buffer, and its length
+    off: u64,
+    len: u16,
     sent_at: Instant,
     transmissions: u32,
     rto_count: u32,
@@ -52,7 +67,13 @@ pub struct Stream {
     // sender
     seq: u32,
     remote_acked: u32,
-    queue: VecDeque<u8>,
+    /// every byte from the oldest unacked packet on: in-flight payloads, then unsent bytes
+    sbuf: VecDeque<u8>,
+    /// absolute offset of `sbuf[0]`
+    sbuf_base: u64,
+    /// absolute offset of the first byte not yet packetised
+    sent_end: u64,
+    /// in-flight packets; their seqs are consecutive, so `seq − front.seq` indexes them
     inflight: VecDeque<Sent>,
     end_queued: bool,
     end_seq: Option<u32>,
@@ -73,11 +94,14 @@ pub struct Stream {
     ack: u32,
     ack64: u64,
     ooo: BTreeMap<u64, (u8, Vec<u8>)>,
+    /// in-order bytes not read yet
+    rbuf: VecDeque<u8>,
     remote_ended: bool,
     recv_buffered: usize,
     ack_needed: bool,
+    readable: bool,
     // io
-    out: VecDeque<Vec<u8>>,
+    out: TxQueue,
     events: VecDeque<StreamEvent>,
     closed: bool,
     pub retransmits: u64,
@@ -94,7 +118,9 @@ impl Stream {
             connected: false,
             seq: 0,
             remote_acked: 0,
-            queue: VecDeque::new(),
+            sbuf: VecDeque::new(),
+            sbuf_base: 0,
+            sent_end: 0,
             inflight: VecDeque::new(),
             end_queued: false,
             end_seq: None,
@@ -114,10 +140,12 @@ impl Stream {
             ack: 0,
             ack64: 0,
             ooo: BTreeMap::new(),
+            rbuf: VecDeque::new(),
             remote_ended: false,
             recv_buffered: 0,
             ack_needed: false,
-            out: VecDeque::new(),
+            readable: false,
+            out: TxQueue::default(),
             events: VecDeque::new(),
             closed: false,
             retransmits: 0,
@@ -162,31 +190,69 @@ impl Stream {
     }
     /// Bytes written but not yet acknowledged.
     pub fn queued_bytes(&self) -> usize {
-        self.queue.len() + self.inflight.iter().map(|p| p.data.len()).sum::<usize>()
+        self.sbuf.len()
+    }
+    fn unsent_bytes(&self) -> usize {
+        (self.sbuf_base + self.sbuf.len() as u64).saturating_sub(self.sent_end) as usize
     }
     pub fn is_write_blocked(&self) -> bool {
-        self.queue.len() >= self.high_water
+        self.unsent_bytes() >= self.high_water
     }
 
-    /// Bytes the application has not consumed yet (lowers the advertised window).
+    /// Bytes the application holds outside the stream (lowers the advertised window on top of
+    /// what [`Stream::readable_bytes`] holds).
     pub fn set_recv_buffered(&mut self, n: usize) {
         self.recv_buffered = n;
     }
 
     fn rwnd(&self) -> u32 {
-        RWND_MAX.saturating_sub(self.recv_buffered.min(u32::MAX as usize) as u32)
+        let buffered = self.recv_buffered.saturating_add(self.rbuf.len());
+        RWND_MAX.saturating_sub(buffered.min(u32::MAX as usize) as u32)
     }
 
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// In-order bytes waiting for the reader.
+    pub fn readable_bytes(&self) -> usize {
+        self.rbuf.len()
+    }
+
+    /// The readable bytes as (up to) two slices, oldest first; follow with [`Stream::consume`].
+    pub fn read_slices(&self) -> (&[u8], &[u8]) {
+        self.rbuf.as_slices()
+    }
+
+    /// Marks `n` readable bytes as read.
+    pub fn consume(&mut self, n: usize) {
+        ring::drop_front(&mut self.rbuf, n);
+    }
+
+    /// True once since the last call if new in-order data arrived (wake the reader).
+    pub fn take_readable(&mut self) -> bool {
+        std::mem::take(&mut self.readable)
+    }
+
+    fn emit_pending_ack(&mut self) {
         if self.ack_needed && self.connected {
             self.ack_needed = false;
             self.send_ack();
         }
+    }
+
+    /// Pops one outgoing datagram (allocates; the driver uses [`Stream::drain_transmit`]).
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.emit_pending_ack();
         let d = self.out.pop_front();
         if d.is_none() {
             self.maybe_finish();
         }
         d
+    }
+
+    /// Hands every outgoing datagram to `send` as GSO-shaped runs `(bytes, segment_size)` (see
+    /// [`TxQueue::drain_runs`]), pending ACK included.
+    pub fn drain_transmit(&mut self, max_segments: usize, send: impl FnMut(&[u8], usize)) {
+        self.emit_pending_ack();
+        self.out.drain_runs(max_segments, send);
+        self.maybe_finish();
     }
 
     pub fn poll_event(&mut self) -> Option<StreamEvent> {
@@ -212,7 +278,7 @@ impl Stream {
         if self.closed || self.end_queued {
             return false;
         }
-        self.queue.extend(data);
+        self.sbuf.extend(data);
         self.fill(now);
         let ok = !self.is_write_blocked();
         if !ok {
@@ -236,17 +302,8 @@ impl Stream {
             return;
         }
         if self.connected {
-            let h = Header {
-                kind: header::DESTROY,
-                remote_id: self.remote_id,
-                rwnd: self.rwnd(),
-                seq: self.seq,
-                ack: self.ack,
-                data_offset: 0,
-            };
-            let mut d = Vec::with_capacity(HEADER_SIZE);
-            h.write(&mut d);
-            self.out.push_back(d);
+            let h = self.header(header::DESTROY, self.seq);
+            self.out.push_with(|d| h.write(d));
         }
         self.close(Some(UdxError::Destroyed));
     }
@@ -256,18 +313,11 @@ impl Stream {
         if !self.connected || self.closed {
             return false;
         }
-        let h = Header {
-            kind: header::MESSAGE,
-            remote_id: self.remote_id,
-            rwnd: self.rwnd(),
-            seq: self.seq,
-            ack: self.ack,
-            data_offset: 0,
-        };
-        let mut d = Vec::with_capacity(HEADER_SIZE + data.len());
-        h.write(&mut d);
-        d.extend_from_slice(data);
-        self.out.push_back(d);
+        let h = self.header(header::MESSAGE, self.seq);
+        self.out.push_with(|d| {
+            h.write(d);
+            d.extend_from_slice(data);
+        });
         true
     }
 
@@ -278,7 +328,7 @@ impl Stream {
         self.closed = true;
         self.rto_deadline = None;
         self.pto_deadline = None;
-        self.queue.clear();
+        self.sbuf.clear();
         self.inflight.clear();
         self.ooo.clear();
         let ev = match err {
@@ -305,21 +355,24 @@ impl Stream {
     }
 
     fn transmit(&mut self, idx: usize, now: Instant) {
-        let h = {
-            let p = &self.inflight[idx];
-            self.header(p.kind, p.seq)
+        let Some(p) = self.inflight.get(idx) else {
+            return;
         };
+        let h = self.header(p.kind, p.seq);
+        let start = p.off.saturating_sub(self.sbuf_base) as usize;
+        let len = p.len as usize;
+        let sbuf = &self.sbuf;
+        self.out.push_with(|d| {
+            h.write(d);
+            ring::copy_range(sbuf, start, len, d);
+        });
         let p = &mut self.inflight[idx];
-        let mut d = Vec::with_capacity(HEADER_SIZE + p.data.len());
-        h.write(&mut d);
-        d.extend_from_slice(&p.data);
         p.sent_at = now;
         p.transmissions += 1;
         if p.transmissions > 1 {
             self.retransmits += 1;
         }
         self.packets_sent += 1;
-        self.out.push_back(d);
         // every packet carries the current ack: no separate ACK needed
         self.ack_needed = false;
     }
@@ -330,36 +383,28 @@ impl Stream {
             return;
         }
         while self.inflight.len() < self.window() {
-            let kind;
-            let data: Vec<u8>;
-            if !self.queue.is_empty() {
-                let n = self.queue.len().min(MSS);
-                let (a, b) = self.queue.as_slices();
-                let mut v = Vec::with_capacity(n);
-                let from_a = a.len().min(n);
-                v.extend_from_slice(&a[..from_a]);
-                v.extend_from_slice(&b[..n - from_a]);
-                self.queue.drain(..n);
-                data = v;
-                kind = header::DATA;
+            let unsent = self.unsent_bytes();
+            let (kind, len) = if unsent > 0 {
+                (header::DATA, unsent.min(MSS))
             } else if self.end_queued && self.end_seq.is_none() {
-                data = Vec::new();
-                kind = header::END;
                 self.end_seq = Some(self.seq);
+                (header::END, 0)
             } else {
                 break;
-            }
+            };
             let seq = self.seq;
             self.seq = self.seq.wrapping_add(1);
             self.inflight.push_back(Sent {
                 seq,
                 kind,
-                data,
+                off: self.sent_end,
+                len: len as u16,
                 sent_at: now,
                 transmissions: 0,
                 rto_count: 0,
                 sacked: false,
             });
+            self.sent_end += len as u64;
             let idx = self.inflight.len() - 1;
             self.transmit(idx, now);
         }
@@ -408,13 +453,14 @@ impl Stream {
             }
         }
         let kind = if blocks.is_empty() { 0 } else { header::SACK };
-        let mut d = Vec::with_capacity(HEADER_SIZE + blocks.len() * 8);
-        self.header(kind, self.seq).write(&mut d);
-        for (s, e) in blocks {
-            d.extend_from_slice(&s.to_le_bytes());
-            d.extend_from_slice(&e.to_le_bytes());
-        }
-        self.out.push_back(d);
+        let h = self.header(kind, self.seq);
+        self.out.push_with(|d| {
+            h.write(d);
+            for (s, e) in blocks {
+                d.extend_from_slice(&s.to_le_bytes());
+                d.extend_from_slice(&e.to_le_bytes());
+            }
+        });
     }
 
     fn block(&self, (s, e): (u64, u64)) -> (u32, u32) {
@@ -463,21 +509,38 @@ impl Stream {
         if off >= MAX_OOO {
             return;
         }
+        if off == 0 && self.ooo.is_empty() {
+            // in-order fast path: straight into the read ring
+            self.deliver(h.kind, payload);
+            return;
+        }
         let key = self.ack64 + off;
         self.ooo
             .entry(key)
             .or_insert_with(|| (h.kind, payload.to_vec()));
         while let Some((kind, data)) = self.ooo.remove(&self.ack64) {
-            self.ack = self.ack.wrapping_add(1);
-            self.ack64 += 1;
-            if kind & header::DATA != 0 && !data.is_empty() {
-                self.events.push_back(StreamEvent::Data(data));
-            }
-            if kind & header::END != 0 && !self.remote_ended {
-                self.remote_ended = true;
-                self.events.push_back(StreamEvent::End);
-            }
+            self.deliver(kind, &data);
         }
+    }
+
+    fn deliver(&mut self, kind: u8, data: &[u8]) {
+        self.ack = self.ack.wrapping_add(1);
+        self.ack64 += 1;
+        if kind & header::DATA != 0 && !data.is_empty() {
+            self.rbuf.extend(data);
+            self.readable = true;
+        }
+        if kind & header::END != 0 && !self.remote_ended {
+            self.remote_ended = true;
+            self.events.push_back(StreamEvent::End);
+        }
+    }
+
+    /// Index of the in-flight packet with sequence number `seq`.
+    fn index_of(&self, seq: u32) -> Option<usize> {
+        let front = self.inflight.front()?.seq;
+        let i = seq.wrapping_sub(front) as usize;
+        (i < self.inflight.len()).then_some(i)
     }
 
     fn on_ack(&mut self, h: &Header, d: &[u8], now: Instant) {
@@ -486,15 +549,18 @@ impl Stream {
         }
         self.send_rwnd = h.rwnd;
         let mut progressed = false;
-        let mut sacked_any = false;
         let mut newest_delivered: Option<Instant> = None;
+        // one RTT sample per ACK, from the newest newly acked first transmission
+        let mut rtt_from: Option<Instant> = None;
         while let Some(p) = self.inflight.front() {
             if !seq_lt(p.seq, h.ack) {
                 break;
             }
-            let p = self.inflight.pop_front().expect("front exists");
+            let Some(p) = self.inflight.pop_front() else {
+                break;
+            };
             if p.transmissions == 1 && !p.sacked {
-                self.rtt_sample(now.saturating_duration_since(p.sent_at));
+                rtt_from = Some(p.sent_at);
             }
             newest_delivered =
                 Some(newest_delivered.map_or(p.sent_at, |t: Instant| t.max(p.sent_at)));
@@ -503,31 +569,48 @@ impl Stream {
             }
             progressed = true;
         }
+        if progressed {
+            let keep_from = self.inflight.front().map_or(self.sent_end, |p| p.off);
+            ring::drop_front(
+                &mut self.sbuf,
+                keep_from.saturating_sub(self.sbuf_base) as usize,
+            );
+            self.sbuf_base = self.sbuf_base.max(keep_from);
+        }
+        if let Some(t) = rtt_from {
+            self.rtt_sample(now.saturating_duration_since(t));
+        }
         self.remote_acked = h.ack;
+        let mut sacked_any = false;
         if h.kind & header::SACK != 0 {
-            let raw = &d[HEADER_SIZE..];
+            let raw = d.get(HEADER_SIZE..).unwrap_or(&[]);
             let l = if h.data_offset > 0 && (h.data_offset as usize) < raw.len() {
                 h.data_offset as usize
             } else {
                 raw.len()
             };
-            let mut newly = Vec::new();
+            let mut newly = 0u32;
             for b in raw[..l].chunks_exact(8) {
                 let s = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 let e = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
                 if !(seq_le(self.remote_acked, s) && seq_lt(s, e) && seq_le(e, self.seq)) {
                     continue;
                 }
-                for p in self.inflight.iter_mut() {
-                    if seq_le(s, p.seq) && seq_lt(p.seq, e) && !p.sacked {
+                let (Some(i), Some(j)) = (self.index_of(s), self.index_of(e.wrapping_sub(1)))
+                else {
+                    continue;
+                };
+                for p in self.inflight.range_mut(i..=j) {
+                    if !p.sacked {
                         p.sacked = true;
-                        newly.push(p.sent_at);
+                        newly += 1;
+                        newest_delivered =
+                            Some(newest_delivered.map_or(p.sent_at, |x: Instant| x.max(p.sent_at)));
                     }
                 }
             }
-            sacked_any = !newly.is_empty();
-            for t in newly {
-                newest_delivered = Some(newest_delivered.map_or(t, |x: Instant| x.max(t)));
+            sacked_any = newly > 0;
+            for _ in 0..newly {
                 self.on_delivered();
             }
         }
@@ -622,7 +705,12 @@ impl Stream {
     }
 
     fn maybe_finish(&mut self) {
-        if self.local_ended && self.remote_ended && !self.ack_needed && self.inflight.is_empty() {
+        if self.local_ended
+            && self.remote_ended
+            && !self.ack_needed
+            && self.inflight.is_empty()
+            && self.out.is_empty()
+        {
             self.close(None);
         }
     }
@@ -634,18 +722,18 @@ impl Stream {
         if let (Some(ka), Some(d)) = (self.keepalive, self.keepalive_deadline) {
             if d <= now {
                 if self.connected && self.inflight.is_empty() {
-                    let mut p = Vec::with_capacity(HEADER_SIZE);
-                    self.header(header::HEARTBEAT, self.seq).write(&mut p);
-                    self.out.push_back(p);
+                    let h = self.header(header::HEARTBEAT, self.seq);
+                    self.out.push_with(|p| h.write(p));
                 }
                 self.keepalive_deadline = Some(now + ka);
             }
         }
         if self.rto_deadline.is_some_and(|d| d <= now) {
-            let Some(head) = self.inflight.iter_mut().find(|p| !p.sacked) else {
+            let Some(idx) = self.inflight.iter().position(|p| !p.sacked) else {
                 self.rto_deadline = None;
                 return;
             };
+            let head = &mut self.inflight[idx];
             head.rto_count += 1;
             if head.rto_count > MAX_RTO_TIMEOUTS {
                 self.close(Some(UdxError::TimedOut));
@@ -654,7 +742,6 @@ impl Stream {
             self.ssthresh = (self.cwnd / 2.0).max(MIN_CWND);
             self.cwnd = MIN_CWND;
             self.recovery_until = Some(self.seq.wrapping_sub(1));
-            let idx = self.inflight.iter().position(|p| !p.sacked).unwrap_or(0);
             self.transmit(idx, now);
             self.rto_deadline = Some(now + self.rto * 2);
             self.pto_deadline = Some(now + self.pto());
