@@ -13,18 +13,11 @@ use hyperdht_secret_stream::dh::DhKeyPair;
 use hyperdht_secret_stream::{Handshake, Pattern, SecretStreamIo};
 use hyperdht_udx::{UdxSocket, UdxStream};
 
+use crate::constants::Firewall;
 use crate::dht::{HyperDht, QueryOptions};
 use crate::messages::{HandshakeMessage, Peer, RouterMode};
 use crate::noise_payload::{NoisePayload, UdxInfo};
 use crate::Command;
-
-/// `FIREWALL` values carried in the handshake payload.
-pub mod firewall {
-    pub const UNKNOWN: u64 = 0;
-    pub const OPEN: u64 = 1;
-    pub const CONSISTENT: u64 = 2;
-    pub const RANDOM: u64 = 3;
-}
 
 /// Errors with hyperdht's codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +55,9 @@ impl std::error::Error for ConnectError {}
 
 /// An open encrypted connection.
 pub type Connection = SecretStreamIo<UdxStream>;
+
+/// Concurrent PEER_HANDSHAKE attempts (`findAndConnect`: `new Semaphore(2)`).
+const PARALLEL_HANDSHAKES: usize = 2;
 
 fn is_reserved(a: &SocketAddrV4) -> bool {
     // hyperdht connect.js `isReserved`: unspecified / broadcast / multicast are unusable
@@ -106,7 +102,7 @@ impl HyperDht {
         };
         let local = self.rpc.server_address();
         let payload = NoisePayload {
-            firewall: firewall::UNKNOWN,
+            firewall: Firewall::Unknown.code(),
             addresses4: vec![local],
             udx: Some(UdxInfo {
                 version: 1,
@@ -136,29 +132,11 @@ impl HyperDht {
         }
         .to_bytes();
 
-        // 3. PEER_HANDSHAKE through the first relay that answers properly
-        let mut reply = None;
-        for relay in relays {
-            let mut spec = RequestSpec::new(relay, false, Command::PeerHandshake.code());
-            spec.target = Some(target);
-            spec.value = Some(request.clone());
-            let Ok(res) = self.rpc.request(spec).await else {
-                continue;
-            };
-            let Some(m) = res
-                .value
-                .as_ref()
-                .and_then(|v| HandshakeMessage::from_bytes(v).ok())
-            else {
-                continue;
-            };
-            if m.mode != RouterMode::Reply.code() || res.from != relay {
-                continue;
-            }
-            reply = Some((m, res.to, relay));
-            break;
-        }
-        let Some((m, client_address, relay)) = reply else {
+        // 3. PEER_HANDSHAKE through the relays, two at a time (`findAndConnect`'s semaphore);
+        //    the first proper reply wins
+        let Some((m, client_address, relay)) =
+            self.handshake_through(target, &request, &relays).await
+        else {
             return Err(ConnectError::PeerConnectionFailed);
         };
         let relayed = m.peer_address.is_some();
@@ -180,7 +158,7 @@ impl HyperDht {
         let result = hs.result().ok_or(ConnectError::HandshakeInvalid)?;
 
         // 4. choose a direct path
-        let addr = if remote.firewall == firewall::OPEN {
+        let addr = if Firewall::from_code(remote.firewall) == Firewall::Open {
             remote
                 .addresses4
                 .iter()
@@ -215,5 +193,42 @@ impl HyperDht {
         // 5. UDX stream from our server socket, then secret-stream
         let raw = udx.connect(stream_id, remote_udx.id as u32, SocketAddr::V4(addr));
         Ok(SecretStreamIo::new(raw, result))
+    }
+
+    /// `Router.peerHandshake` through each relay, at most two at once: the first reply that
+    /// decodes, has mode REPLY and comes from the node we asked. Returns the message, our
+    /// address as the relay saw it, and the relay.
+    async fn handshake_through(
+        &self,
+        target: [u8; 32],
+        request: &[u8],
+        relays: &[SocketAddrV4],
+    ) -> Option<(HandshakeMessage, SocketAddrV4, SocketAddrV4)> {
+        let mut pending = relays.iter().copied();
+        let mut set = tokio::task::JoinSet::new();
+        loop {
+            while set.len() < PARALLEL_HANDSHAKES {
+                let Some(relay) = pending.next() else { break };
+                let mut spec = RequestSpec::new(relay, false, Command::PeerHandshake.code());
+                spec.target = Some(target);
+                spec.value = Some(request.to_vec());
+                let rpc = self.rpc.clone();
+                set.spawn(async move { (relay, rpc.request(spec).await) });
+            }
+            let (relay, res) = set.join_next().await?.ok()?;
+            let Ok(res) = res else { continue };
+            let Some(m) = res
+                .value
+                .as_ref()
+                .and_then(|v| HandshakeMessage::from_bytes(v).ok())
+            else {
+                continue;
+            };
+            if m.mode != RouterMode::Reply.code() || res.from != relay || m.noise.is_empty() {
+                continue;
+            }
+            set.abort_all();
+            return Some((m, res.to, relay));
+        }
     }
 }

@@ -15,8 +15,8 @@ use tokio::task::JoinSet;
 
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
-use crate::router::{self, RouteAction};
-use crate::server::{Connection, ServerState, Servers};
+use crate::router;
+use crate::server::{Connection, ListenOptions, ServerState, Servers};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
 use hyperdht_udx::UdxSocket;
@@ -70,9 +70,9 @@ impl RequestHandler for Storage {
                 let mut servers = self.servers.lock().ok()?;
                 let srv = servers.get_mut(&t)?;
                 Some(if cmd == Command::PeerHandshake {
-                    srv.on_peer_handshake(&req)
+                    srv.on_peer_handshake(&req, node, &self.servers)
                 } else {
-                    RouteAction::Drop
+                    srv.on_peer_holepunch(&req, node, &self.servers)
                 })
             });
             let action = if let Some(a) = local {
@@ -82,11 +82,7 @@ impl RequestHandler for Storage {
             } else {
                 router::on_peer_holepunch(&req, relay)
             };
-            match action {
-                RouteAction::Relay { value, to } => node.relay(&req, Some(value), to),
-                RouteAction::Reply(r) => node.reply(&req, r),
-                RouteAction::Drop => {}
-            }
+            action.apply(&req, node);
             return true;
         }
         let outcome = match self.store.lock() {
@@ -149,23 +145,38 @@ impl HyperDht {
         }
     }
 
-    /// `server.listen(keyPair)`: answers handshakes for `hash(publicKey)` and announces itself
-    /// to the closest nodes. Accepted connections arrive on the returned channel. `udx` must be
-    /// the UDX endpoint sharing this node's server socket.
+    /// Routes the datagrams on the DHT sockets that are not dht-rpc frames: UDX packets to
+    /// `udx` (the endpoint sharing our server socket), 1-byte holepunch probes to the
+    /// holepunchers. Replaces any foreign-datagram handler set on the rpc node.
+    pub fn attach_udx(&self, udx: UdxSocket) {
+        self.rpc
+            .set_foreign_datagram_handler(Box::new(move |_socket, from: SocketAddrV4, d| {
+                udx.feed(std::net::SocketAddr::V4(from), d);
+            }));
+    }
+
+    /// `server.listen(keyPair)` with default options; see [`HyperDht::listen_with`].
     pub async fn listen(
         &self,
         udx: UdxSocket,
         key_pair: &KeyPair,
     ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
+        self.listen_with(udx, key_pair, ListenOptions::default())
+            .await
+    }
+
+    /// `createServer(opts).listen(keyPair)`: answers handshakes for `hash(publicKey)` and
+    /// announces itself to the closest nodes. Accepted connections arrive on the returned
+    /// channel. `udx` must be the UDX endpoint sharing this node's server socket.
+    pub async fn listen_with(
+        &self,
+        udx: UdxSocket,
+        key_pair: &KeyPair,
+        opts: ListenOptions,
+    ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
         let target = hash(&key_pair.public_key);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let state = ServerState::new(
-            key_pair,
-            udx,
-            self.rpc.server_address(),
-            self.rpc.is_firewalled(),
-            tx,
-        );
+        let state = ServerState::new(key_pair, udx, self.rpc.clone(), opts, tx);
         if let Ok(mut s) = self.servers.lock() {
             s.insert(target, state);
         }
@@ -199,7 +210,9 @@ impl HyperDht {
     pub async fn unlisten(&self, key_pair: &KeyPair) {
         let target = hash(&key_pair.public_key);
         if let Ok(mut s) = self.servers.lock() {
-            s.remove(&target);
+            if let Some(mut srv) = s.remove(&target) {
+                srv.clear_all();
+            }
         }
         let _ = self
             .lookup_and_unannounce(target, key_pair, &QueryOptions::default(), |_| {})

@@ -7,6 +7,7 @@
 
 pub mod cache;
 pub mod connect;
+pub mod constants;
 pub mod dht;
 pub mod messages;
 pub mod noise_payload;
@@ -15,7 +16,9 @@ pub mod router;
 pub mod server;
 pub mod signing;
 
+pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
+pub use server::{FirewallFn, FirewallFuture, ListenOptions};
 
 /// hyperdht command numbers (`lib/constants.js: COMMANDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,31 +7,54 @@
 use std::net::SocketAddrV4;
 
 use hyperdht_encoding::Codec;
-use hyperdht_rpc::node::{IncomingRequest, Reply};
+use hyperdht_rpc::node::{IncomingRequest, Node, Reply, SocketKind};
 
 use crate::messages::{HandshakeMessage, HolepunchMessage, RouterMode};
 
-/// What the node should do with a routed request.
+/// What the node should do with a routed request. `socket: None` means the socket the
+/// request arrived on; servers answer from the socket they punch with (`reply.socket`).
 #[derive(Debug, Clone)]
 pub enum RouteAction {
-    /// `req.relay(value, to)`: re-send the request (same tid) to `to`.
+    /// `req.relay(value, to, {socket})`: re-send the request (same tid) to `to`.
     Relay {
         value: Vec<u8>,
         to: SocketAddrV4,
+        socket: Option<SocketKind>,
     },
     /// `req.reply(value, opts)`.
-    Reply(Reply),
+    Reply {
+        reply: Reply,
+        socket: Option<SocketKind>,
+    },
     Drop,
 }
 
+impl RouteAction {
+    /// Performs the action on the node.
+    pub fn apply(self, req: &IncomingRequest, node: &mut Node) {
+        match self {
+            RouteAction::Relay { value, to, socket } => {
+                node.relay_on(req, Some(value), to, socket.unwrap_or(req.socket))
+            }
+            RouteAction::Reply { reply, socket } => {
+                node.reply_on(req, reply, socket.unwrap_or(req.socket))
+            }
+            RouteAction::Drop => {}
+        }
+    }
+}
+
 fn reply(value: Option<Vec<u8>>, to: Option<SocketAddrV4>, closer_nodes: bool) -> RouteAction {
-    RouteAction::Reply(Reply {
-        value,
-        error: 0,
-        token: false,
-        closer_nodes,
-        to,
-    })
+    RouteAction::Reply {
+        reply: Reply {
+            value,
+            error: 0,
+            token: false,
+            closer_nodes,
+            to,
+        },
+        socket: None,
+    }
 }
 
 /// `Router.onpeerhandshake` for a node that is not the server. `relay` is the stored route
@@ -59,6 +82,7 @@ pub fn on_peer_handshake(req: &IncomingRequest, relay: Option<SocketAddrV4>) -> 
             RouteAction::Relay {
                 value: m.to_bytes(),
                 to,
+                socket: None,
             }
         }
         Some(RouterMode::FromRelay) => {
@@ -74,6 +98,7 @@ pub fn on_peer_handshake(req: &IncomingRequest, relay: Option<SocketAddrV4>) -> 
             RouteAction::Relay {
                 value: m.to_bytes(),
                 to,
+                socket: None,
             }
         }
         Some(RouterMode::FromServer) => {
@@ -115,6 +140,7 @@ pub fn on_peer_holepunch(req: &IncomingRequest, relay: Option<SocketAddrV4>) -> 
             RouteAction::Relay {
                 value: m.to_bytes(),
                 to,
+                socket: None,
             }
         }
         Some(RouterMode::FromServer) => {

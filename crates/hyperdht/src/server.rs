@@ -1,163 +1,397 @@
-//! Server side of hyperdht connections (`hyperdht lib/server.js`) for the direct cases: the
-//! local router entry that answers PEER_HANDSHAKE with Noise IK message 2 and our handshake
-//! payload (deduplicated by the noise bytes, since relays retransmit), an unconnected UDX
-//! stream that connects to the client on its first packet (firewall hook), and secret-stream.
-//! Holepunch rounds are not implemented: we advertise no holepunch relays, so clients use the
-//! OPEN / LAN path.
+//! Server side of hyperdht connections (`hyperdht lib/server.js`): the local router entry that
+//! answers PEER_HANDSHAKE with Noise IK message 2 and our handshake payload. Handshakes live in
+//! numbered slots (`_holepunches`; the slot index is the `holepunch.id` we advertise) and are
+//! deduplicated by the exact noise bytes (`_connects`), since relays and dht-rpc retries deliver
+//! the same message several times. The user's firewall callback may be async, so a handshake can
+//! be pending: requests for it wait and are all answered (or all dropped) once it resolves.
+//! Holepunch rounds are not implemented yet (clients must use the LAN or OPEN path).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{SocketAddr, SocketAddrV4};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyperdht_crypto::{ns, KeyPair};
 use hyperdht_encoding::Codec;
-use hyperdht_rpc::node::{IncomingRequest, Reply};
+use hyperdht_rpc::node::{IncomingRequest, Node, Reply, SocketKind};
+use hyperdht_rpc::Dht;
 use hyperdht_secret_stream::dh::DhKeyPair;
-use hyperdht_secret_stream::{Handshake, Pattern, SecretStreamIo};
+use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern, SecretStreamIo};
 use hyperdht_udx::{UdxSocket, UdxStream};
 use tokio::sync::mpsc;
 
-use crate::connect::firewall;
+use crate::constants::{Firewall, PayloadError};
 use crate::messages::{HandshakeMessage, RouterMode};
 use crate::noise_payload::{NoisePayload, UdxInfo};
 use crate::router::RouteAction;
 
-/// How long an accepted handshake waits for the client's first UDX packet.
+/// How long an accepted handshake waits for the client's first UDX packet
+/// (`HANDSHAKE_INITIAL_TIMEOUT` plus the time a holepunch may take).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
-/// Remembered handshakes (for retransmitted requests), per server.
-const MAX_SESSIONS: usize = 1024;
+/// `HANDSHAKE_CLEAR_WAIT`: a finished handshake is remembered this long (retransmits).
+const HANDSHAKE_CLEAR_WAIT: Duration = Duration::from_secs(10);
+/// Most handshakes in flight per server; more are dropped like lost packets.
+const MAX_SLOTS: usize = 1024;
+/// Most requests waiting on one pending (firewall) decision.
+const MAX_WAITERS: usize = 16;
 
 pub type Connection = SecretStreamIo<UdxStream>;
 
+/// What the firewall callback returns: `true` rejects the client (no answer at all).
+pub type FirewallFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// `createServer({firewall(remotePublicKey, remotePayload, clientAddress)})`. Called once per
+/// distinct Noise message 1, after decryption (so the key is authenticated). `clientAddress` is
+/// the client as seen by the first relay (or directly).
+pub type FirewallFn =
+    Arc<dyn Fn([u8; 32], NoisePayload, SocketAddrV4) -> FirewallFuture + Send + Sync>;
+
+/// `createServer(opts)` options this port supports.
+#[derive(Clone)]
+pub struct ListenOptions {
+    pub firewall: Option<FirewallFn>,
+    /// `holepunch: false` never punches (clients then need the LAN or OPEN path).
+    pub holepunch: bool,
+    /// `shareLocalAddress` (default true): put our local address into the handshake payload.
+    pub share_local_address: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            firewall: None,
+            holepunch: true,
+            share_local_address: true,
+        }
+    }
+}
+
+/// The node's view of itself when a handshake arrives (read under the node lock).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeView {
+    /// `dht.remoteAddress()`: our public address if we are not firewalled.
+    pub remote_address: Option<SocketAddrV4>,
+}
+
+impl NodeView {
+    pub(crate) fn of(node: &Node) -> Self {
+        NodeView {
+            remote_address: if node.is_firewalled() {
+                None
+            } else {
+                node.remote_address()
+            },
+        }
+    }
+}
+
+/// A request waiting for its handshake's outcome.
+struct Waiter {
+    req: IncomingRequest,
+    msg: HandshakeMessage,
+}
+
+/// The answer every request carrying the same noise bytes gets.
+#[derive(Clone)]
+struct Ready {
+    noise2: Vec<u8>,
+    /// `replyFromPuncher`: send routed replies from the socket we punch with.
+    from_puncher: bool,
+}
+
+enum SlotState {
+    Pending(Vec<Waiter>),
+    Ready(Ready),
+    /// Rejected, undecryptable, or aborted: never answered.
+    Dropped,
+}
+
+pub(crate) struct Slot {
+    noise1: Vec<u8>,
+    state: SlotState,
+    clear_at: Option<Instant>,
+}
+
 /// A listening server's state, shared with the request handler.
 pub struct ServerState {
+    pub(crate) public_key: [u8; 32],
     key_pair: DhKeyPair,
     udx: UdxSocket,
+    rpc: Dht,
     local_address: SocketAddrV4,
-    firewalled: bool,
-    sessions: HashMap<Vec<u8>, Vec<u8>>,
+    opts: ListenOptions,
+    slots: Vec<Option<Slot>>,
+    by_noise: HashMap<Vec<u8>, usize>,
     connections: mpsc::Sender<Connection>,
+    pub(crate) suspended: bool,
+    /// `announcer.relays` (relay node, our address as it saw us), for the handshake payload.
+    pub(crate) relays: Vec<crate::noise_payload::RelayInfo>,
+    /// `announcer.relayAddresses`.
+    pub(crate) relay_addresses: Vec<SocketAddrV4>,
 }
 
 pub type Servers = Arc<Mutex<HashMap<[u8; 32], ServerState>>>;
+
+fn random_stream_id() -> u32 {
+    loop {
+        let id = rand::random::<u32>();
+        if id != 0 {
+            return id;
+        }
+    }
+}
 
 impl ServerState {
     pub fn new(
         key_pair: &KeyPair,
         udx: UdxSocket,
-        local_address: SocketAddrV4,
-        firewalled: bool,
+        rpc: Dht,
+        opts: ListenOptions,
         connections: mpsc::Sender<Connection>,
     ) -> Self {
         ServerState {
+            public_key: key_pair.public_key,
             key_pair: DhKeyPair::from_seed(&key_pair.seed()),
+            local_address: rpc.server_address(),
             udx,
-            local_address,
-            firewalled,
-            sessions: HashMap::new(),
+            rpc,
+            opts,
+            slots: Vec::new(),
+            by_noise: HashMap::new(),
             connections,
+            suspended: false,
+            relays: Vec::new(),
+            relay_addresses: Vec::new(),
         }
     }
 
-    /// `Router.onpeerhandshake` with `isServer`: returns what to send, or `Drop`.
-    pub fn on_peer_handshake(&mut self, req: &IncomingRequest) -> RouteAction {
-        let Some(hs) = req
+    pub(crate) fn slot_mut(&mut self, id: usize) -> Option<&mut Slot> {
+        self.slots.get_mut(id).and_then(|s| s.as_mut())
+    }
+
+    /// `_clearAll` (suspend / close): forget every handshake.
+    pub(crate) fn clear_all(&mut self) {
+        self.slots.clear();
+        self.by_noise.clear();
+    }
+
+    fn gc(&mut self, now: Instant) {
+        for i in 0..self.slots.len() {
+            let expired = self.slots[i]
+                .as_ref()
+                .is_some_and(|s| s.clear_at.is_some_and(|t| t <= now));
+            if expired {
+                if let Some(s) = self.slots[i].take() {
+                    self.by_noise.remove(&s.noise1);
+                }
+            }
+        }
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
+        }
+    }
+
+    fn free_slot(&self) -> Option<usize> {
+        match self.slots.iter().position(|s| s.is_none()) {
+            Some(i) => Some(i),
+            None if self.slots.len() < MAX_SLOTS => Some(self.slots.len()),
+            None => None,
+        }
+    }
+
+    /// `Router.onpeerhandshake` with `isServer` (`Server._onpeerhandshake`): returns what to send
+    /// now; `Drop` also covers "answered later" (the firewall decision is pending).
+    pub fn on_peer_handshake(
+        &mut self,
+        req: &IncomingRequest,
+        node: &Node,
+        servers: &Servers,
+    ) -> RouteAction {
+        let Some(msg) = req
             .value
             .as_ref()
             .and_then(|v| HandshakeMessage::from_bytes(v).ok())
         else {
             return RouteAction::Drop;
         };
-        let noise2 = match self.sessions.get(&hs.noise) {
-            Some(n) => n.clone(),
-            None => match self.accept(&hs.noise) {
-                Some(n) => {
-                    if self.sessions.len() >= MAX_SESSIONS {
-                        self.sessions.clear();
-                    }
-                    self.sessions.insert(hs.noise.clone(), n.clone());
-                    n
-                }
-                None => return RouteAction::Drop,
-            },
-        };
-        let no_extras = |value: Vec<u8>, to: Option<SocketAddrV4>| Reply {
-            value: Some(value),
-            error: 0,
-            token: false,
-            closer_nodes: false,
-            to,
-        };
-        match RouterMode::from_code(hs.mode) {
-            Some(RouterMode::FromClient) => {
-                let m = HandshakeMessage {
-                    mode: RouterMode::Reply.code(),
-                    noise: noise2,
-                    peer_address: None,
-                    relay_address: None,
-                };
-                RouteAction::Reply(no_extras(m.to_bytes(), None))
-            }
-            Some(RouterMode::FromRelay) => {
-                let m = HandshakeMessage {
-                    mode: RouterMode::FromServer.code(),
-                    noise: noise2,
-                    peer_address: hs.peer_address,
-                    relay_address: None,
-                };
-                RouteAction::Relay {
-                    value: m.to_bytes(),
-                    to: req.from,
-                }
-            }
-            Some(RouterMode::FromSecondRelay) => {
-                let Some(to) = hs.relay_address else {
-                    return RouteAction::Drop;
-                };
-                let m = HandshakeMessage {
-                    mode: RouterMode::FromServer.code(),
-                    noise: noise2,
-                    peer_address: hs.peer_address,
-                    relay_address: None,
-                };
-                RouteAction::Relay {
-                    value: m.to_bytes(),
-                    to,
-                }
-            }
-            _ => RouteAction::Drop,
+        if self.suspended || msg.noise.is_empty() {
+            return RouteAction::Drop;
         }
-    }
+        let now = Instant::now();
+        self.gc(now);
+        if let Some(&id) = self.by_noise.get(&msg.noise) {
+            let Some(slot) = self.slot_mut(id) else {
+                return RouteAction::Drop;
+            };
+            return match &mut slot.state {
+                SlotState::Ready(r) => routed_reply(req, &msg, r),
+                SlotState::Pending(waiters) => {
+                    if waiters.len() < MAX_WAITERS {
+                        waiters.push(Waiter {
+                            req: req.clone(),
+                            msg,
+                        });
+                    }
+                    RouteAction::Drop
+                }
+                SlotState::Dropped => RouteAction::Drop,
+            };
+        }
+        let Some(id) = self.free_slot() else {
+            return RouteAction::Drop;
+        };
+        let slot = Slot {
+            noise1: msg.noise.clone(),
+            state: SlotState::Dropped,
+            clear_at: None,
+        };
+        if id == self.slots.len() {
+            self.slots.push(Some(slot));
+        } else {
+            self.slots[id] = Some(slot);
+        }
+        self.by_noise.insert(msg.noise.clone(), id);
 
-    /// Runs the Noise responder; on success prepares the UDX stream and returns message 2.
-    fn accept(&mut self, noise1: &[u8]) -> Option<Vec<u8>> {
-        let mut hs = Handshake::new(
+        // Noise responder: a message we cannot read is dropped silently
+        let mut hs = match Handshake::new(
             Pattern::IK,
             false,
             self.key_pair.clone(),
             ns::peer_handshake(),
             None,
-        )
-        .ok()?;
-        let client = NoisePayload::from_bytes(&hs.recv(noise1).ok()?).ok()?;
-        if client.version != 1 {
-            return None;
-        }
-        let client_udx = client.udx?;
-        let stream_id: u32 = loop {
-            let id = rand::random::<u32>();
-            if id != 0 {
-                break id;
-            }
+        ) {
+            Ok(h) => h,
+            Err(_) => return self.drop_slot(id, now),
         };
+        let Some(client) = hs
+            .recv(&msg.noise)
+            .ok()
+            .and_then(|p| NoisePayload::from_bytes(&p).ok())
+        else {
+            return self.drop_slot(id, now);
+        };
+        let Some(remote_pk) = hs.remote_static() else {
+            return self.drop_slot(id, now);
+        };
+        let client_address = msg.peer_address.unwrap_or(req.from);
+        let view = NodeView::of(node);
+        let Some(firewall) = self.opts.firewall.clone() else {
+            let ready = self.complete(id, hs, client, client_address, req, &msg, view);
+            return match ready {
+                Some(r) => routed_reply(req, &msg, &r),
+                None => RouteAction::Drop,
+            };
+        };
+        // async firewall: park this request, decide on a task, answer everyone waiting
+        if let Some(s) = self.slot_mut(id) {
+            s.state = SlotState::Pending(vec![Waiter {
+                req: req.clone(),
+                msg,
+            }]);
+        }
+        let servers = servers.clone();
+        let target = hyperdht_crypto::hash(&self.public_key);
+        let first = req.clone();
+        tokio::spawn(async move {
+            let rejected = firewall(remote_pk, client.clone(), client_address).await;
+            let mut sends = Vec::new();
+            let rpc = {
+                let Ok(mut map) = servers.lock() else { return };
+                let Some(srv) = map.get_mut(&target) else {
+                    return;
+                };
+                let waiters = match srv.slot_mut(id).map(|s| &mut s.state) {
+                    Some(SlotState::Pending(w)) => std::mem::take(w),
+                    _ => return,
+                };
+                let now = Instant::now();
+                let ready = if rejected || srv.suspended {
+                    srv.drop_slot(id, now);
+                    None
+                } else {
+                    let first_msg = &waiters[0].msg;
+                    srv.complete(id, hs, client, client_address, &first, first_msg, view)
+                };
+                if let Some(r) = ready {
+                    for w in waiters {
+                        sends.push((routed_reply(&w.req, &w.msg, &r), w.req));
+                    }
+                }
+                srv.rpc.clone()
+            };
+            for (action, req) in sends {
+                rpc.with_node_or_defer(move |n| action.apply(&req, n));
+            }
+        });
+        RouteAction::Drop
+    }
+
+    /// `Server._onpeerholepunch`: not implemented yet, holepunch rounds get no answer.
+    pub fn on_peer_holepunch(
+        &mut self,
+        _req: &IncomingRequest,
+        _node: &Node,
+        _servers: &Servers,
+    ) -> RouteAction {
+        RouteAction::Drop
+    }
+
+    fn drop_slot(&mut self, id: usize, now: Instant) -> RouteAction {
+        if let Some(s) = self.slot_mut(id) {
+            s.state = SlotState::Dropped;
+            s.clear_at = Some(now + HANDSHAKE_CLEAR_WAIT);
+        }
+        RouteAction::Drop
+    }
+
+    /// `_addHandshake` after the firewall accepted: payload, Noise message 2, the raw stream
+    /// that connects on the client's first UDX packet, and the choice of path.
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &mut self,
+        id: usize,
+        mut hs: Handshake,
+        client: NoisePayload,
+        client_address: SocketAddrV4,
+        _req: &IncomingRequest,
+        msg: &HandshakeMessage,
+        view: NodeView,
+    ) -> Option<Ready> {
+        let now = Instant::now();
+        let error = if client.version != 1 {
+            PayloadError::VersionMismatch
+        } else if client.udx.is_none() {
+            PayloadError::Aborted
+        } else {
+            PayloadError::None
+        };
+        let ok = error == PayloadError::None;
+        let stream_id = if ok { random_stream_id() } else { 0 };
+        let mut addresses4 = Vec::new();
+        if let Some(a) = view.remote_address {
+            addresses4.push(a);
+        }
+        if self.opts.share_local_address {
+            addresses4.push(self.local_address);
+        }
         let payload = NoisePayload {
-            firewall: if self.firewalled {
-                firewall::UNKNOWN
+            error: error.code(),
+            firewall: if view.remote_address.is_some() {
+                Firewall::Open.code()
             } else {
-                firewall::OPEN
+                Firewall::Unknown.code()
             },
-            addresses4: vec![self.local_address],
+            holepunch: if view.remote_address.is_some() {
+                None
+            } else {
+                Some(crate::noise_payload::HolepunchInfo {
+                    id: id as u64,
+                    relays: self.relays.clone(),
+                })
+            },
+            addresses4,
             udx: Some(UdxInfo {
                 version: 1,
                 reusable_socket: false,
@@ -165,16 +399,71 @@ impl ServerState {
                 seq: 0,
             }),
             secret_stream: Some(1),
+            relay_addresses: (!self.relay_addresses.is_empty())
+                .then(|| self.relay_addresses.clone()),
             ..NoisePayload::default()
         };
-        let noise2 = hs.send(&payload.to_bytes()).ok()?;
-        let result = hs.result()?;
-        let remote_id = client_udx.id as u32;
-        // the client's first UDX packet connects us back to wherever it came from
+        let noise2 = match hs.send(&payload.to_bytes()) {
+            Ok(n) => n,
+            Err(_) => {
+                self.drop_slot(id, now);
+                return None;
+            }
+        };
+        let result = hs.result();
+        let (Some(result), true) = (result, ok) else {
+            // an error payload is still answered, but nothing connects
+            let ready = Ready {
+                noise2,
+                from_puncher: false,
+            };
+            self.set_ready(id, ready.clone(), now);
+            return Some(ready);
+        };
+        let remote_udx_id = client.udx.map(|u| u.id as u32).unwrap_or(0);
+        let direct = msg.peer_address.is_none();
+        // the client is reachable (OPEN) or talked to us directly: we connect right away
+        if Firewall::from_code(client.firewall) == Firewall::Open || direct {
+            let raw = self
+                .udx
+                .connect(stream_id, remote_udx_id, SocketAddr::V4(client_address));
+            self.deliver(raw, result);
+            let ready = Ready {
+                noise2,
+                from_puncher: false,
+            };
+            self.set_ready(id, ready.clone(), now);
+            return Some(ready);
+        }
+        self.accept_stream(stream_id, remote_udx_id, result.clone());
+        // holepunching is not implemented yet: the client must use the LAN path
+        let ready = Ready {
+            noise2,
+            from_puncher: false,
+        };
+        self.set_ready(id, ready.clone(), now);
+        Some(ready)
+    }
+
+    fn set_ready(&mut self, id: usize, r: Ready, now: Instant) {
+        if let Some(s) = self.slot_mut(id) {
+            s.state = SlotState::Ready(r);
+            // remembered for retransmits, then the slot id may be reused
+            s.clear_at = Some(now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT);
+        }
+    }
+
+    /// An unconnected raw stream: the client's first UDX packet (on any path) connects it.
+    fn accept_stream(&self, stream_id: u32, remote_id: u32, result: HandshakeResult) {
         let raw = self.udx.accept(
             stream_id,
             Box::new(move |from: SocketAddr| Some((remote_id, from))),
         );
+        self.deliver(raw, result);
+    }
+
+    /// Hands the stream to the listener once connected (or destroys it after the timeout).
+    fn deliver(&self, raw: UdxStream, result: HandshakeResult) {
         let tx = self.connections.clone();
         tokio::spawn(async move {
             if tokio::time::timeout(CONNECT_TIMEOUT, raw.connected()).await == Ok(true) {
@@ -183,6 +472,43 @@ impl ServerState {
                 raw.destroy();
             }
         });
-        Some(noise2)
+    }
+}
+
+/// The router's answer for one request (`Router.onpeerhandshake`, server branch).
+fn routed_reply(req: &IncomingRequest, msg: &HandshakeMessage, r: &Ready) -> RouteAction {
+    let socket = r.from_puncher.then_some(SocketKind::Server);
+    let mode = RouterMode::from_code(msg.mode);
+    let out = |mode: RouterMode, peer_address| HandshakeMessage {
+        mode: mode.code(),
+        noise: r.noise2.clone(),
+        peer_address,
+        relay_address: None,
+    };
+    match mode {
+        Some(RouterMode::FromClient) => RouteAction::Reply {
+            reply: Reply {
+                value: Some(out(RouterMode::Reply, None).to_bytes()),
+                error: 0,
+                token: false,
+                closer_nodes: false,
+                to: None,
+            },
+            socket,
+        },
+        Some(RouterMode::FromRelay) => RouteAction::Relay {
+            value: out(RouterMode::FromServer, msg.peer_address).to_bytes(),
+            to: req.from,
+            socket,
+        },
+        Some(RouterMode::FromSecondRelay) => match msg.relay_address {
+            Some(to) => RouteAction::Relay {
+                value: out(RouterMode::FromServer, msg.peer_address).to_bytes(),
+                to,
+                socket,
+            },
+            None => RouteAction::Drop,
+        },
+        _ => RouteAction::Drop,
     }
 }
