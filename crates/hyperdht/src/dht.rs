@@ -13,6 +13,7 @@ use hyperdht_rpc::node::{IncomingRequest, Node, RequestSpec};
 use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
 use tokio::task::JoinSet;
 
+use crate::announcer::{self, Announcers};
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
 use crate::router;
@@ -105,6 +106,7 @@ pub struct HyperDht {
     pub rpc: Dht,
     store: Arc<Mutex<Persistent>>,
     servers: Servers,
+    announcers: Announcers,
 }
 
 fn query_params(
@@ -142,6 +144,7 @@ impl HyperDht {
             rpc,
             store,
             servers,
+            announcers: Arc::default(),
         }
     }
 
@@ -195,18 +198,24 @@ impl HyperDht {
                 },
             );
         }
-        self.announce(
-            target,
-            key_pair,
-            AnnounceOptions::default(),
-            &QueryOptions::default(),
-            |_| {},
-        )
-        .await?;
+        // the announcer's first round finishes before we report listening, like upstream
+        let handle =
+            announcer::start(self.clone(), key_pair.clone(), target, self.servers.clone()).await;
+        if let Ok(mut a) = self.announcers.lock() {
+            if let Some(old) = a.insert(target, Arc::new(handle)) {
+                tokio::spawn(async move { old.stop().await });
+            }
+        }
         Ok(rx)
     }
 
-    /// `server.close()`: stops answering handshakes for the key and unannounces it.
+    fn announcer(&self, public_key: &[u8; 32]) -> Option<Arc<announcer::AnnouncerHandle>> {
+        let target = hash(public_key);
+        self.announcers.lock().ok()?.get(&target).cloned()
+    }
+
+    /// `server.close()`: stops answering handshakes for the key, stops the announcer and
+    /// unannounces from its relay nodes.
     pub async fn unlisten(&self, key_pair: &KeyPair) {
         let target = hash(&key_pair.public_key);
         if let Ok(mut s) = self.servers.lock() {
@@ -214,9 +223,67 @@ impl HyperDht {
                 srv.clear_all();
             }
         }
-        let _ = self
-            .lookup_and_unannounce(target, key_pair, &QueryOptions::default(), |_| {})
-            .await;
+        if let Ok(mut s) = self.store.lock() {
+            s.forwards.delete(&target);
+        }
+        let handle = self
+            .announcers
+            .lock()
+            .ok()
+            .and_then(|mut a| a.remove(&target));
+        if let Some(h) = handle {
+            h.stop().await;
+        }
+    }
+
+    /// `server.relayAddresses`: our public address (if not firewalled) and the relay nodes that
+    /// accepted our last announce, at most 3. Empty if not listening with that key.
+    pub fn relay_addresses(&self, public_key: &[u8; 32]) -> Vec<SocketAddrV4> {
+        let target = hash(public_key);
+        self.servers
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&target).map(|srv| srv.relay_addresses.clone()))
+            .unwrap_or_default()
+    }
+
+    /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
+    /// suspended or not listening.
+    pub fn refresh(&self, public_key: &[u8; 32]) {
+        let suspended = self
+            .servers
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&hash(public_key)).map(|srv| srv.suspended))
+            .unwrap_or(true);
+        if let (false, Some(a)) = (suspended, self.announcer(public_key)) {
+            a.refresh();
+        }
+    }
+
+    /// `server.suspend()`: drop pending handshakes, stop answering new ones, unannounce.
+    pub async fn suspend_server(&self, public_key: &[u8; 32]) {
+        if let Ok(mut s) = self.servers.lock() {
+            if let Some(srv) = s.get_mut(&hash(public_key)) {
+                srv.suspended = true;
+                srv.clear_all();
+            }
+        }
+        if let Some(a) = self.announcer(public_key) {
+            a.suspend().await;
+        }
+    }
+
+    /// `server.resume()`: answer handshakes again and re-announce.
+    pub async fn resume_server(&self, public_key: &[u8; 32]) {
+        if let Ok(mut s) = self.servers.lock() {
+            if let Some(srv) = s.get_mut(&hash(public_key)) {
+                srv.suspended = false;
+            }
+        }
+        if let Some(a) = self.announcer(public_key) {
+            a.resume().await;
+        }
     }
 
     /// Runs `f` on the local storage (tests, stats).

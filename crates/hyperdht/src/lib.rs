@@ -5,6 +5,7 @@
 //! `lib/persistent.js`), and `dht` (the client operations of `index.js`).
 #![forbid(unsafe_code)]
 
+pub mod announcer;
 pub mod cache;
 pub mod connect;
 pub mod constants;

@@ -130,6 +130,8 @@ pub struct ServerState {
     pub(crate) relays: Vec<crate::noise_payload::RelayInfo>,
     /// `announcer.relayAddresses`.
     pub(crate) relay_addresses: Vec<SocketAddrV4>,
+    /// `announcer.isRelay` state.
+    pub(crate) relay_generations: crate::announcer::RelayGenerations,
 }
 
 pub type Servers = Arc<Mutex<HashMap<[u8; 32], ServerState>>>;
@@ -164,6 +166,7 @@ impl ServerState {
             suspended: false,
             relays: Vec::new(),
             relay_addresses: Vec::new(),
+            relay_generations: Default::default(),
         }
     }
 
