@@ -14,6 +14,7 @@ pub mod messages;
 pub mod noise_payload;
 pub mod persistent;
 pub mod router;
+pub mod secure_payload;
 pub mod server;
 pub mod signing;
 

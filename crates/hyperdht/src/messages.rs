@@ -282,3 +282,77 @@ impl Codec for HolepunchMessage {
         })
     }
 }
+
+/// `holepunchPayload`: the plaintext of a PEER_HOLEPUNCH payload (encrypted with
+/// [`crate::secure_payload::SecurePayload`]). `error` and `firewall` stay raw uints so unknown
+/// codes round-trip; see [`crate::constants`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HolepunchPayload {
+    pub error: u64,
+    pub firewall: u64,
+    pub round: u64,
+    pub connected: bool,
+    pub punching: bool,
+    /// `None` is "no addresses" (NAT type unknown); JS writes the flag for any non-null array.
+    pub addresses: Option<Vec<SocketAddrV4>>,
+    pub remote_address: Option<SocketAddrV4>,
+    pub token: Option<[u8; 32]>,
+    pub remote_token: Option<[u8; 32]>,
+}
+
+impl Codec for HolepunchPayload {
+    fn encode(&self, w: &mut Writer) {
+        let flags = u64::from(self.connected)
+            | (u64::from(self.punching) << 1)
+            | (u64::from(self.addresses.is_some()) << 2)
+            | (u64::from(self.remote_address.is_some()) << 3)
+            | (u64::from(self.token.is_some()) << 4)
+            | (u64::from(self.remote_token.is_some()) << 5);
+        w.uint(flags);
+        w.uint(self.error);
+        w.uint(self.firewall);
+        w.uint(self.round);
+        if let Some(a) = &self.addresses {
+            w.ipv4_array(a);
+        }
+        if let Some(a) = &self.remote_address {
+            w.ipv4_address(a);
+        }
+        if let Some(t) = &self.token {
+            w.fixed32(t);
+        }
+        if let Some(t) = &self.remote_token {
+            w.fixed32(t);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.uint()?;
+        Ok(HolepunchPayload {
+            error: r.uint()?,
+            firewall: r.uint()?,
+            round: r.uint()?,
+            connected: flags & 1 != 0,
+            punching: flags & 2 != 0,
+            addresses: if flags & 4 != 0 {
+                Some(r.ipv4_array()?)
+            } else {
+                None
+            },
+            remote_address: if flags & 8 != 0 {
+                Some(r.ipv4_address()?)
+            } else {
+                None
+            },
+            token: if flags & 16 != 0 {
+                Some(r.fixed32()?)
+            } else {
+                None
+            },
+            remote_token: if flags & 32 != 0 {
+                Some(r.fixed32()?)
+            } else {
+                None
+            },
+        })
+    }
+}

@@ -104,3 +104,77 @@ fn noise_payload_vectors() {
         }
     }
 }
+
+fn token(v: &Value) -> Option<[u8; 32]> {
+    v.as_str()
+        .map(|s| hex::decode(s).unwrap().try_into().unwrap())
+}
+
+fn holepunch_payload(d: &Value) -> hyperdht_core::messages::HolepunchPayload {
+    hyperdht_core::messages::HolepunchPayload {
+        error: d["error"].as_u64().unwrap(),
+        firewall: d["firewall"].as_u64().unwrap(),
+        round: d["round"].as_u64().unwrap(),
+        connected: d["connected"].as_bool().unwrap(),
+        punching: d["punching"].as_bool().unwrap(),
+        addresses: d["addresses"]
+            .as_array()
+            .map(|a| a.iter().map(|x| addr(x).unwrap()).collect()),
+        remote_address: addr(&d["remoteAddress"]),
+        token: token(&d["token"]),
+        remote_token: token(&d["remoteToken"]),
+    }
+}
+
+#[test]
+fn holepunch_payloads_and_secure_payload() {
+    use hyperdht_core::messages::HolepunchPayload;
+    use hyperdht_core::secure_payload::SecurePayload;
+    let v = load();
+    for c in v["holepunchPayload_plain"].as_array().unwrap() {
+        let p = holepunch_payload(&c["value"]);
+        let enc = hex::decode(c["encoded"].as_str().unwrap()).unwrap();
+        assert_eq!(p.to_bytes(), enc, "{}", c["name"]);
+        assert_eq!(HolepunchPayload::from_bytes(&enc).unwrap(), p);
+    }
+    for c in v["secure_payload"].as_array().unwrap() {
+        let key: [u8; 32] = hex::decode(c["key"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let sp = SecurePayload::new(&key);
+        let wire = hex::decode(c["wire"].as_str().unwrap()).unwrap();
+        if c["nonce"].is_null() {
+            // made by JS with a random nonce: decrypts to the recorded payload
+            let want = holepunch_payload(&c["decoded"]);
+            assert_eq!(sp.decrypt(&wire), Some(want), "{}", c["name"]);
+            continue;
+        }
+        let nonce: [u8; 24] = hex::decode(c["nonce"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let plain = hex::decode(c["plaintext"].as_str().unwrap()).unwrap();
+        let p = HolepunchPayload::from_bytes(&plain).unwrap();
+        assert_eq!(sp.encrypt_with_nonce(&p, &nonce), wire, "{}", c["name"]);
+        assert_eq!(sp.decrypt(&wire), Some(p));
+        let mut bad = wire.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(sp.decrypt(&bad), None, "forged payloads are rejected");
+        assert_eq!(sp.decrypt(&wire[..40]), None, "too short");
+    }
+    let t = &v["secure_payload_token"];
+    let secret: [u8; 32] = hex::decode(t["localSecret"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let sp = SecurePayload::with_local_secret(&[0; 32], secret);
+    let host: std::net::Ipv4Addr = t["host"].as_str().unwrap().parse().unwrap();
+    for port in [1, 40000] {
+        assert_eq!(
+            hex::encode(sp.token(&SocketAddrV4::new(host, port))),
+            t["token"].as_str().unwrap(),
+            "the token ignores the port"
+        );
+    }
+}
