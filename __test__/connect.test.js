@@ -163,3 +163,45 @@ for (const [C, S, name] of [[RS, JS, 'Rust client, JS server'], [JS, RS, 'JS cli
     assert.match(err.message, /timed out/i)
   })
 }
+
+// (a paused JS NoiseSecretStream buffers without bound, in JS hyperdht too, so only Rust readers are tested)
+for (const [C, S, name] of [[RS, JS, 'Rust reader, JS writer']]) {
+  test(`a reader that stops reading stalls the writer (${name})`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const total = 32 * 1024 * 1024
+    const chunk = Buffer.alloc(64 * 1024, 0x5a)
+    let written = 0
+    let stalled = null
+    const stall = new Promise((resolve) => { stalled = resolve })
+    const server = sNode.createServer(async (conn) => {
+      conn.on('error', () => {})
+      while (written < total) {
+        written += chunk.length
+        if (!conn.write(chunk)) {
+          // stalled = no drain within 500 ms while the reader is paused
+          const timer = setTimeout(() => stalled(written), 500)
+          await once(conn, 'drain')
+          clearTimeout(timer)
+        }
+      }
+      stalled(written) // never stalled: the assertion below reports it
+      conn.end()
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+    const conn = cNode.connect(server.publicKey)
+    await once(conn, 'open')
+    conn.pause()
+    const at = await stall
+    assert.ok(at < total, `writer stalled after ${at} of ${total} bytes`)
+    assert.ok(conn.rawBytesRead < total, 'reader holds only part of the data')
+    let got = 0
+    conn.on('data', (d) => { got += d.length })
+    conn.resume()
+    await once(conn, 'end')
+    assert.strictEqual(got, total)
+  })
+}

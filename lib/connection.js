@@ -6,9 +6,13 @@
 const { Duplex } = require('streamx')
 const errors = require('./errors')
 
+const READ_HWM = 1024 * 1024
+
 class Connection extends Duplex {
   constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null } = {}) {
-    super({ mapWritable: (b) => (typeof b === 'string' ? Buffer.from(b) : b) })
+    // a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer)
+    // only when JS falls that far behind
+    super({ highWaterMark: READ_HWM, mapWritable: (b) => (typeof b === 'string' ? Buffer.from(b) : b) })
     this.dht = dht
     this.isInitiator = isInitiator
     this.noiseStream = this
@@ -27,6 +31,7 @@ class Connection extends Duplex {
     this._cid = 0
     this._pendingWrite = null
     this._nativeClosed = false
+    this._paused = false
     this._destroyCallback = null
     this._openedResolve = null
     this.opened = new Promise((resolve) => { this._openedResolve = resolve })
@@ -53,7 +58,18 @@ class Connection extends Duplex {
 
   _ondata (data) {
     this.rawBytesRead += data.byteLength
-    this.push(data)
+    if (!this.push(data) && !this._paused && this._live()) {
+      this._paused = true
+      this.dht._native.connSetPaused(this._cid, true)
+    }
+  }
+
+  _read (cb) {
+    if (this._paused) {
+      this._paused = false
+      if (this._live()) this.dht._native.connSetPaused(this._cid, false)
+    }
+    cb(null)
   }
 
   _onend () {

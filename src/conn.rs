@@ -43,6 +43,38 @@ pub(crate) struct ConnHandle {
     pub blocked: Arc<AtomicBool>,
     /// `destroy()`: wakes the task even when the write queue is full
     pub kill: Arc<Notify>,
+    /// JS's readable buffer is full: stop reading (UDX's receive window then slows the peer)
+    pub flow: Arc<Flow>,
+}
+
+/// Read-side backpressure between the JS Readable and the connection task.
+#[derive(Default)]
+pub(crate) struct Flow {
+    paused: AtomicBool,
+    resume: Notify,
+}
+
+impl Flow {
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+        self.resume.notify_one();
+    }
+}
+
+/// Pauses or resumes reading on a connection (JS `push()` returned false / `_read()` was called).
+pub(crate) fn set_paused(conns: &Conns, cid: u32, paused: bool) {
+    if let Ok(m) = conns.lock() {
+        if let Some(h) = m.get(&cid) {
+            if paused {
+                h.flow.pause();
+            } else {
+                h.flow.resume();
+            }
+        }
+    }
 }
 
 /// Destroys one connection (its task emits `conn-close` with DESTROYED).
@@ -86,6 +118,7 @@ pub(crate) fn spawn_connection(
     let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
     let blocked = Arc::new(AtomicBool::new(false));
     let kill = Arc::new(Notify::new());
+    let flow = Arc::new(Flow::default());
     if let Ok(mut m) = conns.lock() {
         m.insert(
             cid,
@@ -94,6 +127,7 @@ pub(crate) fn spawn_connection(
                 ctl: ctl_tx,
                 blocked: blocked.clone(),
                 kill: kill.clone(),
+                flow: flow.clone(),
             },
         );
     }
@@ -114,7 +148,7 @@ pub(crate) fn spawn_connection(
     let conns = conns.clone();
     tokio::spawn(async move {
         let err = tokio::select! {
-            r = run(conn, cid, rx, ctl, blocked, &sink) => r.err(),
+            r = run(conn, cid, rx, ctl, blocked, &flow, &sink) => r.err(),
             _ = kill.notified() => Some(DESTROYED.to_string()),
         };
         if let Ok(mut m) = conns.lock() {
@@ -142,13 +176,21 @@ impl Half {
 }
 
 impl AsyncRead for Half {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut *self.lock()).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Half {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut *self.lock()).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -174,6 +216,7 @@ async fn run(
     mut rx: mpsc::Receiver<ConnCmd>,
     mut ctl: mpsc::Receiver<Control>,
     blocked: Arc<AtomicBool>,
+    flow: &Flow,
     sink: &Sink,
 ) -> Result<(), String> {
     let shared = Arc::new(Mutex::new(conn));
@@ -181,6 +224,12 @@ async fn run(
     let reader = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
+            while flow.paused.load(Ordering::Acquire) {
+                tokio::select! {
+                    _ = flow.resume.notified() => {}
+                    Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
+                }
+            }
             // settings are applied between reads so the next poll arms their timers
             let n = tokio::select! {
                 r = rd.read(&mut buf) => r.map_err(|e| e.to_string())?,

@@ -621,6 +621,12 @@ impl NativeDht {
         conn::control(&self.conns, cid, conn::Control::SendKeepAlive);
     }
 
+    /// Read-side backpressure: `paused` = JS's readable buffer is full.
+    #[napi(catch_unwind)]
+    pub fn conn_set_paused(&self, cid: u32, paused: bool) {
+        conn::set_paused(&self.conns, cid, paused);
+    }
+
     #[napi(catch_unwind)]
     pub fn conn_destroy(&self, cid: u32) {
         conn::destroy_one(&self.conns, cid);

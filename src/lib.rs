@@ -17,7 +17,12 @@ mod records;
 #[napi_derive::module_init]
 fn init() {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(
+            std::env::var("HYPERDHT_RS_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2),
+        )
         .thread_name("hyperdht-rs")
         .enable_all()
         .build()

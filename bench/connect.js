@@ -1,0 +1,154 @@
+'use strict'
+// Encrypted connections, JS hyperdht vs hyperdht-rs, each in its own child process, same run:
+// connect latency p50/p95, one-connection throughput + CPU-seconds per GB, 200 concurrent
+// connections (time, RSS per connection), echo messages/s and RTT p50/p99.
+// Usage: npm run bench   or: node scripts/netns.js node bench/connect.js [MiB] [connects]
+const { spawnSync } = require('child_process')
+const path = require('path')
+const { once } = require('events')
+
+if (process.argv[2] === 'child') {
+  child(process.argv[3], Number(process.argv[4]), Number(process.argv[5])).then(
+    (r) => { console.log(JSON.stringify(r)); process.exit(0) },
+    (err) => { console.error(err); process.exit(1) }
+  )
+} else {
+  const mib = Number(process.argv[2]) || 128
+  const connects = Number(process.argv[3]) || 50
+  const res = {}
+  for (const impl of ['js', 'rs']) {
+    const r = spawnSync(process.execPath, ['--expose-gc', __filename, 'child', impl, String(mib), String(connects)], { encoding: 'utf-8', timeout: 600000 })
+    if (r.status !== 0) {
+      console.error(`${impl} failed:`, r.stderr || r.error)
+      continue
+    }
+    res[impl] = JSON.parse(r.stdout.trim().split('\n').pop())
+  }
+  const rows = [
+    ['connect p50 (ms)', 'connectP50'],
+    ['connect p95 (ms)', 'connectP95'],
+    [`throughput ${mib} MiB (MB/s)`, 'mbps'],
+    ['CPU-s per GB', 'cpuPerGB'],
+    ['200 conns time (ms)', 'manyMs'],
+    ['RSS per conn (KiB)', 'rssPerConnKiB'],
+    ['echo msg/s', 'echoPerSec'],
+    ['echo RTT p50 (ms)', 'rttP50'],
+    ['echo RTT p99 (ms)', 'rttP99']
+  ]
+  console.log('\nencrypted connections (client and server in one process, 8-node testnet)')
+  console.log('metric                          js          rs     rs/js')
+  for (const [label, k] of rows) {
+    const js = res.js && res.js[k]
+    const rs = res.rs && res.rs[k]
+    const f = (x) => (x === undefined ? '-' : x.toFixed(2)).padStart(10)
+    console.log(`${label.padEnd(26)} ${f(js)}  ${f(rs)}  ${js && rs ? (rs / js).toFixed(3).padStart(8) : '       -'}`)
+  }
+}
+
+function pct (arr, p) {
+  const s = [...arr].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+
+function gcRss () {
+  if (global.gc) global.gc()
+  return process.memoryUsage().rss
+}
+
+async function child (impl, mib, connects) {
+  const DHT = require(impl === 'js' ? 'hyperdht' : path.join(__dirname, '..'))
+  const createTestnet = require(impl === 'js' ? 'hyperdht/testnet' : path.join(__dirname, '..', 'testnet.js'))
+  const testnet = await createTestnet(8)
+  const sNode = testnet.createNode()
+  const cNode = testnet.createNode()
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const sinkServer = sNode.createServer((conn) => {
+    conn.on('error', () => {})
+    conn.on('data', (d) => { if (d.length <= 64) conn.write(d) }) // echo small messages, sink bulk data
+    conn.on('end', () => conn.end())
+  })
+  await sinkServer.listen(DHT.keyPair())
+  const out = {}
+
+  // connect latency: sequential connects until open, each closed before the next
+  const lat = []
+  for (let i = 0; i < connects; i++) {
+    const t0 = process.hrtime.bigint()
+    const c = cNode.connect(sinkServer.publicKey, { keyPair: DHT.keyPair() })
+    await once(c, 'open')
+    lat.push(Number(process.hrtime.bigint() - t0) / 1e6)
+    c.on('error', () => {})
+    c.destroy()
+  }
+  out.connectP50 = pct(lat, 50)
+  out.connectP95 = pct(lat, 95)
+
+  // throughput: one connection, client writes `mib` MiB, server counts
+  {
+    const total = mib * 1024 * 1024
+    let got = 0
+    let done
+    const finished = new Promise((resolve) => { done = resolve })
+    const tpServer = sNode.createServer((conn) => {
+      conn.on('error', () => {})
+      conn.on('data', (d) => { got += d.length; if (got >= total) done() })
+    })
+    await tpServer.listen(DHT.keyPair())
+    const c = cNode.connect(tpServer.publicKey)
+    c.on('error', () => {})
+    await once(c, 'open')
+    const chunk = Buffer.alloc(64 * 1024, 0xab)
+    const cpu0 = process.cpuUsage()
+    const t0 = process.hrtime.bigint()
+    for (let sent = 0; sent < total; sent += chunk.length) {
+      if (!c.write(chunk)) await once(c, 'drain')
+    }
+    await finished
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9
+    const cpu = process.cpuUsage(cpu0)
+    out.mbps = total / 1e6 / secs
+    out.cpuPerGB = ((cpu.user + cpu.system) / 1e6) / (total / 1e9)
+    c.destroy()
+    await tpServer.close()
+  }
+
+  // echo: 2000 sequential 32-byte round trips on one connection
+  {
+    const c = cNode.connect(sinkServer.publicKey)
+    c.on('error', () => {})
+    await once(c, 'open')
+    const msg = Buffer.alloc(32, 1)
+    const rtts = []
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < 2000; i++) {
+      const s = process.hrtime.bigint()
+      c.write(msg)
+      await once(c, 'data')
+      rtts.push(Number(process.hrtime.bigint() - s) / 1e6)
+    }
+    out.echoPerSec = 2000 / (Number(process.hrtime.bigint() - t0) / 1e9)
+    out.rttP50 = pct(rtts, 50)
+    out.rttP99 = pct(rtts, 99)
+    c.destroy()
+  }
+
+  // 200 concurrent connections: time until all open, RSS growth per connection
+  {
+    const rss0 = gcRss()
+    const t0 = process.hrtime.bigint()
+    const conns = []
+    for (let i = 0; i < 200; i++) {
+      const c = cNode.connect(sinkServer.publicKey, { keyPair: DHT.keyPair() })
+      c.on('error', () => {})
+      conns.push(c)
+    }
+    await Promise.all(conns.map((c) => once(c, 'open')))
+    out.manyMs = Number(process.hrtime.bigint() - t0) / 1e6
+    out.rssPerConnKiB = (gcRss() - rss0) / 200 / 1024
+    for (const c of conns) c.destroy()
+  }
+
+  await sinkServer.close()
+  await testnet.destroy()
+  return out
+}
