@@ -13,7 +13,10 @@
 //! at the base MTU (1152-byte payloads), which every libudx receiver accepts.
 #![forbid(unsafe_code)]
 
+pub mod bbr;
 pub mod header;
+pub mod pacer;
+pub mod rate;
 mod ring;
 pub mod socket;
 pub mod stream;

@@ -16,7 +16,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use crate::bbr::{Bbr, CaState};
 use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
+use crate::pacer::Pacer;
+use crate::rate::{PacketRate, RateSampler};
 use crate::ring;
 use crate::txqueue::TxQueue;
 use crate::UdxError;
@@ -25,9 +28,6 @@ use crate::UdxError;
 pub const MSS: usize = 1152;
 /// What libudx advertises when nothing is buffered (`UDX_DEFAULT_RWND_MAX`).
 pub const RWND_MAX: u32 = 4 * 1024 * 1024;
-const INIT_CWND: f64 = 10.0;
-const MIN_CWND: f64 = 4.0;
-const MAX_CWND: f64 = 1024.0;
 const MIN_RTO: Duration = Duration::from_millis(1000);
 const MAX_RTO: Duration = Duration::from_millis(30_000);
 const MAX_RTO_TIMEOUTS: u32 = 6;
@@ -58,6 +58,7 @@ struct Sent {
     transmissions: u32,
     rto_count: u32,
     sacked: bool,
+    rate: PacketRate,
 }
 
 pub struct Stream {
@@ -78,8 +79,13 @@ pub struct Stream {
     end_queued: bool,
     end_seq: Option<u32>,
     local_ended: bool,
-    cwnd: f64,
-    ssthresh: f64,
+    /// in-flight packets the peer SACKed (not in the network any more)
+    sacked: usize,
+    bbr: Bbr,
+    rate: RateSampler,
+    pacer: Pacer,
+    pacing_deadline: Option<Instant>,
+    ca: CaState,
     recovery_until: Option<u32>,
     send_rwnd: u32,
     srtt: Option<Duration>,
@@ -112,6 +118,7 @@ pub struct Stream {
 
 impl Stream {
     pub fn new(local_id: u32) -> Self {
+        let now = Instant::now();
         Stream {
             local_id,
             remote_id: 0,
@@ -125,8 +132,12 @@ impl Stream {
             end_queued: false,
             end_seq: None,
             local_ended: false,
-            cwnd: INIT_CWND,
-            ssthresh: MAX_CWND,
+            sacked: 0,
+            bbr: Bbr::new(now, MSS),
+            rate: RateSampler::new(now),
+            pacer: Pacer::new(now, MSS),
+            pacing_deadline: None,
+            ca: CaState::Open,
             recovery_until: None,
             send_rwnd: RWND_MAX,
             srtt: None,
@@ -182,8 +193,17 @@ impl Stream {
     pub fn rtt(&self) -> Option<Duration> {
         self.srtt
     }
+    /// Congestion window in packets (BBR).
     pub fn cwnd(&self) -> f64 {
-        self.cwnd
+        self.bbr.cwnd() as f64
+    }
+    /// The congestion controller's state (bandwidth and RTT estimates, mode).
+    pub fn congestion(&self) -> &Bbr {
+        &self.bbr
+    }
+    /// Packets still in the network: in flight and not SACKed.
+    fn pipe(&self) -> usize {
+        self.inflight.len() - self.sacked.min(self.inflight.len())
     }
     pub fn inflight(&self) -> usize {
         self.inflight.len()
@@ -267,6 +287,7 @@ impl Stream {
             self.rto_deadline,
             self.pto_deadline,
             self.keepalive_deadline,
+            self.pacing_deadline,
         ]
         .into_iter()
         .flatten()
@@ -328,6 +349,7 @@ impl Stream {
         self.closed = true;
         self.rto_deadline = None;
         self.pto_deadline = None;
+        self.pacing_deadline = None;
         self.sbuf.clear();
         self.inflight.clear();
         self.ooo.clear();
@@ -338,9 +360,12 @@ impl Stream {
         self.events.push_back(ev);
     }
 
-    fn window(&self) -> usize {
-        let rwnd_pkts = (self.send_rwnd as usize / MSS).max(usize::from(self.send_rwnd > 0));
-        (self.cwnd as usize).min(rwnd_pkts).max(1)
+    /// May a new packet go out: room in the congestion window (packets in the network) and in
+    /// the peer's receive window (everything unacknowledged).
+    fn window_open(&self) -> bool {
+        let rwnd_pkts = (self.send_rwnd as usize / MSS).max(1);
+        let cwnd = (self.bbr.cwnd() as usize).max(1);
+        self.pipe() < cwnd && self.inflight.len() < rwnd_pkts
     }
 
     fn header(&self, kind: u8, seq: u32) -> Header {
@@ -366,8 +391,12 @@ impl Stream {
             h.write(d);
             ring::copy_range(sbuf, start, len, d);
         });
+        // this packet is counted in the pipe already: the pipe was empty if it is the only one
+        let snap = self.rate.on_sent(now, self.pipe() <= 1);
+        self.pacer.on_sent(HEADER_SIZE + len);
         let p = &mut self.inflight[idx];
         p.sent_at = now;
+        p.rate = snap;
         p.transmissions += 1;
         if p.transmissions > 1 {
             self.retransmits += 1;
@@ -382,15 +411,31 @@ impl Stream {
         if !self.connected || self.closed {
             return;
         }
-        while self.inflight.len() < self.window() {
+        self.pacing_deadline = None;
+        loop {
             let unsent = self.unsent_bytes();
+            let has_end = self.end_queued && self.end_seq.is_none();
+            if unsent == 0 && !has_end {
+                if self.pipe() < self.bbr.cwnd() as usize {
+                    self.rate.set_app_limited(self.pipe());
+                }
+                break;
+            }
+            if !self.window_open() {
+                break;
+            }
+            if !self.pacer.ready(now) {
+                self.pacing_deadline = Some(self.pacer.next_send_time(now));
+                break;
+            }
+            if self.inflight.is_empty() && self.rate.is_app_limited() {
+                self.bbr.on_restart_from_idle(now);
+            }
             let (kind, len) = if unsent > 0 {
                 (header::DATA, unsent.min(MSS))
-            } else if self.end_queued && self.end_seq.is_none() {
+            } else {
                 self.end_seq = Some(self.seq);
                 (header::END, 0)
-            } else {
-                break;
             };
             let seq = self.seq;
             self.seq = self.seq.wrapping_add(1);
@@ -403,6 +448,7 @@ impl Stream {
                 transmissions: 0,
                 rto_count: 0,
                 sacked: false,
+                rate: self.rate.on_sent(now, false),
             });
             self.sent_end += len as u64;
             let idx = self.inflight.len() - 1;
@@ -549,6 +595,7 @@ impl Stream {
         }
         self.send_rwnd = h.rwnd;
         let mut progressed = false;
+        let mut acked_sacked = 0u64;
         let mut newest_delivered: Option<Instant> = None;
         // one RTT sample per ACK, from the newest newly acked first transmission
         let mut rtt_from: Option<Instant> = None;
@@ -559,14 +606,17 @@ impl Stream {
             let Some(p) = self.inflight.pop_front() else {
                 break;
             };
-            if p.transmissions == 1 && !p.sacked {
-                rtt_from = Some(p.sent_at);
+            if p.sacked {
+                self.sacked = self.sacked.saturating_sub(1);
+            } else {
+                if p.transmissions == 1 {
+                    rtt_from = Some(p.sent_at);
+                }
+                self.rate.on_delivered(&p.rate, p.sent_at);
+                acked_sacked += 1;
             }
             newest_delivered =
                 Some(newest_delivered.map_or(p.sent_at, |t: Instant| t.max(p.sent_at)));
-            if !p.sacked {
-                self.on_delivered();
-            }
             progressed = true;
         }
         if progressed {
@@ -577,8 +627,9 @@ impl Stream {
             );
             self.sbuf_base = self.sbuf_base.max(keep_from);
         }
-        if let Some(t) = rtt_from {
-            self.rtt_sample(now.saturating_duration_since(t));
+        let rtt = rtt_from.map(|t| now.saturating_duration_since(t));
+        if let Some(r) = rtt {
+            self.rtt_sample(r);
         }
         self.remote_acked = h.ack;
         let mut sacked_any = false;
@@ -589,7 +640,6 @@ impl Stream {
             } else {
                 raw.len()
             };
-            let mut newly = 0u32;
             for b in raw[..l].chunks_exact(8) {
                 let s = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
                 let e = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
@@ -603,27 +653,34 @@ impl Stream {
                 for p in self.inflight.range_mut(i..=j) {
                     if !p.sacked {
                         p.sacked = true;
-                        newly += 1;
+                        self.sacked += 1;
+                        acked_sacked += 1;
+                        sacked_any = true;
+                        self.rate.on_delivered(&p.rate, p.sent_at);
                         newest_delivered =
                             Some(newest_delivered.map_or(p.sent_at, |x: Instant| x.max(p.sent_at)));
                     }
                 }
             }
-            sacked_any = newly > 0;
-            for _ in 0..newly {
-                self.on_delivered();
-            }
         }
         if let Some(r) = self.recovery_until {
             if seq_lt(r, self.remote_acked) {
                 self.recovery_until = None;
+                self.ca = CaState::Open;
             }
         }
         // Without SACK blocks every delivered packet is cumulative, so nothing below it can be
         // outstanding: loss detection only has work to do when SACKs arrived.
+        let mut losses = 0;
         if let (true, Some(t)) = (sacked_any, newest_delivered) {
-            self.detect_loss(t, now);
+            losses = self.detect_loss(t, now);
         }
+        let rs = self
+            .rate
+            .generate(now, acked_sacked, losses, self.bbr.min_rtt(), rtt);
+        let (delivered, pipe) = (self.rate.delivered, self.pipe() as u64);
+        self.bbr.on_ack(now, &rs, delivered, pipe, self.ca);
+        self.pacer.set_rate(self.bbr.pacing_rate());
         if progressed {
             self.pto_backoff = 0;
             self.rto_deadline = if self.inflight.is_empty() {
@@ -644,18 +701,6 @@ impl Stream {
         }
     }
 
-    fn on_delivered(&mut self) {
-        if self.recovery_until.is_some() {
-            return;
-        }
-        if self.cwnd < self.ssthresh {
-            self.cwnd += 1.0;
-        } else {
-            self.cwnd += 1.0 / self.cwnd;
-        }
-        self.cwnd = self.cwnd.min(MAX_CWND);
-    }
-
     fn rtt_sample(&mut self, r: Duration) {
         match self.srtt {
             None => {
@@ -674,7 +719,7 @@ impl Stream {
 
     /// RACK-style: unacked packets sent before a delivered one, and older than one RTT plus a
     /// reordering window, are lost and retransmitted.
-    fn detect_loss(&mut self, newest_delivered: Instant, now: Instant) {
+    fn detect_loss(&mut self, newest_delivered: Instant, now: Instant) -> u64 {
         let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
         let reo = (srtt / 4).max(Duration::from_millis(1));
         let mut lost = Vec::new();
@@ -687,20 +732,22 @@ impl Stream {
             }
         }
         if lost.is_empty() {
-            return;
+            return 0;
         }
         self.enter_recovery();
+        let n = lost.len() as u64;
         for i in lost {
             self.transmit(i, now);
         }
+        n
     }
 
     fn enter_recovery(&mut self) {
-        if self.recovery_until.is_some() {
+        if self.ca != CaState::Open {
             return;
         }
-        self.ssthresh = (self.cwnd / 2.0).max(MIN_CWND);
-        self.cwnd = self.ssthresh;
+        self.bbr.save_cwnd();
+        self.ca = CaState::Recovery;
         self.recovery_until = Some(self.seq.wrapping_sub(1));
     }
 
@@ -739,18 +786,21 @@ impl Stream {
                 self.close(Some(UdxError::TimedOut));
                 return;
             }
-            self.ssthresh = (self.cwnd / 2.0).max(MIN_CWND);
-            self.cwnd = MIN_CWND;
+            self.bbr.on_rto();
+            self.ca = CaState::Loss;
             self.recovery_until = Some(self.seq.wrapping_sub(1));
             self.transmit(idx, now);
             self.rto_deadline = Some(now + self.rto * 2);
             self.pto_deadline = Some(now + self.pto());
         }
+        if self.pacing_deadline.is_some_and(|d| d <= now) {
+            self.pacing_deadline = None;
+        }
         if self.pto_deadline.is_some_and(|d| d <= now) {
             // probe: retransmit the oldest unacked packets that are older than one RTT
             let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
             let cutoff = now.checked_sub(srtt).unwrap_or(now);
-            let budget = (self.cwnd as usize).max(1);
+            let budget = (self.bbr.cwnd() as usize).max(1);
             let idxs: Vec<usize> = self
                 .inflight
                 .iter()
