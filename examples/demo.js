@@ -31,6 +31,7 @@ async function main () {
   console.log(`ping bootstrap: ${ms(t)}`)
 
   if (typeof client.announce === 'function') await records(client, testnet)
+  await echo(testnet)
 
   t = process.hrtime.bigint()
   await testnet.destroy()
@@ -61,6 +62,37 @@ async function records (client, testnet) {
   await client.mutablePut(keyPair, Buffer.from('hello mutable'), { seq: 1 })
   const mut = await other.mutableGet(keyPair.publicKey)
   console.log(`mutable put+get: ${mut && mut.value.toString()} seq ${mut && mut.seq} in ${ms(t)}`)
+}
+
+async function echo (testnet) {
+  const serverNode = testnet.createNode()
+  const clientNode = testnet.createNode()
+  await Promise.all([serverNode.fullyBootstrapped(), clientNode.fullyBootstrapped()])
+  const server = serverNode.createServer((conn) => {
+    conn.on('error', () => {})
+    conn.pipe(conn) // encrypted echo
+  })
+  await server.listen(DHT.keyPair())
+  console.log(`server listening on ${server.publicKey.toString('hex').slice(0, 16)}...`)
+
+  let t = process.hrtime.bigint()
+  const conn = clientNode.connect(server.publicKey)
+  await new Promise((resolve, reject) => { conn.once('open', resolve); conn.once('error', reject) })
+  console.log(`connect (FIND_PEER + Noise IK handshake + UDX): ${ms(t)}, handshakeHash ${conn.handshakeHash.toString('hex').slice(0, 16)}...`)
+
+  const total = 32 * 1024 * 1024
+  const chunk = Buffer.alloc(64 * 1024, 0x42)
+  let got = 0
+  const done = new Promise((resolve) => conn.on('data', (d) => { got += d.length; if (got >= total) resolve() }))
+  t = process.hrtime.bigint()
+  for (let sent = 0; sent < total; sent += chunk.length) {
+    if (!conn.write(chunk)) await new Promise((resolve) => conn.once('drain', resolve))
+  }
+  await done
+  const secs = Number(process.hrtime.bigint() - t) / 1e9
+  console.log(`encrypted echo: ${total >> 20} MiB there and back in ${(secs * 1000).toFixed(0)} ms (${(total / 1e6 / secs).toFixed(1)} MB/s each way)`)
+  conn.destroy()
+  await server.close()
 }
 
 main().catch((err) => {
