@@ -18,6 +18,8 @@ pub mod header;
 pub mod pacer;
 pub mod rate;
 mod ring;
+#[cfg(test)]
+mod sim_tests;
 pub mod socket;
 pub mod stream;
 pub mod txqueue;

@@ -246,7 +246,7 @@ async fn run(inner: Arc<SocketInner>) {
         for (id, s) in &streams {
             let mut g = lock(s);
             flush(&*inner.transport, &mut g);
-            if g.closed {
+            if g.closed && !g.stream.is_lingering() {
                 dead.push(*id);
                 continue;
             }

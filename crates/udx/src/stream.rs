@@ -34,6 +34,10 @@ const MAX_RTO_TIMEOUTS: u32 = 6;
 /// Out-of-order packets we are willing to buffer ahead of `ack`.
 const MAX_OOO: u64 = 8192;
 const MAX_SACK_BLOCKS: usize = 50;
+/// After a clean close the stream keeps answering retransmitted DATA/END with ACKs this long
+/// (a TIME_WAIT; libudx has none): if our last ACK was lost the peer would otherwise
+/// retransmit its END into the void and fail with ETIMEDOUT after receiving everything.
+const LINGER: Duration = Duration::from_secs(4);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
@@ -87,6 +91,8 @@ pub struct Stream {
     pacing_deadline: Option<Instant>,
     ca: CaState,
     recovery_until: Option<u32>,
+    /// RACK: send time of the most recently sent packet known delivered
+    rack_xmit: Option<Instant>,
     send_rwnd: u32,
     srtt: Option<Duration>,
     rttvar: Duration,
@@ -114,6 +120,9 @@ pub struct Stream {
     pub packets_sent: u64,
     keepalive: Option<Duration>,
     keepalive_deadline: Option<Instant>,
+    /// latest time the stream was driven with (for deadlines set without a `now`)
+    last_now: Instant,
+    linger_until: Option<Instant>,
 }
 
 impl Stream {
@@ -139,6 +148,7 @@ impl Stream {
             pacing_deadline: None,
             ca: CaState::Open,
             recovery_until: None,
+            rack_xmit: None,
             send_rwnd: RWND_MAX,
             srtt: None,
             rttvar: Duration::ZERO,
@@ -163,6 +173,8 @@ impl Stream {
             packets_sent: 0,
             keepalive: None,
             keepalive_deadline: None,
+            last_now: now,
+            linger_until: None,
         }
     }
 
@@ -189,6 +201,11 @@ impl Stream {
     }
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+    /// Closed cleanly but still re-acknowledging the peer's retransmissions for a while; the
+    /// driver keeps routing packets to it until this turns false.
+    pub fn is_lingering(&self) -> bool {
+        self.linger_until.is_some()
     }
     pub fn rtt(&self) -> Option<Duration> {
         self.srtt
@@ -281,7 +298,7 @@ impl Stream {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
-            return None;
+            return self.linger_until;
         }
         [
             self.rto_deadline,
@@ -431,28 +448,7 @@ impl Stream {
             if self.inflight.is_empty() && self.rate.is_app_limited() {
                 self.bbr.on_restart_from_idle(now);
             }
-            let (kind, len) = if unsent > 0 {
-                (header::DATA, unsent.min(MSS))
-            } else {
-                self.end_seq = Some(self.seq);
-                (header::END, 0)
-            };
-            let seq = self.seq;
-            self.seq = self.seq.wrapping_add(1);
-            self.inflight.push_back(Sent {
-                seq,
-                kind,
-                off: self.sent_end,
-                len: len as u16,
-                sent_at: now,
-                transmissions: 0,
-                rto_count: 0,
-                sacked: false,
-                rate: self.rate.on_sent(now, false),
-            });
-            self.sent_end += len as u64;
-            let idx = self.inflight.len() - 1;
-            self.transmit(idx, now);
+            self.push_new_packet(now);
         }
         if !self.inflight.is_empty() {
             if self.rto_deadline.is_none() {
@@ -466,6 +462,37 @@ impl Stream {
             self.write_blocked = false;
             self.events.push_back(StreamEvent::Drain);
         }
+    }
+
+    /// Packetises and sends the next DATA (up to [`MSS`] queued bytes) or the END packet.
+    /// False if there is nothing to send.
+    fn push_new_packet(&mut self, now: Instant) -> bool {
+        let unsent = self.unsent_bytes();
+        let (kind, len) = if unsent > 0 {
+            (header::DATA, unsent.min(MSS))
+        } else if self.end_queued && self.end_seq.is_none() {
+            self.end_seq = Some(self.seq);
+            (header::END, 0)
+        } else {
+            return false;
+        };
+        let seq = self.seq;
+        self.seq = self.seq.wrapping_add(1);
+        self.inflight.push_back(Sent {
+            seq,
+            kind,
+            off: self.sent_end,
+            len: len as u16,
+            sent_at: now,
+            transmissions: 0,
+            rto_count: 0,
+            sacked: false,
+            rate: self.rate.on_sent(now, false),
+        });
+        self.sent_end += len as u64;
+        let idx = self.inflight.len() - 1;
+        self.transmit(idx, now);
+        true
     }
 
     fn pto(&self) -> Duration {
@@ -519,12 +546,16 @@ impl Stream {
 
     /// Feeds one datagram addressed to this stream.
     pub fn handle_datagram(&mut self, d: &[u8], now: Instant) {
-        if self.closed {
-            return;
-        }
+        self.last_now = self.last_now.max(now);
         let Some((h, payload)) = Header::parse(d) else {
             return;
         };
+        if self.closed {
+            if self.linger_until.is_some() && h.kind & (header::DATA | header::END) != 0 {
+                self.ack_needed = true;
+            }
+            return;
+        }
         if h.kind & header::DESTROY != 0 {
             if seq_le(self.ack, h.seq) {
                 self.close(Some(UdxError::ConnectionReset));
@@ -596,7 +627,6 @@ impl Stream {
         self.send_rwnd = h.rwnd;
         let mut progressed = false;
         let mut acked_sacked = 0u64;
-        let mut newest_delivered: Option<Instant> = None;
         // one RTT sample per ACK, from the newest newly acked first transmission
         let mut rtt_from: Option<Instant> = None;
         while let Some(p) = self.inflight.front() {
@@ -615,8 +645,7 @@ impl Stream {
                 self.rate.on_delivered(&p.rate, p.sent_at);
                 acked_sacked += 1;
             }
-            newest_delivered =
-                Some(newest_delivered.map_or(p.sent_at, |t: Instant| t.max(p.sent_at)));
+            self.rack_update(p.sent_at, p.transmissions);
             progressed = true;
         }
         if progressed {
@@ -650,15 +679,16 @@ impl Stream {
                 else {
                     continue;
                 };
-                for p in self.inflight.range_mut(i..=j) {
+                for k in i..=j {
+                    let p = &mut self.inflight[k];
                     if !p.sacked {
                         p.sacked = true;
+                        let (sent_at, tx, rate) = (p.sent_at, p.transmissions, p.rate);
                         self.sacked += 1;
                         acked_sacked += 1;
                         sacked_any = true;
-                        self.rate.on_delivered(&p.rate, p.sent_at);
-                        newest_delivered =
-                            Some(newest_delivered.map_or(p.sent_at, |x: Instant| x.max(p.sent_at)));
+                        self.rate.on_delivered(&rate, sent_at);
+                        self.rack_update(sent_at, tx);
                     }
                 }
             }
@@ -672,8 +702,8 @@ impl Stream {
         // Without SACK blocks every delivered packet is cumulative, so nothing below it can be
         // outstanding: loss detection only has work to do when SACKs arrived.
         let mut losses = 0;
-        if let (true, Some(t)) = (sacked_any, newest_delivered) {
-            losses = self.detect_loss(t, now);
+        if sacked_any {
+            losses = self.detect_loss(now);
         }
         let rs = self
             .rate
@@ -717,17 +747,35 @@ impl Stream {
         self.rto = (s + self.rttvar * 4).clamp(MIN_RTO, MAX_RTO);
     }
 
-    /// RACK-style: unacked packets sent before a delivered one, and older than one RTT plus a
-    /// reordering window, are lost and retransmitted.
-    fn detect_loss(&mut self, newest_delivered: Instant, now: Instant) -> u64 {
-        let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
-        let reo = (srtt / 4).max(Duration::from_millis(1));
+    /// RACK state update for a delivered packet (RFC 8985 §6.2 step 2). Only first
+    /// transmissions count: UDX has no timestamps to tell which copy of a retransmitted packet
+    /// arrived, and the RFC's "RTT < min_rtt" test misfires once the original was merely
+    /// delayed behind a queue — then the whole window would be declared lost. A lost
+    /// retransmission is still found once later new data is delivered, or by TLP / RTO.
+    fn rack_update(&mut self, sent_at: Instant, transmissions: u32) {
+        if transmissions > 1 {
+            return;
+        }
+        self.rack_xmit = Some(self.rack_xmit.map_or(sent_at, |t| t.max(sent_at)));
+    }
+
+    /// RACK (RFC 8985, `rack_detect_loss`): an unacknowledged packet sent more than a
+    /// reordering window (min_rtt / 4, at least 1 ms, at most srtt) before the most recently
+    /// sent packet that was delivered is lost, and retransmitted right away.
+    fn detect_loss(&mut self, now: Instant) -> u64 {
+        let Some(xmit) = self.rack_xmit else {
+            return 0;
+        };
+        let ms = Duration::from_millis(1);
+        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
+        let srtt = self.srtt.unwrap_or(min_rtt);
+        let reo = (min_rtt / 4).max(ms).min(srtt.max(ms));
+        let Some(cutoff) = xmit.checked_sub(reo) else {
+            return 0;
+        };
         let mut lost = Vec::new();
         for (i, p) in self.inflight.iter().enumerate() {
-            if p.sacked || p.sent_at >= newest_delivered {
-                continue;
-            }
-            if now >= p.sent_at + srtt + reo {
+            if !p.sacked && p.sent_at <= cutoff {
                 lost.push(i);
             }
         }
@@ -752,18 +800,24 @@ impl Stream {
     }
 
     fn maybe_finish(&mut self) {
-        if self.local_ended
+        if !self.closed
+            && self.local_ended
             && self.remote_ended
             && !self.ack_needed
             && self.inflight.is_empty()
             && self.out.is_empty()
         {
             self.close(None);
+            self.linger_until = Some(self.last_now + LINGER);
         }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         if self.closed {
+            if self.linger_until.is_some_and(|t| t <= now) {
+                self.linger_until = None;
+            }
             return;
         }
         if let (Some(ka), Some(d)) = (self.keepalive, self.keepalive_deadline) {
@@ -797,21 +851,11 @@ impl Stream {
             self.pacing_deadline = None;
         }
         if self.pto_deadline.is_some_and(|d| d <= now) {
-            // probe: retransmit the oldest unacked packets that are older than one RTT
-            let srtt = self.srtt.unwrap_or(Duration::from_millis(100));
-            let cutoff = now.checked_sub(srtt).unwrap_or(now);
-            let budget = (self.bbr.cwnd() as usize).max(1);
-            let idxs: Vec<usize> = self
-                .inflight
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| !p.sacked && p.sent_at <= cutoff)
-                .map(|(i, _)| i)
-                .take(budget)
-                .collect();
-            if !idxs.is_empty() {
-                self.enter_recovery();
-                for i in idxs {
+            // tail loss probe (`udx_tlp_timeout`): one packet whose ACK brings SACK
+            // information for the tail — new data if any is queued (cwnd and pacing ignored),
+            // else the highest unacknowledged packet again
+            if !self.push_new_packet(now) {
+                if let Some(i) = self.inflight.iter().rposition(|p| !p.sacked) {
                     self.transmit(i, now);
                 }
             }
