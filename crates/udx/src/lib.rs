@@ -2,15 +2,19 @@
 //! (`src/udx.c`) as shipped in udx-native 1.21.
 //!
 //! * [`header`]: the 20-byte packet header and type flags.
-//! * [`stream`]: the sans-IO stream state machine (sequence numbers, ACK/SACK, RTO and
-//!   RACK-style loss detection, congestion window, END/DESTROY, unreliable messages).
+//! * [`stream`]: the sans-IO stream state machine (sequence numbers, ACK/SACK, RTO, RACK loss
+//!   detection, tail-loss probe, END/DESTROY, unreliable messages, post-close linger).
+//! * [`bbr`], [`rate`], [`pacer`]: BBR v1 congestion control on delivery-rate samples, with
+//!   token-bucket pacing (libudx `udx_bbr.c`, `udx_rate.c`); sans-IO, tested on a virtual clock.
+//! * [`txqueue`]: outgoing datagrams back to back, handed out as UDP-GSO runs.
 //! * [`socket`]: the tokio driver — one task per UDP socket, streams demultiplexed by id,
-//!   `UdxStream` implementing `AsyncRead`/`AsyncWrite`.
+//!   `UdxStream` implementing `AsyncRead`/`AsyncWrite`. On an owned socket sends are batched
+//!   with UDP GSO and receives with `recvmmsg` + GRO (`udp`, via quinn-udp); every receive
+//!   batch is answered by one ACK per stream.
 //!
-//! Congestion control is NewReno-style (slow start, AIMD, multiplicative decrease once per
-//! loss episode) with a send window bounded by the peer's rwnd; it is interop-neutral (nothing
-//! about it is on the wire). libudx's BBR port and MTU probing are not implemented yet: we send
-//! at the base MTU (1152-byte payloads), which every libudx receiver accepts.
+//! Nothing about congestion control, pacing or batching is on the wire. MTU probing is not
+//! implemented yet: we send at the base MTU (1152-byte payloads), which every libudx receiver
+//! accepts, and honour `data_offset` padding in probes we receive.
 #![forbid(unsafe_code)]
 
 pub mod bbr;
