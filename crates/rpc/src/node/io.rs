@@ -53,7 +53,7 @@ impl Node {
 
     pub(super) fn send_request(&mut self, spec: RequestSpec, owner: Owner, now: Instant) -> u16 {
         let tid = self.next_tid();
-        let socket = self.request_socket();
+        let socket = spec.socket.unwrap_or_else(|| self.request_socket());
         let frame = RequestFrame {
             tid,
             to: spec.to,

@@ -163,6 +163,9 @@ pub struct RequestSpec {
     pub session: Option<SessionId>,
     /// IP TTL for every transmission of this request.
     pub ttl: Option<u32>,
+    /// Send from this socket instead of the node's request socket (`opts.socket`; hyperdht
+    /// sends holepunch rounds and NAT-sampling pings from the socket it punches with).
+    pub socket: Option<SocketKind>,
 }
 
 impl RequestSpec {
@@ -180,6 +183,7 @@ impl RequestSpec {
             force: false,
             session: None,
             ttl: None,
+            socket: None,
         }
     }
 }
