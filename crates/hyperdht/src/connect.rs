@@ -1,53 +1,87 @@
-//! Client side of `dht.connect()` (`hyperdht lib/connect.js`) for peers on the same host/LAN or
-//! behind an open firewall: FIND_PEER → PEER_HANDSHAKE (Noise IK, routed by a DHT node) →
-//! direct path (server OPEN, or the LAN shortcut: same public host, PING the server's local
-//! address) → UDX stream on our DHT server socket → secret-stream. Holepunching (PEER_HOLEPUNCH
-//! rounds) and blind relays are not implemented yet: those cases fail with `CANNOT_HOLEPUNCH`.
+//! Client side of `dht.connect()` (`hyperdht lib/connect.js`): FIND_PEER → PEER_HANDSHAKE
+//! (Noise IK, routed by a DHT node) → a path: direct (server OPEN, or we reached the server
+//! itself), passive (we are OPEN: the server connects to us), the LAN shortcut (same public
+//! host: PING the server's local address), or holepunching (`connect_holepunch.rs`) → UDX
+//! stream on our DHT server socket → secret-stream. Blind relays are not implemented.
 
 use std::net::{SocketAddr, SocketAddrV4};
+use std::time::Duration;
 
 use hyperdht_crypto::{hash, ns, KeyPair};
 use hyperdht_encoding::Codec;
 use hyperdht_rpc::node::RequestSpec;
 use hyperdht_secret_stream::dh::DhKeyPair;
-use hyperdht_secret_stream::{Handshake, Pattern, SecretStreamIo};
+use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern, SecretStreamIo};
 use hyperdht_udx::{UdxSocket, UdxStream};
 
-use crate::constants::Firewall;
+use crate::constants::{Firewall, PayloadError};
 use crate::dht::{HyperDht, QueryOptions};
 use crate::messages::{HandshakeMessage, Peer, RouterMode};
 use crate::noise_payload::{NoisePayload, UdxInfo};
 use crate::Command;
 
-/// Errors with hyperdht's codes.
+/// Errors with hyperdht's codes (`lib/errors.js`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectError {
     PeerNotFound,
     PeerConnectionFailed,
     HandshakeInvalid,
-    ServerError(u64),
+    ServerIncompatible,
+    ServerError(String),
     CannotHolepunch,
     HolepunchAborted,
+    HolepunchProbeTimeout,
+    HolepunchDoubleRandomizedNats,
+    HolepunchInvalid,
+    BadHolepunchReply,
+    RemoteAborted(u64),
+    RemoteNotHolepunching,
+    RemoteNotHolepunchable,
+}
+
+impl ConnectError {
+    /// The JS `err.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectError::PeerNotFound => "PEER_NOT_FOUND",
+            ConnectError::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
+            ConnectError::HandshakeInvalid => "HANDSHAKE_INVALID",
+            ConnectError::ServerIncompatible => "SERVER_INCOMPATIBLE",
+            ConnectError::ServerError(_) => "SERVER_ERROR",
+            ConnectError::CannotHolepunch => "CANNOT_HOLEPUNCH",
+            ConnectError::HolepunchAborted => "HOLEPUNCH_ABORTED",
+            ConnectError::HolepunchProbeTimeout => "HOLEPUNCH_PROBE_TIMEOUT",
+            ConnectError::HolepunchDoubleRandomizedNats => "HOLEPUNCH_DOUBLE_RANDOMIZED_NATS",
+            ConnectError::HolepunchInvalid => "HOLEPUNCH_INVALID",
+            ConnectError::BadHolepunchReply => "BAD_HOLEPUNCH_REPLY",
+            ConnectError::RemoteAborted(_) => "REMOTE_ABORTED",
+            ConnectError::RemoteNotHolepunching => "REMOTE_NOT_HOLEPUNCHING",
+            ConnectError::RemoteNotHolepunchable => "REMOTE_NOT_HOLEPUNCHABLE",
+        }
+    }
 }
 
 impl std::fmt::Display for ConnectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::PeerNotFound => f.write_str("PEER_NOT_FOUND: Peer not found"),
-            ConnectError::PeerConnectionFailed => {
-                f.write_str("PEER_CONNECTION_FAILED: Could not connect to peer")
+        let msg = match self {
+            ConnectError::PeerNotFound => "Peer not found".to_string(),
+            ConnectError::PeerConnectionFailed => "Could not connect to peer".to_string(),
+            ConnectError::HandshakeInvalid => "Received invalid handshake".to_string(),
+            ConnectError::ServerIncompatible => "Server is using an incompatible version".into(),
+            ConnectError::ServerError(m) => m.clone(),
+            ConnectError::CannotHolepunch => "Cannot holepunch to remote".to_string(),
+            ConnectError::HolepunchAborted => "Holepunch aborted".to_string(),
+            ConnectError::HolepunchProbeTimeout => "Holepunching probe did not finish".into(),
+            ConnectError::HolepunchDoubleRandomizedNats => {
+                "Both remote and local NATs are randomized".to_string()
             }
-            ConnectError::HandshakeInvalid => {
-                f.write_str("HANDSHAKE_INVALID: Received invalid handshake")
-            }
-            ConnectError::ServerError(c) => {
-                write!(f, "SERVER_ERROR: Server returned an error ({c})")
-            }
-            ConnectError::CannotHolepunch => {
-                f.write_str("CANNOT_HOLEPUNCH: Cannot holepunch to remote")
-            }
-            ConnectError::HolepunchAborted => f.write_str("HOLEPUNCH_ABORTED: Holepunch aborted"),
-        }
+            ConnectError::HolepunchInvalid => "Invalid holepunch payload".to_string(),
+            ConnectError::BadHolepunchReply => "Bad holepunch reply".to_string(),
+            ConnectError::RemoteAborted(c) => format!("Remote aborted with error code {c}"),
+            ConnectError::RemoteNotHolepunching => "Remote is not holepunching".to_string(),
+            ConnectError::RemoteNotHolepunchable => "Remote is not holepunchable".to_string(),
+        };
+        write!(f, "{}: {msg}", self.code())
     }
 }
 
@@ -56,26 +90,170 @@ impl std::error::Error for ConnectError {}
 /// An open encrypted connection.
 pub type Connection = SecretStreamIo<UdxStream>;
 
+/// `dht.connect(publicKey, opts)` options this port supports.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions {
+    /// `localConnection` (default true): share our local address and try the LAN shortcut.
+    pub local_connection: bool,
+    /// `fastOpen` (default true): open a low-TTL session to the server before the first round.
+    pub fast_open: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            local_connection: true,
+            fast_open: true,
+        }
+    }
+}
+
 /// Concurrent PEER_HANDSHAKE attempts (`findAndConnect`: `new Semaphore(2)`).
 const PARALLEL_HANDSHAKES: usize = 2;
+/// `passiveConnectTimeout`: how long an OPEN client waits for the server to connect.
+const PASSIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn is_reserved(a: &SocketAddrV4) -> bool {
-    // hyperdht connect.js `isReserved`: unspecified / broadcast / multicast are unusable
+/// `isReserved` (bogon): addresses nobody can be reached at.
+pub(crate) fn is_reserved(a: &SocketAddrV4) -> bool {
     let ip = a.ip();
-    ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || a.port() == 0
+    let o = ip.octets();
+    ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || o[0] == 0
+        || o[0] >= 240
+        || a.port() == 0
+}
+
+/// `isBogon`: reserved or private (not a public address).
+fn is_bogon(a: &SocketAddrV4) -> bool {
+    let ip = a.ip();
+    let o = ip.octets();
+    is_reserved(a)
+        || ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || (o[0] == 100 && (64..128).contains(&o[1]))
+}
+
+/// What the handshake gave us (`c.connect`).
+pub(crate) struct Handshaken {
+    pub relay: SocketAddrV4,
+    pub relayed: bool,
+    pub client_address: SocketAddrV4,
+    pub server_address: SocketAddrV4,
+    pub payload: NoisePayload,
+    pub result: HandshakeResult,
+    pub target: [u8; 32],
 }
 
 impl HyperDht {
-    /// Connects to the server listening with `remote_public_key`. `udx` must be the UDX endpoint
-    /// sharing this node's server socket (see `UdxSocket::with_transport`).
+    /// Connects to the server listening with `remote_public_key` (default options). `udx` must
+    /// be the UDX endpoint sharing this node's server socket.
     pub async fn connect(
         &self,
         udx: &UdxSocket,
         key_pair: &KeyPair,
         remote_public_key: [u8; 32],
     ) -> Result<Connection, ConnectError> {
+        self.connect_with(udx, key_pair, remote_public_key, ConnectOptions::default())
+            .await
+    }
+
+    /// `dht.connect(publicKey, {localConnection, fastOpen})`.
+    pub async fn connect_with(
+        &self,
+        udx: &UdxSocket,
+        key_pair: &KeyPair,
+        remote_public_key: [u8; 32],
+        opts: ConnectOptions,
+    ) -> Result<Connection, ConnectError> {
+        self.ensure_attached(udx.clone());
+        let stream_id: u32 = loop {
+            let id = rand::random::<u32>();
+            if id != 0 {
+                break id;
+            }
+        };
+        let hs = self
+            .find_and_handshake(key_pair, remote_public_key, stream_id, &opts)
+            .await?;
+        let remote_udx = hs.payload.udx.map(|u| u.id as u32).unwrap_or(0);
+        let holepunchable = hs
+            .payload
+            .holepunch
+            .as_ref()
+            .is_some_and(|h| !h.relays.is_empty());
+        let server_fw = Firewall::from_code(hs.payload.firewall);
+        let stream = |addr: SocketAddrV4| {
+            SecretStreamIo::new(
+                udx.connect(stream_id, remote_udx, SocketAddr::V4(addr)),
+                hs.result.clone(),
+            )
+        };
+
+        // not relayed: we handshook with the server's own node
+        if !hs.relayed {
+            return Ok(stream(hs.relay));
+        }
+        // server OPEN, or not holepunchable: its first public address, else the relay's view
+        if server_fw == Firewall::Open || !holepunchable {
+            let addr = hs
+                .payload
+                .addresses4
+                .iter()
+                .copied()
+                .find(|a| !is_bogon(a))
+                .unwrap_or(hs.server_address);
+            return Ok(stream(addr));
+        }
+        // we are OPEN: the server connects to us
+        if self.rpc.remote_address().is_some() && !self.rpc.is_firewalled() {
+            let raw = udx.accept(
+                stream_id,
+                Box::new(move |from: SocketAddr| Some((remote_udx, from))),
+            );
+            return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
+                Ok(true) => Ok(SecretStreamIo::new(raw, hs.result)),
+                _ => {
+                    raw.destroy();
+                    Err(ConnectError::HolepunchAborted)
+                }
+            };
+        }
+        // the LAN shortcut: same public host, PING the server's local address
+        if opts.local_connection && hs.client_address.ip() == hs.server_address.ip() {
+            let candidates: Vec<SocketAddrV4> = hs
+                .payload
+                .addresses4
+                .iter()
+                .copied()
+                .filter(|a| !is_reserved(a))
+                .collect();
+            let local = self.rpc.server_address();
+            let pick = crate::holepuncher::match_address(&[local], &candidates)
+                .or(candidates.first().copied());
+            if let Some(pick) = pick {
+                // a blocked LAN ping is not fatal: holepunching may still work
+                if self.rpc.ping(pick).await.is_ok() {
+                    return Ok(stream(pick));
+                }
+            }
+        }
+        let addr = self.holepunch(&hs, &opts).await?;
+        Ok(stream(addr))
+    }
+
+    /// `findAndConnect` + `connectThroughNode`: the relays holding the server's record, then the
+    /// routed handshake (the same Noise message 1 through every relay).
+    async fn find_and_handshake(
+        &self,
+        key_pair: &KeyPair,
+        remote_public_key: [u8; 32],
+        stream_id: u32,
+        opts: &ConnectOptions,
+    ) -> Result<Handshaken, ConnectError> {
         let target = hash(&remote_public_key);
-        // 1. find the nodes holding the server's announcement
         let mut relays: Vec<SocketAddrV4> = Vec::new();
         let _ = self
             .find_peer(target, &QueryOptions::default(), |r| {
@@ -93,17 +271,21 @@ impl HyperDht {
             return Err(ConnectError::PeerNotFound);
         }
 
-        // 2. Noise IK message 1 with our handshake payload
-        let stream_id: u32 = loop {
-            let id = rand::random::<u32>();
-            if id != 0 {
-                break id;
-            }
-        };
-        let local = self.rpc.server_address();
+        let public = self
+            .rpc
+            .remote_address()
+            .filter(|_| !self.rpc.is_firewalled());
+        let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
+        if opts.local_connection {
+            addresses4.push(self.rpc.server_address());
+        }
         let payload = NoisePayload {
-            firewall: Firewall::Unknown.code(),
-            addresses4: vec![local],
+            firewall: if public.is_some() {
+                Firewall::Open.code()
+            } else {
+                Firewall::Unknown.code()
+            },
+            addresses4,
             udx: Some(UdxInfo {
                 version: 1,
                 reusable_socket: false,
@@ -131,68 +313,40 @@ impl HyperDht {
             relay_address: None,
         }
         .to_bytes();
-
-        // 3. PEER_HANDSHAKE through the relays, two at a time (`findAndConnect`'s semaphore);
-        //    the first proper reply wins
         let Some((m, client_address, relay)) =
             self.handshake_through(target, &request, &relays).await
         else {
             return Err(ConnectError::PeerConnectionFailed);
         };
-        let relayed = m.peer_address.is_some();
-        let server_address = m.peer_address.unwrap_or(relay);
         let remote = hs
             .recv(&m.noise)
-            .map_err(|_| ConnectError::HandshakeInvalid)?;
-        let remote =
-            NoisePayload::from_bytes(&remote).map_err(|_| ConnectError::HandshakeInvalid)?;
+            .ok()
+            .and_then(|p| NoisePayload::from_bytes(&p).ok())
+            .ok_or(ConnectError::HandshakeInvalid)?;
         if remote.version != 1 {
-            return Err(ConnectError::HolepunchAborted);
+            return Err(ConnectError::ServerIncompatible);
         }
-        if remote.error != 0 {
-            return Err(ConnectError::ServerError(remote.error));
+        if PayloadError::from_code(remote.error) != PayloadError::None {
+            return Err(ConnectError::ServerError(format!(
+                "Server returned an error ({})",
+                remote.error
+            )));
         }
-        let Some(remote_udx) = remote.udx else {
-            return Err(ConnectError::HandshakeInvalid);
-        };
+        if remote.udx.is_none() {
+            return Err(ConnectError::ServerError(
+                "Server did not send UDX data".into(),
+            ));
+        }
         let result = hs.result().ok_or(ConnectError::HandshakeInvalid)?;
-
-        // 4. choose a direct path
-        let addr = if Firewall::from_code(remote.firewall) == Firewall::Open {
-            remote
-                .addresses4
-                .iter()
-                .copied()
-                .find(|a| !is_reserved(a))
-                .unwrap_or(server_address)
-        } else if relayed && client_address.ip() == server_address.ip() {
-            let candidates: Vec<SocketAddrV4> = remote
-                .addresses4
-                .iter()
-                .copied()
-                .filter(|a| !is_reserved(a))
-                .collect();
-            let pick = candidates
-                .iter()
-                .copied()
-                .find(|a| a.ip() == local.ip())
-                .or(candidates.first().copied());
-            let Some(pick) = pick else {
-                return Err(ConnectError::CannotHolepunch);
-            };
-            // the LAN shortcut: a DHT ping proves the server's local address is reachable
-            self.rpc
-                .ping(pick)
-                .await
-                .map_err(|_| ConnectError::HolepunchAborted)?;
-            pick
-        } else {
-            return Err(ConnectError::CannotHolepunch);
-        };
-
-        // 5. UDX stream from our server socket, then secret-stream
-        let raw = udx.connect(stream_id, remote_udx.id as u32, SocketAddr::V4(addr));
-        Ok(SecretStreamIo::new(raw, result))
+        Ok(Handshaken {
+            relay,
+            relayed: m.peer_address.is_some(),
+            client_address,
+            server_address: m.peer_address.unwrap_or(relay),
+            payload: remote,
+            result,
+            target,
+        })
     }
 
     /// `Router.peerHandshake` through each relay, at most two at once: the first reply that

@@ -14,6 +14,7 @@ use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
 use tokio::task::JoinSet;
 
 use crate::announcer::{self, Announcers};
+use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
 use crate::router;
@@ -70,11 +71,11 @@ impl RequestHandler for Storage {
             let local = req.target.and_then(|t| {
                 let mut servers = self.servers.lock().ok()?;
                 let srv = servers.get_mut(&t)?;
-                Some(if cmd == Command::PeerHandshake {
-                    srv.on_peer_handshake(&req, node, &self.servers)
+                if cmd == Command::PeerHandshake {
+                    Some(srv.on_peer_handshake(&req, node, &self.servers))
                 } else {
                     srv.on_peer_holepunch(&req, node, &self.servers)
-                })
+                }
             });
             let action = if let Some(a) = local {
                 a
@@ -107,6 +108,8 @@ pub struct HyperDht {
     store: Arc<Mutex<Persistent>>,
     servers: Servers,
     announcers: Announcers,
+    pub(crate) punchers: Punchers,
+    attached: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn query_params(
@@ -145,6 +148,8 @@ impl HyperDht {
             store,
             servers,
             announcers: Arc::default(),
+            punchers: Punchers::default(),
+            attached: Arc::default(),
         }
     }
 
@@ -152,10 +157,22 @@ impl HyperDht {
     /// `udx` (the endpoint sharing our server socket), 1-byte holepunch probes to the
     /// holepunchers. Replaces any foreign-datagram handler set on the rpc node.
     pub fn attach_udx(&self, udx: UdxSocket) {
+        self.attached
+            .store(true, std::sync::atomic::Ordering::Release);
+        let punchers = self.punchers.clone();
         self.rpc
-            .set_foreign_datagram_handler(Box::new(move |_socket, from: SocketAddrV4, d| {
-                udx.feed(std::net::SocketAddr::V4(from), d);
+            .set_foreign_datagram_handler(Box::new(move |socket, from: SocketAddrV4, d| {
+                if !udx.feed(std::net::SocketAddr::V4(from), d) && d.len() == 1 {
+                    punchers.on_probe(socket, from);
+                }
             }));
+    }
+
+    /// [`HyperDht::attach_udx`] unless done already (`listen`/`connect` need probes routed).
+    pub(crate) fn ensure_attached(&self, udx: UdxSocket) {
+        if !self.attached.load(std::sync::atomic::Ordering::Acquire) {
+            self.attach_udx(udx);
+        }
     }
 
     /// `server.listen(keyPair)` with default options; see [`HyperDht::listen_with`].
@@ -179,7 +196,15 @@ impl HyperDht {
     ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
         let target = hash(&key_pair.public_key);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let state = ServerState::new(key_pair, udx, self.rpc.clone(), opts, tx);
+        let state = ServerState::new(
+            key_pair,
+            udx.clone(),
+            self.rpc.clone(),
+            opts,
+            tx,
+            self.punchers.clone(),
+        );
+        self.ensure_attached(udx);
         if let Ok(mut s) = self.servers.lock() {
             s.insert(target, state);
         }

@@ -8,16 +8,21 @@
 pub mod announcer;
 pub mod cache;
 pub mod connect;
+mod connect_holepunch;
 pub mod constants;
 pub mod dht;
+pub mod holepuncher;
 pub mod messages;
+pub mod nat;
 pub mod noise_payload;
 pub mod persistent;
 pub mod router;
 pub mod secure_payload;
 pub mod server;
+mod server_holepunch;
 pub mod signing;
 
+pub use connect::{ConnectError, ConnectOptions};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
 pub use server::{FirewallFn, FirewallFuture, ListenOptions};

@@ -4,7 +4,7 @@
 //! deduplicated by the exact noise bytes (`_connects`), since relays and dht-rpc retries deliver
 //! the same message several times. The user's firewall callback may be async, so a handshake can
 //! be pending: requests for it wait and are all answered (or all dropped) once it resolves.
-//! Holepunch rounds are not implemented yet (clients must use the LAN or OPEN path).
+//! Holepunch rounds for a slot are in `server_holepunch.rs`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -68,16 +68,20 @@ impl Default for ListenOptions {
     }
 }
 
-/// The node's view of itself when a handshake arrives (read under the node lock).
+/// The node's view of itself when a handshake arrives, read from the locked node (the request
+/// handler runs under the node lock: calling back into `Dht` getters there would deadlock).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeView {
     /// `dht.remoteAddress()`: our public address if we are not firewalled.
     pub remote_address: Option<SocketAddrV4>,
+    /// `dht.firewalled`.
+    pub firewalled: bool,
 }
 
 impl NodeView {
     pub(crate) fn of(node: &Node) -> Self {
         NodeView {
+            firewalled: node.is_firewalled(),
             remote_address: if node.is_firewalled() {
                 None
             } else {
@@ -112,6 +116,7 @@ pub(crate) struct Slot {
     noise1: Vec<u8>,
     state: SlotState,
     clear_at: Option<Instant>,
+    pub(crate) hp: Option<crate::server_holepunch::SlotPunch>,
 }
 
 /// A listening server's state, shared with the request handler.
@@ -125,6 +130,7 @@ pub struct ServerState {
     slots: Vec<Option<Slot>>,
     by_noise: HashMap<Vec<u8>, usize>,
     connections: mpsc::Sender<Connection>,
+    punchers: crate::holepuncher::Punchers,
     pub(crate) suspended: bool,
     /// `announcer.relays` (relay node, our address as it saw us), for the handshake payload.
     pub(crate) relays: Vec<crate::noise_payload::RelayInfo>,
@@ -152,6 +158,7 @@ impl ServerState {
         rpc: Dht,
         opts: ListenOptions,
         connections: mpsc::Sender<Connection>,
+        punchers: crate::holepuncher::Punchers,
     ) -> Self {
         ServerState {
             public_key: key_pair.public_key,
@@ -163,11 +170,28 @@ impl ServerState {
             slots: Vec::new(),
             by_noise: HashMap::new(),
             connections,
+            punchers,
             suspended: false,
             relays: Vec::new(),
             relay_addresses: Vec::new(),
             relay_generations: Default::default(),
         }
+    }
+
+    pub(crate) fn rpc(&self) -> &Dht {
+        &self.rpc
+    }
+
+    pub(crate) fn options(&self) -> &ListenOptions {
+        &self.opts
+    }
+
+    pub(crate) fn punchers(&self) -> &crate::holepuncher::Punchers {
+        &self.punchers
+    }
+
+    pub(crate) fn local_address(&self) -> SocketAddrV4 {
+        self.local_address
     }
 
     pub(crate) fn slot_mut(&mut self, id: usize) -> Option<&mut Slot> {
@@ -176,7 +200,11 @@ impl ServerState {
 
     /// `_clearAll` (suspend / close): forget every handshake.
     pub(crate) fn clear_all(&mut self) {
-        self.slots.clear();
+        for s in self.slots.drain(..).flatten() {
+            if let Some(hp) = s.hp {
+                hp.destroy();
+            }
+        }
         self.by_noise.clear();
     }
 
@@ -188,6 +216,9 @@ impl ServerState {
             if expired {
                 if let Some(s) = self.slots[i].take() {
                     self.by_noise.remove(&s.noise1);
+                    if let Some(hp) = s.hp {
+                        hp.destroy();
+                    }
                 }
             }
         }
@@ -249,6 +280,7 @@ impl ServerState {
             noise1: msg.noise.clone(),
             state: SlotState::Dropped,
             clear_at: None,
+            hp: None,
         };
         if id == self.slots.len() {
             self.slots.push(Some(slot));
@@ -331,16 +363,6 @@ impl ServerState {
         RouteAction::Drop
     }
 
-    /// `Server._onpeerholepunch`: not implemented yet, holepunch rounds get no answer.
-    pub fn on_peer_holepunch(
-        &mut self,
-        _req: &IncomingRequest,
-        _node: &Node,
-        _servers: &Servers,
-    ) -> RouteAction {
-        RouteAction::Drop
-    }
-
     fn drop_slot(&mut self, id: usize, now: Instant) -> RouteAction {
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Dropped;
@@ -358,7 +380,7 @@ impl ServerState {
         mut hs: Handshake,
         client: NoisePayload,
         client_address: SocketAddrV4,
-        _req: &IncomingRequest,
+        req: &IncomingRequest,
         msg: &HandshakeMessage,
         view: NodeView,
     ) -> Option<Ready> {
@@ -439,12 +461,24 @@ impl ServerState {
             return Some(ready);
         }
         self.accept_stream(stream_id, remote_udx_id, result.clone());
-        // holepunching is not implemented yet: the client must use the LAN path
+        let plan = crate::server_holepunch::plan(
+            self,
+            crate::server_holepunch::PlanInput {
+                client: &client,
+                client_address,
+                server_address: req.to,
+                view,
+                result: &result,
+            },
+        );
         let ready = Ready {
             noise2,
-            from_puncher: false,
+            from_puncher: plan.from_puncher,
         };
         self.set_ready(id, ready.clone(), now);
+        if let Some(s) = self.slot_mut(id) {
+            s.hp = plan.punch;
+        }
         Some(ready)
     }
 

@@ -47,10 +47,17 @@ impl Transport for DhtTransport {
 /// An ephemeral Rust node on 127.0.0.1 bootstrapped from `bootstrap`, with a UDX endpoint on
 /// its server socket.
 pub async fn rust_node(bootstrap: u64) -> (Dht, HyperDht, UdxSocket) {
+    rust_node_with(bootstrap, false).await
+}
+
+/// Like [`rust_node`]; `firewalled` skips the quick firewall check so the node stays
+/// firewalled on loopback (then it must holepunch).
+pub async fn rust_node_with(bootstrap: u64, firewalled: bool) -> (Dht, HyperDht, UdxSocket) {
     let dht = Dht::new(DhtOptions {
         bootstrap: vec![format!("127.0.0.1:{bootstrap}")],
         host: "127.0.0.1".parse().unwrap(),
         ephemeral: Some(true),
+        quick_firewall: !firewalled,
         ..DhtOptions::default()
     })
     .unwrap();

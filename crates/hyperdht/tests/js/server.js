@@ -7,18 +7,19 @@ const DHT = require(path.join(root, 'hyperdht'))
 const createTestnet = require(path.join(root, 'hyperdht', 'testnet.js'))
 
 ;(async () => {
-  const testnet = await createTestnet(6)
-  const node = testnet.createNode()
+  // argv: testnet size, then `firewalled` to keep the server node firewalled (it must punch)
+  const testnet = await createTestnet(Number(process.argv[2] || 6))
+  const node = testnet.createNode(process.argv[3] === 'firewalled' ? { quickFirewall: false } : {})
   await node.fullyBootstrapped()
   const keyPair = DHT.keyPair()
   const server = node.createServer((conn) => {
-    console.log('CONN ' + JSON.stringify({ remotePublicKey: conn.remotePublicKey.toString('hex'), handshakeHash: conn.handshakeHash.toString('hex') }))
+    console.log('CONN ' + JSON.stringify({ remotePublicKey: conn.remotePublicKey.toString('hex'), handshakeHash: conn.handshakeHash.toString('hex'), localPort: conn.rawStream.socket.address().port, dhtPorts: [node.io.serverSocket.address().port, node.io.clientSocket.address().port] }))
     conn.on('data', (d) => conn.write(Buffer.concat([Buffer.from('echo:'), d])))
     conn.on('end', () => conn.end())
     conn.on('error', () => {})
   })
   await server.listen(keyPair)
-  console.log('READY ' + JSON.stringify({ bootstrap: testnet.bootstrap[0].port, publicKey: keyPair.publicKey.toString('hex') }))
+  console.log('READY ' + JSON.stringify({ bootstrap: testnet.bootstrap[0].port, publicKey: keyPair.publicKey.toString('hex'), firewalled: node.firewalled }))
   process.stdin.resume()
   process.stdin.on('end', async () => {
     await server.close()
