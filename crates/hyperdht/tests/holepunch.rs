@@ -154,3 +154,57 @@ fn rust_client_holepunches_to_js_server() {
             .unwrap();
     });
 }
+
+#[test]
+fn rust_client_holepunches_to_rust_server() {
+    if !in_netns("rust_client_holepunches_to_rust_server") {
+        return;
+    }
+    let js = JsHelper::spawn("client.js", &["8"]);
+    let bootstrap = js.bootstrap();
+    let rt = runtime();
+    rt.block_on(async move {
+        let (sdht, server, sudx) = rust_node_with(bootstrap, true).await;
+        let (cdht, client, cudx) = rust_node_with(bootstrap, true).await;
+        assert!(sdht.is_firewalled() && cdht.is_firewalled());
+        let skp = KeyPair::generate();
+        let ckp = KeyPair::generate();
+        let mut conns = server.listen(sudx, &skp).await.expect("listening");
+        tokio::spawn(async move {
+            while let Some(mut c) = conns.recv().await {
+                tokio::spawn(async move {
+                    let mut b = [0u8; 5];
+                    if c.read_exact(&mut b).await.is_ok() {
+                        let _ = c.write_all(b"echo:hello").await;
+                        let _ = c.flush().await;
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                });
+            }
+        });
+        for fast_open in [true, false] {
+            let opts = ConnectOptions {
+                local_connection: false,
+                fast_open,
+            };
+            let mut conn = tokio::time::timeout(
+                Duration::from_secs(30),
+                client.connect_with(&cudx, &ckp, skp.public_key, opts),
+            )
+            .await
+            .expect("connect in time")
+            .unwrap_or_else(|e| panic!("fastOpen {fast_open}: {e}"));
+            conn.write_all(b"hello").await.unwrap();
+            let mut buf = [0u8; 10];
+            tokio::time::timeout(Duration::from_secs(10), conn.read_exact(&mut buf))
+                .await
+                .expect("echo in time")
+                .unwrap();
+            assert_eq!(&buf, b"echo:hello");
+        }
+        server.unlisten(&skp).await;
+        sdht.destroy().await;
+        cdht.destroy().await;
+    });
+    js.finish();
+}
