@@ -39,6 +39,8 @@ export declare class NativeDht {
   /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
   connSetTimeout(cid: number, ms: number): void
   connSendKeepAlive(cid: number): void
+  /** `rawStream.rtt` in milliseconds. */
+  connRtt(cid: number): number
   /** Read-side backpressure: `paused` = JS's readable buffer is full. */
   connSetPaused(cid: number, paused: boolean): void
   connDestroy(cid: number): void

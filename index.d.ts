@@ -40,6 +40,59 @@ interface RpcReply {
   closerNodes: Address[]; error: number; value: Buffer | null
 }
 
+interface ConnectOptions {
+  keyPair?: KeyPair
+  relayAddresses?: Address[]
+  localConnection?: boolean
+  reusableSocket?: boolean
+}
+
+/** Shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
+interface NoiseSecretStream extends Duplex<Buffer> {
+  readonly isInitiator: boolean
+  publicKey: Buffer | null
+  remotePublicKey: Buffer | null
+  handshakeHash: Buffer | null
+  connected: boolean
+  userData: any
+  keepAlive: number
+  timeout: number
+  rawBytesRead: number
+  rawBytesWritten: number
+  rawStream: { remoteHost: string | null; remotePort: number; rtt: number; connected: boolean } | null
+  readonly opened: Promise<boolean>
+  setKeepAlive(ms: number): void
+  sendKeepAlive(): void
+  setTimeout(ms: number): void
+  on(event: 'open' | 'connect' | 'end' | 'finish' | 'close' | 'drain', listener: () => void): this
+  on(event: 'data', listener: (data: Buffer) => void): this
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
+interface ServerOptions {
+  /** Return (or resolve) true to reject: the client then gets no answer, as in hyperdht. */
+  firewall?: (remotePublicKey: Buffer, remotePayload: any, clientAddress: Address) => boolean | Promise<boolean>
+  holepunch?: (...args: any[]) => boolean | Promise<boolean>
+  shareLocalAddress?: boolean
+  onconnection?: (conn: NoiseSecretStream) => void
+}
+
+declare class Server extends EventEmitter {
+  readonly publicKey: Buffer | null
+  readonly relayAddresses: Address[]
+  readonly closed: boolean
+  listen(keyPair?: KeyPair): Promise<void>
+  refresh(): void
+  address(): { host: string | null; port: number; publicKey: Buffer } | null
+  close(): Promise<void>
+  suspend(): Promise<void> | void
+  resume(): Promise<void> | void
+  on(event: 'listening' | 'close', listener: () => void): this
+  on(event: 'connection', listener: (conn: NoiseSecretStream) => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
 declare class HyperDHT extends EventEmitter {
   constructor(opts?: DHTOptions)
   static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT
@@ -80,13 +133,17 @@ declare class HyperDHT extends EventEmitter {
   mutablePut(keyPair: KeyPair, value: Buffer, opts?: QueryOptions & { seq?: number }): Promise<{ publicKey: Buffer; closestNodes: NodeRef[]; seq: number; signature: Buffer }>
   mutableGet(publicKey: Buffer, opts?: QueryOptions & { seq?: number; latest?: boolean }): Promise<MutableResult | null>
 
+  /** Returns the encrypted stream synchronously; `open` fires once connected. Keys may be Buffer, hex or z-base32. */
+  connect(remotePublicKey: Buffer | string, opts?: ConnectOptions): NoiseSecretStream
+  createServer(opts?: ServerOptions | ((conn: NoiseSecretStream) => void), onconnection?: (conn: NoiseSecretStream) => void): Server
+
   on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'network-change' | 'network-update', listener: () => void): this
   on(event: 'nat-update', listener: (host: string, port: number) => void): this
   on(event: string, listener: (...args: any[]) => void): this
 }
 
 declare namespace HyperDHT {
-  export { KeyPair, Address, NodeRef, DHTOptions, QueryOptions, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
+  export { ConnectOptions, NoiseSecretStream, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
 }
 
 export = HyperDHT

@@ -68,6 +68,10 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
     assert.ok(sconn.handshakeHash.equals(conn.handshakeHash), 'both sides agree on handshakeHash')
     assert.strictEqual(sconn.isInitiator, false)
     await roundTrip(conn, 8 * 1024 * 1024)
+    assert.strictEqual(conn.rawStream.remoteHost, '127.0.0.1')
+    assert.ok(conn.rawStream.remotePort > 0)
+    assert.ok(Number.isFinite(conn.rawStream.rtt))
+    assert.ok(conn.rawBytesRead >= 8 * 1024 * 1024)
     // end and close may fire in the same tick (NoiseSecretStream does the same): listen first
     const ended = once(conn, 'end')
     const closed = once(conn, 'close')

@@ -44,7 +44,7 @@ class Connection extends Duplex {
     this.publicKey = ev.publicKey
     this.handshakeHash = ev.handshakeHash
     this.connected = true
-    this.rawStream = { remoteHost: ev.remoteHost || null, remotePort: ev.remotePort || 0, rtt: 0, connected: true }
+    this.rawStream = new RawStreamInfo(this, ev)
     this.dht._conns.set(ev.cid, this)
     this._openedResolve(true)
     this.emit('connect')
@@ -141,6 +141,32 @@ class Connection extends Duplex {
 
   _live () {
     return this.connected && !this._nativeClosed
+  }
+}
+
+/** What NoiseSecretStream users read from `rawStream` (a UDX stream in hyperdht). */
+class RawStreamInfo {
+  constructor (conn, ev) {
+    this._conn = conn
+    this.remoteHost = ev.remoteHost || null
+    this.remotePort = ev.remotePort || 0
+    this.remoteFamily = 4
+  }
+
+  get rtt () {
+    return this._conn._live() ? this._conn.dht._native.connRtt(this._conn._cid) : 0
+  }
+
+  get connected () {
+    return this._conn._live()
+  }
+
+  get bytesRead () {
+    return this._conn.rawBytesRead
+  }
+
+  get bytesWritten () {
+    return this._conn.rawBytesWritten
   }
 }
 

@@ -45,6 +45,8 @@ pub(crate) struct ConnHandle {
     pub kill: Arc<Notify>,
     /// JS's readable buffer is full: stop reading (UDX's receive window then slows the peer)
     pub flow: Arc<Flow>,
+    /// the stream itself, for `rawStream.rtt`
+    pub stream: Arc<Mutex<Connection>>,
 }
 
 /// Read-side backpressure between the JS Readable and the connection task.
@@ -95,6 +97,14 @@ pub(crate) fn control(conns: &Conns, cid: u32, c: Control) {
     }
 }
 
+/// The UDX round-trip time in milliseconds (`rawStream.rtt`), 0 when unknown.
+pub(crate) fn rtt_ms(conns: &Conns, cid: u32) -> u32 {
+    let Ok(m) = conns.lock() else { return 0 };
+    let Some(h) = m.get(&cid) else { return 0 };
+    let rtt = h.stream.lock().ok().and_then(|c| c.get_ref().rtt());
+    rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
+}
+
 /// Destroys every live connection (DHT teardown, like hyperdht's `rawStreams.clear()`).
 pub(crate) fn destroy_all(conns: &Conns) {
     if let Ok(m) = conns.lock() {
@@ -119,6 +129,13 @@ pub(crate) fn spawn_connection(
     let blocked = Arc::new(AtomicBool::new(false));
     let kill = Arc::new(Notify::new());
     let flow = Arc::new(Flow::default());
+    let remote = conn.get_ref().remote();
+    let (remote_public_key, public_key, handshake_hash) = (
+        conn.remote_public_key().to_vec(),
+        conn.public_key().to_vec(),
+        conn.handshake_hash().to_vec(),
+    );
+    let stream = Arc::new(Mutex::new(conn));
     if let Ok(mut m) = conns.lock() {
         m.insert(
             cid,
@@ -128,18 +145,18 @@ pub(crate) fn spawn_connection(
                 blocked: blocked.clone(),
                 kill: kill.clone(),
                 flow: flow.clone(),
+                stream: stream.clone(),
             },
         );
     }
-    let remote = conn.get_ref().remote();
     emit(
         &sink,
         JsEvent {
             cid: Some(cid),
             sid,
-            remote_public_key: Some(conn.remote_public_key().to_vec().into()),
-            public_key: Some(conn.public_key().to_vec().into()),
-            handshake_hash: Some(conn.handshake_hash().to_vec().into()),
+            remote_public_key: Some(remote_public_key.into()),
+            public_key: Some(public_key.into()),
+            handshake_hash: Some(handshake_hash.into()),
             remote_host: remote.map(|r| r.ip().to_string()),
             remote_port: remote.map(|r| r.port() as u32),
             ..JsEvent::named("conn-open")
@@ -148,7 +165,7 @@ pub(crate) fn spawn_connection(
     let conns = conns.clone();
     tokio::spawn(async move {
         let err = tokio::select! {
-            r = run(conn, cid, rx, ctl, blocked, &flow, &sink) => r.err(),
+            r = run(stream, cid, rx, ctl, blocked, &flow, &sink) => r.err(),
             _ = kill.notified() => Some(DESTROYED.to_string()),
         };
         if let Ok(mut m) = conns.lock() {
@@ -211,7 +228,7 @@ fn apply(conn: &mut Connection, ctl: Control) {
 }
 
 async fn run(
-    conn: Connection,
+    shared: Arc<Mutex<Connection>>,
     cid: u32,
     mut rx: mpsc::Receiver<ConnCmd>,
     mut ctl: mpsc::Receiver<Control>,
@@ -219,7 +236,6 @@ async fn run(
     flow: &Flow,
     sink: &Sink,
 ) -> Result<(), String> {
-    let shared = Arc::new(Mutex::new(conn));
     let (mut rd, mut wr) = (Half(shared.clone()), Half(shared));
     let reader = async {
         let mut buf = vec![0u8; 64 * 1024];

@@ -621,6 +621,12 @@ impl NativeDht {
         conn::control(&self.conns, cid, conn::Control::SendKeepAlive);
     }
 
+    /// `rawStream.rtt` in milliseconds.
+    #[napi(catch_unwind)]
+    pub fn conn_rtt(&self, cid: u32) -> u32 {
+        conn::rtt_ms(&self.conns, cid)
+    }
+
     /// Read-side backpressure: `paused` = JS's readable buffer is full.
     #[napi(catch_unwind)]
     pub fn conn_set_paused(&self, cid: u32, paused: bool) {
