@@ -23,14 +23,7 @@ export declare class NativeDht {
   query(qid: number, spec: JsQuerySpec): void
   cancelQuery(qid: number): void
   /** `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow. */
-  connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg): Promise<number>
-  /**
-   * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
-   * event carrying `sid`.
-   */
-  listen(sid: number, keyPair: JsKeyPairArg): Promise<void>
-  /** `server.close()`: stops accepting and unannounces. */
-  unlisten(keyPair: JsKeyPairArg): Promise<void>
+  connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions): Promise<number>
   /** Queues a write; false = queue full, wait for `conn-drain` and retry. */
   connWrite(cid: number, data: Uint8Array): boolean
   connEnd(cid: number): void
@@ -46,6 +39,21 @@ export declare class NativeDht {
   connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
+  /**
+   * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
+   * event carrying `sid`.
+   */
+  listen(sid: number, keyPair: JsKeyPairArg, opts: JsListenOptions): Promise<void>
+  /** JS's answer to a `server-firewall` event. */
+  firewallReply(id: number, reject: boolean): void
+  /** `server.close()`: stops accepting and unannounces. */
+  unlisten(keyPair: JsKeyPairArg): Promise<void>
+  /** `server.relayAddresses`: the nodes our announcement currently sits on. */
+  serverRelayAddresses(publicKeyBuf: Uint8Array): Array<JsAddress>
+  /** `server.refresh()`: re-announce now. */
+  serverRefresh(publicKeyBuf: Uint8Array): void
+  /** `server.suspend()` / `server.resume()`. */
+  serverSuspend(publicKeyBuf: Buffer, suspend: boolean): Promise<void>
 }
 
 /** `annSignable(target, token, id, ann, NS.ANNOUNCE | NS.UNANNOUNCE)`: the 64-byte message. */
@@ -63,6 +71,14 @@ export declare function hash(data: Uint8Array): Buffer
 export interface JsAddress {
   host: string
   port: number
+}
+
+/** `connect(remotePublicKey, opts)` options that reach the engine. */
+export interface JsConnectOptions {
+  /** `localConnection !== false` */
+  localConnection: boolean
+  /** `fastOpen !== false` */
+  fastOpen: boolean
 }
 
 export interface JsDhtOptions {
@@ -100,6 +116,9 @@ export interface JsEvent {
   handshakeHash?: Buffer
   remoteHost?: string
   remotePort?: number
+  /** `server-firewall`: the request id to answer with `firewallReply`, and the payload */
+  fid?: number
+  payload?: JsNoisePayload
 }
 
 export interface JsHostPort {
@@ -127,6 +146,29 @@ export interface JsKeyPair {
 export interface JsKeyPairArg {
   publicKey: Buffer
   secretKey?: Buffer
+}
+
+/** `createServer(opts)` options that reach the engine. */
+export interface JsListenOptions {
+  /** JS has a firewall function: ask it about every handshake */
+  firewall: boolean
+  /** `holepunch !== false` */
+  holepunch: boolean
+  /** `shareLocalAddress !== false` */
+  shareLocalAddress: boolean
+}
+
+/** hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload). */
+export interface JsNoisePayload {
+  version: number
+  error: number
+  firewall: number
+  addresses4: Array<JsAddress>
+  udx?: JsUdxInfo
+  /** `secretStream.version`, when present */
+  secretStream?: number
+  relayAddresses?: Array<JsAddress>
+  holepunchId?: number
 }
 
 export interface JsPeer {
@@ -198,6 +240,13 @@ export interface JsStats {
   responses: number
   sent: number
   timeouts: number
+}
+
+export interface JsUdxInfo {
+  version: number
+  reusableSocket: boolean
+  id: number
+  seq: number
 }
 
 /** Same keys as libsodium `crypto_sign_seed_keypair`; random when no seed is given. */

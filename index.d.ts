@@ -44,6 +44,7 @@ interface ConnectOptions {
   keyPair?: KeyPair
   relayAddresses?: Address[]
   localConnection?: boolean
+  fastOpen?: boolean
   reusableSocket?: boolean
 }
 
@@ -73,7 +74,8 @@ interface NoiseSecretStream extends Duplex<Buffer> {
 interface ServerOptions {
   /** Return (or resolve) true to reject: the client then gets no answer, as in hyperdht. */
   firewall?: (remotePublicKey: Buffer, remotePayload: any, clientAddress: Address) => boolean | Promise<boolean>
-  holepunch?: (...args: any[]) => boolean | Promise<boolean>
+  /** `false` never punches; a veto function is accepted and treated as allowing every punch. */
+  holepunch?: false | ((...args: any[]) => boolean | Promise<boolean>)
   shareLocalAddress?: boolean
   onconnection?: (conn: NoiseSecretStream) => void
 }
@@ -82,12 +84,13 @@ declare class Server extends EventEmitter {
   readonly publicKey: Buffer | null
   readonly relayAddresses: Address[]
   readonly closed: boolean
+  readonly suspended: boolean
   listen(keyPair?: KeyPair): Promise<void>
   refresh(): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
   close(): Promise<void>
-  suspend(): Promise<void> | void
-  resume(): Promise<void> | void
+  suspend(): Promise<void>
+  resume(): Promise<void>
   on(event: 'listening' | 'close', listener: () => void): this
   on(event: 'connection', listener: (conn: NoiseSecretStream) => void): this
   on(event: string, listener: (...args: any[]) => void): this

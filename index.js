@@ -107,6 +107,12 @@ class HyperDHT extends EventEmitter {
         if (q) q._onend((ev.closest || []).map((r) => mapReply(RAW, r)), ev.error ? errors.fromNative(ev.error) : null, ev.result)
         return
       }
+      case 'server-firewall': {
+        const server = this._servers.get(ev.sid)
+        if (server) server._onfirewall(ev)
+        else this._native.firewallReply(ev.fid, true)
+        return
+      }
       case 'conn-open': {
         if (ev.sid) {
           const server = this._servers.get(ev.sid)
@@ -242,7 +248,8 @@ class HyperDHT extends EventEmitter {
       queueMicrotask(() => conn._onfail(errors.DESTROYED()))
       return conn
     }
-    this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }).then(
+    const native = { localConnection: opts.localConnection !== false, fastOpen: opts.fastOpen !== false }
+    this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
       (cid) => {
         if (conn.destroying) {
           this._native.connDestroy(cid)

@@ -4,31 +4,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
-
-async function mixedNet (t) {
-  const nodes = []
-  cleanup(t, nodes)
-  const boot = await bootstrapper(JS)
-  nodes.push(boot)
-  const bootstrap = [{ host: '127.0.0.1', port: boot.address().port }]
-  for (let i = 0; i < 6; i++) nodes.push(persistentNode(i % 2 ? RS : JS, bootstrap))
-  await Promise.all(nodes.map((n) => n.fullyBootstrapped()))
-  const client = (Impl) => {
-    const n = new Impl({ bootstrap, host: '127.0.0.1', port: 0 })
-    nodes.push(n)
-    return n
-  }
-  return { client }
-}
-
-function echoServer (node) {
-  return node.createServer((conn) => {
-    conn.on('data', (d) => conn.write(d))
-    conn.on('end', () => conn.end())
-    conn.on('error', () => {})
-  })
-}
+const { RS, JS, mixedNet, echoServer } = require('./helpers')
 
 async function roundTrip (conn, bytes) {
   const data = Buffer.alloc(bytes)

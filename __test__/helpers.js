@@ -38,4 +38,29 @@ function addrKey (a) {
   return a.host + ':' + a.port
 }
 
-module.exports = { RS, JS, kindOf, bootstrapper, persistentNode, cleanup, addrKey }
+/** A JS bootstrapper + 3 JS and 3 Rust persistent nodes; `client(Impl)` adds a node destroyed with the net. */
+async function mixedNet (t) {
+  const nodes = []
+  cleanup(t, nodes)
+  const boot = await bootstrapper(JS)
+  nodes.push(boot)
+  const bootstrap = [{ host: '127.0.0.1', port: boot.address().port }]
+  for (let i = 0; i < 6; i++) nodes.push(persistentNode(i % 2 ? RS : JS, bootstrap))
+  await Promise.all(nodes.map((n) => n.fullyBootstrapped()))
+  const client = (Impl) => {
+    const n = new Impl({ bootstrap, host: '127.0.0.1', port: 0 })
+    nodes.push(n)
+    return n
+  }
+  return { client }
+}
+
+function echoServer (node) {
+  return node.createServer((conn) => {
+    conn.on('data', (d) => conn.write(d))
+    conn.on('end', () => conn.end())
+    conn.on('error', () => {})
+  })
+}
+
+module.exports = { RS, JS, kindOf, bootstrapper, persistentNode, cleanup, addrKey, mixedNet, echoServer }

@@ -14,9 +14,18 @@ class Server extends EventEmitter {
     this.keyPair = null
     this.closed = false
     this.listening = false
-    this.relayAddresses = []
+    this.suspended = false
     this.firewall = opts.firewall || null
+    // hyperdht also accepts holepunch as a veto function; only `false` (never punch) reaches the
+    // engine here, a function is treated as "allow"
+    this._neverPunch = opts.holepunch === false
+    this._shareLocalAddress = opts.shareLocalAddress !== false
     this._closing = null
+  }
+
+  get relayAddresses () {
+    if (!this.listening || this.closed || this.dht.destroyed) return []
+    return this.dht._native.serverRelayAddresses(this.keyPair.publicKey)
   }
 
   get publicKey () {
@@ -36,8 +45,38 @@ class Server extends EventEmitter {
     this.dht.listening.add(this)
     this.dht._servers.set(this.sid, this)
     await this.dht.ready()
-    await this.dht._native.listen(this.sid, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey })
+    await this.dht._native.listen(this.sid, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, {
+      firewall: typeof this.firewall === 'function',
+      holepunch: !this._neverPunch,
+      shareLocalAddress: this._shareLocalAddress
+    })
     this.emit('listening')
+  }
+
+  // hyperdht server.js: `hs.firewalled = await this.firewall(remotePublicKey, remotePayload,
+  // clientAddress)`; a throwing firewall rejects
+  async _onfirewall (ev) {
+    let reject = true
+    try {
+      const payload = ev.payload || {}
+      const remotePayload = {
+        version: payload.version,
+        error: payload.error,
+        firewall: payload.firewall,
+        holepunch: payload.holepunchId === undefined || payload.holepunchId === null ? null : { id: payload.holepunchId, relays: [] },
+        addresses4: payload.addresses4 || [],
+        addresses6: [],
+        udx: payload.udx || null,
+        secretStream: payload.secretStream === undefined || payload.secretStream === null ? null : { version: payload.secretStream },
+        relayThrough: null,
+        relayAddresses: payload.relayAddresses || null
+      }
+      const clientAddress = { host: ev.remoteHost, port: ev.remotePort }
+      reject = !!(await this.firewall(ev.remotePublicKey, remotePayload, clientAddress))
+    } catch {
+      reject = true
+    }
+    if (!this.dht.destroyed) this.dht._native.firewallReply(ev.fid, reject)
   }
 
   _onconnection (ev) {
@@ -46,11 +85,19 @@ class Server extends EventEmitter {
     this.emit('connection', conn)
   }
 
-  refresh () {}
+  refresh () {
+    if (this.listening && !this.closed && !this.dht.destroyed) this.dht._native.serverRefresh(this.keyPair.publicKey)
+  }
 
-  suspend () {}
+  async suspend () {
+    this.suspended = true
+    if (this.listening && !this.closed && !this.dht.destroyed) await this.dht._native.serverSuspend(this.keyPair.publicKey, true)
+  }
 
-  resume () {}
+  async resume () {
+    this.suspended = false
+    if (this.listening && !this.closed && !this.dht.destroyed) await this.dht._native.serverSuspend(this.keyPair.publicKey, false)
+  }
 
   close () {
     if (this._closing) return this._closing

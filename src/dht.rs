@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
-use hyperdht_core::{AnnounceOptions, CacheOptions, HyperDht, QueryOptions};
+use hyperdht_core::{AnnounceOptions, CacheOptions, ConnectOptions, HyperDht, QueryOptions};
 use hyperdht_crypto::KeyPair;
 use hyperdht_rpc::driver::DhtEvent;
 use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
@@ -16,6 +16,7 @@ use napi_derive::napi;
 use crate::conn::{self, Conns};
 use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
 use crate::ops;
+use crate::server::Firewalls;
 use hyperdht_rpc::SocketKind;
 use hyperdht_udx::{Transport, UdxSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -83,6 +84,15 @@ pub struct JsRequest {
     pub target: Option<Buffer>,
     pub value: Option<Buffer>,
     pub retry: Option<bool>,
+}
+
+/// `connect(remotePublicKey, opts)` options that reach the engine.
+#[napi(object)]
+pub struct JsConnectOptions {
+    /// `localConnection !== false`
+    pub local_connection: bool,
+    /// `fastOpen !== false`
+    pub fast_open: bool,
 }
 
 #[napi(object)]
@@ -162,12 +172,14 @@ pub struct JsStats {
 #[napi]
 pub struct NativeDht {
     dht: Dht,
-    hyper: HyperDht,
-    sink: Sink,
+    pub(crate) hyper: HyperDht,
+    pub(crate) sink: Sink,
     queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
-    udx: UdxSocket,
-    conns: Conns,
-    next_cid: Arc<AtomicU32>,
+    pub(crate) udx: UdxSocket,
+    pub(crate) conns: Conns,
+    pub(crate) next_cid: Arc<AtomicU32>,
+    /// firewall questions waiting for JS (src/server.rs)
+    pub(crate) firewalls: Firewalls,
 }
 
 /// UDX datagrams go out on the DHT's server socket (one UDP port for both, like hyperdht).
@@ -181,7 +193,7 @@ impl Transport for DhtTransport {
     }
 }
 
-fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
+pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
     let sk: [u8; 64] = kp
         .secret_key
         .as_ref()
@@ -271,6 +283,7 @@ impl NativeDht {
             next_cid: Arc::new(AtomicU32::new(1)),
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
+            firewalls: Firewalls::default(),
         })
     }
 
@@ -532,48 +545,29 @@ impl NativeDht {
 
     /// `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow.
     #[napi(catch_unwind)]
-    pub async fn connect(&self, remote_public_key: Buffer, key_pair: JsKeyPairArg) -> Result<u32> {
+    pub async fn connect(
+        &self,
+        remote_public_key: Buffer,
+        key_pair: JsKeyPairArg,
+        opts: JsConnectOptions,
+    ) -> Result<u32> {
         let pk: [u8; 32] = remote_public_key
             .as_ref()
             .try_into()
             .map_err(|_| Error::new(Status::InvalidArg, "remotePublicKey must be 32 bytes"))?;
         let kp = key_pair_of(&key_pair)?;
+        let options = ConnectOptions {
+            local_connection: opts.local_connection,
+            fast_open: opts.fast_open,
+        };
         let conn = self
             .hyper
-            .connect(&self.udx, &kp, pk)
+            .connect_with(&self.udx, &kp, pk, options)
             .await
             .map_err(reason)?;
         let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);
         conn::spawn_connection(&self.conns, self.sink.clone(), cid, None, conn);
         Ok(cid)
-    }
-
-    /// `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
-    /// event carrying `sid`.
-    #[napi(catch_unwind)]
-    pub async fn listen(&self, sid: u32, key_pair: JsKeyPairArg) -> Result<()> {
-        let kp = key_pair_of(&key_pair)?;
-        let mut rx = self
-            .hyper
-            .listen(self.udx.clone(), &kp)
-            .await
-            .map_err(reason)?;
-        let (conns, sink, next) = (self.conns.clone(), self.sink.clone(), self.next_cid.clone());
-        tokio::spawn(async move {
-            while let Some(conn) = rx.recv().await {
-                let cid = next.fetch_add(1, Ordering::Relaxed);
-                conn::spawn_connection(&conns, sink.clone(), cid, Some(sid), conn);
-            }
-        });
-        Ok(())
-    }
-
-    /// `server.close()`: stops accepting and unannounces.
-    #[napi(catch_unwind)]
-    pub async fn unlisten(&self, key_pair: JsKeyPairArg) -> Result<()> {
-        let kp = key_pair_of(&key_pair)?;
-        self.hyper.unlisten(&kp).await;
-        Ok(())
     }
 
     /// Queues a write; false = queue full, wait for `conn-drain` and retry.
@@ -647,6 +641,7 @@ impl NativeDht {
             }
         }
         conn::destroy_all(&self.conns);
+        self.firewalls.clear();
         self.udx.close();
         self.dht.destroy().await;
         emit(&self.sink, JsEvent::named("close"));

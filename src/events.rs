@@ -75,6 +75,9 @@ pub struct JsEvent {
     pub handshake_hash: Option<Buffer>,
     pub remote_host: Option<String>,
     pub remote_port: Option<u32>,
+    /// `server-firewall`: the request id to answer with `firewallReply`, and the payload
+    pub fid: Option<u32>,
+    pub payload: Option<crate::server::JsNoisePayload>,
 }
 
 impl JsEvent {

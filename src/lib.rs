@@ -10,6 +10,7 @@ mod dht;
 mod events;
 mod ops;
 mod records;
+mod server;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down
 /// in its env-cleanup hook, so the process exits promptly once every native object is closed.

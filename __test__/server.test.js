@@ -1,0 +1,125 @@
+'use strict'
+// Issue 5: createServer options and Server methods through the public API — the firewall
+// callback (sync and async, reject = no answer so the client fails with PEER_CONNECTION_FAILED),
+// relayAddresses, refresh, suspend/resume — on a mixed local testnet, in a loopback-only netns.
+const test = require('node:test')
+const assert = require('node:assert')
+const { once } = require('events')
+const { RS, JS, mixedNet } = require('./helpers')
+
+const NAME = (Impl) => (Impl === RS ? 'Rust' : 'JS')
+
+for (const [C, S] of [[JS, RS], [RS, RS], [RS, JS]]) {
+  test(`firewall: ${NAME(C)} client -> ${NAME(S)} server, rejected then accepted`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const banned = C.keyPair()
+    const calls = []
+    const server = sNode.createServer({
+      // async on purpose: hyperdht awaits the firewall
+      async firewall (remotePublicKey, remotePayload, clientAddress) {
+        calls.push({ remotePublicKey, remotePayload, clientAddress })
+        await new Promise((resolve) => setImmediate(resolve))
+        return remotePublicKey.equals(banned.publicKey)
+      }
+    })
+    server.on('connection', (c) => {
+      c.on('error', () => {})
+      c.end()
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+
+    const rejected = cNode.connect(server.publicKey, { keyPair: banned })
+    const [err] = await once(rejected, 'open').then(() => [null], (e) => [e])
+    assert.ok(err, 'a firewalled client never opens')
+    assert.strictEqual(err.code, 'PEER_CONNECTION_FAILED')
+    assert.ok(calls.some((c) => c.remotePublicKey.equals(banned.publicKey)), 'firewall saw the banned key')
+
+    const allowed = C.keyPair()
+    const conn = cNode.connect(server.publicKey, { keyPair: allowed })
+    await once(conn, 'open')
+    const call = calls.find((c) => c.remotePublicKey.equals(allowed.publicKey))
+    assert.ok(call, 'firewall saw the allowed key')
+    assert.strictEqual(call.clientAddress.host, '127.0.0.1')
+    assert.ok(call.clientAddress.port > 0)
+    assert.strictEqual(typeof call.remotePayload.firewall, 'number')
+    assert.ok(Array.isArray(call.remotePayload.addresses4))
+    conn.on('error', () => {})
+    conn.destroy()
+  })
+}
+
+test('Rust server: a throwing firewall rejects', async (t) => {
+  const net = await mixedNet(t)
+  const sNode = net.client(RS)
+  const cNode = net.client(JS)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = sNode.createServer({
+    firewall () {
+      throw new Error('boom')
+    }
+  })
+  await server.listen(RS.keyPair())
+  t.after(() => server.close())
+  const conn = cNode.connect(server.publicKey)
+  const [err] = await once(conn, 'open').then(() => [null], (e) => [e])
+  assert.strictEqual(err && err.code, 'PEER_CONNECTION_FAILED')
+})
+
+test('Rust server: relayAddresses, address(), refresh, suspend/resume', async (t) => {
+  const net = await mixedNet(t)
+  const sNode = net.client(RS)
+  const cNode = net.client(JS)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = sNode.createServer((c) => {
+    c.on('error', () => {})
+    c.end()
+  })
+  assert.deepStrictEqual(server.relayAddresses, [], 'no relays before listen')
+  const kp = RS.keyPair()
+  await server.listen(kp)
+  t.after(() => server.close())
+
+  const relays = server.relayAddresses
+  assert.ok(relays.length > 0, 'announced on some relays')
+  for (const r of relays) {
+    assert.strictEqual(r.host, '127.0.0.1')
+    assert.ok(r.port > 0)
+  }
+  // JS sees the same relays in the server's announcement
+  const key = (a) => a.host + ':' + a.port
+  const records = async () => {
+    const peers = []
+    for await (const data of cNode.findPeer(kp.publicKey)) if (data.peer) peers.push(data.peer)
+    return peers
+  }
+  const found = await records()
+  assert.ok(found.length > 0, 'findPeer finds the server')
+  for (const p of found) {
+    for (const r of p.relayAddresses) assert.ok(relays.map(key).includes(key(r)), 'relay ' + key(r) + ' is one of ours')
+  }
+
+  const a = server.address()
+  assert.ok(a.publicKey.equals(kp.publicKey))
+  assert.strictEqual(a.host, '127.0.0.1')
+  server.refresh()
+
+  // suspend unannounces (hyperdht announcer.suspend -> _unannounceCurrent)
+  await server.suspend()
+  assert.strictEqual(server.suspended, true)
+  assert.deepStrictEqual(await records(), [], 'no record while suspended')
+  // resume re-announces in the background, like hyperdht: wait until the record is back
+  await server.resume()
+  assert.strictEqual(server.suspended, false)
+  while ((await records()).length === 0) await new Promise((resolve) => setTimeout(resolve, 100))
+  const conn = cNode.connect(kp.publicKey)
+  await once(conn, 'open')
+  conn.on('error', () => {})
+  conn.destroy()
+
+  await server.close()
+  assert.deepStrictEqual(server.relayAddresses, [], 'no relays after close')
+})
