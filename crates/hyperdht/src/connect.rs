@@ -2,23 +2,19 @@
 //! (Noise IK, routed by a DHT node) → a path: direct (server OPEN, or we reached the server
 //! itself), passive (we are OPEN: the server connects to us), the LAN shortcut (same public
 //! host: PING the server's local address), or holepunching (`connect_holepunch.rs`) → UDX
-//! stream on our DHT server socket → secret-stream. Blind relays are not implemented.
+//! stream on our DHT server socket → secret-stream. Blind relays are not implemented. Finding
+//! the server and the handshake itself are in `connect_find.rs`.
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-use hyperdht_crypto::{hash, ns, KeyPair};
-use hyperdht_encoding::Codec;
-use hyperdht_rpc::node::RequestSpec;
-use hyperdht_secret_stream::dh::DhKeyPair;
-use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern, SecretStreamIo};
+use hyperdht_crypto::KeyPair;
+use hyperdht_secret_stream::{HandshakeResult, SecretStreamIo};
 use hyperdht_udx::{UdxSocket, UdxStream};
 
-use crate::constants::{Firewall, PayloadError};
-use crate::dht::{HyperDht, QueryOptions};
-use crate::messages::{HandshakeMessage, Peer, RouterMode};
-use crate::noise_payload::{NoisePayload, UdxInfo};
-use crate::Command;
+use crate::constants::Firewall;
+use crate::dht::HyperDht;
+use crate::noise_payload::NoisePayload;
 
 /// Errors with hyperdht's codes (`lib/errors.js`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +104,22 @@ impl Default for ConnectOptions {
     }
 }
 
-/// Concurrent PEER_HANDSHAKE attempts (`findAndConnect`: `new Semaphore(2)`).
-const PARALLEL_HANDSHAKES: usize = 2;
+/// More `dht.connect(publicKey, opts)` options, for [`HyperDht::connect_with_extras`] (kept
+/// apart so existing struct literals of [`ConnectOptions`] keep compiling).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectExtras {
+    /// `relayAddresses` (default empty): nodes believed to relay for the server (e.g. its
+    /// `server.relayAddresses`, or the nodes of a `hyperdht-address` key). Handshakes go through
+    /// them one by one while a FIND_PEER query seeded with them runs; empty uses the addresses
+    /// cached from an earlier connect to the same key, if any.
+    pub relay_addresses: Vec<SocketAddrV4>,
+    /// `reusableSocket` (default false): advertise it in the handshake; when the server does too,
+    /// remember the connection's remote address as a route for the key, and on later connects
+    /// with this option first handshake straight to that address. Streams here always live on
+    /// the DHT server socket, so there is no socket pool whose sockets would linger for reuse.
+    pub reusable_socket: bool,
+}
+
 /// `passiveConnectTimeout`: how long an OPEN client waits for the server to connect.
 const PASSIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -145,6 +155,8 @@ pub(crate) struct Handshaken {
     pub payload: NoisePayload,
     pub result: HandshakeResult,
     pub target: [u8; 32],
+    /// `c.remoteRelayAddresses`: the nodes we sent the handshake through, in order.
+    pub tried: Vec<SocketAddrV4>,
 }
 
 impl HyperDht {
@@ -168,6 +180,25 @@ impl HyperDht {
         remote_public_key: [u8; 32],
         opts: ConnectOptions,
     ) -> Result<Connection, ConnectError> {
+        self.connect_with_extras(
+            udx,
+            key_pair,
+            remote_public_key,
+            opts,
+            ConnectExtras::default(),
+        )
+        .await
+    }
+
+    /// `dht.connect(publicKey, {localConnection, fastOpen, relayAddresses, reusableSocket})`.
+    pub async fn connect_with_extras(
+        &self,
+        udx: &UdxSocket,
+        key_pair: &KeyPair,
+        remote_public_key: [u8; 32],
+        opts: ConnectOptions,
+        extras: ConnectExtras,
+    ) -> Result<Connection, ConnectError> {
         self.ensure_attached(udx.clone());
         let stream_id: u32 = loop {
             let id = rand::random::<u32>();
@@ -176,7 +207,7 @@ impl HyperDht {
             }
         };
         let hs = self
-            .find_and_handshake(key_pair, remote_public_key, stream_id, &opts)
+            .find_and_handshake(key_pair, remote_public_key, stream_id, &opts, &extras)
             .await?;
         let remote_udx = hs.payload.udx.map(|u| u.id as u32).unwrap_or(0);
         let holepunchable = hs
@@ -186,6 +217,7 @@ impl HyperDht {
             .is_some_and(|h| !h.relays.is_empty());
         let server_fw = Firewall::from_code(hs.payload.firewall);
         let stream = |addr: SocketAddrV4| {
+            self.on_socket(&hs, &extras, remote_public_key, addr);
             SecretStreamIo::new(
                 udx.connect(stream_id, remote_udx, SocketAddr::V4(addr)),
                 hs.result.clone(),
@@ -214,7 +246,12 @@ impl HyperDht {
                 Box::new(move |from: SocketAddr| Some((remote_udx, from))),
             );
             return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
-                Ok(true) => Ok(SecretStreamIo::new(raw, hs.result)),
+                Ok(true) => {
+                    if let Some(SocketAddr::V4(addr)) = raw.remote() {
+                        self.on_socket(&hs, &extras, remote_public_key, addr);
+                    }
+                    Ok(SecretStreamIo::new(raw, hs.result))
+                }
                 _ => {
                     raw.destroy();
                     Err(ConnectError::HolepunchAborted)
@@ -244,145 +281,31 @@ impl HyperDht {
         Ok(stream(addr))
     }
 
-    /// `findAndConnect` + `connectThroughNode`: the relays holding the server's record, then the
-    /// routed handshake (the same Noise message 1 through every relay).
-    async fn find_and_handshake(
+    /// `c.onsocket` bookkeeping once a path is chosen: cache the relay addresses for the next
+    /// connect to this key (the server's own list preferred, else the nodes we went through),
+    /// and add a reusable-socket route when both sides asked for one.
+    fn on_socket(
         &self,
-        key_pair: &KeyPair,
+        hs: &Handshaken,
+        extras: &ConnectExtras,
         remote_public_key: [u8; 32],
-        stream_id: u32,
-        opts: &ConnectOptions,
-    ) -> Result<Handshaken, ConnectError> {
-        let target = hash(&remote_public_key);
-        let mut relays: Vec<SocketAddrV4> = Vec::new();
-        let _ = self
-            .find_peer(target, &QueryOptions::default(), |r| {
-                let ok = r
-                    .value
-                    .as_ref()
-                    .and_then(|v| Peer::from_bytes(v).ok())
-                    .is_some_and(|p| p.public_key == remote_public_key);
-                if ok && !relays.contains(&r.from) {
-                    relays.push(r.from);
-                }
-            })
-            .await;
-        if relays.is_empty() {
-            return Err(ConnectError::PeerNotFound);
+        addr: SocketAddrV4,
+    ) {
+        match hs
+            .payload
+            .relay_addresses
+            .as_ref()
+            .filter(|r| !r.is_empty())
+        {
+            Some(r) => self.connects.cache_relays(remote_public_key, r.clone()),
+            None if !hs.tried.is_empty() => self
+                .connects
+                .cache_relays(remote_public_key, hs.tried.clone()),
+            None => {}
         }
-
-        let public = self
-            .rpc
-            .remote_address()
-            .filter(|_| !self.rpc.is_firewalled());
-        let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
-        if opts.local_connection {
-            addresses4.push(self.rpc.server_address());
-        }
-        let payload = NoisePayload {
-            firewall: if public.is_some() {
-                Firewall::Open.code()
-            } else {
-                Firewall::Unknown.code()
-            },
-            addresses4,
-            udx: Some(UdxInfo {
-                version: 1,
-                reusable_socket: false,
-                id: stream_id as u64,
-                seq: 0,
-            }),
-            secret_stream: Some(1),
-            ..NoisePayload::default()
-        };
-        let mut hs = Handshake::new(
-            Pattern::IK,
-            true,
-            DhKeyPair::from_seed(&key_pair.seed()),
-            ns::peer_handshake(),
-            Some(remote_public_key),
-        )
-        .map_err(|_| ConnectError::HandshakeInvalid)?;
-        let noise1 = hs
-            .send(&payload.to_bytes())
-            .map_err(|_| ConnectError::HandshakeInvalid)?;
-        let request = HandshakeMessage {
-            mode: RouterMode::FromClient.code(),
-            noise: noise1,
-            peer_address: None,
-            relay_address: None,
-        }
-        .to_bytes();
-        let Some((m, client_address, relay)) =
-            self.handshake_through(target, &request, &relays).await
-        else {
-            return Err(ConnectError::PeerConnectionFailed);
-        };
-        let remote = hs
-            .recv(&m.noise)
-            .ok()
-            .and_then(|p| NoisePayload::from_bytes(&p).ok())
-            .ok_or(ConnectError::HandshakeInvalid)?;
-        if remote.version != 1 {
-            return Err(ConnectError::ServerIncompatible);
-        }
-        if PayloadError::from_code(remote.error) != PayloadError::None {
-            return Err(ConnectError::ServerError(format!(
-                "Server returned an error ({})",
-                remote.error
-            )));
-        }
-        if remote.udx.is_none() {
-            return Err(ConnectError::ServerError(
-                "Server did not send UDX data".into(),
-            ));
-        }
-        let result = hs.result().ok_or(ConnectError::HandshakeInvalid)?;
-        Ok(Handshaken {
-            relay,
-            relayed: m.peer_address.is_some(),
-            client_address,
-            server_address: m.peer_address.unwrap_or(relay),
-            payload: remote,
-            result,
-            target,
-        })
-    }
-
-    /// `Router.peerHandshake` through each relay, at most two at once: the first reply that
-    /// decodes, has mode REPLY and comes from the node we asked. Returns the message, our
-    /// address as the relay saw it, and the relay.
-    async fn handshake_through(
-        &self,
-        target: [u8; 32],
-        request: &[u8],
-        relays: &[SocketAddrV4],
-    ) -> Option<(HandshakeMessage, SocketAddrV4, SocketAddrV4)> {
-        let mut pending = relays.iter().copied();
-        let mut set = tokio::task::JoinSet::new();
-        loop {
-            while set.len() < PARALLEL_HANDSHAKES {
-                let Some(relay) = pending.next() else { break };
-                let mut spec = RequestSpec::new(relay, false, Command::PeerHandshake.code());
-                spec.target = Some(target);
-                spec.value = Some(request.to_vec());
-                let rpc = self.rpc.clone();
-                set.spawn(async move { (relay, rpc.request(spec).await) });
-            }
-            let (relay, res) = set.join_next().await?.ok()?;
-            let Ok(res) = res else { continue };
-            let Some(m) = res
-                .value
-                .as_ref()
-                .and_then(|v| HandshakeMessage::from_bytes(v).ok())
-            else {
-                continue;
-            };
-            if m.mode != RouterMode::Reply.code() || res.from != relay || m.noise.is_empty() {
-                continue;
-            }
-            set.abort_all();
-            return Some((m, res.to, relay));
+        let theirs = hs.payload.udx.is_some_and(|u| u.reusable_socket);
+        if extras.reusable_socket && theirs {
+            self.connects.add_route(remote_public_key, addr);
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
 use crate::router;
-use crate::server::{Connection, ListenOptions, ServerState, Servers};
+use crate::server::{Connection, ListenExtras, ListenOptions, ServerState, Servers};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
 use hyperdht_udx::UdxSocket;
@@ -109,6 +109,7 @@ pub struct HyperDht {
     servers: Servers,
     announcers: Announcers,
     pub(crate) punchers: Punchers,
+    pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
     attached: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -149,6 +150,7 @@ impl HyperDht {
             servers,
             announcers: Arc::default(),
             punchers: Punchers::default(),
+            connects: Arc::new(crate::connect_state::ConnectShared::new(limits.max_size)),
             attached: Arc::default(),
         }
     }
@@ -194,6 +196,18 @@ impl HyperDht {
         key_pair: &KeyPair,
         opts: ListenOptions,
     ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
+        self.listen_with_extras(udx, key_pair, opts, ListenExtras::default())
+            .await
+    }
+
+    /// [`HyperDht::listen_with`] plus the [`ListenExtras`] options (`reusableSocket`).
+    pub async fn listen_with_extras(
+        &self,
+        udx: UdxSocket,
+        key_pair: &KeyPair,
+        opts: ListenOptions,
+        extras: ListenExtras,
+    ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
         let target = hash(&key_pair.public_key);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let state = ServerState::new(
@@ -203,6 +217,9 @@ impl HyperDht {
             opts,
             tx,
             self.punchers.clone(),
+            extras,
+            self.connects.clone(),
+            &self.servers,
         );
         self.ensure_attached(udx);
         if let Ok(mut s) = self.servers.lock() {
@@ -308,6 +325,34 @@ impl HyperDht {
         }
         if let Some(a) = self.announcer(public_key) {
             a.resume().await;
+        }
+    }
+
+    /// Counters of this node's connects (which path the handshake took, FIND_PEER queries).
+    pub fn connect_stats(&self) -> crate::connect_state::ConnectStats {
+        self.connects.stats()
+    }
+
+    /// Sizes of the maps that grow with connects and handshakes; all but the relay-address
+    /// cache drain once connections are open (servers keep a handshake 10 s after it connects,
+    /// for retransmits, like upstream's `handshakeClearWait`).
+    pub fn internal_counts(&self) -> crate::connect_state::InternalCounts {
+        let (server_slots, server_noise_keys) = self
+            .servers
+            .lock()
+            .map(|s| {
+                s.values()
+                    .map(|srv| srv.slot_counts())
+                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            })
+            .unwrap_or_default();
+        let (relay_cache, routes) = self.connects.sizes();
+        crate::connect_state::InternalCounts {
+            server_slots,
+            server_noise_keys,
+            punchers: self.punchers.live(),
+            relay_cache,
+            routes,
         }
     }
 

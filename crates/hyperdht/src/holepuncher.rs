@@ -86,6 +86,18 @@ impl Punchers {
         l.push(Arc::downgrade(p));
     }
 
+    /// Holepunchers still alive (not destroyed and still referenced); prunes the bookkeeping.
+    pub fn live(&self) -> usize {
+        let now = Instant::now();
+        lock(&self.answered).retain(|_, t| now.duration_since(*t) < ANSWER_INTERVAL);
+        let mut l = lock(&self.list);
+        l.retain(|w| w.strong_count() > 0);
+        l.iter()
+            .filter_map(|w| w.upgrade())
+            .filter(|p| !p.is_destroyed())
+            .count()
+    }
+
     /// A 1-byte datagram from `from` on `socket` (`_onholepunchmessage`).
     pub fn on_probe(&self, socket: SocketKind, from: SocketAddrV4) {
         if socket != PUNCH_SOCKET {

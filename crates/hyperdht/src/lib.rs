@@ -8,7 +8,9 @@
 pub mod announcer;
 pub mod cache;
 pub mod connect;
+mod connect_find;
 mod connect_holepunch;
+pub mod connect_state;
 pub mod constants;
 pub mod dht;
 pub mod holepuncher;
@@ -22,10 +24,11 @@ pub mod server;
 mod server_holepunch;
 pub mod signing;
 
-pub use connect::{ConnectError, ConnectOptions};
+pub use connect::{ConnectError, ConnectExtras, ConnectOptions};
+pub use connect_state::{ConnectStats, InternalCounts};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
-pub use server::{FirewallFn, FirewallFuture, ListenOptions};
+pub use server::{FirewallFn, FirewallFuture, ListenExtras, ListenOptions};
 
 /// hyperdht command numbers (`lib/constants.js: COMMANDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

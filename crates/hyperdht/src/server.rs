@@ -48,6 +48,16 @@ pub type FirewallFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 pub type FirewallFn =
     Arc<dyn Fn([u8; 32], NoisePayload, SocketAddrV4) -> FirewallFuture + Send + Sync>;
 
+/// `createServer(opts)` options beyond [`ListenOptions`] (kept apart so existing struct literals
+/// of `ListenOptions` keep compiling).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListenExtras {
+    /// `reusableSocket` (default false): advertise it in the handshake, and when the client
+    /// does too, remember the connection's remote address as a route for the client's key
+    /// (used by this node's own connects with `reusable_socket` to that key).
+    pub reusable_socket: bool,
+}
+
 /// `createServer(opts)` options this port supports.
 #[derive(Clone)]
 pub struct ListenOptions {
@@ -138,6 +148,10 @@ pub struct ServerState {
     pub(crate) relay_addresses: Vec<SocketAddrV4>,
     /// `announcer.isRelay` state.
     pub(crate) relay_generations: crate::announcer::RelayGenerations,
+    extras: ListenExtras,
+    connects: Arc<crate::connect_state::ConnectShared>,
+    /// The map this state lives in, for clearing slots on timers (`_clearLater`).
+    servers: std::sync::Weak<Mutex<HashMap<[u8; 32], ServerState>>>,
 }
 
 pub type Servers = Arc<Mutex<HashMap<[u8; 32], ServerState>>>;
@@ -152,13 +166,17 @@ fn random_stream_id() -> u32 {
 }
 
 impl ServerState {
-    pub fn new(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
         key_pair: &KeyPair,
         udx: UdxSocket,
         rpc: Dht,
         opts: ListenOptions,
         connections: mpsc::Sender<Connection>,
         punchers: crate::holepuncher::Punchers,
+        extras: ListenExtras,
+        connects: Arc<crate::connect_state::ConnectShared>,
+        servers: &Servers,
     ) -> Self {
         ServerState {
             public_key: key_pair.public_key,
@@ -175,7 +193,39 @@ impl ServerState {
             relays: Vec::new(),
             relay_addresses: Vec::new(),
             relay_generations: Default::default(),
+            extras,
+            connects,
+            servers: Arc::downgrade(servers),
         }
+    }
+
+    /// (handshake slots in use, noise-keyed entries).
+    pub(crate) fn slot_counts(&self) -> (usize, usize) {
+        (self.slots.iter().flatten().count(), self.by_noise.len())
+    }
+
+    /// `_clearLater`: drop expired slots at `at` even if no other handshake arrives by then.
+    fn schedule_gc(&self, at: Instant) {
+        let servers = self.servers.clone();
+        let target = hyperdht_crypto::hash(&self.public_key);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at.into()).await;
+            let Some(map) = servers.upgrade() else { return };
+            let Ok(mut map) = map.lock() else { return };
+            if let Some(srv) = map.get_mut(&target) {
+                srv.gc(Instant::now());
+            }
+        });
+    }
+
+    /// The slot's stream connected: keep it `HANDSHAKE_CLEAR_WAIT` more for retransmits only.
+    fn on_connected(&mut self, id: usize, noise1: &[u8]) {
+        let at = Instant::now() + HANDSHAKE_CLEAR_WAIT;
+        let Some(s) = self.slot_mut(id).filter(|s| s.noise1 == noise1) else {
+            return;
+        };
+        s.clear_at = Some(s.clear_at.map_or(at, |t| t.min(at)));
+        self.schedule_gc(at);
     }
 
     pub(crate) fn rpc(&self) -> &Dht {
@@ -367,6 +417,7 @@ impl ServerState {
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Dropped;
             s.clear_at = Some(now + HANDSHAKE_CLEAR_WAIT);
+            self.schedule_gc(now + HANDSHAKE_CLEAR_WAIT);
         }
         RouteAction::Drop
     }
@@ -419,7 +470,7 @@ impl ServerState {
             addresses4,
             udx: Some(UdxInfo {
                 version: 1,
-                reusable_socket: false,
+                reusable_socket: self.extras.reusable_socket,
                 id: stream_id as u64,
                 seq: 0,
             }),
@@ -452,7 +503,7 @@ impl ServerState {
             let raw = self
                 .udx
                 .connect(stream_id, remote_udx_id, SocketAddr::V4(client_address));
-            self.deliver(raw, result);
+            self.deliver(raw, result, id, &client);
             let ready = Ready {
                 noise2,
                 from_puncher: false,
@@ -460,7 +511,7 @@ impl ServerState {
             self.set_ready(id, ready.clone(), now);
             return Some(ready);
         }
-        self.accept_stream(stream_id, remote_udx_id, result.clone());
+        self.accept_stream(stream_id, remote_udx_id, result.clone(), id, &client);
         let plan = crate::server_holepunch::plan(
             self,
             crate::server_holepunch::PlanInput {
@@ -487,27 +538,59 @@ impl ServerState {
             s.state = SlotState::Ready(r);
             // remembered for retransmits, then the slot id may be reused
             s.clear_at = Some(now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT);
+            self.schedule_gc(now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT);
         }
     }
 
     /// An unconnected raw stream: the client's first UDX packet (on any path) connects it.
-    fn accept_stream(&self, stream_id: u32, remote_id: u32, result: HandshakeResult) {
+    fn accept_stream(
+        &self,
+        stream_id: u32,
+        remote_id: u32,
+        result: HandshakeResult,
+        id: usize,
+        client: &NoisePayload,
+    ) {
         let raw = self.udx.accept(
             stream_id,
             Box::new(move |from: SocketAddr| Some((remote_id, from))),
         );
-        self.deliver(raw, result);
+        self.deliver(raw, result, id, client);
     }
 
-    /// Hands the stream to the listener once connected (or destroys it after the timeout).
-    fn deliver(&self, raw: UdxStream, result: HandshakeResult) {
+    /// Hands the stream to the listener once connected (`hs.onsocket`: the slot is cleared
+    /// `HANDSHAKE_CLEAR_WAIT` later, its puncher destroyed, and a reusable-socket route added when
+    /// both sides asked), or destroys it after the timeout.
+    fn deliver(&self, raw: UdxStream, result: HandshakeResult, id: usize, client: &NoisePayload) {
         let tx = self.connections.clone();
+        let servers = self.servers.clone();
+        let target = hyperdht_crypto::hash(&self.public_key);
+        let noise1 = self
+            .slots
+            .get(id)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.noise1.clone());
+        let route = (self.extras.reusable_socket && client.udx.is_some_and(|u| u.reusable_socket))
+            .then(|| self.connects.clone());
         tokio::spawn(async move {
-            if tokio::time::timeout(CONNECT_TIMEOUT, raw.connected()).await == Ok(true) {
-                let _ = tx.send(SecretStreamIo::new(raw, result)).await;
-            } else {
+            if tokio::time::timeout(CONNECT_TIMEOUT, raw.connected()).await != Ok(true) {
                 raw.destroy();
+                return;
             }
+            if let (Some(map), Some(noise1)) = (servers.upgrade(), noise1) {
+                if let Ok(mut map) = map.lock() {
+                    if let Some(srv) = map.get_mut(&target) {
+                        if let Some(hp) = srv.slot_mut(id).and_then(|s| s.hp.take()) {
+                            hp.destroy();
+                        }
+                        srv.on_connected(id, &noise1);
+                    }
+                }
+            }
+            if let (Some(connects), Some(SocketAddr::V4(addr))) = (route, raw.remote()) {
+                connects.add_route(result.remote_public_key, addr);
+            }
+            let _ = tx.send(SecretStreamIo::new(raw, result)).await;
         });
     }
 }

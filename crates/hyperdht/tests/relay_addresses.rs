@@ -1,0 +1,194 @@
+//! `relayAddresses` and the relay-address cache (`hyperdht lib/connect.js: findAndConnect`):
+//! a Rust client given the server's relay addresses handshakes through them without waiting for
+//! FIND_PEER results; stale addresses fall back to the query; a later connect to the same key
+//! reuses the addresses cached from the first. Against a JS server and a Rust server. Runs inside
+//! `unshare -rn` (loopback only).
+
+mod common;
+
+use std::net::SocketAddrV4;
+use std::time::Duration;
+
+use common::{hex32, in_netns, runtime, rust_node, v4, JsHelper};
+use hyperdht_core::{
+    ConnectError, ConnectExtras, ConnectOptions, ConnectStats, HyperDht, ListenExtras,
+    ListenOptions,
+};
+use hyperdht_crypto::KeyPair;
+use hyperdht_udx::UdxSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Connects with `extras`, checks the echo, closes; returns the stats delta.
+async fn connect_echo(
+    node: &HyperDht,
+    udx: &UdxSocket,
+    kp: &KeyPair,
+    server: [u8; 32],
+    extras: ConnectExtras,
+) -> ConnectStats {
+    let before = node.connect_stats();
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(20),
+        node.connect_with_extras(udx, kp, server, ConnectOptions::default(), extras),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connected");
+    conn.write_all(b"hello").await.unwrap();
+    let mut buf = [0u8; 10];
+    tokio::time::timeout(Duration::from_secs(10), conn.read_exact(&mut buf))
+        .await
+        .expect("echo in time")
+        .unwrap();
+    assert_eq!(&buf, b"echo:hello");
+    conn.shutdown().await.unwrap();
+    let after = node.connect_stats();
+    ConnectStats {
+        find_peer_queries: after.find_peer_queries - before.find_peer_queries,
+        via_relay_addresses: after.via_relay_addresses - before.via_relay_addresses,
+        via_find_peer: after.via_find_peer - before.via_find_peer,
+        via_route: after.via_route - before.via_route,
+    }
+}
+
+fn relays(addrs: Vec<SocketAddrV4>) -> ConnectExtras {
+    ConnectExtras {
+        relay_addresses: addrs,
+        ..ConnectExtras::default()
+    }
+}
+
+/// Addresses on which nothing listens (stale relays).
+fn stale() -> Vec<SocketAddrV4> {
+    vec![
+        "127.0.0.1:9".parse().unwrap(),
+        "127.0.0.1:7".parse().unwrap(),
+    ]
+}
+
+/// The checks shared by the JS- and Rust-server tests.
+async fn exercise(
+    bootstrap: u64,
+    node: &HyperDht,
+    udx: &UdxSocket,
+    server: [u8; 32],
+    given: Vec<SocketAddrV4>,
+) {
+    assert!(!given.is_empty(), "the server announced relay addresses");
+    // 1. given relay addresses: the handshake goes through them, not through a FIND_PEER result
+    let kp = KeyPair::generate();
+    let d = connect_echo(node, udx, &kp, server, relays(given)).await;
+    assert_eq!(d.via_relay_addresses, 1, "{d:?}");
+    assert_eq!(d.via_find_peer, 0, "{d:?}");
+
+    // 2. stale addresses, on a node that has no cache entry for the key: FIND_PEER finds it
+    let (_dht2, node2, udx2) = rust_node(bootstrap).await;
+    let d = connect_echo(&node2, &udx2, &kp, server, relays(stale())).await;
+    assert_eq!(d.via_find_peer, 1, "{d:?}");
+    assert_eq!(d.via_relay_addresses, 0, "{d:?}");
+
+    // 3. no addresses given: the cache from (2) supplies them (upstream `_relayAddressesCache`)
+    assert_eq!(node2.internal_counts().relay_cache, 1);
+    let d = connect_echo(&node2, &udx2, &kp, server, ConnectExtras::default()).await;
+    assert_eq!(d.via_relay_addresses, 1, "{d:?}");
+    assert_eq!(d.via_find_peer, 0, "{d:?}");
+}
+
+#[test]
+fn relay_addresses_to_js_server() {
+    if !in_netns("relay_addresses_to_js_server") {
+        return;
+    }
+    let js = JsHelper::spawn("server.js", &["8"]);
+    let server = hex32(&js.ready["publicKey"]);
+    let given: Vec<SocketAddrV4> = js.ready["relayAddresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(v4)
+        .collect();
+    let bootstrap = js.bootstrap();
+    runtime().block_on(async move {
+        let (dht, node, udx) = rust_node(bootstrap).await;
+        exercise(bootstrap, &node, &udx, server, given).await;
+        dht.destroy().await;
+    });
+    js.finish();
+}
+
+#[test]
+fn relay_addresses_to_rust_server() {
+    if !in_netns("relay_addresses_to_rust_server") {
+        return;
+    }
+    let js = JsHelper::spawn("dht.js", &["8"]);
+    let bootstrap = js.bootstrap();
+    runtime().block_on(async move {
+        let (sdht, server, sudx) = rust_node(bootstrap).await;
+        let skp = KeyPair::generate();
+        let conns = server
+            .listen_with_extras(
+                sudx,
+                &skp,
+                ListenOptions::default(),
+                ListenExtras::default(),
+            )
+            .await
+            .expect("listening");
+        tokio::spawn(echo_all(conns));
+        let given = server.relay_addresses(&skp.public_key);
+        let (dht, node, udx) = rust_node(bootstrap).await;
+        exercise(bootstrap, &node, &udx, skp.public_key, given).await;
+        server.unlisten(&skp).await;
+        dht.destroy().await;
+        sdht.destroy().await;
+    });
+    js.finish();
+}
+
+/// Stale relay addresses for a key nobody serves: upstream's `PEER_NOT_FOUND` (only the
+/// query's finds count as attempts).
+#[test]
+fn stale_relay_addresses_unknown_key() {
+    if !in_netns("stale_relay_addresses_unknown_key") {
+        return;
+    }
+    let js = JsHelper::spawn("dht.js", &["6"]);
+    let bootstrap = js.bootstrap();
+    runtime().block_on(async move {
+        let (dht, node, udx) = rust_node(bootstrap).await;
+        let kp = KeyPair::generate();
+        let res = tokio::time::timeout(
+            Duration::from_secs(30),
+            node.connect_with_extras(
+                &udx,
+                &kp,
+                KeyPair::generate().public_key,
+                ConnectOptions::default(),
+                relays(stale()),
+            ),
+        )
+        .await
+        .expect("settles in time");
+        assert_eq!(res.err(), Some(ConnectError::PeerNotFound));
+        // seeded query, then the unseeded second try
+        assert_eq!(node.connect_stats().find_peer_queries, 2);
+        dht.destroy().await;
+    });
+    js.finish();
+}
+
+/// Echoes "hello" → "echo:hello" on every accepted connection.
+pub async fn echo_all(mut conns: tokio::sync::mpsc::Receiver<hyperdht_core::server::Connection>) {
+    while let Some(mut c) = conns.recv().await {
+        tokio::spawn(async move {
+            let mut b = [0u8; 5];
+            if c.read_exact(&mut b).await.is_ok() {
+                let _ = c.write_all(b"echo:hello").await;
+                let _ = c.flush().await;
+            }
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest)).await;
+        });
+    }
+}
