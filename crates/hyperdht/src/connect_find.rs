@@ -22,7 +22,10 @@
 //! Differences, none visible on the wire except for fewer late messages: upstream waits for the
 //! query to end (or yield again) and for other in-flight handshakes to settle before it starts
 //! holepunching; here the first good answer returns at once, cancelling the rest. dht-rpc's
-//! `retries: 3` query option is not available in `hyperdht-rpc` (its default is used).
+//! `retries: 3` query option is not available in `hyperdht-rpc` (its default is used). A query
+//! that errors ends that round like a finished one (upstream destroys the socket with the
+//! query's error instead). Records are accepted if they decode (`mapFindPeer`), whatever key
+//! they carry.
 
 use std::net::SocketAddrV4;
 
@@ -191,7 +194,9 @@ impl<'a> Finder<'a> {
         }
         let tries = if relays.is_some() { 2 } else { 1 };
         let mut seed = relays;
-        for _ in 0..tries {
+        for attempt_round in 0..tries {
+            // `relayAddresses = null` after the first round: only the seeded query skips them
+            let skip_chain = preconnect && attempt_round == 0;
             self.dht.connects.count_query();
             let mut query = self.dht.rpc.query(QueryParams {
                 target: self.target,
@@ -221,7 +226,7 @@ impl<'a> Finder<'a> {
                                 .as_ref()
                                 .is_some_and(|v| Peer::from_bytes(v).is_ok());
                             // nodes the relay-address chain covers are skipped
-                            if !record || (preconnect && chain.contains(&r.from)) {
+                            if !record || (skip_chain && chain.contains(&r.from)) {
                                 continue;
                             }
                             self.tried.push(r.from);
