@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::dht::{emit, Sink};
@@ -236,9 +236,8 @@ async fn run(
     flow: &Flow,
     sink: &Sink,
 ) -> Result<(), String> {
-    let (mut rd, mut wr) = (Half(shared.clone()), Half(shared));
+    let (rd, mut wr) = (Half(shared.clone()), Half(shared));
     let reader = async {
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
             while flow.paused.load(Ordering::Acquire) {
                 tokio::select! {
@@ -247,14 +246,17 @@ async fn run(
                 }
             }
             // settings are applied between reads so the next poll arms their timers
-            let n = tokio::select! {
-                r = rd.read(&mut buf) => r.map_err(|e| e.to_string())?,
+            // whole decrypted messages, no per-connection read buffer
+            let chunk = tokio::select! {
+                r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
+                    r.map_err(|e| e.to_string())?
+                }
                 Some(c) = ctl.recv() => {
                     apply(&mut rd.lock(), c);
                     continue;
                 }
             };
-            if n == 0 {
+            let Some(chunk) = chunk else {
                 emit(
                     sink,
                     JsEvent {
@@ -263,8 +265,8 @@ async fn run(
                     },
                 );
                 return Ok::<(), String>(());
-            }
-            let data: Buffer = buf[..n].to_vec().into();
+            };
+            let data: Buffer = chunk.into();
             emit(
                 sink,
                 JsEvent {

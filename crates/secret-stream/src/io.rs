@@ -4,6 +4,7 @@
 //! Keep-alive (`setKeepAlive`) and the receive timeout (`setTimeout`) are driven from
 //! `poll_read`, which an application keeps pending while the connection lives.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -61,7 +62,6 @@ pub struct SecretStreamIo<T> {
     wpos: usize,
     plain: VecDeque<Vec<u8>>,
     plain_off: usize,
-    rbuf: Vec<u8>,
     eof: bool,
     connected: bool,
     failed: Option<(io::ErrorKind, String)>,
@@ -83,7 +83,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             wpos: 0,
             plain: VecDeque::new(),
             plain_off: 0,
-            rbuf: vec![0u8; 64 * 1024],
             eof: false,
             connected: false,
             failed: None,
@@ -267,51 +266,69 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        out: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        if let Some(ka) = this.keep_alive.as_mut() {
+thread_local! {
+    /// Ciphertext scratch for `poll_fill`: one per thread instead of one per stream, so an idle
+    /// connection holds no receive buffer (hundreds of connections are common).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Ciphertext read from the transport per `poll_fill` step.
+const READ_CHUNK: usize = 64 * 1024;
+
+impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
+    /// Drives timers and the transport until decrypted bytes are queued (`Ready(Ok(true))`),
+    /// the peer ended (`Ready(Ok(false))`) or the stream failed.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        if let Some(ka) = self.keep_alive.as_mut() {
             if ka.fired(cx) {
                 ka.refresh();
-                let f = this.codec.keep_alive_frame();
-                this.wbuf.extend_from_slice(&f);
+                let f = self.codec.keep_alive_frame();
+                self.wbuf.extend_from_slice(&f);
                 // re-arm the waker on the new deadline
                 let _ = ka.fired(cx);
             }
         }
         // keep the header / keep-alives flowing even if the application only reads
-        if this.wpos < this.wbuf.len() {
-            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+        if self.wpos < self.wbuf.len() {
+            if let Poll::Ready(Err(e)) = self.poll_drain(cx) {
                 return Poll::Ready(Err(e));
             }
         }
         loop {
-            if let Some((kind, e)) = &this.failed {
+            if let Some((kind, e)) = &self.failed {
                 return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
             }
-            if let Some(front) = this.plain.front() {
-                let n = (front.len() - this.plain_off).min(out.remaining());
-                out.put_slice(&front[this.plain_off..this.plain_off + n]);
-                this.plain_off += n;
-                if this.plain_off == front.len() {
-                    this.plain.pop_front();
-                    this.plain_off = 0;
+            if !self.plain.is_empty() {
+                return Poll::Ready(Ok(true));
+            }
+            if self.eof {
+                return Poll::Ready(Ok(false));
+            }
+            let step = SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                if scratch.len() < READ_CHUNK {
+                    scratch.resize(READ_CHUNK, 0);
                 }
-                return Poll::Ready(Ok(()));
-            }
-            if this.eof {
-                return Poll::Ready(Ok(()));
-            }
-            let mut rb = ReadBuf::new(&mut this.rbuf);
-            match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
+                let mut rb = ReadBuf::new(&mut scratch[..]);
+                match Pin::new(&mut self.inner).poll_read(cx, &mut rb) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        if n == 0 {
+                            self.eof = true;
+                        } else {
+                            self.absorb(&scratch[..n]);
+                        }
+                        Poll::Ready(Ok(()))
+                    }
+                }
+            });
+            match step {
                 Poll::Pending => {
-                    if let Some(t) = this.timeout.as_mut() {
+                    if let Some(t) = self.timeout.as_mut() {
                         if t.fired(cx) {
-                            this.failed =
+                            self.failed =
                                 Some((io::ErrorKind::TimedOut, "Stream timed out".into()));
                             continue;
                         }
@@ -319,15 +336,54 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(())) => {
-                    let n = rb.filled().len();
-                    if n == 0 {
-                        this.eof = true;
-                        continue;
-                    }
-                    let filled = this.rbuf[..n].to_vec();
-                    this.absorb(&filled);
+                Poll::Ready(Ok(())) => {}
+            }
+        }
+    }
+
+    /// Reads the next decrypted message whole (no copy into a caller buffer); `None` = the
+    /// peer ended. Same semantics as `poll_read` otherwise (timers, failures).
+    pub fn poll_read_chunk(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<Vec<u8>>>> {
+        match self.poll_fill(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(true)) => {
+                let Some(mut front) = self.plain.pop_front() else {
+                    return Poll::Ready(Ok(None));
+                };
+                if self.plain_off > 0 {
+                    front.drain(..self.plain_off);
+                    self.plain_off = 0;
                 }
+                Poll::Ready(Ok(Some(front)))
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        match this.poll_fill(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(())),
+            Poll::Ready(Ok(true)) => {
+                if let Some(front) = this.plain.front() {
+                    let n = (front.len() - this.plain_off).min(out.remaining());
+                    out.put_slice(&front[this.plain_off..this.plain_off + n]);
+                    this.plain_off += n;
+                    if this.plain_off == front.len() {
+                        this.plain.pop_front();
+                        this.plain_off = 0;
+                    }
+                }
+                Poll::Ready(Ok(()))
             }
         }
     }

@@ -78,9 +78,9 @@ async fn premade_ik_handshake_over_tcp() {
     let ss = SecretStreamIo::new(tcp, ours.clone());
     assert!(ss.is_initiator());
     let (total, sha) = exchange(ss, 11).await;
-    assert_eq!(total, BYTES);
-    assert_eq!(sha, sha_of_pattern(BYTES, 77));
     let v = result(child, lines).await;
+    assert_eq!(total, BYTES, "JS peer: {v}");
+    assert_eq!(sha, sha_of_pattern(BYTES, 77));
     assert_eq!(v["received"].as_u64(), Some(BYTES as u64), "{v}");
     assert_eq!(v["sha256"].as_str().unwrap(), sha_of_pattern(BYTES, 11));
     assert_eq!(v["handshakeHash"].as_str().unwrap(), hx(&ours.hash));
@@ -116,9 +116,9 @@ async fn standalone_xx(rust_initiator: bool) {
     assert_eq!(ss.public_key(), &ours.public_key);
     let hash = *ss.handshake_hash();
     let (total, sha) = exchange(ss, 12).await;
-    assert_eq!(total, BYTES);
-    assert_eq!(sha, sha_of_pattern(BYTES, 99));
     let v = result(child, lines).await;
+    assert_eq!(total, BYTES, "JS peer: {v}");
+    assert_eq!(sha, sha_of_pattern(BYTES, 99));
     assert_eq!(v["received"].as_u64(), Some(BYTES as u64), "{v}");
     assert_eq!(v["sha256"].as_str().unwrap(), sha_of_pattern(BYTES, 12));
     assert_eq!(v["handshakeHash"].as_str().unwrap(), hex::encode(hash));

@@ -33,7 +33,9 @@ function chunk (offset, len) {
   return b
 }
 
-const server = net.createServer((socket) => {
+// allowHalfOpen: Node would otherwise end our socket as soon as the Rust side half-closes,
+// dropping whatever secret-stream still had queued behind backpressure
+const server = net.createServer({ allowHalfOpen: true }, (socket) => {
   server.close()
   const s = new NoiseSecretStream(isInitiator, socket, opts)
   const digest = crypto.createHash('sha256')
