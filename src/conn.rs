@@ -3,7 +3,7 @@
 //! connection id; writes come in through a bounded queue (a full queue = backpressure in JS).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hyperdht_core::server::Connection;
@@ -27,6 +27,8 @@ const DESTROYED: &str = "DESTROYED: Connection destroyed";
 
 pub(crate) enum ConnCmd {
     Write(Vec<u8>),
+    /// drain what a direct write left in the secret-stream's output buffer
+    Flush,
     End,
 }
 
@@ -45,8 +47,57 @@ pub(crate) struct ConnHandle {
     pub kill: Arc<Notify>,
     /// JS's readable buffer is full: stop reading (UDX's receive window then slows the peer)
     pub flow: Arc<Flow>,
-    /// the stream itself, for `rawStream.rtt`
+    /// the stream itself, for direct writes and `rawStream.rtt`
     pub stream: Arc<Mutex<Connection>>,
+    /// commands in `tx` not yet taken by the task: direct writes only when this is 0, so
+    /// bytes never overtake queued ones
+    pub queued: Arc<AtomicUsize>,
+}
+
+/// `connection.write(data)`: false = wait for `conn-drain`.
+///
+/// Fast path: when nothing is queued and the stream takes the bytes now, they are encrypted
+/// and handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
+/// dominant cost of a small request/response). Anything else goes through the task's queue.
+pub(crate) fn write(conns: &Conns, cid: u32, data: &[u8]) -> bool {
+    let Ok(m) = conns.lock() else { return false };
+    let Some(h) = m.get(&cid) else { return true };
+    let mut rest = data;
+    if h.queued.load(Ordering::Acquire) == 0 {
+        if let Ok(mut c) = h.stream.try_lock() {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            while !rest.is_empty() {
+                match napi::bindgen_prelude::within_runtime_if_available(|| {
+                    Pin::new(&mut *c).poll_write(&mut cx, rest)
+                }) {
+                    Poll::Ready(Ok(n)) if n > 0 => rest = &rest[n..],
+                    _ => break,
+                }
+            }
+            // the noop waker cannot finish a partial drain: let the task do it
+            if rest.is_empty() && !c.has_pending_output() {
+                return true;
+            }
+        }
+    }
+    let cmd = if rest.is_empty() {
+        ConnCmd::Flush
+    } else {
+        ConnCmd::Write(rest.to_vec())
+    };
+    h.queued.fetch_add(1, Ordering::AcqRel);
+    match h.tx.try_send(cmd) {
+        Ok(()) => true,
+        Err(_) => {
+            h.queued.fetch_sub(1, Ordering::AcqRel);
+            if rest.is_empty() {
+                // the bytes were taken; the queue is full so the task will drain anyway
+                return true;
+            }
+            h.blocked.store(true, Ordering::Release);
+            false
+        }
+    }
 }
 
 /// Read-side backpressure between the JS Readable and the connection task.
@@ -136,6 +187,7 @@ pub(crate) fn spawn_connection(
         conn.handshake_hash().to_vec(),
     );
     let stream = Arc::new(Mutex::new(conn));
+    let queued = Arc::new(AtomicUsize::new(0));
     if let Ok(mut m) = conns.lock() {
         m.insert(
             cid,
@@ -146,6 +198,7 @@ pub(crate) fn spawn_connection(
                 kill: kill.clone(),
                 flow: flow.clone(),
                 stream: stream.clone(),
+                queued: queued.clone(),
             },
         );
     }
@@ -165,7 +218,7 @@ pub(crate) fn spawn_connection(
     let conns = conns.clone();
     tokio::spawn(async move {
         let err = tokio::select! {
-            r = run(stream, cid, rx, ctl, blocked, &flow, &sink) => r.err(),
+            r = run(stream, cid, (rx, &queued), ctl, blocked, &flow, &sink) => r.err(),
             _ = kill.notified() => Some(DESTROYED.to_string()),
         };
         if let Ok(mut m) = conns.lock() {
@@ -230,7 +283,7 @@ fn apply(conn: &mut Connection, ctl: Control) {
 async fn run(
     shared: Arc<Mutex<Connection>>,
     cid: u32,
-    mut rx: mpsc::Receiver<ConnCmd>,
+    (mut rx, queued): (mpsc::Receiver<ConnCmd>, &AtomicUsize),
     mut ctl: mpsc::Receiver<Control>,
     blocked: Arc<AtomicBool>,
     flow: &Flow,
@@ -289,7 +342,18 @@ async fn run(
                 );
             }
             match cmd {
-                ConnCmd::Write(v) => wr.write_all(&v).await.map_err(|e| e.to_string())?,
+                ConnCmd::Write(v) => {
+                    wr.write_all(&v).await.map_err(|e| e.to_string())?;
+                    // the last queued write is fully handed to UDX before direct writes resume
+                    if queued.load(Ordering::Acquire) == 1 {
+                        wr.flush().await.map_err(|e| e.to_string())?;
+                    }
+                    queued.fetch_sub(1, Ordering::AcqRel);
+                }
+                ConnCmd::Flush => {
+                    wr.flush().await.map_err(|e| e.to_string())?;
+                    queued.fetch_sub(1, Ordering::AcqRel);
+                }
                 ConnCmd::End => {
                     wr.shutdown().await.map_err(|e| e.to_string())?;
                     return Ok::<(), String>(());

@@ -573,17 +573,7 @@ impl NativeDht {
     /// Queues a write; false = queue full, wait for `conn-drain` and retry.
     #[napi(catch_unwind)]
     pub fn conn_write(&self, cid: u32, data: &[u8]) -> bool {
-        let Ok(m) = self.conns.lock() else {
-            return false;
-        };
-        let Some(h) = m.get(&cid) else { return true };
-        match h.tx.try_send(conn::ConnCmd::Write(data.to_vec())) {
-            Ok(()) => true,
-            Err(_) => {
-                h.blocked.store(true, Ordering::Release);
-                false
-            }
-        }
+        conn::write(&self.conns, cid, data)
     }
 
     #[napi(catch_unwind)]

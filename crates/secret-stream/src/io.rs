@@ -231,6 +231,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         }
     }
 
+    /// Encrypted bytes not yet accepted by the transport (a `poll_flush` drains them).
+    pub fn has_pending_output(&self) -> bool {
+        self.wpos < self.wbuf.len()
+    }
+
     pub fn handshake_hash(&self) -> &[u8; 64] {
         &self.result.hash
     }
