@@ -123,3 +123,25 @@ test('Rust server: relayAddresses, address(), refresh, suspend/resume', async (t
   await server.close()
   assert.deepStrictEqual(server.relayAddresses, [], 'no relays after close')
 })
+
+test('connect accepts the server key as Buffer, hex or z-base32 (like hyperdht)', async (t) => {
+  const z32 = require('z32')
+  const net = await mixedNet(t)
+  const sNode = net.client(JS)
+  const cNode = net.client(RS)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = sNode.createServer((c) => {
+    c.on('error', () => {})
+    c.end()
+  })
+  await server.listen(JS.keyPair())
+  t.after(() => server.close())
+  for (const key of [server.publicKey.toString('hex'), z32.encode(server.publicKey)]) {
+    const conn = cNode.connect(key)
+    await once(conn, 'open')
+    assert.ok(conn.remotePublicKey.equals(server.publicKey))
+    conn.on('error', () => {})
+    conn.destroy()
+  }
+  assert.throws(() => cNode.connect('not-a-key'), TypeError)
+})
