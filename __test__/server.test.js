@@ -145,3 +145,33 @@ test('connect accepts the server key as Buffer, hex or z-base32 (like hyperdht)'
   }
   assert.throws(() => cNode.connect('not-a-key'), TypeError)
 })
+
+for (const force of [false, true]) {
+  test(`destroy({force: ${force}}) with a live server and connection ${force ? 'leaves the record' : 'closes the server and unannounces'}`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(RS)
+    const cNode = net.client(JS)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer((c) => c.on('error', () => {}))
+    const kp = RS.keyPair()
+    await server.listen(kp)
+    const conn = cNode.connect(kp.publicKey)
+    conn.on('error', () => {})
+    await once(conn, 'open')
+    const serverClosed = once(server, 'close')
+    // the remote side sees the connection go away (reset or timeout: an 'error' before 'close')
+    const peerClosed = new Promise((resolve) => conn.once('close', resolve))
+    const d0 = Date.now()
+    await sNode.destroy({ force })
+    t.diagnostic(`destroy took ${Date.now() - d0} ms`)
+    assert.strictEqual(sNode.destroyed, true)
+    if (!force) await serverClosed
+    const t0 = Date.now()
+    await peerClosed
+    t.diagnostic(`peer saw the close after ${Date.now() - t0} ms`)
+    let records = 0
+    for await (const data of cNode.findPeer(kp.publicKey)) if (data.peer) records++
+    if (force) assert.ok(records > 0, 'force: no unannounce, the record stays until it expires')
+    else assert.strictEqual(records, 0, 'unannounced on close')
+  })
+}
