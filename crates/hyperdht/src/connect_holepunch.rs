@@ -78,6 +78,11 @@ impl HyperDht {
             o = r.run(server_relay, opts.fast_open) => o,
         };
         if let Err(e) = outcome {
+            // `isDone(c)`: a probe may have connected us while the failing round was in flight
+            if let Ok(a) = connected.try_recv() {
+                puncher.destroy();
+                return Ok(a);
+            }
             puncher.destroy();
             return Err(e);
         }
@@ -187,6 +192,10 @@ impl Rounds<'_> {
             },
         )
         .await?;
+        // `isDone(c)`: already connected by a probe (e.g. the fast-open exchange)
+        if self.puncher.is_connected() {
+            return Ok(());
+        }
         if !self.puncher.remote_holepunching() {
             return Err(ConnectError::RemoteNotHolepunching);
         }

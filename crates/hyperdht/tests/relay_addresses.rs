@@ -1,20 +1,23 @@
 //! `relayAddresses` and the relay-address cache (`hyperdht lib/connect.js: findAndConnect`):
-//! a Rust client given the server's relay addresses handshakes through them without waiting for
-//! FIND_PEER results; stale addresses fall back to the query; a later connect to the same key
-//! reuses the addresses cached from the first. Against a JS server and a Rust server. Runs inside
-//! `unshare -rn` (loopback only).
+//! a Rust client given a relay address reaches a server FIND_PEER cannot find; a later connect
+//! to the same key reuses the address cached from the first; stale addresses fall back to the
+//! query, and for an unknown key end in `PEER_NOT_FOUND`. Against JS and Rust servers. Runs
+//! inside `unshare -rn` (loopback only).
 
 mod common;
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use common::{hex32, in_netns, runtime, rust_node, v4, JsHelper};
+use std::sync::Arc;
+
+use common::{hex32, in_netns, runtime, rust_node, v4, DhtTransport, JsHelper};
 use hyperdht_core::{
-    ConnectError, ConnectExtras, ConnectOptions, ConnectStats, HyperDht, ListenExtras,
-    ListenOptions,
+    CacheOptions, ConnectError, ConnectExtras, ConnectOptions, ConnectStats, HyperDht,
+    ListenExtras, ListenOptions,
 };
 use hyperdht_crypto::KeyPair;
+use hyperdht_rpc::{Dht, DhtOptions};
 use hyperdht_udx::UdxSocket;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -66,7 +69,9 @@ fn stale() -> Vec<SocketAddrV4> {
     ]
 }
 
-/// The checks shared by the JS- and Rust-server tests.
+/// On a live testnet: the server's announced relay addresses work (which path answers first is
+/// a race upstream too: the seeded FIND_PEER runs alongside and finds other record holders);
+/// stale addresses fall back to FIND_PEER on a node with no cache entry for the key.
 async fn exercise(
     bootstrap: u64,
     node: &HyperDht,
@@ -75,28 +80,93 @@ async fn exercise(
     given: Vec<SocketAddrV4>,
 ) {
     assert!(!given.is_empty(), "the server announced relay addresses");
-    // 1. given relay addresses: the handshake goes through them, not through a FIND_PEER result
     let kp = KeyPair::generate();
     let d = connect_echo(node, udx, &kp, server, relays(given)).await;
-    assert_eq!(d.via_relay_addresses, 1, "{d:?}");
-    assert_eq!(d.via_find_peer, 0, "{d:?}");
+    assert_eq!(d.via_relay_addresses + d.via_find_peer, 1, "{d:?}");
 
-    // 2. stale addresses, on a node that has no cache entry for the key: FIND_PEER finds it
-    let (_dht2, node2, udx2) = rust_node(bootstrap).await;
+    let (dht2, node2, udx2) = rust_node(bootstrap).await;
     let d = connect_echo(&node2, &udx2, &kp, server, relays(stale())).await;
     assert_eq!(d.via_find_peer, 1, "{d:?}");
     assert_eq!(d.via_relay_addresses, 0, "{d:?}");
-
-    // 3. no addresses given: the cache from (2) supplies them (upstream `_relayAddressesCache`)
     assert_eq!(node2.internal_counts().relay_cache, 1);
-    let d = connect_echo(&node2, &udx2, &kp, server, ConnectExtras::default()).await;
+    dht2.destroy().await;
+}
+
+/// A server on a one-node network of its own: FIND_PEER over the testnet cannot find it, so
+/// connects succeed only through the relay address given (here its own node), or, later,
+/// through the address cached from that connect (upstream `_relayAddressesCache`).
+async fn exercise_isolated(bootstrap: u64, server: [u8; 32], address: SocketAddrV4) {
+    let (dht, node, udx) = rust_node(bootstrap).await;
+    let kp = KeyPair::generate();
+    let res = tokio::time::timeout(
+        Duration::from_secs(30),
+        node.connect_with(&udx, &kp, server, ConnectOptions::default()),
+    )
+    .await
+    .expect("settles in time");
+    assert_eq!(
+        res.err(),
+        Some(ConnectError::PeerNotFound),
+        "FIND_PEER alone"
+    );
+
+    let d = connect_echo(&node, &udx, &kp, server, relays(vec![address])).await;
     assert_eq!(d.via_relay_addresses, 1, "{d:?}");
     assert_eq!(d.via_find_peer, 0, "{d:?}");
+
+    assert_eq!(node.internal_counts().relay_cache, 1);
+    let d = connect_echo(&node, &udx, &kp, server, ConnectExtras::default()).await;
+    assert_eq!(d.via_relay_addresses, 1, "cached: {d:?}");
+    dht.destroy().await;
 }
 
 #[test]
-fn relay_addresses_to_js_server() {
-    if !in_netns("relay_addresses_to_js_server") {
+fn relay_addresses_reach_isolated_js_server() {
+    if !in_netns("relay_addresses_reach_isolated_js_server") {
+        return;
+    }
+    let testnet = JsHelper::spawn("dht.js", &["6"]);
+    let js = JsHelper::spawn("isolated_server.js", &[]);
+    let server = hex32(&js.ready["publicKey"]);
+    let address = v4(&js.ready["address"]);
+    let bootstrap = testnet.bootstrap();
+    runtime().block_on(exercise_isolated(bootstrap, server, address));
+    js.finish();
+    testnet.finish();
+}
+
+#[test]
+fn relay_addresses_reach_isolated_rust_server() {
+    if !in_netns("relay_addresses_reach_isolated_rust_server") {
+        return;
+    }
+    let testnet = JsHelper::spawn("dht.js", &["6"]);
+    let bootstrap = testnet.bootstrap();
+    runtime().block_on(async move {
+        let sdht = Dht::new(DhtOptions {
+            bootstrap: Vec::new(),
+            host: "127.0.0.1".parse().unwrap(),
+            ephemeral: Some(false),
+            ..DhtOptions::default()
+        })
+        .unwrap();
+        sdht.ready().await.unwrap();
+        let sudx = UdxSocket::with_transport(Arc::new(DhtTransport(sdht.clone())));
+        let server = HyperDht::new(sdht.clone(), CacheOptions::default());
+        server.attach_udx(sudx.clone());
+        let skp = KeyPair::generate();
+        let conns = server.listen(sudx, &skp).await.expect("listening");
+        tokio::spawn(echo_all(conns));
+        exercise_isolated(bootstrap, skp.public_key, sdht.server_address()).await;
+        server.unlisten(&skp).await;
+        sdht.destroy().await;
+    });
+    testnet.finish();
+}
+
+#[test]
+fn relay_addresses_on_testnet_js_server() {
+    if !in_netns("relay_addresses_on_testnet_js_server") {
         return;
     }
     let js = JsHelper::spawn("server.js", &["8"]);
@@ -117,8 +187,8 @@ fn relay_addresses_to_js_server() {
 }
 
 #[test]
-fn relay_addresses_to_rust_server() {
-    if !in_netns("relay_addresses_to_rust_server") {
+fn relay_addresses_on_testnet_rust_server() {
+    if !in_netns("relay_addresses_on_testnet_rust_server") {
         return;
     }
     let js = JsHelper::spawn("dht.js", &["8"]);
