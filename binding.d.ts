@@ -79,6 +79,10 @@ export interface JsConnectOptions {
   localConnection: boolean
   /** `fastOpen !== false` */
   fastOpen: boolean
+  /** `reusableSocket` */
+  reusableSocket: boolean
+  /** `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped */
+  relayAddresses: Array<string>
 }
 
 export interface JsDhtOptions {
@@ -156,6 +160,8 @@ export interface JsListenOptions {
   holepunch: boolean
   /** `shareLocalAddress !== false` */
   shareLocalAddress: boolean
+  /** `reusableSocket` */
+  reusableSocket: boolean
 }
 
 /** hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload). */

@@ -77,6 +77,7 @@ interface ServerOptions {
   /** `false` never punches; a veto function is accepted and treated as allowing every punch. */
   holepunch?: false | ((...args: any[]) => boolean | Promise<boolean>)
   shareLocalAddress?: boolean
+  reusableSocket?: boolean
   onconnection?: (conn: NoiseSecretStream) => void
 }
 

@@ -10,7 +10,7 @@ const Server = require('./lib/server')
 const Connection = require('./lib/connection')
 const errors = require('./lib/errors')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
-const { toKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
+const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
 
 function bootstrapList (list) {
   return list.map((b) => {
@@ -241,14 +241,20 @@ class HyperDHT extends EventEmitter {
 
   /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously. */
   connect (remotePublicKey, opts = {}) {
-    const key = toKey(remotePublicKey, 'remotePublicKey')
+    const { key, nodes } = toConnectKey(remotePublicKey, 'remotePublicKey')
     const keyPair = opts.keyPair || this.defaultKeyPair
     const conn = new Connection(this, true, { publicKey: keyPair.publicKey, remotePublicKey: key })
     if (this.destroyed) {
       queueMicrotask(() => conn._onfail(errors.DESTROYED()))
       return conn
     }
-    const native = { localConnection: opts.localConnection !== false, fastOpen: opts.fastOpen !== false }
+    const native = {
+      localConnection: opts.localConnection !== false,
+      fastOpen: opts.fastOpen !== false,
+      reusableSocket: !!opts.reusableSocket,
+      // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
+      relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || [])
+    }
     this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
       (cid) => {
         if (conn.destroying) {

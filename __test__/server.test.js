@@ -175,3 +175,39 @@ for (const force of [false, true]) {
     else assert.strictEqual(records, 0, 'unannounced on close')
   })
 }
+
+for (const [C, S] of [[RS, JS], [RS, RS], [JS, RS]]) {
+  test(`relayAddresses / hyperdht-address: ${NAME(C)} client reaches a ${NAME(S)} server on another network`, async (t) => {
+    const HyperDHTAddress = require('hyperdht-address')
+    const clientNet = await mixedNet(t)
+    const serverNet = await mixedNet(t) // a separate DHT: FIND_PEER from the client's cannot find the server
+    const sNode = serverNet.client(S)
+    const cNode = clientNet.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer({ reusableSocket: true }, (c) => {
+      c.on('error', () => {})
+      c.end()
+    })
+    const kp = S.keyPair()
+    await server.listen(kp)
+    t.after(() => server.close())
+    const relays = server.relayAddresses
+    assert.ok(relays.length > 0)
+
+    const lost = cNode.connect(kp.publicKey)
+    const [err] = await once(lost, 'open').then(() => [null], (e) => [e])
+    assert.strictEqual(err && err.code, 'PEER_NOT_FOUND', 'not findable from the other network')
+
+    const viaOpt = cNode.connect(kp.publicKey, { relayAddresses: relays, reusableSocket: true, keyPair: C.keyPair() })
+    await once(viaOpt, 'open')
+    assert.ok(viaOpt.remotePublicKey.equals(kp.publicKey))
+    viaOpt.on('error', () => {})
+    viaOpt.destroy()
+
+    const viaKey = cNode.connect(HyperDHTAddress.encode(kp.publicKey, relays), { keyPair: C.keyPair() })
+    await once(viaKey, 'open')
+    assert.ok(viaKey.remotePublicKey.equals(kp.publicKey))
+    viaKey.on('error', () => {})
+    viaKey.destroy()
+  })
+}

@@ -40,6 +40,45 @@ function buffer32 (buf, name) {
   return b4a.from(buf.buffer, buf.byteOffset, buf.byteLength)
 }
 
+/**
+ * hyperdht connect()'s key argument: a 32-byte key (Buffer, hex, z-base32, `pear://` link) or a
+ * hyperdht-address Buffer (key, uint flags, flag 1 = an array of ipv4 {host, port} nodes to try
+ * first). Returns `{ key, nodes }` like HyperDHTAddress.decode.
+ */
+function toConnectKey (key, name = 'remotePublicKey') {
+  if (typeof key === 'string') {
+    if (key.startsWith('pear://')) key = key.slice(7).split('/')[0]
+    return { key: toKey(key, name), nodes: null }
+  }
+  if (!(key instanceof Uint8Array) || key.byteLength < 32) return { key: buffer32(key, name), nodes: null }
+  if (key.byteLength === 32) return { key: buffer32(key, name), nodes: null }
+  const bad = () => new TypeError(`${name} is neither a 32-byte key nor a valid hyperdht-address`)
+  let at = 32
+  const uint = () => {
+    if (at >= key.byteLength) throw bad()
+    const b = key[at++]
+    if (b < 0xfd) return b
+    const n = b === 0xfd ? 2 : b === 0xfe ? 4 : 8
+    if (n === 8 || at + n > key.byteLength) throw bad()
+    let v = 0
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + key[at + i]
+    at += n
+    return v
+  }
+  const flags = uint()
+  let nodes = null
+  if (flags & 1) {
+    const count = uint()
+    if (count > 1024 || at + count * 6 > key.byteLength) throw bad()
+    nodes = []
+    for (let i = 0; i < count; i++) {
+      nodes.push({ host: `${key[at]}.${key[at + 1]}.${key[at + 2]}.${key[at + 3]}`, port: key[at + 4] | (key[at + 5] << 8) })
+      at += 6
+    }
+  }
+  return { key: b4a.from(key.buffer, key.byteOffset, 32), nodes }
+}
+
 function keyPairArg (keyPair, name = 'keyPair') {
   if (!keyPair || typeof keyPair !== 'object') throw new TypeError(`${name} must be a { publicKey, secretKey } object`)
   const publicKey = buffer32(keyPair.publicKey, `${name}.publicKey`)
@@ -57,4 +96,4 @@ function bufferArg (buf, name) {
   return buf
 }
 
-module.exports = { toKey, buffer32, keyPairArg, bufferArg, z32Decode }
+module.exports = { toKey, toConnectKey, buffer32, keyPairArg, bufferArg, z32Decode }

@@ -20,6 +20,7 @@ class Server extends EventEmitter {
     // engine here, a function is treated as "allow"
     this._neverPunch = opts.holepunch === false
     this._shareLocalAddress = opts.shareLocalAddress !== false
+    this._reusableSocket = !!opts.reusableSocket
     this._closing = null
   }
 
@@ -48,7 +49,8 @@ class Server extends EventEmitter {
     await this.dht._native.listen(this.sid, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, {
       firewall: typeof this.firewall === 'function',
       holepunch: !this._neverPunch,
-      shareLocalAddress: this._shareLocalAddress
+      shareLocalAddress: this._shareLocalAddress,
+      reusableSocket: this._reusableSocket
     })
     this.emit('listening')
   }

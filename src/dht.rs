@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
-use hyperdht_core::{AnnounceOptions, CacheOptions, ConnectOptions, HyperDht, QueryOptions};
+use hyperdht_core::{
+    AnnounceOptions, CacheOptions, ConnectExtras, ConnectOptions, HyperDht, QueryOptions,
+};
 use hyperdht_crypto::KeyPair;
 use hyperdht_rpc::driver::DhtEvent;
 use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
@@ -93,6 +95,10 @@ pub struct JsConnectOptions {
     pub local_connection: bool,
     /// `fastOpen !== false`
     pub fast_open: bool,
+    /// `reusableSocket`
+    pub reusable_socket: bool,
+    /// `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped
+    pub relay_addresses: Vec<String>,
 }
 
 #[napi(object)]
@@ -560,9 +566,17 @@ impl NativeDht {
             local_connection: opts.local_connection,
             fast_open: opts.fast_open,
         };
+        let extras = ConnectExtras {
+            relay_addresses: opts
+                .relay_addresses
+                .iter()
+                .filter_map(|a| parse_addr(a).ok())
+                .collect(),
+            reusable_socket: opts.reusable_socket,
+        };
         let conn = self
             .hyper
-            .connect_with(&self.udx, &kp, pk, options)
+            .connect_with_extras(&self.udx, &kp, pk, options, extras)
             .await
             .map_err(reason)?;
         let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);

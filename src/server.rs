@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyperdht_core::noise_payload::NoisePayload;
-use hyperdht_core::{FirewallFn, ListenOptions};
+use hyperdht_core::{FirewallFn, ListenExtras, ListenOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio::sync::oneshot;
@@ -141,6 +141,8 @@ pub struct JsListenOptions {
     pub holepunch: bool,
     /// `shareLocalAddress !== false`
     pub share_local_address: bool,
+    /// `reusableSocket`
+    pub reusable_socket: bool,
 }
 
 fn public_key(b: &[u8]) -> Result<[u8; 32]> {
@@ -169,7 +171,14 @@ impl NativeDht {
         };
         let mut rx = self
             .hyper
-            .listen_with(self.udx.clone(), &kp, options)
+            .listen_with_extras(
+                self.udx.clone(),
+                &kp,
+                options,
+                ListenExtras {
+                    reusable_socket: opts.reusable_socket,
+                },
+            )
             .await
             .map_err(reason)?;
         let (conns, sink, next) = (self.conns.clone(), self.sink.clone(), self.next_cid.clone());
