@@ -639,7 +639,9 @@ impl HyperDht {
         Ok((closest, signature))
     }
 
-    /// MUTABLE_GET query; `on_value` gets only replies with a valid signature and `seq >= seq`.
+    /// MUTABLE_GET query; `on_value` gets only replies with a valid signature, `seq >= seq` and a
+    /// seq higher than every earlier one (like hyperdht's `mutableGet`, which skips replies that
+    /// cannot beat its current result before paying for a signature check).
     pub async fn mutable_get(
         &self,
         public_key: [u8; 32],
@@ -648,6 +650,7 @@ impl HyperDht {
         mut on_value: impl FnMut(&Response, &MutableGetResponse),
     ) -> Result<Vec<Response>, OpError> {
         let target = hash(&public_key);
+        let mut best: Option<u64> = None;
         self.run_query(
             query_params(target, Command::MutableGet, Some(uint_bytes(seq)), o),
             |r| {
@@ -655,9 +658,13 @@ impl HyperDht {
                 let Ok(m) = MutableGetResponse::from_bytes(v) else {
                     return;
                 };
-                if m.seq < seq || !verify_mutable(&m.signature, m.seq, &m.value, &public_key) {
+                if best.is_some_and(|b| m.seq <= b) || m.seq < seq {
                     return;
                 }
+                if !verify_mutable(&m.signature, m.seq, &m.value, &public_key) {
+                    return;
+                }
+                best = Some(m.seq);
                 on_value(r, &m)
             },
         )
