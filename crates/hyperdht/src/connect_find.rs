@@ -192,6 +192,13 @@ impl<'a> Finder<'a> {
             self.tried.push(first);
             self.spawn(&mut set, Via::RelayAddresses, first);
         }
+        if preconnect {
+            // upstream's query starts sending a tick after `connectThroughNodes` (the stream is
+            // read asynchronously): connects started together get all their relay handshakes
+            // queued before any of their queries, so a burst of connects through cached relays
+            // costs one request each while the congestion window is full
+            tokio::task::yield_now().await;
+        }
         let tries = if relays.is_some() { 2 } else { 1 };
         let mut seed = relays;
         for attempt_round in 0..tries {
@@ -296,9 +303,12 @@ impl<'a> Finder<'a> {
             // `retryRoute`: through the socket the earlier stream used
             spec.socket = Some(SocketKind::Server);
         }
-        let rpc = self.dht.rpc.clone();
+        // made here, not in the task: the request is queued now, ahead of a FIND_PEER query
+        // started after it (upstream: 200 concurrent connects with cached relays cost one
+        // window slot each, not a whole query each)
+        let request = self.dht.rpc.request(spec);
         set.spawn(async move {
-            let reply = rpc.request(spec).await.ok().and_then(|res| {
+            let reply = request.await.ok().and_then(|res| {
                 let m = HandshakeMessage::from_bytes(res.value.as_ref()?).ok()?;
                 let ok = m.mode == RouterMode::Reply.code() && res.from == to;
                 (ok && !m.noise.is_empty()).then_some((m, res.to))

@@ -305,7 +305,13 @@ impl Dht {
         self.with_node(|n| n.add_node(addr));
     }
 
-    pub async fn request(&self, spec: RequestSpec) -> Result<Response, RpcError> {
+    /// Sends (or queues behind the congestion window) right away, at the call, not at the first
+    /// poll: requests keep the order they were made in, like dht-rpc's `_pending` FIFO (hyperdht
+    /// relies on that to get a preconnect handshake out ahead of its FIND_PEER query).
+    pub fn request(
+        &self,
+        spec: RequestSpec,
+    ) -> impl std::future::Future<Output = Result<Response, RpcError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         {
             let mut st = self.lock();
@@ -318,7 +324,7 @@ impl Dht {
             send_now(&self.shared, &mut st);
         }
         self.shared.notify.notify_one();
-        rx.await.unwrap_or(Err(RpcError::Destroyed))
+        async move { rx.await.unwrap_or(Err(RpcError::Destroyed)) }
     }
 
     pub async fn ping(&self, to: SocketAddrV4) -> Result<Response, RpcError> {
