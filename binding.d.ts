@@ -211,7 +211,8 @@ export interface JsReply {
   toHost?: string
   toPort?: number
   token?: Buffer
-  closerNodes?: Array<JsAddress>
+  /** packed ipv4Address entries (6 bytes each); index.js decodes them on first use */
+  closerNodes?: Buffer
   error?: number
   value?: Buffer
   /** lookup/announce: decoded lookupRawReply */

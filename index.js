@@ -230,7 +230,7 @@ class HyperDHT extends EventEmitter {
         from: fromOf(r),
         to: r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null,
         token: r.token || null,
-        closerNodes: r.closerNodes || null,
+        closerNodes: r.closerNodes ? decodeNodes(r.closerNodes) : null,
         error: r.error || 0,
         value: r.value || null
       }
@@ -521,15 +521,39 @@ function mapReply (q, r) {
     case 'mutablePut':
       return r.signature ? { token, from, to, seq: r.seq, value: r.value, signature: r.signature } : null
     default:
-      return {
-        tid: r.tid || 0,
-        from,
-        to,
-        token,
-        closerNodes: r.closerNodes || [],
-        error: r.error || 0,
-        value: r.value || null
-      }
+      return new RawReply(r, from, to, token)
+  }
+}
+
+function decodeNodes (packed) {
+  const nodes = []
+  for (let i = 0; i + 6 <= packed.byteLength; i += 6) {
+    nodes.push({ host: `${packed[i]}.${packed[i + 1]}.${packed[i + 2]}.${packed[i + 3]}`, port: packed[i + 4] | (packed[i + 5] << 8) })
+  }
+  return nodes
+}
+
+// A dht-rpc reply; closerNodes arrive packed (6 bytes per node) and are decoded on first read,
+// since most callers never look at them.
+class RawReply {
+  constructor (r, from, to, token) {
+    this.tid = r.tid || 0
+    this.from = from
+    this.to = to
+    this.token = token
+    this._closerNodes = r.closerNodes || null
+    this.error = r.error || 0
+    this.value = r.value || null
+  }
+
+  get closerNodes () {
+    const packed = this._closerNodes
+    if (packed === null || Array.isArray(packed)) return packed || []
+    return (this._closerNodes = decodeNodes(packed))
+  }
+
+  set closerNodes (v) {
+    this._closerNodes = v
   }
 }
 

@@ -137,6 +137,17 @@ pub(crate) fn reason<E: std::fmt::Display>(e: E) -> Error {
 }
 
 /// Shapes an RPC reply for JS (index.js `mapReply` finishes it per query kind).
+/// Closer nodes as compact-encoding ipv4Address entries (4 address bytes, port u16 LE): one
+/// Buffer per reply instead of ~20 JS objects built through napi, decoded by JS only if read.
+fn pack_nodes(nodes: &[SocketAddrV4]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(nodes.len() * 6);
+    for n in nodes {
+        out.extend_from_slice(&n.ip().octets());
+        out.extend_from_slice(&n.port().to_le_bytes());
+    }
+    out
+}
+
 pub(crate) fn js_reply(r: &Response) -> JsReply {
     JsReply {
         tid: Some(r.tid as u32),
@@ -147,7 +158,7 @@ pub(crate) fn js_reply(r: &Response) -> JsReply {
         to_host: Some(r.to.ip().to_string()),
         to_port: Some(r.to.port() as u32),
         token: r.token.map(|t| t.to_vec().into()),
-        closer_nodes: Some(r.closer_nodes.iter().map(|a| addr_js(*a)).collect()),
+        closer_nodes: Some(pack_nodes(&r.closer_nodes).into()),
         error: Some(r.error as u32),
         value: r.value.as_ref().map(|v| v.clone().into()),
         ..Default::default()

@@ -33,7 +33,8 @@ pub struct JsReply {
     pub to_host: Option<String>,
     pub to_port: Option<u32>,
     pub token: Option<Buffer>,
-    pub closer_nodes: Option<Vec<JsAddress>>,
+    /// packed ipv4Address entries (6 bytes each); index.js decodes them on first use
+    pub closer_nodes: Option<Buffer>,
     pub error: Option<u32>,
     pub value: Option<Buffer>,
     /// lookup/announce: decoded lookupRawReply
