@@ -86,7 +86,7 @@ declare class Server extends EventEmitter {
   readonly relayAddresses: Address[]
   readonly closed: boolean
   readonly suspended: boolean
-  listen(keyPair?: KeyPair): Promise<void>
+  listen(keyPair?: KeyPair): Promise<this>
   refresh(): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
   close(): Promise<void>

@@ -211,3 +211,19 @@ for (const [C, S] of [[RS, JS], [RS, RS], [JS, RS]]) {
     viaKey.destroy()
   })
 }
+
+test('listen: returns the server, rejects a reused key pair, a second listen and bad keys', async (t) => {
+  const net = await mixedNet(t)
+  const node = net.client(RS)
+  await node.fullyBootstrapped()
+  const kp = RS.keyPair()
+  const a = node.createServer()
+  t.after(() => a.close())
+  assert.strictEqual(await a.listen(kp), a)
+  await assert.rejects(a.listen(RS.keyPair()), (e) => e.code === 'ALREADY_LISTENING')
+  const b = node.createServer()
+  await assert.rejects(b.listen(kp), (e) => e.code === 'KEYPAIR_ALREADY_USED')
+  const c = node.createServer()
+  await assert.rejects(c.listen({ publicKey: Buffer.alloc(31), secretKey: Buffer.alloc(64) }), TypeError)
+  assert.strictEqual(c.listening, false)
+})

@@ -1,8 +1,10 @@
 'use strict'
 // hyperdht's Server (lib/server.js): listen(keyPair) announces and accepts encrypted connections.
 const { EventEmitter } = require('events')
+const b4a = require('b4a')
 const errors = require('./errors')
 const Connection = require('./connection')
+const { keyPairArg } = require('./keys')
 
 let nextSid = 1
 
@@ -41,18 +43,32 @@ class Server extends EventEmitter {
 
   async listen (keyPair = this.dht.defaultKeyPair) {
     if (this.listening) throw errors.ALREADY_LISTENING()
+    if (this.dht.destroyed) throw errors.NODE_DESTROYED()
+    const kp = keyPairArg(keyPair)
+    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen')
+    for (const s of this.dht.listening) {
+      if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
+    }
     this.keyPair = keyPair
     this.listening = true
     this.dht.listening.add(this)
     this.dht._servers.set(this.sid, this)
-    await this.dht.ready()
-    await this.dht._native.listen(this.sid, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, {
-      firewall: typeof this.firewall === 'function',
-      holepunch: !this._neverPunch,
-      shareLocalAddress: this._shareLocalAddress,
-      reusableSocket: this._reusableSocket
-    })
+    try {
+      await this.dht.ready()
+      await this.dht._native.listen(this.sid, kp, {
+        firewall: typeof this.firewall === 'function',
+        holepunch: !this._neverPunch,
+        shareLocalAddress: this._shareLocalAddress,
+        reusableSocket: this._reusableSocket
+      })
+    } catch (err) {
+      this.listening = false
+      this.dht.listening.delete(this)
+      this.dht._servers.delete(this.sid)
+      throw err
+    }
     this.emit('listening')
+    return this
   }
 
   // hyperdht server.js: `hs.firewalled = await this.firewall(remotePublicKey, remotePayload,
