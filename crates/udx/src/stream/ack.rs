@@ -1,0 +1,198 @@
+//! Processing ACKs: cumulative and SACK acknowledgement, RTT/RTO estimation and RACK loss
+//! detection with fast recovery (`libudx src/udx.c: process_packet`, `ack_packet`,
+//! `rack_detect_loss`).
+
+use std::time::{Duration, Instant};
+
+use super::{Stream, MAX_RTO, MIN_RTO};
+use crate::bbr::CaState;
+use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
+use crate::ring;
+
+impl Stream {
+    /// Index of the in-flight packet with sequence number `seq`.
+    fn index_of(&self, seq: u32) -> Option<usize> {
+        let front = self.inflight.front()?.seq;
+        let i = seq.wrapping_sub(front) as usize;
+        (i < self.inflight.len()).then_some(i)
+    }
+
+    pub(super) fn on_ack(&mut self, h: &Header, d: &[u8], now: Instant) {
+        if !seq_le(self.remote_acked, h.ack) || !seq_le(h.ack, self.seq) {
+            return;
+        }
+        self.send_rwnd = h.rwnd;
+        let mut progressed = false;
+        let mut acked_sacked = 0u64;
+        // one RTT sample per ACK, from the newest newly acked first transmission
+        let mut rtt_from: Option<Instant> = None;
+        while let Some(p) = self.inflight.front() {
+            if !seq_lt(p.seq, h.ack) {
+                break;
+            }
+            let Some(p) = self.inflight.pop_front() else {
+                break;
+            };
+            if p.sacked {
+                self.sacked = self.sacked.saturating_sub(1);
+            } else {
+                if p.transmissions == 1 {
+                    rtt_from = Some(p.sent_at);
+                }
+                self.rate.on_delivered(&p.rate, p.sent_at);
+                acked_sacked += 1;
+            }
+            self.rack_update(p.sent_at, p.transmissions);
+            progressed = true;
+        }
+        if progressed {
+            let keep_from = self.inflight.front().map_or(self.sent_end, |p| p.off);
+            ring::drop_front(
+                &mut self.sbuf,
+                keep_from.saturating_sub(self.sbuf_base) as usize,
+            );
+            self.sbuf_base = self.sbuf_base.max(keep_from);
+        }
+        let rtt = rtt_from.map(|t| now.saturating_duration_since(t));
+        if let Some(r) = rtt {
+            self.rtt_sample(r);
+        }
+        self.remote_acked = h.ack;
+        let mut sacked_any = false;
+        if h.kind & header::SACK != 0 {
+            let raw = d.get(HEADER_SIZE..).unwrap_or(&[]);
+            let l = if h.data_offset > 0 && (h.data_offset as usize) < raw.len() {
+                h.data_offset as usize
+            } else {
+                raw.len()
+            };
+            for b in raw[..l].chunks_exact(8) {
+                let s = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let e = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+                if !(seq_le(self.remote_acked, s) && seq_lt(s, e) && seq_le(e, self.seq)) {
+                    continue;
+                }
+                let (Some(i), Some(j)) = (self.index_of(s), self.index_of(e.wrapping_sub(1)))
+                else {
+                    continue;
+                };
+                for k in i..=j {
+                    let p = &mut self.inflight[k];
+                    if !p.sacked {
+                        p.sacked = true;
+                        let (sent_at, tx, rate) = (p.sent_at, p.transmissions, p.rate);
+                        self.sacked += 1;
+                        acked_sacked += 1;
+                        sacked_any = true;
+                        self.rate.on_delivered(&rate, sent_at);
+                        self.rack_update(sent_at, tx);
+                    }
+                }
+            }
+        }
+        if let Some(r) = self.recovery_until {
+            if seq_lt(r, self.remote_acked) {
+                self.recovery_until = None;
+                self.ca = CaState::Open;
+            }
+        }
+        // Without SACK blocks every delivered packet is cumulative, so nothing below it can be
+        // outstanding: loss detection only has work to do when SACKs arrived.
+        let mut losses = 0;
+        if sacked_any {
+            losses = self.detect_loss(now);
+        }
+        let rs = self
+            .rate
+            .generate(now, acked_sacked, losses, self.bbr.min_rtt(), rtt);
+        let (delivered, pipe) = (self.rate.delivered, self.pipe() as u64);
+        self.bbr.on_ack(now, &rs, delivered, pipe, self.ca);
+        self.pacer.set_rate(self.bbr.pacing_rate());
+        if progressed {
+            self.pto_backoff = 0;
+            self.rto_deadline = if self.inflight.is_empty() {
+                None
+            } else {
+                Some(now + self.rto)
+            };
+            self.pto_deadline = if self.inflight.is_empty() {
+                None
+            } else {
+                Some(now + self.pto())
+            };
+        }
+        if let Some(e) = self.end_seq {
+            if !self.local_ended && seq_lt(e, self.remote_acked) {
+                self.local_ended = true;
+            }
+        }
+    }
+
+    fn rtt_sample(&mut self, r: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(s) => {
+                let diff = s.abs_diff(r);
+                self.rttvar = (self.rttvar * 3 + diff) / 4;
+                self.srtt = Some((s * 7 + r) / 8);
+            }
+        }
+        let s = self.srtt.unwrap_or(r);
+        self.rto = (s + self.rttvar * 4).clamp(MIN_RTO, MAX_RTO);
+    }
+
+    /// RACK state update for a delivered packet (RFC 8985 §6.2 step 2). Only first
+    /// transmissions count: UDX has no timestamps to tell which copy of a retransmitted packet
+    /// arrived, and the RFC's "RTT < min_rtt" test misfires once the original was merely
+    /// delayed behind a queue — then the whole window would be declared lost. A lost
+    /// retransmission is still found once later new data is delivered, or by TLP / RTO.
+    fn rack_update(&mut self, sent_at: Instant, transmissions: u32) {
+        if transmissions > 1 {
+            return;
+        }
+        self.rack_xmit = Some(self.rack_xmit.map_or(sent_at, |t| t.max(sent_at)));
+    }
+
+    /// RACK (RFC 8985, `rack_detect_loss`): an unacknowledged packet sent more than a
+    /// reordering window (min_rtt / 4, at least 1 ms, at most srtt) before the most recently
+    /// sent packet that was delivered is lost, and retransmitted right away.
+    fn detect_loss(&mut self, now: Instant) -> u64 {
+        let Some(xmit) = self.rack_xmit else {
+            return 0;
+        };
+        let ms = Duration::from_millis(1);
+        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
+        let srtt = self.srtt.unwrap_or(min_rtt);
+        let reo = (min_rtt / 4).max(ms).min(srtt.max(ms));
+        let Some(cutoff) = xmit.checked_sub(reo) else {
+            return 0;
+        };
+        let mut lost = Vec::new();
+        for (i, p) in self.inflight.iter().enumerate() {
+            if !p.sacked && p.sent_at <= cutoff {
+                lost.push(i);
+            }
+        }
+        if lost.is_empty() {
+            return 0;
+        }
+        self.enter_recovery();
+        let n = lost.len() as u64;
+        for i in lost {
+            self.transmit(i, now);
+        }
+        n
+    }
+
+    fn enter_recovery(&mut self) {
+        if self.ca != CaState::Open {
+            return;
+        }
+        self.bbr.save_cwnd();
+        self.ca = CaState::Recovery;
+        self.recovery_until = Some(self.seq.wrapping_sub(1));
+    }
+}
