@@ -175,6 +175,12 @@ impl Bbr {
         b
     }
 
+    /// Fixes the random source (the PROBE_BW cycle start), for reproducible simulations.
+    #[cfg(test)]
+    pub(crate) fn seed(&mut self, seed: u32) {
+        self.rng = seed | 1;
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::stream::{Stream, StreamEvent};
+use crate::stream::{Stream, StreamEvent, MSS};
 
 struct Link {
     /// arrival time (+ tiebreak) → datagram
@@ -19,6 +19,12 @@ struct Link {
     n: u64,
     /// the bottleneck buffer, in packets (tail drop beyond it)
     buffer: usize,
+    /// datagrams larger than this are dropped (a path MTU; UDP payload bytes)
+    max_size: usize,
+    /// drop this many of the next datagrams
+    drop_next: usize,
+    /// largest datagram delivered
+    largest: usize,
 }
 
 impl Link {
@@ -33,6 +39,9 @@ impl Link {
             rng: 0x9e37_79b9_7f4a_7c15,
             n: 0,
             buffer: 1000,
+            max_size: usize::MAX,
+            drop_next: 0,
+            largest: 0,
         }
     }
 
@@ -45,9 +54,14 @@ impl Link {
 
     fn send(&mut self, now: Instant, d: &[u8]) {
         self.n += 1;
-        if self.rnd() < self.loss_permille {
+        if self.rnd() < self.loss_permille || d.len() > self.max_size {
             return;
         }
+        if self.drop_next > 0 {
+            self.drop_next -= 1;
+            return;
+        }
+        self.largest = self.largest.max(d.len());
         let start = self.free_at.max(now);
         let queued =
             start.saturating_duration_since(now).as_secs_f64() / self.service.as_secs_f64();
@@ -82,6 +96,7 @@ fn byte(i: u64, seed: u8) -> u8 {
 struct End {
     s: Stream,
     written: u64,
+    ended: bool,
     read: u64,
     eof: bool,
     closed: Option<Option<crate::UdxError>>,
@@ -99,14 +114,17 @@ impl End {
             }
             self.s.write(&chunk[..n], now);
             self.written += n as u64;
-            if self.written == total {
-                self.s.end(now);
-            }
+        }
+        if self.written == total && !self.ended {
+            self.ended = true;
+            self.s.end(now);
         }
     }
 
-    fn drain_reads(&mut self) {
+    /// Checks and consumes what arrived (if `reading`), and collects events.
+    fn drain_reads(&mut self, reading: bool) {
         let (a, b) = self.s.read_slices();
+        let (a, b) = if reading { (a, b) } else { (&[][..], &[][..]) };
         for (k, &x) in a.iter().chain(b.iter()).enumerate() {
             assert_eq!(
                 x,
@@ -128,6 +146,144 @@ impl End {
     }
 }
 
+/// Two streams joined by two links, driven on a virtual clock.
+struct Sim {
+    t0: Instant,
+    now: Instant,
+    ab: Link,
+    ba: Link,
+    a: End,
+    b: End,
+    /// bytes each side writes (then ends)
+    a_total: u64,
+    b_total: u64,
+    /// whether each side's reader consumes what arrives
+    a_reading: bool,
+    b_reading: bool,
+}
+
+impl Sim {
+    fn new(pps: f64, delay: Duration, loss: u64, reorder: u64) -> Self {
+        let t0 = Instant::now();
+        let now = t0;
+        let ab = Link::new(now, pps, delay, loss, reorder);
+        let mut ba = Link::new(now, pps, delay, loss, reorder);
+        ba.rng ^= 0x1234_5678;
+        let mut a = End {
+            s: Stream::new_at(1, now),
+            written: 0,
+            ended: false,
+            read: 0,
+            eof: false,
+            closed: None,
+            seed_out: 0xa5,
+            seed_in: 0x3c,
+        };
+        let mut b = End {
+            s: Stream::new_at(2, now),
+            written: 0,
+            ended: false,
+            read: 0,
+            eof: false,
+            closed: None,
+            seed_out: 0x3c,
+            seed_in: 0xa5,
+        };
+        let seed: u32 = std::env::var("UDX_SIM_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(7);
+        a.s.seed(seed);
+        b.s.seed(seed.wrapping_mul(3));
+        a.s.connect(2, now);
+        b.s.connect(1, now);
+        Sim {
+            t0,
+            now,
+            ab,
+            ba,
+            a,
+            b,
+            a_total: 0,
+            b_total: 0,
+            a_reading: true,
+            b_reading: true,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.a.closed.is_some() && self.b.closed.is_some()
+    }
+
+    /// Writes, transmits and reads, then advances to the next event and delivers it.
+    fn step(&mut self) {
+        let now = self.now;
+        self.a.pump_writes(self.a_total, now);
+        self.b.pump_writes(self.b_total, now);
+        let (ab, ba) = (&mut self.ab, &mut self.ba);
+        self.a.s.drain_transmit(64, |d, seg| {
+            for p in d.chunks(seg) {
+                ab.send(now, p);
+            }
+        });
+        self.b.s.drain_transmit(64, |d, seg| {
+            for p in d.chunks(seg) {
+                ba.send(now, p);
+            }
+        });
+        self.a.drain_reads(self.a_reading);
+        self.b.drain_reads(self.b_reading);
+        if self.done() {
+            return;
+        }
+        let next = [
+            self.ab.next(),
+            self.ba.next(),
+            self.a.s.poll_timeout(),
+            self.b.s.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .expect("something is pending");
+        self.now = self.now.max(next);
+        let now = self.now;
+        while let Some(d) = self.ab.pop_due(now) {
+            self.b.s.handle_datagram(&d, now);
+        }
+        while let Some(d) = self.ba.pop_due(now) {
+            self.a.s.handle_datagram(&d, now);
+        }
+        if self.a.s.poll_timeout().is_some_and(|t| t <= now) {
+            self.a.s.handle_timeout(now);
+        }
+        if self.b.s.poll_timeout().is_some_and(|t| t <= now) {
+            self.b.s.handle_timeout(now);
+        }
+    }
+
+    /// Steps until both streams closed; returns the virtual time it took.
+    fn finish(&mut self) -> Duration {
+        for _ in 0..5_000_000 {
+            if self.done() {
+                return self.now - self.t0;
+            }
+            self.step();
+        }
+        panic!(
+            "transfer did not finish: a read {}, b read {}",
+            self.a.read, self.b.read
+        );
+    }
+
+    /// Steps until virtual time `t` (or until both streams closed).
+    fn run_until(&mut self, t: Instant) {
+        while self.now < t && !self.done() {
+            self.step();
+        }
+    }
+}
+
 /// Runs `bytes` each way; returns the virtual time the transfer took.
 /// `strict_close`: both must close cleanly. Under heavy loss the final ACK can be lost more
 /// often than the closing side lingers to repeat it (`LINGER` in `stream.rs`), and the other
@@ -140,78 +296,17 @@ fn run(
     reorder: u64,
     strict_close: bool,
 ) -> Duration {
-    let t0 = Instant::now();
-    let mut now = t0;
-    let mut ab = Link::new(now, pps, delay, loss, reorder);
-    let mut ba = Link::new(now, pps, delay, loss, reorder);
-    ba.rng ^= 0x1234_5678;
-    let mut a = End {
-        s: Stream::new(1),
-        written: 0,
-        read: 0,
-        eof: false,
-        closed: None,
-        seed_out: 0xa5,
-        seed_in: 0x3c,
-    };
-    let mut b = End {
-        s: Stream::new(2),
-        written: 0,
-        read: 0,
-        eof: false,
-        closed: None,
-        seed_out: 0x3c,
-        seed_in: 0xa5,
-    };
-    a.s.connect(2, now);
-    b.s.connect(1, now);
-    for _ in 0..5_000_000 {
-        a.pump_writes(bytes, now);
-        b.pump_writes(bytes, now);
-        a.s.drain_transmit(64, |d, seg| {
-            for p in d.chunks(seg) {
-                ab.send(now, p);
-            }
-        });
-        b.s.drain_transmit(64, |d, seg| {
-            for p in d.chunks(seg) {
-                ba.send(now, p);
-            }
-        });
-        a.drain_reads();
-        b.drain_reads();
-        if a.closed.is_some() && b.closed.is_some() {
-            if strict_close {
-                assert_eq!(a.closed, Some(None));
-                assert_eq!(b.closed, Some(None));
-            }
-            assert_eq!((a.read, b.read), (bytes, bytes));
-            assert!(a.eof && b.eof);
-            return now - t0;
-        }
-        let next = [ab.next(), ba.next(), a.s.poll_timeout(), b.s.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("something is pending");
-        now = now.max(next);
-        while let Some(d) = ab.pop_due(now) {
-            b.s.handle_datagram(&d, now);
-        }
-        while let Some(d) = ba.pop_due(now) {
-            a.s.handle_datagram(&d, now);
-        }
-        if a.s.poll_timeout().is_some_and(|t| t <= now) {
-            a.s.handle_timeout(now);
-        }
-        if b.s.poll_timeout().is_some_and(|t| t <= now) {
-            b.s.handle_timeout(now);
-        }
+    let mut sim = Sim::new(pps, delay, loss, reorder);
+    sim.a_total = bytes;
+    sim.b_total = bytes;
+    let t = sim.finish();
+    if strict_close {
+        assert_eq!(sim.a.closed, Some(None));
+        assert_eq!(sim.b.closed, Some(None));
     }
-    panic!(
-        "transfer did not finish: a read {}, b read {}",
-        a.read, b.read
-    );
+    assert_eq!((sim.a.read, sim.b.read), (bytes, bytes));
+    assert!(sim.a.eof && sim.b.eof);
+    t
 }
 
 #[test]
@@ -249,5 +344,69 @@ fn heavy_loss_still_completes() {
         200,
         100,
         false,
+    );
+}
+
+/// The reader of `b` stops consuming: `a` may only fill `b`'s receive window, then waits with
+/// nothing in flight, probing the closed window; once `b` reads again everything arrives.
+/// With `lose_update` the window update `b` volunteers when it drains is lost, and `a` learns
+/// of the open window from the answer to its next zero-window probe.
+fn zero_window(lose_update: bool) -> (usize, Duration) {
+    const WINDOW: u32 = 256 * 1024;
+    let bytes = 2 << 20;
+    let mut sim = Sim::new(10_000.0, Duration::from_millis(10), 0, 0);
+    sim.a_total = bytes;
+    sim.b.s.set_recv_window(WINDOW);
+    sim.b_reading = false;
+    let t0 = sim.t0;
+    sim.run_until(t0 + Duration::from_secs(3));
+    let stalled = sim.b.s.readable_bytes();
+    assert!(
+        stalled <= WINDOW as usize && stalled + 2 * MSS > WINDOW as usize,
+        "receiver holds {stalled} bytes, window {WINDOW}"
+    );
+    assert_eq!(
+        sim.a.s.inflight(),
+        0,
+        "nothing in flight on a closed window"
+    );
+    assert!(sim.a.s.zwp_count >= 1, "the closed window is probed");
+    sim.run_until(t0 + Duration::from_secs(8));
+    assert_eq!(
+        sim.b.s.readable_bytes(),
+        stalled,
+        "the writer stays stalled"
+    );
+    let probes = sim.a.s.zwp_count;
+    assert!((2..=5).contains(&probes), "{probes} probes in 8 s");
+    if lose_update {
+        sim.ba.drop_next = 1;
+    }
+    sim.b_reading = true;
+    let resumed = sim.now;
+    sim.finish();
+    assert_eq!((sim.a.read, sim.b.read), (0, bytes));
+    assert_eq!(sim.a.closed, Some(None));
+    assert_eq!(sim.b.closed, Some(None));
+    (stalled, sim.now - resumed)
+}
+
+#[test]
+fn zero_window_stalls_the_writer_until_the_reader_drains() {
+    let (stalled, took) = zero_window(false);
+    // the volunteered window update restarts the transfer at once: ~1.8 MiB at 11.5 MB/s
+    assert!(
+        took < Duration::from_millis(600),
+        "resumed in {took:?} ({stalled} held)"
+    );
+}
+
+#[test]
+fn lost_window_update_is_recovered_by_the_zero_window_probe() {
+    let (_, took) = zero_window(true);
+    // the next probe (at most 2·rto = 2 s away) brings the open window, then ~0.2 s of data
+    assert!(
+        took > Duration::from_millis(600) && took < Duration::from_millis(3000),
+        "resumed in {took:?}"
     );
 }

@@ -120,3 +120,68 @@ async fn socket_close_destroys_streams_and_peer_sees_reset() {
     );
     a.close();
 }
+
+/// A reader that stops reading stalls the writer: the receiver buffers at most its window
+/// (4 MiB, `UDX_DEFAULT_RWND_MAX`) and the writer at most its high-water mark (4 MiB unsent)
+/// before `write` blocks; when the reader drains, every byte arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_reader_bounds_the_writer_then_everything_arrives() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    const TOTAL: usize = 24 << 20;
+    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut sa = a.connect(1, 2, b.local_addr().unwrap());
+    let mut sb = b.connect(2, 1, a.local_addr().unwrap());
+    let byte = |i: usize| (i.wrapping_mul(31) ^ (i >> 11)) as u8;
+    let written = Arc::new(AtomicUsize::new(0));
+    let w = written.clone();
+    let writer = tokio::spawn(async move {
+        let mut off = 0;
+        while off < TOTAL {
+            let chunk: Vec<u8> = (off..(off + 65536).min(TOTAL)).map(byte).collect();
+            sa.write_all(&chunk).await.unwrap();
+            off += chunk.len();
+            w.store(off, Ordering::Relaxed);
+        }
+        sa.shutdown().await.unwrap();
+        sa
+    });
+    // nobody reads b for a second
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let stalled = written.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = written.load(Ordering::Relaxed);
+    assert_eq!(stalled, later, "the writer is stalled");
+    let bound = (4 << 20) + (4 << 20) + 65536 * 2;
+    assert!(
+        stalled >= 4 << 20 && stalled <= bound,
+        "writer got {stalled} bytes out with the reader stopped (bound {bound})"
+    );
+    let mut got = 0usize;
+    let mut all = Vec::with_capacity(TOTAL);
+    let mut buf = vec![0u8; 1 << 16];
+    let t = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let n = sb.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            got += n;
+        }
+    })
+    .await;
+    assert!(t.is_ok(), "reader finished in time, got {got}");
+    assert_eq!(got, TOTAL);
+    assert!(
+        all.iter().enumerate().all(|(i, &x)| x == byte(i)),
+        "bytes arrive exactly"
+    );
+    let sa = writer.await.unwrap();
+    sb.shutdown().await.unwrap();
+    let t = Duration::from_secs(5);
+    assert_eq!(tokio::time::timeout(t, sa.closed()).await.unwrap(), None);
+    assert_eq!(tokio::time::timeout(t, sb.closed()).await.unwrap(), None);
+}

@@ -21,7 +21,7 @@ impl Stream {
         if !seq_le(self.remote_acked, h.ack) || !seq_le(h.ack, self.seq) {
             return;
         }
-        self.send_rwnd = h.rwnd;
+        self.on_window(h);
         let mut progressed = false;
         let mut acked_sacked = 0u64;
         // one RTT sample per ACK, from the newest newly acked first transmission

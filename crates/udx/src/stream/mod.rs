@@ -27,6 +27,7 @@ use crate::UdxError;
 mod ack;
 mod recv;
 mod send;
+mod window;
 
 /// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead).
 pub const MSS: usize = 1152;
@@ -97,7 +98,16 @@ pub struct Stream {
     recovery_until: Option<u32>,
     /// RACK: send time of the most recently sent packet known delivered
     rack_xmit: Option<Instant>,
+    /// the peer's receive window in bytes, and the (seq, ack) of the packet that set it
+    /// (TCP's SND.WL1 / SND.WL2, `send_wl1` / `send_wl2` in libudx)
     send_rwnd: u32,
+    send_wl1: u32,
+    send_wl2: u32,
+    /// zero-window probe timer (`zwp_timer`) and how many probes went out in a row
+    zwp_deadline: Option<Instant>,
+    zwp_backoff: u32,
+    /// zero-window probes sent (`zwp_count`)
+    pub zwp_count: u64,
     srtt: Option<Duration>,
     rttvar: Duration,
     rto: Duration,
@@ -114,6 +124,10 @@ pub struct Stream {
     rbuf: VecDeque<u8>,
     remote_ended: bool,
     recv_buffered: usize,
+    /// our receive window when nothing is buffered (`recv_rwnd_max`)
+    rwnd_max: u32,
+    /// the window we last put in a header
+    advertised_rwnd: u32,
     ack_needed: bool,
     readable: bool,
     // io
@@ -131,7 +145,11 @@ pub struct Stream {
 
 impl Stream {
     pub fn new(local_id: u32) -> Self {
-        let now = Instant::now();
+        Self::new_at(local_id, Instant::now())
+    }
+
+    /// [`Stream::new`] with the clock at `now` (virtual-clock simulations).
+    pub fn new_at(local_id: u32, now: Instant) -> Self {
         Stream {
             local_id,
             remote_id: 0,
@@ -154,6 +172,11 @@ impl Stream {
             recovery_until: None,
             rack_xmit: None,
             send_rwnd: RWND_MAX,
+            send_wl1: 0,
+            send_wl2: 0,
+            zwp_deadline: None,
+            zwp_backoff: 0,
+            zwp_count: 0,
             srtt: None,
             rttvar: Duration::ZERO,
             rto: MIN_RTO,
@@ -168,6 +191,8 @@ impl Stream {
             rbuf: VecDeque::new(),
             remote_ended: false,
             recv_buffered: 0,
+            rwnd_max: RWND_MAX,
+            advertised_rwnd: RWND_MAX,
             ack_needed: false,
             readable: false,
             out: TxQueue::default(),
@@ -214,6 +239,12 @@ impl Stream {
     pub fn rtt(&self) -> Option<Duration> {
         self.srtt
     }
+    /// Makes the congestion controller's random choices reproducible (simulations).
+    #[cfg(test)]
+    pub(crate) fn seed(&mut self, seed: u32) {
+        self.bbr.seed(seed);
+    }
+
     /// Congestion window in packets (BBR).
     pub fn cwnd(&self) -> f64 {
         self.bbr.cwnd() as f64
@@ -244,11 +275,7 @@ impl Stream {
     /// what [`Stream::readable_bytes`] holds).
     pub fn set_recv_buffered(&mut self, n: usize) {
         self.recv_buffered = n;
-    }
-
-    fn rwnd(&self) -> u32 {
-        let buffered = self.recv_buffered.saturating_add(self.rbuf.len());
-        RWND_MAX.saturating_sub(buffered.min(u32::MAX as usize) as u32)
+        self.check_window_update();
     }
 
     /// In-order bytes waiting for the reader.
@@ -264,6 +291,13 @@ impl Stream {
     /// Marks `n` readable bytes as read.
     pub fn consume(&mut self, n: usize) {
         ring::drop_front(&mut self.rbuf, n);
+        self.check_window_update();
+    }
+
+    /// Output is waiting for [`Stream::drain_transmit`] (e.g. the window update queued by
+    /// [`Stream::consume`] after the reader drained a full receive buffer).
+    pub fn wants_transmit(&self) -> bool {
+        (self.ack_needed && self.connected) || !self.out.is_empty()
     }
 
     /// True once since the last call if new in-order data arrived (wake the reader).
@@ -308,6 +342,7 @@ impl Stream {
             self.rto_deadline,
             self.pto_deadline,
             self.keepalive_deadline,
+            self.zwp_deadline,
             self.pacing_deadline,
         ]
         .into_iter()
@@ -371,6 +406,7 @@ impl Stream {
         self.rto_deadline = None;
         self.pto_deadline = None;
         self.pacing_deadline = None;
+        self.zwp_deadline = None;
         self.sbuf.clear();
         self.inflight.clear();
         self.ooo.clear();
@@ -381,14 +417,14 @@ impl Stream {
         self.events.push_back(ev);
     }
 
-    /// May a new packet go out: room in the congestion window (packets in the network) and in
-    /// the peer's receive window (everything unacknowledged).
-    fn header(&self, kind: u8, seq: u32) -> Header {
+    /// A header carrying our current ack and receive window (`udx_write_header`); remembers
+    /// the advertised window (see [`Stream::consume`]).
+    fn header(&mut self, kind: u8, seq: u32) -> Header {
         Header {
             kind,
             data_offset: 0,
             remote_id: self.remote_id,
-            rwnd: self.rwnd(),
+            rwnd: self.advertise_rwnd(),
             seq,
             ack: self.ack,
         }
@@ -478,11 +514,15 @@ impl Stream {
         if self.pacing_deadline.is_some_and(|d| d <= now) {
             self.pacing_deadline = None;
         }
+        if self.zwp_deadline.is_some_and(|d| d <= now) {
+            self.zero_window_probe(now);
+        }
         if self.pto_deadline.is_some_and(|d| d <= now) {
             // tail loss probe (`udx_tlp_timeout`): one packet whose ACK brings SACK
             // information for the tail — new data if any is queued (cwnd and pacing ignored),
-            // else the highest unacknowledged packet again
-            if !self.push_new_packet(now) {
+            // else the highest unacknowledged packet again. Unlike libudx the new packet must
+            // fit the peer's receive window: a reader that stopped reading must stall us.
+            if !(self.rwnd_allows() && self.push_new_packet(now)) {
                 if let Some(i) = self.inflight.iter().rposition(|p| !p.sacked) {
                     self.transmit(i, now);
                 }

@@ -9,17 +9,22 @@ use crate::header::{self, HEADER_SIZE};
 use crate::ring;
 
 impl Stream {
+    /// May a new packet go out: room in the congestion window (packets in the network) and in
+    /// the peer's receive window (everything unacknowledged; `send_window_in_packets`).
     fn window_open(&self) -> bool {
-        let rwnd_pkts = (self.send_rwnd as usize / MSS).max(1);
         let cwnd = (self.bbr.cwnd() as usize).max(1);
-        self.pipe() < cwnd && self.inflight.len() < rwnd_pkts
+        self.pipe() < cwnd && self.rwnd_allows()
     }
 
     pub(super) fn transmit(&mut self, idx: usize, now: Instant) {
         let Some(p) = self.inflight.get(idx) else {
             return;
         };
-        let h = self.header(p.kind, p.seq);
+        let (kind, seq) = (p.kind, p.seq);
+        let h = self.header(kind, seq);
+        let Some(p) = self.inflight.get(idx) else {
+            return;
+        };
         let start = p.off.saturating_sub(self.sbuf_base) as usize;
         let len = p.len as usize;
         let sbuf = &self.sbuf;
@@ -77,6 +82,7 @@ impl Stream {
                 self.pto_deadline = Some(now + self.pto());
             }
         }
+        self.update_zero_window(now);
         if self.write_blocked && !self.is_write_blocked() {
             self.write_blocked = false;
             self.events.push_back(StreamEvent::Drain);
@@ -88,7 +94,7 @@ impl Stream {
     pub(super) fn push_new_packet(&mut self, now: Instant) -> bool {
         let unsent = self.unsent_bytes();
         let (kind, len) = if unsent > 0 {
-            (header::DATA, unsent.min(MSS))
+            (header::DATA, unsent.min(self.mss()))
         } else if self.end_queued && self.end_seq.is_none() {
             self.end_seq = Some(self.seq);
             (header::END, 0)
@@ -112,6 +118,11 @@ impl Stream {
         let idx = self.inflight.len() - 1;
         self.transmit(idx, now);
         true
+    }
+
+    /// Payload bytes per packet (`udx__max_payload`).
+    pub(super) fn mss(&self) -> usize {
+        MSS
     }
 
     pub(super) fn pto(&self) -> Duration {
