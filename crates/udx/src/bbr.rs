@@ -175,6 +175,11 @@ impl Bbr {
         b
     }
 
+    /// Payload bytes per packet changed (MTU probing): later pacing rates use the new size.
+    pub fn set_mss(&mut self, mss: usize) {
+        self.mss = mss.max(1);
+    }
+
     /// Fixes the random source (the PROBE_BW cycle start), for reproducible simulations.
     #[cfg(test)]
     pub(crate) fn seed(&mut self, seed: u32) {

@@ -12,9 +12,10 @@
 //!   with UDP GSO and receives with `recvmmsg` + GRO (`udp`, via quinn-udp); every receive
 //!   batch is answered by one ACK per stream.
 //!
-//! Nothing about congestion control, pacing or batching is on the wire. MTU probing is not
-//! implemented yet: we send at the base MTU (1152-byte payloads), which every libudx receiver
-//! accepts, and honour `data_offset` padding in probes we receive.
+//! Nothing about congestion control, pacing or batching is on the wire. Streams start at the
+//! base MTU (1200, 1152-byte payloads) and probe upwards in 32-byte steps to 1500 with padded
+//! DATA packets like libudx (`stream/mtu.rs`); `data_offset` padding in probes we receive is
+//! skipped. Receive windows are honoured (zero-window probing, `stream/window.rs`).
 #![forbid(unsafe_code)]
 
 pub mod bbr;

@@ -32,6 +32,11 @@ impl Pacer {
         }
     }
 
+    /// Payload bytes per packet changed (MTU probing).
+    pub fn set_mss(&mut self, mss: usize) {
+        self.min_cap = (10 * mss) as f64;
+    }
+
     fn cap(&self) -> f64 {
         (self.rate * BUCKET_TIME.as_secs_f64()).max(self.min_cap)
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::stream::{Stream, StreamEvent, MSS};
+use crate::stream::{MtuState, Stream, StreamEvent, MSS, MTU_BASE, MTU_MAX};
 
 struct Link {
     /// arrival time (+ tiebreak) → datagram
@@ -409,4 +409,40 @@ fn lost_window_update_is_recovered_by_the_zero_window_probe() {
         took > Duration::from_millis(600) && took < Duration::from_millis(3000),
         "resumed in {took:?}"
     );
+}
+
+/// One-way transfer over a path that drops IP packets above `path_mtu`; returns the sender's
+/// final MTU and the largest UDP payload that crossed the path.
+fn mtu_search(path_mtu: usize) -> (u16, usize, MtuState) {
+    let bytes = 2 << 20;
+    // a probe per round trip (the next one is wanted when the last is acked): a short RTT
+    let mut sim = Sim::new(10_000.0, Duration::from_millis(2), 0, 0);
+    sim.ab.max_size = path_mtu - 28;
+    sim.a_total = bytes;
+    assert_eq!(sim.a.s.mtu(), MTU_BASE);
+    sim.finish();
+    assert_eq!((sim.a.read, sim.b.read), (0, bytes));
+    assert_eq!(sim.a.closed, Some(None));
+    assert_eq!(sim.b.closed, Some(None));
+    // b only acknowledged: it never had data to probe with
+    assert_eq!(sim.b.s.mtu(), MTU_BASE);
+    (sim.a.s.mtu(), sim.ab.largest, sim.a.s.mtu_state())
+}
+
+#[test]
+fn mtu_probes_raise_the_payload_to_the_max() {
+    let (mtu, largest, state) = mtu_search(9000);
+    assert_eq!(mtu, MTU_MAX);
+    assert_eq!(state, MtuState::SearchComplete);
+    // 1500 − IPv4 − UDP: 20-byte header + 1452 payload bytes
+    assert_eq!(largest, 1472);
+}
+
+#[test]
+fn mtu_search_settles_below_a_path_limit() {
+    // 1200 + 6·32 = 1392 fits a 1400-byte path, the 1424-byte probe never does
+    let (mtu, largest, state) = mtu_search(1400);
+    assert_eq!(mtu, 1392);
+    assert_eq!(state, MtuState::SearchComplete);
+    assert_eq!(largest, 1392 - 28);
 }

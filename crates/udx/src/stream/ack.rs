@@ -41,6 +41,7 @@ impl Stream {
                 }
                 self.rate.on_delivered(&p.rate, p.sent_at);
                 acked_sacked += 1;
+                self.mtu_on_acked(p.probe);
             }
             self.rack_update(p.sent_at, p.transmissions);
             progressed = true;
@@ -81,6 +82,8 @@ impl Stream {
                     if !p.sacked {
                         p.sacked = true;
                         let (sent_at, tx, rate) = (p.sent_at, p.transmissions, p.rate);
+                        let probe = p.probe;
+                        self.mtu_on_acked(probe);
                         self.sacked += 1;
                         acked_sacked += 1;
                         sacked_any = true;
@@ -179,7 +182,10 @@ impl Stream {
         if lost.is_empty() {
             return 0;
         }
-        self.enter_recovery();
+        // a lost MTU probe alone says nothing about congestion (`rack_detect_loss`)
+        if lost.iter().any(|&i| !self.inflight[i].probe) {
+            self.enter_recovery();
+        }
         let n = lost.len() as u64;
         for i in lost {
             self.transmit(i, now);

@@ -23,13 +23,16 @@ use crate::rate::{PacketRate, RateSampler};
 use crate::ring;
 use crate::txqueue::TxQueue;
 use crate::UdxError;
+pub use mtu::{MtuState, MTU_BASE, MTU_MAX};
 
 mod ack;
+mod mtu;
 mod recv;
 mod send;
 mod window;
 
-/// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead).
+/// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead); MTU probing
+/// raises a stream's payload size from there ([`Stream::mtu`]).
 pub const MSS: usize = 1152;
 /// What libudx advertises when nothing is buffered (`UDX_DEFAULT_RWND_MAX`).
 pub const RWND_MAX: u32 = 4 * 1024 * 1024;
@@ -68,12 +71,17 @@ struct Sent {
     rto_count: u32,
     sacked: bool,
     rate: PacketRate,
+    /// an MTU probe (`is_mtu_probe`), padded with `pad` zero bytes after the header
+    probe: bool,
+    pad: u8,
 }
 
 pub struct Stream {
     pub local_id: u32,
     remote_id: u32,
     connected: bool,
+    /// path MTU state (`mtu`, `mtu_state`, … in `udx_stream_t`)
+    pmtu: mtu::Mtu,
     // sender
     seq: u32,
     remote_acked: u32,
@@ -154,6 +162,7 @@ impl Stream {
             local_id,
             remote_id: 0,
             connected: false,
+            pmtu: mtu::Mtu::new(),
             seq: 0,
             remote_acked: 0,
             sbuf: VecDeque::new(),
@@ -214,8 +223,11 @@ impl Stream {
     }
 
     /// `udx_stream_change_remote`: new packets go to the peer's stream `remote_id`.
+    /// Like libudx, the MTU search starts over at the base MTU.
     pub fn change_remote(&mut self, remote_id: u32) {
         self.remote_id = remote_id;
+        self.pmtu.reset();
+        self.on_mtu_changed();
     }
 
     /// `udx_stream_connect`: from now on packets go to the peer's stream `remote_id`.
@@ -522,7 +534,7 @@ impl Stream {
             // information for the tail — new data if any is queued (cwnd and pacing ignored),
             // else the highest unacknowledged packet again. Unlike libudx the new packet must
             // fit the peer's receive window: a reader that stopped reading must stall us.
-            if !(self.rwnd_allows() && self.push_new_packet(now)) {
+            if !(self.rwnd_allows() && self.push_new_packet(now, false)) {
                 if let Some(i) = self.inflight.iter().rposition(|p| !p.sacked) {
                     self.transmit(i, now);
                 }

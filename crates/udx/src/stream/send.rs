@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Sent, Stream, StreamEvent, MSS};
+use super::{Sent, Stream, StreamEvent};
 use crate::header::{self, HEADER_SIZE};
 use crate::ring;
 
@@ -21,20 +21,31 @@ impl Stream {
             return;
         };
         let (kind, seq) = (p.kind, p.seq);
-        let h = self.header(kind, seq);
+        if p.probe && p.transmissions > 0 {
+            // a probe sent again (lost, or as a TLP) goes without its padding and counts as
+            // a failed probe (`mtu_unprobeify_packet`)
+            let p = &mut self.inflight[idx];
+            p.probe = false;
+            p.pad = 0;
+            self.pmtu.on_probe_lost();
+        }
+        let mut h = self.header(kind, seq);
         let Some(p) = self.inflight.get(idx) else {
             return;
         };
+        h.data_offset = p.pad;
         let start = p.off.saturating_sub(self.sbuf_base) as usize;
         let len = p.len as usize;
+        let pad = p.pad as usize;
         let sbuf = &self.sbuf;
         self.out.push_with(|d| {
             h.write(d);
+            d.resize(d.len() + pad, 0);
             ring::copy_range(sbuf, start, len, d);
         });
         // this packet is counted in the pipe already: the pipe was empty if it is the only one
         let snap = self.rate.on_sent(now, self.pipe() <= 1);
-        self.pacer.on_sent(HEADER_SIZE + len);
+        self.pacer.on_sent(HEADER_SIZE + pad + len);
         let p = &mut self.inflight[idx];
         p.sent_at = now;
         p.rate = snap;
@@ -72,7 +83,7 @@ impl Stream {
             if self.inflight.is_empty() && self.rate.is_app_limited() {
                 self.bbr.on_restart_from_idle(now);
             }
-            self.push_new_packet(now);
+            self.push_new_packet(now, true);
         }
         if !self.inflight.is_empty() {
             if self.rto_deadline.is_none() {
@@ -89,9 +100,10 @@ impl Stream {
         }
     }
 
-    /// Packetises and sends the next DATA (up to [`MSS`] queued bytes) or the END packet.
-    /// False if there is nothing to send.
-    pub(super) fn push_new_packet(&mut self, now: Instant) -> bool {
+    /// Packetises and sends the next DATA (up to [`Stream::mss`] queued bytes) or the END
+    /// packet, as an MTU probe if one is wanted and `may_probe` (not for loss probes). False if
+    /// there is nothing to send.
+    pub(super) fn push_new_packet(&mut self, now: Instant, may_probe: bool) -> bool {
         let unsent = self.unsent_bytes();
         let (kind, len) = if unsent > 0 {
             (header::DATA, unsent.min(self.mss()))
@@ -101,6 +113,14 @@ impl Stream {
         } else {
             return false;
         };
+        let pad = if may_probe && len > 0 {
+            self.pmtu.probe_padding(HEADER_SIZE + len)
+        } else {
+            None
+        };
+        if pad.is_some() {
+            self.pmtu.on_probe_sent();
+        }
         let seq = self.seq;
         self.seq = self.seq.wrapping_add(1);
         self.inflight.push_back(Sent {
@@ -113,6 +133,8 @@ impl Stream {
             rto_count: 0,
             sacked: false,
             rate: self.rate.on_sent(now, false),
+            probe: pad.is_some(),
+            pad: pad.unwrap_or(0),
         });
         self.sent_end += len as u64;
         let idx = self.inflight.len() - 1;
@@ -122,7 +144,7 @@ impl Stream {
 
     /// Payload bytes per packet (`udx__max_payload`).
     pub(super) fn mss(&self) -> usize {
-        MSS
+        self.pmtu.max_payload()
     }
 
     pub(super) fn pto(&self) -> Duration {
