@@ -1,10 +1,13 @@
 //! Interop with real udx-native (node child process, `tests/js/peer.js`): 64 MiB each way with
-//! half-close, directly and through a lossy proxy (5% loss, duplication, reordering).
+//! half-close, directly and through a lossy proxy (5% loss, duplication, reordering). Both
+//! sides probe the path MTU: the proxy sees datagrams above the 1200-byte base from each.
 //! Needs `npm install` at the repo root (udx-native comes with the hyperdht devDependency).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyperdht_udx::UdxSocket;
@@ -40,9 +43,10 @@ async fn lossy_proxy(
     rust_side: UdpSocket,
     js_peer_port: tokio::sync::oneshot::Receiver<SocketAddr>,
     rust_peer: SocketAddr,
+    largest: Arc<[AtomicUsize; 2]>,
 ) {
-    let js_side = std::sync::Arc::new(js_side);
-    let rust_side = std::sync::Arc::new(rust_side);
+    let js_side = Arc::new(js_side);
+    let rust_side = Arc::new(rust_side);
     let js_peer = js_peer_port.await.expect("js port");
     let mut seed: u64 = 0x1234_5678_9abc_def1;
     let mut rnd = move || {
@@ -55,8 +59,8 @@ async fn lossy_proxy(
     let mut b2 = vec![0u8; 4096];
     loop {
         let (data, out, to) = tokio::select! {
-            r = js_side.recv_from(&mut b1) => { let Ok((n, _)) = r else { return }; (b1[..n].to_vec(), rust_side.clone(), rust_peer) }
-            r = rust_side.recv_from(&mut b2) => { let Ok((n, _)) = r else { return }; (b2[..n].to_vec(), js_side.clone(), js_peer) }
+            r = js_side.recv_from(&mut b1) => { let Ok((n, _)) = r else { return }; largest[0].fetch_max(n, Ordering::Relaxed); (b1[..n].to_vec(), rust_side.clone(), rust_peer) }
+            r = rust_side.recv_from(&mut b2) => { let Ok((n, _)) = r else { return }; largest[1].fetch_max(n, Ordering::Relaxed); (b2[..n].to_vec(), js_side.clone(), js_peer) }
         };
         let r = rnd();
         if r < 50 {
@@ -79,7 +83,9 @@ async fn lossy_proxy(
     }
 }
 
-async fn exchange(bytes: usize, lossy: bool) {
+/// Returns peer.js's result and, through the proxy, the largest datagram from (JS, Rust).
+async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) {
+    let largest = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let sock = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
     let rust_addr = sock.local_addr().unwrap();
     let (proxy_js, proxy_rust, tx) = if lossy {
@@ -87,7 +93,7 @@ async fn exchange(bytes: usize, lossy: bool) {
         let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (pa, pb) = (a.local_addr().unwrap(), b.local_addr().unwrap());
-        tokio::spawn(lossy_proxy(a, b, rx, rust_addr));
+        tokio::spawn(lossy_proxy(a, b, rx, rust_addr, largest.clone()));
         (Some(pa), Some(pb), Some(tx))
     } else {
         (None, None, None)
@@ -179,6 +185,8 @@ async fn exchange(bytes: usize, lossy: bool) {
             .expect("clean close"),
         None
     );
+    let sizes = [0, 1].map(|i| largest[i].load(Ordering::Relaxed));
+    (v, sizes)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,10 +195,21 @@ async fn udx_native_64mib_both_ways() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64 * MIB);
-    exchange(bytes, false).await;
+    let (v, _) = exchange(bytes, false).await;
+    // udx-native's own MTU search: its probes reached our receiver (padding skipped, acked)
+    let js_mtu = v["mtu"].as_u64().unwrap_or(0);
+    eprintln!("udx-native stream mtu {js_mtu}");
+    assert!(js_mtu > 1200, "udx-native raised its MTU: {v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udx_native_through_lossy_proxy() {
-    exchange(64 * MIB, true).await;
+    let (v, [from_js, from_rust]) = exchange(64 * MIB, true).await;
+    eprintln!("largest datagrams: udx-native {from_js}, rust {from_rust}; {v}");
+    // 1172 = a full packet at the 1200-byte base MTU (1152 payload + 20 header)
+    assert!(from_rust > 1172, "our MTU probes went out: {from_rust}");
+    assert!(
+        from_js > 1172,
+        "udx-native's MTU probes went out: {from_js}"
+    );
 }

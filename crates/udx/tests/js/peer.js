@@ -40,7 +40,7 @@ stream.on('error', (err) => {
   process.exit(1)
 })
 stream.on('close', () => {
-  console.log('RESULT ' + JSON.stringify({ received, sha256: hash.digest('hex') }))
+  console.log('RESULT ' + JSON.stringify({ received, sha256: hash.digest('hex'), mtu: stream.mtu }))
   sock.close()
 })
 
