@@ -7,7 +7,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
 
 use hyperdht_core::{
-    AnnounceOptions, CacheOptions, ConnectExtras, ConnectOptions, HyperDht, QueryOptions,
+    udx_on_dht, AnnounceOptions, CacheOptions, ConnectExtras, ConnectOptions, HyperDht,
+    QueryOptions,
 };
 use hyperdht_crypto::KeyPair;
 use hyperdht_rpc::driver::DhtEvent;
@@ -19,8 +20,7 @@ use crate::conn::{self, Conns};
 use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
 use crate::ops;
 use crate::server::Firewalls;
-use hyperdht_rpc::SocketKind;
-use hyperdht_udx::{Transport, UdxSocket};
+use hyperdht_udx::UdxSocket;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 #[napi(object)]
@@ -199,17 +199,6 @@ pub struct NativeDht {
     pub(crate) firewalls: Firewalls,
 }
 
-/// UDX datagrams go out on the DHT's server socket (one UDP port for both, like hyperdht).
-struct DhtTransport(Dht);
-
-impl Transport for DhtTransport {
-    fn send(&self, to: std::net::SocketAddr, data: &[u8]) {
-        if let std::net::SocketAddr::V4(a) = to {
-            self.0.send_raw(SocketKind::Server, a, data.to_vec());
-        }
-    }
-}
-
 pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
     let sk: [u8; 64] = kp
         .secret_key
@@ -285,13 +274,8 @@ impl NativeDht {
                 .then(|| std::time::Duration::from_millis(opts.max_age as u64)),
         };
         let hyper = HyperDht::new(dht.clone(), cache);
-        let udx = napi::bindgen_prelude::within_runtime_if_available(|| {
-            UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())))
-        });
-        let feed = udx.clone();
-        dht.set_foreign_datagram_handler(Box::new(move |_s, from, d| {
-            feed.feed(std::net::SocketAddr::V4(from), d);
-        }));
+        // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
+        let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
         Ok(NativeDht {
             dht,
             hyper,

@@ -162,12 +162,15 @@ impl HyperDht {
         self.attached
             .store(true, std::sync::atomic::Ordering::Release);
         let punchers = self.punchers.clone();
+        let flush = udx.clone();
         self.rpc
             .set_foreign_datagram_handler(Box::new(move |socket, from: SocketAddrV4, d| {
-                if !udx.feed(std::net::SocketAddr::V4(from), d) && d.len() == 1 {
+                if !udx.feed_deferred(std::net::SocketAddr::V4(from), d) && d.len() == 1 {
                     punchers.on_probe(socket, from);
                 }
             }));
+        self.rpc
+            .set_foreign_batch_end(Box::new(move || flush.flush_fed()));
     }
 
     /// [`HyperDht::attach_udx`] unless done already (`listen`/`connect` need probes routed).

@@ -23,12 +23,14 @@ pub mod secure_payload;
 pub mod server;
 mod server_holepunch;
 pub mod signing;
+pub mod transport;
 
 pub use connect::{ConnectError, ConnectExtras, ConnectOptions};
 pub use connect_state::{ConnectStats, InternalCounts};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
 pub use server::{FirewallFn, FirewallFuture, ListenExtras, ListenOptions};
+pub use transport::{udx_on_dht, DhtTransport};
 
 /// hyperdht command numbers (`lib/constants.js: COMMANDS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,15 +2,12 @@
 //! shortcut, UDX on the DHT socket, secret-stream). Runs inside `unshare -rn` (loopback only).
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, SocketAddrV4};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
-use hyperdht_core::{CacheOptions, HyperDht};
+use hyperdht_core::{udx_on_dht, CacheOptions, HyperDht};
 use hyperdht_crypto::KeyPair;
-use hyperdht_rpc::{Dht, DhtOptions, SocketKind};
-use hyperdht_udx::{Transport, UdxSocket};
+use hyperdht_rpc::{Dht, DhtOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NETNS_ENV: &str = "HYPERDHT_CORE_IN_NETNS";
@@ -32,16 +29,6 @@ fn in_netns(test: &str) -> bool {
         "{test} failed inside the loopback namespace ({status})"
     );
     false
-}
-
-struct DhtTransport(Dht);
-
-impl Transport for DhtTransport {
-    fn send(&self, to: SocketAddr, data: &[u8]) {
-        if let SocketAddr::V4(a) = to {
-            self.0.send_raw(SocketKind::Server, a, data.to_vec());
-        }
-    }
 }
 
 #[test]
@@ -84,11 +71,7 @@ fn rust_client_connects_to_js_server() {
         })
         .unwrap();
         dht.ready().await.unwrap();
-        let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
-        let feed = udx.clone();
-        dht.set_foreign_datagram_handler(Box::new(move |_s, from: SocketAddrV4, d| {
-            feed.feed(SocketAddr::V4(from), d);
-        }));
+        let udx = udx_on_dht(&dht);
         let node = HyperDht::new(dht.clone(), CacheOptions::default());
         let kp = KeyPair::generate();
         let mut conn =
@@ -165,11 +148,7 @@ fn js_client_connects_to_rust_server() {
         })
         .unwrap();
         dht.ready().await.unwrap();
-        let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
-        let feed = udx.clone();
-        dht.set_foreign_datagram_handler(Box::new(move |_s, from: SocketAddrV4, d| {
-            feed.feed(SocketAddr::V4(from), d);
-        }));
+        let udx = udx_on_dht(&dht);
         let node = HyperDht::new(dht.clone(), CacheOptions::default());
         let kp = KeyPair::generate();
         let mut conns = node.listen(udx, &kp).await.expect("announced");

@@ -9,11 +9,9 @@ mod common;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use std::sync::Arc;
-
-use common::{hex32, in_netns, runtime, rust_node, v4, DhtTransport, JsHelper};
+use common::{hex32, in_netns, runtime, rust_node, v4, JsHelper};
 use hyperdht_core::{
-    CacheOptions, ConnectError, ConnectExtras, ConnectOptions, ConnectStats, HyperDht,
+    udx_on_dht, CacheOptions, ConnectError, ConnectExtras, ConnectOptions, ConnectStats, HyperDht,
     ListenExtras, ListenOptions,
 };
 use hyperdht_crypto::KeyPair;
@@ -151,7 +149,7 @@ fn relay_addresses_reach_isolated_rust_server() {
         })
         .unwrap();
         sdht.ready().await.unwrap();
-        let sudx = UdxSocket::with_transport(Arc::new(DhtTransport(sdht.clone())));
+        let sudx = udx_on_dht(&sdht);
         let server = HyperDht::new(sdht.clone(), CacheOptions::default());
         server.attach_udx(sudx.clone());
         let skp = KeyPair::generate();

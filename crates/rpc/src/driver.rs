@@ -2,6 +2,7 @@
 //! and runs the sans-IO [`Node`] behind a mutex so synchronous getters (`id`, `toArray`, ...) are
 //! answered without a thread hop. One task per node; every queue it feeds is bounded.
 
+mod batch;
 mod handles;
 mod runtime;
 mod types;
@@ -46,7 +47,9 @@ pub(super) struct Shared {
     pub(super) client_addr: SocketAddrV4,
     pub(super) closed: watch::Sender<bool>,
     /// Kept apart from the node state so the handler may call back into [`Dht`].
-    pub(super) foreign: Mutex<Option<ForeignHandler>>,
+    pub(super) foreign: Mutex<Foreign>,
+    /// GSO/GRO batching on the server socket, once UDX traffic uses it (see `batch.rs`)
+    pub(super) batch: std::sync::OnceLock<batch::BatchIo>,
     /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
     /// handles to it live on.
     pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
@@ -141,7 +144,8 @@ impl Dht {
             server_addr,
             client_addr,
             closed,
-            foreign: Mutex::new(None),
+            foreign: Mutex::new(Foreign::default()),
+            batch: std::sync::OnceLock::new(),
             sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
         });
         let dht = Dht { shared };
@@ -227,7 +231,61 @@ impl Dht {
     /// on the driver task without the node lock held (it may call any [`Dht`] method).
     pub fn set_foreign_datagram_handler(&self, h: ForeignHandler) {
         if let Ok(mut g) = self.shared.foreign.lock() {
-            *g = Some(h);
+            g.datagram = Some(h);
+        }
+    }
+
+    /// Called after each batch of received datagrams has gone through the foreign handler
+    /// (after every datagram when batching is off), so a UDX endpoint can ACK and flush once
+    /// per batch instead of once per datagram.
+    pub fn set_foreign_batch_end(&self, h: BatchEndHandler) {
+        if let Ok(mut g) = self.shared.foreign.lock() {
+            g.batch_end = Some(h);
+        }
+    }
+
+    /// Turns on GSO sends and `recvmmsg`/GRO receives on the server socket (idempotent; see
+    /// `driver/batch.rs`). [`Dht::send_batch`] does it on first use.
+    pub fn enable_batched_io(&self) -> bool {
+        if self.shared.batch.get().is_some() {
+            return true;
+        }
+        let Some(s) = self.shared.socket(SocketKind::Server) else {
+            return false;
+        };
+        match batch::BatchIo::new(&s) {
+            Ok(b) => {
+                let _ = self.shared.batch.set(b);
+                // the driver switches its receive path on its next turn
+                self.shared.notify.notify_one();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// How many datagrams one [`Dht::send_batch`] call may carry on the server socket.
+    pub fn max_segments(&self) -> usize {
+        if !self.enable_batched_io() {
+            return 1;
+        }
+        self.shared.batch.get().map_or(1, |b| b.max_segments())
+    }
+
+    /// Sends datagrams laid out back to back in `data` (each `segment` bytes, the last possibly
+    /// shorter) from the server socket, with one GSO `sendmsg` where the kernel allows. For
+    /// traffic that recovers from loss (UDX): a full socket buffer drops, it never queues.
+    pub fn send_batch(&self, to: SocketAddrV4, data: &[u8], segment: usize) {
+        let Some(s) = self.shared.socket(SocketKind::Server) else {
+            return;
+        };
+        match self.shared.batch.get() {
+            Some(b) => b.send(&s, to, data, segment),
+            None => {
+                for d in data.chunks(segment.max(1)) {
+                    let _ = s.try_send_to(d, SocketAddr::V4(to));
+                }
+            }
         }
     }
 

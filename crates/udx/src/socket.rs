@@ -78,6 +78,8 @@ struct SocketInner {
     foreign: Mutex<Option<ForeignHandler>>,
     /// set by [`UdxSocket::close`]; the driver task exits on its next turn
     closing: AtomicBool,
+    /// streams fed by [`UdxSocket::feed_deferred`] since the last [`UdxSocket::flush_fed`]
+    fed: Mutex<Vec<Shared>>,
 }
 
 impl SocketInner {
@@ -89,6 +91,7 @@ impl SocketInner {
             notify: Notify::new(),
             foreign: Mutex::new(None),
             closing: AtomicBool::new(false),
+            fed: Mutex::new(Vec::new()),
         })
     }
 
@@ -151,6 +154,41 @@ impl UdxSocket {
         drop(g);
         self.inner.notify.notify_one();
         true
+    }
+
+    /// Like [`UdxSocket::feed`] without the flush: the owner feeds a whole received batch, then
+    /// calls [`UdxSocket::flush_fed`] once, so each stream ACKs and sends once per batch (as
+    /// on an owned socket) instead of once per datagram.
+    pub fn feed_deferred(&self, from: SocketAddr, d: &[u8]) -> bool {
+        let target = Header::peek_id(d).and_then(|id| self.inner.stream(id));
+        let Some(s) = target else { return false };
+        deliver(&mut lock(&s), from, d);
+        if let Ok(mut fed) = self.inner.fed.lock() {
+            if !fed.iter().any(|t| Arc::ptr_eq(t, &s)) {
+                fed.push(s);
+            }
+        }
+        true
+    }
+
+    /// Flushes the streams fed since the last call (see [`UdxSocket::feed_deferred`]).
+    pub fn flush_fed(&self) {
+        let fed: Vec<Shared> = match self.inner.fed.lock() {
+            Ok(mut f) if !f.is_empty() => std::mem::take(&mut *f),
+            _ => return,
+        };
+        for s in &fed {
+            flush(&*self.inner.transport, &mut lock(s));
+        }
+        // hand the (now empty) vector back so its capacity is reused
+        if let Ok(mut f) = self.inner.fed.lock() {
+            if f.is_empty() {
+                let mut v = fed;
+                v.clear();
+                *f = v;
+            }
+        }
+        self.inner.notify.notify_one();
     }
 
     /// Destroys every stream (each sends DESTROY and closes with [`UdxError::Destroyed`]) and

@@ -3,13 +3,12 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Lines, Write};
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Arc;
 
-use hyperdht_core::{CacheOptions, HyperDht};
-use hyperdht_rpc::{Dht, DhtOptions, SocketKind};
-use hyperdht_udx::{Transport, UdxSocket};
+use hyperdht_core::{udx_on_dht, CacheOptions, HyperDht};
+use hyperdht_rpc::{Dht, DhtOptions};
+use hyperdht_udx::UdxSocket;
 
 const NETNS_ENV: &str = "HYPERDHT_CORE_IN_NETNS";
 
@@ -34,16 +33,6 @@ pub fn in_netns(test: &str) -> bool {
     false
 }
 
-pub struct DhtTransport(pub Dht);
-
-impl Transport for DhtTransport {
-    fn send(&self, to: SocketAddr, data: &[u8]) {
-        if let SocketAddr::V4(a) = to {
-            self.0.send_raw(SocketKind::Server, a, data.to_vec());
-        }
-    }
-}
-
 /// An ephemeral Rust node on 127.0.0.1 bootstrapped from `bootstrap`, with a UDX endpoint on
 /// its server socket.
 pub async fn rust_node(bootstrap: u64) -> (Dht, HyperDht, UdxSocket) {
@@ -62,7 +51,7 @@ pub async fn rust_node_with(bootstrap: u64, firewalled: bool) -> (Dht, HyperDht,
     })
     .unwrap();
     dht.ready().await.unwrap();
-    let udx = UdxSocket::with_transport(Arc::new(DhtTransport(dht.clone())));
+    let udx = udx_on_dht(&dht);
     let node = HyperDht::new(dht.clone(), CacheOptions::default());
     node.attach_udx(udx.clone());
     (dht, node, udx)

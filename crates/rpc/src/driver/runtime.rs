@@ -9,7 +9,11 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Dht, DhtEvent, QueryEvent, Shared, State, DEFAULT_TTL};
+use super::batch::RecvBuffers;
+use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL};
+
+/// Receive batches handled back to back before the driver looks at its timers again.
+const MAX_BATCHES_PER_TURN: usize = 16;
 use crate::messages::MAX_DATAGRAM;
 use crate::node::{Event, Reply, SocketKind};
 
@@ -168,6 +172,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let [server, client] = sockets;
     let mut buf_s = vec![0u8; MAX_DATAGRAM];
     let mut buf_c = vec![0u8; MAX_DATAGRAM];
+    // batched receive state, created once batching is enabled (UDX on the server socket)
+    let mut batch_bufs: Option<RecvBuffers> = None;
+    let mut foreign_flags: Vec<bool> = Vec::new();
     let mut out = Vec::new();
     let mut was_ready = false;
     loop {
@@ -219,7 +226,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             .map(Instant::from_std)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
-            r = server.recv_from(&mut buf_s) => on_datagram(&shared, SocketKind::Server, r, &buf_s),
+            _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags) => {}
             r = client.recv_from(&mut buf_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
             _ = shared.notify.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {
@@ -234,7 +241,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         *g = None;
     }
     if let Ok(mut g) = shared.foreign.lock() {
-        *g = None;
+        *g = Foreign::default();
     }
     {
         let mut st = match shared.state.lock() {
@@ -271,9 +278,69 @@ fn on_datagram(
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        if let Some(f) = g.as_mut() {
+        if let Some(f) = g.datagram.as_mut() {
             f(socket, from, data);
         }
+        if let Some(f) = g.batch_end.as_mut() {
+            f();
+        }
+    }
+}
+
+/// One receive on the server socket: a single `recv_from`, or with batching on, up to
+/// [`MAX_BATCHES_PER_TURN`] `recvmmsg` batches.
+async fn server_turn(
+    shared: &Shared,
+    server: &UdpSocket,
+    buf: &mut [u8],
+    batch: &mut Option<RecvBuffers>,
+    flags: &mut Vec<bool>,
+) {
+    let Some(io) = shared.batch.get() else {
+        let r = server.recv_from(buf).await;
+        on_datagram(shared, SocketKind::Server, r, buf);
+        return;
+    };
+    let bufs = batch.get_or_insert_with(|| io.buffers());
+    if server.readable().await.is_err() {
+        return;
+    }
+    for _ in 0..MAX_BATCHES_PER_TURN {
+        let Ok(n) = io.try_recv(server, bufs) else {
+            break;
+        };
+        on_batch(shared, bufs, n, flags);
+    }
+}
+
+/// A received batch: dht-rpc frames under one node lock, then the rest (UDX packets,
+/// holepunch probes) through the foreign handler, then its batch-end hook once.
+fn on_batch(shared: &Shared, bufs: &RecvBuffers, n: usize, flags: &mut Vec<bool>) {
+    flags.clear();
+    {
+        let mut st = match shared.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now().into_std();
+        for (from, d) in bufs.datagrams(n) {
+            flags.push(!st.node.handle_datagram(SocketKind::Server, from, d, now));
+        }
+    }
+    if !flags.contains(&true) {
+        return;
+    }
+    let mut g = match shared.foreign.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    if let Some(f) = g.datagram.as_mut() {
+        for ((from, d), _) in bufs.datagrams(n).zip(flags.iter()).filter(|(_, f)| **f) {
+            f(SocketKind::Server, from, d);
+        }
+    }
+    if let Some(f) = g.batch_end.as_mut() {
+        f();
     }
 }
 

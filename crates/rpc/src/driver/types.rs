@@ -102,6 +102,16 @@ pub trait RequestHandler: Send + 'static {
 /// Datagrams on our sockets that are not DHT frames (UDX packets, holepunch probes).
 pub type ForeignHandler = Box<dyn FnMut(SocketKind, SocketAddrV4, &[u8]) + Send>;
 
+/// Runs after each received batch went through the [`ForeignHandler`].
+pub type BatchEndHandler = Box<dyn FnMut() + Send>;
+
+/// The foreign-datagram hooks, behind one lock.
+#[derive(Default)]
+pub(crate) struct Foreign {
+    pub(crate) datagram: Option<ForeignHandler>,
+    pub(crate) batch_end: Option<BatchEndHandler>,
+}
+
 /// What a query yields.
 #[derive(Debug, Clone)]
 pub enum QueryEvent {
