@@ -34,6 +34,8 @@ export declare class NativeDht {
   connSendKeepAlive(cid: number): void
   /** `rawStream.rtt` in milliseconds. */
   connRtt(cid: number): number
+  /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
+  connMtu(cid: number): number
   /** Read-side backpressure: `paused` = JS's readable buffer is full. */
   connSetPaused(cid: number, paused: boolean): void
   connDestroy(cid: number): void

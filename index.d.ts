@@ -60,7 +60,7 @@ interface NoiseSecretStream extends Duplex<Buffer> {
   timeout: number
   rawBytesRead: number
   rawBytesWritten: number
-  rawStream: { remoteHost: string | null; remotePort: number; rtt: number; connected: boolean } | null
+  rawStream: { remoteHost: string | null; remotePort: number; remoteFamily: number; rtt: number; mtu: number; connected: boolean; bytesRead: number; bytesWritten: number } | null
   readonly opened: Promise<boolean>
   setKeepAlive(ms: number): void
   sendKeepAlive(): void

@@ -47,6 +47,9 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
     assert.strictEqual(conn.rawStream.remoteHost, '127.0.0.1')
     assert.ok(conn.rawStream.remotePort > 0)
     assert.ok(Number.isFinite(conn.rawStream.rtt))
+    // path-MTU probing (udx-native and ours) raises the 1200-byte base on loopback
+    assert.ok(conn.rawStream.mtu > 1200, 'client MTU after 8 MiB: ' + conn.rawStream.mtu)
+    assert.ok(sconn.rawStream.mtu > 1200, 'server MTU after 8 MiB: ' + sconn.rawStream.mtu)
     assert.ok(conn.rawBytesRead >= 8 * 1024 * 1024)
     // end and close may fire in the same tick (NoiseSecretStream does the same): listen first
     const ended = once(conn, 'end')
@@ -145,7 +148,7 @@ for (const [C, S, name] of [[RS, JS, 'Rust client, JS server'], [JS, RS, 'JS cli
 }
 
 // (a paused JS NoiseSecretStream buffers without bound, in JS hyperdht too, so only Rust readers are tested)
-for (const [C, S, name] of [[RS, JS, 'Rust reader, JS writer']]) {
+for (const [C, S, name] of [[RS, JS, 'Rust reader, JS writer'], [RS, RS, 'Rust reader, Rust writer']]) {
   test(`a reader that stops reading stalls the writer (${name})`, async (t) => {
     const net = await mixedNet(t)
     const sNode = net.client(S)

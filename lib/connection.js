@@ -157,6 +157,10 @@ class RawStreamInfo {
     return this._conn._live() ? this._conn.dht._native.connRtt(this._conn._cid) : 0
   }
 
+  get mtu () {
+    return this._conn._live() ? this._conn.dht._native.connMtu(this._conn._cid) : 0
+  }
+
   get connected () {
     return this._conn._live()
   }

@@ -156,6 +156,14 @@ pub(crate) fn rtt_ms(conns: &Conns, cid: u32) -> u32 {
     rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
 }
 
+/// The UDX stream's current path MTU (`rawStream.mtu`), 0 when the connection is gone.
+pub(crate) fn mtu(conns: &Conns, cid: u32) -> u32 {
+    let Ok(m) = conns.lock() else { return 0 };
+    let Some(h) = m.get(&cid) else { return 0 };
+    let mtu = h.stream.lock().ok().map(|c| c.get_ref().mtu());
+    mtu.unwrap_or(0) as u32
+}
+
 /// Destroys every live connection (DHT teardown, like hyperdht's `rawStreams.clear()`).
 pub(crate) fn destroy_all(conns: &Conns) {
     if let Ok(m) = conns.lock() {

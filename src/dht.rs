@@ -620,6 +620,12 @@ impl NativeDht {
         conn::rtt_ms(&self.conns, cid)
     }
 
+    /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
+    #[napi(catch_unwind)]
+    pub fn conn_mtu(&self, cid: u32) -> u32 {
+        conn::mtu(&self.conns, cid)
+    }
+
     /// Read-side backpressure: `paused` = JS's readable buffer is full.
     #[napi(catch_unwind)]
     pub fn conn_set_paused(&self, cid: u32, paused: bool) {

@@ -227,6 +227,7 @@ impl UdxSocket {
     /// Creates a stream with our id `local_id` and connects it to `remote_id` at `remote`.
     pub fn connect(&self, local_id: u32, remote_id: u32, remote: SocketAddr) -> UdxStream {
         let mut stream = Stream::new(local_id);
+        stream.set_ipv6(remote.is_ipv6());
         stream.connect(remote_id, Instant::now().into_std());
         self.add(stream, Some(remote), None)
     }
@@ -373,6 +374,7 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
             return;
         };
         g.remote = Some(addr);
+        g.stream.set_ipv6(addr.is_ipv6());
         g.stream.connect(remote_id, Instant::now().into_std());
     }
     g.stream.handle_datagram(d, Instant::now().into_std());
@@ -437,6 +439,10 @@ impl UdxStream {
     pub fn retransmits(&self) -> u64 {
         lock(&self.shared).stream.retransmits
     }
+    /// The path MTU the stream currently uses (udx-native `stream.mtu`; grows by probing).
+    pub fn mtu(&self) -> usize {
+        lock(&self.shared).stream.mtu() as usize
+    }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
     }
@@ -471,6 +477,7 @@ impl UdxStream {
     pub fn change_remote(&self, remote_id: u32, addr: SocketAddr) {
         let mut g = lock(&self.shared);
         g.stream.change_remote(remote_id);
+        g.stream.set_ipv6(addr.is_ipv6());
         g.remote = Some(addr);
     }
     /// Sends DESTROY and closes.
@@ -517,6 +524,11 @@ impl AsyncRead for UdxStream {
         out.put_slice(&b[..nb]);
         if na + nb > 0 {
             g.stream.consume(na + nb);
+            // a window update the read made due goes out now, not at the driver's next turn
+            // (a writer stalled on our closed window would otherwise wait for its next probe)
+            if g.stream.wants_transmit() {
+                flush(&*self.socket.transport, &mut g);
+            }
             return Poll::Ready(Ok(()));
         }
         if g.eof {
