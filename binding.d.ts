@@ -32,6 +32,8 @@ export declare class NativeDht {
   /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
   connSetTimeout(cid: number, ms: number): void
   connSendKeepAlive(cid: number): void
+  /** JS's answer to a `holepunch-veto` event (`allow` = the function returned truthy). */
+  holepunchReply(fid: number, allow: boolean): void
   /** `rawStream.rtt` in milliseconds. */
   connRtt(cid: number): number
   /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
@@ -85,6 +87,8 @@ export interface JsConnectOptions {
   reusableSocket: boolean
   /** `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped */
   relayAddresses: Array<string>
+  /** set when `holepunch` is a function: the id its `holepunch-veto` events carry */
+  holepunchVeto?: number
 }
 
 export interface JsDhtOptions {
@@ -101,6 +105,11 @@ export interface JsDhtOptions {
   maxAge: number
   natHost?: string
   natPort: number
+  /**
+   * dht-rpc `quickFirewall !== false`: a firewalled node may learn it is reachable from the
+   * first PING_NAT answers instead of waiting for persistence
+   */
+  quickFirewall?: boolean
 }
 
 export interface JsEvent {
@@ -125,6 +134,18 @@ export interface JsEvent {
   /** `server-firewall`: the request id to answer with `firewallReply`, and the payload */
   fid?: number
   payload?: JsNoisePayload
+  /** `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments */
+  vid?: number
+  veto?: JsHolepunchInfo
+}
+
+/** The veto's arguments as JS sees them (firewalls are hyperdht's FIREWALL codes). */
+export interface JsHolepunchInfo {
+  remoteFirewall: number
+  localFirewall: number
+  remoteAddresses: Array<JsAddress>
+  /** `null` until our NAT sampling produced addresses, as in hyperdht */
+  localAddresses?: Array<JsAddress>
 }
 
 export interface JsHostPort {
@@ -164,6 +185,8 @@ export interface JsListenOptions {
   shareLocalAddress: boolean
   /** `reusableSocket` */
   reusableSocket: boolean
+  /** JS has a `holepunch` function: ask it before punching back */
+  holepunchVeto: boolean
 }
 
 /** hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload). */

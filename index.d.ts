@@ -20,7 +20,15 @@ interface DHTOptions {
   maxSize?: number
   maxAge?: number
   connectionKeepAlive?: number | false
+  /** dht-rpc's quickFirewall (default true); false keeps a firewalled node firewalled until NAT sampling says otherwise. */
+  quickFirewall?: boolean
 }
+
+/**
+ * hyperdht's holepunch veto: asked once both NATs are known and the other side wants to punch;
+ * a falsy return aborts with HOLEPUNCH_ABORTED. Firewalls are hyperdht's FIREWALL codes.
+ */
+type HolepunchVeto = (remoteFirewall: number, localFirewall: number, remoteAddresses: Address[], localAddresses: Address[] | null) => boolean
 
 interface QueryOptions { nodes?: Address[]; closestNodes?: Address[]; concurrency?: number }
 
@@ -46,6 +54,7 @@ interface ConnectOptions {
   localConnection?: boolean
   fastOpen?: boolean
   reusableSocket?: boolean
+  holepunch?: HolepunchVeto
 }
 
 /** Shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
@@ -74,8 +83,8 @@ interface NoiseSecretStream extends Duplex<Buffer> {
 interface ServerOptions {
   /** Return (or resolve) true to reject: the client then gets no answer, as in hyperdht. */
   firewall?: (remotePublicKey: Buffer, remotePayload: any, clientAddress: Address) => boolean | Promise<boolean>
-  /** `false` never punches; a veto function is accepted and treated as allowing every punch. */
-  holepunch?: false | ((...args: any[]) => boolean | Promise<boolean>)
+  /** `false` never punches; a function vetoes each punch (see HolepunchVeto). */
+  holepunch?: false | HolepunchVeto
   shareLocalAddress?: boolean
   reusableSocket?: boolean
   onconnection?: (conn: NoiseSecretStream) => void

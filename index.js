@@ -40,6 +40,9 @@ class HyperDHT extends EventEmitter {
     this._pendingEvents = new Map()
     this._waitingOpen = new Map()
     this._nextQid = 1
+    // connect({holepunch: fn}) vetoes by id, asked through `holepunch-veto` events
+    this._vetoes = new Map()
+    this._nextVid = 1
     this._state = null
     this._destroying = null
 
@@ -56,7 +59,8 @@ class HyperDHT extends EventEmitter {
       maxSize: opts.maxSize || 0,
       maxAge: opts.maxAge || 0,
       natHost: opts._natHost || undefined,
-      natPort: opts._natPort || 0
+      natPort: opts._natPort || 0,
+      quickFirewall: opts.quickFirewall !== false
     }
 
     this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
@@ -111,6 +115,18 @@ class HyperDHT extends EventEmitter {
         const server = this._servers.get(ev.sid)
         if (server) server._onfirewall(ev)
         else this._native.firewallReply(ev.fid, true)
+        return
+      }
+      case 'holepunch-veto': {
+        const fn = ev.sid ? (this._servers.get(ev.sid) || {}).holepunch : this._vetoes.get(ev.vid)
+        let allow = false
+        try {
+          const v = ev.veto
+          allow = typeof fn === 'function' && !!fn(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
+        } catch {
+          allow = false
+        }
+        this._native.holepunchReply(ev.fid, allow)
         return
       }
       case 'conn-open': {
@@ -253,10 +269,19 @@ class HyperDHT extends EventEmitter {
       fastOpen: opts.fastOpen !== false,
       reusableSocket: !!opts.reusableSocket,
       // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
-      relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || [])
+      relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
+      holepunchVeto: undefined
     }
+    let vid = 0
+    if (typeof opts.holepunch === 'function') {
+      vid = this._nextVid++
+      this._vetoes.set(vid, opts.holepunch)
+      native.holepunchVeto = vid
+    }
+    const settled = () => { if (vid) this._vetoes.delete(vid) }
     this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
       (cid) => {
+        settled()
         if (conn.destroying) {
           this._native.connDestroy(cid)
           return
@@ -270,7 +295,10 @@ class HyperDHT extends EventEmitter {
         conn._onopen(evs[0])
         for (let i = 1; i < evs.length; i++) dispatchConn(conn, evs[i])
       },
-      (err) => conn._onfail(errors.fromNative(err.message))
+      (err) => {
+        settled()
+        conn._onfail(errors.fromNative(err.message))
+      }
     )
     return conn
   }

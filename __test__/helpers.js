@@ -38,7 +38,7 @@ function addrKey (a) {
   return a.host + ':' + a.port
 }
 
-/** A JS bootstrapper + 3 JS and 3 Rust persistent nodes; `client(Impl)` adds a node destroyed with the net. */
+/** A JS bootstrapper + 3 JS and 3 Rust persistent nodes; `client(Impl, opts)` adds a node destroyed with the net. */
 async function mixedNet (t) {
   const nodes = []
   cleanup(t, nodes)
@@ -47,8 +47,8 @@ async function mixedNet (t) {
   const bootstrap = [{ host: '127.0.0.1', port: boot.address().port }]
   for (let i = 0; i < 6; i++) nodes.push(persistentNode(i % 2 ? RS : JS, bootstrap))
   await Promise.all(nodes.map((n) => n.fullyBootstrapped()))
-  const client = (Impl) => {
-    const n = new Impl({ bootstrap, host: '127.0.0.1', port: 0 })
+  const client = (Impl, opts = {}) => {
+    const n = new Impl({ bootstrap, host: '127.0.0.1', port: 0, ...opts })
     nodes.push(n)
     return n
   }

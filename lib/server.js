@@ -18,8 +18,9 @@ class Server extends EventEmitter {
     this.listening = false
     this.suspended = false
     this.firewall = opts.firewall || null
-    // hyperdht also accepts holepunch as a veto function; only `false` (never punch) reaches the
-    // engine here, a function is treated as "allow"
+    // hyperdht: `holepunch` is a veto function (remoteFirewall, localFirewall, remoteAddresses,
+    // localAddresses) => bool, asked through `holepunch-veto` events; `false` never punches
+    this.holepunch = typeof opts.holepunch === 'function' ? opts.holepunch : null
     this._neverPunch = opts.holepunch === false
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
@@ -58,6 +59,7 @@ class Server extends EventEmitter {
       await this.dht._native.listen(this.sid, kp, {
         firewall: typeof this.firewall === 'function',
         holepunch: !this._neverPunch,
+        holepunchVeto: this.holepunch !== null,
         shareLocalAddress: this._shareLocalAddress,
         reusableSocket: this._reusableSocket
       })

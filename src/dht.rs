@@ -38,6 +38,9 @@ pub struct JsDhtOptions {
     pub max_age: f64,
     pub nat_host: Option<String>,
     pub nat_port: u32,
+    /// dht-rpc `quickFirewall !== false`: a firewalled node may learn it is reachable from the
+    /// first PING_NAT answers instead of waiting for persistence
+    pub quick_firewall: Option<bool>,
 }
 
 #[napi(object)]
@@ -99,6 +102,8 @@ pub struct JsConnectOptions {
     pub reusable_socket: bool,
     /// `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped
     pub relay_addresses: Vec<String>,
+    /// set when `holepunch` is a function: the id its `holepunch-veto` events carry
+    pub holepunch_veto: Option<u32>,
 }
 
 #[napi(object)]
@@ -240,7 +245,7 @@ impl NativeDht {
             nodes,
             concurrency: opts.concurrency.max(1) as usize,
             nat_seed,
-            quick_firewall: true,
+            quick_firewall: opts.quick_firewall != Some(false),
         };
         let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
             .map_err(reason)?;
@@ -568,6 +573,9 @@ impl NativeDht {
                 .filter_map(|a| parse_addr(a).ok())
                 .collect(),
             reusable_socket: opts.reusable_socket,
+            holepunch: opts.holepunch_veto.map(|vid| {
+                crate::veto::holepunch_veto(&self.firewalls, self.sink.clone(), None, Some(vid))
+            }),
         };
         let conn = self
             .hyper
@@ -612,6 +620,12 @@ impl NativeDht {
     #[napi(catch_unwind)]
     pub fn conn_send_keep_alive(&self, cid: u32) {
         conn::control(&self.conns, cid, conn::Control::SendKeepAlive);
+    }
+
+    /// JS's answer to a `holepunch-veto` event (`allow` = the function returned truthy).
+    #[napi(catch_unwind)]
+    pub fn holepunch_reply(&self, fid: u32, allow: bool) {
+        self.firewalls.answer(fid, allow);
     }
 
     /// `rawStream.rtt` in milliseconds.

@@ -79,6 +79,9 @@ pub struct JsEvent {
     /// `server-firewall`: the request id to answer with `firewallReply`, and the payload
     pub fid: Option<u32>,
     pub payload: Option<crate::server::JsNoisePayload>,
+    /// `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments
+    pub vid: Option<u32>,
+    pub veto: Option<crate::veto::JsHolepunchInfo>,
 }
 
 impl JsEvent {

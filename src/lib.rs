@@ -11,6 +11,7 @@ mod events;
 mod ops;
 mod records;
 mod server;
+mod veto;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down
 /// in its env-cleanup hook, so the process exits promptly once every native object is closed.

@@ -35,11 +35,11 @@ pub(crate) struct Firewalls {
 }
 
 impl Firewalls {
-    /// Answers request `id` (`reject` = true drops the handshake). Unknown ids are ignored.
-    fn answer(&self, id: u32, reject: bool) {
+    /// Answers question `id` (for the firewall: true = reject). Unknown ids are ignored.
+    pub(crate) fn answer(&self, id: u32, value: bool) {
         let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
         if let Some(tx) = tx {
-            let _ = tx.send(reject);
+            let _ = tx.send(value);
         }
     }
 
@@ -50,15 +50,32 @@ impl Firewalls {
         }
     }
 
+    /// Registers a question for JS: its id, and a future resolving to JS's answer (`None`
+    /// when JS does not answer within `timeout` or the question was dropped on destroy).
+    pub(crate) fn ask(
+        &self,
+        timeout: Duration,
+    ) -> (u32, impl std::future::Future<Output = Option<bool>>) {
+        let (tx, rx) = oneshot::channel();
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.pending.lock() {
+            m.insert(id, tx);
+        }
+        let pending = self.pending.clone();
+        (id, async move {
+            let answer = tokio::time::timeout(timeout, rx).await;
+            if let Ok(mut m) = pending.lock() {
+                m.remove(&id);
+            }
+            answer.ok().and_then(|a| a.ok())
+        })
+    }
+
     /// The engine-side firewall for server `sid`: asks JS and waits for its answer.
     fn callback(&self, sid: u32, sink: Sink) -> FirewallFn {
         let me = self.clone();
         Arc::new(move |remote_public_key, payload, client| {
-            let (tx, rx) = oneshot::channel();
-            let id = me.next.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut m) = me.pending.lock() {
-                m.insert(id, tx);
-            }
+            let (id, answer) = me.ask(FIREWALL_TIMEOUT);
             emit(
                 &sink,
                 JsEvent {
@@ -71,15 +88,8 @@ impl Firewalls {
                     ..JsEvent::named("server-firewall")
                 },
             );
-            let pending = me.pending.clone();
-            Box::pin(async move {
-                let answer = tokio::time::timeout(FIREWALL_TIMEOUT, rx).await;
-                if let Ok(mut m) = pending.lock() {
-                    m.remove(&id);
-                }
-                // no answer (timeout, dropped on destroy) = reject
-                !matches!(answer, Ok(Ok(false)))
-            })
+            // no answer (timeout, dropped on destroy) = reject
+            Box::pin(async move { answer.await != Some(false) })
         })
     }
 }
@@ -143,6 +153,8 @@ pub struct JsListenOptions {
     pub share_local_address: bool,
     /// `reusableSocket`
     pub reusable_socket: bool,
+    /// JS has a `holepunch` function: ask it before punching back
+    pub holepunch_veto: bool,
 }
 
 fn public_key(b: &[u8]) -> Result<[u8; 32]> {
@@ -168,6 +180,9 @@ impl NativeDht {
                 .then(|| self.firewalls.callback(sid, self.sink.clone())),
             holepunch: opts.holepunch,
             share_local_address: opts.share_local_address,
+            holepunch_veto: opts.holepunch_veto.then(|| {
+                crate::veto::holepunch_veto(&self.firewalls, self.sink.clone(), Some(sid), None)
+            }),
         };
         let mut rx = self
             .hyper

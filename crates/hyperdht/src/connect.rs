@@ -118,6 +118,9 @@ pub struct ConnectExtras {
     /// with this option first handshake straight to that address. Streams here always live on
     /// the DHT server socket, so there is no socket pool whose sockets would linger for reuse.
     pub reusable_socket: bool,
+    /// `holepunch(remoteFirewall, localFirewall, remoteAddresses, localAddresses)`: asked
+    /// before we punch; `false` aborts the connect with HOLEPUNCH_ABORTED.
+    pub holepunch: Option<crate::HolepunchVeto>,
 }
 
 /// `passiveConnectTimeout`: how long an OPEN client waits for the server to connect.
@@ -277,7 +280,7 @@ impl HyperDht {
                 }
             }
         }
-        let addr = self.holepunch(&hs, &opts).await?;
+        let addr = self.holepunch(&hs, &opts, extras.holepunch.clone()).await?;
         Ok(stream(addr))
     }
 

@@ -13,6 +13,7 @@ use hyperdht_rpc::node::RequestSpec;
 use crate::connect::{ConnectError, ConnectOptions, Handshaken};
 use crate::constants::{Firewall, PayloadError};
 use crate::dht::HyperDht;
+use crate::holepunch_veto::{HolepunchInfo, HolepunchVeto};
 use crate::holepuncher::{Puncher, PUNCH_SOCKET};
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::RelayInfo;
@@ -31,6 +32,7 @@ struct Rounds<'a> {
     payload: SecurePayload,
     id: u64,
     round: u64,
+    veto: Option<HolepunchVeto>,
 }
 
 /// A decrypted PEER_HOLEPUNCH reply.
@@ -45,6 +47,7 @@ impl HyperDht {
         &self,
         hs: &Handshaken,
         opts: &ConnectOptions,
+        veto: Option<HolepunchVeto>,
     ) -> Result<SocketAddrV4, ConnectError> {
         let Some(info) = hs.payload.holepunch.clone() else {
             return Err(ConnectError::CannotHolepunch);
@@ -65,6 +68,7 @@ impl HyperDht {
             payload: SecurePayload::new(&hs.result.holepunch_secret(ns::peer_holepunch())),
             id: info.id,
             round: 0,
+            veto,
         };
         // `pickServerRelay`: the server relay we talked through, else its first
         let server_relay = info
@@ -84,7 +88,15 @@ impl HyperDht {
                 return Ok(a);
             }
             puncher.destroy();
-            return Err(e);
+            // hyperdht's `holepunch`: a round that throws destroys the puncher first, whose
+            // `onabort` fails the connection with HOLEPUNCH_ABORTED (so e.g. a remote abort or a
+            // failed relay request surface as that); only `abort(c, relay, err)` keeps its error
+            return Err(match e {
+                ConnectError::HolepunchProbeTimeout
+                | ConnectError::HolepunchDoubleRandomizedNats
+                | ConnectError::HolepunchAborted => e,
+                _ => ConnectError::HolepunchAborted,
+            });
         }
         let res = tokio::time::timeout(PUNCH_WAIT, connected).await;
         puncher.destroy();
@@ -168,6 +180,26 @@ impl Rounds<'_> {
         remote_token: Option<[u8; 32]>,
         server_relay: RelayInfo,
     ) -> Result<(), ConnectError> {
+        if let Some(veto) = self.veto.clone() {
+            let (local_firewall, local_addresses) = self.puncher.nat.state();
+            let info = HolepunchInfo {
+                remote_firewall: self.puncher.remote_firewall(),
+                local_firewall,
+                remote_addresses: self
+                    .puncher
+                    .remote_addresses()
+                    .iter()
+                    .map(|a| a.addr)
+                    .collect(),
+                local_addresses,
+            };
+            if !veto.allows(info).await {
+                // 'Client aborted holepunch'
+                return Err(self
+                    .abort(server_relay, ConnectError::HolepunchAborted)
+                    .await);
+            }
+        }
         self.puncher.nat.with(|n| n.freeze());
         let (local, addresses) = self.puncher.nat.state();
         if local >= Firewall::Random || self.puncher.remote_firewall() >= Firewall::Random {

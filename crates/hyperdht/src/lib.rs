@@ -13,6 +13,7 @@ mod connect_holepunch;
 pub mod connect_state;
 pub mod constants;
 pub mod dht;
+pub mod holepunch_veto;
 pub mod holepuncher;
 pub mod messages;
 pub mod nat;
@@ -29,6 +30,7 @@ pub use connect::{ConnectError, ConnectExtras, ConnectOptions};
 pub use connect_state::{ConnectStats, InternalCounts};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
+pub use holepunch_veto::{HolepunchFuture, HolepunchInfo, HolepunchVeto};
 pub use server::{FirewallFn, FirewallFuture, ListenExtras, ListenOptions};
 pub use transport::{udx_on_dht, DhtTransport};
 

@@ -201,12 +201,23 @@ impl SharedNat {
         r
     }
 
+    /// Reads the classifier without waking waiters ([`SharedNat::with`] wakes them, and a
+    /// waiter whose own check woke itself would spin: see [`SharedNat::analyzing`]).
+    pub fn read<R>(&self, f: impl FnOnce(&Nat) -> R) -> R {
+        let g = match self.nat.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&g)
+    }
+
     /// `await nat.analyzing`, bounded by `limit`.
     pub async fn analyzing(&self, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
+            // registered before the check, so a sample landing in between still wakes us
             let notified = self.changed.notified();
-            if self.with(|n| n.is_analyzed()) {
+            if self.read(|n| n.is_analyzed()) {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -217,7 +228,7 @@ impl SharedNat {
 
     /// (firewall, addresses) now.
     pub fn state(&self) -> (Firewall, Option<Vec<SocketAddrV4>>) {
-        self.with(|n| (n.firewall, n.addresses.clone()))
+        self.read(|n| (n.firewall, n.addresses.clone()))
     }
 }
 
@@ -232,7 +243,7 @@ pub async fn auto_sample(nat: SharedNat, rpc: Dht, socket: SocketKind) {
         } else {
             0
         };
-        let need = MIN_SAMPLES.saturating_sub(nat.with(|n| n.sampled()));
+        let need = MIN_SAMPLES.saturating_sub(nat.read(|n| n.sampled()));
         let picks: Vec<SocketAddrV4> = nodes
             .iter()
             .skip(skip)
@@ -256,7 +267,7 @@ pub async fn auto_sample(nat: SharedNat, rpc: Dht, socket: SocketKind) {
                 nat.with(|n| n.add(res.to, res.from));
             }
         }
-        if nat.with(|n| n.sampled()) >= MIN_SAMPLES {
+        if nat.read(|n| n.sampled()) >= MIN_SAMPLES {
             break;
         }
     }
@@ -269,6 +280,50 @@ mod tests {
 
     fn a(s: &str) -> SocketAddrV4 {
         s.parse().unwrap()
+    }
+
+    /// Waiting for the verdict must sleep, not spin: it ends at its limit when no sample comes
+    /// (on a runtime whose other worker is free to watch), and a sample from elsewhere wakes it.
+    #[test]
+    fn analyzing_waits_without_spinning_and_wakes_on_samples() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let nat = SharedNat::new(true);
+        let t0 = std::time::Instant::now();
+        let idle = rt.spawn({
+            let nat = nat.clone();
+            async move { nat.analyzing(Duration::from_millis(300)).await }
+        });
+        while !idle.is_finished() {
+            if t0.elapsed() > Duration::from_secs(5) {
+                // a spinning task would also block the runtime's drop
+                rt.shutdown_background();
+                panic!("analyzing() never returned: it spins instead of sleeping");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(t0.elapsed() >= Duration::from_millis(300));
+
+        let t1 = std::time::Instant::now();
+        let woken = rt.spawn({
+            let nat = nat.clone();
+            async move { nat.analyzing(Duration::from_secs(30)).await }
+        });
+        for i in 1..=3 {
+            std::thread::sleep(Duration::from_millis(20));
+            nat.with(|n| n.add(a("1.2.3.4:5000"), SocketAddrV4::new([9, 0, 0, i].into(), 1)));
+        }
+        while !woken.is_finished() {
+            assert!(
+                t1.elapsed() < Duration::from_secs(5),
+                "samples did not wake the waiter"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(nat.read(|n| n.is_analyzed()));
     }
 
     #[test]

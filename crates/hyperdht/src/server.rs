@@ -66,6 +66,9 @@ pub struct ListenOptions {
     pub holepunch: bool,
     /// `shareLocalAddress` (default true): put our local address into the handshake payload.
     pub share_local_address: bool,
+    /// `holepunch` given as a function: asked before we punch back to a client that punches;
+    /// `false` aborts the round (the client sees HOLEPUNCH_ABORTED).
+    pub holepunch_veto: Option<crate::HolepunchVeto>,
 }
 
 impl Default for ListenOptions {
@@ -74,6 +77,7 @@ impl Default for ListenOptions {
             firewall: None,
             holepunch: true,
             share_local_address: true,
+            holepunch_veto: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use hyperdht_rpc::node::{IncomingRequest, Node};
 use hyperdht_secret_stream::HandshakeResult;
 
 use crate::constants::{Firewall, PayloadError};
+use crate::holepunch_veto::{HolepunchInfo, HolepunchVeto};
 use crate::holepuncher::{match_address, Puncher, PUNCH_SOCKET};
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::NoisePayload;
@@ -198,6 +199,7 @@ impl ServerState {
             );
         }
         let (puncher, payload, round) = (hp.puncher.clone(), hp.payload.clone(), hp.round);
+        let veto = self.options().holepunch_veto.clone();
         let rpc = self.rpc().clone();
         let req = req.clone();
         // the NAT verdict may still be coming: answer from a task
@@ -211,6 +213,7 @@ impl ServerState {
                 peer,
                 is_server_relay,
                 token,
+                veto,
             )
             .await;
             if let Some(action) = action {
@@ -232,6 +235,7 @@ async fn punch_round(
     peer: SocketAddrV4,
     is_server_relay: bool,
     token: [u8; 32],
+    veto: Option<HolepunchVeto>,
 ) -> Option<RouteAction> {
     let aborted = |e: PayloadError| {
         puncher.destroy();
@@ -259,8 +263,25 @@ async fn punch_round(
             }
         }
     }
-    if puncher.remote_holepunching() && !puncher.punch() {
-        return aborted(PayloadError::Aborted);
+    if puncher.remote_holepunching() {
+        if let Some(veto) = veto {
+            let info = HolepunchInfo {
+                remote_firewall: puncher.remote_firewall(),
+                local_firewall: local,
+                remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
+                local_addresses: addresses.clone(),
+            };
+            let allowed = veto.allows(info).await;
+            if puncher.is_destroyed() {
+                return None;
+            }
+            if !allowed {
+                return aborted(PayloadError::Aborted);
+            }
+        }
+        if !puncher.punch() {
+            return aborted(PayloadError::Aborted);
+        }
     }
     let (local, addresses) = puncher.nat.state();
     if local != Firewall::Unknown {

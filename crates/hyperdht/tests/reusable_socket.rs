@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const REUSABLE: ConnectExtras = ConnectExtras {
     relay_addresses: Vec::new(),
     reusable_socket: true,
+    holepunch: None,
 };
 
 async fn connect_echo(node: &HyperDht, udx: &UdxSocket, kp: &KeyPair, server: [u8; 32]) {
