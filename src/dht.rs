@@ -530,7 +530,7 @@ impl NativeDht {
                 ))
             }
         };
-        let handle = napi::bindgen_prelude::spawn(async move {
+        let handle = ops::spawn_started(async move {
             ops::run(hyper, job, qid, &sink).await;
             if let Ok(mut q) = queries.lock() {
                 q.remove(&qid);

@@ -144,6 +144,26 @@ fn mutable_put_end(sink: &Sink, qid: u32, res: Result<(Vec<Response>, [u8; 64]),
     }
 }
 
+/// Spawns `fut` after polling it once on the calling (JS) thread inside the runtime: a query's
+/// first requests then leave right away (the rpc layer sends from the calling thread) instead
+/// of after a worker thread wakes up to run the new task, about 50 µs on a small VM. The task
+/// polls the future again first thing, replacing the no-op waker of that first poll.
+pub(crate) fn spawn_started<F>(fut: F) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut fut = Box::pin(fut);
+    let first = napi::bindgen_prelude::within_runtime_if_available(|| {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        fut.as_mut().poll(&mut cx)
+    });
+    napi::bindgen_prelude::spawn(async move {
+        if first.is_pending() {
+            fut.await;
+        }
+    })
+}
+
 pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
     match job {
         Job::Raw(p) => {

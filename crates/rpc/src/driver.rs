@@ -36,6 +36,22 @@ pub(super) struct State {
     pub(super) next_req: u64,
     pub(super) events: mpsc::Sender<DhtEvent>,
     pub(super) dropped_events: u64,
+    /// when the driver task wakes up next on its own (its timer), as of its last turn
+    pub(super) driver_wakes_at: Option<Instant>,
+}
+
+impl State {
+    /// After a call changed the node from outside the driver (everything it produced was sent
+    /// already): does the driver need waking to re-arm its timer earlier? Usually not: it
+    /// wakes every 750 ms for the congestion drain, before any new request's 1 s timeout, so
+    /// skipping the wake-up spares a worker thread per request/query started from JS.
+    pub(super) fn driver_must_wake(&self) -> bool {
+        match (self.node.poll_timeout(), self.driver_wakes_at) {
+            (Some(t), Some(at)) => Instant::from_std(t) < at,
+            (None, Some(_)) => false,
+            (_, None) => true,
+        }
+    }
 }
 
 pub(super) struct Shared {
@@ -137,6 +153,7 @@ impl Dht {
                 next_req: 1,
                 events: ev_tx,
                 dropped_events: 0,
+                driver_wakes_at: None,
             }),
             notify: Notify::new(),
             ready,
@@ -371,7 +388,7 @@ impl Dht {
         spec: RequestSpec,
     ) -> impl std::future::Future<Output = Result<Response, RpcError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
-        {
+        let wake = {
             let mut st = self.lock();
             let id = st.next_req;
             st.next_req += 1;
@@ -380,8 +397,11 @@ impl Dht {
             st.node.request(id, spec, now);
             process_events(&mut st);
             send_now(&self.shared, &mut st);
+            st.driver_must_wake()
+        };
+        if wake {
+            self.shared.notify.notify_one();
         }
-        self.shared.notify.notify_one();
         async move { rx.await.unwrap_or(Err(RpcError::Destroyed)) }
     }
 
@@ -419,7 +439,7 @@ impl Dht {
 
     pub fn query(&self, p: QueryParams) -> QueryHandle {
         let (tx, rx) = mpsc::channel(QUERY_QUEUE);
-        let id = {
+        let (id, wake) = {
             let mut st = self.lock();
             let concurrency = p.concurrency.unwrap_or(st.node.concurrency());
             let spec = QuerySpec {
@@ -439,9 +459,11 @@ impl Dht {
             let id = st.node.query(spec, now);
             process_events(&mut st);
             send_now(&self.shared, &mut st);
-            id
+            (id, st.driver_must_wake())
         };
-        self.shared.notify.notify_one();
+        if wake {
+            self.shared.notify.notify_one();
+        }
         QueryHandle {
             id,
             rx,

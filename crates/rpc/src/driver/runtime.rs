@@ -187,11 +187,14 @@ pub(super) async fn run(shared: Arc<Shared>) {
             while let Some(t) = st.node.poll_transmit() {
                 out.push(t);
             }
-            (
-                st.node.poll_timeout(),
-                st.node.is_destroyed(),
-                st.node.is_bootstrapped(),
-            )
+            let deadline = st.node.poll_timeout();
+            // the timer armed below, so callers can tell whether they must wake us
+            st.driver_wakes_at = Some(
+                deadline
+                    .map(Instant::from_std)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+            );
+            (deadline, st.node.is_destroyed(), st.node.is_bootstrapped())
         };
         if ready && !was_ready {
             was_ready = true;
