@@ -65,7 +65,7 @@ pub(super) struct Shared {
     /// Kept apart from the node state so the handler may call back into [`Dht`].
     pub(super) foreign: Mutex<Foreign>,
     /// GSO/GRO batching on the server socket, once UDX traffic uses it (see `batch.rs`)
-    pub(super) batch: std::sync::OnceLock<batch::BatchIo>,
+    pub(super) batch: std::sync::OnceLock<hyperdht_udp::BatchUdp>,
     /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
     /// handles to it live on.
     pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
@@ -270,7 +270,7 @@ impl Dht {
         let Some(s) = self.shared.socket(SocketKind::Server) else {
             return false;
         };
-        match batch::BatchIo::new(&s) {
+        match hyperdht_udp::BatchUdp::new(&s) {
             Ok(b) => {
                 let _ = self.shared.batch.set(b);
                 // the driver switches its receive path on its next turn
@@ -297,7 +297,7 @@ impl Dht {
             return;
         };
         match self.shared.batch.get() {
-            Some(b) => b.send(&s, to, data, segment),
+            Some(b) => b.send(&s, SocketAddr::V4(to), data, segment),
             None => {
                 for d in data.chunks(segment.max(1)) {
                     let _ = s.try_send_to(d, SocketAddr::V4(to));

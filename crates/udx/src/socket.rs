@@ -18,8 +18,9 @@ use tokio::time::Instant;
 
 use crate::header::Header;
 use crate::stream::{Stream, StreamEvent};
-use crate::udp::{OwnSocket, RecvBuffers};
+use crate::udp::OwnSocket;
 use crate::UdxError;
+use hyperdht_udp::RecvBuffers;
 
 /// Receive batches processed back to back before the driver looks at timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;

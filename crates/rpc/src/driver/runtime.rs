@@ -9,8 +9,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::batch::RecvBuffers;
 use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL};
+use hyperdht_udp::RecvBuffers;
 
 /// Receive batches handled back to back before the driver looks at its timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;
@@ -304,7 +304,7 @@ async fn server_turn(
         on_datagram(shared, SocketKind::Server, r, buf);
         return;
     };
-    let bufs = batch.get_or_insert_with(|| io.buffers());
+    let bufs = batch.get_or_insert_with(|| super::batch::buffers(io));
     if server.readable().await.is_err() {
         return;
     }
@@ -326,7 +326,7 @@ fn on_batch(shared: &Shared, bufs: &RecvBuffers, n: usize, flags: &mut Vec<bool>
             Err(p) => p.into_inner(),
         };
         let now = Instant::now().into_std();
-        for (from, d) in bufs.datagrams(n) {
+        for (from, d) in super::batch::datagrams(bufs, n) {
             flags.push(!st.node.handle_datagram(SocketKind::Server, from, d, now));
         }
     }
@@ -338,7 +338,10 @@ fn on_batch(shared: &Shared, bufs: &RecvBuffers, n: usize, flags: &mut Vec<bool>
         Err(p) => p.into_inner(),
     };
     if let Some(f) = g.datagram.as_mut() {
-        for ((from, d), _) in bufs.datagrams(n).zip(flags.iter()).filter(|(_, f)| **f) {
+        for ((from, d), _) in super::batch::datagrams(bufs, n)
+            .zip(flags.iter())
+            .filter(|(_, f)| **f)
+        {
             f(SocketKind::Server, from, d);
         }
     }

@@ -1,0 +1,151 @@
+#![forbid(unsafe_code)]
+//! Batched UDP I/O on a tokio socket: UDP GSO sends (a run of equal-sized datagrams per
+//! `sendmsg`) and `recvmmsg` receives with GRO, through `quinn-udp`, falling back to one datagram
+//! per syscall where the kernel lacks them. libudx (`src/io_posix.c`) does one `sendmsg` /
+//! `recvmsg` per datagram; on loopback that syscall cost dominates bulk transfers. Used by the
+//! owned UDX socket (`hyperdht-udx`) and by the DHT's server socket once UDX streams share it
+//! (`hyperdht-rpc`).
+
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+
+use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// Most receive slots one `recvmmsg` fills (quinn-udp's batch size on this platform).
+pub const MAX_SLOTS: usize = quinn_udp::BATCH_SIZE;
+/// The kernel's cap on one GRO train.
+const GRO_BUFFER: usize = 65_536;
+
+/// A socket's kernel batching state (capabilities and fallbacks), shared by senders and the
+/// receive loop: every method takes `&self`.
+pub struct BatchUdp {
+    state: UdpSocketState,
+}
+
+impl BatchUdp {
+    /// Probes `sock`'s capabilities and sets its options (GRO on, don't-fragment).
+    pub fn new(sock: &UdpSocket) -> io::Result<Self> {
+        Ok(BatchUdp {
+            state: UdpSocketState::new(UdpSockRef::from(sock))?,
+        })
+    }
+
+    /// How many datagrams one [`BatchUdp::send`] may carry (1 = no GSO).
+    pub fn max_segments(&self) -> usize {
+        self.state.max_gso_segments()
+    }
+
+    fn send_one(
+        &self,
+        sock: &UdpSocket,
+        to: SocketAddr,
+        data: &[u8],
+        segment: Option<usize>,
+    ) -> io::Result<()> {
+        let t = Transmit {
+            destination: to,
+            ecn: None,
+            contents: data,
+            segment_size: segment,
+            src_ip: None,
+        };
+        sock.try_io(Interest::WRITABLE, || {
+            self.state.try_send(UdpSockRef::from(sock), &t)
+        })
+    }
+
+    /// Sends `data` to `to`, split every `segment` bytes (one GSO `sendmsg` when longer). A full
+    /// socket buffer drops the datagrams: for traffic that recovers from loss (UDX retransmits).
+    pub fn send(&self, sock: &UdpSocket, to: SocketAddr, data: &[u8], segment: usize) {
+        let segment = segment.max(1);
+        if data.len() <= segment || self.max_segments() <= 1 {
+            for d in data.chunks(segment) {
+                let _ = self.send_one(sock, to, d, None);
+            }
+            return;
+        }
+        match self.send_one(sock, to, data, Some(segment)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // GSO refused (quinn-udp turns it off for later sends): one by one this time
+            Err(_) => {
+                for d in data.chunks(segment) {
+                    let _ = self.send_one(sock, to, d, None);
+                }
+            }
+        }
+    }
+
+    /// Receive buffers for `slots` datagrams (≤ [`MAX_SLOTS`]), each sized for this socket's
+    /// GRO capability, or `datagram` bytes without GRO. Allocated zeroed: pages the kernel
+    /// never writes stay unbacked.
+    pub fn buffers(&self, slots: usize, datagram: usize) -> RecvBuffers {
+        let slots = slots.clamp(1, MAX_SLOTS);
+        let size = if self.state.gro_segments() > 1 {
+            GRO_BUFFER
+        } else {
+            datagram
+        };
+        RecvBuffers {
+            storage: vec![0; size * slots],
+            size,
+            meta: vec![RecvMeta::default(); slots],
+        }
+    }
+
+    /// Receives a batch if one is queued (`WouldBlock` otherwise); returns the slots filled.
+    pub fn try_recv(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
+        let RecvBuffers {
+            storage,
+            size,
+            meta,
+        } = bufs;
+        let mut chunks = storage.chunks_mut(*size);
+        let mut slices: [IoSliceMut<'_>; MAX_SLOTS] =
+            std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
+        let n = meta.len().min(MAX_SLOTS);
+        sock.try_io(Interest::READABLE, || {
+            self.state
+                .recv(UdpSockRef::from(sock), &mut slices[..n], &mut meta[..n])
+        })
+    }
+
+    /// Waits until datagrams are queued, then receives a batch (see [`BatchUdp::try_recv`]).
+    pub async fn recv(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
+        loop {
+            sock.readable().await?;
+            match self.try_recv(sock, bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                r => return r,
+            }
+        }
+    }
+}
+
+/// Receive buffers reused across batches (no allocation per datagram).
+pub struct RecvBuffers {
+    storage: Vec<u8>,
+    size: usize,
+    meta: Vec<RecvMeta>,
+}
+
+impl RecvBuffers {
+    /// The datagrams of the first `n` filled slots, GRO trains split at their stride.
+    pub fn datagrams(&self, n: usize) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        self.meta
+            .iter()
+            .zip(self.storage.chunks(self.size))
+            .take(n)
+            .flat_map(|(m, buf)| {
+                let data = buf.get(..m.len).unwrap_or(buf);
+                let stride = if m.stride == 0 {
+                    data.len().max(1)
+                } else {
+                    m.stride
+                };
+                data.chunks(stride).map(move |d| (m.addr, d))
+            })
+    }
+}
