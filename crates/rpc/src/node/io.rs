@@ -111,6 +111,11 @@ impl Node {
     pub(super) fn drain(&mut self, now: Instant) {
         self.congestion.drain();
         self.tokens.drain();
+        self.send_queued(now);
+    }
+
+    /// Sends queued requests while the congestion window has room.
+    fn send_queued(&mut self, now: Instant) {
         while !self.congestion.is_full() {
             let Some(tid) = self.queued.pop_front() else {
                 break;
@@ -306,6 +311,14 @@ impl Node {
         self.queued.retain(|t| *t != r.tid);
         self.stats.responses += 1;
         self.congestion.recv();
+        // The slot a reply frees goes to a queued request now. dht-rpc only sends queued
+        // requests on its 750 ms drain, but there requests made one after another as replies
+        // come back take freed slots at once; a burst made in one instant (200 connects
+        // started together) would otherwise wait whole drains for what JS gets through
+        // between them. In-flight requests stay bounded by the same window.
+        if !self.queued.is_empty() {
+            self.send_queued(now);
+        }
         let from_id = Self::validated_id(r.id, &from);
         let to = r.to.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
         if let Some(id) = from_id {
