@@ -19,7 +19,7 @@ use napi_derive::napi;
 use crate::conn::{self, Conns};
 use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
 use crate::ops;
-use crate::server::Firewalls;
+use crate::server::JsQuestions;
 use hyperdht_udx::UdxSocket;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -200,8 +200,8 @@ pub struct NativeDht {
     pub(crate) udx: UdxSocket,
     pub(crate) conns: Conns,
     pub(crate) next_cid: Arc<AtomicU32>,
-    /// firewall questions waiting for JS (src/server.rs)
-    pub(crate) firewalls: Firewalls,
+    /// firewall / holepunch-veto questions waiting for JS (src/server.rs, src/veto.rs)
+    pub(crate) questions: JsQuestions,
 }
 
 pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
@@ -289,7 +289,7 @@ impl NativeDht {
             next_cid: Arc::new(AtomicU32::new(1)),
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
-            firewalls: Firewalls::default(),
+            questions: JsQuestions::default(),
         })
     }
 
@@ -574,7 +574,7 @@ impl NativeDht {
                 .collect(),
             reusable_socket: opts.reusable_socket,
             holepunch: opts.holepunch_veto.map(|vid| {
-                crate::veto::holepunch_veto(&self.firewalls, self.sink.clone(), None, Some(vid))
+                crate::veto::holepunch_veto(&self.questions, self.sink.clone(), None, Some(vid))
             }),
         };
         let conn = self
@@ -625,7 +625,7 @@ impl NativeDht {
     /// JS's answer to a `holepunch-veto` event (`allow` = the function returned truthy).
     #[napi(catch_unwind)]
     pub fn holepunch_reply(&self, fid: u32, allow: bool) {
-        self.firewalls.answer(fid, allow);
+        self.questions.answer(fid, allow);
     }
 
     /// `rawStream.rtt` in milliseconds.
@@ -660,7 +660,7 @@ impl NativeDht {
             }
         }
         conn::destroy_all(&self.conns);
-        self.firewalls.clear();
+        self.questions.clear();
         self.udx.close();
         self.dht.destroy().await;
         emit(&self.sink, JsEvent::named("close"));

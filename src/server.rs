@@ -27,14 +27,14 @@ use crate::events::{JsAddress, JsEvent};
 /// waits forever; the client gives up after its own handshake timeout long before this).
 const FIREWALL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Pending firewall questions, keyed by request id.
+/// Yes/no questions waiting for JS (firewall, holepunch veto), keyed by request id.
 #[derive(Default, Clone)]
-pub(crate) struct Firewalls {
+pub(crate) struct JsQuestions {
     next: Arc<AtomicU32>,
     pending: Arc<Mutex<HashMap<u32, oneshot::Sender<bool>>>>,
 }
 
-impl Firewalls {
+impl JsQuestions {
     /// Answers question `id` (for the firewall: true = reject). Unknown ids are ignored.
     pub(crate) fn answer(&self, id: u32, value: bool) {
         let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
@@ -177,11 +177,11 @@ impl NativeDht {
         let options = ListenOptions {
             firewall: opts
                 .firewall
-                .then(|| self.firewalls.callback(sid, self.sink.clone())),
+                .then(|| self.questions.callback(sid, self.sink.clone())),
             holepunch: opts.holepunch,
             share_local_address: opts.share_local_address,
             holepunch_veto: opts.holepunch_veto.then(|| {
-                crate::veto::holepunch_veto(&self.firewalls, self.sink.clone(), Some(sid), None)
+                crate::veto::holepunch_veto(&self.questions, self.sink.clone(), Some(sid), None)
             }),
         };
         let mut rx = self
@@ -209,7 +209,7 @@ impl NativeDht {
     /// JS's answer to a `server-firewall` event.
     #[napi(catch_unwind)]
     pub fn firewall_reply(&self, id: u32, reject: bool) {
-        self.firewalls.answer(id, reject);
+        self.questions.answer(id, reject);
     }
 
     /// `server.close()`: stops accepting and unannounces.

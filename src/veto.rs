@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use crate::dht::{addr_js, emit, Sink};
 use crate::events::{JsAddress, JsEvent};
-use crate::server::Firewalls;
+use crate::server::JsQuestions;
 
 /// Holepunch rounds wait about 10 s for the other side; an answer later than that is useless.
 const VETO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,7 +27,7 @@ pub struct JsHolepunchInfo {
 
 /// A veto that asks JS: `sid` for a server's `holepunch` option, `vid` for a connect's.
 pub(crate) fn holepunch_veto(
-    questions: &Firewalls,
+    questions: &JsQuestions,
     sink: Sink,
     sid: Option<u32>,
     vid: Option<u32>,
