@@ -42,7 +42,10 @@
 //! dht.session() -> Session { request, ping, destroy }
 //! dht.set_request_handler(Box<dyn RequestHandler>)     // non-internal commands
 //! dht.set_foreign_datagram_handler(Box<FnMut(SocketKind, SocketAddrV4, &[u8])>)
+//! dht.set_foreign_batch_end(Box<FnMut()>)   // after each received batch (UDX flushes once)
 //! dht.send_raw(socket, to, bytes) ; send_raw_ttl(socket, to, bytes, ttl)
+//! dht.send_batch(to, bytes, segment) ; max_segments() ; enable_batched_io()  // GSO on the
+//!     server socket for UDX sharing it; receives switch to recvmmsg + GRO (hyperdht-udp)
 //! dht.inject_datagram(socket, from, bytes)   // DHT frames that arrived on other sockets
 //! dht.commit(&closest, |reply| Some(RequestSpec)) ; auto_commit(&params, &closest)
 //! dht.delayed_ping(to, ms) ; randomized() ; with_node(|n| ..) ; with_node_or_defer(..)
