@@ -181,19 +181,7 @@ impl Rounds<'_> {
         server_relay: RelayInfo,
     ) -> Result<(), ConnectError> {
         if let Some(veto) = self.veto.clone() {
-            let (local_firewall, local_addresses) = self.puncher.nat.state();
-            let info = HolepunchInfo {
-                remote_firewall: self.puncher.remote_firewall(),
-                local_firewall,
-                remote_addresses: self
-                    .puncher
-                    .remote_addresses()
-                    .iter()
-                    .map(|a| a.addr)
-                    .collect(),
-                local_addresses,
-            };
-            if !veto.allows(info).await {
+            if !veto.allows(HolepunchInfo::of(&self.puncher)).await {
                 // 'Client aborted holepunch'
                 return Err(self
                     .abort(server_relay, ConnectError::HolepunchAborted)

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::constants::Firewall;
+use crate::holepuncher::Puncher;
 
 /// What the veto sees (the puncher's view when the decision is due).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,19 @@ pub struct HolepunchInfo {
     pub remote_addresses: Vec<SocketAddrV4>,
     /// `null` in JS until our NAT sampling produced addresses
     pub local_addresses: Option<Vec<SocketAddrV4>>,
+}
+
+impl HolepunchInfo {
+    /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
+    pub(crate) fn of(puncher: &Puncher) -> Self {
+        let (local_firewall, local_addresses) = puncher.nat.state();
+        HolepunchInfo {
+            remote_firewall: puncher.remote_firewall(),
+            local_firewall,
+            remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
+            local_addresses,
+        }
+    }
 }
 
 /// The veto's answer: `true` lets the punch go ahead.

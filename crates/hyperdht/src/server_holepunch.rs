@@ -265,13 +265,7 @@ async fn punch_round(
     }
     if puncher.remote_holepunching() {
         if let Some(veto) = veto {
-            let info = HolepunchInfo {
-                remote_firewall: puncher.remote_firewall(),
-                local_firewall: local,
-                remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
-                local_addresses: addresses.clone(),
-            };
-            let allowed = veto.allows(info).await;
+            let allowed = veto.allows(HolepunchInfo::of(puncher)).await;
             if puncher.is_destroyed() {
                 return None;
             }

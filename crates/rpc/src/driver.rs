@@ -262,7 +262,7 @@ impl Dht {
     }
 
     /// Turns on GSO sends and `recvmmsg`/GRO receives on the server socket (idempotent; see
-    /// `driver/batch.rs`). [`Dht::send_batch`] does it on first use.
+    /// `driver/batch.rs`). [`Dht::send_batch`] and [`Dht::max_segments`] do it on first use.
     pub fn enable_batched_io(&self) -> bool {
         if self.shared.batch.get().is_some() {
             return true;
@@ -296,8 +296,10 @@ impl Dht {
         let Some(s) = self.shared.socket(SocketKind::Server) else {
             return;
         };
+        self.enable_batched_io();
         match self.shared.batch.get() {
             Some(b) => b.send(&s, SocketAddr::V4(to), data, segment),
+            // the kernel state could not be set up: plain sends
             None => {
                 for d in data.chunks(segment.max(1)) {
                     let _ = s.try_send_to(d, SocketAddr::V4(to));

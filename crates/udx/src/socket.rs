@@ -147,14 +147,11 @@ impl UdxSocket {
     /// Feeds a datagram received by the socket owner. Returns false if it is not for one of our
     /// streams (so the owner can treat it as its own traffic).
     pub fn feed(&self, from: SocketAddr, d: &[u8]) -> bool {
-        let target = Header::peek_id(d).and_then(|id| self.inner.stream(id));
-        let Some(s) = target else { return false };
-        let mut g = lock(&s);
-        deliver(&mut g, from, d);
-        flush(&*self.inner.transport, &mut g);
-        drop(g);
-        self.inner.notify.notify_one();
-        true
+        let ours = self.feed_deferred(from, d);
+        if ours {
+            self.flush_fed();
+        }
+        ours
     }
 
     /// Like [`UdxSocket::feed`] without the flush: the owner feeds a whole received batch, then
@@ -174,21 +171,17 @@ impl UdxSocket {
 
     /// Flushes the streams fed since the last call (see [`UdxSocket::feed_deferred`]).
     pub fn flush_fed(&self) {
-        let fed: Vec<Shared> = match self.inner.fed.lock() {
-            Ok(mut f) if !f.is_empty() => std::mem::take(&mut *f),
-            _ => return,
+        let Ok(mut fed) = self.inner.fed.lock() else {
+            return;
         };
-        for s in &fed {
-            flush(&*self.inner.transport, &mut lock(s));
+        if fed.is_empty() {
+            return;
         }
-        // hand the (now empty) vector back so its capacity is reused
-        if let Ok(mut f) = self.inner.fed.lock() {
-            if f.is_empty() {
-                let mut v = fed;
-                v.clear();
-                *f = v;
-            }
+        // lock order fed -> stream; feed_deferred never holds both
+        for s in fed.drain(..) {
+            flush(&*self.inner.transport, &mut lock(&s));
         }
+        drop(fed);
         self.inner.notify.notify_one();
     }
 

@@ -10,12 +10,12 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL};
+use crate::messages::MAX_DATAGRAM;
+use crate::node::{Event, Reply, SocketKind};
 use hyperdht_udp::RecvBuffers;
 
 /// Receive batches handled back to back before the driver looks at its timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;
-use crate::messages::MAX_DATAGRAM;
-use crate::node::{Event, Reply, SocketKind};
 
 pub(super) fn bind_udp(host: Ipv4Addr, port: u16) -> std::io::Result<UdpSocket> {
     let s = socket2::Socket::new(
@@ -178,7 +178,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut out = Vec::new();
     let mut was_ready = false;
     loop {
-        let (deadline, destroyed, ready) = {
+        let (sleep_until, destroyed, ready) = {
             let mut st = match shared.state.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
@@ -187,14 +187,18 @@ pub(super) async fn run(shared: Arc<Shared>) {
             while let Some(t) = st.node.poll_transmit() {
                 out.push(t);
             }
-            let deadline = st.node.poll_timeout();
+            let sleep_until = st
+                .node
+                .poll_timeout()
+                .map(Instant::from_std)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             // the timer armed below, so callers can tell whether they must wake us
-            st.driver_wakes_at = Some(
-                deadline
-                    .map(Instant::from_std)
-                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
-            );
-            (deadline, st.node.is_destroyed(), st.node.is_bootstrapped())
+            st.driver_wakes_at = Some(sleep_until);
+            (
+                sleep_until,
+                st.node.is_destroyed(),
+                st.node.is_bootstrapped(),
+            )
         };
         if ready && !was_ready {
             was_ready = true;
@@ -225,9 +229,6 @@ pub(super) async fn run(shared: Arc<Shared>) {
         if destroyed {
             break;
         }
-        let sleep_until = deadline
-            .map(Instant::from_std)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags) => {}
             r = client.recv_from(&mut buf_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
