@@ -345,7 +345,7 @@ class HyperDHT extends EventEmitter {
 
   query ({ target, command, value }, opts = {}) {
     const t = buffer32(target, 'target')
-    return this._startQuery({ command, value: value || null, ...queryOpts(opts) }, 'query', t)
+    return this._startQuery({ command, value: value || undefined, ...queryOpts(opts) }, 'query', t)
   }
 
   findPeer (publicKey, opts = {}) {

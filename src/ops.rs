@@ -213,10 +213,16 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
             end_event(sink, qid, res, None);
         }
         Job::ImmutableGet { target, o } => {
-            let res = dht
-                .immutable_get(target, &o, |r| reply_event(sink, qid, js_reply(r)))
-                .await;
-            end_event(sink, qid, res, None);
+            // the query stops at the first value (hyperdht returns there too)
+            match dht.immutable_get(target, &o).await {
+                Ok(found) => {
+                    if let Some(r) = found {
+                        reply_event(sink, qid, js_reply(&r));
+                    }
+                    end_event(sink, qid, Ok(Vec::new()), None);
+                }
+                Err(e) => end_event(sink, qid, Err(e), None),
+            }
         }
         Job::MutablePut { kp, value, seq, o } => {
             let res = dht.mutable_put(&kp, &value, seq, &o).await;

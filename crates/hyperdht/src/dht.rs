@@ -584,19 +584,33 @@ impl HyperDht {
         Ok(closest)
     }
 
-    /// IMMUTABLE_GET query; `on_value` gets replies whose value hashes to `target`.
+    /// `immutableGet(hash)`: the first reply whose value hashes to `target`, or `None` when the
+    /// query ends without one. Like upstream's `for await` loop that returns on the first match,
+    /// the query stops there (dropping it cancels it), so no further requests go out.
     pub async fn immutable_get(
         &self,
         target: [u8; 32],
         o: &QueryOptions,
-        mut on_value: impl FnMut(&Response),
-    ) -> Result<Vec<Response>, OpError> {
-        self.run_query(query_params(target, Command::ImmutableGet, None, o), |r| {
-            if r.value.as_ref().is_some_and(|v| hash(v) == target) {
-                on_value(r)
+    ) -> Result<Option<Response>, OpError> {
+        let mut q = self
+            .rpc
+            .query(query_params(target, Command::ImmutableGet, None, o));
+        while let Some(ev) = q.next().await {
+            match ev {
+                QueryEvent::Reply(r) => {
+                    if r.value.as_ref().is_some_and(|v| hash(v) == target) {
+                        return Ok(Some(r));
+                    }
+                }
+                QueryEvent::Done { error, .. } => {
+                    return match error {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    }
+                }
             }
-        })
-        .await
+        }
+        Err(RpcError::Destroyed)
     }
 
     /// `mutablePut(keyPair, value, {seq})` → (closest, signature).

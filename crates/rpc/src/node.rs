@@ -317,6 +317,11 @@ impl Node {
         self.out.pop_front()
     }
 
+    /// Whether datagrams wait to be sent.
+    pub fn has_transmit(&self) -> bool {
+        !self.out.is_empty()
+    }
+
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }

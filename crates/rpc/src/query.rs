@@ -1,6 +1,12 @@
 //! Iterative query state (`dht-rpc lib/query.js`). Pure data + decisions; the node performs the
-//! I/O it asks for. Candidates form a stack, closest replies are kept sorted by XOR distance and
-//! only id-bearing responders count, a closer-nodes list is read until its first non-closer entry.
+//! I/O it asks for. Closest replies are kept sorted by XOR distance and only id-bearing
+//! responders count, a closer-nodes list is read until its first non-closer entry.
+//!
+//! Deliberate difference: upstream's candidates form a stack (the last one added is asked
+//! next; its source says "the right thing to do is to sort pending by distance"). Here pending
+//! candidates are kept sorted and the one closest to the target is asked next, so the nodes
+//! most likely to hold a record answer first. Candidates without an id (bootstrap nodes) go
+//! first, newest first, as they would off upstream's stack.
 
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
@@ -134,7 +140,14 @@ impl Query {
         }
         self.seen
             .insert(c.addr, Seen::Pending(referrer.into_iter().collect()));
-        self.pending.push(c);
+        // `pending` is sorted farthest first: `pop` yields the closest candidate.
+        let target = &self.spec.target;
+        let pos = self.pending.partition_point(|p| match (&p.id, &c.id) {
+            (Some(pi), Some(ci)) => compare(target, pi, ci).is_ge(),
+            (Some(_), None) | (None, None) => true,
+            (None, Some(_)) => false,
+        });
+        self.pending.insert(pos, c);
         (true, None)
     }
 

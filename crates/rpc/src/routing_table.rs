@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddrV4;
 
+use crate::peer::compare;
+
 pub const K: usize = 20;
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,31 @@ impl RoutingTable {
                 }
                 out.push(e);
             }
+        }
+        out
+    }
+
+    /// The `k` entries truly closest to `target` by XOR distance, closest first. Upstream's
+    /// `closest` (above) walks row `d` and then the rows *below* it, whose nodes are the
+    /// farthest from the target; queries seeded from that start far away and need an extra
+    /// round trip. Here the rows are taken in distance order: row `d` (shares more than `d`
+    /// bits with the target), then every row above `d` (first differs from the target at bit
+    /// `d`), then rows `d - 1` down to 0, each group sorted. A deliberate difference from JS.
+    pub fn nearest(&self, target: &[u8; 32], k: usize) -> Vec<&Entry> {
+        let mut out: Vec<&Entry> = Vec::with_capacity(k.min(self.len));
+        let d = row_index(&self.id, target);
+        // row d, then all rows above d as one group, then rows d-1 down to 0
+        let groups = std::iter::once(d..d + 1)
+            .chain(std::iter::once(d + 1..self.rows.len()))
+            .chain((0..d).rev().map(|r| r..r + 1));
+        for rows in groups {
+            if out.len() >= k {
+                break;
+            }
+            let mut group: Vec<&Entry> = self.rows[rows].iter().flatten().collect();
+            group.sort_unstable_by(|a, b| compare(target, &a.id, &b.id));
+            group.truncate(k - out.len());
+            out.extend(group);
         }
         out
     }

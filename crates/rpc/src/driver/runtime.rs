@@ -85,8 +85,10 @@ pub(super) fn socket_index(s: SocketKind) -> usize {
     }
 }
 
-/// Routes node events to their consumers. Called with the state locked.
-pub(super) fn process_events(st: &mut State) {
+/// Routes node events to their consumers. Called with the state locked. Returns whether a
+/// query consumer got an event (and so has a task to run).
+pub(super) fn process_events(st: &mut State) -> bool {
+    let mut to_queries = false;
     while let Some(ev) = st.node.poll_event() {
         match ev {
             Event::Request(req) => {
@@ -113,6 +115,7 @@ pub(super) fn process_events(st: &mut State) {
             Event::QueryReply { query, reply } => {
                 // bounded: a consumer that lags by more than QUERY_QUEUE replies loses replies
                 if let Some(tx) = st.queries.get(&query) {
+                    to_queries = true;
                     if tx.try_send(QueryEvent::Reply(reply)).is_err() {
                         st.dropped_events += 1;
                     }
@@ -124,6 +127,7 @@ pub(super) fn process_events(st: &mut State) {
                 error,
             } => {
                 if let Some(tx) = st.queries.remove(&query) {
+                    to_queries = true;
                     // the end must not be lost when the consumer lags: hand it to a task
                     if let Err(mpsc::error::TrySendError::Full(ev)) =
                         tx.try_send(QueryEvent::Done { closest, error })
@@ -146,6 +150,7 @@ pub(super) fn process_events(st: &mut State) {
             }
         }
     }
+    to_queries
 }
 
 fn emit(st: &mut State, ev: DhtEvent) {
@@ -178,12 +183,12 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut out = Vec::new();
     let mut was_ready = false;
     loop {
-        let (sleep_until, destroyed, ready) = {
+        let (sleep_until, destroyed, ready, to_queries) = {
             let mut st = match shared.state.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            process_events(&mut st);
+            let to_queries = process_events(&mut st);
             while let Some(t) = st.node.poll_transmit() {
                 out.push(t);
             }
@@ -198,6 +203,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
                 sleep_until,
                 st.node.is_destroyed(),
                 st.node.is_bootstrapped(),
+                to_queries,
             )
         };
         if ready && !was_ready {
@@ -228,6 +234,12 @@ pub(super) async fn run(shared: Arc<Shared>) {
         }
         if destroyed {
             break;
+        }
+        if to_queries {
+            // Let the query consumers just woken run before more datagrams are read: while
+            // replies keep arriving the receive below never returns Pending, and a reply would
+            // wait for the socket to drain (or the coop budget) before reaching its caller.
+            tokio::task::yield_now().await;
         }
         tokio::select! {
             _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags) => {}
@@ -351,14 +363,23 @@ fn on_batch(shared: &Shared, bufs: &RecvBuffers, n: usize, flags: &mut Vec<bool>
     }
 }
 
-/// Sends what the node produced right away from the calling thread (the JS thread for napi
-/// callers), instead of waking the driver task first: saves a thread hop per request/query.
-/// A full socket buffer falls back to an async send.
-pub(super) fn send_now(shared: &Shared, st: &mut State) {
+/// Takes what the node produced, to be sent with [`send_now`] once the state lock is released
+/// (so a worker handling a reply meanwhile does not wait on the lock behind our syscalls).
+pub(super) fn take_transmits(st: &mut State) -> Vec<crate::node::Transmit> {
+    std::iter::from_fn(|| st.node.poll_transmit()).collect()
+}
+
+/// Sends right away from the calling thread (the JS thread for napi callers), instead of
+/// waking the driver task first: saves a thread hop per request/query. A full socket buffer
+/// falls back to an async send.
+pub(super) fn send_now(shared: &Shared, out: Vec<crate::node::Transmit>) {
+    if out.is_empty() {
+        return;
+    }
     let Some(sockets) = shared.sockets.read().ok().and_then(|g| g.clone()) else {
         return;
     };
-    while let Some(t) = st.node.poll_transmit() {
+    for t in out {
         let s = &sockets[socket_index(t.socket)];
         if let Some(ttl) = t.ttl {
             let _ = s.set_ttl(ttl);

@@ -12,7 +12,7 @@ use crate::routing_table::K;
 impl Node {
     pub(super) fn table_candidates(&self, target: &[u8; 32], k: usize) -> Vec<Candidate> {
         self.table
-            .closest(target, k)
+            .nearest(target, k)
             .into_iter()
             .map(|e| Candidate {
                 id: Some(e.id),
