@@ -4,6 +4,7 @@ const test = require('node:test')
 const assert = require('node:assert')
 const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
 const Persistent = require('hyperdht/lib/persistent')
+const { COMMANDS } = require('hyperdht/lib/constants')
 
 async function network (t, storageKinds, size = 6) {
   const nodes = []
@@ -63,6 +64,16 @@ for (const [storage, client, name] of [
     assert.ok(hash.equals(RS.hash(Buffer.from('immutable ' + name))))
     const got = await other.immutableGet(hash)
     assert.ok(got && got.value.equals(Buffer.from('immutable ' + name)))
+    assert.strictEqual(await other.immutableGet(RS.hash(Buffer.from('never stored ' + name))), null)
+    assert.strictEqual(await c.immutableGet(RS.hash(Buffer.from('never stored ' + name))), null)
+    // the raw query API, with `value: null` as hyperdht itself calls it
+    for (const node of [c, other]) {
+      let seen = false
+      for await (const r of node.query({ target: hash, command: COMMANDS.IMMUTABLE_GET, value: null })) {
+        if (r.value && r.value.equals(Buffer.from('immutable ' + name))) seen = true
+      }
+      assert.ok(seen, 'a raw IMMUTABLE_GET query sees the value')
+    }
 
     const kp = RS.keyPair()
     const put = await c.mutablePut(kp, Buffer.from('v0'), { seq: 0 })

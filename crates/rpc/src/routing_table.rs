@@ -228,3 +228,52 @@ impl RoutingTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: [u8; 32], i: u32) -> Entry {
+        let o = i.to_be_bytes();
+        Entry {
+            id,
+            addr: SocketAddrV4::new([10, o[1], o[2], o[3]].into(), 1000),
+            added: 0,
+            pinged: 0,
+            seen: 0,
+            sampled: 0,
+            down_hints: 0,
+            heard: 0,
+        }
+    }
+
+    #[test]
+    fn nearest_is_the_true_k_closest_in_distance_order() {
+        for round in 0..50u32 {
+            let own: [u8; 32] = rand::random();
+            let mut t = RoutingTable::new(own);
+            let mut ids = Vec::new();
+            for i in 0..(20 + round * 7) {
+                // a mix of random ids and ids sharing long prefixes with ours
+                let mut id: [u8; 32] = rand::random();
+                if i % 3 == 0 {
+                    id[..2].copy_from_slice(&own[..2]);
+                }
+                if matches!(t.add(entry(id, i)), AddResult::Added) {
+                    ids.push(id);
+                }
+            }
+            let mut target: [u8; 32] = rand::random();
+            if round % 2 == 0 {
+                target[..1].copy_from_slice(&own[..1]);
+            }
+            for k in [1, 3, 20, 1000] {
+                let got: Vec<[u8; 32]> = t.nearest(&target, k).iter().map(|e| e.id).collect();
+                let mut want = ids.clone();
+                want.sort_by(|a, b| compare(&target, a, b));
+                want.truncate(k);
+                assert_eq!(got, want, "round {round} k {k}");
+            }
+        }
+    }
+}

@@ -843,3 +843,66 @@ fn burst_beyond_the_window_flows_as_replies_free_slots() {
         "every request of the burst was answered"
     );
 }
+
+#[test]
+fn queries_ask_the_nearest_known_nodes_first() {
+    let mut sim = Sim::new();
+    let b = sim.add(persistent_cfg(addr(0, 49737)), true);
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    for _ in 0..40 {
+        sim.add(persistent_cfg(boot), false);
+        sim.advance(Duration::from_millis(50));
+    }
+    sim.advance(Duration::from_secs(3));
+    let c = sim.add(
+        Config {
+            bootstrap: vec![boot],
+            ephemeral: Some(true),
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_secs(2));
+    assert!(sim.ready(c));
+    // a well-filled table (more than k = 20 entries), so no bootstrap node joins the seeds
+    for i in 0..c {
+        let a = sim.addrs[i].0;
+        sim.nodes[c].add_node(a);
+    }
+    for round in 0..20u8 {
+        // the table grows as queries meet more nodes
+        let known: Vec<[u8; 32]> = sim.nodes[c].to_array(0).iter().map(|n| n.id).collect();
+        assert!(known.len() > 20, "client knows {} nodes", known.len());
+        let target = hyperdht_rpc::peer::id(&addr(200 + round as usize, 7));
+        let now = sim.now;
+        sim.nodes[c].query(
+            QuerySpec {
+                target,
+                internal: true,
+                command: Command::FindNode.code(),
+                value: None,
+                concurrency: 5,
+                retries: 5,
+                nodes: vec![],
+                background: false,
+            },
+            now,
+        );
+        let mut asked = Vec::new();
+        while let Some(t) = sim.nodes[c].poll_transmit() {
+            asked.push(hyperdht_rpc::peer::id(&t.to));
+            let from = match t.socket {
+                SocketKind::Server => sim.addrs[c].0,
+                SocketKind::Client => sim.addrs[c].1,
+            };
+            sim.wire.push_back((from, t.to, t.data));
+        }
+        let mut want = known.clone();
+        want.sort_by(|x, y| hyperdht_rpc::peer::compare(&target, x, y));
+        want.truncate(5);
+        // the five nearest known nodes, nearest first (upstream asks the far end of its list)
+        assert_eq!(asked, want, "round {round}");
+        sim.advance(Duration::from_secs(2));
+    }
+}
