@@ -6,6 +6,7 @@ const { EventEmitter } = require('events')
 const b4a = require('b4a')
 const binding = require('./binding.js')
 const Query = require('./lib/query')
+const { FirstReply } = Query
 const Server = require('./lib/server')
 const Connection = require('./lib/connection')
 const errors = require('./lib/errors')
@@ -431,12 +432,17 @@ class HyperDHT extends EventEmitter {
   }
 
   async immutableGet (target, opts = {}) {
-    const q = this._startQuery(queryOpts(opts), 'immutableGet', buffer32(target, 'hash'))
-    for await (const node of q) {
-      q.destroy()
-      return node
-    }
-    return null
+    const hash = buffer32(target, 'hash')
+    if (this.destroyed) throw errors.NODE_DESTROYED()
+    const qid = this._nextQid++
+    const spec = queryOpts(opts)
+    spec.kind = 'immutableGet'
+    spec.target = hash
+    spec.concurrency = spec.concurrency || this.concurrency
+    return new Promise((resolve, reject) => {
+      this._native.query(qid, spec) // events arrive on a later tick, after the set below
+      this._queries.set(qid, new FirstReply(this, qid, 'immutableGet', resolve, reject))
+    })
   }
 
   async mutablePut (keyPair, value, opts = {}) {
@@ -487,7 +493,7 @@ class HyperDHT extends EventEmitter {
       for (const server of this.listening) closing.push(server.close())
       await Promise.allSettled(closing)
     }
-    for (const q of this._queries.values()) q.destroy(errors.NODE_DESTROYED())
+    for (const q of [...this._queries.values()]) q._ondestroyed()
     this._queries.clear()
     this._state = null
     await this._native.destroy(force)

@@ -93,3 +93,33 @@ test('a node that is never destroyed keeps the process alive (like a socket)', (
   assert.strictEqual(r.signal, 'SIGTERM', 'still running when the timeout hit')
   assert.match(r.stdout, /ready/)
 })
+
+test('operations in flight when the node is destroyed settle as in JS', async (t) => {
+  const { JS, persistentNode } = require('./helpers')
+  const nodes = []
+  cleanup(t, nodes)
+  const boot = await bootstrapper(RS)
+  nodes.push(boot)
+  const bootstrap = [{ host: '127.0.0.1', port: boot.address().port }]
+  for (let i = 0; i < 4; i++) nodes.push(persistentNode(RS, bootstrap))
+  await Promise.all(nodes.map((n) => n.fullyBootstrapped()))
+  const outcomes = {}
+  for (const [name, Impl] of [['js', JS], ['rs', RS]]) {
+    const c = new Impl({ ephemeral: true, bootstrap, host: '127.0.0.1', port: 0 })
+    await c.fullyBootstrapped()
+    const settle = (p) => p.then((v) => ['resolved', v === undefined ? 'undefined' : v], (e) => ['rejected', e.message])
+    const ops = {
+      lookup: c.lookup(Buffer.alloc(32, 1)).finished(),
+      lookupIterated: (async () => { let n = 0; for await (const r of c.lookup(Buffer.alloc(32, 2))) n += r ? 1 : 0; return n })(),
+      immutableGet: c.immutableGet(Buffer.alloc(32, 3)),
+      mutableGet: c.mutableGet(Buffer.alloc(32, 4)),
+      immutablePut: c.immutablePut(Buffer.from('put while destroying')),
+      announce: c.announce(Buffer.alloc(32, 5), Impl.keyPair()).finished()
+    }
+    for (const op of Object.keys(ops)) ops[op] = settle(ops[op])
+    await c.destroy()
+    outcomes[name] = {}
+    for (const [op, p] of Object.entries(ops)) outcomes[name][op] = await p
+  }
+  assert.deepStrictEqual(outcomes.rs, outcomes.js)
+})

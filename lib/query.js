@@ -4,6 +4,9 @@
 // arrive as events through the node's single ThreadsafeFunction and are pushed here.
 const { Readable, getStreamError } = require('streamx')
 
+// query kinds whose commit phase runs in Rust
+const COMMITS = new Set(['announce', 'lookupAndUnannounce', 'immutablePut', 'mutablePut'])
+
 class Query extends Readable {
   constructor (dht, qid, target) {
     super()
@@ -35,6 +38,18 @@ class Query extends Readable {
     this.result = result || null
     if (error) this.destroy(error)
     else if (this._commit !== null) this._runCommit()
+    else this.push(null)
+  }
+
+  // The node is being destroyed: like dht-rpc, the query just ends with what it has, and a
+  // query with a commit phase then has no one to commit to.
+  _ondestroyed () {
+    if (this.dht._queries.has(this.qid)) {
+      this.dht._queries.delete(this.qid)
+      this.dht._native.cancelQuery(this.qid)
+    }
+    if (this.destroying) return
+    if (this._commit !== null || COMMITS.has(this.kind)) this.destroy(new Error('Too few nodes responded'))
     else this.push(null)
   }
 
@@ -83,4 +98,43 @@ class Query extends Readable {
   }
 }
 
+// A query whose caller only wants its first mapped reply (immutableGet): resolves with it, or with
+// null when the query ends without one; no stream in between. Rust stops the query at that reply.
+class FirstReply {
+  constructor (dht, qid, kind, resolve, reject) {
+    this.dht = dht
+    this.qid = qid
+    this.kind = kind
+    this._resolve = resolve
+    this._reject = reject
+  }
+
+  _onreply (data) {
+    if (data !== null) this._settle().resolve(data)
+  }
+
+  _onend (closestReplies, error) {
+    const { resolve, reject } = this._settle()
+    if (error) reject(error)
+    else resolve(null)
+  }
+
+  // the node is being destroyed: the query ends without a value, as in dht-rpc
+  _ondestroyed () {
+    if (this.dht._queries.has(this.qid)) this.dht._native.cancelQuery(this.qid)
+    this._settle().resolve(null)
+  }
+
+  // forgets the query; returns the callbacks that are still live (later calls get no-ops)
+  _settle () {
+    const live = { resolve: this._resolve, reject: this._reject }
+    this.dht._queries.delete(this.qid)
+    this._resolve = this._reject = noop
+    return live
+  }
+}
+
+function noop () {}
+
 module.exports = Query
+module.exports.FirstReply = FirstReply

@@ -386,6 +386,8 @@ impl HyperDht {
     }
 
     /// dht-rpc's commit phase: one request per closest id-bearing reply; succeeds if any did.
+    /// Each request leaves as soon as it is made (`Dht::request` sends at the call), so the
+    /// first storing node is already checking its request while the next one is signed.
     async fn commit(
         &self,
         closest: &[Response],
@@ -394,29 +396,24 @@ impl HyperDht {
         if closest.is_empty() {
             return Err(RpcError::TooFewNodes);
         }
-        let mut set = JoinSet::new();
-        for r in closest {
-            match make(r) {
-                Some(spec) => {
-                    let rpc = self.rpc.clone();
-                    set.spawn(async move { rpc.request(spec).await.map(|_| ()) });
-                }
-                None => {
-                    set.spawn(async {
-                        Err(RpcError::InvalidArgument(
-                            "No token received for closest node".into(),
-                        ))
-                    });
-                }
-            }
-        }
+        let sent: Vec<_> = closest
+            .iter()
+            .map(|r| make(r).map(|spec| self.rpc.request(spec)))
+            .collect();
         let mut ok = false;
         let mut last = None;
-        while let Some(res) = set.join_next().await {
-            match res {
-                Ok(Ok(())) => ok = true,
-                Ok(Err(e)) => last = Some(e),
-                Err(_) => last = Some(RpcError::RequestDestroyed),
+        // all are in flight; awaiting them in order takes as long as the slowest
+        for req in sent {
+            match req {
+                Some(req) => match req.await {
+                    Ok(_) => ok = true,
+                    Err(e) => last = Some(e),
+                },
+                None => {
+                    last = Some(RpcError::InvalidArgument(
+                        "No token received for closest node".into(),
+                    ))
+                }
             }
         }
         if ok {
