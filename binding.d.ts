@@ -262,6 +262,8 @@ export interface JsRequest {
 /** Final result attached to an `end` event (e.g. mutablePut's signature). */
 export interface JsResult {
   signature?: Buffer
+  /** replies received, where only some were sent as `reply` events (the query's `successes`) */
+  successes?: number
 }
 
 /** Counters of the dht-rpc layer (`dht.stats` adds them under `io`). */

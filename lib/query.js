@@ -35,6 +35,7 @@ class Query extends Readable {
   _onend (closestReplies, error, result) {
     this.dht._queries.delete(this.qid)
     if (closestReplies) this.closestReplies = closestReplies
+    if (result && typeof result.successes === 'number') this.successes = result.successes
     this.result = result || null
     if (error) this.destroy(error)
     else if (this._commit !== null) this._runCommit()

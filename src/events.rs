@@ -52,6 +52,8 @@ pub struct JsReply {
 #[derive(Default)]
 pub struct JsResult {
     pub signature: Option<Buffer>,
+    /// replies received, where only some were sent as `reply` events (the query's `successes`)
+    pub successes: Option<u32>,
 }
 
 #[napi(object)]

@@ -97,6 +97,30 @@ fn find_peer_reply(r: &Response) -> JsReply {
     j
 }
 
+/// Replies of a lookup/announce/findPeer query: only those hyperdht's map keeps (a decodable
+/// peer list / peer record) cross into JS, where the others would be mapped to `null` and
+/// dropped; all are counted for the query's `successes`.
+#[derive(Default)]
+struct Replies {
+    successes: u32,
+}
+
+impl Replies {
+    fn emit(&mut self, sink: &Sink, qid: u32, reply: JsReply) {
+        self.successes += 1;
+        if reply.peers.is_some() || reply.peer.is_some() {
+            reply_event(sink, qid, reply);
+        }
+    }
+
+    fn result(&self) -> Option<JsResult> {
+        Some(JsResult {
+            successes: Some(self.successes),
+            ..JsResult::default()
+        })
+    }
+}
+
 fn reply_event(sink: &Sink, qid: u32, reply: JsReply) {
     emit(
         sink,
@@ -138,6 +162,7 @@ fn mutable_put_end(sink: &Sink, qid: u32, res: Result<(Vec<Response>, [u8; 64]),
             Ok(closest),
             Some(JsResult {
                 signature: Some(sig.to_vec().into()),
+                ..JsResult::default()
             }),
         ),
         Err(e) => end_event(sink, qid, Err(e), None),
@@ -183,30 +208,32 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
             }
         }
         Job::Lookup { topic, o } => {
+            let mut n = Replies::default();
             let res = dht
-                .lookup(topic, &o, |r| reply_event(sink, qid, lookup_reply(r)))
+                .lookup(topic, &o, |r| n.emit(sink, qid, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, None);
+            end_event(sink, qid, res, n.result());
         }
         Job::FindPeer { target, o } => {
+            let mut n = Replies::default();
             let res = dht
-                .find_peer(target, &o, |r| reply_event(sink, qid, find_peer_reply(r)))
+                .find_peer(target, &o, |r| n.emit(sink, qid, find_peer_reply(r)))
                 .await;
-            end_event(sink, qid, res, None);
+            end_event(sink, qid, res, n.result());
         }
         Job::Announce { topic, kp, a, o } => {
+            let mut n = Replies::default();
             let res = dht
-                .announce(topic, &kp, a, &o, |r| {
-                    reply_event(sink, qid, lookup_reply(r))
-                })
+                .announce(topic, &kp, a, &o, |r| n.emit(sink, qid, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, None);
+            end_event(sink, qid, res, n.result());
         }
         Job::LookupAndUnannounce { topic, kp, o } => {
+            let mut n = Replies::default();
             let res = dht
-                .lookup_and_unannounce(topic, &kp, &o, |r| reply_event(sink, qid, lookup_reply(r)))
+                .lookup_and_unannounce(topic, &kp, &o, |r| n.emit(sink, qid, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, None);
+            end_event(sink, qid, res, n.result());
         }
         Job::ImmutablePut { value, o } => {
             let res = dht.immutable_put(&value, &o).await;

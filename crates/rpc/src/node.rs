@@ -458,7 +458,7 @@ impl Node {
         self.refresh_ticks = REFRESH_TICKS;
         let mut q = Query::new(spec);
         if q.wants_table() {
-            let cands = self.table_candidates(&q.spec.target, K - q.pending_len());
+            let cands = self.table_candidates(&q.spec.target, queries::SEED - q.pending_len());
             q.add_from_table(cands);
         }
         if q.wants_table() {

@@ -388,9 +388,10 @@ impl Node {
         };
         if !r.slow {
             r.slow = true;
+            let to = r.to;
             if let Owner::Query(q) = r.owner {
                 if let Some(query) = self.queries.get_mut(&q) {
-                    query.on_slow();
+                    query.on_slow(to);
                 }
                 self.drive_query(q, now);
             }

@@ -9,6 +9,11 @@ use crate::messages::{Command, Response};
 use crate::query::{Candidate, QueryId, QuerySpec};
 use crate::routing_table::K;
 
+/// How many known nodes seed a query. Upstream takes `k`; we take twice that, nearest first:
+/// the extra ones are only asked when nearer nodes fail (see `query.rs`), and then the query
+/// does not depend on the failed nodes' neighbours to learn about them.
+pub(super) const SEED: usize = 2 * K;
+
 impl Node {
     pub(super) fn table_candidates(&self, target: &[u8; 32], k: usize) -> Vec<Candidate> {
         self.table
@@ -57,7 +62,7 @@ impl Node {
             }
             if step.need_table {
                 let pending = self.queries.get(&id).map_or(0, |q| q.pending_len());
-                let cands = self.table_candidates(&spec.target, K.saturating_sub(pending));
+                let cands = self.table_candidates(&spec.target, SEED.saturating_sub(pending));
                 if let Some(q) = self.queries.get_mut(&id) {
                     q.add_from_table(cands);
                 }
