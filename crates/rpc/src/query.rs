@@ -33,6 +33,15 @@ pub struct Candidate {
     pub addr: SocketAddrV4,
 }
 
+/// A request of the query in flight.
+#[derive(Debug)]
+struct Asking {
+    addr: SocketAddrV4,
+    id: Option<[u8; 32]>,
+    /// passed its first timeout (`_oncycle`)
+    slow: bool,
+}
+
 #[derive(Debug)]
 enum Seen {
     Pending(Vec<SocketAddrV4>),
@@ -64,8 +73,8 @@ pub struct Query {
     pub inflight: usize,
     pub slow: usize,
     pending: Vec<Candidate>,
-    /// requests in flight: who, their id if known, whether they passed their first timeout
-    asking: Vec<(SocketAddrV4, Option<[u8; 32]>, bool)>,
+    /// requests in flight
+    asking: Vec<Asking>,
     seen: HashMap<SocketAddrV4, Seen>,
     pub from_table: bool,
     slowdown: bool,
@@ -198,7 +207,11 @@ impl Query {
                 break;
             };
             self.inflight += 1;
-            self.asking.push((next.addr, next.id, false));
+            self.asking.push(Asking {
+                addr: next.addr,
+                id: next.id,
+                slow: false,
+            });
             step.visit.push(next);
         }
         if !self.from_table && self.successes == 0 && self.errors == 0 {
@@ -232,13 +245,13 @@ impl Query {
         let asked = self
             .asking
             .iter()
-            .filter(|(_, i, slow)| !slow && i.is_some_and(|i| nearer(&i)))
+            .filter(|a| !a.slow && a.id.is_some_and(|i| nearer(&i)))
             .count();
         replied + asked >= K
     }
 
     fn asked(&mut self, addr: SocketAddrV4) {
-        if let Some(i) = self.asking.iter().position(|(a, _, _)| *a == addr) {
+        if let Some(i) = self.asking.iter().position(|a| a.addr == addr) {
             self.asking.swap_remove(i);
         }
     }
@@ -279,7 +292,10 @@ impl Query {
             if &id == local_id {
                 continue;
             }
-            let (closer, hint) = self.add_pending(
+            // upstream stops at the first entry that is not closer, but the lists nodes send
+            // (upstream's `table.closest()` order, ours too) are not sorted by distance, so
+            // nearer entries can follow a farther one: read them all
+            let (_, hint) = self.add_pending(
                 Candidate {
                     id: Some(id),
                     addr: *addr,
@@ -289,10 +305,6 @@ impl Query {
             if let Some(r) = hint {
                 hints.push((r, *addr));
             }
-            // upstream stops at the first entry that is not closer, but the lists nodes send
-            // (upstream's `table.closest()` order, ours too) are not sorted by distance, so
-            // nearer entries can follow a farther one: read them all
-            let _ = closer;
         }
         if !self.from_table && self.successes + self.errors >= self.concurrency {
             self.slowdown = false;
@@ -322,8 +334,8 @@ impl Query {
     /// `_oncycle`: the request to `asked` passed its first timeout.
     pub fn on_slow(&mut self, asked: SocketAddrV4) {
         self.slow += 1;
-        if let Some(a) = self.asking.iter_mut().find(|(a, _, _)| *a == asked) {
-            a.2 = true;
+        if let Some(a) = self.asking.iter_mut().find(|a| a.addr == asked) {
+            a.slow = true;
         }
     }
 
