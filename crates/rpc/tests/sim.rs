@@ -856,30 +856,8 @@ fn burst_beyond_the_window_flows_as_replies_free_slots() {
 
 #[test]
 fn queries_ask_the_nearest_known_nodes_first() {
-    let mut sim = Sim::new();
-    let b = sim.add(persistent_cfg(addr(0, 49737)), true);
-    sim.advance(Duration::from_millis(10));
-    let boot = sim.addrs[b].0;
-    for _ in 0..40 {
-        sim.add(persistent_cfg(boot), false);
-        sim.advance(Duration::from_millis(50));
-    }
-    sim.advance(Duration::from_secs(3));
-    let c = sim.add(
-        Config {
-            bootstrap: vec![boot],
-            ephemeral: Some(true),
-            ..Config::default()
-        },
-        false,
-    );
-    sim.advance(Duration::from_secs(2));
-    assert!(sim.ready(c));
     // a well-filled table (more than k = 20 entries), so no bootstrap node joins the seeds
-    for i in 0..c {
-        let a = sim.addrs[i].0;
-        sim.nodes[c].add_node(a);
-    }
+    let (mut sim, c) = known_network();
     for round in 0..20u8 {
         // the table grows as queries meet more nodes
         let known: Vec<[u8; 32]> = sim.nodes[c].to_array(0).iter().map(|n| n.id).collect();
