@@ -113,16 +113,56 @@ impl BatchUdp {
     }
 
     /// Waits until datagrams are queued, then receives a batch (see [`BatchUdp::try_recv`]).
+    /// Receive errors are absorbed (callers have nothing to do with them) behind a
+    /// [`RecvBackoff`], so a socket that keeps failing is not read in a busy loop.
     pub async fn recv(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
+        let mut backoff = RecvBackoff::default();
         loop {
             sock.readable().await?;
             match self.try_recv(sock, bufs) {
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                r => return r,
+                Err(_) => backoff.failed().await,
             }
         }
     }
 }
+
+/// Pacing for receive errors other than `WouldBlock`. Most are one-off and consumed by the read
+/// that reports them (an ICMP port-unreachable as `ECONNREFUSED`); a socket that keeps failing
+/// would otherwise be polled in a busy loop, readable and erroring forever. After
+/// [`RecvBackoff::FREE`] failures in a row each one waits, 1 ms doubling up to 100 ms.
+#[derive(Debug, Default)]
+pub struct RecvBackoff {
+    failures: u32,
+}
+
+impl RecvBackoff {
+    /// Failures in a row that are retried at once.
+    pub const FREE: u32 = 3;
+    const MAX: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// A receive worked: the next failure is retried at once again.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Counts a failure and returns how long to wait before reading again.
+    pub fn next_delay(&mut self) -> Option<std::time::Duration> {
+        self.failures = self.failures.saturating_add(1);
+        let over = self.failures.checked_sub(Self::FREE + 1)?;
+        let ms = 1u64.checked_shl(over.min(16)).unwrap_or(u64::MAX);
+        Some(std::time::Duration::from_millis(ms).min(Self::MAX))
+    }
+
+    /// Counts a failure and waits as [`RecvBackoff::next_delay`] says.
+    pub async fn failed(&mut self) {
+        if let Some(d) = self.next_delay() {
+            tokio::time::sleep(d).await;
+        }
+    }
+}
+
 
 /// Receive buffers reused across batches (no allocation per datagram).
 pub struct RecvBuffers {
@@ -147,5 +187,27 @@ impl RecvBuffers {
                 };
                 data.chunks(stride).map(move |d| (m.addr, d))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecvBackoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_lets_a_few_failures_through_then_waits_longer_up_to_a_cap() {
+        let mut b = RecvBackoff::default();
+        for _ in 0..RecvBackoff::FREE {
+            assert_eq!(b.next_delay(), None);
+        }
+        let waits: Vec<Duration> = (0..10).filter_map(|_| b.next_delay()).collect();
+        let ms: Vec<u128> = waits.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [1, 2, 4, 8, 16, 32, 64, 100, 100, 100]);
+        for _ in 0..100 {
+            assert_eq!(b.next_delay(), Some(Duration::from_millis(100)));
+        }
+        b.succeeded();
+        assert_eq!(b.next_delay(), None, "a success resets it");
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL};
 use crate::messages::MAX_DATAGRAM;
 use crate::node::{Event, Reply, SocketKind};
-use hyperdht_udp::RecvBuffers;
+use hyperdht_udp::{RecvBackoff, RecvBuffers};
 
 /// Receive batches handled back to back before the driver looks at its timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;
@@ -180,6 +180,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
     // batched receive state, created once batching is enabled (UDX on the server socket)
     let mut batch_bufs: Option<RecvBuffers> = None;
     let mut foreign_flags: Vec<bool> = Vec::new();
+    // pacing for sockets that keep failing to receive (one per socket)
+    let mut backoff_s = RecvBackoff::default();
+    let mut backoff_c = RecvBackoff::default();
     let mut out = Vec::new();
     let mut was_ready = false;
     loop {
@@ -242,8 +245,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
             tokio::task::yield_now().await;
         }
         tokio::select! {
-            _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags) => {}
-            r = client.recv_from(&mut buf_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
+            _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags, &mut backoff_s) => {}
+            r = recv_from(&client, &mut buf_c, &mut backoff_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
             _ = shared.notify.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {
                 let mut st = match shared.state.lock() { Ok(g) => g, Err(p) => p.into_inner() };
@@ -269,13 +272,8 @@ pub(super) async fn run(shared: Arc<Shared>) {
     shared.closed.send_replace(true);
 }
 
-fn on_datagram(
-    shared: &Shared,
-    socket: SocketKind,
-    r: std::io::Result<(usize, SocketAddr)>,
-    buf: &[u8],
-) {
-    let Ok((n, SocketAddr::V4(from))) = r else {
+fn on_datagram(shared: &Shared, socket: SocketKind, (n, from): (usize, SocketAddr), buf: &[u8]) {
+    let SocketAddr::V4(from) = from else {
         return;
     };
     let Some(data) = buf.get(..n) else {
@@ -303,6 +301,23 @@ fn on_datagram(
     }
 }
 
+/// One datagram; receive errors are retried behind `backoff` (they carry nothing to act on).
+async fn recv_from(
+    sock: &UdpSocket,
+    buf: &mut [u8],
+    backoff: &mut RecvBackoff,
+) -> (usize, SocketAddr) {
+    loop {
+        match sock.recv_from(buf).await {
+            Ok(r) => {
+                backoff.succeeded();
+                return r;
+            }
+            Err(_) => backoff.failed().await,
+        }
+    }
+}
+
 /// One receive on the server socket: a single `recv_from`, or with batching on, up to
 /// [`MAX_BATCHES_PER_TURN`] `recvmmsg` batches.
 async fn server_turn(
@@ -311,9 +326,10 @@ async fn server_turn(
     buf: &mut [u8],
     batch: &mut Option<RecvBuffers>,
     flags: &mut Vec<bool>,
+    backoff: &mut RecvBackoff,
 ) {
     let Some(io) = shared.batch.get() else {
-        let r = server.recv_from(buf).await;
+        let r = recv_from(server, buf, backoff).await;
         on_datagram(shared, SocketKind::Server, r, buf);
         return;
     };
@@ -322,10 +338,17 @@ async fn server_turn(
         return;
     }
     for _ in 0..MAX_BATCHES_PER_TURN {
-        let Ok(n) = io.try_recv(server, bufs) else {
-            break;
-        };
-        on_batch(shared, bufs, n, flags);
+        match io.try_recv(server, bufs) {
+            Ok(n) => {
+                backoff.succeeded();
+                on_batch(shared, bufs, n, flags);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => {
+                backoff.failed().await;
+                break;
+            }
+        }
     }
 }
 
