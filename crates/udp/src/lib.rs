@@ -163,7 +163,6 @@ impl RecvBackoff {
     }
 }
 
-
 /// Receive buffers reused across batches (no allocation per datagram).
 pub struct RecvBuffers {
     storage: Vec<u8>,
