@@ -55,6 +55,23 @@ interface ConnectOptions {
   fastOpen?: boolean
   reusableSocket?: boolean
   holepunch?: HolepunchVeto
+  /** Reuse the pool's connection to this key if it has one (hyperdht `dht.pool()`). */
+  pool?: ConnectionPool
+}
+
+/** hyperdht's ConnectionPool: at most one connection per remote key. */
+declare class ConnectionPool extends EventEmitter {
+  readonly connecting: number
+  readonly connections: IterableIterator<ConnectionRef>
+  has(publicKey: Buffer): boolean
+  get(publicKey: Buffer): NoiseSecretStream | null
+  on(event: 'connection', listener: (stream: NoiseSecretStream, ref: ConnectionRef) => void): this
+}
+
+interface ConnectionRef {
+  active(): void
+  inactive(): void
+  release(): void
 }
 
 /** Shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
@@ -87,6 +104,8 @@ interface ServerOptions {
   holepunch?: false | HolepunchVeto
   shareLocalAddress?: boolean
   reusableSocket?: boolean
+  /** Accepted connections join this pool (hyperdht `dht.pool()`). */
+  pool?: ConnectionPool
   onconnection?: (conn: NoiseSecretStream) => void
 }
 
@@ -149,6 +168,7 @@ declare class HyperDHT extends EventEmitter {
   /** Returns the encrypted stream synchronously; `open` fires once connected. Keys may be Buffer, hex or z-base32. */
   connect(remotePublicKey: Buffer | string, opts?: ConnectOptions): NoiseSecretStream
   createServer(opts?: ServerOptions | ((conn: NoiseSecretStream) => void), onconnection?: (conn: NoiseSecretStream) => void): Server
+  pool(): ConnectionPool
 
   on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'network-change' | 'network-update', listener: () => void): this
   on(event: 'nat-update', listener: (host: string, port: number) => void): this

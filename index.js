@@ -9,6 +9,7 @@ const Query = require('./lib/query')
 const { FirstReply } = Query
 const Server = require('./lib/server')
 const Connection = require('./lib/connection')
+const ConnectionPool = require('./lib/connection-pool')
 const errors = require('./lib/errors')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
@@ -259,8 +260,11 @@ class HyperDHT extends EventEmitter {
   /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously. */
   connect (remotePublicKey, opts = {}) {
     const { key, nodes } = toConnectKey(remotePublicKey, 'remotePublicKey')
+    const pool = opts.pool || null
+    if (pool && pool.has(key)) return pool.get(key)
     const keyPair = opts.keyPair || this.defaultKeyPair
     const conn = new Connection(this, true, { publicKey: keyPair.publicKey, remotePublicKey: key })
+    if (pool) pool._attachStream(conn, false)
     if (this.destroyed) {
       queueMicrotask(() => conn._onfail(errors.DESTROYED()))
       return conn
@@ -302,6 +306,11 @@ class HyperDHT extends EventEmitter {
       }
     )
     return conn
+  }
+
+  /** hyperdht `pool()`: one connection per remote key for `connect(key, {pool})` and `createServer({pool})`. */
+  pool () {
+    return new ConnectionPool(this)
   }
 
   /** hyperdht `createServer([opts], [onconnection])`. */

@@ -39,6 +39,12 @@ class Connection extends Duplex {
   }
 
   _onopen (ev) {
+    if (this.destroying) {
+      // destroyed while the handshake was still running: the native side must go too, and a
+      // closed stream does not open
+      this.dht._native.connDestroy(ev.cid)
+      return
+    }
     this._cid = ev.cid
     this.remotePublicKey = ev.remotePublicKey
     this.publicKey = ev.publicKey

@@ -39,7 +39,8 @@ const CODES = {
   INVALID_SEQ: 'Invalid seq',
   SEQ_REUSED: 'Seq reused',
   SEQ_TOO_LOW: 'Seq too low',
-  DESTROYED: 'Destroyed'
+  DESTROYED: 'Destroyed',
+  DUPLICATE_CONNECTION: 'Duplicate connection'
 }
 
 for (const [code, defaultMsg] of Object.entries(CODES)) {

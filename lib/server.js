@@ -24,6 +24,7 @@ class Server extends EventEmitter {
     this._neverPunch = opts.holepunch === false
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
+    this.pool = opts.pool || null
     this._closing = null
   }
 
@@ -69,6 +70,7 @@ class Server extends EventEmitter {
       this.dht._servers.delete(this.sid)
       throw err
     }
+    if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
     return this
   }
