@@ -188,3 +188,41 @@ for (const [C, S, name] of [[RS, JS, 'Rust reader, JS writer'], [RS, RS, 'Rust r
     assert.strictEqual(got, total)
   })
 }
+
+for (const [S, name] of [[RS, 'Rust server'], [JS, 'JS server']]) {
+  test(`a Rust connection destroyed while connecting never opens, and its other end closes (${name})`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(RS)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const accepted = []
+    const server = sNode.createServer((c) => {
+      c.on('error', () => {})
+      accepted.push(new Promise((resolve) => c.on('close', resolve)))
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+    const hop = () => new Promise((resolve) => setImmediate(resolve))
+    // destroy after 0..59 event-loop turns: some land before the handshake, some while the
+    // native connect has finished but its open event is still on its way, some after open
+    for (let turns = 0; turns < 60; turns++) {
+      const c = cNode.connect(server.publicKey)
+      let closed = false
+      c.on('error', () => {})
+      c.on('close', () => { closed = true })
+      c.on('open', () => assert.ok(!closed, 'opened after close'))
+      for (let i = 0; i < turns; i++) await hop()
+      c.destroy()
+      await once(c, 'close')
+    }
+    // and the common case: destroyed once open
+    const opened = cNode.connect(server.publicKey)
+    opened.on('error', () => {})
+    await once(opened, 'open')
+    opened.destroy()
+    // every connection the server accepted closes: no client half was left behind
+    const all = Promise.all(accepted)
+    const timeout = new Promise((resolve, reject) => setTimeout(() => reject(new Error('a server-side connection stayed open')), 5000))
+    await Promise.race([all, timeout])
+  })
+}

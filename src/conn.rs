@@ -225,9 +225,15 @@ pub(crate) fn spawn_connection(
     );
     let conns = conns.clone();
     tokio::spawn(async move {
+        let raw = stream.clone();
         let err = tokio::select! {
             r = run(stream, cid, (rx, &queued), ctl, blocked, &flow, &sink) => r.err(),
-            _ = kill.notified() => Some(DESTROYED.to_string()),
+            _ = kill.notified() => {
+                // NoiseSecretStream.destroy() destroys its raw stream: the peer gets a UDX
+                // DESTROY now instead of noticing the silence much later
+                raw.lock().unwrap_or_else(|p| p.into_inner()).get_ref().destroy();
+                Some(DESTROYED.to_string())
+            }
         };
         if let Ok(mut m) = conns.lock() {
             m.remove(&cid);
