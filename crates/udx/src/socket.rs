@@ -37,6 +37,8 @@ struct Inner {
     closed: bool,
     read_waker: Option<Waker>,
     write_waker: Option<Waker>,
+    /// tasks waiting in `connected()` / `closed()`
+    state_wakers: Vec<Waker>,
     messages: VecDeque<Vec<u8>>,
 }
 
@@ -249,6 +251,7 @@ impl UdxSocket {
             closed: false,
             read_waker: None,
             write_waker: None,
+            state_wakers: Vec::new(),
             messages: VecDeque::new(),
         }));
         if let Ok(mut m) = self.inner.streams.lock() {
@@ -415,6 +418,18 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
             w.wake();
         }
     }
+    if !g.state_wakers.is_empty() && (g.closed || g.stream.is_connected()) {
+        for w in g.state_wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// Registers the task of `cx` to be woken when the stream connects or closes.
+fn wait_state(g: &mut Inner, cx: &Context<'_>) {
+    if !g.state_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+        g.state_wakers.push(cx.waker().clone());
+    }
 }
 
 /// A UDX stream: `AsyncRead` + `AsyncWrite` (`shutdown` sends END, i.e. half-close).
@@ -447,18 +462,18 @@ impl UdxStream {
     /// Resolves once the stream is connected (e.g. by its first packet through the firewall
     /// hook); false if it closed first.
     pub async fn connected(&self) -> bool {
-        loop {
-            {
-                let g = lock(&self.shared);
-                if g.stream.is_connected() {
-                    return true;
-                }
-                if g.closed {
-                    return false;
-                }
+        std::future::poll_fn(|cx| {
+            let mut g = lock(&self.shared);
+            if g.stream.is_connected() {
+                return Poll::Ready(true);
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+            if g.closed {
+                return Poll::Ready(false);
+            }
+            wait_state(&mut g, cx);
+            Poll::Pending
+        })
+        .await
     }
     /// Sends HEARTBEATs while idle (`setKeepalive`).
     pub fn set_keepalive(&self, ka: Option<Duration>) {
@@ -492,15 +507,15 @@ impl UdxStream {
     }
     /// Resolves once the stream is closed (both sides ended, destroyed, or failed).
     pub async fn closed(&self) -> Option<UdxError> {
-        loop {
-            {
-                let g = lock(&self.shared);
-                if g.closed {
-                    return g.error;
-                }
+        std::future::poll_fn(|cx| {
+            let mut g = lock(&self.shared);
+            if g.closed {
+                return Poll::Ready(g.error);
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+            wait_state(&mut g, cx);
+            Poll::Pending
+        })
+        .await
     }
 }
 
