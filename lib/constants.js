@@ -38,3 +38,20 @@ exports.ERROR = Object.freeze({
 })
 
 exports.DEFAULT_PORT = 49737
+
+// Signing / hashing namespaces, as hypercore-crypto's namespace('hyperswarm/dht', [commands]):
+// BLAKE2b-256(BLAKE2b-256('hyperswarm/dht') || command byte), one 32-byte key per command.
+exports.NS = (() => {
+  const { hash } = require('../binding.js')
+  const base = hash(Buffer.from('hyperswarm/dht'))
+  const ns = (command) => hash(Buffer.concat([base, Buffer.from([command])]))
+  const C = exports.COMMANDS
+  return Object.freeze({
+    ANNOUNCE: ns(C.ANNOUNCE),
+    UNANNOUNCE: ns(C.UNANNOUNCE),
+    MUTABLE_PUT: ns(C.MUTABLE_PUT),
+    PEER_HANDSHAKE: ns(C.PEER_HANDSHAKE),
+    PEER_HOLEPUNCH: ns(C.PEER_HOLEPUNCH),
+    PLUGIN: ns(C.PLUGIN)
+  })
+})()
