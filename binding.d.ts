@@ -22,8 +22,16 @@ export declare class NativeDht {
   /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
   query(qid: number, spec: JsQuerySpec): void
   cancelQuery(qid: number): void
-  /** `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow. */
-  connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions): Promise<number>
+  /**
+   * A connection id for `connect()`: JS registers its stream under it before dialing, so
+   * every event of the connection finds its object.
+   */
+  reserveCid(): number
+  /**
+   * `dht.connect(remotePublicKey)` under a reserved connection id: resolves once open (the
+   * `conn-open` event carries the details); `connDestroy(cid)` before that cancels the dial.
+   */
+  connect(cid: number, remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions): Promise<void>
   /** Queues a write; false = queue full, wait for `conn-drain` and retry. */
   connWrite(cid: number, data: Uint8Array): boolean
   connEnd(cid: number): void

@@ -38,9 +38,6 @@ class HyperDHT extends EventEmitter {
     this._queries = new Map()
     this._conns = new Map()
     this._servers = new Map()
-    // client connections whose events may arrive before connect() resolves with their id
-    this._pendingEvents = new Map()
-    this._waitingOpen = new Map()
     this._nextQid = 1
     // connect({holepunch: fn}) vetoes by id, asked through `holepunch-veto` events
     this._vetoes = new Map()
@@ -138,13 +135,9 @@ class HyperDHT extends EventEmitter {
           else this._native.connDestroy(ev.cid)
           return
         }
-        const waiting = this._waitingOpen.get(ev.cid)
-        if (waiting) {
-          this._waitingOpen.delete(ev.cid)
-          waiting._onopen(ev)
-        } else {
-          this._pendingEvents.set(ev.cid, [ev])
-        }
+        const conn = this._conns.get(ev.cid)
+        if (conn) conn._onopen(ev)
+        else this._native.connDestroy(ev.cid)
         return
       }
       case 'conn-data':
@@ -153,7 +146,6 @@ class HyperDHT extends EventEmitter {
       case 'conn-close': {
         const c = this._conns.get(ev.cid)
         if (c) dispatchConn(c, ev)
-        else if (this._pendingEvents.has(ev.cid)) this._pendingEvents.get(ev.cid).push(ev)
         return
       }
       case 'nat-update':
@@ -263,10 +255,16 @@ class HyperDHT extends EventEmitter {
     const pool = opts.pool || null
     if (pool && pool.has(key)) return pool.get(key)
     const keyPair = opts.keyPair || this.defaultKeyPair
-    const conn = new Connection(this, true, { publicKey: keyPair.publicKey, remotePublicKey: key })
+    const cid = this.destroyed ? 0 : this._native.reserveCid()
+    const conn = new Connection(this, true, {
+      publicKey: keyPair.publicKey,
+      remotePublicKey: key,
+      keepAlive: this.connectionKeepAlive,
+      cid
+    })
     if (pool) pool._attachStream(conn, false)
     if (this.destroyed) {
-      queueMicrotask(() => conn._onfail(errors.DESTROYED()))
+      conn.destroy(errors.DESTROYED())
       return conn
     }
     const native = {
@@ -283,25 +281,13 @@ class HyperDHT extends EventEmitter {
       this._vetoes.set(vid, opts.holepunch)
       native.holepunchVeto = vid
     }
-    const settled = () => { if (vid) this._vetoes.delete(vid) }
-    this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
-      (cid) => {
-        settled()
-        if (conn.destroying) {
-          this._native.connDestroy(cid)
-          return
-        }
-        const evs = this._pendingEvents.get(cid)
-        this._pendingEvents.delete(cid)
-        if (!evs) {
-          this._waitingOpen.set(cid, conn)
-          return
-        }
-        conn._onopen(evs[0])
-        for (let i = 1; i < evs.length; i++) dispatchConn(conn, evs[i])
-      },
+    // every event of this connection (open first) finds it here by its reserved id
+    this._conns.set(cid, conn)
+    this._native.connect(cid, key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
+      () => { if (vid) this._vetoes.delete(vid) },
       (err) => {
-        settled()
+        if (vid) this._vetoes.delete(vid)
+        this._conns.delete(cid)
         conn._onfail(errors.fromNative(err.message))
       }
     )
@@ -505,12 +491,16 @@ class HyperDHT extends EventEmitter {
     for (const q of [...this._queries.values()]) q._ondestroyed()
     this._queries.clear()
     this._state = null
+    // like hyperdht destroying its raw streams: open connections close without an error,
+    // dials fail
+    for (const c of [...this._conns.values()]) {
+      if (c._native === null) c._onfail(errors.DESTROYED())
+      else c.destroy()
+    }
     await this._native.destroy(force)
-    // the native side destroyed every connection; close events it could not deliver are implied
-    for (const c of [...this._conns.values()]) c._onclose('DESTROYED: Connection destroyed')
-    for (const c of this._waitingOpen.values()) c._onfail(errors.DESTROYED())
-    this._waitingOpen.clear()
-    this._pendingEvents.clear()
+    // close events the native side could no longer deliver are implied
+    for (const c of [...this._conns.values()]) c._onclose(null)
+    this._conns.clear()
     this.destroyed = true
     this.emit('close')
   }

@@ -1,18 +1,26 @@
 'use strict'
-// The JS face of an encrypted connection: a streamx Duplex shaped like @hyperswarm/secret-stream's
-// NoiseSecretStream (events open/connect/data/drain/end/finish/close/error, remotePublicKey,
-// publicKey, handshakeHash, isInitiator, opened, userData, rawStream info). Bytes move through
-// the owning DHT's native object; writes are queued in Rust (bounded) and `drain` releases us.
-const { Duplex } = require('streamx')
+// The JS face of an encrypted connection: a streamx Duplex with the lifecycle of
+// @hyperswarm/secret-stream's NoiseSecretStream (index.js there), which is what hyperdht hands out:
+// * `open` is emitted once, after the handshake (streamx `_open` waits for the native open), with
+//   `connect` just before it; `publicKey`, `remotePublicKey`, `handshakeHash`, `rawStream` are set
+//   by then. `write()`/`end()` before open are held by streamx and run after it.
+// * `opened` resolves true on open, false when the stream is destroyed before it.
+// * the stream closes when both sides ended (streamx auto-destroy after `end` + `finish`), or on
+//   destroy/error; `close` waits for the native connection to be gone.
+// * `keepAlive` is set from the constructor (hyperdht passes dht.connectionKeepAlive) and applied
+//   to the native stream on open; `setKeepAlive`/`setTimeout` before open are remembered.
+// Bytes move through the owning DHT's native object by connection id; writes are queued in Rust
+// (bounded) and `conn-drain` releases a held write.
+const { Duplex, Writable } = require('streamx')
 const errors = require('./errors')
 
+// a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer) only
+// when JS falls that far behind
 const READ_HWM = 1024 * 1024
 
 class Connection extends Duplex {
-  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null } = {}) {
-    // a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer)
-    // only when JS falls that far behind
-    super({ highWaterMark: READ_HWM, mapWritable: (b) => (typeof b === 'string' ? Buffer.from(b) : b) })
+  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, cid = 0 } = {}) {
+    super({ highWaterMark: READ_HWM, mapWritable: toBuffer })
     this.dht = dht
     this.isInitiator = isInitiator
     this.noiseStream = this
@@ -20,46 +28,77 @@ class Connection extends Duplex {
     this.remotePublicKey = remotePublicKey
     this.handshakeHash = null
     this.connected = false
+    this.keepAlive = keepAlive || 0
+    this.timeout = 0
     this.userData = null
     this.rawBytesRead = 0
     this.rawBytesWritten = 0
-    this.keepAlive = 0
-    this.timeout = 0
     this.rawStream = null
+    // metadata hyperdht sets
     this.relay = null
     this.puncher = null
-    this._cid = 0
+
+    this._cid = cid
+    this._native = null // the open event's details, once the native connection exists
+    this._openDone = null
     this._pendingWrite = null
     this._nativeClosed = false
     this._paused = false
-    this._destroyCallback = null
-    this._openedResolve = null
-    this.opened = new Promise((resolve) => { this._openedResolve = resolve })
-    this.on('error', noop)
+    this._destroyDone = null
+    this._openedDone = null
+    this.opened = new Promise((resolve) => { this._openedDone = resolve })
+
+    // like NoiseSecretStream: wiggle the stream so streamx calls _open right away
+    this.resume()
+    this.pause()
   }
 
+  // streamx: runs once, on the next tick; open completes when the native connection is open
+  _open (cb) {
+    if (this._native !== null) return this._completeOpen(cb)
+    this._openDone = cb
+  }
+
+  /** The native connection is open (client: handshake done; server: accepted). */
   _onopen (ev) {
     if (this.destroying) {
-      // destroyed while the handshake was still running: the native side must go too, and a
-      // closed stream does not open
+      // destroyed while the handshake was still running: the native side goes too
       this.dht._native.connDestroy(ev.cid)
       return
     }
     this._cid = ev.cid
+    this._native = ev
     this.remotePublicKey = ev.remotePublicKey
     this.publicKey = ev.publicKey
     this.handshakeHash = ev.handshakeHash
-    this.connected = true
     this.rawStream = new RawStreamInfo(this, ev)
-    this.dht._conns.set(ev.cid, this)
-    this._openedResolve(true)
+    if (this.keepAlive) this.dht._native.connSetKeepAlive(this._cid, this.keepAlive)
+    if (this.timeout) this.dht._native.connSetTimeout(this._cid, this.timeout)
+    if (this._openDone !== null) {
+      const cb = this._openDone
+      this._openDone = null
+      this._completeOpen(cb)
+    }
+  }
+
+  _completeOpen (cb) {
+    this._resolveOpened(true)
+    cb(null)
+  }
+
+  _resolveOpened (val) {
+    if (this._openedDone === null) return
+    const done = this._openedDone
+    this._openedDone = null
+    done(val)
+    if (!val) return
+    this.connected = true
     this.emit('connect')
-    this.emit('open')
-    // hyperdht opens every NoiseSecretStream with keepAlive = dht.connectionKeepAlive
-    const keepAlive = this.keepAlive || this.dht.connectionKeepAlive
-    if (keepAlive) this.setKeepAlive(keepAlive)
-    if (this.timeout) this.setTimeout(this.timeout)
-    if (this._pendingWrite) this._flushPending()
+  }
+
+  /** The connect failed before the stream opened. */
+  _onfail (err) {
+    this.destroy(err)
   }
 
   _ondata (data) {
@@ -86,20 +125,16 @@ class Connection extends Duplex {
     if (this._pendingWrite) this._flushPending()
   }
 
+  /** The native connection is gone (error = why, null after a clean end of both sides). */
   _onclose (error) {
     this.dht._conns.delete(this._cid)
     this._nativeClosed = true
     if (error) this.destroy(errors.fromNative(error))
-    else if (!this.destroying) this.destroy()
-    // like NoiseSecretStream, `close` waits for the underlying stream to close
-    const cb = this._destroyCallback
-    this._destroyCallback = null
+    else if (this._pendingWrite !== null) this.destroy(errors.DESTROYED())
+    // a clean close: streamx auto-destroys once `end` and `finish` were both emitted
+    const cb = this._destroyDone
+    this._destroyDone = null
     if (cb) cb(null)
-  }
-
-  _onfail (err) {
-    this._openedResolve(false)
-    this.destroy(err)
   }
 
   _flushPending () {
@@ -112,23 +147,47 @@ class Connection extends Duplex {
   }
 
   _write (data, cb) {
+    if (!this._live()) return cb(errors.DESTROYED())
     this._pendingWrite = { data, cb }
-    if (this.connected) this._flushPending()
+    this._flushPending()
   }
 
   _final (cb) {
-    if (this.connected) this.dht._native.connEnd(this._cid)
+    // NoiseSecretStream clears its keep-alive when it ends
+    this.keepAlive = 0
+    if (this._live()) this.dht._native.connEnd(this._cid)
     cb(null)
   }
 
-  _destroy (cb) {
-    if (this.connected && !this._nativeClosed) this._destroyCallback = cb
-    else cb(null)
+  _predestroy () {
+    if (this._cid !== 0 && !this._nativeClosed) this.dht._native.connDestroy(this._cid)
+    if (this._openDone !== null) {
+      const cb = this._openDone
+      this._openDone = null
+      cb(new Error('Stream destroyed'))
+    }
+    if (this._pendingWrite !== null) {
+      const { cb } = this._pendingWrite
+      this._pendingWrite = null
+      cb(new Error('Stream destroyed'))
+    }
   }
 
-  _predestroy () {
-    if (this.connected) this.dht._native.connDestroy(this._cid)
-    this._openedResolve(false)
+  _destroy (cb) {
+    this._resolveOpened(false)
+    if (this._native !== null && !this._nativeClosed) this._destroyDone = cb
+    else {
+      this.dht._conns.delete(this._cid)
+      cb(null)
+    }
+  }
+
+  /** Resolves true once every byte written so far was handed on (NoiseSecretStream.flush). */
+  async flush () {
+    if ((await this.opened) === false) return false
+    if ((await Writable.drained(this)) === false) return false
+    if (this.destroying) return false
+    return true
   }
 
   setKeepAlive (ms) {
@@ -146,7 +205,19 @@ class Connection extends Duplex {
   }
 
   _live () {
-    return this.connected && !this._nativeClosed
+    return this._native !== null && !this._nativeClosed
+  }
+
+  toJSON () {
+    return {
+      isInitiator: this.isInitiator,
+      publicKey: this.publicKey && this.publicKey.toString('hex'),
+      remotePublicKey: this.remotePublicKey && this.remotePublicKey.toString('hex'),
+      connected: this.connected,
+      destroying: this.destroying,
+      destroyed: this.destroyed,
+      rawStream: this.rawStream && this.rawStream.toJSON()
+    }
   }
 }
 
@@ -178,8 +249,14 @@ class RawStreamInfo {
   get bytesWritten () {
     return this._conn.rawBytesWritten
   }
+
+  toJSON () {
+    return { remoteHost: this.remoteHost, remotePort: this.remotePort, connected: this.connected }
+  }
 }
 
-function noop () {}
+function toBuffer (data) {
+  return typeof data === 'string' ? Buffer.from(data) : data
+}
 
 module.exports = Connection

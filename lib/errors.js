@@ -55,6 +55,12 @@ for (const [code, defaultMsg] of Object.entries(CODES)) {
 DHTError.fromNative = function fromNative (str) {
   const m = /^([A-Z_]+): (.*)$/s.exec(String(str))
   if (m && DHTError[m[1]]) return DHTError[m[1]](m[2])
+  if (m && /^E[A-Z]+$/.test(m[1])) {
+    // a socket error, shaped like udx-native's: the libuv message, the errno name as `code`
+    const err = new Error(m[2])
+    err.code = m[1]
+    return err
+  }
   return new Error(String(str))
 }
 

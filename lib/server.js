@@ -102,7 +102,8 @@ class Server extends EventEmitter {
   }
 
   _onconnection (ev) {
-    const conn = new Connection(this.dht, false)
+    const conn = new Connection(this.dht, false, { keepAlive: this.dht.connectionKeepAlive })
+    this.dht._conns.set(ev.cid, conn)
     conn._onopen(ev)
     this.emit('connection', conn)
   }

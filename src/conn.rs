@@ -130,11 +130,88 @@ pub(crate) fn set_paused(conns: &Conns, cid: u32, paused: bool) {
     }
 }
 
-/// Destroys one connection (its task emits `conn-close` with DESTROYED).
-pub(crate) fn destroy_one(conns: &Conns, cid: u32) {
-    if let Ok(m) = conns.lock() {
-        if let Some(h) = m.get(&cid) {
-            h.kill.notify_one();
+/// A client connect still in progress under the connection id JS reserved for it
+/// (`reserveCid`), so the JS stream can be destroyed before the handshake finishes.
+#[derive(Default)]
+pub(crate) struct Dial {
+    cancelled: AtomicBool,
+    wake: Notify,
+}
+
+impl Dial {
+    /// The JS stream is gone: the dial still runs to its end, and a connection it makes is
+    /// destroyed at once, so a server that already accepted it hears a UDX DESTROY (a dial
+    /// dropped half-way would leave that server's stream waiting for its timeouts).
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    /// The node is going away: the dial stops now.
+    fn abort(&self) {
+        self.cancel();
+        self.wake.notify_one();
+    }
+
+    /// Resolves once the dial was aborted (a permit is stored, so an abort before the first
+    /// poll is not lost).
+    pub async fn aborted(&self) {
+        self.wake.notified().await
+    }
+}
+
+/// Dials in progress by connection id. Lock order: `Dialing` before `Conns`.
+pub(crate) type Dialing = Arc<Mutex<HashMap<u32, Arc<Dial>>>>;
+
+/// Registers a dial for `cid`; [`finish_dial`] must follow.
+pub(crate) fn start_dial(dialing: &Dialing, cid: u32) -> Arc<Dial> {
+    let dial = Arc::new(Dial::default());
+    if let Ok(mut d) = dialing.lock() {
+        d.insert(cid, dial.clone());
+    }
+    dial
+}
+
+/// Ends a dial: a connection that was cancelled meanwhile is destroyed (the peer gets a UDX
+/// DESTROY) and `None` is returned; otherwise it is registered and its task spawned. Both
+/// happen under the dial lock, so a concurrent `destroy_one` either cancels the dial or finds
+/// the live connection.
+pub(crate) fn finish_dial(
+    dialing: &Dialing,
+    conns: &Conns,
+    sink: Sink,
+    cid: u32,
+    conn: Option<Connection>,
+) -> bool {
+    let Ok(mut d) = dialing.lock() else {
+        return false;
+    };
+    let cancelled = d
+        .remove(&cid)
+        .is_none_or(|dial| dial.cancelled.load(Ordering::Acquire));
+    match conn {
+        Some(conn) if cancelled => {
+            conn.get_ref().destroy();
+            false
+        }
+        Some(conn) => {
+            spawn_connection(conns, sink, cid, None, conn);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Destroys one connection (its task emits `conn-close` with DESTROYED), or cancels its dial.
+pub(crate) fn destroy_one(dialing: &Dialing, conns: &Conns, cid: u32) {
+    if let Ok(d) = dialing.lock() {
+        if let Some(dial) = d.get(&cid) {
+            dial.cancel();
+            return;
+        }
+        if let Ok(m) = conns.lock() {
+            if let Some(h) = m.get(&cid) {
+                h.kill.notify_one();
+            }
         }
     }
 }
@@ -164,8 +241,13 @@ pub(crate) fn mtu(conns: &Conns, cid: u32) -> u32 {
     mtu.unwrap_or(0) as u32
 }
 
-/// Destroys every live connection (DHT teardown, like hyperdht's `rawStreams.clear()`).
-pub(crate) fn destroy_all(conns: &Conns) {
+/// Destroys every live connection and cancels every dial (DHT teardown, like hyperdht's
+/// `rawStreams.clear()`).
+pub(crate) fn destroy_all(dialing: &Dialing, conns: &Conns) {
+    let Ok(d) = dialing.lock() else { return };
+    for dial in d.values() {
+        dial.abort();
+    }
     if let Ok(m) = conns.lock() {
         for h in m.values() {
             h.kill.notify_one();

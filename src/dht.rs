@@ -199,6 +199,7 @@ pub struct NativeDht {
     queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
     pub(crate) udx: UdxSocket,
     pub(crate) conns: Conns,
+    dialing: conn::Dialing,
     pub(crate) next_cid: Arc<AtomicU32>,
     /// firewall / holepunch-veto questions waiting for JS (src/server.rs, src/veto.rs)
     pub(crate) questions: JsQuestions,
@@ -286,6 +287,7 @@ impl NativeDht {
             hyper,
             udx,
             conns: Arc::new(Mutex::new(HashMap::new())),
+            dialing: Arc::new(Mutex::new(HashMap::new())),
             next_cid: Arc::new(AtomicU32::new(1)),
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
@@ -549,14 +551,23 @@ impl NativeDht {
         }
     }
 
-    /// `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow.
+    /// A connection id for `connect()`: JS registers its stream under it before dialing, so
+    /// every event of the connection finds its object.
+    #[napi(catch_unwind)]
+    pub fn reserve_cid(&self) -> u32 {
+        self.next_cid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `dht.connect(remotePublicKey)` under a reserved connection id: resolves once open (the
+    /// `conn-open` event carries the details); `connDestroy(cid)` before that cancels the dial.
     #[napi(catch_unwind)]
     pub async fn connect(
         &self,
+        cid: u32,
         remote_public_key: Buffer,
         key_pair: JsKeyPairArg,
         opts: JsConnectOptions,
-    ) -> Result<u32> {
+    ) -> Result<()> {
         let pk: [u8; 32] = remote_public_key
             .as_ref()
             .try_into()
@@ -577,14 +588,20 @@ impl NativeDht {
                 crate::veto::holepunch_veto(&self.questions, self.sink.clone(), None, Some(vid))
             }),
         };
-        let conn = self
-            .hyper
-            .connect_with_extras(&self.udx, &kp, pk, options, extras)
-            .await
-            .map_err(reason)?;
-        let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);
-        conn::spawn_connection(&self.conns, self.sink.clone(), cid, None, conn);
-        Ok(cid)
+        let dial = conn::start_dial(&self.dialing, cid);
+        let result = tokio::select! {
+            r = self.hyper.connect_with_extras(&self.udx, &kp, pk, options, extras) => r.map_err(reason),
+            _ = dial.aborted() => Err(Error::from_reason("DESTROYED: Connection destroyed")),
+        };
+        let (conn, err) = match result {
+            Ok(c) => (Some(c), None),
+            Err(e) => (None, Some(e)),
+        };
+        if conn::finish_dial(&self.dialing, &self.conns, self.sink.clone(), cid, conn) {
+            Ok(())
+        } else {
+            Err(err.unwrap_or_else(|| Error::from_reason("DESTROYED: Connection destroyed")))
+        }
     }
 
     /// Queues a write; false = queue full, wait for `conn-drain` and retry.
@@ -648,7 +665,7 @@ impl NativeDht {
 
     #[napi(catch_unwind)]
     pub fn conn_destroy(&self, cid: u32) {
-        conn::destroy_one(&self.conns, cid);
+        conn::destroy_one(&self.dialing, &self.conns, cid);
     }
 
     /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
@@ -659,7 +676,7 @@ impl NativeDht {
                 h.abort();
             }
         }
-        conn::destroy_all(&self.conns);
+        conn::destroy_all(&self.dialing, &self.conns);
         self.questions.clear();
         self.udx.close();
         self.dht.destroy().await;
