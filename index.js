@@ -10,6 +10,7 @@ const { FirstReply } = Query
 const Server = require('./lib/server')
 const Connection = require('./lib/connection')
 const ConnectionPool = require('./lib/connection-pool')
+const UDX = require('./lib/udx')
 const errors = require('./lib/errors')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
@@ -43,6 +44,7 @@ class HyperDHT extends EventEmitter {
     this._vetoes = new Map()
     this._nextVid = 1
     this._state = null
+    this._udx = null
     this._destroying = null
 
     const native = {
@@ -197,6 +199,12 @@ class HyperDHT extends EventEmitter {
 
   get online () {
     return true
+  }
+
+  /** udx-native's UDX object as hyperdht exposes it (raw datagram sockets, interface list). */
+  get udx () {
+    if (!this._udx) this._udx = new UDX()
+    return this._udx
   }
 
   address () {

@@ -46,11 +46,20 @@ function buffer32 (buf, name) {
  * first). Returns `{ key, nodes }` like HyperDHTAddress.decode.
  */
 function toConnectKey (key, name = 'remotePublicKey') {
-  if (typeof key === 'string') {
-    if (key.startsWith('pear://')) key = key.slice(7).split('/')[0]
-    return { key: toKey(key, name), nodes: null }
+  // hypercore-id-encoding's decode(): anything but a Buffer must be a 52-char z-base32 or 64-char
+  // hex key (a `pear://` link's first segment), else 'Invalid Hypercore key'
+  if (!(key instanceof Uint8Array)) {
+    if (typeof key === 'string') {
+      if (key.startsWith('pear://')) key = key.slice(7).split('/')[0]
+      if (key.length === 52 || key.length === 64) {
+        try {
+          return { key: toKey(key, name), nodes: null }
+        } catch {}
+      }
+    }
+    throw new Error('Invalid Hypercore key')
   }
-  if (!(key instanceof Uint8Array) || key.byteLength < 32) return { key: buffer32(key, name), nodes: null }
+  if (key.byteLength < 32) return { key: buffer32(key, name), nodes: null }
   if (key.byteLength === 32) return { key: buffer32(key, name), nodes: null }
   const bad = () => new TypeError(`${name} is neither a 32-byte key nor a valid hyperdht-address`)
   let at = 32

@@ -25,6 +25,8 @@ class Server extends EventEmitter {
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
     this.pool = opts.pool || null
+    // hyperdht: how long a finished handshake is remembered for retransmits (ms)
+    this.handshakeClearWait = opts.handshakeClearWait || 10000
     this._closing = null
   }
 

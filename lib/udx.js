@@ -1,0 +1,130 @@
+'use strict'
+// `dht.udx`: the part of udx-native's UDX object that code written for hyperdht reaches for
+// (`createSocket()` to send raw datagrams, `networkInterfaces()`), over node:dgram. UDX streams
+// themselves live in the Rust engine; `createStream` is not offered here.
+// Mirrors udx-native lib/udx.js + lib/socket.js (bind/send/trySend/address/close, 'message').
+const dgram = require('dgram')
+const os = require('os')
+const net = require('net')
+const { EventEmitter } = require('events')
+
+class UDXSocket extends EventEmitter {
+  constructor (opts = {}) {
+    super()
+    this._ipv6Only = !!opts.ipv6Only
+    this._reuseAddress = !!opts.reuseAddress
+    this._socket = null
+    this._address = null
+    this._closing = null
+    this.closing = false
+    this.bytesTransmitted = 0
+    this.packetsTransmitted = 0
+    this.bytesReceived = 0
+    this.packetsReceived = 0
+  }
+
+  get bound () {
+    return this._address !== null
+  }
+
+  get idle () {
+    return true
+  }
+
+  get busy () {
+    return false
+  }
+
+  address () {
+    return this._address
+  }
+
+  bind (port = 0, host) {
+    if (this.bound) throw new Error('Already bound')
+    if (this.closing) throw new Error('Socket is closed')
+    const family = host ? net.isIP(host) : 4
+    if (!family) throw new Error(`${host} is not a valid IP address`)
+    if (!host) host = '0.0.0.0'
+    const sock = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: this._ipv6Only, reuseAddr: this._reuseAddress })
+    sock.on('message', (buf, rinfo) => {
+      this.bytesReceived += buf.byteLength
+      this.packetsReceived++
+      this.emit('message', buf, { host: rinfo.address, family: rinfo.family === 'IPv6' ? 6 : 4, port: rinfo.port })
+    })
+    sock.on('error', (err) => this.emit('error', err))
+    this._socket = sock
+    // node:dgram binds asynchronously: the port is filled in once bound, and sends wait for it
+    this._address = { host, family, port: 0 }
+    this._bound = new Promise((resolve, reject) => {
+      sock.once('error', reject)
+      sock.bind(port, host, () => {
+        sock.off('error', reject)
+        this._address.port = sock.address().port
+        this.emit('listening')
+        resolve()
+      })
+    })
+    this._bound.catch(() => {})
+  }
+
+  async send (buffer, port, host = '127.0.0.1', ttl) {
+    if (this.closing) return false
+    if (!net.isIP(host)) throw new Error(`${host} is not a valid IP address`)
+    if (!this.bound) this.bind(0)
+    try {
+      await this._bound
+      if (ttl) this._socket.setTTL(ttl)
+      await new Promise((resolve, reject) => this._socket.send(buffer, port, host, (err) => (err ? reject(err) : resolve())))
+      this.bytesTransmitted += buffer.byteLength
+      this.packetsTransmitted++
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  trySend (buffer, port, host, ttl) {
+    this.send(buffer, port, host, ttl).catch(() => {})
+  }
+
+  setTTL (ttl) {
+    if (this._socket) this._socket.setTTL(ttl)
+  }
+
+  async close () {
+    if (this._closing) return this._closing
+    this.closing = true
+    this._closing = (async () => {
+      if (this._socket) {
+        await this._bound.catch(() => {})
+        await new Promise((resolve) => this._socket.close(resolve))
+      }
+      this.emit('close')
+    })()
+    return this._closing
+  }
+}
+
+class UDX {
+  createSocket (opts) {
+    return new UDXSocket(opts)
+  }
+
+  createStream () {
+    throw new Error('UDX streams are not exposed by hyperdht-rs; use dht.createRawStream()')
+  }
+
+  /** udx-native's interface list: `{ name, host, family, internal }` per address. */
+  networkInterfaces () {
+    const out = []
+    for (const [name, addrs] of Object.entries(os.networkInterfaces())) {
+      for (const a of addrs || []) {
+        out.push({ name, host: a.address, family: a.family === 'IPv6' || a.family === 6 ? 6 : 4, internal: a.internal })
+      }
+    }
+    return out
+  }
+}
+
+module.exports = UDX
+module.exports.UDXSocket = UDXSocket
