@@ -143,7 +143,10 @@ test('connect accepts the server key as Buffer, hex or z-base32 (like hyperdht)'
     conn.on('error', () => {})
     conn.destroy()
   }
-  assert.throws(() => cNode.connect('not-a-key'), TypeError)
+  // hyperdht decodes string keys with hypercore-id-encoding: the same error from both
+  for (const node of [cNode, sNode]) {
+    for (const bad of ['not-a-key', null, 42]) assert.throws(() => node.connect(bad), { message: 'Invalid Hypercore key' })
+  }
 })
 
 for (const force of [false, true]) {

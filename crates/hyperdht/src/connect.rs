@@ -209,8 +209,28 @@ impl HyperDht {
                 break id;
             }
         };
+        // like hyperdht's `c.rawStream`, the stream exists before the handshake is sent, so the
+        // server's first datagrams are kept even when they overtake our handling of its reply
+        let mut raw = Reserved(Some(udx.reserve(stream_id)));
+        let result = self
+            .connect_reserved(&raw, key_pair, remote_public_key, &opts, &extras)
+            .await?;
+        let stream = raw.0.take().expect("taken once");
+        Ok(SecretStreamIo::new(stream, result))
+    }
+
+    async fn connect_reserved(
+        &self,
+        raw: &Reserved,
+        key_pair: &KeyPair,
+        remote_public_key: [u8; 32],
+        opts: &ConnectOptions,
+        extras: &ConnectExtras,
+    ) -> Result<HandshakeResult, ConnectError> {
+        let raw = raw.stream();
+        let stream_id = raw.local_id();
         let hs = self
-            .find_and_handshake(key_pair, remote_public_key, stream_id, &opts, &extras)
+            .find_and_handshake(key_pair, remote_public_key, stream_id, opts, extras)
             .await?;
         let remote_udx = hs.payload.udx.map(|u| u.id as u32).unwrap_or(0);
         let holepunchable = hs
@@ -220,13 +240,10 @@ impl HyperDht {
             .is_some_and(|h| !h.relays.is_empty());
         let server_fw = Firewall::from_code(hs.payload.firewall);
         let stream = |addr: SocketAddrV4| {
-            self.on_socket(&hs, &extras, remote_public_key, addr);
-            SecretStreamIo::new(
-                udx.connect(stream_id, remote_udx, SocketAddr::V4(addr)),
-                hs.result.clone(),
-            )
+            self.on_socket(&hs, extras, remote_public_key, addr);
+            raw.connect(remote_udx, SocketAddr::V4(addr));
+            hs.result.clone()
         };
-
         // not relayed: we handshook with the server's own node
         if !hs.relayed {
             return Ok(stream(hs.relay));
@@ -244,21 +261,15 @@ impl HyperDht {
         }
         // we are OPEN: the server connects to us
         if self.rpc.remote_address().is_some() && !self.rpc.is_firewalled() {
-            let raw = udx.accept(
-                stream_id,
-                Box::new(move |from: SocketAddr| Some((remote_udx, from))),
-            );
+            raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_udx, from))));
             return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
                 Ok(true) => {
                     if let Some(SocketAddr::V4(addr)) = raw.remote() {
-                        self.on_socket(&hs, &extras, remote_public_key, addr);
+                        self.on_socket(&hs, extras, remote_public_key, addr);
                     }
-                    Ok(SecretStreamIo::new(raw, hs.result))
+                    Ok(hs.result)
                 }
-                _ => {
-                    raw.destroy();
-                    Err(ConnectError::HolepunchAborted)
-                }
+                _ => Err(ConnectError::HolepunchAborted),
             };
         }
         // the LAN shortcut: same public host, PING the server's local address
@@ -280,7 +291,7 @@ impl HyperDht {
                 }
             }
         }
-        let addr = self.holepunch(&hs, &opts, extras.holepunch.clone()).await?;
+        let addr = self.holepunch(&hs, opts, extras.holepunch.clone()).await?;
         Ok(stream(addr))
     }
 
@@ -309,6 +320,25 @@ impl HyperDht {
         let theirs = hs.payload.udx.is_some_and(|u| u.reusable_socket);
         if extras.reusable_socket && theirs {
             self.connects.add_route(remote_public_key, addr);
+        }
+    }
+}
+
+/// The client's stream while the connect runs: destroyed if the connect fails or is dropped.
+struct Reserved(Option<UdxStream>);
+
+impl Reserved {
+    fn stream(&self) -> &UdxStream {
+        self.0
+            .as_ref()
+            .expect("a reserved stream until the connect returns")
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        if let Some(raw) = self.0.take() {
+            raw.destroy();
         }
     }
 }

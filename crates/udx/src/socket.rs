@@ -40,7 +40,12 @@ struct Inner {
     /// tasks waiting in `connected()` / `closed()`
     state_wakers: Vec<Waker>,
     messages: VecDeque<Vec<u8>>,
+    /// datagrams for a reserved stream that arrived before it knew its peer
+    early: VecDeque<(SocketAddr, Vec<u8>)>,
 }
+
+/// Datagrams a reserved stream keeps until it is connected (more are dropped; UDX retransmits).
+const EARLY_DATAGRAMS: usize = 16;
 
 type Shared = Arc<Mutex<Inner>>;
 
@@ -235,6 +240,14 @@ impl UdxSocket {
         self.add(Stream::new(local_id), None, Some(firewall))
     }
 
+    /// A stream whose peer is not known yet (hyperdht's client creates its raw stream before the
+    /// handshake): datagrams arriving for `local_id` are kept (up to 16) until
+    /// [`UdxStream::connect`] or [`UdxStream::set_firewall`] decides where it goes, so a server
+    /// that writes right after answering the handshake is not dropped into a retransmit wait.
+    pub fn reserve(&self, local_id: u32) -> UdxStream {
+        self.add(Stream::new(local_id), None, None)
+    }
+
     fn add(
         &self,
         stream: Stream,
@@ -253,6 +266,7 @@ impl UdxSocket {
             write_waker: None,
             state_wakers: Vec::new(),
             messages: VecDeque::new(),
+            early: VecDeque::new(),
         }));
         if let Ok(mut m) = self.inner.streams.lock() {
             m.insert(local_id, shared.clone());
@@ -368,13 +382,26 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
     if !g.stream.is_connected() {
         let verdict = g.firewall.as_mut().and_then(|f| f(from));
         let Some((remote_id, addr)) = verdict else {
+            if g.firewall.is_none() && g.early.len() < EARLY_DATAGRAMS {
+                g.early.push_back((from, d.to_vec()));
+            }
             return;
         };
-        g.remote = Some(addr);
-        g.stream.set_ipv6(addr.is_ipv6());
-        g.stream.connect(remote_id, Instant::now().into_std());
+        connect_locked(g, remote_id, addr);
     }
     g.stream.handle_datagram(d, Instant::now().into_std());
+}
+
+/// Connects an unconnected stream and processes the datagrams it kept meanwhile.
+fn connect_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) {
+    let now = Instant::now().into_std();
+    g.firewall = None;
+    g.remote = Some(addr);
+    g.stream.set_ipv6(addr.is_ipv6());
+    g.stream.connect(remote_id, now);
+    for (_, d) in std::mem::take(&mut g.early) {
+        g.stream.handle_datagram(&d, now);
+    }
 }
 
 /// Sends what the stream produced and moves its events to the reader/writer side.
@@ -474,6 +501,40 @@ impl UdxStream {
             Poll::Pending
         })
         .await
+    }
+    /// Connects a reserved or accepted stream that is still unconnected to `remote_id` at
+    /// `addr` (udx-native `stream.connect`); datagrams it kept are processed now. A stream the
+    /// firewall hook already connected stays as it is.
+    pub fn connect(&self, remote_id: u32, addr: SocketAddr) {
+        let mut g = lock(&self.shared);
+        if g.stream.is_connected() || g.closed {
+            return;
+        }
+        connect_locked(&mut g, remote_id, addr);
+        flush(&*self.socket.transport, &mut g);
+        drop(g);
+        self.socket.notify.notify_one();
+    }
+    /// Datagrams an unconnected reserved stream is holding for its [`UdxStream::connect`].
+    pub fn kept_datagrams(&self) -> usize {
+        lock(&self.shared).early.len()
+    }
+    /// Lets the first datagram for an unconnected stream decide its peer (like
+    /// [`UdxSocket::accept`]); a datagram the stream already kept is asked at once.
+    pub fn set_firewall(&self, mut firewall: Firewall) {
+        let mut g = lock(&self.shared);
+        if g.stream.is_connected() || g.closed {
+            return;
+        }
+        match g.early.front().and_then(|(from, _)| firewall(*from)) {
+            Some((remote_id, addr)) => {
+                connect_locked(&mut g, remote_id, addr);
+                flush(&*self.socket.transport, &mut g);
+                drop(g);
+                self.socket.notify.notify_one();
+            }
+            None => g.firewall = Some(firewall),
+        }
     }
     /// Sends HEARTBEATs while idle (`setKeepalive`).
     pub fn set_keepalive(&self, ka: Option<Duration>) {

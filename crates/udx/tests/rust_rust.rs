@@ -185,3 +185,52 @@ async fn stalled_reader_bounds_the_writer_then_everything_arrives() {
     assert_eq!(tokio::time::timeout(t, sa.closed()).await.unwrap(), None);
     assert_eq!(tokio::time::timeout(t, sb.closed()).await.unwrap(), None);
 }
+
+/// A reserved stream (hyperdht's client stream before the handshake reply is handled) keeps what
+/// the peer sends first and reads it once connected, without the peer retransmitting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_stream_keeps_datagrams_that_arrive_before_connect() {
+    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut sa = a.reserve(1);
+    let mut sb = b.connect(2, 1, a.local_addr().unwrap());
+    sb.write_all(b"hello before connect").await.unwrap();
+    // the datagram reached the unconnected stream (bounded wait on an observable state)
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while sa.kept_datagrams() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("datagram kept");
+    sa.connect(2, b.local_addr().unwrap());
+    assert_eq!(sa.kept_datagrams(), 0);
+    let mut got = [0u8; 20];
+    tokio::time::timeout(std::time::Duration::from_secs(5), sa.read_exact(&mut got))
+        .await
+        .expect("in time")
+        .unwrap();
+    assert_eq!(&got, b"hello before connect");
+    assert_eq!(
+        sb.retransmits(),
+        0,
+        "read from the kept datagram, not a retransmit"
+    );
+    sa.write_all(b"ok").await.unwrap();
+    let mut back = [0u8; 2];
+    sb.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"ok");
+}
+
+/// A reserved stream that never connects is removed from its socket once destroyed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_stream_destroyed_unconnected_closes() {
+    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let sa = a.reserve(7);
+    sa.destroy();
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), sa.closed())
+            .await
+            .is_ok()
+    );
+}
