@@ -1,0 +1,170 @@
+'use strict'
+// Connection lifecycle the way apps use it, compared event for event with JS hyperdht: listeners
+// attached right after connect(), write()/end() before open, once('open'), destroy at each step.
+// Every scenario runs for each client × server pairing (JS↔JS is the reference, in the same run)
+// and the recorded sequences must equal the reference's.
+const test = require('node:test')
+const assert = require('node:assert')
+const { RS, JS, mixedNet } = require('./helpers')
+
+const PAIRS = [[JS, JS, 'JS->JS'], [RS, RS, 'RS->RS'], [RS, JS, 'RS->JS'], [JS, RS, 'JS->RS']]
+
+/** Records a stream's events as names (data as `data:<text>`, errors as `error:<code>`). */
+function record (stream, log, side) {
+  for (const ev of ['connect', 'open', 'end', 'finish', 'close']) {
+    stream.on(ev, () => log.push(`${side} ${ev}`))
+  }
+  stream.on('data', (d) => log.push(`${side} data:${d}`))
+  stream.on('error', (e) => log.push(`${side} error:${e.code || e.message}`))
+}
+
+/** Resolves on `close` (events.once would reject on an `error` before it). */
+function closed (stream) {
+  return new Promise((resolve) => stream.on('close', resolve))
+}
+
+/** Runs `scenario(client, server, logs)` on one pairing; resolves with the client and server logs. */
+async function run (t, C, S, scenario) {
+  const net = await mixedNet(t)
+  const sNode = net.client(S)
+  const cNode = net.client(C)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const client = []
+  const server = []
+  // every scenario has the server accept exactly one connection (also when the client destroys
+  // it at once: JS servers emit it before the client opens); wait until it closed
+  let serverClosed = null
+  const accepted = new Promise((resolve) => { serverClosed = resolve })
+  const srv = sNode.createServer((conn) => {
+    server.push('connection')
+    record(conn, server, 's')
+    conn.on('close', serverClosed)
+    if (scenario.onServer) scenario.onServer(conn)
+  })
+  await srv.listen(S.keyPair())
+  t.after(() => srv.close())
+  const extra = await scenario.client(cNode, srv.publicKey, client, sNode)
+  await accepted
+  return { client, server, extra }
+}
+
+const scenarios = {
+  'write and end before open, server echoes then ends': {
+    onServer (conn) {
+      conn.on('data', (d) => conn.write(d))
+      conn.once('end', () => conn.end())
+    },
+    async client (node, key, log) {
+      const s = node.connect(key)
+      record(s, log, 'c')
+      s.write('hello')
+      s.end()
+      const opened = s.opened
+      await closed(s)
+      return { opened: await opened, hash: s.handshakeHash !== null, keepAlive: s.keepAlive }
+    }
+  },
+  'once(open) then write, both sides end': {
+    onServer (conn) {
+      conn.once('data', (d) => conn.end('re:' + d))
+      conn.once('end', () => conn.end())
+    },
+    async client (node, key, log) {
+      const s = node.connect(key)
+      record(s, log, 'c')
+      const seen = {}
+      s.once('open', () => {
+        seen.hashAtOpen = s.handshakeHash !== null && s.rawStream !== null && s.remotePublicKey.equals(key)
+        s.write('ping')
+      })
+      s.once('data', () => s.end())
+      await closed(s)
+      return seen
+    }
+  },
+  'destroy on open': {
+    onServer (conn) {},
+    async client (node, key, log) {
+      const s = node.connect(key)
+      record(s, log, 'c')
+      s.once('open', () => s.destroy())
+      s.on('error', () => {})
+      await closed(s)
+      return { opened: await s.opened }
+    }
+  }
+}
+
+for (const [name, scenario] of Object.entries(scenarios)) {
+  test(`lifecycle: ${name} (every pairing equals JS->JS)`, async (t) => {
+    let reference = null
+    for (const [C, S, pair] of PAIRS) {
+      const got = await run(t, C, S, scenario)
+      if (reference === null) {
+        reference = got
+        continue
+      }
+      assert.deepStrictEqual(got.client, reference.client, `${pair}: client events`)
+      assert.deepStrictEqual(got.server, reference.server, `${pair}: server events`)
+      assert.deepStrictEqual(got.extra, reference.extra, `${pair}: client state`)
+    }
+  })
+}
+
+// A server that destroys a connection as it arrives: whether the client saw `open` first is a
+// race in JS too (a JS server resets before it replies, ours right after), so every pairing is
+// checked for what must hold: ECONNRESET then close, `connect` right before any `open`, no data.
+test('lifecycle: a connection the server destroys on arrival fails with ECONNRESET (every pairing)', async (t) => {
+  for (const [C, S, pair] of PAIRS) {
+    const { client } = await run(t, C, S, {
+      onServer (conn) {
+        conn.on('error', () => {})
+        conn.destroy(new Error('go away'))
+      },
+      async client (node, key, log) {
+        const s = node.connect(key)
+        record(s, log, 'c')
+        await closed(s)
+      }
+    })
+    const tail = client.slice(-2)
+    assert.deepStrictEqual(tail, ['c error:ECONNRESET', 'c close'], pair)
+    assert.ok([0, 2].includes(client.length - 2), `${pair}: ${client}`)
+    if (client.length === 4) assert.deepStrictEqual(client.slice(0, 2), ['c connect', 'c open'], pair)
+  }
+})
+
+// Destroyed before the handshake finished: no open, opened false, no error, close once; the
+// same for both implementations (no server connection is needed for this).
+for (const Impl of [JS, RS]) {
+  test(`lifecycle: destroy right after connect() never opens (${Impl === JS ? 'JS' : 'RS'})`, async (t) => {
+    const net = await mixedNet(t)
+    const node = net.client(Impl)
+    await node.fullyBootstrapped()
+    const log = []
+    const s = node.connect(Impl.keyPair().publicKey)
+    record(s, log, 'c')
+    s.write('never sent')
+    s.destroy()
+    await closed(s)
+    assert.deepStrictEqual(log, ['c close'])
+    assert.strictEqual(await s.opened, false)
+  })
+}
+
+test('lifecycle: connecting to a key nobody announced fails like JS (PEER_NOT_FOUND, no open)', async (t) => {
+  const logs = []
+  for (const Impl of [JS, RS]) {
+    const net = await mixedNet(t)
+    const node = net.client(Impl)
+    await node.fullyBootstrapped()
+    const log = []
+    const s = node.connect(Impl.keyPair().publicKey)
+    record(s, log, 'c')
+    s.end()
+    await closed(s)
+    logs.push({ log, opened: await s.opened })
+  }
+  assert.deepStrictEqual(logs[1], logs[0])
+  assert.deepStrictEqual(logs[0].log, ['c error:PEER_NOT_FOUND', 'c close'])
+})
