@@ -21,6 +21,24 @@ export declare class NativeDht {
   request(host: string, port: number, req: JsRequest): Promise<JsReply>
   /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
   query(qid: number, spec: JsQuerySpec): void
+  /**
+   * `dht.register(name, plugin)`: PLUGIN requests for `name` at `version` become
+   * `plugin-request` events.
+   */
+  registerPlugin(name: string, version: number): void
+  /** A plugin's `req.reply(value, {token, closerNodes})` (`error` 0) or `req.error(code)`. */
+  pluginReply(id: number, value: Buffer | undefined | null, error: number, token: boolean, closerNodes: boolean): void
+  /**
+   * dht-rpc `suspend()`: pending requests and queries fail with IO_SUSPENDED, the node stops
+   * ticking and ignores DHT traffic.
+   */
+  suspend(): Promise<void>
+  /** dht-rpc `resume()`: a wake-up, then a refresh. */
+  resume(): Promise<void>
+  /** dht-rpc `refresh()`. */
+  refresh(): void
+  /** Requests this node created (dht-rpc `stats.requests.total`; `io._tid` grows with it). */
+  requestCount(): number
   cancelQuery(qid: number): void
   /** `dht.connect(remotePublicKey)`: resolves with the connection id once open; events follow. */
   connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions): Promise<number>
@@ -94,6 +112,8 @@ export interface JsConnectOptions {
 export interface JsDhtOptions {
   bootstrap: Array<string>
   port: number
+  /** `port: [start, end]`: ports `start..end` are tried in order (dht-rpc `io.portRange`) */
+  portRange?: Array<number>
   host: string
   ephemeral?: boolean
   firewalled: boolean
@@ -137,6 +157,8 @@ export interface JsEvent {
   /** `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments */
   vid?: number
   veto?: JsHolepunchInfo
+  /** `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`) */
+  plugin?: JsPluginRequest
 }
 
 /** The veto's arguments as JS sees them (firewalls are hyperdht's FIREWALL codes). */
@@ -206,6 +228,26 @@ export interface JsPeer {
   publicKey: Buffer
   /** "host:port" strings are avoided: relay addresses are `{host, port}`. */
   relayAddresses: Array<JsAddress>
+}
+
+/** A decoded `pluginRequest` plus its outer dht-rpc request (hyperdht persistent.js `onplugin`). */
+export interface JsPluginRequest {
+  /** the id to pass to `pluginReply` */
+  id: number
+  plugin: string
+  version: number
+  command: number
+  value?: Buffer
+  /** the outer request */
+  tid: number
+  fromId?: Buffer
+  fromHost: string
+  fromPort: number
+  toHost: string
+  toPort: number
+  token?: Buffer
+  target?: Buffer
+  outerValue?: Buffer
 }
 
 /** Query parameters from index.js (`_startQuery`). */

@@ -14,6 +14,8 @@ class Server extends EventEmitter {
     this.dht = dht
     this.sid = nextSid++
     this.keyPair = null
+    // hyperdht: hash(publicKey) once listening, the topic the server is announced under
+    this.target = null
     this.closed = false
     this.listening = false
     this.suspended = false
@@ -52,6 +54,7 @@ class Server extends EventEmitter {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
     }
     this.keyPair = keyPair
+    this.target = this.dht.constructor.hash(kp.publicKey)
     this.listening = true
     this.dht.listening.add(this)
     this.dht._servers.set(this.sid, this)

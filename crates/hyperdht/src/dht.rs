@@ -17,6 +17,7 @@ use crate::announcer::{self, Announcers};
 use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
+use crate::plugin::Plugins;
 use crate::router;
 use crate::server::{Connection, ListenExtras, ListenOptions, ServerState, Servers};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
@@ -51,6 +52,7 @@ pub struct AnnounceOptions {
 struct Storage {
     store: Arc<Mutex<Persistent>>,
     servers: Servers,
+    plugins: Plugins,
 }
 
 impl RequestHandler for Storage {
@@ -87,6 +89,15 @@ impl RequestHandler for Storage {
             action.apply(&req, node);
             return true;
         }
+        // hyperdht index.js onrequest: PLUGIN only on a persistent node (else UNKNOWN_COMMAND),
+        // then persistent.js onplugin answers or drops
+        if Command::from_code(req.command) == Some(Command::Plugin) {
+            if node.id().is_none() {
+                return false;
+            }
+            self.plugins.on_request(&req, Instant::now());
+            return true;
+        }
         let outcome = match self.store.lock() {
             Ok(mut s) => s.on_request(&req, node.id(), Instant::now()),
             Err(_) => Outcome::Unhandled,
@@ -111,6 +122,8 @@ pub struct HyperDht {
     pub(crate) punchers: Punchers,
     pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
     attached: Arc<std::sync::atomic::AtomicBool>,
+    /// `dht.register(name, plugin)` and the PLUGIN requests waiting for a plugin's answer
+    pub plugins: Plugins,
 }
 
 fn query_params(
@@ -140,9 +153,11 @@ impl HyperDht {
         let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
         let store = Arc::new(Mutex::new(Persistent::new(limits, Instant::now())));
         let servers: Servers = Arc::new(Mutex::new(HashMap::new()));
+        let plugins = Plugins::default();
         rpc.set_request_handler(Box::new(Storage {
             store: store.clone(),
             servers: servers.clone(),
+            plugins: plugins.clone(),
         }));
         HyperDht {
             rpc,
@@ -152,6 +167,7 @@ impl HyperDht {
             punchers: Punchers::default(),
             connects: Arc::new(crate::connect_state::ConnectShared::new(limits.max_size)),
             attached: Arc::default(),
+            plugins,
         }
     }
 
