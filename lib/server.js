@@ -27,6 +27,10 @@ class Server extends EventEmitter {
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
     this.pool = opts.pool || null
+    // hyperdht's external-key servers (createHandshake / createSecretStream, used with a keyPair
+    // that has no secretKey) run the Noise handshake in JS objects; here the handshake runs in
+    // the engine, so listen() refuses them instead of failing on the first connection
+    this._externalHandshake = !!(opts.createHandshake || opts.createSecretStream)
     this._closing = null
   }
 
@@ -49,7 +53,8 @@ class Server extends EventEmitter {
     if (this.listening) throw errors.ALREADY_LISTENING()
     if (this.dht.destroyed) throw errors.NODE_DESTROYED()
     const kp = keyPairArg(keyPair)
-    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen')
+    if (this._externalHandshake) throw new Error('createHandshake / createSecretStream are not supported by hyperdht-rs (the Noise handshake runs in the engine)')
+    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen (hyperdht-rs runs the server\'s Noise handshake in the engine)')
     for (const s of this.dht.listening) {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
     }
