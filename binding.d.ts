@@ -258,6 +258,10 @@ export interface JsQuerySpec {
   value?: Buffer
   concurrency?: number
   nodes?: Array<string>
+  /** dht-rpc `onlyClosestNodes`: ask only `nodes` */
+  onlyClosestNodes?: boolean
+  /** dht-rpc `force`: no congestion window, no retries */
+  force?: boolean
   keyPair?: JsKeyPairArg
   relayAddresses?: Array<string>
   bump?: number

@@ -593,6 +593,20 @@ class HyperDHT extends EventEmitter {
     const latest = opts.latest !== false
     const q = this._startQuery({ publicKey: pk, seq: userSeq, ...queryOpts(opts) }, 'mutableGet', target)
     let result = null
+    // hyperdht: opts.refresh(result) => true re-puts the latest record to the closest nodes
+    let refresh = opts.refresh || null
+    let signed = null
+    if (refresh) {
+      q._commit = (reply, dht) => {
+        if (!signed && result && refresh) {
+          if (refresh(result)) signed = binding.encodeMutablePut(pk, result.seq, result.value, result.signature)
+          else refresh = null
+        }
+        return signed
+          ? dht.request({ token: reply.token, target, command: COMMANDS.MUTABLE_PUT, value: signed }, reply.from)
+          : Promise.resolve(null)
+      }
+    }
     // Replies are verified in Rust (signature + seq >= userSeq) before they reach JS.
     for await (const node of q) {
       if (result && node.seq <= result.seq) continue
@@ -645,8 +659,9 @@ const RAW = { kind: 'query' }
 
 const COMMANDS_FIND_NODE = 2 // dht-rpc internal FIND_NODE
 
-// dht-rpc Query options the engine takes: concurrency, and the nodes to start from
-// (opts.nodes / closestNodes, else the senders of opts.replies / closestReplies)
+// dht-rpc Query options the engine takes: concurrency, the nodes to start from (opts.nodes /
+// closestNodes, else the senders of opts.replies / closestReplies), onlyClosestNodes (ask just
+// those; hyperswarm's unannounce) and force (no congestion window, no retries)
 function queryOpts (opts) {
   const out = {}
   if (opts.concurrency) out.concurrency = opts.concurrency
@@ -654,6 +669,8 @@ function queryOpts (opts) {
   const replies = opts.replies || opts.closestReplies
   if (nodes) out.nodes = nodes.map((n) => `${n.host}:${n.port}`)
   else if (replies) out.nodes = replies.map((r) => `${r.from.host}:${r.from.port}`)
+  if (opts.onlyClosestNodes) out.onlyClosestNodes = true
+  if (opts.force) out.force = true
   return out
 }
 

@@ -316,3 +316,25 @@ async function until (fn, ms = 5000) {
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
+
+test('onlyClosestNodes asks just the given nodes; mutableGet refresh re-puts the latest record', async (t) => {
+  const net = await network(t, [RS, JS], 6)
+  const a = net.client(RS)
+  await a.fullyBootstrapped()
+  const [n1, n2] = [net.nodes[1], net.nodes[2]].map((n) => ({ host: '127.0.0.1', port: n.address().port }))
+  const kp = RS.keyPair()
+  const value = Buffer.from('only on one node')
+  const put = await a.mutablePut(kp, value, { nodes: [n1], onlyClosestNodes: true, force: true })
+  assert.deepStrictEqual(put.closestNodes.map((n) => n.port), [n1.port])
+
+  const onlyN2 = () => a.mutableGet(kp.publicKey, { nodes: [n2], onlyClosestNodes: true, latest: false })
+  assert.strictEqual(await onlyN2(), null, 'n2 was never asked to store it')
+
+  let refreshed = null
+  const got = await a.mutableGet(kp.publicKey, { refresh: (r) => { refreshed = r; return true } })
+  assert.ok(got.value.equals(value))
+  assert.ok(refreshed && refreshed.value.equals(value))
+  const fromN2 = await onlyN2()
+  assert.ok(fromN2 && fromN2.value.equals(value), 'the refresh commit stored it on n2')
+  assert.strictEqual(fromN2.from.port, n2.port)
+})

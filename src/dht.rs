@@ -75,6 +75,10 @@ pub struct JsQuerySpec {
     pub value: Option<Buffer>,
     pub concurrency: Option<u32>,
     pub nodes: Option<Vec<String>>,
+    /// dht-rpc `onlyClosestNodes`: ask only `nodes`
+    pub only_closest_nodes: Option<bool>,
+    /// dht-rpc `force`: no congestion window, no retries
+    pub force: Option<bool>,
     pub key_pair: Option<JsKeyPairArg>,
     pub relay_addresses: Option<Vec<String>>,
     pub bump: Option<f64>,
@@ -454,9 +458,13 @@ impl NativeDht {
         let hyper = self.hyper.clone();
         let sink = self.sink.clone();
         let queries = self.queries.clone();
+        let only_closest_nodes = spec.only_closest_nodes.unwrap_or(false);
+        let force = spec.force.unwrap_or(false);
         let o = QueryOptions {
             nodes: nodes.clone(),
             concurrency,
+            only_closest_nodes,
+            force,
         };
         let key_pair = || -> Result<KeyPair> {
             let kp = spec
@@ -498,6 +506,8 @@ impl NativeDht {
                     value: spec.value.as_ref().map(|v| v.to_vec()),
                     concurrency,
                     nodes,
+                    only_closest_nodes,
+                    force,
                 })
             }
             "lookup" => ops::Job::Lookup { topic: target, o },

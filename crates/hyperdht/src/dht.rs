@@ -39,6 +39,10 @@ pub struct CacheOptions {
 pub struct QueryOptions {
     pub nodes: Vec<SocketAddrV4>,
     pub concurrency: Option<usize>,
+    /// dht-rpc `onlyClosestNodes`: ask only `nodes` (hyperswarm's targeted unannounce)
+    pub only_closest_nodes: bool,
+    /// dht-rpc `force`: no congestion window, no retries
+    pub force: bool,
 }
 
 /// The announce-specific arguments.
@@ -139,6 +143,8 @@ fn query_params(
         value,
         concurrency: o.concurrency,
         nodes: o.nodes.clone(),
+        only_closest_nodes: o.only_closest_nodes,
+        force: o.force,
     }
 }
 

@@ -431,6 +431,8 @@ impl Dht {
                 retries: 5,
                 nodes: p.nodes,
                 background: false,
+                only_closest_nodes: p.only_closest_nodes,
+                force: p.force,
             };
             let now = Instant::now().into_std();
             // register the channel before the query can emit anything

@@ -135,6 +135,10 @@ pub struct QueryParams {
     pub value: Option<Vec<u8>>,
     pub concurrency: Option<usize>,
     pub nodes: Vec<SocketAddrV4>,
+    /// dht-rpc `opts.onlyClosestNodes`: ask only `nodes`
+    pub only_closest_nodes: bool,
+    /// dht-rpc `opts.force`: no congestion window, no retries
+    pub force: bool,
 }
 
 impl QueryParams {
@@ -146,6 +150,8 @@ impl QueryParams {
             value: None,
             concurrency: None,
             nodes: Vec::new(),
+            only_closest_nodes: false,
+            force: false,
         }
     }
 }
