@@ -185,6 +185,9 @@ export interface JsInfo {
   address?: JsHostPort
   localAddress?: JsHostPort
   remoteAddress?: JsHostPort
+  /** dht-rpc network health: `online` / `degraded` (changes come with `network-update`) */
+  online: boolean
+  degraded: boolean
 }
 
 export interface JsKeyPair {

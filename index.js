@@ -239,8 +239,13 @@ class HyperDHT extends EventEmitter {
     return { io: this._native.stats() }
   }
 
+  // dht-rpc network health (NetworkHealth): false after responses stop; `network-update` on change
   get online () {
-    return true
+    return this.destroyed ? true : this._info().online !== false
+  }
+
+  get degraded () {
+    return this.destroyed ? false : !!this._info().degraded
   }
 
   address () {

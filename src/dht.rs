@@ -64,6 +64,9 @@ pub struct JsInfo {
     pub address: Option<JsHostPort>,
     pub local_address: Option<JsHostPort>,
     pub remote_address: Option<JsHostPort>,
+    /// dht-rpc network health: `online` / `degraded` (changes come with `network-update`)
+    pub online: bool,
+    pub degraded: bool,
 }
 
 /// Query parameters from index.js (`_startQuery`).
@@ -362,6 +365,8 @@ impl NativeDht {
             },
             local_address: Some(host_port(self.dht.server_address())),
             remote_address: self.dht.remote_address().map(host_port),
+            online: self.dht.online(),
+            degraded: self.dht.degraded(),
         }
     }
 
