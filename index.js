@@ -317,7 +317,9 @@ class HyperDHT extends EventEmitter {
     const dht = this
     return {
       portRange: this._portRange,
-      get _tid () { return dht.destroyed ? 0 : dht._native.requestCount() % 65536 }
+      get _tid () { return dht.destroyed ? 0 : dht._native.requestCount() % 65536 },
+      // the bound server socket's address() ({host, family, port}, as udx-native)
+      serverSocket: { address: () => (dht.destroyed ? null : dht._native.info().localAddress || null) }
     }
   }
 
