@@ -172,6 +172,69 @@ mod tests {
         w.into_vec()
     }
 
+    fn request(value: Option<Vec<u8>>) -> IncomingRequest {
+        let addr = "127.0.0.1:4000".parse().unwrap();
+        IncomingRequest {
+            tid: 1,
+            from: addr,
+            from_id: None,
+            to: addr,
+            token: None,
+            internal: false,
+            command: 10,
+            target: Some([1; 32]),
+            value,
+            socket: hyperdht_rpc::node::SocketKind::Server,
+        }
+    }
+
+    fn counting() -> (Plugins, Arc<Mutex<Vec<PluginForward>>>) {
+        let plugins = Plugins::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        plugins.set_forwarder(Box::new(move |f| s2.lock().unwrap().push(f)));
+        plugins.register("kv", 2);
+        (plugins, seen)
+    }
+
+    /// persistent.js onplugin: only requests for a registered name at its version go on.
+    #[test]
+    fn forwards_only_registered_name_and_version() {
+        let (plugins, seen) = counting();
+        let now = Instant::now();
+        for v in [
+            Some(encode("kv", 1, 0, None)),
+            Some(encode("other", 2, 0, None)),
+            None,
+            Some(vec![0xff]),
+        ] {
+            plugins.on_request(&request(v), now);
+        }
+        assert_eq!(seen.lock().unwrap().len(), 0);
+        plugins.on_request(&request(Some(encode("kv", 2, 5, Some(b"v")))), now);
+        let f = seen.lock().unwrap().pop().unwrap();
+        assert_eq!(f.request.command, 5);
+        assert_eq!(f.outer.target, Some([1; 32]));
+        assert_eq!(plugins.pending(), 1);
+    }
+
+    /// At most MAX_PENDING wait for an answer; unanswered ones are forgotten after PENDING_TTL.
+    #[test]
+    fn pending_requests_are_bounded_and_expire() {
+        let (plugins, seen) = counting();
+        let now = Instant::now();
+        let v = encode("kv", 2, 0, None);
+        for _ in 0..MAX_PENDING + 10 {
+            plugins.on_request(&request(Some(v.clone())), now);
+        }
+        assert_eq!(plugins.pending(), MAX_PENDING);
+        assert_eq!(seen.lock().unwrap().len(), MAX_PENDING);
+        plugins.on_request(&request(Some(v)), now + PENDING_TTL);
+        assert_eq!(plugins.pending(), 1, "the expired ones were dropped");
+        plugins.clear();
+        assert_eq!(plugins.pending(), 0);
+    }
+
     #[test]
     fn decodes_like_messages_plugin_request() {
         let r = PluginRequest::decode(&encode("test", 1, 7, Some(b"hi"))).unwrap();
