@@ -280,6 +280,9 @@ class HyperDHT extends EventEmitter {
     for (const server of this.listening) suspending.push(server.suspend())
     log('Suspending all hyperdht servers')
     await Promise.allSettled(suspending)
+    // hyperdht: rawStreams.clear() destroys every connection's UDX stream
+    log('Done, clearing all raw streams')
+    for (const c of [...this._conns.values()]) c.destroy()
     log('Done, suspending dht-rpc')
     await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
     if (this.suspended || this.destroyed) return

@@ -198,6 +198,12 @@ test('suspend / resume / refresh', async (t) => {
   await server.listen()
   assert.ok((await collect(b.findPeer(server.publicKey))).length > 0)
 
+  // an open connection from b to a's server
+  const conn = b.connect(server.publicKey)
+  conn.on('error', () => {})
+  await new Promise((resolve, reject) => { conn.once('open', resolve); conn.once('close', reject) })
+  const connClosed = new Promise((resolve) => conn.once('close', resolve))
+
   const events = []
   a.on('suspend', () => events.push('suspend'))
   a.on('resume', () => events.push('resume'))
@@ -206,6 +212,8 @@ test('suspend / resume / refresh', async (t) => {
   assert.strictEqual(a.suspended, true)
   assert.strictEqual(server.suspended, true)
   assert.ok(logs.length > 0)
+  // like hyperdht's rawStreams.clear(), suspending destroyed a's connections: b's end closes
+  await connClosed
   // the server unannounced itself
   assert.strictEqual((await collect(b.findPeer(server.publicKey))).length, 0)
 
