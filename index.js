@@ -253,10 +253,6 @@ class HyperDHT extends EventEmitter {
     return s.address || null
   }
 
-  localAddress () {
-    return this._native.info().localAddress || null
-  }
-
   // dht-rpc: {host, port} of the server socket as bound (no family)
   localAddress () {
     const a = this._native.info().localAddress
