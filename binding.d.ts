@@ -21,6 +21,24 @@ export declare class NativeDht {
   request(host: string, port: number, req: JsRequest): Promise<JsReply>
   /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
   query(qid: number, spec: JsQuerySpec): void
+  /**
+   * `dht.register(name, plugin)`: PLUGIN requests for `name` at `version` become
+   * `plugin-request` events.
+   */
+  registerPlugin(name: string, version: number): void
+  /** A plugin's `req.reply(value, {token, closerNodes})` (`error` 0) or `req.error(code)`. */
+  pluginReply(id: number, value: Buffer | undefined | null, error: number, token: boolean, closerNodes: boolean): void
+  /**
+   * dht-rpc `suspend()`: pending requests and queries fail with IO_SUSPENDED, the node stops
+   * ticking and ignores DHT traffic.
+   */
+  suspend(): Promise<void>
+  /** dht-rpc `resume()`: a wake-up, then a refresh. */
+  resume(): Promise<void>
+  /** dht-rpc `refresh()`. */
+  refresh(): void
+  /** Requests this node created (dht-rpc `stats.requests.total`; `io._tid` grows with it). */
+  requestCount(): number
   cancelQuery(qid: number): void
   /**
    * A connection id for `connect()`: JS registers its stream under it before dialing, so
@@ -102,6 +120,8 @@ export interface JsConnectOptions {
 export interface JsDhtOptions {
   bootstrap: Array<string>
   port: number
+  /** `port: [start, end]`: ports `start..end` are tried in order (dht-rpc `io.portRange`) */
+  portRange?: Array<number>
   host: string
   ephemeral?: boolean
   firewalled: boolean
@@ -145,6 +165,8 @@ export interface JsEvent {
   /** `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments */
   vid?: number
   veto?: JsHolepunchInfo
+  /** `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`) */
+  plugin?: JsPluginRequest
 }
 
 /** The veto's arguments as JS sees them (firewalls are hyperdht's FIREWALL codes). */
@@ -171,6 +193,9 @@ export interface JsInfo {
   address?: JsHostPort
   localAddress?: JsHostPort
   remoteAddress?: JsHostPort
+  /** dht-rpc network health: `online` / `degraded` (changes come with `network-update`) */
+  online: boolean
+  degraded: boolean
 }
 
 export interface JsKeyPair {
@@ -216,6 +241,26 @@ export interface JsPeer {
   relayAddresses: Array<JsAddress>
 }
 
+/** A decoded `pluginRequest` plus its outer dht-rpc request (hyperdht persistent.js `onplugin`). */
+export interface JsPluginRequest {
+  /** the id to pass to `pluginReply` */
+  id: number
+  plugin: string
+  version: number
+  command: number
+  value?: Buffer
+  /** the outer request */
+  tid: number
+  fromId?: Buffer
+  fromHost: string
+  fromPort: number
+  toHost: string
+  toPort: number
+  token?: Buffer
+  target?: Buffer
+  outerValue?: Buffer
+}
+
 /** Query parameters from index.js (`_startQuery`). */
 export interface JsQuerySpec {
   kind: string
@@ -224,6 +269,10 @@ export interface JsQuerySpec {
   value?: Buffer
   concurrency?: number
   nodes?: Array<string>
+  /** dht-rpc `onlyClosestNodes`: ask only `nodes` */
+  onlyClosestNodes?: boolean
+  /** dht-rpc `force`: no congestion window, no retries */
+  force?: boolean
   keyPair?: JsKeyPairArg
   relayAddresses?: Array<string>
   bump?: number

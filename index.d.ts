@@ -7,8 +7,10 @@ interface Address { host: string; port: number }
 interface NodeRef extends Address { id: Buffer | null }
 
 interface DHTOptions {
-  bootstrap?: Array<string | Address>
-  port?: number
+  /** 'host:port', 'suggestedIP@host:port' (the IP if it answers a ping, else the host name), {host, port}, or a port on 127.0.0.1 */
+  bootstrap?: Array<string | number | Address>
+  /** a port (tried as [port, port + 5)) or a range [start, end) tried in order (dht-rpc io.portRange) */
+  port?: number | [number, number]
   host?: string
   ephemeral?: boolean
   firewalled?: boolean
@@ -30,7 +32,28 @@ interface DHTOptions {
  */
 type HolepunchVeto = (remoteFirewall: number, localFirewall: number, remoteAddresses: Address[], localAddresses: Address[] | null) => boolean
 
-interface QueryOptions { nodes?: Address[]; closestNodes?: Address[]; concurrency?: number }
+interface QueryOptions {
+  nodes?: Address[]; closestNodes?: Address[]; replies?: Array<{ from: Address }>; closestReplies?: Array<{ from: Address }>; concurrency?: number
+  /** dht-rpc: runs per closest reply once the query is done (true = repeat the request with the token); the query fails if every commit fails */
+  commit?: true | ((reply: RpcReply, dht: HyperDHT, query: Query<any>) => Promise<unknown>)
+}
+/** dht-rpc query()/findNode() also take `map`: what the stream yields per reply (falsy = skipped). */
+interface RawQueryOptions<T> extends QueryOptions { map?: (reply: RpcReply) => T | null }
+
+/** hyperdht's plugin contract (`require('hyperdht/lib/plugin')` is a base class for it). */
+interface DHTPlugin {
+  readonly name: string
+  readonly version: number
+  onregister(dht: HyperDHT): void
+  onrequest(req: { plugin: string; version: number; command: number; value: Buffer | null }, outerReq: PluginOuterRequest): void
+  onpersistent(): void
+  destroy(): void
+}
+interface PluginOuterRequest {
+  tid: number; from: NodeRef; to: NodeRef; token: Buffer | null; internal: false; command: number; target: Buffer | null; value: Buffer | null
+  reply(value: Buffer | null, opts?: { token?: boolean; closerNodes?: boolean }): void
+  error(code: number, opts?: { token?: boolean; closerNodes?: boolean }): void
+}
 
 interface Query<T> extends Readable<T>, AsyncIterable<T> {
   readonly closestNodes: NodeRef[]
@@ -142,6 +165,10 @@ declare class HyperDHT extends EventEmitter {
   readonly host: string | null
   readonly port: number
   readonly randomized: boolean
+  readonly suspended: boolean
+  readonly plugins: Map<string, DHTPlugin>
+  /** dht-rpc io internals callers read: portRange, and _tid (grows with every request sent) */
+  readonly io: { portRange: [number, number]; readonly _tid: number }
 
   ready(): Promise<void>
   fullyBootstrapped(): Promise<void>
@@ -152,8 +179,14 @@ declare class HyperDHT extends EventEmitter {
   toArray(opts?: { limit?: number }): Address[]
   addNode(node: Address): void
   ping(node: Address): Promise<RpcReply>
-  findNode(target: Buffer, opts?: QueryOptions): Query<RpcReply>
-  query(q: { target: Buffer; command: number; value?: Buffer | null }, opts?: QueryOptions): Query<RpcReply>
+  findNode<T = RpcReply>(target: Buffer, opts?: RawQueryOptions<T>): Query<T>
+  query<T = RpcReply>(q: { target: Buffer; command: number; value?: Buffer | null }, opts?: RawQueryOptions<T>): Query<T>
+  request(q: { token?: Buffer | null; target?: Buffer | null; command: number; value?: Buffer | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
+  refresh(): void
+  suspend(opts?: { log?: (msg: string) => void }): Promise<void>
+  resume(opts?: { log?: (msg: string) => void }): Promise<void>
+  /** hyperdht: PLUGIN requests for `name` at plugin.version reach plugin.onrequest on persistent nodes */
+  register(name: string, plugin: DHTPlugin): void
 
   findPeer(publicKey: Buffer, opts?: QueryOptions & { hash?: boolean }): Query<FindPeerReply>
   lookup(topic: Buffer, opts?: QueryOptions): Query<LookupReply>
@@ -170,13 +203,13 @@ declare class HyperDHT extends EventEmitter {
   createServer(opts?: ServerOptions | ((conn: NoiseSecretStream) => void), onconnection?: (conn: NoiseSecretStream) => void): Server
   pool(): ConnectionPool
 
-  on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'network-change' | 'network-update', listener: () => void): this
+  on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'suspend' | 'resume' | 'network-change' | 'network-update', listener: () => void): this
   on(event: 'nat-update', listener: (host: string, port: number) => void): this
   on(event: string, listener: (...args: any[]) => void): this
 }
 
 declare namespace HyperDHT {
-  export { ConnectOptions, NoiseSecretStream, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
+  export { ConnectOptions, NoiseSecretStream, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, RawQueryOptions, DHTPlugin, PluginOuterRequest, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
 }
 
 export = HyperDHT

@@ -3,6 +3,7 @@
 // All protocol work happens in Rust (crates/*); this file only normalises options, keeps the
 // EventEmitter/streamx surface hyperdht users rely on, and maps engine events to JS.
 const { EventEmitter } = require('events')
+const os = require('os')
 const b4a = require('b4a')
 const binding = require('./binding.js')
 const Query = require('./lib/query')
@@ -15,12 +16,23 @@ const errors = require('./lib/errors')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
 
+// dht-rpc parseNode: 'host:port' and 'suggestedIP@host:port' strings, {host, port}, or a port
+// on 127.0.0.1; the engine resolves names and tries suggested IPs
 function bootstrapList (list) {
   return list.map((b) => {
-    if (typeof b === 'string') return b
+    if (typeof b === 'number') return `127.0.0.1:${b}`
+    if (typeof b === 'string') {
+      if (!b.split(':')[1]) throw new Error('Bootstrap node format is host:port')
+      return b
+    }
     if (b && typeof b === 'object' && b.host && b.port) return `${b.host}:${b.port}`
     throw new TypeError('Invalid bootstrap node: ' + b)
   })
+}
+
+// dht-rpc io.js: `port` is a number (tried as [port, port + 5)) or a range [start, end)
+function portRangeOf (port) {
+  return port.length ? port : port === 0 ? [0, 0] : [port, port + 5]
 }
 
 class HyperDHT extends EventEmitter {
@@ -46,10 +58,17 @@ class HyperDHT extends EventEmitter {
     this._state = null
     this._udx = null
     this._destroying = null
+    this._portRange = portRangeOf(port)
+    // hyperdht: dht.register(name, plugin); PLUGIN requests for them arrive as `plugin-request`
+    this.plugins = new Map()
+    this.once('persistent', () => {
+      for (const plugin of this.plugins.values()) plugin.onpersistent()
+    })
 
     const native = {
       bootstrap,
-      port: Array.isArray(port) ? port[0] : port,
+      port: port.length ? port[0] : port,
+      portRange: port.length ? [port[0], port[1]] : undefined,
       host: opts.host || '0.0.0.0',
       ephemeral: opts.ephemeral === undefined ? undefined : !!opts.ephemeral,
       firewalled: opts.firewalled === undefined ? true : !!opts.firewalled,
@@ -150,6 +169,9 @@ class HyperDHT extends EventEmitter {
         if (c) dispatchConn(c, ev)
         return
       }
+      case 'plugin-request':
+        this._onpluginrequest(ev.plugin)
+        return
       case 'nat-update':
         this._state = null
         this.emit('nat-update', ev.host, ev.port)
@@ -159,6 +181,20 @@ class HyperDHT extends EventEmitter {
       default:
         this._state = null
         this.emit(ev.type)
+    }
+  }
+
+  // hyperdht persistent.js onplugin: the engine already dropped requests without a value, that
+  // do not decode or are for a plugin not registered at that version
+  _onpluginrequest (p) {
+    const plugin = this.plugins.get(p.plugin)
+    if (!plugin || plugin.version !== p.version) return
+    const req = { plugin: p.plugin, version: p.version, command: p.command, value: p.value || null }
+    try {
+      plugin.onrequest(req, new PluginOuterRequest(this, p))
+    } catch (err) {
+      // upstream throws out of the socket's message handler; here the request stays unanswered
+      queueMicrotask(() => { throw err })
     }
   }
 
@@ -197,8 +233,13 @@ class HyperDHT extends EventEmitter {
     return { io: this._native.stats() }
   }
 
+  // dht-rpc network health (NetworkHealth): false after responses stop; `network-update` on change
   get online () {
-    return true
+    return this.destroyed ? true : this._info().online !== false
+  }
+
+  get degraded () {
+    return this.destroyed ? false : !!this._info().degraded
   }
 
   /** udx-native's UDX object as hyperdht exposes it (raw datagram sockets, interface list). */
@@ -212,12 +253,73 @@ class HyperDHT extends EventEmitter {
     return s.address || null
   }
 
+  // dht-rpc: {host, port} of the server socket as bound (no family)
   localAddress () {
-    return this._native.info().localAddress || null
+    const a = this._native.info().localAddress
+    return a ? { host: localIP(), port: a.port } : null
   }
 
+  // dht-rpc: {host, port} when reachable on the server port (no family)
   remoteAddress () {
-    return this._native.info().remoteAddress || null
+    const a = this._native.info().remoteAddress
+    return a ? { host: a.host, port: a.port } : null
+  }
+
+  /** dht-rpc `refresh()`: a background FIND_NODE to keep the routing table fresh. */
+  refresh () {
+    if (!this.destroyed) this._native.refresh()
+  }
+
+  /** hyperdht `suspend({log})`: servers, then the node (pending requests fail with IO_SUSPENDED). */
+  async suspend ({ log = noop } = {}) {
+    const suspending = []
+    for (const server of this.listening) suspending.push(server.suspend())
+    log('Suspending all hyperdht servers')
+    await Promise.allSettled(suspending)
+    // hyperdht: rawStreams.clear() destroys every connection's UDX stream
+    log('Done, clearing all raw streams')
+    for (const c of [...this._conns.values()]) c.destroy()
+    log('Done, suspending dht-rpc')
+    await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
+    if (this.suspended || this.destroyed) return
+    this.suspended = true
+    await this._native.suspend()
+    this.emit('suspend')
+    log('Done, hyperdht fully suspended')
+  }
+
+  /** hyperdht `resume({log})`: the node wakes up and refreshes, then the servers re-announce. */
+  async resume ({ log = noop } = {}) {
+    if (this.suspended && !this.destroyed) {
+      this.suspended = false
+      log('Resuming io')
+      await this._native.resume()
+      this._state = null
+      this.emit('resume')
+    }
+    const resuming = []
+    for (const server of this.listening) resuming.push(server.resume())
+    log('Resuming hyperdht servers')
+    await Promise.allSettled(resuming)
+    log('Done, hyperdht fully resumed')
+  }
+
+  /** hyperdht `register(name, plugin)`: `plugin.onrequest(req, outerReq)` gets PLUGIN requests for it. */
+  register (name, plugin) {
+    this.plugins.set(name, plugin)
+    plugin.onregister(this)
+    if (!this.destroyed) this._native.registerPlugin(name, plugin.version)
+  }
+
+  // dht-rpc `io` internals some callers read (hyperswarm: io.portRange; tests: io._tid)
+  get io () {
+    const dht = this
+    return {
+      portRange: this._portRange,
+      get _tid () { return dht.destroyed ? 0 : dht._native.requestCount() % 65536 },
+      // the bound server socket's address() ({host, family, port}, as udx-native)
+      serverSocket: { address: () => (dht.destroyed ? null : dht._native.info().localAddress || null) }
+    }
   }
 
   addNode ({ host, port }) {
@@ -271,8 +373,8 @@ class HyperDHT extends EventEmitter {
       cid
     })
     if (pool) pool._attachStream(conn, false)
-    if (this.destroyed) {
-      conn.destroy(errors.DESTROYED())
+    if (this.destroyed || this.suspended) {
+      conn.destroy(this.destroyed ? errors.DESTROYED() : errors.SUSPENDED())
       return conn
     }
     const native = {
@@ -333,36 +435,47 @@ class HyperDHT extends EventEmitter {
     }
   }
 
-  _startQuery (spec, kind, target) {
+  _startQuery (spec, kind, target, opts) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
     const qid = this._nextQid++
     const q = new Query(this, qid, target)
     q.kind = kind
+    if (opts) {
+      // dht-rpc Query: opts.map shapes each reply (falsy = not pushed), opts.commit runs per
+      // closest reply at the end (true = dht-rpc autoCommit)
+      if (typeof opts.map === 'function' && (kind === 'query' || kind === 'findNode')) q._map = opts.map
+      if (opts.commit === true) q._commit = autoCommit
+      else if (typeof opts.commit === 'function') q._commit = opts.commit
+      if (kind === 'query' || kind === 'findNode') {
+        q.command = spec.command === undefined ? COMMANDS_FIND_NODE : spec.command
+        q.value = spec.value || null
+      }
+    }
     this._queries.set(qid, q)
     this._native.query(qid, { kind, target, concurrency: this.concurrency, ...spec })
     return q
   }
 
   findNode (target, opts = {}) {
-    return this._startQuery({ ...queryOpts(opts) }, 'findNode', buffer32(target, 'target'))
+    return this._startQuery({ ...queryOpts(opts) }, 'findNode', buffer32(target, 'target'), opts)
   }
 
   query ({ target, command, value }, opts = {}) {
     const t = buffer32(target, 'target')
-    return this._startQuery({ command, value: value || undefined, ...queryOpts(opts) }, 'query', t)
+    return this._startQuery({ command, value: value || undefined, ...queryOpts(opts) }, 'query', t, opts)
   }
 
   findPeer (publicKey, opts = {}) {
     const pk = buffer32(publicKey, 'publicKey')
     const target = opts.hash === false ? pk : HyperDHT.hash(pk)
-    return this._startQuery(queryOpts(opts), 'findPeer', target)
+    return this._startQuery(queryOpts(opts), 'findPeer', target, opts)
   }
 
   lookup (target, opts = {}) {
-    return this._startQuery(queryOpts(opts), 'lookup', buffer32(target, 'topic'))
+    return this._startQuery(queryOpts(opts), 'lookup', buffer32(target, 'topic'), opts)
   }
 
-  announce (target, keyPair, relayAddresses = [], opts = {}) {
+  announce (target, keyPair, relayAddresses, opts = {}) {
     const t = buffer32(target, 'topic')
     const kp = keyPairArg(keyPair)
     if (!kp.secretKey && !opts.signAnnounce && typeof keyPair.sign !== 'function') {
@@ -370,9 +483,11 @@ class HyperDHT extends EventEmitter {
     }
     if (nonCustodial(keyPair, kp, opts.signAnnounce || (opts.clear && opts.signUnannounce))) {
       const signAnnounce = opts.signAnnounce || defaultSignAnnounce
-      const relays = relayAddressesArg(relayAddresses)
+      const relays = relayAddressesArg(relayAddresses || [])
       const ann = { peer: { publicKey: kp.publicKey, relayAddresses: relays.map(parseHostPort) }, refresh: null, signature: null, bump: opts.bump || 0 }
-      const q = opts.clear ? this._hookedLookupAndUnannounce(t, keyPair, opts) : this.lookup(t, opts)
+      // hyperdht announce: its commit replaces opts.commit
+      const lookupOpts = { ...opts, commit: null }
+      const q = opts.clear ? this._hookedLookupAndUnannounce(t, keyPair, lookupOpts) : this.lookup(t, lookupOpts)
       const userCommit = q._commit
       q._commit = async (reply, dht, query) => {
         if (userCommit) await userCommit(reply, dht, query)
@@ -384,7 +499,7 @@ class HyperDHT extends EventEmitter {
     }
     return this._startQuery({
       keyPair: kp,
-      relayAddresses: relayAddressesArg(relayAddresses),
+      relayAddresses: relayAddressesArg(relayAddresses || []),
       bump: opts.bump || 0,
       clear: !!opts.clear,
       ...queryOpts(opts)
@@ -398,7 +513,8 @@ class HyperDHT extends EventEmitter {
       throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signUnannounce is required')
     }
     if (nonCustodial(keyPair, kp, opts.signUnannounce)) return this._hookedLookupAndUnannounce(t, keyPair, opts)
-    return this._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t)
+    // the engine unannounces before the query ends; opts.commit then runs like upstream's
+    return this._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t, { commit: opts.commit })
   }
 
   // lookupAndUnannounce with JS-side signing (hyperdht index.js: lookupAndUnannounce).
@@ -418,7 +534,12 @@ class HyperDHT extends EventEmitter {
         await this.request({ token: data.token, target: t, command: COMMANDS.UNANNOUNCE, value }, data.from)
       })().catch(noop))
     }
-    q._commit = () => Promise.all(unannounces)
+    // hyperdht: commit = await the unannounces, then opts.commit
+    const userCommit = typeof opts.commit === 'function' ? opts.commit : null
+    q._commit = async (reply, dht, query) => {
+      await Promise.all(unannounces)
+      if (userCommit) return userCommit(reply, dht, query)
+    }
     return q
   }
 
@@ -472,6 +593,20 @@ class HyperDHT extends EventEmitter {
     const latest = opts.latest !== false
     const q = this._startQuery({ publicKey: pk, seq: userSeq, ...queryOpts(opts) }, 'mutableGet', target)
     let result = null
+    // hyperdht: opts.refresh(result) => true re-puts the latest record to the closest nodes
+    let refresh = opts.refresh || null
+    let signed = null
+    if (refresh) {
+      q._commit = (reply, dht) => {
+        if (!signed && result && refresh) {
+          if (refresh(result)) signed = binding.encodeMutablePut(pk, result.seq, result.value, result.signature)
+          else refresh = null
+        }
+        return signed
+          ? dht.request({ token: reply.token, target, command: COMMANDS.MUTABLE_PUT, value: signed }, reply.from)
+          : Promise.resolve(null)
+      }
+    }
     // Replies are verified in Rust (signature + seq >= userSeq) before they reach JS.
     for await (const node of q) {
       if (result && node.seq <= result.seq) continue
@@ -496,6 +631,7 @@ class HyperDHT extends EventEmitter {
       for (const server of this.listening) closing.push(server.close())
       await Promise.allSettled(closing)
     }
+    for (const plugin of this.plugins.values()) plugin.destroy()
     for (const q of [...this._queries.values()]) q._ondestroyed()
     this._queries.clear()
     this._state = null
@@ -525,11 +661,69 @@ module.exports = HyperDHT
 // closestReplies are raw dht-rpc replies, whatever the query kind
 const RAW = { kind: 'query' }
 
+const COMMANDS_FIND_NODE = 2 // dht-rpc internal FIND_NODE
+
+// dht-rpc Query options the engine takes: concurrency, the nodes to start from (opts.nodes /
+// closestNodes, else the senders of opts.replies / closestReplies), onlyClosestNodes (ask just
+// those; hyperswarm's unannounce) and force (no congestion window, no retries)
 function queryOpts (opts) {
   const out = {}
   if (opts.concurrency) out.concurrency = opts.concurrency
-  if (opts.nodes || opts.closestNodes) out.nodes = (opts.nodes || opts.closestNodes).map((n) => `${n.host}:${n.port}`)
+  const nodes = opts.nodes || opts.closestNodes
+  const replies = opts.replies || opts.closestReplies
+  if (nodes) out.nodes = nodes.map((n) => `${n.host}:${n.port}`)
+  else if (replies) out.nodes = replies.map((r) => `${r.from.host}:${r.from.port}`)
+  if (opts.onlyClosestNodes) out.onlyClosestNodes = true
+  if (opts.force) out.force = true
   return out
+}
+
+// dht-rpc query.js autoCommit (`commit: true`): repeat the query's request with the token
+function autoCommit (reply, dht, query) {
+  if (!reply.token) return Promise.reject(new Error('No token received for closest node'))
+  return dht.request({ token: reply.token, target: query.target, command: query.command, value: query.value }, reply.from)
+}
+
+// dht-rpc localIP(): the first non-internal IPv4 address (en0 preferred), else 127.0.0.1
+function localIP () {
+  let host = null
+  const ifaces = os.networkInterfaces()
+  for (const name of Object.keys(ifaces)) {
+    for (const n of ifaces[name]) {
+      if (n.internal || (n.family !== 'IPv4' && n.family !== 4)) continue
+      if (name === 'en0') return n.address
+      if (host === null) host = n.address
+    }
+  }
+  return host || '127.0.0.1'
+}
+
+// The outer request a plugin's onrequest(req, outerReq) gets (dht-rpc io.js Request):
+// reply(value, {token, closerNodes}) and error(code, {token, closerNodes}) answer it once.
+class PluginOuterRequest {
+  constructor (dht, p) {
+    this.tid = p.tid
+    this.from = { id: p.fromId || null, host: p.fromHost, port: p.fromPort }
+    this.to = { id: null, host: p.toHost, port: p.toPort }
+    this.token = p.token || null
+    this.internal = false
+    this.command = COMMANDS.PLUGIN
+    this.target = p.target || null
+    this.value = p.outerValue || null
+    this._dht = dht
+    this._id = p.id
+  }
+
+  reply (value, opts = {}) {
+    if (this._dht.destroyed) return
+    const v = value ? b4a.toBuffer(value) : undefined
+    this._dht._native.pluginReply(this._id, v, 0, opts.token !== false, opts.closerNodes !== false)
+  }
+
+  error (code, opts = {}) {
+    if (this._dht.destroyed) return
+    this._dht._native.pluginReply(this._id, undefined, code, opts.token === true, opts.closerNodes !== false)
+  }
 }
 
 function relayAddressesArg (list) {

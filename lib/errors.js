@@ -51,6 +51,8 @@ for (const [code, defaultMsg] of Object.entries(CODES)) {
   DHTError[code] = fn
 }
 
+const RPC_CODES = new Set(['REQUEST_TIMEOUT', 'REQUEST_DESTROYED', 'IO_SUSPENDED'])
+
 /** Turns an engine error string `"CODE: message"` (or a plain message) into an Error with `.code`. */
 DHTError.fromNative = function fromNative (str) {
   const m = /^([A-Z_]+): (.*)$/s.exec(String(str))
@@ -61,6 +63,8 @@ DHTError.fromNative = function fromNative (str) {
     err.code = m[1]
     return err
   }
+  // dht-rpc's errors (REQUEST_TIMEOUT, REQUEST_DESTROYED, IO_SUSPENDED) are DHTErrors with a code too
+  if (m && RPC_CODES.has(m[1])) return new DHTError(m[2], m[1], fromNative)
   return new Error(String(str))
 }
 

@@ -19,6 +19,8 @@ class Query extends Readable {
     this.result = null
     this._commit = null
     this._onmap = null
+    // dht-rpc opts.map (query/findNode): what the stream yields per reply; falsy = skipped
+    this._map = null
   }
 
   get closestNodes () {
@@ -27,8 +29,17 @@ class Query extends Readable {
 
   _onreply (data) {
     this.successes++
-    if (data === null) return
+    if (data === null || this.destroying) return
     if (this._onmap !== null) this._onmap(data)
+    if (this._map !== null) {
+      try {
+        data = this._map(data)
+      } catch (err) {
+        this.destroy(err)
+        return
+      }
+      if (!data) return
+    }
     this.push(data)
   }
 

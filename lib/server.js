@@ -14,6 +14,8 @@ class Server extends EventEmitter {
     this.dht = dht
     this.sid = nextSid++
     this.keyPair = null
+    // hyperdht: hash(publicKey) once listening, the topic the server is announced under
+    this.target = null
     this.closed = false
     this.listening = false
     this.suspended = false
@@ -27,6 +29,10 @@ class Server extends EventEmitter {
     this.pool = opts.pool || null
     // hyperdht: how long a finished handshake is remembered for retransmits (ms)
     this.handshakeClearWait = opts.handshakeClearWait || 10000
+    // hyperdht's external-key servers (createHandshake / createSecretStream, used with a keyPair
+    // that has no secretKey) run the Noise handshake in JS objects; here the handshake runs in
+    // the engine, so listen() refuses them instead of failing on the first connection
+    this._externalHandshake = !!(opts.createHandshake || opts.createSecretStream)
     this._closing = null
   }
 
@@ -49,11 +55,13 @@ class Server extends EventEmitter {
     if (this.listening) throw errors.ALREADY_LISTENING()
     if (this.dht.destroyed) throw errors.NODE_DESTROYED()
     const kp = keyPairArg(keyPair)
-    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen')
+    if (this._externalHandshake) throw new Error('createHandshake / createSecretStream are not supported by hyperdht-rs (the Noise handshake runs in the engine)')
+    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen (hyperdht-rs runs the server\'s Noise handshake in the engine)')
     for (const s of this.dht.listening) {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
     }
     this.keyPair = keyPair
+    this.target = this.dht.constructor.hash(kp.publicKey)
     this.listening = true
     this.dht.listening.add(this)
     this.dht._servers.set(this.sid, this)

@@ -17,9 +17,11 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::conn::{self, Conns};
-use crate::events::{EventSink, JsAddress, JsEvent, JsReply};
+use crate::events::{EventSink, JsAddress, JsEvent, JsPluginRequest, JsReply};
 use crate::ops;
 use crate::server::JsQuestions;
+use hyperdht_core::plugin::PluginForward;
+use hyperdht_rpc::node::Reply;
 use hyperdht_udx::UdxSocket;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -27,6 +29,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub struct JsDhtOptions {
     pub bootstrap: Vec<String>,
     pub port: u32,
+    /// `port: [start, end]`: ports `start..end` are tried in order (dht-rpc `io.portRange`)
+    pub port_range: Option<Vec<u32>>,
     pub host: String,
     pub ephemeral: Option<bool>,
     pub firewalled: bool,
@@ -60,6 +64,9 @@ pub struct JsInfo {
     pub address: Option<JsHostPort>,
     pub local_address: Option<JsHostPort>,
     pub remote_address: Option<JsHostPort>,
+    /// dht-rpc network health: `online` / `degraded` (changes come with `network-update`)
+    pub online: bool,
+    pub degraded: bool,
 }
 
 /// Query parameters from index.js (`_startQuery`).
@@ -71,6 +78,10 @@ pub struct JsQuerySpec {
     pub value: Option<Buffer>,
     pub concurrency: Option<u32>,
     pub nodes: Option<Vec<String>>,
+    /// dht-rpc `onlyClosestNodes`: ask only `nodes`
+    pub only_closest_nodes: Option<bool>,
+    /// dht-rpc `force`: no congestion window, no retries
+    pub force: Option<bool>,
     pub key_pair: Option<JsKeyPairArg>,
     pub relay_addresses: Option<Vec<String>>,
     pub bump: Option<f64>,
@@ -235,9 +246,20 @@ impl NativeDht {
             .iter()
             .map(|s| parse_addr(s))
             .collect::<Result<Vec<_>>>()?;
+        let port_range = match opts.port_range.as_deref() {
+            Some([start, end]) => Some(((*start).min(65535) as u16, (*end).min(65535) as u16)),
+            Some(_) => {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    "port range must be [start, end]",
+                ))
+            }
+            None => None,
+        };
         let dopts = DhtOptions {
             bootstrap: opts.bootstrap,
             port: opts.port.min(65535) as u16,
+            port_range,
             host,
             ephemeral: opts.ephemeral,
             adaptive: opts.adaptive,
@@ -280,6 +302,35 @@ impl NativeDht {
                 .then(|| std::time::Duration::from_millis(opts.max_age as u64)),
         };
         let hyper = HyperDht::new(dht.clone(), cache);
+        let s3 = sink.clone();
+        hyper
+            .plugins
+            .set_forwarder(Box::new(move |f: PluginForward| {
+                let o = &f.outer;
+                let plugin = JsPluginRequest {
+                    id: f.id,
+                    plugin: f.request.plugin,
+                    version: f.request.version as f64,
+                    command: f.request.command as f64,
+                    value: f.request.value.map(Into::into),
+                    tid: o.tid as u32,
+                    from_id: o.from_id.map(|i| i.to_vec().into()),
+                    from_host: o.from.ip().to_string(),
+                    from_port: o.from.port() as u32,
+                    to_host: o.to.ip().to_string(),
+                    to_port: o.to.port() as u32,
+                    token: o.token.map(|t| t.to_vec().into()),
+                    target: o.target.map(|t| t.to_vec().into()),
+                    outer_value: o.value.clone().map(Into::into),
+                };
+                emit(
+                    &s3,
+                    JsEvent {
+                        plugin: Some(plugin),
+                        ..JsEvent::named("plugin-request")
+                    },
+                );
+            }));
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
         Ok(NativeDht {
@@ -316,6 +367,8 @@ impl NativeDht {
             },
             local_address: Some(host_port(self.dht.server_address())),
             remote_address: self.dht.remote_address().map(host_port),
+            online: self.dht.online(),
+            degraded: self.dht.degraded(),
         }
     }
 
@@ -412,9 +465,13 @@ impl NativeDht {
         let hyper = self.hyper.clone();
         let sink = self.sink.clone();
         let queries = self.queries.clone();
+        let only_closest_nodes = spec.only_closest_nodes.unwrap_or(false);
+        let force = spec.force.unwrap_or(false);
         let o = QueryOptions {
             nodes: nodes.clone(),
             concurrency,
+            only_closest_nodes,
+            force,
         };
         let key_pair = || -> Result<KeyPair> {
             let kp = spec
@@ -456,6 +513,8 @@ impl NativeDht {
                     value: spec.value.as_ref().map(|v| v.to_vec()),
                     concurrency,
                     nodes,
+                    only_closest_nodes,
+                    force,
                 })
             }
             "lookup" => ops::Job::Lookup { topic: target, o },
@@ -542,6 +601,69 @@ impl NativeDht {
             q.insert(qid, handle.abort_handle());
         }
         Ok(())
+    }
+
+    /// `dht.register(name, plugin)`: PLUGIN requests for `name` at `version` become
+    /// `plugin-request` events.
+    #[napi(catch_unwind)]
+    pub fn register_plugin(&self, name: String, version: f64) {
+        let v = if version.is_finite() && version >= 0.0 {
+            version as u64
+        } else {
+            return;
+        };
+        self.hyper.plugins.register(&name, v);
+    }
+
+    /// A plugin's `req.reply(value, {token, closerNodes})` (`error` 0) or `req.error(code)`.
+    #[napi(catch_unwind)]
+    pub fn plugin_reply(
+        &self,
+        id: u32,
+        value: Option<Buffer>,
+        error: u32,
+        token: bool,
+        closer_nodes: bool,
+    ) {
+        let reply = Reply {
+            value: if error == 0 {
+                value.map(|v| v.to_vec())
+            } else {
+                None
+            },
+            error: error as u64,
+            token,
+            closer_nodes,
+            to: None,
+        };
+        self.hyper.plugins.reply(&self.dht, id, reply);
+    }
+
+    /// dht-rpc `suspend()`: pending requests and queries fail with IO_SUSPENDED, the node stops
+    /// ticking and ignores DHT traffic.
+    #[napi(catch_unwind)]
+    pub async fn suspend(&self) {
+        self.dht.suspend().await;
+    }
+
+    /// dht-rpc `resume()`: a wake-up, then a refresh.
+    #[napi(catch_unwind)]
+    pub async fn resume(&self) {
+        self.dht.resume().await;
+    }
+
+    /// dht-rpc `refresh()`.
+    #[napi(catch_unwind)]
+    pub fn refresh(&self) {
+        if !self.dht.is_destroyed() {
+            self.dht.refresh();
+        }
+    }
+
+    /// Requests this node created (dht-rpc `stats.requests.total`; `io._tid` grows with it).
+    #[napi(catch_unwind)]
+    pub fn request_count(&self) -> f64 {
+        self.dht.stats().requests_out as f64
     }
 
     #[napi(catch_unwind)]
@@ -678,6 +800,7 @@ impl NativeDht {
         }
         conn::destroy_all(&self.dialing, &self.conns);
         self.questions.clear();
+        self.hyper.plugins.clear();
         self.udx.close();
         self.dht.destroy().await;
         emit(&self.sink, JsEvent::named("close"));

@@ -84,6 +84,30 @@ pub struct JsEvent {
     /// `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments
     pub vid: Option<u32>,
     pub veto: Option<crate::veto::JsHolepunchInfo>,
+    /// `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`)
+    pub plugin: Option<JsPluginRequest>,
+}
+
+/// A decoded `pluginRequest` plus its outer dht-rpc request (hyperdht persistent.js `onplugin`).
+#[napi(object)]
+#[derive(Default)]
+pub struct JsPluginRequest {
+    /// the id to pass to `pluginReply`
+    pub id: u32,
+    pub plugin: String,
+    pub version: f64,
+    pub command: f64,
+    pub value: Option<Buffer>,
+    /// the outer request
+    pub tid: u32,
+    pub from_id: Option<Buffer>,
+    pub from_host: String,
+    pub from_port: u32,
+    pub to_host: String,
+    pub to_port: u32,
+    pub token: Option<Buffer>,
+    pub target: Option<Buffer>,
+    pub outer_value: Option<Buffer>,
 }
 
 impl JsEvent {

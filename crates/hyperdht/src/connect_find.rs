@@ -212,6 +212,8 @@ impl<'a> Finder<'a> {
                 value: None,
                 concurrency: None,
                 nodes: seed.take().unwrap_or_default(),
+                only_closest_nodes: false,
+                force: false,
             });
             let mut query_done = false;
             loop {

@@ -17,6 +17,7 @@ use crate::announcer::{self, Announcers};
 use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Outcome, Persistent, StorageLimits};
+use crate::plugin::Plugins;
 use crate::router;
 use crate::server::{Connection, ListenExtras, ListenOptions, ServerState, Servers};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
@@ -38,6 +39,10 @@ pub struct CacheOptions {
 pub struct QueryOptions {
     pub nodes: Vec<SocketAddrV4>,
     pub concurrency: Option<usize>,
+    /// dht-rpc `onlyClosestNodes`: ask only `nodes` (hyperswarm's targeted unannounce)
+    pub only_closest_nodes: bool,
+    /// dht-rpc `force`: no congestion window, no retries
+    pub force: bool,
 }
 
 /// The announce-specific arguments.
@@ -51,6 +56,7 @@ pub struct AnnounceOptions {
 struct Storage {
     store: Arc<Mutex<Persistent>>,
     servers: Servers,
+    plugins: Plugins,
 }
 
 impl RequestHandler for Storage {
@@ -87,6 +93,15 @@ impl RequestHandler for Storage {
             action.apply(&req, node);
             return true;
         }
+        // hyperdht index.js onrequest: PLUGIN only on a persistent node (else UNKNOWN_COMMAND),
+        // then persistent.js onplugin answers or drops
+        if Command::from_code(req.command) == Some(Command::Plugin) {
+            if node.id().is_none() {
+                return false;
+            }
+            self.plugins.on_request(&req, Instant::now());
+            return true;
+        }
         let outcome = match self.store.lock() {
             Ok(mut s) => s.on_request(&req, node.id(), Instant::now()),
             Err(_) => Outcome::Unhandled,
@@ -111,6 +126,8 @@ pub struct HyperDht {
     pub(crate) punchers: Punchers,
     pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
     attached: Arc<std::sync::atomic::AtomicBool>,
+    /// `dht.register(name, plugin)` and the PLUGIN requests waiting for a plugin's answer
+    pub plugins: Plugins,
 }
 
 fn query_params(
@@ -126,6 +143,8 @@ fn query_params(
         value,
         concurrency: o.concurrency,
         nodes: o.nodes.clone(),
+        only_closest_nodes: o.only_closest_nodes,
+        force: o.force,
     }
 }
 
@@ -140,9 +159,11 @@ impl HyperDht {
         let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
         let store = Arc::new(Mutex::new(Persistent::new(limits, Instant::now())));
         let servers: Servers = Arc::new(Mutex::new(HashMap::new()));
+        let plugins = Plugins::default();
         rpc.set_request_handler(Box::new(Storage {
             store: store.clone(),
             servers: servers.clone(),
+            plugins: plugins.clone(),
         }));
         HyperDht {
             rpc,
@@ -152,6 +173,7 @@ impl HyperDht {
             punchers: Punchers::default(),
             connects: Arc::new(crate::connect_state::ConnectShared::new(limits.max_size)),
             attached: Arc::default(),
+            plugins,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod nat;
 pub mod noise_payload;
 pub mod persistent;
+pub mod plugin;
 pub mod router;
 pub mod secure_payload;
 pub mod server;

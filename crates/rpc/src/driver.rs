@@ -88,37 +88,7 @@ impl Dht {
     /// Binds the sockets synchronously (must run inside a tokio runtime) and spawns the driver,
     /// which resolves bootstrap host names and then starts bootstrapping.
     pub fn new(opts: DhtOptions) -> Result<Dht, RpcError> {
-        let server = if opts.port == 0 {
-            bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))?
-        } else {
-            let mut bound = None;
-            let mut last_err = None;
-            let end = if opts.any_port {
-                opts.port.saturating_add(5)
-            } else {
-                opts.port.saturating_add(1)
-            };
-            for p in opts.port..end {
-                match bind_udp(opts.host, p) {
-                    Ok(s) => {
-                        bound = Some(s);
-                        break;
-                    }
-                    Err(e) => last_err = Some(e),
-                }
-            }
-            match bound {
-                Some(s) => s,
-                None if opts.any_port => {
-                    bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))?
-                }
-                None => {
-                    return Err(RpcError::Bind(
-                        last_err.map(|e| e.to_string()).unwrap_or_default(),
-                    ))
-                }
-            }
-        };
+        let server = bind_server(&opts)?;
         let client = bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))?;
         let cfg = Config {
             bootstrap: Vec::new(),
@@ -183,6 +153,12 @@ impl Dht {
             });
         });
         Ok(dht)
+    }
+
+    /// `dht.refresh()`: a background FIND_NODE for a random table entry (or our own id).
+    pub fn refresh(&self) {
+        let now = Instant::now().into_std();
+        self.with_node(|n| n.refresh(now));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -455,6 +431,8 @@ impl Dht {
                 retries: 5,
                 nodes: p.nodes,
                 background: false,
+                only_closest_nodes: p.only_closest_nodes,
+                force: p.force,
             };
             let now = Instant::now().into_std();
             // register the channel before the query can emit anything
@@ -640,4 +618,23 @@ impl Dht {
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), wait).await;
     }
+}
+
+/// Binds the server socket like dht-rpc `IO._bindSockets`: the candidate ports are
+/// `portRange[0]..portRange[1]` (`[port, port + 5)` for a number, nothing for 0); a failed bind
+/// is fatal unless `anyPort`, and with `anyPort` a random port is the last resort.
+fn bind_server(opts: &DhtOptions) -> Result<UdpSocket, RpcError> {
+    let (start, end) = match opts.port_range {
+        Some(r) => r,
+        None if opts.port == 0 => (0, 0),
+        None => (opts.port, opts.port.saturating_add(5)),
+    };
+    for p in start..end {
+        match bind_udp(opts.host, p) {
+            Ok(s) => return Ok(s),
+            Err(e) if !opts.any_port => return Err(RpcError::Bind(e.to_string())),
+            Err(_) => {}
+        }
+    }
+    bind_udp(opts.host, 0).map_err(|e| RpcError::Bind(e.to_string()))
 }

@@ -61,6 +61,11 @@ pub struct QuerySpec {
     pub nodes: Vec<SocketAddrV4>,
     /// Background queries (bootstrap/refresh) raise their concurrency on replies.
     pub background: bool,
+    /// `opts.onlyClosestNodes`: only `nodes` are asked; no candidates from replies, the table
+    /// or the bootstrap list (`_addPending` returns false).
+    pub only_closest_nodes: bool,
+    /// `opts.force`: requests skip the congestion window and are not retried.
+    pub force: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +78,8 @@ pub struct Query {
     pub inflight: usize,
     pub slow: usize,
     pending: Vec<Candidate>,
+    /// set once the given nodes are queued when `spec.only_closest_nodes`
+    locked: bool,
     /// requests in flight
     asking: Vec<Asking>,
     seen: HashMap<SocketAddrV4, Seen>,
@@ -102,6 +109,7 @@ impl Query {
             inflight: 0,
             slow: 0,
             pending: Vec::new(),
+            locked: false,
             asking: Vec::new(),
             seen: HashMap::new(),
             from_table: false,
@@ -120,6 +128,7 @@ impl Query {
                 None,
             );
         }
+        q.locked = q.spec.only_closest_nodes;
         q
     }
 
@@ -142,6 +151,9 @@ impl Query {
         c: Candidate,
         referrer: Option<SocketAddrV4>,
     ) -> (bool, Option<SocketAddrV4>) {
+        if self.locked {
+            return (false, None);
+        }
         let closer = c.id.is_none_or(|id| self.is_closer(&id));
         match self.seen.get_mut(&c.addr) {
             Some(Seen::Done) => return (closer, None),
@@ -363,5 +375,49 @@ impl Query {
             .unwrap_or(self.closest_replies.len());
         self.closest_replies.insert(pos, m);
         self.closest_replies.truncate(K);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn spec(nodes: Vec<SocketAddrV4>, only_closest_nodes: bool) -> QuerySpec {
+        QuerySpec {
+            target: [7; 32],
+            internal: false,
+            command: 3,
+            value: None,
+            concurrency: 10,
+            retries: 5,
+            nodes,
+            background: false,
+            only_closest_nodes,
+            force: false,
+        }
+    }
+
+    fn cand(port: u16) -> Candidate {
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+        Candidate {
+            id: Some(peer::id(&addr)),
+            addr,
+        }
+    }
+
+    /// dht-rpc `onlyClosestNodes`: the given nodes are queued, nothing else ever is.
+    #[test]
+    fn only_closest_nodes_asks_just_the_given_nodes() {
+        let given = vec![cand(1000).addr, cand(1001).addr];
+        let mut q = Query::new(spec(given.clone(), true));
+        assert_eq!(q.pending_len(), 2);
+        assert_eq!(q.add_pending(cand(2000), None), (false, None));
+        q.add_from_table(vec![cand(2001), cand(2002)]);
+        assert_eq!(q.pending_len(), 2);
+
+        let mut open = Query::new(spec(given, false));
+        open.add_pending(cand(2000), None);
+        assert_eq!(open.pending_len(), 3);
     }
 }

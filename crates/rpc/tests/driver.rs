@@ -285,6 +285,8 @@ async fn query_then_commit_with_tokens() {
         value: None,
         concurrency: None,
         nodes: Vec::new(),
+        only_closest_nodes: false,
+        force: false,
     };
     let mut q = c.query(params.clone());
     let mut replies = 0;

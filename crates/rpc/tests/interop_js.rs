@@ -501,6 +501,8 @@ async fn hyperdht_js_nodes_and_rust_nodes() {
         value: None,
         concurrency: None,
         nodes: Vec::new(),
+        only_closest_nodes: false,
+        force: false,
     };
     let closest = r1
         .query(params)
@@ -546,6 +548,8 @@ async fn hyperdht_js_nodes_and_rust_nodes() {
         value: None,
         concurrency: None,
         nodes: Vec::new(),
+        only_closest_nodes: false,
+        force: false,
     });
     let mut found = false;
     while let Some(ev) = q.next().await {

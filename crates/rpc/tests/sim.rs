@@ -213,6 +213,8 @@ fn thirty_nodes_bootstrap_and_find_each_other() {
             retries: 5,
             nodes: vec![],
             background: false,
+            only_closest_nodes: false,
+            force: false,
         },
         now,
     );
@@ -431,6 +433,8 @@ fn thirty_two_adaptive_nodes_switch_to_persistent_and_find_each_other() {
                 retries: 5,
                 nodes: vec![],
                 background: false,
+                only_closest_nodes: false,
+                force: false,
             },
             now,
         );
@@ -658,6 +662,8 @@ fn down_hint_makes_the_referrer_drop_a_dead_node() {
             retries: 5,
             nodes: vec![],
             background: false,
+            only_closest_nodes: false,
+            force: false,
         },
         now,
     );
@@ -874,6 +880,8 @@ fn queries_ask_the_nearest_known_nodes_first() {
                 retries: 5,
                 nodes: vec![],
                 background: false,
+                only_closest_nodes: false,
+                force: false,
             },
             now,
         );
@@ -935,6 +943,8 @@ fn find_node(sim: &mut Sim, c: usize, target: [u8; 32], wait: Duration) -> Vec<[
             retries: 2,
             nodes: vec![],
             background: false,
+            only_closest_nodes: false,
+            force: false,
         },
         now,
     );

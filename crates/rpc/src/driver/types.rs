@@ -20,6 +20,9 @@ pub struct DhtOptions {
     pub bootstrap: Vec<String>,
     /// Server port; tried as `[port, port + 5)`. 0 = random.
     pub port: u16,
+    /// `port: [start, end]` (dht-rpc `io.portRange`): ports `start..end` are tried in order
+    /// instead of `[port, port + 5)`; overrides `port`.
+    pub port_range: Option<(u16, u16)>,
     pub host: Ipv4Addr,
     pub ephemeral: Option<bool>,
     pub adaptive: bool,
@@ -37,6 +40,7 @@ impl Default for DhtOptions {
         DhtOptions {
             bootstrap: Vec::new(),
             port: 0,
+            port_range: None,
             host: Ipv4Addr::UNSPECIFIED,
             ephemeral: None,
             adaptive: true,
@@ -131,6 +135,10 @@ pub struct QueryParams {
     pub value: Option<Vec<u8>>,
     pub concurrency: Option<usize>,
     pub nodes: Vec<SocketAddrV4>,
+    /// dht-rpc `opts.onlyClosestNodes`: ask only `nodes`
+    pub only_closest_nodes: bool,
+    /// dht-rpc `opts.force`: no congestion window, no retries
+    pub force: bool,
 }
 
 impl QueryParams {
@@ -142,6 +150,8 @@ impl QueryParams {
             value: None,
             concurrency: None,
             nodes: Vec::new(),
+            only_closest_nodes: false,
+            force: false,
         }
     }
 }

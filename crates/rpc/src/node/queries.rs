@@ -39,6 +39,8 @@ impl Node {
                 retries: 5,
                 nodes: Vec::new(),
                 background: true,
+                only_closest_nodes: false,
+                force: false,
             },
             now,
         )
@@ -58,6 +60,7 @@ impl Node {
                 rs.target = Some(spec.target);
                 rs.value = spec.value.clone();
                 rs.retries = spec.retries;
+                rs.force = spec.force;
                 self.send_request(rs, Owner::Query(id), now);
             }
             if step.need_table {
