@@ -70,6 +70,35 @@ export declare class NativeDht {
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
   /**
+   * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0),
+   * or 0 when the node is destroyed.
+   */
+  rawCreate(): number
+  /**
+   * `rawStream.connect(socket, remoteId, port, host)` on the DHT socket: starts moving bytes.
+   * Returns false if the stream is gone or already connected.
+   */
+  rawConnect(id: number, remoteId: number, host: string, port: number): boolean
+  /** `rawStream.write(data)`: false = queue full, wait for `raw-drain` and retry. */
+  rawWrite(id: number, data: Uint8Array): boolean
+  /** `rawStream.end()`: a UDX END after the queued writes. */
+  rawEnd(id: number): void
+  /**
+   * `rawStream.destroy()`: a connected stream sends DESTROY and its task emits `raw-close`;
+   * a reserved one just closes (no event: JS already knows).
+   */
+  rawDestroy(id: number): void
+  /** Read-side backpressure: `paused` = JS's readable buffer is full. */
+  rawSetPaused(id: number, paused: boolean): void
+  /** `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent. */
+  rawSend(id: number, data: Uint8Array): boolean
+  /** `rawStream.setKeepalive(ms)` (0 = off). */
+  rawSetKeepAlive(id: number, ms: number): void
+  /** `rawStream.rtt` in milliseconds (0 when unknown or gone). */
+  rawRtt(id: number): number
+  /** `rawStream.mtu` (0 when gone). */
+  rawMtu(id: number): number
+  /**
    * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
    * event carrying `sid`.
    */

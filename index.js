@@ -10,6 +10,8 @@ const Query = require('./lib/query')
 const { FirstReply } = Query
 const Server = require('./lib/server')
 const Connection = require('./lib/connection')
+const RawStream = require('./lib/raw-stream')
+const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
 const UDX = require('./lib/udx')
 const errors = require('./lib/errors')
@@ -50,6 +52,8 @@ class HyperDHT extends EventEmitter {
     this.connectionKeepAlive = opts.connectionKeepAlive === false ? 0 : opts.connectionKeepAlive || HyperDHT.DEFAULTS.connectionKeepAlive
     this._queries = new Map()
     this._conns = new Map()
+    // createRawStream() streams by UDX id (hyperdht's rawStreams)
+    this._rawStreams = new Map()
     this._servers = new Map()
     this._nextQid = 1
     // connect({holepunch: fn}) vetoes by id, asked through `holepunch-veto` events
@@ -84,6 +88,8 @@ class HyperDHT extends EventEmitter {
     }
 
     this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
+    // the one UDP socket every UDX stream of this node lives on (rawStream.socket, io.serverSocket)
+    this._socket = new DHTSocket(this)
     this._bootstrapping = this._native.ready().then(() => {
       this.bootstrapped = true
     }, (err) => {
@@ -167,6 +173,15 @@ class HyperDHT extends EventEmitter {
       case 'conn-close': {
         const c = this._conns.get(ev.cid)
         if (c) dispatchConn(c, ev)
+        return
+      }
+      case 'raw-data':
+      case 'raw-end':
+      case 'raw-drain':
+      case 'raw-message':
+      case 'raw-close': {
+        const s = this._rawStreams.get(ev.cid)
+        if (s) dispatchRaw(s, ev)
         return
       }
       case 'plugin-request':
@@ -279,6 +294,7 @@ class HyperDHT extends EventEmitter {
     // hyperdht: rawStreams.clear() destroys every connection's UDX stream
     log('Done, clearing all raw streams')
     for (const c of [...this._conns.values()]) c.destroy()
+    await this._clearRawStreams()
     log('Done, suspending dht-rpc')
     await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
     if (this.suspended || this.destroyed) return
@@ -317,8 +333,8 @@ class HyperDHT extends EventEmitter {
     return {
       portRange: this._portRange,
       get _tid () { return dht.destroyed ? 0 : dht._native.requestCount() % 65536 },
-      // the bound server socket's address() ({host, family, port}, as udx-native)
-      serverSocket: { address: () => (dht.destroyed ? null : dht._native.info().localAddress || null) }
+      // the bound server socket (address() is {host, family, port}, as udx-native)
+      serverSocket: this._socket
     }
   }
 
@@ -402,6 +418,35 @@ class HyperDHT extends EventEmitter {
       }
     )
     return conn
+  }
+
+  /** dht-rpc `dht.socket`: here always the server socket, which carries every UDX stream. */
+  get socket () {
+    return this._socket
+  }
+
+  /** hyperdht `createRawStream(opts)`: a udx-native-shaped stream on this node's socket. */
+  createRawStream (opts = {}) {
+    if (this.destroyed) throw errors.NODE_DESTROYED()
+    const stream = new RawStream(this, this._native.rawCreate(), opts)
+    this._rawStreams.set(stream.id, stream)
+    return stream
+  }
+
+  /** hyperdht `connectRawStream(encryptedStream, rawStream, remoteId)`. */
+  static connectRawStream (encryptedStream, rawStream, remoteId) {
+    const stream = encryptedStream.rawStream
+    if (!stream || !stream.connected) throw errors.STREAM_NOT_CONNECTED()
+    rawStream.connect(stream.socket, remoteId, stream.remotePort, stream.remoteHost)
+  }
+
+  // hyperdht RawStreamSet.clear(): destroy every raw stream, wait for their close
+  async _clearRawStreams () {
+    const closing = []
+    for (const s of this._rawStreams.values()) {
+      closing.push(new Promise((resolve) => s.once('close', resolve).destroy()))
+    }
+    await Promise.allSettled(closing)
   }
 
   /** hyperdht `pool()`: one connection per remote key for `connect(key, {pool})` and `createServer({pool})`. */
@@ -641,10 +686,15 @@ class HyperDHT extends EventEmitter {
       if (c._native === null) c._onfail(errors.DESTROYED())
       else c.destroy()
     }
+    // hyperdht: rawStreams.clear() (their close events come before the native side goes)
+    for (const s of [...this._rawStreams.values()]) s.destroy()
     await this._native.destroy(force)
     // close events the native side could no longer deliver are implied
     for (const c of [...this._conns.values()]) c._onclose(null)
     this._conns.clear()
+    for (const s of [...this._rawStreams.values()]) s._onclose(null)
+    this._rawStreams.clear()
+    this._socket._onclose()
     this.destroyed = true
     this.emit('close')
   }
@@ -804,6 +854,16 @@ function dispatchConn (c, ev) {
     case 'conn-end': return c._onend()
     case 'conn-drain': return c._ondrain()
     case 'conn-close': return c._onclose(ev.error)
+  }
+}
+
+function dispatchRaw (s, ev) {
+  switch (ev.type) {
+    case 'raw-data': return s._ondata(ev.data)
+    case 'raw-end': return s._onend()
+    case 'raw-drain': return s._ondrain()
+    case 'raw-message': return s._onmessage(ev.data)
+    case 'raw-close': return s._onclose(ev.error)
   }
 }
 

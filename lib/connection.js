@@ -242,6 +242,12 @@ class RawStreamInfo {
     return this._conn._live()
   }
 
+  // the UDP socket the stream runs on (one object per socket: the engine runs every stream on the
+  // DHT's socket); null once closed, like udx-native
+  get socket () {
+    return this._conn._live() ? this._conn.dht._socket : null
+  }
+
   get bytesRead () {
     return this._conn.rawBytesRead
   }

@@ -211,6 +211,8 @@ pub struct NativeDht {
     pub(crate) udx: UdxSocket,
     pub(crate) conns: Conns,
     dialing: conn::Dialing,
+    /// `dht.createRawStream()` streams (src/raw_stream.rs)
+    pub(crate) raws: crate::raw_stream::RawStreams,
     pub(crate) next_cid: Arc<AtomicU32>,
     /// firewall / holepunch-veto questions waiting for JS (src/server.rs, src/veto.rs)
     pub(crate) questions: JsQuestions,
@@ -339,6 +341,7 @@ impl NativeDht {
             udx,
             conns: Arc::new(Mutex::new(HashMap::new())),
             dialing: Arc::new(Mutex::new(HashMap::new())),
+            raws: Arc::new(Mutex::new(HashMap::new())),
             next_cid: Arc::new(AtomicU32::new(1)),
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
@@ -799,6 +802,7 @@ impl NativeDht {
             }
         }
         conn::destroy_all(&self.dialing, &self.conns);
+        crate::raw_stream::destroy_all(&self.raws, &self.sink);
         self.questions.clear();
         self.hyper.plugins.clear();
         self.udx.close();

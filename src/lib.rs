@@ -9,6 +9,7 @@ mod crypto;
 mod dht;
 mod events;
 mod ops;
+mod raw_stream;
 mod records;
 mod server;
 mod veto;

@@ -40,6 +40,8 @@ struct Inner {
     /// tasks waiting in `connected()` / `closed()`
     state_wakers: Vec<Waker>,
     messages: VecDeque<Vec<u8>>,
+    /// the task waiting in [`UdxStream::poll_message`]
+    message_waker: Option<Waker>,
     /// datagrams for a reserved stream that arrived before it knew its peer
     early: VecDeque<(SocketAddr, Vec<u8>)>,
 }
@@ -248,6 +250,24 @@ impl UdxSocket {
         self.add(Stream::new(local_id), None, None)
     }
 
+    /// Like [`UdxSocket::reserve`], but only if no stream on this socket has `local_id` yet
+    /// (hyperdht `lib/raw-stream-set.js` rolls ids until one is free); `None` if taken.
+    pub fn try_reserve(&self, local_id: u32) -> Option<UdxStream> {
+        let shared = new_shared(Stream::new(local_id), None, None);
+        {
+            let mut m = self.inner.streams.lock().ok()?;
+            if m.contains_key(&local_id) {
+                return None;
+            }
+            m.insert(local_id, shared.clone());
+        }
+        self.inner.notify.notify_one();
+        Some(UdxStream {
+            shared,
+            socket: self.inner.clone(),
+        })
+    }
+
     fn add(
         &self,
         stream: Stream,
@@ -255,19 +275,7 @@ impl UdxSocket {
         firewall: Option<Firewall>,
     ) -> UdxStream {
         let local_id = stream.local_id;
-        let shared = Arc::new(Mutex::new(Inner {
-            stream,
-            firewall,
-            remote,
-            eof: false,
-            error: None,
-            closed: false,
-            read_waker: None,
-            write_waker: None,
-            state_wakers: Vec::new(),
-            messages: VecDeque::new(),
-            early: VecDeque::new(),
-        }));
+        let shared = new_shared(stream, remote, firewall);
         if let Ok(mut m) = self.inner.streams.lock() {
             m.insert(local_id, shared.clone());
         }
@@ -277,6 +285,23 @@ impl UdxSocket {
             socket: self.inner.clone(),
         }
     }
+}
+
+fn new_shared(stream: Stream, remote: Option<SocketAddr>, firewall: Option<Firewall>) -> Shared {
+    Arc::new(Mutex::new(Inner {
+        stream,
+        firewall,
+        remote,
+        eof: false,
+        error: None,
+        closed: false,
+        read_waker: None,
+        write_waker: None,
+        state_wakers: Vec::new(),
+        messages: VecDeque::new(),
+        message_waker: None,
+        early: VecDeque::new(),
+    }))
 }
 
 async fn run(inner: Arc<SocketInner>) {
@@ -425,6 +450,9 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
                 if g.messages.len() < 1024 {
                     g.messages.push_back(m);
                 }
+                if let Some(w) = g.message_waker.take() {
+                    w.wake();
+                }
             }
             StreamEvent::Drain => wake_write = true,
             StreamEvent::Close(err) => {
@@ -432,6 +460,9 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
                 g.error = err;
                 wake_read = true;
                 wake_write = true;
+                if let Some(w) = g.message_waker.take() {
+                    w.wake();
+                }
             }
         }
     }
@@ -565,6 +596,19 @@ impl UdxStream {
     }
     pub fn try_recv_message(&self) -> Option<Vec<u8>> {
         lock(&self.shared).messages.pop_front()
+    }
+    /// The next unreliable message (udx-native's `message` event); `Ready(None)` once the
+    /// stream is closed and no message is left. One task at a time may wait here.
+    pub fn poll_message(&self, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+        let mut g = lock(&self.shared);
+        if let Some(m) = g.messages.pop_front() {
+            return Poll::Ready(Some(m));
+        }
+        if g.closed {
+            return Poll::Ready(None);
+        }
+        g.message_waker = Some(cx.waker().clone());
+        Poll::Pending
     }
     /// Resolves once the stream is closed (both sides ended, destroyed, or failed).
     pub async fn closed(&self) -> Option<UdxError> {
