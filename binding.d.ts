@@ -90,6 +90,8 @@ export declare class NativeDht {
   rawDestroy(id: number): void
   /** Read-side backpressure: `paused` = JS's readable buffer is full. */
   rawSetPaused(id: number, paused: boolean): void
+  /** JS took `bytes` of `raw-data` off the event queue (sent in batches). */
+  rawAck(id: number, bytes: number): void
   /** `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent. */
   rawSend(id: number, data: Uint8Array): boolean
   /** `rawStream.setKeepalive(ms)` (0 = off). */

@@ -97,6 +97,40 @@ interface ConnectionRef {
   release(): void
 }
 
+/** The DHT's UDP socket (udx-native UDXSocket subset): one object per socket. */
+interface DHTSocket extends EventEmitter {
+  readonly bound: boolean
+  readonly closing: boolean
+  address(): { host: string; family: number; port: number } | null
+  on(event: 'close', listener: () => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
+/** `dht.createRawStream()`: shaped like udx-native's UDXStream (plaintext, on the DHT socket). */
+interface RawStream extends Duplex<Buffer> {
+  readonly id: number
+  readonly connected: boolean
+  socket: DHTSocket | null
+  remoteId: number
+  remoteHost: string | null
+  remotePort: number
+  remoteFamily: number
+  userData: any
+  readonly rtt: number
+  readonly mtu: number
+  readonly localHost: string | null
+  readonly localPort: number
+  readonly localFamily: number
+  connect(socket: DHTSocket, remoteId: number, port: number, host?: string): void
+  setKeepalive(ms: number): void
+  send(buffer: Buffer): Promise<boolean>
+  trySend(buffer: Buffer): void
+  on(event: 'connect' | 'end' | 'finish' | 'close' | 'drain', listener: () => void): this
+  on(event: 'data' | 'message', listener: (data: Buffer) => void): this
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+}
+
 /** Shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
 interface NoiseSecretStream extends Duplex<Buffer> {
   readonly isInitiator: boolean
@@ -109,7 +143,7 @@ interface NoiseSecretStream extends Duplex<Buffer> {
   timeout: number
   rawBytesRead: number
   rawBytesWritten: number
-  rawStream: { remoteHost: string | null; remotePort: number; remoteFamily: number; rtt: number; mtu: number; connected: boolean; bytesRead: number; bytesWritten: number } | null
+  rawStream: { remoteHost: string | null; remotePort: number; remoteFamily: number; rtt: number; mtu: number; connected: boolean; bytesRead: number; bytesWritten: number; socket: DHTSocket | null } | null
   readonly opened: Promise<boolean>
   setKeepAlive(ms: number): void
   sendKeepAlive(): void
@@ -155,6 +189,8 @@ declare class HyperDHT extends EventEmitter {
   static hash(data: Buffer): Buffer
   static BOOTSTRAP: string[]
   static FIREWALL: { UNKNOWN: 0; OPEN: 1; CONSISTENT: 2; RANDOM: 3 }
+  /** Connects `rawStream` to `remoteId` over the path of `encryptedStream`; throws STREAM_NOT_CONNECTED if it is not connected. */
+  static connectRawStream(encryptedStream: NoiseSecretStream, rawStream: RawStream, remoteId: number): void
 
   readonly defaultKeyPair: KeyPair
   readonly destroyed: boolean
@@ -168,7 +204,9 @@ declare class HyperDHT extends EventEmitter {
   readonly suspended: boolean
   readonly plugins: Map<string, DHTPlugin>
   /** dht-rpc io internals callers read: portRange, and _tid (grows with every request sent) */
-  readonly io: { portRange: [number, number]; readonly _tid: number }
+  readonly io: { portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
+  /** The socket every UDX stream of this node lives on. */
+  readonly socket: DHTSocket
 
   ready(): Promise<void>
   fullyBootstrapped(): Promise<void>
@@ -202,6 +240,8 @@ declare class HyperDHT extends EventEmitter {
   connect(remotePublicKey: Buffer | string, opts?: ConnectOptions): NoiseSecretStream
   createServer(opts?: ServerOptions | ((conn: NoiseSecretStream) => void), onconnection?: (conn: NoiseSecretStream) => void): Server
   pool(): ConnectionPool
+  /** A raw UDX stream on this node's socket (`framed` is accepted); connect it with `DHT.connectRawStream`. */
+  createRawStream(opts?: { framed?: boolean; firewall?: (...args: any[]) => boolean }): RawStream
 
   on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'suspend' | 'resume' | 'network-change' | 'network-update', listener: () => void): this
   on(event: 'nat-update', listener: (host: string, port: number) => void): this
@@ -209,7 +249,7 @@ declare class HyperDHT extends EventEmitter {
 }
 
 declare namespace HyperDHT {
-  export { ConnectOptions, NoiseSecretStream, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, RawQueryOptions, DHTPlugin, PluginOuterRequest, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
+  export { ConnectOptions, NoiseSecretStream, RawStream, DHTSocket, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, RawQueryOptions, DHTPlugin, PluginOuterRequest, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
 }
 
 export = HyperDHT

@@ -31,6 +31,9 @@ async function connected (t, S, C) {
 function rawPair (net) {
   const ra = net.a.createRawStream()
   const rb = net.b.createRawStream()
+  // a failed assertion leaves them open: the node teardown then resets them
+  ra.on('error', () => {})
+  rb.on('error', () => {})
   S(net.a).connectRawStream(net.serverConn, ra, rb.id)
   S(net.b).connectRawStream(net.clientConn, rb, ra.id)
   return [ra, rb]
@@ -100,6 +103,43 @@ for (const [Srv, Cli] of PAIRS) {
     const closes = [closed(ra), closed(rb)]
     ra.destroy()
     rb.destroy()
+    await Promise.all(closes)
+  })
+}
+
+// The receiver reads nothing: with backpressure both ways the sender stalls with the receiver's
+// readable buffer near its high-water mark, instead of the whole payload piling up in memory.
+// Observed for 1.5 s (a slow machine can only make this pass vacuously, never fail), then the
+// receiver reads and every byte arrives in order. Receivers are Rust: udx-native never stops
+// reading (its `_read` is a no-op), so a JS receiver buffers whatever arrives, as upstream.
+for (const [Snd, Rcv] of [[JS, RS], [RS, RS]]) {
+  const label = `${kindOf(Object.create(Snd.prototype))} sender, ${kindOf(Object.create(Rcv.prototype))} receiver`
+  test(`raw stream backpressure holds a sender whose receiver does not read (${label})`, { timeout: 60000 }, async (t) => {
+    const net = await connected(t, Rcv, Snd)
+    const [receiver, sender] = rawPair(net)
+    const total = 32 * 1024 * 1024
+    const data = crypto.randomBytes(total)
+    let written = 0
+    let done = false
+    const writing = (async () => {
+      for (let i = 0; i < total; i += 65536) {
+        const ok = sender.write(data.subarray(i, i + 65536))
+        written = i + 65536
+        if (!ok) await once(sender, 'drain')
+      }
+      sender.end()
+      done = true
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    assert.strictEqual(done, false, `sender was not held back (${written} bytes written)`)
+    // streamx keeps the readable buffer's byte count here (it has no readableLength)
+    const buffered = receiver._readableState.buffered
+    assert.ok(buffered <= 4 * 1024 * 1024, `receiver buffered ${buffered} bytes`)
+    const got = await collect(receiver)
+    await writing
+    assert.ok(got.equals(data), 'all bytes in order')
+    const closes = [closed(receiver), closed(sender)]
+    receiver.end()
     await Promise.all(closes)
   })
 }

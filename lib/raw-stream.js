@@ -20,6 +20,9 @@ const errors = require('./errors')
 
 // like lib/connection.js: the native side pauses reading only when JS falls this far behind
 const READ_HWM = 1024 * 1024
+// bytes of `raw-data` taken off the event queue are acknowledged in batches of this size (the
+// native side stops reading at 1 MiB unacknowledged)
+const ACK_BATCH = 256 * 1024
 
 class RawStream extends Duplex {
   constructor (dht, id, opts = {}) {
@@ -38,6 +41,7 @@ class RawStream extends Duplex {
     this._closed = false // the native stream is gone
     this._pendingWrite = null
     this._paused = false
+    this._unacked = 0
     this._destroyDone = null
     this._ended = false
     this._finished = false
@@ -187,6 +191,11 @@ class RawStream extends Duplex {
   // native events (index.js dispatches them by id)
 
   _ondata (data) {
+    this._unacked += data.byteLength
+    if (this._unacked >= ACK_BATCH && this._live()) {
+      this._dht._native.rawAck(this.id, this._unacked)
+      this._unacked = 0
+    }
     if (!this.push(data) && !this._paused && this._live()) {
       this._paused = true
       this._dht._native.rawSetPaused(this.id, true)

@@ -8,14 +8,15 @@
 //!   datagrams until it is connected (udx-native would drop them and wait for a retransmit).
 //! * `rawConnect(id, remoteId, host, port)` connects it and starts one task that moves bytes:
 //!   writes come through a bounded queue (full = JS waits for `raw-drain`), reads pause when
-//!   JS's readable buffer is full (`rawSetPaused`), so UDX's receive window slows the peer.
+//!   JS's readable buffer is full (`rawSetPaused`) or 1 MiB of `raw-data` has not reached JS yet
+//!   (`rawAck`), so UDX's receive window slows the peer.
 //! * Events go through the DHT's event function with the stream id in `cid`: `raw-data`,
 //!   `raw-end`, `raw-drain`, `raw-message`, `raw-close` (with `error` when it failed).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -42,11 +43,23 @@ enum RawCmd {
     End,
 }
 
-/// Read-side backpressure (`push()` returned false / `_read()`).
+/// Bytes sent to JS as `raw-data` and not yet acknowledged (`rawAck`) before reading stops: this
+/// bounds what waits in the event queue while the JS thread is busy.
+const MAX_UNACKED: usize = 1024 * 1024;
+
+/// Read-side backpressure: `push()` returned false / `_read()` (`paused`), and bytes JS has not
+/// taken yet (`unacked`).
 #[derive(Default)]
 struct Flow {
     paused: AtomicBool,
+    unacked: AtomicUsize,
     resume: Notify,
+}
+
+impl Flow {
+    fn blocked(&self) -> bool {
+        self.paused.load(Ordering::Acquire) || self.unacked.load(Ordering::Acquire) > MAX_UNACKED
+    }
 }
 
 /// One raw stream: reserved (no task yet) until `rawConnect`.
@@ -266,6 +279,21 @@ impl NativeDht {
         });
     }
 
+    /// JS took `bytes` of `raw-data` off the event queue (sent in batches).
+    #[napi(catch_unwind)]
+    pub fn raw_ack(&self, id: u32, bytes: u32) {
+        with(&self.raws, id, |h| {
+            let n = bytes as usize;
+            let _ = h
+                .flow
+                .unacked
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                    Some(u.saturating_sub(n))
+                });
+            h.flow.resume.notify_one();
+        });
+    }
+
     /// `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent.
     #[napi(catch_unwind)]
     pub fn raw_send(&self, id: u32, data: &[u8]) -> bool {
@@ -321,11 +349,11 @@ impl Task {
     }
 
     async fn read(&self) -> std::result::Result<(), String> {
+        let mut buf = vec![0u8; READ_CHUNK];
         loop {
-            while self.flow.paused.load(Ordering::Acquire) {
+            while self.flow.blocked() {
                 self.flow.resume.notified().await;
             }
-            let mut buf = vec![0u8; READ_CHUNK];
             let n = std::future::poll_fn(|cx| {
                 let mut rb = ReadBuf::new(&mut buf);
                 match Pin::new(&mut *lock_stream(&self.stream)).poll_read(cx, &mut rb) {
@@ -340,8 +368,16 @@ impl Task {
                 self.event("raw-end", None);
                 return Ok(());
             }
-            buf.truncate(n);
-            self.event("raw-data", Some(buf));
+            self.flow.unacked.fetch_add(n, Ordering::AcqRel);
+            // a small read is copied out, so an event never holds a mostly empty 64 KiB buffer
+            let chunk = if n >= READ_CHUNK / 2 {
+                let mut full = std::mem::replace(&mut buf, vec![0u8; READ_CHUNK]);
+                full.truncate(n);
+                full
+            } else {
+                buf[..n].to_vec()
+            };
+            self.event("raw-data", Some(chunk));
         }
     }
 
