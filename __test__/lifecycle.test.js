@@ -61,7 +61,7 @@ const scenarios = {
       s.end()
       const opened = s.opened
       await closed(s)
-      return { opened: await opened, hash: s.handshakeHash !== null, keepAlive: s.keepAlive }
+      return { opened: await opened, hash: s.handshakeHash !== null, keepAlive: s.keepAlive, rawBytesRead: s.rawBytesRead, rawBytesWritten: s.rawBytesWritten }
     }
   },
   'once(open) then write, both sides end': {
