@@ -134,16 +134,22 @@ test('lifecycle: a connection the server destroys on arrival fails with ECONNRES
   }
 })
 
+/** One bootstrapped node of `Impl` on a fresh mixed network, and a log of a stream it connects. */
+async function dialer (t, Impl) {
+  const net = await mixedNet(t)
+  const node = net.client(Impl)
+  await node.fullyBootstrapped()
+  const log = []
+  const s = node.connect(Impl.keyPair().publicKey)
+  record(s, log, 'c')
+  return { s, log }
+}
+
 // Destroyed before the handshake finished: no open, opened false, no error, close once; the
 // same for both implementations (no server connection is needed for this).
 for (const Impl of [JS, RS]) {
   test(`lifecycle: destroy right after connect() never opens (${Impl === JS ? 'JS' : 'RS'})`, async (t) => {
-    const net = await mixedNet(t)
-    const node = net.client(Impl)
-    await node.fullyBootstrapped()
-    const log = []
-    const s = node.connect(Impl.keyPair().publicKey)
-    record(s, log, 'c')
+    const { s, log } = await dialer(t, Impl)
     s.write('never sent')
     s.destroy()
     await closed(s)
@@ -155,12 +161,7 @@ for (const Impl of [JS, RS]) {
 test('lifecycle: connecting to a key nobody announced fails like JS (PEER_NOT_FOUND, no open)', async (t) => {
   const logs = []
   for (const Impl of [JS, RS]) {
-    const net = await mixedNet(t)
-    const node = net.client(Impl)
-    await node.fullyBootstrapped()
-    const log = []
-    const s = node.connect(Impl.keyPair().publicKey)
-    record(s, log, 'c')
+    const { s, log } = await dialer(t, Impl)
     s.end()
     await closed(s)
     logs.push({ log, opened: await s.opened })
