@@ -94,6 +94,16 @@ const scenarios = {
       return seen
     }
   },
+  'client times out on a silent server (setTimeout before open): both ends close': {
+    onServer (conn) {},
+    async client (node, key, log) {
+      const s = node.connect(key)
+      record(s, log, 'c')
+      s.setTimeout(300)
+      await closed(s)
+      return { timeout: s.timeout }
+    }
+  },
   'destroy on open': {
     onServer (conn) {},
     async client (node, key, log) {

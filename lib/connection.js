@@ -179,6 +179,11 @@ class Connection extends Duplex {
 
   _destroy (cb) {
     this._resolveOpened(false)
+    if (this._native !== null) {
+      // NoiseSecretStream clears its running keep-alive and timeout timers (and their values)
+      this.keepAlive = 0
+      this.timeout = 0
+    }
     if (this._native !== null && !this._nativeClosed) this._destroyDone = cb
     else {
       this.dht._conns.delete(this._cid)

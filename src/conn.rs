@@ -321,13 +321,15 @@ pub(crate) fn spawn_connection(
         let raw = stream.clone();
         let err = tokio::select! {
             r = run(stream, cid, (rx, &queued), ctl, blocked, &flow, &sink) => r.err(),
-            _ = kill.notified() => {
-                // NoiseSecretStream.destroy() destroys its raw stream: the peer gets a UDX
-                // DESTROY now instead of noticing the silence much later
-                raw.lock().unwrap_or_else(|p| p.into_inner()).get_ref().destroy();
-                Some(DESTROYED.to_string())
-            }
+            _ = kill.notified() => Some(DESTROYED.to_string()),
         };
+        if err.is_some() {
+            // NoiseSecretStream destroys its raw stream whenever it is destroyed (a destroy(),
+            // a timeout, a decrypt or write error): the peer gets a UDX DESTROY now instead of
+            // noticing the silence much later, and the stream leaves its socket. A no-op when
+            // the stream itself failed (e.g. the peer's reset).
+            raw.lock().unwrap_or_else(|p| p.into_inner()).get_ref().destroy();
+        }
         if let Ok(mut m) = conns.lock() {
             m.remove(&cid);
         }
