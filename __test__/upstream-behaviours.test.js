@@ -112,3 +112,42 @@ test('UDX-shaped and random garbage on a node\'s port: its connection keeps work
   fresh.destroy()
   conn.destroy()
 })
+
+// hyperdht's LAN shortcut pings the server's local address through dht.ping(): an app that wraps
+// ping sees it, and when that ping fails the connect falls back to holepunching.
+for (const fail of [false, true]) {
+  test(`LAN shortcut pings through dht.ping; ${fail ? 'a failed ping falls back to holepunching' : 'a good one connects directly'}`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(RS, { quickFirewall: false, ephemeral: true })
+    const cNode = net.client(RS, { quickFirewall: false, ephemeral: true })
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = echoServer(sNode)
+    await server.listen(RS.keyPair())
+    t.after(() => server.close())
+    const serverPort = sNode.io.serverSocket.address().port // a firewalled node's address() is its client socket
+    const ping = cNode.ping.bind(cNode)
+    const lanPings = []
+    cNode.ping = function (addr, opts) {
+      if (addr.port === serverPort) {
+        lanPings.push(addr)
+        if (fail) return Promise.reject(new Error('LAN ping blocked'))
+      }
+      return ping(addr, opts)
+    }
+    let punched = false
+    const conn = cNode.connect(server.publicKey, {
+      fastOpen: false,
+      holepunch () {
+        punched = true
+        return true
+      }
+    })
+    conn.on('error', () => {})
+    await once(conn, 'open')
+    conn.write('hi')
+    assert.strictEqual(String((await once(conn, 'data'))[0]), 'hi')
+    assert.strictEqual(lanPings.length, 1, 'the shortcut pinged the server once, through dht.ping')
+    assert.strictEqual(punched, fail, fail ? 'fell back to holepunching' : 'no holepunch needed')
+    conn.destroy()
+  })
+}

@@ -328,7 +328,10 @@ pub(crate) fn spawn_connection(
             // a timeout, a decrypt or write error): the peer gets a UDX DESTROY now instead of
             // noticing the silence much later, and the stream leaves its socket. A no-op when
             // the stream itself failed (e.g. the peer's reset).
-            raw.lock().unwrap_or_else(|p| p.into_inner()).get_ref().destroy();
+            raw.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_ref()
+                .destroy();
         }
         if let Ok(mut m) = conns.lock() {
             m.remove(&cid);
