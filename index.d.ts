@@ -145,6 +145,8 @@ interface NoiseSecretStream extends Duplex<Buffer> {
   rawBytesWritten: number
   rawStream: { remoteHost: string | null; remotePort: number; remoteFamily: number; rtt: number; mtu: number; connected: boolean; bytesRead: number; bytesWritten: number; socket: DHTSocket | null } | null
   readonly opened: Promise<boolean>
+  /** Resolves true once opened and every write so far was handed on; false if destroyed first. */
+  flush(): Promise<boolean>
   setKeepAlive(ms: number): void
   sendKeepAlive(): void
   setTimeout(ms: number): void
@@ -164,6 +166,7 @@ interface ServerOptions {
   /** Accepted connections join this pool (hyperdht `dht.pool()`). */
   pool?: ConnectionPool
   onconnection?: (conn: NoiseSecretStream) => void
+  handshakeClearWait?: number
 }
 
 declare class Server extends EventEmitter {
@@ -171,6 +174,8 @@ declare class Server extends EventEmitter {
   readonly relayAddresses: Address[]
   readonly closed: boolean
   readonly suspended: boolean
+  /** ms a finished handshake is remembered for retransmits (`handshakeClearWait`, default 10000). */
+  readonly handshakeClearWait: number
   listen(keyPair?: KeyPair): Promise<this>
   refresh(): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
@@ -194,6 +199,18 @@ declare class HyperDHT extends EventEmitter {
 
   readonly defaultKeyPair: KeyPair
   readonly destroyed: boolean
+  /** udx-native's UDX object as far as hyperdht code uses it: raw datagram sockets. */
+  readonly udx: {
+    createSocket(opts?: { ipv6Only?: boolean; reuseAddress?: boolean }): {
+      bind(port?: number, host?: string): void
+      send(buffer: Buffer, port: number, host?: string, ttl?: number): Promise<boolean>
+      trySend(buffer: Buffer, port: number, host?: string, ttl?: number): void
+      address(): { host: string; family: number; port: number } | null
+      close(): Promise<void>
+      on(event: 'message', listener: (buf: Buffer, from: { host: string; family: number; port: number }) => void): unknown
+    }
+    networkInterfaces(): Array<{ name: string; host: string; family: number; internal: boolean }>
+  }
   readonly bootstrapped: boolean
   readonly id: Buffer | null
   readonly ephemeral: boolean

@@ -143,6 +143,13 @@ class HyperDHT extends EventEmitter {
         else this._native.firewallReply(ev.fid, true)
         return
       }
+      case 'lan-ping': {
+        Promise.resolve()
+          .then(() => this.ping({ host: ev.host, port: ev.port }))
+          .then(() => true, () => false)
+          .then((ok) => { if (!this.destroyed) this._native.holepunchReply(ev.fid, ok) })
+        return
+      }
       case 'holepunch-veto': {
         const fn = ev.sid ? (this._servers.get(ev.sid) || {}).holepunch : this._vetoes.get(ev.vid)
         let allow = false
@@ -399,7 +406,9 @@ class HyperDHT extends EventEmitter {
       reusableSocket: !!opts.reusableSocket,
       // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
       relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
-      holepunchVeto: undefined
+      holepunchVeto: undefined,
+      // hyperdht's LAN shortcut pings through dht.ping: honour an app's replacement of it
+      lanPing: this.ping !== HyperDHT.prototype.ping
     }
     let vid = 0
     if (typeof opts.holepunch === 'function') {

@@ -1,6 +1,9 @@
 'use strict'
 // Shared helpers for the node --test suite. Every networked test runs inside the loopback-only
 // namespace set up by scripts/netns.js (npm test), touches 127.0.0.1 only and destroys what it creates.
+const fs = require('fs')
+const os = require('os')
+const path = require('path')
 const RS = require('..')
 const JS = require('hyperdht')
 
@@ -63,4 +66,11 @@ function echoServer (node) {
   })
 }
 
-module.exports = { RS, JS, kindOf, bootstrapper, persistentNode, cleanup, addrKey, mixedNet, echoServer }
+/** A fresh temporary directory, removed after the test (`t.after` hooks run in the order registered). */
+function tmpDir (t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperdht-rs-test-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+module.exports = { RS, JS, kindOf, bootstrapper, persistentNode, cleanup, addrKey, mixedNet, echoServer, tmpDir }

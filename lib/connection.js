@@ -17,6 +17,10 @@ const errors = require('./errors')
 // a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer) only
 // when JS falls that far behind
 const READ_HWM = 1024 * 1024
+// secretstream's per-message overhead: NoiseSecretStream counts raw bytes as the encrypted message
+// (rawBytesRead: plaintext + ABYTES) and the whole frame (rawBytesWritten: + 3-byte length)
+const ABYTES = 17
+const FRAME_HEADER = 3
 
 class Connection extends Duplex {
   constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, cid = 0 } = {}) {
@@ -102,7 +106,7 @@ class Connection extends Duplex {
   }
 
   _ondata (data) {
-    this.rawBytesRead += data.byteLength
+    this.rawBytesRead += data.byteLength + ABYTES
     if (!this.push(data) && !this._paused && this._live()) {
       this._paused = true
       this.dht._native.connSetPaused(this._cid, true)
@@ -141,7 +145,7 @@ class Connection extends Duplex {
     const { data, cb } = this._pendingWrite
     if (this.dht._native.connWrite(this._cid, data)) {
       this._pendingWrite = null
-      this.rawBytesWritten += data.byteLength
+      this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
       cb(null)
     }
   }
@@ -175,6 +179,11 @@ class Connection extends Duplex {
 
   _destroy (cb) {
     this._resolveOpened(false)
+    if (this._native !== null) {
+      // NoiseSecretStream clears its running keep-alive and timeout timers (and their values)
+      this.keepAlive = 0
+      this.timeout = 0
+    }
     if (this._native !== null && !this._nativeClosed) this._destroyDone = cb
     else {
       this.dht._conns.delete(this._cid)

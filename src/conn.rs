@@ -56,45 +56,56 @@ pub(crate) struct ConnHandle {
 
 /// `connection.write(data)`: false = wait for `conn-drain`.
 ///
-/// Fast path: when nothing is queued and the stream takes the bytes now, they are encrypted
-/// and handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
+/// Each write is one secret-stream frame, taken whole or not at all (protomux and hypercore
+/// read every received frame as one complete message).
+///
+/// Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
+/// handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
 /// dominant cost of a small request/response). Anything else goes through the task's queue.
 pub(crate) fn write(conns: &Conns, cid: u32, data: &[u8]) -> bool {
     let Ok(m) = conns.lock() else { return false };
     let Some(h) = m.get(&cid) else { return true };
-    let mut rest = data;
+    let mut taken = false;
     if h.queued.load(Ordering::Acquire) == 0 {
         if let Ok(mut c) = h.stream.try_lock() {
             let mut cx = Context::from_waker(std::task::Waker::noop());
-            while !rest.is_empty() {
-                match napi::bindgen_prelude::within_runtime_if_available(|| {
-                    Pin::new(&mut *c).poll_write(&mut cx, rest)
-                }) {
-                    Poll::Ready(Ok(n)) if n > 0 => rest = &rest[n..],
-                    _ => break,
-                }
-            }
+            taken = matches!(
+                napi::bindgen_prelude::within_runtime_if_available(|| {
+                    Pin::new(&mut *c).poll_write(&mut cx, data)
+                }),
+                Poll::Ready(Ok(n)) if n == data.len()
+            );
             // the noop waker cannot finish a partial drain: let the task do it
-            if rest.is_empty() && !c.has_pending_output() {
+            if taken && !c.has_pending_output() {
                 return true;
             }
         }
     }
-    let cmd = if rest.is_empty() {
+    let cmd = if taken {
         ConnCmd::Flush
     } else {
-        ConnCmd::Write(rest.to_vec())
+        ConnCmd::Write(data.to_vec())
     };
-    h.queued.fetch_add(1, Ordering::AcqRel);
+    h.queued.fetch_add(1, Ordering::SeqCst);
+    let cmd = match h.tx.try_send(cmd) {
+        Ok(()) => return true,
+        Err(e) => e.into_inner(),
+    };
+    if taken {
+        // unreachable in practice (a Flush is only queued when the queue was empty); the
+        // task flushes after whatever fills the queue anyway
+        h.queued.fetch_sub(1, Ordering::SeqCst);
+        return true;
+    }
+    // Full: ask for `conn-drain`, then look again. The task clears `blocked` and emits the
+    // drain when it takes a command off the queue; a queue that was full after the flag was
+    // set still has a command to take, so the drain cannot be missed (a spurious one is
+    // harmless: JS then has nothing pending).
+    h.blocked.store(true, Ordering::SeqCst);
     match h.tx.try_send(cmd) {
         Ok(()) => true,
         Err(_) => {
-            h.queued.fetch_sub(1, Ordering::AcqRel);
-            if rest.is_empty() {
-                // the bytes were taken; the queue is full so the task will drain anyway
-                return true;
-            }
-            h.blocked.store(true, Ordering::Release);
+            h.queued.fetch_sub(1, Ordering::SeqCst);
             false
         }
     }
@@ -310,13 +321,18 @@ pub(crate) fn spawn_connection(
         let raw = stream.clone();
         let err = tokio::select! {
             r = run(stream, cid, (rx, &queued), ctl, blocked, &flow, &sink) => r.err(),
-            _ = kill.notified() => {
-                // NoiseSecretStream.destroy() destroys its raw stream: the peer gets a UDX
-                // DESTROY now instead of noticing the silence much later
-                raw.lock().unwrap_or_else(|p| p.into_inner()).get_ref().destroy();
-                Some(DESTROYED.to_string())
-            }
+            _ = kill.notified() => Some(DESTROYED.to_string()),
         };
+        if err.is_some() {
+            // NoiseSecretStream destroys its raw stream whenever it is destroyed (a destroy(),
+            // a timeout, a decrypt or write error): the peer gets a UDX DESTROY now instead of
+            // noticing the silence much later, and the stream leaves its socket. A no-op when
+            // the stream itself failed (e.g. the peer's reset).
+            raw.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_ref()
+                .destroy();
+        }
         if let Ok(mut m) = conns.lock() {
             m.remove(&cid);
         }
@@ -428,7 +444,7 @@ async fn run(
     };
     let writer = async {
         while let Some(cmd) = rx.recv().await {
-            if blocked.swap(false, Ordering::AcqRel) {
+            if blocked.swap(false, Ordering::SeqCst) {
                 emit(
                     sink,
                     JsEvent {

@@ -115,6 +115,8 @@ pub struct JsConnectOptions {
     pub relay_addresses: Vec<String>,
     /// set when `holepunch` is a function: the id its `holepunch-veto` events carry
     pub holepunch_veto: Option<u32>,
+    /// the app replaced `dht.ping`: the LAN shortcut's ping is asked through `lan-ping` events
+    pub lan_ping: Option<bool>,
 }
 
 #[napi(object)]
@@ -712,6 +714,8 @@ impl NativeDht {
             holepunch: opts.holepunch_veto.map(|vid| {
                 crate::veto::holepunch_veto(&self.questions, self.sink.clone(), None, Some(vid))
             }),
+            lan_ping: (opts.lan_ping == Some(true))
+                .then(|| crate::veto::lan_ping(&self.questions, self.sink.clone())),
         };
         let dial = conn::start_dial(&self.dialing, cid);
         let result = tokio::select! {

@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use hyperdht_core::{HolepunchInfo, HolepunchVeto};
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+
+use hyperdht_core::{HolepunchInfo, HolepunchVeto, LanPing};
 use napi_derive::napi;
 
 use crate::dht::{addr_js, emit, Sink};
@@ -54,4 +57,24 @@ pub(crate) fn holepunch_veto(
         );
         Box::pin(async move { answer.await == Some(true) })
     })
+}
+
+/// The LAN shortcut's ping through the app's own `dht.ping` (hyperdht's connect calls it, so a
+/// wrapped or failing `ping` shapes the shortcut): a `lan-ping` event carrying the address,
+/// answered with `holepunchReply(fid, answered)`. No answer in time = no answer.
+pub(crate) fn lan_ping(questions: &JsQuestions, sink: Sink) -> LanPing {
+    let questions = questions.clone();
+    LanPing(Arc::new(move |addr: SocketAddrV4| {
+        let (fid, answer) = questions.ask(VETO_TIMEOUT);
+        emit(
+            &sink,
+            JsEvent {
+                fid: Some(fid),
+                host: Some(addr.ip().to_string()),
+                port: Some(u32::from(addr.port())),
+                ..JsEvent::named("lan-ping")
+            },
+        );
+        Box::pin(async move { answer.await == Some(true) })
+    }))
 }

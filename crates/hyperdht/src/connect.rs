@@ -6,6 +6,7 @@
 //! the server and the handshake itself are in `connect_find.rs`.
 
 use std::net::{SocketAddr, SocketAddrV4};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyperdht_crypto::KeyPair;
@@ -121,6 +122,19 @@ pub struct ConnectExtras {
     /// `holepunch(remoteFirewall, localFirewall, remoteAddresses, localAddresses)`: asked
     /// before we punch; `false` aborts the connect with HOLEPUNCH_ABORTED.
     pub holepunch: Option<crate::HolepunchVeto>,
+    /// How the LAN shortcut pings the server's local address (hyperdht calls `dht.ping()`, so an
+    /// app that wraps it sees and may fail that ping); `None` pings through the node directly.
+    pub lan_ping: Option<LanPing>,
+}
+
+/// A replacement for the LAN shortcut's PING: resolves true when the address answered.
+#[derive(Clone)]
+pub struct LanPing(pub Arc<dyn Fn(SocketAddrV4) -> crate::HolepunchFuture + Send + Sync>);
+
+impl std::fmt::Debug for LanPing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LanPing")
+    }
 }
 
 /// `passiveConnectTimeout`: how long an OPEN client waits for the server to connect.
@@ -286,7 +300,11 @@ impl HyperDht {
                 .or(candidates.first().copied());
             if let Some(pick) = pick {
                 // a blocked LAN ping is not fatal: holepunching may still work
-                if self.rpc.ping(pick).await.is_ok() {
+                let answered = match &extras.lan_ping {
+                    Some(ping) => (ping.0)(pick).await,
+                    None => self.rpc.ping(pick).await.is_ok(),
+                };
+                if answered {
                     return Ok(stream(pick));
                 }
             }

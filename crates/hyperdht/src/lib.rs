@@ -27,7 +27,7 @@ mod server_holepunch;
 pub mod signing;
 pub mod transport;
 
-pub use connect::{ConnectError, ConnectExtras, ConnectOptions};
+pub use connect::{ConnectError, ConnectExtras, ConnectOptions, LanPing};
 pub use connect_state::{ConnectStats, InternalCounts};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};

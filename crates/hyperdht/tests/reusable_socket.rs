@@ -17,6 +17,7 @@ const REUSABLE: ConnectExtras = ConnectExtras {
     relay_addresses: Vec::new(),
     reusable_socket: true,
     holepunch: None,
+    lan_ping: None,
 };
 
 async fn connect_echo(node: &HyperDht, udx: &UdxSocket, kp: &KeyPair, server: [u8; 32]) {

@@ -20,7 +20,7 @@ use crate::datagram::Datagrams;
 use crate::dh::DhKeyPair;
 use crate::handshake::HandshakeResult;
 use crate::standalone::{FramedHandshake, FramedStep};
-use crate::stream::{SecretStream, StreamEvent};
+use crate::stream::{SecretStream, StreamEvent, MAX_FRAME};
 use crate::SecretStreamError;
 
 struct Timer {
@@ -50,9 +50,6 @@ fn hs_err(e: SecretStreamError) -> io::Error {
         format!("Noise handshake failed: {e}"),
     )
 }
-
-/// Largest plaintext put in one frame by `poll_write` (bigger writes are accepted partially).
-const MAX_WRITE: usize = 64 * 1024;
 
 pub struct SecretStreamIo<T> {
     inner: T,
@@ -408,10 +405,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
             Poll::Ready(Ok(())) => {}
             other => return other.map(|r| r.map(|_| 0)),
         }
-        let n = buf.len().min(MAX_WRITE);
-        this.codec
-            .encrypt_into(&buf[..n], &mut this.wbuf)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        // One write = one frame, whole (NoiseSecretStream's atomic writes): receivers such as
+        // protomux take each received frame as one complete message, so a write must never be
+        // split. Too large for a u24 frame is an error, as in JS.
+        this.codec.encrypt_into(buf, &mut this.wbuf).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{e}. Max size is {MAX_FRAME} bytes."),
+            )
+        })?;
         if let Some(ka) = this.keep_alive.as_mut() {
             ka.refresh();
         }
@@ -419,7 +421,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
             return Poll::Ready(Err(e));
         }
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -202,3 +202,49 @@ async fn tampered_frame_fails_the_stream() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     assert!(b.read(&mut buf).await.is_err(), "stays failed");
 }
+
+/// Every write is one frame, delivered whole as one message (NoiseSecretStream's atomic
+/// writes; protomux decodes each received frame as one message). Writes above 64 KiB used to
+/// be split into several frames, which hypercore's peers rejected ("Out of bounds").
+#[tokio::test]
+async fn writes_arrive_as_whole_messages() {
+    let (mut a, mut b) = pair().await;
+    let sizes = [1usize, 70_000, 65_536, 65_537, 300_000, 5, 1 << 20, 2];
+    let msgs: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| (0..n).map(|i| (i * 13 + k) as u8).collect())
+        .collect();
+    let send = msgs.clone();
+    // the 64 KiB duplex fills up: big writes go out while the reader lags behind
+    let writer = async move {
+        for m in &send {
+            a.write_all(m).await.unwrap();
+        }
+        a.shutdown().await.unwrap();
+        a
+    };
+    let reader = async {
+        let mut got = Vec::new();
+        while let Some(m) = std::future::poll_fn(|cx| b.poll_read_chunk(cx))
+            .await
+            .unwrap()
+        {
+            got.push(m);
+        }
+        got
+    };
+    let (mut a, got) = tokio::join!(writer, reader);
+    let got_sizes: Vec<usize> = got.iter().map(Vec::len).collect();
+    assert_eq!(got_sizes, sizes, "one message per write");
+    assert!(got == msgs, "byte-exact");
+    // like JS: a message that does not fit one u24 frame is refused, nothing is sent
+    let huge = vec![0u8; (1 << 24) - 16];
+    let err = a.write(&huge).await.expect_err("too large");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert_eq!(
+        err.to_string(),
+        "Message is too large for an atomic write. Max size is 16777215 bytes."
+    );
+    assert!(!a.has_pending_output());
+}
