@@ -90,8 +90,9 @@ fn reserve(udx: &UdxSocket) -> Option<UdxStream> {
     })
 }
 
-/// Destroys every raw stream (hyperdht `rawStreams.clear()` on destroy/suspend): connected
-/// ones send a UDX DESTROY and emit `raw-close`; reserved ones close and emit `raw-close` here.
+/// Destroys every raw stream when the node goes (hyperdht `rawStreams.clear()` in `destroy()`;
+/// index.js destroys them one by one first, and on `suspend()`): connected ones send a UDX
+/// DESTROY and emit `raw-close`; reserved ones close and emit `raw-close` here.
 pub(crate) fn destroy_all(raws: &RawStreams, sink: &Sink) {
     let Ok(mut m) = raws.lock() else { return };
     let reserved: Vec<u32> = m
@@ -124,8 +125,8 @@ fn with<T>(raws: &RawStreams, id: u32, f: impl FnOnce(&RawHandle) -> T) -> Optio
 
 #[napi]
 impl NativeDht {
-    /// `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0),
-    /// or 0 when the node is destroyed.
+    /// `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
+    /// Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
     #[napi(catch_unwind)]
     pub fn raw_create(&self) -> Result<u32> {
         let Some(stream) =
