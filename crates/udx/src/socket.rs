@@ -581,11 +581,14 @@ impl UdxStream {
         g.stream.set_ipv6(addr.is_ipv6());
         g.remote = Some(addr);
     }
-    /// Sends DESTROY and closes.
+    /// Sends DESTROY and closes. The driver is woken so it re-reads the stream's timers (a
+    /// closed stream's linger) and forgets it once done, freeing its id.
     pub fn destroy(&self) {
         let mut g = lock(&self.shared);
         g.stream.destroy();
         flush(&*self.socket.transport, &mut g);
+        drop(g);
+        self.socket.notify.notify_one();
     }
     /// An unreliable datagram on this stream.
     pub fn send_message(&self, data: &[u8]) -> bool {
