@@ -70,8 +70,8 @@ export declare class NativeDht {
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
   /**
-   * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0),
-   * or 0 when the node is destroyed.
+   * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
+   * Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
    */
   rawCreate(): number
   /**
@@ -146,6 +146,8 @@ export interface JsConnectOptions {
   relayAddresses: Array<string>
   /** set when `holepunch` is a function: the id its `holepunch-veto` events carry */
   holepunchVeto?: number
+  /** the app replaced `dht.ping`: the LAN shortcut's ping is asked through `lan-ping` events */
+  lanPing?: boolean
 }
 
 export interface JsDhtOptions {
