@@ -211,7 +211,10 @@ async fn reserved_stream_keeps_datagrams_that_arrive_before_connect() {
     let mut buf = tokio::io::ReadBuf::new(&mut got);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     let polled = std::pin::Pin::new(&mut sa).poll_read(&mut cx, &mut buf);
-    assert!(matches!(polled, std::task::Poll::Ready(Ok(()))), "readable at once");
+    assert!(
+        matches!(polled, std::task::Poll::Ready(Ok(()))),
+        "readable at once"
+    );
     assert_eq!(buf.filled(), b"hello before connect");
     sa.write_all(b"ok").await.unwrap();
     let mut back = [0u8; 2];
