@@ -191,3 +191,39 @@ test('lifecycle: connecting to a key nobody announced fails like JS (PEER_NOT_FO
   assert.deepStrictEqual(logs[1], logs[0])
   assert.deepStrictEqual(logs[0].log, ['c error:PEER_NOT_FOUND', 'c close'])
 })
+
+// Churn, destroying at every step (before the dial, after a tick, on open, after end): every
+// connection a server accepted closes, and no connection is left in either node's table.
+for (const [C, S, pair] of [[RS, RS, 'RS->RS'], [JS, RS, 'JS->RS'], [RS, JS, 'RS->JS']]) {
+  test(`lifecycle: 400 connect/destroy cycles leave nothing behind (${pair})`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const serverClosed = []
+    const srv = sNode.createServer((conn) => {
+      conn.on('error', () => {})
+      serverClosed.push(closed(conn))
+      conn.on('data', (d) => conn.write(d))
+      conn.on('end', () => conn.end())
+    })
+    await srv.listen(S.keyPair())
+    t.after(() => srv.close())
+    for (let i = 0; i < 400; i++) {
+      const s = cNode.connect(srv.publicKey)
+      s.on('error', () => {})
+      const done = closed(s)
+      switch (i % 4) {
+        case 0: s.destroy(); break
+        case 1: await new Promise((resolve) => setImmediate(resolve)); s.destroy(); break
+        case 2: s.once('open', () => s.destroy()); break
+        default: s.write('x'); s.end(); s.resume()
+      }
+      await done
+    }
+    await Promise.all(serverClosed)
+    for (const node of [cNode, sNode]) {
+      if (node instanceof RS) assert.strictEqual(node._conns.size, 0, 'no connection left in the table')
+    }
+  })
+}

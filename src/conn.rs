@@ -150,14 +150,16 @@ pub(crate) struct Dial {
 }
 
 impl Dial {
-    /// The JS stream is gone: the dial still runs to its end, and a connection it makes is
-    /// destroyed at once, so a server that already accepted it hears a UDX DESTROY (a dial
-    /// dropped half-way would leave that server's stream waiting for its timeouts).
+    /// The JS stream is gone: the dial still runs to its end and a connection it makes is
+    /// destroyed at once, so a server that accepted it hears a UDX DESTROY. (Stopping the dial
+    /// half-way can leave a server holding a stream for us whose id we never learnt: its reply
+    /// was on the way, so nothing could tell it.)
     fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
     }
 
-    /// The node is going away: the dial stops now.
+    /// The node is going away: the dial stops now (a server that already connected a stream
+    /// we know of still hears a DESTROY from the dropped dial's reserved stream).
     fn abort(&self) {
         self.cancel();
         self.wake.notify_one();

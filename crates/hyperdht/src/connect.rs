@@ -6,7 +6,7 @@
 //! the server and the handshake itself are in `connect_find.rs`.
 
 use std::net::{SocketAddr, SocketAddrV4};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyperdht_crypto::KeyPair;
@@ -225,11 +225,14 @@ impl HyperDht {
         };
         // like hyperdht's `c.rawStream`, the stream exists before the handshake is sent, so the
         // server's first datagrams are kept even when they overtake our handling of its reply
-        let mut raw = Reserved(Some(udx.reserve(stream_id)));
+        let mut raw = Reserved {
+            raw: Some(udx.reserve(stream_id)),
+            peer: Mutex::new(None),
+        };
         let result = self
             .connect_reserved(&raw, key_pair, remote_public_key, &opts, &extras)
             .await?;
-        let stream = raw.0.take().expect("taken once");
+        let stream = raw.raw.take().expect("taken once");
         Ok(SecretStreamIo::new(stream, result))
     }
 
@@ -241,7 +244,8 @@ impl HyperDht {
         opts: &ConnectOptions,
         extras: &ConnectExtras,
     ) -> Result<HandshakeResult, ConnectError> {
-        let raw = raw.stream();
+        let reserved = raw;
+        let raw = reserved.stream();
         let stream_id = raw.local_id();
         let hs = self
             .find_and_handshake(key_pair, remote_public_key, stream_id, opts, extras)
@@ -253,6 +257,24 @@ impl HyperDht {
             .as_ref()
             .is_some_and(|h| !h.relays.is_empty());
         let server_fw = Firewall::from_code(hs.payload.firewall);
+        let public_addr = || {
+            hs.payload
+                .addresses4
+                .iter()
+                .copied()
+                .find(|a| !is_bogon(a))
+                .unwrap_or(hs.server_address)
+        };
+        // the server may already have a stream for us (it connects at once when we talked to it
+        // directly or it is OPEN): if this connect is dropped now, that stream hears a DESTROY
+        let known = if !hs.relayed {
+            Some(hs.relay)
+        } else if server_fw == Firewall::Open || !holepunchable {
+            Some(public_addr())
+        } else {
+            None
+        };
+        reserved.expect_peer(remote_udx, known.map(SocketAddr::V4));
         let stream = |addr: SocketAddrV4| {
             self.on_socket(&hs, extras, remote_public_key, addr);
             raw.connect(remote_udx, SocketAddr::V4(addr));
@@ -264,14 +286,7 @@ impl HyperDht {
         }
         // server OPEN, or not holepunchable: its first public address, else the relay's view
         if server_fw == Firewall::Open || !holepunchable {
-            let addr = hs
-                .payload
-                .addresses4
-                .iter()
-                .copied()
-                .find(|a| !is_bogon(a))
-                .unwrap_or(hs.server_address);
-            return Ok(stream(addr));
+            return Ok(stream(public_addr()));
         }
         // we are OPEN: the server connects to us
         if self.rpc.remote_address().is_some() && !self.rpc.is_firewalled() {
@@ -343,20 +358,37 @@ impl HyperDht {
 }
 
 /// The client's stream while the connect runs: destroyed if the connect fails or is dropped.
-struct Reserved(Option<UdxStream>);
+struct Reserved {
+    raw: Option<UdxStream>,
+    /// the server's stream id once the handshake is done, and its address where known
+    peer: Mutex<Option<(u32, Option<SocketAddr>)>>,
+}
 
 impl Reserved {
     fn stream(&self) -> &UdxStream {
-        self.0
+        self.raw
             .as_ref()
             .expect("a reserved stream until the connect returns")
+    }
+
+    fn expect_peer(&self, remote_id: u32, addr: Option<SocketAddr>) {
+        if let Ok(mut p) = self.peer.lock() {
+            *p = Some((remote_id, addr));
+        }
     }
 }
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        if let Some(raw) = self.0.take() {
-            raw.destroy();
+        let Some(raw) = self.raw.take() else { return };
+        // a server that already connected its stream to us (known address, or one whose data
+        // we kept) is told with a DESTROY, like a client destroying an open connection
+        let peer = self.peer.lock().ok().and_then(|p| *p);
+        if let Some((remote_id, addr)) = peer {
+            if let Some(addr) = addr.or_else(|| raw.kept_source()) {
+                raw.connect(remote_id, addr);
+            }
         }
+        raw.destroy();
     }
 }

@@ -546,6 +546,11 @@ impl UdxStream {
         drop(g);
         self.socket.notify.notify_one();
     }
+    /// Where the first datagram a reserved stream is holding came from (the peer that already
+    /// talks to it), if any.
+    pub fn kept_source(&self) -> Option<SocketAddr> {
+        lock(&self.shared).early.front().map(|(from, _)| *from)
+    }
     /// Datagrams an unconnected reserved stream is holding for its [`UdxStream::connect`].
     pub fn kept_datagrams(&self) -> usize {
         lock(&self.shared).early.len()
