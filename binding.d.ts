@@ -66,6 +66,8 @@ export declare class NativeDht {
   connMtu(cid: number): number
   /** Read-side backpressure: `paused` = JS's readable buffer is full. */
   connSetPaused(cid: number, paused: boolean): void
+  /** JS took `bytes` of `conn-data` off the event queue (sent in batches). */
+  connAck(cid: number, bytes: number): void
   connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>

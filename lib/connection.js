@@ -21,6 +21,9 @@ const READ_HWM = 1024 * 1024
 // (rawBytesRead: plaintext + ABYTES) and the whole frame (rawBytesWritten: + 3-byte length)
 const ABYTES = 17
 const FRAME_HEADER = 3
+// bytes of `conn-data` taken off the event queue are acknowledged in batches of this size (the
+// native side stops reading at 1 MiB unacknowledged, bounding the queue while JS is busy)
+const ACK_BATCH = 256 * 1024
 
 class Connection extends Duplex {
   constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, cid = 0 } = {}) {
@@ -48,6 +51,7 @@ class Connection extends Duplex {
     this._pendingWrite = null
     this._nativeClosed = false
     this._paused = false
+    this._unacked = 0
     this._destroyDone = null
     this._openedDone = null
     this.opened = new Promise((resolve) => { this._openedDone = resolve })
@@ -107,6 +111,11 @@ class Connection extends Duplex {
 
   _ondata (data) {
     this.rawBytesRead += data.byteLength + ABYTES
+    this._unacked += data.byteLength
+    if (this._unacked >= ACK_BATCH && this._live()) {
+      this.dht._native.connAck(this._cid, this._unacked)
+      this._unacked = 0
+    }
     if (!this.push(data) && !this._paused && this._live()) {
       this._paused = true
       this.dht._native.connSetPaused(this._cid, true)

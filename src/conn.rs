@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::dht::{emit, Sink};
 use crate::events::JsEvent;
+use crate::flow::ReadFlow;
 
 /// Writes queued per connection before JS is told to wait for `drain`.
 const WRITE_QUEUE: usize = 64;
@@ -46,7 +47,7 @@ pub(crate) struct ConnHandle {
     /// `destroy()`: wakes the task even when the write queue is full
     pub kill: Arc<Notify>,
     /// JS's readable buffer is full: stop reading (UDX's receive window then slows the peer)
-    pub flow: Arc<Flow>,
+    pub flow: Arc<ReadFlow>,
     /// the stream itself, for direct writes and `rawStream.rtt`
     pub stream: Arc<Mutex<Connection>>,
     /// commands in `tx` not yet taken by the task: direct writes only when this is 0, so
@@ -111,32 +112,20 @@ pub(crate) fn write(conns: &Conns, cid: u32, data: &[u8]) -> bool {
     }
 }
 
-/// Read-side backpressure between the JS Readable and the connection task.
-#[derive(Default)]
-pub(crate) struct Flow {
-    paused: AtomicBool,
-    resume: Notify,
-}
-
-impl Flow {
-    pub fn pause(&self) {
-        self.paused.store(true, Ordering::Release);
-    }
-    pub fn resume(&self) {
-        self.paused.store(false, Ordering::Release);
-        self.resume.notify_one();
-    }
-}
-
 /// Pauses or resumes reading on a connection (JS `push()` returned false / `_read()` was called).
 pub(crate) fn set_paused(conns: &Conns, cid: u32, paused: bool) {
     if let Ok(m) = conns.lock() {
         if let Some(h) = m.get(&cid) {
-            if paused {
-                h.flow.pause();
-            } else {
-                h.flow.resume();
-            }
+            h.flow.set_paused(paused);
+        }
+    }
+}
+
+/// JS took `bytes` of `conn-data` off the event queue (acknowledged in batches).
+pub(crate) fn ack(conns: &Conns, cid: u32, bytes: usize) {
+    if let Ok(m) = conns.lock() {
+        if let Some(h) = m.get(&cid) {
+            h.flow.acked(bytes);
         }
     }
 }
@@ -282,7 +271,7 @@ pub(crate) fn spawn_connection(
     let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
     let blocked = Arc::new(AtomicBool::new(false));
     let kill = Arc::new(Notify::new());
-    let flow = Arc::new(Flow::default());
+    let flow = Arc::new(ReadFlow::default());
     let remote = conn.get_ref().remote();
     let (remote_public_key, public_key, handshake_hash) = (
         conn.remote_public_key().to_vec(),
@@ -400,15 +389,15 @@ async fn run(
     (mut rx, queued): (mpsc::Receiver<ConnCmd>, &AtomicUsize),
     mut ctl: mpsc::Receiver<Control>,
     blocked: Arc<AtomicBool>,
-    flow: &Flow,
+    flow: &ReadFlow,
     sink: &Sink,
 ) -> Result<(), String> {
     let (rd, mut wr) = (Half(shared.clone()), Half(shared));
     let reader = async {
         loop {
-            while flow.paused.load(Ordering::Acquire) {
+            while flow.blocked() {
                 tokio::select! {
-                    _ = flow.resume.notified() => {}
+                    _ = flow.changed() => {}
                     Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
                 }
             }
@@ -433,6 +422,7 @@ async fn run(
                 );
                 return Ok::<(), String>(());
             };
+            flow.sent(chunk.len());
             let data: Buffer = chunk.into();
             emit(
                 sink,

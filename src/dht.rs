@@ -792,6 +792,12 @@ impl NativeDht {
         conn::set_paused(&self.conns, cid, paused);
     }
 
+    /// JS took `bytes` of `conn-data` off the event queue (sent in batches).
+    #[napi(catch_unwind)]
+    pub fn conn_ack(&self, cid: u32, bytes: u32) {
+        conn::ack(&self.conns, cid, bytes as usize);
+    }
+
     #[napi(catch_unwind)]
     pub fn conn_destroy(&self, cid: u32) {
         conn::destroy_one(&self.dialing, &self.conns, cid);

@@ -8,6 +8,7 @@ mod conn;
 mod crypto;
 mod dht;
 mod events;
+mod flow;
 mod ops;
 mod raw_stream;
 mod records;

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::dht::{emit, NativeDht, Sink};
 use crate::events::JsEvent;
+use crate::flow::ReadFlow;
 
 /// Writes queued per raw stream before JS is told to wait for `raw-drain`.
 const WRITE_QUEUE: usize = 64;
@@ -43,25 +44,6 @@ enum RawCmd {
     End,
 }
 
-/// Bytes sent to JS as `raw-data` and not yet acknowledged (`rawAck`) before reading stops: this
-/// bounds what waits in the event queue while the JS thread is busy.
-const MAX_UNACKED: usize = 1024 * 1024;
-
-/// Read-side backpressure: `push()` returned false / `_read()` (`paused`), and bytes JS has not
-/// taken yet (`unacked`).
-#[derive(Default)]
-struct Flow {
-    paused: AtomicBool,
-    unacked: AtomicUsize,
-    resume: Notify,
-}
-
-impl Flow {
-    fn blocked(&self) -> bool {
-        self.paused.load(Ordering::Acquire) || self.unacked.load(Ordering::Acquire) > MAX_UNACKED
-    }
-}
-
 /// One raw stream: reserved (no task yet) until `rawConnect`.
 pub(crate) struct RawHandle {
     stream: Arc<Mutex<UdxStream>>,
@@ -69,7 +51,7 @@ pub(crate) struct RawHandle {
     tx: Option<mpsc::Sender<RawCmd>>,
     blocked: Arc<AtomicBool>,
     kill: Arc<Notify>,
-    flow: Arc<Flow>,
+    flow: Arc<ReadFlow>,
 }
 
 /// Raw streams of one DHT by stream id (the UDX id, unique on the DHT socket).
@@ -140,7 +122,7 @@ impl NativeDht {
             tx: None,
             blocked: Arc::new(AtomicBool::new(false)),
             kill: Arc::new(Notify::new()),
-            flow: Arc::new(Flow::default()),
+            flow: Arc::new(ReadFlow::default()),
         };
         match self.raws.lock() {
             Ok(mut m) => {
@@ -273,10 +255,7 @@ impl NativeDht {
     #[napi(catch_unwind)]
     pub fn raw_set_paused(&self, id: u32, paused: bool) {
         with(&self.raws, id, |h| {
-            h.flow.paused.store(paused, Ordering::Release);
-            if !paused {
-                h.flow.resume.notify_one();
-            }
+            h.flow.set_paused(paused);
         });
     }
 
@@ -284,14 +263,7 @@ impl NativeDht {
     #[napi(catch_unwind)]
     pub fn raw_ack(&self, id: u32, bytes: u32) {
         with(&self.raws, id, |h| {
-            let n = bytes as usize;
-            let _ = h
-                .flow
-                .unacked
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                    Some(u.saturating_sub(n))
-                });
-            h.flow.resume.notify_one();
+            h.flow.acked(bytes as usize);
         });
     }
 
@@ -333,7 +305,7 @@ struct Task {
     stream: Arc<Mutex<UdxStream>>,
     id: u32,
     blocked: Arc<AtomicBool>,
-    flow: Arc<Flow>,
+    flow: Arc<ReadFlow>,
     sink: Sink,
 }
 
@@ -353,7 +325,7 @@ impl Task {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             while self.flow.blocked() {
-                self.flow.resume.notified().await;
+                self.flow.changed().await;
             }
             let n = std::future::poll_fn(|cx| {
                 let mut rb = ReadBuf::new(&mut buf);
@@ -369,7 +341,7 @@ impl Task {
                 self.event("raw-end", None);
                 return Ok(());
             }
-            self.flow.unacked.fetch_add(n, Ordering::AcqRel);
+            self.flow.sent(n);
             // a small read is copied out, so an event never holds a mostly empty 64 KiB buffer
             let chunk = if n >= READ_CHUNK / 2 {
                 let mut full = std::mem::replace(&mut buf, vec![0u8; READ_CHUNK]);

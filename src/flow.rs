@@ -1,0 +1,56 @@
+//! Read-side backpressure between a native stream task and its JS Readable (connections and raw
+//! streams alike): reading stops while JS's `push()` returned false (`paused`, until `_read()`),
+//! and while more than [`MAX_UNACKED`] bytes were sent to JS but not yet taken off the event
+//! queue (`unacked`, acknowledged by JS in batches). The second bound keeps the event queue (and
+//! so memory) bounded when the JS thread is busy and has not yet run the `push()` that would
+//! pause us; UDX's receive window then slows the peer.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
+
+/// Bytes sent to JS and not yet acknowledged before reading stops.
+pub(crate) const MAX_UNACKED: usize = 1024 * 1024;
+
+#[derive(Default)]
+pub(crate) struct ReadFlow {
+    paused: AtomicBool,
+    unacked: AtomicUsize,
+    resume: Notify,
+}
+
+impl ReadFlow {
+    /// JS's readable buffer is full (`paused`) or has room again.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Release);
+        if !paused {
+            self.resume.notify_one();
+        }
+    }
+
+    /// `n` bytes were handed to the event queue.
+    pub fn sent(&self, n: usize) {
+        self.unacked.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// JS took `n` bytes off the event queue.
+    pub fn acked(&self, n: usize) {
+        let _ = self
+            .unacked
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(n))
+            });
+        self.resume.notify_one();
+    }
+
+    /// Reading must wait.
+    pub fn blocked(&self) -> bool {
+        self.paused.load(Ordering::Acquire) || self.unacked.load(Ordering::Acquire) > MAX_UNACKED
+    }
+
+    /// Resolves on the next `set_paused(false)` or `acked` (a permit is stored, so a change
+    /// between a `blocked()` check and this wait is not lost).
+    pub async fn changed(&self) {
+        self.resume.notified().await
+    }
+}
