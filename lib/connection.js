@@ -22,7 +22,7 @@ const READ_HWM = 1024 * 1024
 const ABYTES = 17
 const FRAME_HEADER = 3
 // bytes of `conn-data` taken off the event queue are acknowledged in batches of this size (the
-// native side stops reading at 1 MiB unacknowledged, bounding the queue while JS is busy)
+// native side stops reading at 4 MiB unacknowledged (src/flow.rs), bounding the queue while JS is busy)
 const ACK_BATCH = 256 * 1024
 
 class Connection extends Duplex {

@@ -21,7 +21,7 @@ const errors = require('./errors')
 // like lib/connection.js: the native side pauses reading only when JS falls this far behind
 const READ_HWM = 1024 * 1024
 // bytes of `raw-data` taken off the event queue are acknowledged in batches of this size (the
-// native side stops reading at 1 MiB unacknowledged)
+// native side stops reading at 4 MiB unacknowledged, src/flow.rs)
 const ACK_BATCH = 256 * 1024
 
 class RawStream extends Duplex {

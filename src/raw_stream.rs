@@ -8,7 +8,7 @@
 //!   datagrams until it is connected (udx-native would drop them and wait for a retransmit).
 //! * `rawConnect(id, remoteId, host, port)` connects it and starts one task that moves bytes:
 //!   writes come through a bounded queue (full = JS waits for `raw-drain`), reads pause when
-//!   JS's readable buffer is full (`rawSetPaused`) or 1 MiB of `raw-data` has not reached JS yet
+//!   JS's readable buffer is full (`rawSetPaused`) or 4 MiB of `raw-data` has not reached JS yet
 //!   (`rawAck`), so UDX's receive window slows the peer.
 //! * Events go through the DHT's event function with the stream id in `cid`: `raw-data`,
 //!   `raw-end`, `raw-drain`, `raw-message`, `raw-close` (with `error` when it failed).
