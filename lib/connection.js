@@ -13,17 +13,12 @@
 // (bounded) and `conn-drain` releases a held write.
 const { Duplex, Writable } = require('streamx')
 const errors = require('./errors')
+const { ReadFlow, READ_HWM } = require('./read-flow')
 
-// a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer) only
-// when JS falls that far behind
-const READ_HWM = 1024 * 1024
 // secretstream's per-message overhead: NoiseSecretStream counts raw bytes as the encrypted message
 // (rawBytesRead: plaintext + ABYTES) and the whole frame (rawBytesWritten: + 3-byte length)
 const ABYTES = 17
 const FRAME_HEADER = 3
-// bytes of `conn-data` taken off the event queue are acknowledged in batches of this size (the
-// native side stops reading at 4 MiB unacknowledged (src/flow.rs), bounding the queue while JS is busy)
-const ACK_BATCH = 256 * 1024
 
 class Connection extends Duplex {
   constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, cid = 0 } = {}) {
@@ -50,8 +45,11 @@ class Connection extends Duplex {
     this._openDone = null
     this._pendingWrite = null
     this._nativeClosed = false
-    this._paused = false
-    this._unacked = 0
+    this._flow = new ReadFlow({
+      ack: (bytes) => this.dht._native.connAck(this._cid, bytes),
+      setPaused: (paused) => this.dht._native.connSetPaused(this._cid, paused),
+      live: () => this._live()
+    })
     this._destroyDone = null
     this._openedDone = null
     this.opened = new Promise((resolve) => { this._openedDone = resolve })
@@ -111,22 +109,11 @@ class Connection extends Duplex {
 
   _ondata (data) {
     this.rawBytesRead += data.byteLength + ABYTES
-    this._unacked += data.byteLength
-    if (this._unacked >= ACK_BATCH && this._live()) {
-      this.dht._native.connAck(this._cid, this._unacked)
-      this._unacked = 0
-    }
-    if (!this.push(data) && !this._paused && this._live()) {
-      this._paused = true
-      this.dht._native.connSetPaused(this._cid, true)
-    }
+    this._flow.push(this, data)
   }
 
   _read (cb) {
-    if (this._paused) {
-      this._paused = false
-      if (this._live()) this.dht._native.connSetPaused(this._cid, false)
-    }
+    this._flow.read()
     cb(null)
   }
 

@@ -17,12 +17,8 @@
 const { Duplex } = require('streamx')
 const net = require('net')
 const errors = require('./errors')
+const { ReadFlow, READ_HWM } = require('./read-flow')
 
-// like lib/connection.js: the native side pauses reading only when JS falls this far behind
-const READ_HWM = 1024 * 1024
-// bytes of `raw-data` taken off the event queue are acknowledged in batches of this size (the
-// native side stops reading at 4 MiB unacknowledged, src/flow.rs)
-const ACK_BATCH = 256 * 1024
 
 class RawStream extends Duplex {
   constructor (dht, id, opts = {}) {
@@ -40,8 +36,11 @@ class RawStream extends Duplex {
     this._dht = dht
     this._closed = false // the native stream is gone
     this._pendingWrite = null
-    this._paused = false
-    this._unacked = 0
+    this._flow = new ReadFlow({
+      ack: (bytes) => this._dht._native.rawAck(this.id, bytes),
+      setPaused: (paused) => this._dht._native.rawSetPaused(this.id, paused),
+      live: () => this._live()
+    })
     this._destroyDone = null
     this._ended = false
     this._finished = false
@@ -141,10 +140,7 @@ class RawStream extends Duplex {
   }
 
   _read (cb) {
-    if (this._paused) {
-      this._paused = false
-      if (this._live()) this._dht._native.rawSetPaused(this.id, false)
-    }
+    this._flow.read()
     cb(null)
   }
 
@@ -191,15 +187,7 @@ class RawStream extends Duplex {
   // native events (index.js dispatches them by id)
 
   _ondata (data) {
-    this._unacked += data.byteLength
-    if (this._unacked >= ACK_BATCH && this._live()) {
-      this._dht._native.rawAck(this.id, this._unacked)
-      this._unacked = 0
-    }
-    if (!this.push(data) && !this._paused && this._live()) {
-      this._paused = true
-      this._dht._native.rawSetPaused(this.id, true)
-    }
+    this._flow.push(this, data)
   }
 
   _onend () {
