@@ -179,13 +179,16 @@ class Connection extends Duplex {
       // NoiseSecretStream clears its running keep-alive and timeout timers (and their values)
       this.keepAlive = 0
       this.timeout = 0
+      // like NoiseSecretStream, `close` waits for the underlying stream to close
+      if (!this._nativeClosed) {
+        this._destroyDone = cb
+        return
+      }
     }
-    if (this._native !== null && !this._nativeClosed) this._destroyDone = cb
-    else {
-      this.dht._conns.delete(this._cid)
-      cb(null)
-    }
+    this.dht._conns.delete(this._cid)
+    cb(null)
   }
+
 
   /** Resolves true once every byte written so far was handed on (NoiseSecretStream.flush). */
   async flush () {
