@@ -1,12 +1,9 @@
-//! Golden tests from shared/protocol/vectors/crypto.json.
+//! Golden tests from tests/data/crypto.json (copied from shared/protocol/vectors, produced by the real JS).
 use hyperdht_crypto::{hash, hash_batch, ns::Namespace, verify, KeyPair};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/protocol/vectors/crypto.json"
-    );
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/crypto.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

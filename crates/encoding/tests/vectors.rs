@@ -1,4 +1,4 @@
-//! Golden tests from shared/protocol/vectors/compact-encoding.json (produced by the real JS).
+//! Golden tests from tests/data/compact-encoding.json (copied from shared/protocol/vectors, produced by the real JS).
 
 use hyperdht_encoding::{DecodeError, Reader, Writer};
 use serde_json::Value;
@@ -7,7 +7,7 @@ use std::net::{Ipv6Addr, SocketAddrV4, SocketAddrV6};
 fn vectors() -> Value {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/protocol/vectors/compact-encoding.json"
+        "/tests/data/compact-encoding.json"
     );
     serde_json::from_str(&std::fs::read_to_string(p).expect("vectors file")).expect("json")
 }

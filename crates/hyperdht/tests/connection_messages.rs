@@ -6,10 +6,7 @@ use hyperdht_encoding::Codec;
 use serde_json::Value;
 
 fn load() -> Value {
-    let p = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/protocol/vectors-connection/messages.json"
-    );
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/messages.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! Golden vectors: shared/protocol/vectors/hyperdht-records.json (from the real JS).
+//! Golden vectors: tests/data/hyperdht-records.json (copied from shared/protocol/vectors, from the real JS).
 use std::net::SocketAddrV4;
 
 use hyperdht_core::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
@@ -10,7 +10,7 @@ use serde_json::Value;
 fn v() -> Value {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/protocol/vectors/hyperdht-records.json"
+        "/tests/data/hyperdht-records.json"
     );
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }

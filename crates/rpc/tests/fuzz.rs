@@ -23,7 +23,7 @@ impl Rng {
 
 fn golden_frames() -> Vec<Vec<u8>> {
     let p = format!(
-        "{}/../../../shared/protocol/vectors/dht-rpc-packets.json",
+        "{}/tests/data/dht-rpc-packets.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let v: serde_json::Value =

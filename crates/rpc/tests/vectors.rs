@@ -1,4 +1,4 @@
-//! Golden vectors from the real JS (`/work/shared/protocol/vectors`): dht-rpc frames, node ids,
+//! Golden vectors from the real JS (copied into `tests/data` from shared/protocol/vectors): dht-rpc frames, node ids,
 //! tokens, routing table, and byte-exact replies of a bootstrapper node replaying the captures.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -13,10 +13,7 @@ use hyperdht_rpc::tokens::Tokens;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let p = format!(
-        "{}/../../../shared/protocol/vectors/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let p = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {p}: {e}"));
     serde_json::from_str(&s).expect("json")
 }

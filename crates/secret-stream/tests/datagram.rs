@@ -8,10 +8,7 @@ use hyperdht_secret_stream::HandshakeResult;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let p = format!(
-        "{}/../../../shared/protocol/vectors-connection/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let p = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

@@ -9,10 +9,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn load(name: &str) -> Value {
-    let p = format!(
-        "{}/../../../shared/protocol/vectors-connection/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let p = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 fn h(v: &Value) -> Vec<u8> {
