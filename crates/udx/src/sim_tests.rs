@@ -446,3 +446,63 @@ fn mtu_search_settles_below_a_path_limit() {
     assert_eq!(state, MtuState::SearchComplete);
     assert_eq!(largest, 1392 - 28);
 }
+
+/// A peer that ignores our window (issue 14 #1): DATA packets of up to 60 KiB, in order and far
+/// ahead of `ack`, while nobody reads. What the stream holds stays within the advertised
+/// window plus its slack; the packets past it are dropped unacknowledged, and once the reader
+/// drains, a retransmission of the first dropped packet is accepted again.
+#[test]
+fn a_peer_ignoring_our_window_cannot_grow_the_receive_buffers() {
+    use crate::header::{Header, DATA};
+    const WINDOW: u32 = 256 * 1024;
+    let limit = WINDOW as usize + WINDOW as usize / 4 + 64 * 1024;
+    let now = Instant::now();
+    let hostile = |s: &mut Stream, seq: u32, len: usize| {
+        let mut d = Vec::new();
+        let h = Header {
+            kind: DATA,
+            remote_id: s.local_id,
+            rwnd: crate::stream::RWND_MAX,
+            seq,
+            ..Header::default()
+        };
+        h.write(&mut d);
+        d.resize(d.len() + len, 0xab);
+        s.handle_datagram(&d, now);
+    };
+
+    // in order: 200 × 60 KiB = 12 MiB offered
+    let mut s = Stream::new_at(1, now);
+    s.connect(2, now);
+    s.set_recv_window(WINDOW);
+    for seq in 0..200 {
+        hostile(&mut s, seq, 60 * 1024);
+        assert!(s.recv_held_bytes() <= limit, "{} held", s.recv_held_bytes());
+    }
+    let held = s.readable_bytes();
+    assert!(held + 60 * 1024 > limit, "the window was filled ({held})");
+    let accepted = (held / (60 * 1024)) as u32;
+    s.consume(held);
+    hostile(&mut s, accepted, 60 * 1024);
+    assert_eq!(
+        s.readable_bytes(),
+        60 * 1024,
+        "accepted again after the read"
+    );
+
+    // out of order: seq 0 never arrives; 8,000 × 60 KiB (~470 MiB) offered, then 8,000 tiny ones
+    let mut s = Stream::new_at(1, now);
+    s.connect(2, now);
+    s.set_recv_window(WINDOW);
+    for seq in 1..8000 {
+        hostile(&mut s, seq, 60 * 1024);
+    }
+    assert!(s.recv_held_bytes() <= limit, "{} held", s.recv_held_bytes());
+    let mut s = Stream::new_at(1, now);
+    s.connect(2, now);
+    s.set_recv_window(WINDOW);
+    for seq in 1..8000 {
+        hostile(&mut s, seq, 1);
+    }
+    assert!(s.recv_held_bytes() <= limit, "{} held", s.recv_held_bytes());
+}

@@ -128,6 +128,8 @@ pub struct Stream {
     ack: u32,
     ack64: u64,
     ooo: BTreeMap<u64, (u8, Vec<u8>)>,
+    /// payload bytes in `ooo` plus [`recv::OOO_ENTRY_COST`] per packet
+    ooo_bytes: usize,
     /// in-order bytes not read yet
     rbuf: VecDeque<u8>,
     remote_ended: bool,
@@ -197,6 +199,7 @@ impl Stream {
             ack: 0,
             ack64: 0,
             ooo: BTreeMap::new(),
+            ooo_bytes: 0,
             rbuf: VecDeque::new(),
             remote_ended: false,
             recv_buffered: 0,
@@ -422,6 +425,7 @@ impl Stream {
         self.sbuf.clear();
         self.inflight.clear();
         self.ooo.clear();
+        self.ooo_bytes = 0;
         let ev = match err {
             Some(UdxError::Destroyed) => StreamEvent::Close(None),
             e => StreamEvent::Close(e),

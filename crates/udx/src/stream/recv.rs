@@ -1,7 +1,25 @@
 //! Receiving: in-order delivery into the read ring, the out-of-order buffer
 //! (`libudx src/udx.c: process_data_packet`) and the ACK/SACK packet (`send_ack`).
+//!
+//! Everything a peer makes us hold is bounded by the window we advertise: unread in-order bytes
+//! plus out-of-order packets (each charged [`OOO_ENTRY_COST`] on top of its payload, so tiny
+//! packets cannot pile up either) may exceed `rwnd_max` only by [`window_slack`]. A DATA packet
+//! past that is dropped unacknowledged, as TCP drops segments outside its window; an honest
+//! sender never gets there (its bytes in flight are bounded by our last advertisement) and
+//! retransmits once the reader drained. libudx has no such bound: its receiver keeps whatever
+//! arrives.
 
 use super::{Stream, StreamEvent, MAX_OOO, MAX_SACK_BLOCKS};
+
+/// Bookkeeping charged per out-of-order packet besides its payload (map node + vector header).
+pub(super) const OOO_ENTRY_COST: usize = 64;
+
+/// How far past `rwnd_max` buffered receive data may go: a quarter of the window plus 64 KiB
+/// (window updates racing data in flight, a libudx sender's zero-window probe carrying data,
+/// [`OOO_ENTRY_COST`] charged on an honest sender's full window of small packets).
+pub(super) fn window_slack(rwnd_max: u32) -> usize {
+    rwnd_max as usize / 4 + 64 * 1024
+}
 use crate::header::{self, seq_lt, Header};
 
 impl Stream {
@@ -56,17 +74,40 @@ impl Stream {
             return;
         }
         if off == 0 && self.ooo.is_empty() {
+            if !self.fits(payload.len()) {
+                return; // past our window: dropped unacknowledged
+            }
             // in-order fast path: straight into the read ring
             self.deliver(h.kind, payload);
             return;
         }
         let key = self.ack64 + off;
-        self.ooo
-            .entry(key)
-            .or_insert_with(|| (h.kind, payload.to_vec()));
+        if !self.ooo.contains_key(&key) {
+            let cost = payload.len() + OOO_ENTRY_COST;
+            if !self.fits(cost) {
+                return;
+            }
+            self.ooo_bytes += cost;
+            self.ooo.insert(key, (h.kind, payload.to_vec()));
+        }
         while let Some((kind, data)) = self.ooo.remove(&self.ack64) {
+            self.ooo_bytes -= data.len() + OOO_ENTRY_COST;
             self.deliver(kind, &data);
         }
+    }
+
+    /// Bytes a peer currently makes us hold: unread in-order bytes, what the application
+    /// reported holding, and the out-of-order buffer with its per-packet charge.
+    pub fn recv_held_bytes(&self) -> usize {
+        self.rbuf.len() + self.recv_buffered + self.ooo_bytes
+    }
+
+    /// Whether `extra` more bytes stay within the advertised window plus [`window_slack`].
+    /// Packets without payload (a bare END) always fit.
+    fn fits(&self, extra: usize) -> bool {
+        extra == 0
+            || self.recv_held_bytes() + extra
+                <= self.rwnd_max as usize + window_slack(self.rwnd_max)
     }
 
     fn deliver(&mut self, kind: u8, data: &[u8]) {
