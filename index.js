@@ -349,6 +349,11 @@ class HyperDHT extends EventEmitter {
     this._native.addNode(host, port)
   }
 
+  /** Sizes of the engine's per-connection/handshake maps (tests assert churn leaves them empty). Not public API. */
+  _internalCounts () {
+    return this._native.internalCounts()
+  }
+
   toArray (opts) {
     const limit = opts && opts.limit
     if (limit === 0) return []

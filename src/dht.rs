@@ -212,7 +212,7 @@ pub struct NativeDht {
     queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
     pub(crate) udx: UdxSocket,
     pub(crate) conns: Conns,
-    dialing: conn::Dialing,
+    pub(crate) dialing: conn::Dialing,
     /// `dht.createRawStream()` streams (src/raw_stream.rs)
     pub(crate) raws: crate::raw_stream::RawStreams,
     pub(crate) next_cid: Arc<AtomicU32>,

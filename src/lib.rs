@@ -9,6 +9,7 @@ mod crypto;
 mod dht;
 mod events;
 mod flow;
+mod internals;
 mod ops;
 mod raw_stream;
 mod records;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::{SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,8 +32,15 @@ use crate::router::RouteAction;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// `HANDSHAKE_CLEAR_WAIT`: a finished handshake is remembered this long (retransmits).
 const HANDSHAKE_CLEAR_WAIT: Duration = Duration::from_secs(10);
-/// Most handshakes in flight per server; more are dropped like lost packets.
-const MAX_SLOTS: usize = 1024;
+/// Most handshakes in flight per server; more are dropped like lost packets (hyperdht has no
+/// bound; a slot holds a handshake and an unconnected stream for up to 30 s).
+const MAX_SLOTS: usize = 2048;
+/// Datagrams a stream connected to a claimed client address may send before the client is
+/// heard from (our secret-stream header and its first retransmissions).
+const UNVERIFIED_BUDGET: usize = 3;
+/// Most handshakes in flight from one client host, so one source cannot take every slot (one
+/// machine or NAT legitimately dials hundreds of connections at once: hyperswarm peers, tests).
+const MAX_SLOTS_PER_HOST: usize = 512;
 /// Most requests waiting on one pending (firewall) decision.
 const MAX_WAITERS: usize = 16;
 
@@ -128,6 +135,8 @@ enum SlotState {
 
 pub(crate) struct Slot {
     noise1: Vec<u8>,
+    /// the client's host (as the first relay saw it), for the per-host bound
+    host: Ipv4Addr,
     state: SlotState,
     clear_at: Option<Instant>,
     pub(crate) hp: Option<crate::server_holepunch::SlotPunch>,
@@ -289,6 +298,61 @@ impl ServerState {
         }
     }
 
+    /// Reads Noise IK message 1: the handshake, the client's payload and its static key.
+    fn read_noise1(&self, noise: &[u8]) -> Option<(Handshake, NoisePayload, [u8; 32])> {
+        let mut hs = Handshake::new(
+            Pattern::IK,
+            false,
+            self.key_pair.clone(),
+            ns::peer_handshake(),
+            None,
+        )
+        .ok()?;
+        let client = NoisePayload::from_bytes(&hs.recv(noise).ok()?).ok()?;
+        let remote_pk = hs.remote_static()?;
+        Some((hs, client, remote_pk))
+    }
+
+    /// A slot for a decrypted handshake from `host`: none if that host already holds
+    /// [`MAX_SLOTS_PER_HOST`]; when all are taken, the oldest one only kept to ignore
+    /// retransmits of a rejected handshake is reused.
+    fn take_slot(&mut self, noise1: &[u8], host: Ipv4Addr, now: Instant) -> Option<usize> {
+        let live = self.slots.iter().flatten();
+        if live.filter(|s| s.host == host).count() >= MAX_SLOTS_PER_HOST {
+            return None;
+        }
+        let id = match self.free_slot() {
+            Some(id) => id,
+            None => {
+                let (id, _) = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+                    .filter(|(_, s)| matches!(s.state, SlotState::Dropped))
+                    .min_by_key(|(_, s)| s.clear_at)?;
+                if let Some(old) = self.slots[id].take() {
+                    self.by_noise.remove(&old.noise1);
+                }
+                id
+            }
+        };
+        let slot = Slot {
+            noise1: noise1.to_vec(),
+            host,
+            state: SlotState::Dropped,
+            clear_at: Some(now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT),
+            hp: None,
+        };
+        if id == self.slots.len() {
+            self.slots.push(Some(slot));
+        } else {
+            self.slots[id] = Some(slot);
+        }
+        self.by_noise.insert(noise1.to_vec(), id);
+        Some(id)
+    }
+
     /// `Router.onpeerhandshake` with `isServer` (`Server._onpeerhandshake`): returns what to send
     /// now; `Drop` also covers "answered later" (the firewall decision is pending).
     pub fn on_peer_handshake(
@@ -327,44 +391,16 @@ impl ServerState {
                 SlotState::Dropped => RouteAction::Drop,
             };
         }
-        let Some(id) = self.free_slot() else {
+        // Noise responder first: a message we cannot read is dropped silently and costs no slot
+        // (garbage used to hold a slot for HANDSHAKE_CLEAR_WAIT: ~100 datagrams/s locked out
+        // every client, issue 14 #3)
+        let Some((hs, client, remote_pk)) = self.read_noise1(&msg.noise) else {
             return RouteAction::Drop;
         };
-        let slot = Slot {
-            noise1: msg.noise.clone(),
-            state: SlotState::Dropped,
-            clear_at: None,
-            hp: None,
-        };
-        if id == self.slots.len() {
-            self.slots.push(Some(slot));
-        } else {
-            self.slots[id] = Some(slot);
-        }
-        self.by_noise.insert(msg.noise.clone(), id);
-
-        // Noise responder: a message we cannot read is dropped silently
-        let mut hs = match Handshake::new(
-            Pattern::IK,
-            false,
-            self.key_pair.clone(),
-            ns::peer_handshake(),
-            None,
-        ) {
-            Ok(h) => h,
-            Err(_) => return self.drop_slot(id, now),
-        };
-        let Some(client) = hs
-            .recv(&msg.noise)
-            .ok()
-            .and_then(|p| NoisePayload::from_bytes(&p).ok())
-        else {
-            return self.drop_slot(id, now);
-        };
-        let Some(remote_pk) = hs.remote_static() else {
-            return self.drop_slot(id, now);
-        };
         let client_address = msg.peer_address.unwrap_or(req.from);
+        let Some(id) = self.take_slot(&msg.noise, *client_address.ip(), now) else {
+            return RouteAction::Drop;
+        };
         let view = NodeView::of(node);
         let Some(firewall) = self.opts.firewall.clone() else {
             let ready = self.complete(id, hs, client, client_address, req, &msg, view);
@@ -374,6 +410,7 @@ impl ServerState {
             };
         };
         // async firewall: park this request, decide on a task, answer everyone waiting
+        let noise1 = msg.noise.clone();
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Pending(vec![Waiter {
                 req: req.clone(),
@@ -391,7 +428,9 @@ impl ServerState {
                 let Some(srv) = map.get_mut(&target) else {
                     return;
                 };
-                let waiters = match srv.slot_mut(id).map(|s| &mut s.state) {
+                // the slot may have been collected and reused meanwhile
+                let slot = srv.slot_mut(id).filter(|s| s.noise1 == noise1);
+                let waiters = match slot.map(|s| &mut s.state) {
                     Some(SlotState::Pending(w)) => std::mem::take(w),
                     _ => return,
                 };
@@ -504,9 +543,14 @@ impl ServerState {
         let direct = msg.peer_address.is_none();
         // the client is reachable (OPEN) or talked to us directly: we connect right away
         if Firewall::from_code(client.firewall) == Firewall::Open || direct {
-            let raw = self
-                .udx
-                .connect(stream_id, remote_udx_id, SocketAddr::V4(client_address));
+            // the address is only claimed (by the client payload or a relay): a spoofed
+            // handshake may name a victim, so send little until the client speaks (issue 14 #6)
+            let raw = self.udx.connect_unverified(
+                stream_id,
+                remote_udx_id,
+                SocketAddr::V4(client_address),
+                UNVERIFIED_BUDGET,
+            );
             self.deliver(raw, result, id, &client);
             let ready = Ready {
                 noise2,

@@ -506,3 +506,66 @@ fn a_peer_ignoring_our_window_cannot_grow_the_receive_buffers() {
     }
     assert!(s.recv_held_bytes() <= limit, "{} held", s.recv_held_bytes());
 }
+
+/// A stream connected to an address nobody proved to own (issue 14 #6, a server answering a
+/// spoofed handshake): while the peer is silent it sends at most its budget, however long its
+/// timers run; once the peer speaks, what was held back is delivered in full.
+#[test]
+fn an_unverified_stream_sends_only_its_budget_until_the_peer_speaks() {
+    let t0 = Instant::now();
+    let mut a = Stream::new_at(1, t0);
+    a.limit_until_verified(3);
+    a.connect(2, t0);
+    let mut b = Stream::new_at(2, t0);
+    b.connect(1, t0);
+    let payload: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+    a.write(&payload, t0);
+    let mut sent = 0;
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(60) {
+        while a.poll_transmit().is_some() {
+            sent += 1;
+        }
+        now = a
+            .poll_timeout()
+            .unwrap_or(now + Duration::from_secs(1))
+            .max(now);
+        now += Duration::from_millis(1);
+        a.handle_timeout(now);
+    }
+    assert!(sent <= 3, "{sent} datagrams to a silent peer");
+    assert!(a.unverified_dropped() > 0);
+    assert!(!a.is_closed() || sent <= 3);
+
+    // the peer speaks; a fresh pair (the first timed out meanwhile) delivers everything
+    let mut a = Stream::new_at(1, now);
+    a.limit_until_verified(3);
+    a.connect(2, now);
+    a.write(&payload, now);
+    while a.poll_transmit().is_some() {}
+    b.write(b"hello", now);
+    let mut got = Vec::new();
+    let deadline = now + Duration::from_secs(10);
+    while got.len() < payload.len() && now < deadline {
+        while let Some(d) = b.poll_transmit() {
+            a.handle_datagram(&d, now);
+        }
+        while let Some(d) = a.poll_transmit() {
+            b.handle_datagram(&d, now);
+        }
+        let (x, y) = b.read_slices();
+        let n = x.len() + y.len();
+        got.extend_from_slice(x);
+        got.extend_from_slice(y);
+        b.consume(n);
+        let next = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + Duration::from_millis(10));
+        now = next.max(now + Duration::from_micros(100));
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert_eq!(got, payload);
+}

@@ -235,6 +235,27 @@ impl UdxSocket {
         self.add(stream, Some(remote), None)
     }
 
+    /// [`UdxSocket::connect`] to an address nobody proved to own yet: until a datagram for
+    /// the stream arrives it sends at most `budget` datagrams ([`Stream::limit_until_verified`]).
+    pub fn connect_unverified(
+        &self,
+        local_id: u32,
+        remote_id: u32,
+        remote: SocketAddr,
+        budget: usize,
+    ) -> UdxStream {
+        let mut stream = Stream::new(local_id);
+        stream.set_ipv6(remote.is_ipv6());
+        stream.limit_until_verified(budget);
+        stream.connect(remote_id, Instant::now().into_std());
+        self.add(stream, Some(remote), None)
+    }
+
+    /// Streams registered on this socket (connected, reserved, accepted or lingering).
+    pub fn stream_count(&self) -> usize {
+        self.inner.streams.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
     /// An unconnected stream (`udx_stream_firewall`): the first packet for `local_id` calls
     /// `firewall(from)`; returning `Some((remote_id, addr))` connects the stream right there and the
     /// packet is processed as its first one, `None` drops it.

@@ -130,6 +130,9 @@ pub struct Stream {
     ooo: BTreeMap<u64, (u8, Vec<u8>)>,
     /// payload bytes in `ooo` plus [`recv::OOO_ENTRY_COST`] per packet
     ooo_bytes: usize,
+    /// datagrams we may still send before the peer is heard from; `None` = verified
+    unverified_budget: Option<usize>,
+    unverified_dropped: u64,
     /// in-order bytes not read yet
     rbuf: VecDeque<u8>,
     remote_ended: bool,
@@ -200,6 +203,8 @@ impl Stream {
             ack64: 0,
             ooo: BTreeMap::new(),
             ooo_bytes: 0,
+            unverified_budget: None,
+            unverified_dropped: 0,
             rbuf: VecDeque::new(),
             remote_ended: false,
             recv_buffered: 0,
@@ -330,7 +335,7 @@ impl Stream {
     /// Pops one outgoing datagram (allocates; the driver uses [`Stream::drain_transmit`]).
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.emit_pending_ack();
-        let d = self.out.pop_front();
+        let d = self.pop_budgeted();
         if d.is_none() {
             self.maybe_finish();
         }
@@ -339,10 +344,48 @@ impl Stream {
 
     /// Hands every outgoing datagram to `send` as GSO-shaped runs `(bytes, segment_size)` (see
     /// [`TxQueue::drain_runs`]), pending ACK included.
-    pub fn drain_transmit(&mut self, max_segments: usize, send: impl FnMut(&[u8], usize)) {
+    pub fn drain_transmit(&mut self, max_segments: usize, mut send: impl FnMut(&[u8], usize)) {
         self.emit_pending_ack();
-        self.out.drain_runs(max_segments, send);
+        if self.unverified_budget.is_some() {
+            while let Some(d) = self.pop_budgeted() {
+                send(&d, d.len());
+            }
+        } else {
+            self.out.drain_runs(max_segments, send);
+        }
         self.maybe_finish();
+    }
+
+    /// Limits what this stream sends before the peer is heard from to `budget` datagrams; the
+    /// rest is dropped as if lost (retransmitted normally once the peer speaks). For a stream
+    /// connected to an address nobody proved to own (a server answering a handshake that
+    /// claims a client address): a spoofed handshake then makes us send at most `budget`
+    /// datagrams to its victim instead of a retransmit series (hyperdht#296's class).
+    pub fn limit_until_verified(&mut self, budget: usize) {
+        self.unverified_budget = Some(budget);
+    }
+
+    /// Datagrams dropped while waiting for the peer to be heard from.
+    pub fn unverified_dropped(&self) -> u64 {
+        self.unverified_dropped
+    }
+
+    fn pop_budgeted(&mut self) -> Option<Vec<u8>> {
+        let d = self.out.pop_front()?;
+        match &mut self.unverified_budget {
+            Some(0) => {
+                self.unverified_dropped += 1;
+                while self.out.pop_front().is_some() {
+                    self.unverified_dropped += 1;
+                }
+                None
+            }
+            Some(b) => {
+                *b -= 1;
+                Some(d)
+            }
+            None => Some(d),
+        }
     }
 
     pub fn poll_event(&mut self) -> Option<StreamEvent> {
@@ -456,6 +499,10 @@ impl Stream {
                 self.ack_needed = true;
             }
             return;
+        }
+        if self.unverified_budget.take().is_some() {
+            // the peer answered: whatever was dropped goes out with the next retransmission
+            self.pto_deadline = Some(now);
         }
         if h.kind & header::DESTROY != 0 {
             if seq_le(self.ack, h.seq) {

@@ -1,0 +1,51 @@
+//! `dht._internalCounts()`: sizes of every map that grows with connections, handshakes and
+//! streams, so tests can assert that churn leaves nothing behind (issue 14 #7). Not public API.
+
+use napi_derive::napi;
+
+use crate::dht::NativeDht;
+
+#[napi(object)]
+pub struct JsInternalCounts {
+    /// handshake slots of listening servers (pending, connecting or kept for retransmits)
+    pub server_slots: u32,
+    /// Noise message 1 → slot entries
+    pub server_noise_keys: u32,
+    /// holepunchers alive
+    pub punchers: u32,
+    /// remote keys with cached relay addresses (bounded)
+    pub relay_cache: u32,
+    /// reusable-socket routes
+    pub routes: u32,
+    /// UDX streams registered on the DHT socket (incl. lingering closed ones)
+    pub udx_streams: u32,
+    /// connections known to the glue (open or closing)
+    pub connections: u32,
+    /// dials in progress
+    pub dialing: u32,
+    /// raw streams (`createRawStream`)
+    pub raw_streams: u32,
+}
+
+fn len<K, V>(m: &std::sync::Mutex<std::collections::HashMap<K, V>>) -> u32 {
+    m.lock().map(|m| m.len() as u32).unwrap_or(0)
+}
+
+#[napi]
+impl NativeDht {
+    #[napi(catch_unwind)]
+    pub fn internal_counts(&self) -> JsInternalCounts {
+        let c = self.hyper.internal_counts();
+        JsInternalCounts {
+            server_slots: c.server_slots as u32,
+            server_noise_keys: c.server_noise_keys as u32,
+            punchers: c.punchers as u32,
+            relay_cache: c.relay_cache as u32,
+            routes: c.routes as u32,
+            udx_streams: self.udx.stream_count() as u32,
+            connections: len(&self.conns),
+            dialing: len(&self.dialing),
+            raw_streams: len(&self.raws),
+        }
+    }
+}
