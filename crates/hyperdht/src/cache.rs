@@ -7,8 +7,6 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
 
-use rand::seq::IteratorRandom;
-
 fn rotate_every(max_age: Duration) -> Duration {
     let ms = max_age.as_millis() as u64;
     Duration::from_millis((2 * ms).div_ceil(3).max(1))
@@ -106,11 +104,52 @@ impl<K: Hash + Eq + Clone, V: Clone> Xache<K, V> {
     }
 }
 
+/// One topic's records in one generation: a dense vector (random sampling by index, O(k)) plus
+/// a key → index map (insert, lookup and swap-remove in O(1)).
+#[derive(Debug, Default)]
+struct TopicRecords {
+    entries: Vec<([u8; 32], Vec<u8>)>,
+    index: HashMap<[u8; 32], usize>,
+}
+
+impl TopicRecords {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn contains_key(&self, key: &[u8; 32]) -> bool {
+        self.index.contains_key(key)
+    }
+
+    fn insert(&mut self, key: [u8; 32], record: Vec<u8>) {
+        match self.index.get(&key) {
+            Some(&i) => self.entries[i].1 = record,
+            None => {
+                self.index.insert(key, self.entries.len());
+                self.entries.push((key, record));
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        let i = self.index.remove(key)?;
+        let (_, record) = self.entries.swap_remove(i);
+        if let Some((moved, _)) = self.entries.get(i) {
+            self.index.insert(*moved, i);
+        }
+        Some(record)
+    }
+}
+
 /// `record-cache`: records keyed by (topic, public key).
 #[derive(Debug)]
 pub struct RecordCache {
-    fresh: HashMap<[u8; 32], HashMap<[u8; 32], Vec<u8>>>,
-    stale: HashMap<[u8; 32], HashMap<[u8; 32], Vec<u8>>>,
+    fresh: HashMap<[u8; 32], TopicRecords>,
+    stale: HashMap<[u8; 32], TopicRecords>,
     fresh_count: usize,
     stale_count: usize,
     max_size: usize,
@@ -194,18 +233,22 @@ impl RecordCache {
         }
     }
 
-    /// Up to `n` random records for `topic` from both generations.
+    /// Up to `n` random records for `topic` from both generations, in O(n) whatever the
+    /// topic's size (a LOOKUP on a topic with 65,536 records used to scan them all under the
+    /// node lock, issue 14 #4).
     pub fn get(&mut self, topic: &[u8; 32], n: usize, now: Instant) -> Vec<Vec<u8>> {
         self.tick(now);
-        let all = self
-            .fresh
-            .get(topic)
+        let empty = TopicRecords::default();
+        let fresh = self.fresh.get(topic).unwrap_or(&empty);
+        let stale = self.stale.get(topic).unwrap_or(&empty);
+        let total = fresh.len() + stale.len();
+        let picks = rand::seq::index::sample(&mut rand::thread_rng(), total, n.min(total));
+        picks
             .into_iter()
-            .flat_map(|m| m.values())
-            .chain(self.stale.get(topic).into_iter().flat_map(|m| m.values()));
-        all.choose_multiple(&mut rand::thread_rng(), n)
-            .into_iter()
-            .cloned()
+            .map(|i| match fresh.entries.get(i) {
+                Some((_, r)) => r.clone(),
+                None => stale.entries[i - fresh.len()].1.clone(),
+            })
             .collect()
     }
 }
@@ -236,5 +279,76 @@ mod tests {
             assert!(c.len() <= 201);
         }
         assert!(c.get(&[1u8; 32], 20, t0).len() <= 20);
+    }
+
+    fn key(i: u32) -> [u8; 32] {
+        let mut k = [0u8; 32];
+        k[..4].copy_from_slice(&i.to_le_bytes());
+        k
+    }
+
+    #[test]
+    fn record_cache_samples_distinct_records_of_both_generations() {
+        let t0 = Instant::now();
+        let mut c = RecordCache::new(1000, Duration::from_secs(1200), t0);
+        let topic = [9u8; 32];
+        for i in 0..10u32 {
+            c.add(topic, key(i), i.to_le_bytes().to_vec(), t0);
+        }
+        c.rotate(); // 0..10 stale
+        for i in 10..20u32 {
+            c.add(topic, key(i), i.to_le_bytes().to_vec(), t0);
+        }
+        c.remove(&topic, &key(3));
+        c.remove(&topic, &key(15));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let got = c.get(&topic, 5, t0);
+            assert_eq!(got.len(), 5);
+            let distinct: std::collections::HashSet<_> = got.iter().collect();
+            assert_eq!(distinct.len(), 5, "no record twice in one answer");
+            seen.extend(got);
+        }
+        let want: std::collections::HashSet<Vec<u8>> = (0..20u32)
+            .filter(|i| *i != 3 && *i != 15)
+            .map(|i| i.to_le_bytes().to_vec())
+            .collect();
+        assert_eq!(
+            seen, want,
+            "every stored record is sampled, removed ones never"
+        );
+        assert_eq!(c.get(&topic, 50, t0).len(), 18);
+    }
+
+    /// Issue 14 #4: a LOOKUP costs the same on a topic of 65,536 records as on one of 20 (the
+    /// scan made it ~3,000× more; compared against each other, so no absolute timing).
+    #[test]
+    fn record_cache_lookup_cost_does_not_grow_with_the_topic() {
+        let t0 = Instant::now();
+        let mut c = RecordCache::new(1 << 17, Duration::from_secs(1200), t0);
+        let (small, big) = ([1u8; 32], [2u8; 32]);
+        for i in 0..20u32 {
+            c.add(small, key(i), vec![0; 64], t0);
+        }
+        for i in 0..65_536u32 {
+            c.add(big, key(i), vec![0; 64], t0);
+        }
+        let mut cost = |topic: &[u8; 32]| {
+            (0..5)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..2_000 {
+                        assert_eq!(c.get(topic, 20, t0).len(), 20);
+                    }
+                    start.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let (s, b) = (cost(&small), cost(&big));
+        assert!(
+            b < s * 20,
+            "65,536-record topic {b:?} vs 20-record topic {s:?}"
+        );
     }
 }
