@@ -102,6 +102,9 @@ function checkNpmDirs (stage) {
     assert.strictEqual(name, pkg.name + '-' + abi)
     assert.ok(binding.includes("require('" + name + "')"), 'binding.js loads ' + name)
   }
+  // binding.js checks the platform package's version (under NAPI_RS_ENFORCE_VERSION_CHECK); `npm version`
+  // regenerates it through the `version` script
+  assert.ok(binding.includes("bindingPackageVersion !== '" + pkg.version + "'"), 'binding.js expects version ' + pkg.version + ': rebuild it')
   fs.rmSync(fresh, { recursive: true })
   return abis
 }
