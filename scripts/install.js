@@ -122,7 +122,10 @@ function build () {
     cmdArgs = ['--yes', '--package=@napi-rs/cli@' + cliVersion, '--', 'napi', ...args]
   }
   log('$ ' + [path.basename(cmd), ...cmdArgs].join(' '))
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' && !localCli })
+  // npx.cmd needs a shell on Windows (Node refuses to spawn .cmd files without one), so quote for it
+  const shell = process.platform === 'win32' && !localCli
+  if (shell) cmdArgs = cmdArgs.map((a) => (/[\s"]/.test(a) ? '"' + a.replace(/"/g, '\\"') + '"' : a))
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', shell })
   if (targetDir) fs.rmSync(targetDir, { recursive: true, force: true })
   if (r.error) {
     console.error(r.error.message)
