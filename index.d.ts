@@ -1,80 +1,286 @@
-// Hand-written public types for hyperdht-rs (a drop-in for hyperdht 6.x).
-import { EventEmitter } from 'events'
-import { Readable, Duplex } from 'streamx'
+// Hand-written public types for hyperdht-rs: hyperdht 6.34's API (plus the dht-rpc methods it
+// inherits) as index.js, lib/*.js and testnet.js implement it here. The lib modules upstream
+// exposes by path have their own declarations next to them (lib/errors.d.ts, lib/messages.d.ts, ...).
+// Streams use streamx's own typings (streamx >= 2.28 ships them; a dependency of this package).
+// Checked by __test__/types.test.js under `tsc --strict` without skipLibCheck.
 
-interface KeyPair { publicKey: Buffer; secretKey: Buffer }
+/// <reference types="node" />
+import { EventEmitter } from 'events'
+import { Duplex, DuplexEvents, Readable, ReadableEvents } from 'streamx'
+import constants = require('./lib/constants')
+import messages = require('./lib/messages')
+
+/** Event name -> listener arguments. */
+type EventsOf<M> = { [E in keyof M]: any[] }
+
+/**
+ * An EventEmitter whose own events are typed: `on('connection', (socket) => ...)` knows `socket`,
+ * a listener of the wrong shape or an event name the class never emits does not compile.
+ * (Not a runtime class: the objects are plain `events` EventEmitters.)
+ */
+declare class TypedEventEmitter<M extends EventsOf<M>> extends EventEmitter {
+  on<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  once<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  off<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  addListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  prependListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  prependOnceListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  removeListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  emit<E extends keyof M & (string | symbol)>(event: E, ...args: M[E]): boolean
+}
+
+/** `{ host, port }` of a DHT node or peer (IPv4 dotted quad). */
 interface Address { host: string; port: number }
+/** A node that sent a reply: `id` is its DHT id, null when it has none (ephemeral). */
 interface NodeRef extends Address { id: Buffer | null }
+/** A bound UDP socket's address, as udx-native reports it. */
+interface SocketAddress extends Address { family: number }
+
+/** An Ed25519 key pair (`DHT.keyPair()`): 32-byte public key, 64-byte secret key. */
+interface KeyPair { publicKey: Buffer; secretKey: Buffer }
+
+/**
+ * A key pair for the record APIs without the secret key in this process (hyperdht's non-custodial
+ * signing): `sign(signable)` returns the Ed25519 signature. The `sign*` options are the other way.
+ */
+interface SignerKeyPair {
+  publicKey: Buffer
+  secretKey?: null
+  sign(signable: Buffer): Uint8Array | Promise<Uint8Array>
+}
+
+/** Just the public key: the record APIs take it together with their signing hook (`signAnnounce`, ...). */
+interface PublicKeyOnly { publicKey: Buffer }
+
+/** What the record APIs and their signing hooks get as `keyPair`. */
+type RecordKeyPair = KeyPair | SignerKeyPair | PublicKeyOnly
 
 interface DHTOptions {
   /** 'host:port', 'suggestedIP@host:port' (the IP if it answers a ping, else the host name), {host, port}, or a port on 127.0.0.1 */
   bootstrap?: Array<string | number | Address>
-  /** a port (tried as [port, port + 5)) or a range [start, end) tried in order (dht-rpc io.portRange) */
+  /** a port (tried as [port, port + 5)) or a range [start, end) tried in order (dht-rpc io.portRange); default 49737 */
   port?: number | [number, number]
+  /** the address the socket binds to (default '0.0.0.0') */
   host?: string
+  /** unset: adaptive (ephemeral until the node proves it is reachable and stable) */
   ephemeral?: boolean
+  /** default true until NAT sampling says otherwise */
   firewalled?: boolean
+  /** default true: when no port of `port` is free, bind a random one; false fails instead */
   anyPort?: boolean
+  /** false: an adaptive node stays ephemeral */
+  adaptive?: boolean
+  /** the default key pair for servers and connections (else derived from `seed`, else random) */
   keyPair?: KeyPair
-  seed?: Buffer
+  /** 32 bytes: `defaultKeyPair` is `DHT.keyPair(seed)` */
+  seed?: Uint8Array
+  /** nodes to seed the routing table with */
   nodes?: Address[]
+  /** parallel requests per query (default 10) */
   concurrency?: number
+  /** entries per cache of a persistent node (records, mutables, immutables, router) */
   maxSize?: number
+  /** ms before a cached entry ages out (default: hyperdht's) */
   maxAge?: number
+  /** keep-alive of every connection in ms (default 5000); false = off */
   connectionKeepAlive?: number | false
-  /** dht-rpc's quickFirewall (default true); false keeps a firewalled node firewalled until NAT sampling says otherwise. */
+  /** dht-rpc's quickFirewall (default true); false keeps a firewalled node firewalled until NAT sampling says otherwise */
   quickFirewall?: boolean
 }
 
 /**
  * hyperdht's holepunch veto: asked once both NATs are known and the other side wants to punch;
- * a falsy return aborts with HOLEPUNCH_ABORTED. Firewalls are hyperdht's FIREWALL codes.
+ * a falsy return aborts with HOLEPUNCH_ABORTED. Firewalls are `DHT.FIREWALL` codes.
  */
 type HolepunchVeto = (remoteFirewall: number, localFirewall: number, remoteAddresses: Address[], localAddresses: Address[] | null) => boolean
 
-interface QueryOptions {
-  nodes?: Address[]; closestNodes?: Address[]; replies?: Array<{ from: Address }>; closestReplies?: Array<{ from: Address }>; concurrency?: number
-  /** dht-rpc: runs per closest reply once the query is done (true = repeat the request with the token); the query fails if every commit fails */
-  commit?: true | ((reply: RpcReply, dht: HyperDHT, query: Query<any>) => Promise<unknown>)
+/** dht-rpc query options every query-based method takes. */
+interface BaseQueryOptions {
+  /** parallel requests (default: the node's `concurrency`) */
+  concurrency?: number
+  /** start from these nodes instead of the routing table (also `closestNodes`) */
+  nodes?: Address[]
+  closestNodes?: Address[]
+  /** start from the senders of these replies (e.g. a previous query's `closestReplies`) */
+  replies?: Array<{ from: Address }>
+  closestReplies?: Array<{ from: Address }>
+  /** ask only the given nodes (hyperswarm's unannounce) */
+  onlyClosestNodes?: boolean
+  /** no congestion window, no retries */
+  force?: boolean
 }
-/** dht-rpc query()/findNode() also take `map`: what the stream yields per reply (falsy = skipped). */
-interface RawQueryOptions<T> extends QueryOptions { map?: (reply: RpcReply) => T | null }
 
-/** hyperdht's plugin contract (`require('hyperdht/lib/plugin')` is a base class for it). */
+/**
+ * dht-rpc's commit phase: runs once per closest reply when the query is done (`true` = repeat
+ * the request with the reply's token); the query fails if every commit fails.
+ */
+type Commit<T> = true | ((reply: RpcReply, dht: HyperDHT, query: Query<T>) => Promise<unknown>)
+
+interface QueryOptions<T> extends BaseQueryOptions {
+  commit?: Commit<T>
+}
+
+/** dht-rpc `query()` / `findNode()` options: `map` is what the stream yields per reply (a falsy result is skipped). */
+interface RawQueryOptions<T> extends QueryOptions<T> {
+  map?: (reply: RpcReply) => T | null | undefined | false
+}
+
+/** The announcement handed to `signAnnounce` / `signUnannounce` (hyperdht's `m.announce` record). */
+interface Announcement {
+  peer: PeerRecord
+  refresh: null
+  signature: null
+  bump?: number
+}
+
+/** hyperdht's signing hook for (un)announces: returns the signature over the announcement. */
+type SignAnnounce = (target: Buffer, token: Buffer, id: Buffer, ann: Announcement, keyPair: RecordKeyPair) => Uint8Array | Promise<Uint8Array>
+/** hyperdht's signing hook for mutable records: returns the signature over (seq, value). */
+type SignMutable = (seq: number, value: Uint8Array, keyPair: RecordKeyPair) => Uint8Array | Promise<Uint8Array>
+
+interface AnnounceOptions extends BaseQueryOptions {
+  /** a counter stored with the record (newer announcements of the same key replace older ones) */
+  bump?: number
+  /** unannounce from the nodes found on the way (hyperdht `clear`) */
+  clear?: boolean
+  signAnnounce?: SignAnnounce
+  /** used with `clear` */
+  signUnannounce?: SignAnnounce
+}
+
+interface UnannounceOptions extends QueryOptions<LookupReply> {
+  signUnannounce?: SignAnnounce
+}
+
+interface MutablePutOptions extends BaseQueryOptions {
+  /** default 0; must grow with every put of the same key */
+  seq?: number
+  signMutable?: SignMutable
+}
+
+interface MutableGetOptions extends BaseQueryOptions {
+  /** only values with at least this seq (default 0) */
+  seq?: number
+  /** default true: look for the highest seq; false returns the first verified value */
+  latest?: boolean
+  /** asked with the latest value found: return true to put it again to the closest nodes */
+  refresh?: (result: MutableGetResult) => boolean
+}
+
+/** hyperdht's plugin contract (`require('hyperdht-rs/lib/plugin')` is a base class for it). */
 interface DHTPlugin {
   readonly name: string
   readonly version: number
   onregister(dht: HyperDHT): void
-  onrequest(req: { plugin: string; version: number; command: number; value: Buffer | null }, outerReq: PluginOuterRequest): void
+  onrequest(req: PluginRequest, outerReq: PluginOuterRequest): void
   onpersistent(): void
   destroy(): void
 }
+
+/** A decoded PLUGIN request value (`m.pluginRequest`). */
+interface PluginRequest { plugin: string; version: number; command: number; value: Buffer | null }
+
+/** The DHT request a plugin request arrived in; answer it once. */
 interface PluginOuterRequest {
-  tid: number; from: NodeRef; to: NodeRef; token: Buffer | null; internal: false; command: number; target: Buffer | null; value: Buffer | null
-  reply(value: Buffer | null, opts?: { token?: boolean; closerNodes?: boolean }): void
+  readonly tid: number
+  readonly from: NodeRef
+  readonly to: NodeRef
+  readonly token: Buffer | null
+  readonly internal: false
+  readonly command: number
+  readonly target: Buffer | null
+  readonly value: Buffer | null
+  /** `token` (default true) and `closerNodes` (default true) say what goes with the reply */
+  reply(value: Uint8Array | null, opts?: { token?: boolean; closerNodes?: boolean }): void
+  /** `token` defaults to false here */
   error(code: number, opts?: { token?: boolean; closerNodes?: boolean }): void
 }
 
-interface Query<T> extends Readable<T>, AsyncIterable<T> {
+interface QueryEvents<T> extends ReadableEvents {
+  data: [reply: T]
+  error: [err: DHTErrorLike]
+}
+
+/**
+ * A running DHT query (dht-rpc's Query): a streamx Readable of replies, async-iterable, ending
+ * when the query is done. Destroying it cancels the query.
+ */
+interface Query<T> extends Readable<QueryEvents<T>> {
+  readonly dht: HyperDHT
+  readonly target: Buffer
+  /** the closest nodes that answered, as raw dht-rpc replies (set when the query is done) */
+  readonly closestReplies: RpcReply[]
+  /** `closestReplies.map((r) => r.from)` */
   readonly closestNodes: NodeRef[]
-  readonly closestReplies: T[]
+  readonly errors: number
+  readonly successes: number
+  /** Resolves when the query ended (consuming the stream), rejects with its error. */
   finished(): Promise<void>
+  read(): T | null
+  [Symbol.asyncIterator](): AsyncIterator<T>
 }
 
 interface PeerRecord { publicKey: Buffer; relayAddresses: Address[] }
-interface LookupReply { token: Buffer | null; from: NodeRef; to: NodeRef | null; peers: PeerRecord[]; bump: number }
-interface FindPeerReply { token: Buffer | null; from: NodeRef; to: NodeRef | null; peer: PeerRecord }
-interface ImmutableResult { token: Buffer | null; from: NodeRef; to: NodeRef | null; value: Buffer }
-interface MutableResult { token: Buffer | null; from: NodeRef; to: NodeRef | null; seq: number; value: Buffer; signature: Buffer }
-interface RpcReply {
-  tid: number; from: NodeRef; to: NodeRef | null; token: Buffer | null
-  closerNodes: Address[]; error: number; value: Buffer | null
+
+interface RecordReply {
+  token: Buffer | null
+  from: NodeRef
+  /** how the replying node saw us */
+  to: NodeRef | null
+}
+interface LookupReply extends RecordReply { peers: PeerRecord[]; bump: number }
+interface FindPeerReply extends RecordReply { peer: PeerRecord }
+interface ImmutableGetResult extends RecordReply { value: Buffer }
+interface MutableGetResult extends RecordReply { seq: number; value: Buffer; signature: Buffer }
+interface MutablePutResult { publicKey: Buffer; closestNodes: NodeRef[]; seq: number; signature: Buffer }
+
+/** A dht-rpc reply: what `request()`, `findNode()`/`query()` (without `map`) and `closestReplies` give. */
+interface RpcReply extends RecordReply {
+  tid: number
+  closerNodes: Address[]
+  /** 0, or the error code the node answered with */
+  error: number
+  value: Buffer | null
 }
 
+interface PingReply extends RecordReply {
+  tid: number
+  /** round trip in ms */
+  rtt: number
+  closerNodes: Address[] | null
+  error: number
+  value: Buffer | null
+}
+
+/** hyperdht's `dht.stats` (counters of dht-rpc and hyperdht) plus `io`, this engine's datagram counters. */
+interface Stats {
+  punches: { consistent: number; random: number; open: number; tryLater: number; tryLaterRelayedHandshakesAtLeastOnce: number }
+  relaying: { attempts: number; successes: number; aborts: number }
+  socketPool: { socketsAdded: number; socketsRemoved: number }
+  queries: { active: number; total: number }
+  requests: { active: number; total: number; responses: number; timeouts: number; retries: number }
+  commands: { ping: CommandStats; pingNat: CommandStats; findNode: CommandStats; downHint: CommandStats }
+  io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number }
+}
+/** tx = requests transmitted, rx = received */
+interface CommandStats { tx: number; rx: number }
+
+/** Errors carry hyperdht's codes (`PEER_NOT_FOUND`, `DESTROYED`, ...) or a socket errno name (`ECONNRESET`). */
+type DHTErrorLike = Error & { code?: string }
+
 interface ConnectOptions {
+  /** default: the node's `defaultKeyPair` */
   keyPair?: KeyPair
+  /** DHT nodes the server is announced on (else found by a lookup) */
   relayAddresses?: Address[]
+  /**
+   * Documented by hyperdht's README ("close dht nodes to speed up connecting"); hyperdht 6.34
+   * does not read it, nor does this package: pass `relayAddresses`, or a hyperdht-address key.
+   */
+  nodes?: Address[]
+  /** default true: connect over the LAN when both peers are behind the same NAT */
   localConnection?: boolean
+  /** default true */
   fastOpen?: boolean
   reusableSocket?: boolean
   holepunch?: HolepunchVeto
@@ -82,191 +288,359 @@ interface ConnectOptions {
   pool?: ConnectionPool
 }
 
+interface ConnectionPoolEvents {
+  /** a pooled connection opened (dialed or accepted) */
+  connection: [stream: NoiseSecretStream, ref: ConnectionRef]
+}
+
 /** hyperdht's ConnectionPool: at most one connection per remote key. */
-declare class ConnectionPool extends EventEmitter {
+interface ConnectionPool extends TypedEventEmitter<ConnectionPoolEvents> {
+  /** dials not open yet */
   readonly connecting: number
   readonly connections: IterableIterator<ConnectionRef>
-  has(publicKey: Buffer): boolean
-  get(publicKey: Buffer): NoiseSecretStream | null
-  on(event: 'connection', listener: (stream: NoiseSecretStream, ref: ConnectionRef) => void): this
+  has(publicKey: Uint8Array): boolean
+  get(publicKey: Uint8Array): NoiseSecretStream | null
 }
 
 interface ConnectionRef {
   active(): void
   inactive(): void
+  /** destroys the connection */
   release(): void
 }
 
-/** The DHT's UDP socket (udx-native UDXSocket subset): one object per socket. */
-interface DHTSocket extends EventEmitter {
-  readonly bound: boolean
+interface DHTSocketEvents {
+  close: []
+}
+
+/**
+ * The DHT's UDP socket as udx-native's UDXSocket shows it (`dht.socket`, `dht.io.serverSocket`,
+ * `conn.rawStream.socket`): one object per node; every UDX stream of the node runs on it.
+ */
+interface DHTSocket extends TypedEventEmitter<DHTSocketEvents> {
+  readonly udx: UDX
   readonly closing: boolean
-  address(): { host: string; family: number; port: number } | null
-  on(event: 'close', listener: () => void): this
-  on(event: string, listener: (...args: any[]) => void): this
+  readonly bound: boolean
+  readonly idle: boolean
+  readonly busy: boolean
+  /** null once closed */
+  address(): SocketAddress | null
+  toJSON(): { bound: boolean; closing: boolean; address: SocketAddress | null }
+}
+
+interface UDXSocketEvents {
+  message: [buffer: Buffer, from: SocketAddress]
+  listening: []
+  close: []
+  error: [err: Error]
+}
+
+/** `dht.udx.createSocket()`: a raw datagram socket (udx-native's UDXSocket send/receive API). */
+interface UDXSocket extends TypedEventEmitter<UDXSocketEvents> {
+  readonly closing: boolean
+  readonly bound: boolean
+  readonly idle: boolean
+  readonly busy: boolean
+  readonly bytesTransmitted: number
+  readonly packetsTransmitted: number
+  readonly bytesReceived: number
+  readonly packetsReceived: number
+  /** `{ host, family, port }` once bound (port 0 until the bind completed) */
+  address(): SocketAddress | null
+  bind(port?: number, host?: string): void
+  /** resolves false when the datagram could not be sent */
+  send(buffer: Uint8Array, port: number, host?: string, ttl?: number): Promise<boolean>
+  trySend(buffer: Uint8Array, port: number, host?: string, ttl?: number): void
+  setTTL(ttl: number): void
+  close(): Promise<void>
+}
+
+/** `dht.udx`: the part of udx-native's UDX object code written for hyperdht uses. */
+interface UDX {
+  createSocket(opts?: { ipv6Only?: boolean; reuseAddress?: boolean }): UDXSocket
+  networkInterfaces(): Array<{ name: string; host: string; family: number; internal: boolean }>
+}
+
+interface RawStreamEvents extends DuplexEvents {
+  connect: []
+  data: [data: Buffer]
+  /** an unreliable UDX message (`send()` on the other side) */
+  message: [data: Buffer]
+  error: [err: DHTErrorLike]
 }
 
 /** `dht.createRawStream()`: shaped like udx-native's UDXStream (plaintext, on the DHT socket). */
-interface RawStream extends Duplex<Buffer> {
+interface RawStream extends Duplex<RawStreamEvents> {
+  readonly udx: UDX
   readonly id: number
+  readonly framed: boolean
   readonly connected: boolean
-  socket: DHTSocket | null
-  remoteId: number
-  remoteHost: string | null
-  remotePort: number
-  remoteFamily: number
+  readonly socket: DHTSocket | null
+  readonly remoteId: number
+  readonly remoteHost: string | null
+  readonly remotePort: number
+  readonly remoteFamily: number
   userData: any
+  /** ms; 0 while unknown */
   readonly rtt: number
   readonly mtu: number
   readonly localHost: string | null
   readonly localPort: number
   readonly localFamily: number
+  /** udx-native `connect(socket, remoteId, port, host = '127.0.0.1')`; `socket` must be the DHT's socket */
   connect(socket: DHTSocket, remoteId: number, port: number, host?: string): void
+  setInteractive(interactive: boolean): void
   setKeepalive(ms: number): void
-  send(buffer: Buffer): Promise<boolean>
-  trySend(buffer: Buffer): void
-  on(event: 'connect' | 'end' | 'finish' | 'close' | 'drain', listener: () => void): this
-  on(event: 'data' | 'message', listener: (data: Buffer) => void): this
-  on(event: 'error', listener: (err: Error & { code?: string }) => void): this
-  on(event: string, listener: (...args: any[]) => void): this
+  /** one unreliable message; resolves false when it was not sent */
+  send(buffer: Uint8Array): Promise<boolean>
+  trySend(buffer: Uint8Array): void
+  write(data: Uint8Array | string): boolean
+  end(data?: Uint8Array | string): this
+  read(): Buffer | null
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>
+  toJSON(): object
 }
 
-/** Shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
-interface NoiseSecretStream extends Duplex<Buffer> {
+/** `conn.rawStream`: the UDX stream under an encrypted connection. */
+interface ConnectionRawStream {
+  readonly remoteHost: string | null
+  readonly remotePort: number
+  readonly remoteFamily: number
+  readonly rtt: number
+  readonly mtu: number
+  readonly connected: boolean
+  /** the UDP socket it runs on (null once closed) */
+  readonly socket: DHTSocket | null
+  readonly bytesRead: number
+  readonly bytesWritten: number
+  toJSON(): { remoteHost: string | null; remotePort: number; connected: boolean }
+}
+
+interface NoiseSecretStreamEvents extends DuplexEvents {
+  /** the handshake completed (keys, `handshakeHash` and `rawStream` are set); right after `connect` */
+  open: []
+  connect: []
+  data: [data: Buffer]
+  error: [err: DHTErrorLike]
+}
+
+/** An encrypted connection, shaped like @hyperswarm/secret-stream's NoiseSecretStream. */
+interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
+  readonly dht: HyperDHT
   readonly isInitiator: boolean
-  publicKey: Buffer | null
-  remotePublicKey: Buffer | null
-  handshakeHash: Buffer | null
-  connected: boolean
-  userData: any
-  keepAlive: number
-  timeout: number
-  rawBytesRead: number
-  rawBytesWritten: number
-  rawStream: { remoteHost: string | null; remotePort: number; remoteFamily: number; rtt: number; mtu: number; connected: boolean; bytesRead: number; bytesWritten: number; socket: DHTSocket | null } | null
+  /** this stream itself (NoiseSecretStream's `noiseStream`) */
+  readonly noiseStream: NoiseSecretStream
+  /** our key; set from the start on dialed connections, once open on accepted ones */
+  readonly publicKey: Buffer | null
+  readonly remotePublicKey: Buffer | null
+  /** the same on both ends of a connection; set once open */
+  readonly handshakeHash: Buffer | null
+  readonly connected: boolean
+  readonly rawStream: ConnectionRawStream | null
+  readonly rawBytesRead: number
+  readonly rawBytesWritten: number
+  /** resolves true once open, false when destroyed first */
   readonly opened: Promise<boolean>
+  readonly keepAlive: number
+  readonly timeout: number
+  userData: any
   /** Resolves true once opened and every write so far was handed on; false if destroyed first. */
   flush(): Promise<boolean>
   setKeepAlive(ms: number): void
   sendKeepAlive(): void
+  /** the stream fails when nothing arrives for `ms` (0 = off) */
   setTimeout(ms: number): void
-  on(event: 'open' | 'connect' | 'end' | 'finish' | 'close' | 'drain', listener: () => void): this
-  on(event: 'data', listener: (data: Buffer) => void): this
-  on(event: 'error', listener: (err: Error & { code?: string }) => void): this
-  on(event: string, listener: (...args: any[]) => void): this
+  write(data: Uint8Array | string): boolean
+  end(data?: Uint8Array | string): this
+  read(): Buffer | null
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>
+  toJSON(): object
 }
 
+/**
+ * A server's firewall: return (or resolve) true to reject; the client then gets no answer, as in
+ * hyperdht. A throwing firewall rejects too.
+ */
+type Firewall = (remotePublicKey: Buffer, remotePayload: messages.NoisePayload, clientAddress: Address) => boolean | Promise<boolean>
+
 interface ServerOptions {
-  /** Return (or resolve) true to reject: the client then gets no answer, as in hyperdht. */
-  firewall?: (remotePublicKey: Buffer, remotePayload: any, clientAddress: Address) => boolean | Promise<boolean>
+  firewall?: Firewall
   /** `false` never punches; a function vetoes each punch (see HolepunchVeto). */
   holepunch?: false | HolepunchVeto
+  /** default true: offer our LAN addresses to clients behind the same NAT */
   shareLocalAddress?: boolean
   reusableSocket?: boolean
   /** Accepted connections join this pool (hyperdht `dht.pool()`). */
   pool?: ConnectionPool
-  onconnection?: (conn: NoiseSecretStream) => void
+  onconnection?: (socket: NoiseSecretStream) => void
+  /** ms a finished handshake is remembered for retransmits (default 10000) */
   handshakeClearWait?: number
 }
 
-declare class Server extends EventEmitter {
+interface ServerEvents {
+  listening: []
+  /** an encrypted connection passed the firewall; it is open */
+  connection: [socket: NoiseSecretStream]
+  close: []
+}
+
+interface Server extends TypedEventEmitter<ServerEvents> {
+  readonly dht: HyperDHT
+  /** null until `listen()` */
+  readonly keyPair: KeyPair | null
   readonly publicKey: Buffer | null
+  /** hash(publicKey) once listening: the topic the server is announced under */
+  readonly target: Buffer | null
+  /** the DHT nodes the announcement currently sits on */
   readonly relayAddresses: Address[]
+  readonly listening: boolean
   readonly closed: boolean
   readonly suspended: boolean
-  /** ms a finished handshake is remembered for retransmits (`handshakeClearWait`, default 10000). */
+  readonly pool: ConnectionPool | null
+  readonly firewall: Firewall | null
+  readonly holepunch: HolepunchVeto | null
   readonly handshakeClearWait: number
+  /** Announces under `keyPair` (default: the node's `defaultKeyPair`); rejects ALREADY_LISTENING, KEYPAIR_ALREADY_USED, NODE_DESTROYED. */
   listen(keyPair?: KeyPair): Promise<this>
+  /** re-announce now */
   refresh(): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
   close(): Promise<void>
   suspend(): Promise<void>
   resume(): Promise<void>
-  on(event: 'listening' | 'close', listener: () => void): this
-  on(event: 'connection', listener: (conn: NoiseSecretStream) => void): this
-  on(event: string, listener: (...args: any[]) => void): this
 }
 
-declare class HyperDHT extends EventEmitter {
+interface HyperDHTEvents {
+  /** bootstrapped */
+  ready: []
+  /** the socket is bound */
+  listening: []
+  /** the node became persistent (non-ephemeral) */
+  persistent: []
+  /** the node went back to ephemeral */
+  ephemeral: []
+  /** woke up after the event loop was blocked (or the machine slept) */
+  wakeup: []
+  /** `online` / `degraded` changed */
+  'network-update': []
+  /** our address as the network sees it changed */
+  'nat-update': [host: string, port: number]
+  suspend: []
+  resume: []
+  close: []
+}
+
+declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   constructor(opts?: DHTOptions)
+  /** A persistent, non-firewalled node on `host:port` (an IPv4 address) with no bootstrap list. */
   static bootstrapper(port: number, host: string, opts?: DHTOptions): HyperDHT
-  static keyPair(seed?: Buffer): KeyPair
-  static hash(data: Buffer): Buffer
-  static BOOTSTRAP: string[]
-  static FIREWALL: { UNKNOWN: 0; OPEN: 1; CONSISTENT: 2; RANDOM: 3 }
+  /** Ed25519 key pair; deterministic with a 32-byte seed. */
+  static keyPair(seed?: Uint8Array | null): KeyPair
+  /** BLAKE2b-256 (a string is hashed as its UTF-8 bytes). */
+  static hash(data: Uint8Array | string): Buffer
   /** Connects `rawStream` to `remoteId` over the path of `encryptedStream`; throws STREAM_NOT_CONNECTED if it is not connected. */
   static connectRawStream(encryptedStream: NoiseSecretStream, rawStream: RawStream, remoteId: number): void
+  /** A 32-byte key from a Buffer, 64-char hex or 52-char z-base32 string. */
+  static toKey(key: Uint8Array | string, name?: string): Buffer
+  static readonly BOOTSTRAP: typeof constants.BOOTSTRAP_NODES
+  static readonly FIREWALL: typeof constants.FIREWALL
+  static readonly COMMANDS: typeof constants.COMMANDS
+  static readonly DEFAULTS: Readonly<{ concurrency: number; maxWindow: number; connectionKeepAlive: number; randomPunchInterval: number }>
 
   readonly defaultKeyPair: KeyPair
+  /** servers listening on this node */
+  readonly listening: Set<Server>
   readonly destroyed: boolean
-  /** udx-native's UDX object as far as hyperdht code uses it: raw datagram sockets. */
-  readonly udx: {
-    createSocket(opts?: { ipv6Only?: boolean; reuseAddress?: boolean }): {
-      bind(port?: number, host?: string): void
-      send(buffer: Buffer, port: number, host?: string, ttl?: number): Promise<boolean>
-      trySend(buffer: Buffer, port: number, host?: string, ttl?: number): void
-      address(): { host: string; family: number; port: number } | null
-      close(): Promise<void>
-      on(event: 'message', listener: (buf: Buffer, from: { host: string; family: number; port: number }) => void): unknown
-    }
-    networkInterfaces(): Array<{ name: string; host: string; family: number; internal: boolean }>
-  }
   readonly bootstrapped: boolean
+  readonly suspended: boolean
+  readonly concurrency: number
+  /** ms; 0 = off */
+  readonly connectionKeepAlive: number
+  readonly plugins: Map<string, DHTPlugin>
+  /** our DHT id; null while ephemeral */
   readonly id: Buffer | null
   readonly ephemeral: boolean
   readonly firewalled: boolean
+  /** our public address as the network sees it (null while unknown) */
   readonly host: string | null
   readonly port: number
+  /** behind a NAT that randomizes ports */
   readonly randomized: boolean
-  readonly suspended: boolean
-  readonly plugins: Map<string, DHTPlugin>
+  /** dht-rpc network health: false after responses stopped */
+  readonly online: boolean
+  readonly degraded: boolean
+  readonly stats: Stats
+  /** udx-native's UDX object as far as hyperdht code uses it: raw datagram sockets. */
+  readonly udx: UDX
   /** dht-rpc io internals callers read: portRange, and _tid (grows with every request sent) */
-  readonly io: { portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
+  readonly io: { readonly portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
   /** The socket every UDX stream of this node lives on. */
   readonly socket: DHTSocket
 
+  /** Resolves once bootstrapped (same as `fullyBootstrapped()`); rejects if the socket cannot bind. */
   ready(): Promise<void>
   fullyBootstrapped(): Promise<void>
+  /** Closes servers first (unannouncing) unless `force`; connections close, dials fail with DESTROYED. */
   destroy(opts?: { force?: boolean }): Promise<void>
-  address(): Address | null
+  /** The bound socket's address; null before it is bound. */
+  address(): SocketAddress | null
   localAddress(): Address | null
   remoteAddress(): Address | null
+  /** Routing table nodes. */
   toArray(opts?: { limit?: number }): Address[]
   addNode(node: Address): void
-  ping(node: Address): Promise<RpcReply>
-  findNode<T = RpcReply>(target: Buffer, opts?: RawQueryOptions<T>): Query<T>
-  query<T = RpcReply>(q: { target: Buffer; command: number; value?: Buffer | null }, opts?: RawQueryOptions<T>): Query<T>
-  request(q: { token?: Buffer | null; target?: Buffer | null; command: number; value?: Buffer | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
+  ping(node: Address): Promise<PingReply>
   refresh(): void
   suspend(opts?: { log?: (msg: string) => void }): Promise<void>
   resume(opts?: { log?: (msg: string) => void }): Promise<void>
   /** hyperdht: PLUGIN requests for `name` at plugin.version reach plugin.onrequest on persistent nodes */
   register(name: string, plugin: DHTPlugin): void
+  /** Prometheus text exposition of `stats`. */
+  metrics(): string
 
-  findPeer(publicKey: Buffer, opts?: QueryOptions & { hash?: boolean }): Query<FindPeerReply>
-  lookup(topic: Buffer, opts?: QueryOptions): Query<LookupReply>
-  announce(topic: Buffer, keyPair: KeyPair, relayAddresses?: Address[], opts?: QueryOptions & { bump?: number; clear?: boolean }): Query<LookupReply>
-  unannounce(topic: Buffer, keyPair: KeyPair, opts?: QueryOptions): Promise<void>
-  lookupAndUnannounce(topic: Buffer, keyPair: KeyPair, opts?: QueryOptions): Query<LookupReply>
-  immutablePut(value: Buffer, opts?: QueryOptions): Promise<{ hash: Buffer; closestNodes: NodeRef[] }>
-  immutableGet(hash: Buffer, opts?: QueryOptions): Promise<ImmutableResult | null>
-  mutablePut(keyPair: KeyPair, value: Buffer, opts?: QueryOptions & { seq?: number }): Promise<{ publicKey: Buffer; closestNodes: NodeRef[]; seq: number; signature: Buffer }>
-  mutableGet(publicKey: Buffer, opts?: QueryOptions & { seq?: number; latest?: boolean }): Promise<MutableResult | null>
+  /** dht-rpc: one request to one node. */
+  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
+  findNode<T = RpcReply>(target: Uint8Array, opts?: RawQueryOptions<T>): Query<T>
+  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
 
-  /** Returns the encrypted stream synchronously; `open` fires once connected. Keys may be Buffer, hex or z-base32. */
-  connect(remotePublicKey: Buffer | string, opts?: ConnectOptions): NoiseSecretStream
-  createServer(opts?: ServerOptions | ((conn: NoiseSecretStream) => void), onconnection?: (conn: NoiseSecretStream) => void): Server
+  /** Finds the announcement of a key (`hash: false` = `publicKey` is already the target). */
+  findPeer(publicKey: Uint8Array, opts?: QueryOptions<FindPeerReply> & { hash?: boolean }): Query<FindPeerReply>
+  lookup(topic: Uint8Array, opts?: QueryOptions<LookupReply>): Query<LookupReply>
+  announce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, relayAddresses?: Address[] | null, opts?: AnnounceOptions): Query<LookupReply>
+  announce(topic: Uint8Array, keyPair: PublicKeyOnly, relayAddresses: Address[] | null | undefined, opts: AnnounceOptions & { signAnnounce: SignAnnounce }): Query<LookupReply>
+  unannounce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, opts?: UnannounceOptions): Promise<void>
+  unannounce(topic: Uint8Array, keyPair: PublicKeyOnly, opts: UnannounceOptions & { signUnannounce: SignAnnounce }): Promise<void>
+  lookupAndUnannounce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, opts?: UnannounceOptions): Query<LookupReply>
+  lookupAndUnannounce(topic: Uint8Array, keyPair: PublicKeyOnly, opts: UnannounceOptions & { signUnannounce: SignAnnounce }): Query<LookupReply>
+  immutablePut(value: Uint8Array | string, opts?: BaseQueryOptions): Promise<{ hash: Buffer; closestNodes: NodeRef[] }>
+  immutableGet(hash: Uint8Array, opts?: BaseQueryOptions): Promise<ImmutableGetResult | null>
+  mutablePut(keyPair: KeyPair | SignerKeyPair, value: Uint8Array | string, opts?: MutablePutOptions): Promise<MutablePutResult>
+  mutablePut(keyPair: PublicKeyOnly, value: Uint8Array | string, opts: MutablePutOptions & { signMutable: SignMutable }): Promise<MutablePutResult>
+  mutableGet(publicKey: Uint8Array, opts?: MutableGetOptions): Promise<MutableGetResult | null>
+
+  /**
+   * Returns the encrypted stream synchronously; `open` fires once connected. Keys may be Buffer,
+   * hex, z-base32, a `pear://` link or a hyperdht-address Buffer; others throw `Invalid Hypercore key`.
+   */
+  connect(remotePublicKey: Uint8Array | string, opts?: ConnectOptions): NoiseSecretStream
+  createServer(opts?: ServerOptions, onconnection?: (socket: NoiseSecretStream) => void): Server
+  createServer(onconnection: (socket: NoiseSecretStream) => void): Server
   pool(): ConnectionPool
   /** A raw UDX stream on this node's socket (`framed` is accepted); connect it with `DHT.connectRawStream`. */
-  createRawStream(opts?: { framed?: boolean; firewall?: (...args: any[]) => boolean }): RawStream
-
-  on(event: 'ready' | 'listening' | 'persistent' | 'close' | 'wakeup' | 'suspend' | 'resume' | 'network-change' | 'network-update', listener: () => void): this
-  on(event: 'nat-update', listener: (host: string, port: number) => void): this
-  on(event: string, listener: (...args: any[]) => void): this
+  createRawStream(opts?: { framed?: boolean }): RawStream
 }
 
 declare namespace HyperDHT {
-  export { ConnectOptions, NoiseSecretStream, RawStream, DHTSocket, ServerOptions, Server, KeyPair, Address, NodeRef, DHTOptions, QueryOptions, RawQueryOptions, DHTPlugin, PluginOuterRequest, Query, PeerRecord, LookupReply, FindPeerReply, ImmutableResult, MutableResult, RpcReply }
+  export {
+    Address, NodeRef, SocketAddress, KeyPair, SignerKeyPair, PublicKeyOnly, RecordKeyPair, DHTOptions, HolepunchVeto, Firewall,
+    BaseQueryOptions, Commit, QueryOptions, RawQueryOptions, Announcement, SignAnnounce, SignMutable,
+    AnnounceOptions, UnannounceOptions, MutablePutOptions, MutableGetOptions,
+    DHTPlugin, PluginRequest, PluginOuterRequest, QueryEvents, Query,
+    PeerRecord, RecordReply, LookupReply, FindPeerReply, ImmutableGetResult, MutableGetResult, MutablePutResult, RpcReply, PingReply,
+    Stats, CommandStats, DHTErrorLike, ConnectOptions, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
+    DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream,
+    NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents
+  }
 }
 
 export = HyperDHT
