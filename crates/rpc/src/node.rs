@@ -91,6 +91,9 @@ pub struct Node {
     congestion: CongestionWindow,
     tid: u16,
     inflight: HashMap<u16, Inflight>,
+    /// requests refused at [`MAX_INFLIGHT`], failed with `Overloaded` on the next timer turn
+    /// (not inline: a failing query request would re-drive its query from inside itself)
+    overflow: Vec<Inflight>,
     queued: VecDeque<u16>,
     queries: HashMap<QueryId, Query>,
     next_query: QueryId,
@@ -146,6 +149,7 @@ impl Node {
             congestion: CongestionWindow::new(cfg.max_window),
             tid: rand::random(),
             inflight: HashMap::new(),
+            overflow: Vec::new(),
             queued: VecDeque::new(),
             queries: HashMap::new(),
             next_query: 1,
@@ -331,6 +335,9 @@ impl Node {
             return None;
         }
         let mut t = self.next_tick.min(self.next_drain);
+        if let Some(r) = self.overflow.first() {
+            t = t.min(r.created);
+        }
         for r in self.inflight.values() {
             if let Some(d) = r.deadline {
                 t = t.min(d);
@@ -347,6 +354,9 @@ impl Node {
             return;
         }
         self.destroyed = true;
+        for r in std::mem::take(&mut self.overflow) {
+            self.fail_owner(r, RpcError::Destroyed, now);
+        }
         let reqs: Vec<u16> = self.inflight.keys().copied().collect();
         for tid in reqs {
             if let Some(r) = self.inflight.remove(&tid) {
@@ -681,6 +691,9 @@ impl Node {
             return;
         }
         self.last_activity = now;
+        for r in std::mem::take(&mut self.overflow) {
+            self.fail_owner(r, RpcError::Overloaded, now);
+        }
         // delayed pings
         let mut i = 0;
         while i < self.delayed.len() {
@@ -719,4 +732,5 @@ mod maintenance;
 mod queries;
 mod types;
 
+pub use io::MAX_INFLIGHT;
 pub use types::*;

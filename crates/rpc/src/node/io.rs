@@ -13,6 +13,11 @@ use crate::messages::{error_code, Command, RequestFrame, Response, ResponseFrame
 use crate::peer;
 use crate::routing_table::K;
 
+/// Most requests in flight or queued behind the congestion window at once; more fail with
+/// [`RpcError::Overloaded`]. dht-rpc has no bound (its 16-bit tids then collide); ours keeps a
+/// quarter of the tid space free so allocating one always ends quickly.
+pub const MAX_INFLIGHT: usize = 16_384;
+
 /// Most DELAYED_PING replies waiting at once.
 const MAX_DELAYED_REPLIES: usize = 4096;
 
@@ -41,21 +46,26 @@ impl Node {
         }
     }
 
-    pub(super) fn next_tid(&mut self) -> u16 {
-        loop {
+    /// The next free tid; `None` only if all 65,536 are taken, which [`MAX_INFLIGHT`] prevents.
+    pub(super) fn next_tid(&mut self) -> Option<u16> {
+        for _ in 0..=u16::MAX as usize {
             let t = self.tid;
             self.tid = self.tid.wrapping_add(1);
             if !self.inflight.contains_key(&t) {
-                return t;
+                return Some(t);
             }
         }
+        None
     }
 
-    pub(super) fn send_request(&mut self, spec: RequestSpec, owner: Owner, now: Instant) -> u16 {
-        let tid = self.next_tid();
+    /// Sends (or queues behind the congestion window) one request; at [`MAX_INFLIGHT`] it is
+    /// failed with `Overloaded` on the next timer turn instead.
+    pub(super) fn send_request(&mut self, spec: RequestSpec, owner: Owner, now: Instant) {
+        let full = self.inflight.len() >= MAX_INFLIGHT;
+        let tid = if full { None } else { self.next_tid() };
         let socket = spec.socket.unwrap_or_else(|| self.request_socket());
         let frame = RequestFrame {
-            tid,
+            tid: tid.unwrap_or(0),
             to: spec.to,
             id: self.outgoing_id(socket),
             token: spec.token,
@@ -79,6 +89,10 @@ impl Node {
             session: spec.session,
             ttl: spec.ttl,
         };
+        let Some(tid) = tid else {
+            self.overflow.push(r);
+            return;
+        };
         self.stats.requests_out += 1;
         if spec.internal {
             if let Some(n) = usize::try_from(spec.command)
@@ -94,7 +108,6 @@ impl Node {
         } else {
             self.queued.push_back(tid);
         }
-        tid
     }
 
     pub(super) fn transmit(&mut self, tid: u16, now: Instant) {
