@@ -257,7 +257,27 @@ pub(crate) fn destroy_all(dialing: &Dialing, conns: &Conns) {
     }
 }
 
-pub(crate) type Conns = Arc<Mutex<HashMap<u32, ConnHandle>>>;
+pub(crate) type Conns = Arc<Mutex<ConnMap>>;
+
+/// Live connections by id; once `closed` (DHT destroyed) nothing registers any more.
+#[derive(Default)]
+pub(crate) struct ConnMap {
+    map: HashMap<u32, ConnHandle>,
+    closed: bool,
+}
+
+impl std::ops::Deref for ConnMap {
+    type Target = HashMap<u32, ConnHandle>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl std::ops::DerefMut for ConnMap {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.map
+    }
+}
 
 /// Registers a connection and spawns its task. `sid` is set for server-side connections.
 pub(crate) fn spawn_connection(
@@ -278,9 +298,19 @@ pub(crate) fn spawn_connection(
         conn.public_key().to_vec(),
         conn.handshake_hash().to_vec(),
     );
+    let Ok(mut m) = conns.lock() else {
+        conn.get_ref().destroy();
+        return;
+    };
+    if m.closed {
+        // a server connection that completed after the DHT was destroyed
+        drop(m);
+        conn.get_ref().destroy();
+        return;
+    }
     let stream = Arc::new(Mutex::new(conn));
     let queued = Arc::new(AtomicUsize::new(0));
-    if let Ok(mut m) = conns.lock() {
+    {
         m.insert(
             cid,
             ConnHandle {
@@ -293,6 +323,7 @@ pub(crate) fn spawn_connection(
                 queued: queued.clone(),
             },
         );
+        drop(m);
     }
     emit(
         &sink,

@@ -341,7 +341,7 @@ impl NativeDht {
             dht,
             hyper,
             udx,
-            conns: Arc::new(Mutex::new(HashMap::new())),
+            conns: Arc::default(),
             dialing: Arc::new(Mutex::new(HashMap::new())),
             raws: Arc::new(Mutex::new(HashMap::new())),
             next_cid: Arc::new(AtomicU32::new(1)),

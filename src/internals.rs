@@ -43,7 +43,7 @@ impl NativeDht {
             relay_cache: c.relay_cache as u32,
             routes: c.routes as u32,
             udx_streams: self.udx.stream_count() as u32,
-            connections: len(&self.conns),
+            connections: self.conns.lock().map(|m| m.len() as u32).unwrap_or(0),
             dialing: len(&self.dialing),
             raw_streams: len(&self.raws),
         }

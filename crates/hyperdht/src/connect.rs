@@ -276,7 +276,7 @@ impl HyperDht {
         };
         reserved.expect_peer(remote_udx, known.map(SocketAddr::V4));
         let stream = |addr: SocketAddrV4| {
-            self.on_socket(&hs, extras, remote_public_key, addr);
+            self.on_socket(&hs, extras, remote_public_key, addr, raw);
             raw.connect(remote_udx, SocketAddr::V4(addr));
             hs.result.clone()
         };
@@ -294,7 +294,7 @@ impl HyperDht {
             return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
                 Ok(true) => {
                     if let Some(SocketAddr::V4(addr)) = raw.remote() {
-                        self.on_socket(&hs, extras, remote_public_key, addr);
+                        self.on_socket(&hs, extras, remote_public_key, addr, raw);
                     }
                     Ok(hs.result)
                 }
@@ -337,6 +337,7 @@ impl HyperDht {
         extras: &ConnectExtras,
         remote_public_key: [u8; 32],
         addr: SocketAddrV4,
+        raw: &UdxStream,
     ) {
         match hs
             .payload
@@ -352,7 +353,8 @@ impl HyperDht {
         }
         let theirs = hs.payload.udx.is_some_and(|u| u.reusable_socket);
         if extras.reusable_socket && theirs {
-            self.connects.add_route(remote_public_key, addr);
+            self.connects
+                .add_route(remote_public_key, addr, raw.downgrade());
         }
     }
 }

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use hyperdht_udx::socket::UdxStreamRef;
+
 use crate::cache::Xache;
 
 /// `_relayAddressesCache` size cap (`Math.min(maxSize, 512)`).
@@ -51,7 +53,7 @@ pub struct InternalCounts {
 
 pub(crate) struct ConnectShared {
     relay_cache: Mutex<Xache<[u8; 32], Vec<SocketAddrV4>>>,
-    routes: Mutex<HashMap<[u8; 32], SocketAddrV4>>,
+    routes: Mutex<Routes>,
     find_peer_queries: AtomicU64,
     via_relay_addresses: AtomicU64,
     via_find_peer: AtomicU64,
@@ -81,7 +83,7 @@ impl ConnectShared {
                 Duration::ZERO,
                 Instant::now(),
             )),
-            routes: Mutex::default(),
+            routes: Mutex::new(Routes::default()),
             find_peer_queries: AtomicU64::new(0),
             via_relay_addresses: AtomicU64::new(0),
             via_find_peer: AtomicU64::new(0),
@@ -100,20 +102,18 @@ impl ConnectShared {
     }
 
     pub(crate) fn route(&self, remote: &[u8; 32]) -> Option<SocketAddrV4> {
-        lock(&self.routes).get(remote).copied()
+        lock(&self.routes).get(remote)
     }
 
-    /// `routes.add(publicKey, rawStream)`: the first route for a key stays until it fails.
-    pub(crate) fn add_route(&self, remote: [u8; 32], addr: SocketAddrV4) {
-        lock(&self.routes).entry(remote).or_insert(addr);
+    /// `routes.add(publicKey, rawStream)`: the first route for a key stays while its stream is
+    /// open (upstream: while its pooled socket is).
+    pub(crate) fn add_route(&self, remote: [u8; 32], addr: SocketAddrV4, stream: UdxStreamRef) {
+        lock(&self.routes).add(remote, addr, stream);
     }
 
     /// `route.gc()`, if the route is still the one that failed.
     pub(crate) fn drop_route(&self, remote: &[u8; 32], addr: SocketAddrV4) {
-        let mut r = lock(&self.routes);
-        if r.get(remote) == Some(&addr) {
-            r.remove(remote);
-        }
+        lock(&self.routes).drop_if(remote, addr);
     }
 
     pub(crate) fn count_query(&self) {
@@ -139,6 +139,98 @@ impl ConnectShared {
     }
 
     pub(crate) fn sizes(&self) -> (usize, usize) {
-        (lock(&self.relay_cache).len(), lock(&self.routes).len())
+        (lock(&self.relay_cache).len(), lock(&self.routes).live())
+    }
+}
+
+/// How long a route outlives the stream it was made with (`LINGER_TIME` of upstream's
+/// `lib/socket-pool.js`: a reusable socket lingers 3 s after its last stream).
+const ROUTE_LINGER: Duration = Duration::from_secs(3);
+
+/// Reusable-socket routes (`SocketRoutes`): remote key → the address of a connection made with
+/// `reusableSocket`, valid while that connection's stream is open and [`ROUTE_LINGER`] after.
+/// Upstream drops a route when its pooled socket closes; every stream of ours runs on the DHT
+/// socket, which never does, so the stream's own lifetime stands in (otherwise every peer ever
+/// connected stays forever). Dead routes are removed when read and swept whenever the map
+/// doubled since the last sweep.
+#[derive(Default)]
+struct Routes {
+    map: HashMap<[u8; 32], Route>,
+    swept_at: usize,
+}
+
+struct Route {
+    addr: SocketAddrV4,
+    stream: UdxStreamRef,
+    /// when the stream was first seen closed
+    closed_seen: Option<Instant>,
+}
+
+impl Route {
+    fn valid(&mut self, now: Instant) -> bool {
+        if self.stream.is_open() {
+            self.closed_seen = None;
+            return true;
+        }
+        let since = *self.closed_seen.get_or_insert(now);
+        now.duration_since(since) < ROUTE_LINGER
+    }
+}
+
+impl Routes {
+    fn get(&mut self, remote: &[u8; 32]) -> Option<SocketAddrV4> {
+        let now = Instant::now();
+        let route = self.map.get_mut(remote)?;
+        if route.valid(now) {
+            return Some(route.addr);
+        }
+        self.map.remove(remote);
+        None
+    }
+
+    /// The first route for a key stays while valid; a new stream on the same address keeps it
+    /// alive (upstream: another stream on the same pooled socket).
+    fn add(&mut self, remote: [u8; 32], addr: SocketAddrV4, stream: UdxStreamRef) {
+        match self.get(&remote) {
+            Some(a) if a == addr => {
+                if let Some(r) = self.map.get_mut(&remote) {
+                    r.stream = stream;
+                    r.closed_seen = None;
+                }
+            }
+            Some(_) => {}
+            None => {
+                let closed_seen = None;
+                self.map.insert(
+                    remote,
+                    Route {
+                        addr,
+                        stream,
+                        closed_seen,
+                    },
+                );
+            }
+        }
+        if self.map.len() >= (2 * self.swept_at).max(64) {
+            self.sweep();
+        }
+    }
+
+    fn drop_if(&mut self, remote: &[u8; 32], addr: SocketAddrV4) {
+        if self.map.get(remote).is_some_and(|r| r.addr == addr) {
+            self.map.remove(remote);
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        self.map.retain(|_, r| r.valid(now));
+        self.swept_at = self.map.len();
+    }
+
+    /// Routes still valid (sweeps first).
+    fn live(&mut self) -> usize {
+        self.sweep();
+        self.map.len()
     }
 }

@@ -636,7 +636,7 @@ impl ServerState {
                 }
             }
             if let (Some(connects), Some(SocketAddr::V4(addr))) = (route, raw.remote()) {
-                connects.add_route(result.remote_public_key, addr);
+                connects.add_route(result.remote_public_key, addr, raw.downgrade());
             }
             let _ = tx.send(SecretStreamIo::new(raw, result)).await;
         });

@@ -30,7 +30,7 @@ pub mod stream;
 pub mod txqueue;
 mod udp;
 
-pub use socket::{Firewall, Transport, UdxSocket, UdxStream};
+pub use socket::{Firewall, Transport, UdxSocket, UdxStream, UdxStreamRef};
 pub use stream::{Stream, StreamEvent};
 
 /// Errors surfaced on a stream.

@@ -511,6 +511,18 @@ fn wait_state(g: &mut Inner, cx: &Context<'_>) {
     }
 }
 
+/// A weak handle on a stream that tells whether it is still open, without keeping it alive
+/// (bookkeeping that should last as long as a stream, like reusable-socket routes).
+#[derive(Clone)]
+pub struct UdxStreamRef(std::sync::Weak<Mutex<Inner>>);
+
+impl UdxStreamRef {
+    /// False once the stream closed or was dropped everywhere.
+    pub fn is_open(&self) -> bool {
+        self.0.upgrade().is_some_and(|s| !lock(&s).closed)
+    }
+}
+
 /// A UDX stream: `AsyncRead` + `AsyncWrite` (`shutdown` sends END, i.e. half-close).
 pub struct UdxStream {
     shared: Shared,
@@ -533,6 +545,10 @@ impl UdxStream {
     }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
+    }
+    /// A [`UdxStreamRef`] on this stream.
+    pub fn downgrade(&self) -> UdxStreamRef {
+        UdxStreamRef(Arc::downgrade(&self.shared))
     }
     /// True once the stream knows its peer (connected locally or via the firewall hook).
     pub fn is_connected(&self) -> bool {
