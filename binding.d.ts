@@ -73,6 +73,11 @@ export declare class NativeDht {
   destroy(force: boolean): Promise<void>
   internalCounts(): JsInternalCounts
   /**
+   * Test hook (`dht._injectDriverPanic(which)`): makes the DHT (`"rpc"`) or UDX (`"udx"`)
+   * driver task panic on its next turn, to test supervision.
+   */
+  injectDriverPanic(which: string): void
+  /**
    * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
    * Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
    */

@@ -354,6 +354,11 @@ class HyperDHT extends EventEmitter {
     return this._native.internalCounts()
   }
 
+  /** Test hook: makes the engine's `'rpc'` or `'udx'` driver task panic (supervision tests). Not public API. */
+  _injectDriverPanic (which) {
+    this._native.injectDriverPanic(which)
+  }
+
   toArray (opts) {
     const limit = opts && opts.limit
     if (limit === 0) return []

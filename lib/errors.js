@@ -51,7 +51,8 @@ for (const [code, defaultMsg] of Object.entries(CODES)) {
   DHTError[code] = fn
 }
 
-const RPC_CODES = new Set(['REQUEST_TIMEOUT', 'REQUEST_DESTROYED', 'IO_SUSPENDED'])
+// dht-rpc's codes, plus ours: REQUEST_OVERLOADED (16,384 requests in flight), DRIVER_FAILED (an engine task panicked)
+const RPC_CODES = new Set(['REQUEST_TIMEOUT', 'REQUEST_DESTROYED', 'IO_SUSPENDED', 'REQUEST_OVERLOADED', 'DRIVER_FAILED'])
 
 /** Turns an engine error string `"CODE: message"` (or a plain message) into an Error with `.code`. */
 DHTError.fromNative = function fromNative (str) {

@@ -339,7 +339,8 @@ pub(crate) fn spawn_connection(
         },
     );
     let conns = conns.clone();
-    tokio::spawn(async move {
+    let (watch_conns, watch_sink, watch_raw) = (conns.clone(), sink.clone(), stream.clone());
+    let task = tokio::spawn(async move {
         let raw = stream.clone();
         let err = tokio::select! {
             r = run(stream, cid, (rx, &queued), ctl, blocked, &flow, &sink) => r.err(),
@@ -366,6 +367,25 @@ pub(crate) fn spawn_connection(
                 ..JsEvent::named("conn-close")
             },
         );
+    });
+    // supervision: a panic in the connection task must not leave JS waiting for a close
+    tokio::spawn(async move {
+        if task.await.is_err_and(|e| e.is_panic()) {
+            let raw = watch_raw.lock().unwrap_or_else(|p| p.into_inner());
+            raw.get_ref().destroy();
+            drop(raw);
+            if let Ok(mut m) = watch_conns.lock() {
+                m.remove(&cid);
+            }
+            emit(
+                &watch_sink,
+                JsEvent {
+                    cid: Some(cid),
+                    error: Some("EDRIVERFAILED: connection task panicked".to_string()),
+                    ..JsEvent::named("conn-close")
+                },
+            );
+        }
     });
 }
 

@@ -49,3 +49,16 @@ impl NativeDht {
         }
     }
 }
+
+#[napi]
+impl NativeDht {
+    /// Test hook (`dht._injectDriverPanic(which)`): makes the DHT (`"rpc"`) or UDX (`"udx"`)
+    /// driver task panic on its next turn, to test supervision.
+    #[napi(catch_unwind)]
+    pub fn inject_driver_panic(&self, which: String) {
+        match which.as_str() {
+            "rpc" => self.hyper.rpc.inject_driver_panic(),
+            _ => self.udx.inject_driver_panic(),
+        }
+    }
+}

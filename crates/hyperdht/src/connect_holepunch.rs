@@ -268,7 +268,8 @@ impl Rounds<'_> {
             return Err(ConnectError::RemoteAborted(remote.error));
         }
         self.puncher.nat.with(|n| n.add(res.to, res.from));
-        let echoed = remote.remote_token.is_some() && remote.remote_token == payload.token;
+        let echoed = remote.remote_token.is_some()
+            && crate::holepuncher::token_eq(remote.remote_token, payload.token);
         self.puncher.update_remote(
             remote.punching,
             Firewall::from_code(remote.firewall),

@@ -375,3 +375,13 @@ mod tests {
         assert_eq!(match_address(&mine, &[]), None);
     }
 }
+
+/// Holepunch tokens compared in constant time (both absent counts as equal, like `==`).
+pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (a, b) {
+        (Some(a), Some(b)) => bool::from(a.ct_eq(&b)),
+        (None, None) => true,
+        _ => false,
+    }
+}

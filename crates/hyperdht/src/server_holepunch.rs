@@ -185,7 +185,8 @@ impl ServerState {
             return Some(abort(req, hp, peer, PayloadError::Aborted));
         }
         let token = hp.payload.token(&peer);
-        let echoed = is_server_relay && remote.remote_token == Some(token);
+        let echoed =
+            is_server_relay && crate::holepuncher::token_eq(remote.remote_token, Some(token));
         if req.socket == PUNCH_SOCKET {
             hp.puncher.nat.with(|n| n.add(req.to, req.from));
         }

@@ -5,6 +5,7 @@
 mod batch;
 mod handles;
 mod runtime;
+mod supervisor;
 mod types;
 
 use std::collections::HashMap;
@@ -21,9 +22,7 @@ use crate::messages::{Command, Response};
 use crate::node::{Config, Node, RequestSpec, SocketKind, Stats};
 use crate::peer::NodeInfo;
 use crate::query::{QueryId, QuerySpec};
-use runtime::{
-    bind_udp, local_v4, process_events, resolve_bootstrap, run, send_now, take_transmits,
-};
+use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, send_now, take_transmits};
 
 pub use crate::node::IncomingRequest;
 pub use handles::{QueryHandle, Responder, Session};
@@ -40,6 +39,8 @@ pub(super) struct State {
     pub(super) dropped_events: u64,
     /// when the driver task wakes up next on its own (its timer), as of its last turn
     pub(super) driver_wakes_at: Option<Instant>,
+    /// set when the driver task panicked: every later request and query fails with it
+    pub(super) failure: Option<RpcError>,
 }
 
 impl State {
@@ -71,6 +72,8 @@ pub(super) struct Shared {
     /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
     /// handles to it live on.
     pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
+    /// test hook ([`Dht::inject_driver_panic`])
+    pub(super) panic_next: std::sync::atomic::AtomicBool,
 }
 
 /// A dht-rpc node handle (cheap to clone).
@@ -126,6 +129,7 @@ impl Dht {
                 events: ev_tx,
                 dropped_events: 0,
                 driver_wakes_at: None,
+                failure: None,
             }),
             notify: Notify::new(),
             ready,
@@ -136,11 +140,12 @@ impl Dht {
             foreign: Mutex::new(Foreign::default()),
             batch: std::sync::OnceLock::new(),
             sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
+            panic_next: std::sync::atomic::AtomicBool::new(false),
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
         // the driver runs from the start so bootstrap resolution can ping suggested IPs
-        tokio::spawn(run(dht.shared.clone()));
+        supervisor::spawn_driver(dht.shared.clone());
         let bootstrap = opts.bootstrap.clone();
         let d = dht.clone();
         tokio::spawn(async move {
@@ -370,19 +375,31 @@ impl Dht {
         let (tx, rx) = oneshot::channel();
         let (wake, out) = {
             let mut st = self.lock();
-            let id = st.next_req;
-            st.next_req += 1;
-            st.requests.insert(id, tx);
-            let now = Instant::now().into_std();
-            st.node.request(id, spec, now);
-            process_events(&mut st);
-            (st.driver_must_wake(), take_transmits(&mut st))
+            if let Some(err) = st.failure.clone() {
+                let _ = tx.send(Err(err));
+                (false, Vec::new())
+            } else {
+                let id = st.next_req;
+                st.next_req += 1;
+                st.requests.insert(id, tx);
+                let now = Instant::now().into_std();
+                st.node.request(id, spec, now);
+                process_events(&mut st);
+                (st.driver_must_wake(), take_transmits(&mut st))
+            }
         };
         send_now(&self.shared, out);
         if wake {
             self.shared.notify.notify_one();
         }
         async move { rx.await.unwrap_or(Err(RpcError::Destroyed)) }
+    }
+
+    /// Test hook: makes the driver task panic on its next turn, to exercise supervision
+    /// (pending and later requests then fail with [`RpcError::DriverFailed`]).
+    #[doc(hidden)]
+    pub fn inject_driver_panic(&self) {
+        supervisor::inject_panic(&self.shared);
     }
 
     pub async fn ping(&self, to: SocketAddrV4) -> Result<Response, RpcError> {
@@ -435,6 +452,12 @@ impl Dht {
                 force: p.force,
             };
             let now = Instant::now().into_std();
+            if let Some(err) = st.failure.clone() {
+                let _ = tx.try_send(QueryEvent::Done {
+                    closest: Vec::new(),
+                    error: Some(err),
+                });
+            }
             // register the channel before the query can emit anything
             let next = st.node.peek_next_query_id();
             st.queries.insert(next, tx);

@@ -10,6 +10,8 @@ pub enum RpcError {
     Destroyed,
     /// The node was suspended while the request was pending (`IO_SUSPENDED`).
     Suspended,
+    /// The driver task panicked; the DHT is unusable (`DRIVER_FAILED`).
+    DriverFailed(String),
     /// Too many requests in flight ([`crate::node::MAX_INFLIGHT`]); dht-rpc has no such bound.
     Overloaded,
     /// A query ended with no closest replies (`Too few nodes responded`).
@@ -27,6 +29,7 @@ impl std::fmt::Display for RpcError {
             RpcError::RequestDestroyed => f.write_str("REQUEST_DESTROYED: Request destroyed"),
             RpcError::Destroyed => f.write_str("NODE_DESTROYED: Node destroyed"),
             RpcError::Suspended => f.write_str("IO_SUSPENDED: I/O suspended"),
+            RpcError::DriverFailed(m) => write!(f, "DRIVER_FAILED: DHT driver failed: {m}"),
             RpcError::Overloaded => f.write_str("REQUEST_OVERLOADED: Too many requests in flight"),
             RpcError::TooFewNodes => f.write_str("Too few nodes responded"),
             RpcError::Bind(e) => write!(f, "Could not bind: {e}"),

@@ -36,6 +36,8 @@ pub struct Datagrams {
     open: XSalsa20Poly1305,
     counter: [u8; 8],
     initial: [u8; 8],
+    /// set once the counter wrapped: every later seal fails too (continuing would reuse nonces)
+    exhausted: bool,
 }
 
 impl Datagrams {
@@ -55,6 +57,7 @@ impl Datagrams {
             open: XSalsa20Poly1305::new(&rx.into()),
             counter,
             initial: counter,
+            exhausted: false,
         }
     }
 
@@ -62,9 +65,13 @@ impl Datagrams {
     /// counter wraps back to its start (`udp send nonce exchausted`); the stream must then be
     /// destroyed.
     pub fn seal(&mut self, m: &[u8]) -> Result<Vec<u8>, SecretStreamError> {
+        if self.exhausted {
+            return Err(SecretStreamError::NonceExhausted);
+        }
         let c = u64::from_le_bytes(self.counter).wrapping_add(1);
         self.counter = c.to_le_bytes();
         if self.counter == self.initial {
+            self.exhausted = true;
             return Err(SecretStreamError::NonceExhausted);
         }
         let boxed = self
@@ -84,5 +91,31 @@ impl Datagrams {
         }
         let counter: [u8; 8] = d.get(..8)?.try_into().ok()?;
         self.open.decrypt(&nonce(&counter).into(), d.get(8..)?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 14 #8: once the counter wrapped back to its start, sealing stays failed; it used to
+    /// fail once and then go on with counters already used (nonce reuse).
+    #[test]
+    fn sealing_stays_failed_after_the_counter_wraps() {
+        let key = [7u8; 32];
+        let mut d = Datagrams {
+            seal: XSalsa20Poly1305::new(&key.into()),
+            open: XSalsa20Poly1305::new(&key.into()),
+            counter: 3u64.to_le_bytes(),
+            initial: 5u64.to_le_bytes(),
+            exhausted: false,
+        };
+        assert!(d.seal(b"a").is_ok()); // counter 4
+        for _ in 0..3 {
+            assert!(matches!(
+                d.seal(b"b"),
+                Err(SecretStreamError::NonceExhausted)
+            ));
+        }
     }
 }

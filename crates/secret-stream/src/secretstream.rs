@@ -14,7 +14,7 @@ pub const HEADERBYTES: usize = 24;
 pub const TAG_MESSAGE: u8 = 0;
 pub const TAG_REKEY: u8 = 2;
 
-#[derive(Clone)]
+/// Not `Clone`: two copies of a key state would encrypt with the same nonces.
 struct State {
     k: [u8; 32],
     /// counter (4 bytes LE) ‖ inonce (8 bytes)
@@ -84,8 +84,7 @@ impl State {
     }
 }
 
-/// Encrypting side (`init_push` / `push`).
-#[derive(Clone)]
+/// Encrypting side (`init_push` / `push`). Deliberately not `Clone` (nonce reuse).
 pub struct Push(State);
 
 impl Push {
@@ -121,8 +120,7 @@ impl Push {
     }
 }
 
-/// Decrypting side (`init_pull` / `pull`).
-#[derive(Clone)]
+/// Decrypting side (`init_pull` / `pull`). Not `Clone` either.
 pub struct Pull(State);
 
 impl Pull {
@@ -154,5 +152,31 @@ impl Pull {
         keystream_xor(&s.k, &s.nonce, 2, &mut m);
         s.advance(&mac, tag);
         Ok((m, tag))
+    }
+}
+
+#[cfg(test)]
+mod not_clone {
+    use super::{Pull, Push};
+    use std::marker::PhantomData;
+
+    // Inherent associated consts win over trait ones only when their bounds hold, so
+    // `Probe::<T>::IS_CLONE` is true exactly for `T: Clone`.
+    trait Fallback {
+        const IS_CLONE: bool = false;
+    }
+    struct Probe<T>(PhantomData<T>);
+    impl<T> Fallback for Probe<T> {}
+    #[allow(dead_code)]
+    impl<T: Clone> Probe<T> {
+        const IS_CLONE: bool = true;
+    }
+
+    /// Issue 14 #8: a cloned encryptor would reuse its nonces, so neither side is `Clone`.
+    #[test]
+    fn key_states_cannot_be_cloned() {
+        assert!(Probe::<u8>::IS_CLONE, "the probe detects Clone");
+        assert!(!Probe::<Push>::IS_CLONE);
+        assert!(!Probe::<Pull>::IS_CLONE);
     }
 }

@@ -42,6 +42,8 @@ pub enum UdxError {
     TimedOut,
     /// Destroyed locally.
     Destroyed,
+    /// The socket's driver task panicked (`EDRIVERFAILED`).
+    DriverFailed,
 }
 
 impl std::fmt::Display for UdxError {
@@ -50,6 +52,7 @@ impl std::fmt::Display for UdxError {
             UdxError::ConnectionReset => "ECONNRESET: connection reset by peer",
             UdxError::TimedOut => "ETIMEDOUT: connection timed out",
             UdxError::Destroyed => "stream destroyed",
+            UdxError::DriverFailed => "EDRIVERFAILED: UDX driver failed",
         })
     }
 }

@@ -22,6 +22,8 @@ use crate::udp::OwnSocket;
 use crate::UdxError;
 use hyperdht_udp::RecvBuffers;
 
+mod supervisor;
+
 /// Receive batches processed back to back before the driver looks at timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;
 
@@ -90,6 +92,10 @@ struct SocketInner {
     closing: AtomicBool,
     /// streams fed by [`UdxSocket::feed_deferred`] since the last [`UdxSocket::flush_fed`]
     fed: Mutex<Vec<Shared>>,
+    /// set when the driver panicked (socket/supervisor.rs): new streams start closed
+    failed: AtomicBool,
+    /// test hook ([`UdxSocket::inject_driver_panic`])
+    panic_next: AtomicBool,
 }
 
 impl SocketInner {
@@ -102,6 +108,8 @@ impl SocketInner {
             foreign: Mutex::new(None),
             closing: AtomicBool::new(false),
             fed: Mutex::new(Vec::new()),
+            failed: AtomicBool::new(false),
+            panic_next: AtomicBool::new(false),
         })
     }
 
@@ -140,7 +148,7 @@ impl UdxSocket {
         let sock = Arc::new(UdpSocket::from_std(s.into())?);
         let own = Arc::new(OwnSocket::new(sock)?);
         let inner = SocketInner::new(own.clone(), Some(own));
-        tokio::spawn(run(inner.clone()));
+        supervisor::spawn_driver(inner.clone());
         Ok(UdxSocket { inner })
     }
 
@@ -149,7 +157,7 @@ impl UdxSocket {
     /// still runs the streams' timers (requires a tokio runtime).
     pub fn with_transport(transport: Arc<dyn Transport>) -> Self {
         let inner = SocketInner::new(transport, None);
-        tokio::spawn(run(inner.clone()));
+        supervisor::spawn_driver(inner.clone());
         UdxSocket { inner }
     }
 
@@ -251,6 +259,13 @@ impl UdxSocket {
         self.add(stream, Some(remote), None)
     }
 
+    /// Test hook: makes the driver task panic on its next turn, to exercise supervision (every
+    /// stream then closes with [`UdxError::DriverFailed`]).
+    #[doc(hidden)]
+    pub fn inject_driver_panic(&self) {
+        supervisor::inject_panic(&self.inner);
+    }
+
     /// Streams registered on this socket (connected, reserved, accepted or lingering).
     pub fn stream_count(&self) -> usize {
         self.inner.streams.lock().map(|m| m.len()).unwrap_or(0)
@@ -297,6 +312,9 @@ impl UdxSocket {
     ) -> UdxStream {
         let local_id = stream.local_id;
         let shared = new_shared(stream, remote, firewall);
+        if self.inner.failed.load(Ordering::Acquire) {
+            supervisor::fail_stream(&mut lock(&shared));
+        }
         if let Ok(mut m) = self.inner.streams.lock() {
             m.insert(local_id, shared.clone());
         }
@@ -331,6 +349,9 @@ async fn run(inner: Arc<SocketInner>) {
     loop {
         if inner.closing.load(Ordering::Acquire) {
             return;
+        }
+        if inner.panic_next.swap(false, Ordering::Relaxed) {
+            panic!("injected UDX driver panic (test hook)");
         }
         // flush every stream and find the next deadline
         let streams: Vec<(u32, Shared)> = match inner.streams.lock() {

@@ -186,6 +186,12 @@ pub(super) async fn run(shared: Arc<Shared>) {
     let mut out = Vec::new();
     let mut was_ready = false;
     loop {
+        if shared
+            .panic_next
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            panic!("injected driver panic (test hook)");
+        }
         let (sleep_until, destroyed, ready, to_queries) = {
             let mut st = match shared.state.lock() {
                 Ok(g) => g,
