@@ -355,6 +355,16 @@ pub fn match_address(mine: &[SocketAddrV4], theirs: &[SocketAddrV4]) -> Option<S
     best.map(|(_, a)| a)
 }
 
+/// Holepunch tokens compared in constant time (both absent counts as equal, like `==`).
+pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (a, b) {
+        (Some(a), Some(b)) => bool::from(a.ct_eq(&b)),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::match_address;
@@ -373,15 +383,5 @@ mod tests {
         );
         assert_eq!(match_address(&mine, &[a("10.0.0.1:5")]), None);
         assert_eq!(match_address(&mine, &[]), None);
-    }
-}
-
-/// Holepunch tokens compared in constant time (both absent counts as equal, like `==`).
-pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
-    use subtle::ConstantTimeEq;
-    match (a, b) {
-        (Some(a), Some(b)) => bool::from(a.ct_eq(&b)),
-        (None, None) => true,
-        _ => false,
     }
 }
