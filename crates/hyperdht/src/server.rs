@@ -140,6 +140,8 @@ pub(crate) struct Slot {
     state: SlotState,
     clear_at: Option<Instant>,
     pub(crate) hp: Option<crate::server_holepunch::SlotPunch>,
+    /// its stream connected: kept only so retransmits of message 1 are recognised
+    connected: bool,
 }
 
 /// A listening server's state, shared with the request handler.
@@ -238,6 +240,7 @@ impl ServerState {
             return;
         };
         s.clear_at = Some(s.clear_at.map_or(at, |t| t.min(at)));
+        s.connected = true;
         self.schedule_gc(at);
     }
 
@@ -313,28 +316,20 @@ impl ServerState {
         Some((hs, client, remote_pk))
     }
 
-    /// A slot for a decrypted handshake from `host`: none if that host already holds
-    /// [`MAX_SLOTS_PER_HOST`]; when all are taken, the oldest one only kept to ignore
-    /// retransmits of a rejected handshake is reused.
+    /// A slot for a decrypted handshake from `host`. Slots that only remember a finished
+    /// handshake (connected, or rejected) for retransmits give way first: the host's oldest
+    /// when it holds [`MAX_SLOTS_PER_HOST`], anyone's oldest when all are taken. Only
+    /// handshakes still in progress are never evicted, so a flood of them from one host fills
+    /// that host's share and no more, while a host legitimately connecting hundreds of times a
+    /// second keeps going (upstream has no bound at all).
     fn take_slot(&mut self, noise1: &[u8], host: Ipv4Addr, now: Instant) -> Option<usize> {
         let live = self.slots.iter().flatten();
-        if live.filter(|s| s.host == host).count() >= MAX_SLOTS_PER_HOST {
-            return None;
-        }
-        let id = match self.free_slot() {
-            Some(id) => id,
-            None => {
-                let (id, _) = self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
-                    .filter(|(_, s)| matches!(s.state, SlotState::Dropped))
-                    .min_by_key(|(_, s)| s.clear_at)?;
-                if let Some(old) = self.slots[id].take() {
-                    self.by_noise.remove(&old.noise1);
-                }
-                id
+        let id = if live.filter(|s| s.host == host).count() >= MAX_SLOTS_PER_HOST {
+            self.evict_oldest(Some(host))?
+        } else {
+            match self.free_slot() {
+                Some(id) => id,
+                None => self.evict_oldest(None)?,
             }
         };
         let slot = Slot {
@@ -343,6 +338,7 @@ impl ServerState {
             state: SlotState::Dropped,
             clear_at: Some(now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT),
             hp: None,
+            connected: false,
         };
         if id == self.slots.len() {
             self.slots.push(Some(slot));
@@ -350,6 +346,24 @@ impl ServerState {
             self.slots[id] = Some(slot);
         }
         self.by_noise.insert(noise1.to_vec(), id);
+        Some(id)
+    }
+
+    /// Frees the oldest slot (of `host`, if given) that only remembers a finished handshake.
+    fn evict_oldest(&mut self, host: Option<Ipv4Addr>) -> Option<usize> {
+        let (id, _) = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+            .filter(|(_, s)| host.is_none_or(|h| s.host == h))
+            .filter(|(_, s)| s.connected || matches!(s.state, SlotState::Dropped))
+            .min_by_key(|(_, s)| s.clear_at)?;
+        let old = self.slots[id].take()?;
+        self.by_noise.remove(&old.noise1);
+        if let Some(hp) = old.hp {
+            hp.destroy();
+        }
         Some(id)
     }
 
