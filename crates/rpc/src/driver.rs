@@ -71,6 +71,8 @@ pub(super) struct Shared {
     /// Taken (and so closed once the driver task lets go) when the node is destroyed, even if
     /// handles to it live on.
     pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
+    /// datagrams and bytes through both sockets (`stats.rs`)
+    pub(super) io: crate::stats::SocketCounters,
 }
 
 /// A dht-rpc node handle (cheap to clone).
@@ -136,6 +138,7 @@ impl Dht {
             foreign: Mutex::new(Foreign::default()),
             batch: std::sync::OnceLock::new(),
             sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
+            io: Default::default(),
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
@@ -275,6 +278,7 @@ impl Dht {
             return;
         };
         self.enable_batched_io();
+        self.shared.io.sent_segments(data.len(), segment);
         match self.shared.batch.get() {
             Some(b) => b.send(&s, SocketAddr::V4(to), data, segment),
             // the kernel state could not be set up: plain sends
@@ -350,8 +354,12 @@ impl Dht {
     pub fn client_address(&self) -> SocketAddrV4 {
         self.shared.client_addr
     }
+    /// The node's counters with the socket counters filled in.
     pub fn stats(&self) -> Stats {
-        self.lock().node.stats()
+        Stats {
+            socket: self.shared.io.snapshot(),
+            ..self.lock().node.stats()
+        }
     }
     pub fn to_array(&self, limit: usize) -> Vec<NodeInfo> {
         self.lock().node.to_array(limit)
@@ -573,6 +581,7 @@ impl Dht {
         let Some(s) = self.shared.socket(socket) else {
             return;
         };
+        self.shared.io.sent(1, data.len());
         let _ = s.set_ttl(ttl);
         let _ = s.try_send_to(&data, SocketAddr::V4(to));
         let _ = s.set_ttl(DEFAULT_TTL);
@@ -583,6 +592,7 @@ impl Dht {
         let Some(s) = self.shared.socket(socket) else {
             return;
         };
+        self.shared.io.sent(1, data.len());
         if s.try_send_to(&data, SocketAddr::V4(to)).is_err() {
             tokio::spawn(async move {
                 let _ = s.send_to(&data, SocketAddr::V4(to)).await;

@@ -12,6 +12,7 @@ use crate::error::RpcError;
 use crate::messages::{error_code, Command, RequestFrame, Response, ResponseFrame};
 use crate::peer;
 use crate::routing_table::K;
+use crate::stats::CommandSlot;
 
 /// Most DELAYED_PING replies waiting at once.
 const MAX_DELAYED_REPLIES: usize = 4096;
@@ -78,16 +79,9 @@ impl Node {
             slow: false,
             session: spec.session,
             ttl: spec.ttl,
+            command: CommandSlot::of(spec.internal, spec.command),
         };
-        self.stats.requests_out += 1;
-        if spec.internal {
-            if let Some(n) = usize::try_from(spec.command)
-                .ok()
-                .and_then(|c| self.stats.internal_out.get_mut(c))
-            {
-                *n += 1;
-            }
-        }
+        self.stats.count_request_out(r.command);
         self.inflight.insert(tid, r);
         if spec.force || !self.congestion.is_full() {
             self.transmit(tid, now);
@@ -184,6 +178,8 @@ impl Node {
                 return;
             }
         }
+        self.stats
+            .count_request_in(CommandSlot::of(r.internal, r.command));
         let from_id = Self::validated_id(r.id, &from);
         if let Some(id) = from_id {
             self.add_from_network(id, from, r.to, socket, now);
@@ -204,12 +200,6 @@ impl Node {
             return;
         }
         let empty = Vec::new();
-        if let Some(n) = usize::try_from(r.command)
-            .ok()
-            .and_then(|c| self.stats.internal_in.get_mut(c))
-        {
-            *n += 1;
-        }
         match Command::from_code(r.command) {
             Some(Command::Ping) => {
                 self.send_reply(socket, r.tid, from, from, 0, None, false, empty)
@@ -309,7 +299,7 @@ impl Node {
             return;
         };
         self.queued.retain(|t| *t != r.tid);
-        self.stats.responses += 1;
+        self.stats.count_reply(req.command);
         self.congestion.recv();
         // The slot a reply frees goes to a queued request now. dht-rpc only sends queued
         // requests on its 750 ms drain, but there requests made one after another as replies
@@ -412,11 +402,13 @@ impl Node {
                 self.table.remove(&id);
             }
         } else if self.congestion.is_full() {
+            self.stats.retries += 1;
             if let Some(r) = self.inflight.get_mut(&tid) {
                 r.deadline = None;
             }
             self.queued.push_back(tid);
         } else {
+            self.stats.retries += 1;
             self.transmit(tid, now);
         }
     }
