@@ -13,6 +13,7 @@ export declare class NativeDht {
   constructor(opts: JsDhtOptions, onEvent: (arg: JsEvent) => void)
   ready(): Promise<void>
   info(): JsInfo
+  /** Every counter at once (`dht.stats`, `dht.metrics()`; src/stats.rs). */
   stats(): JsStats
   toArray(limit: number): Array<JsAddress>
   addNode(host: string, port: number): void
@@ -71,12 +72,6 @@ export declare class NativeDht {
   connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
-  internalCounts(): JsInternalCounts
-  /**
-   * Test hook (`dht._injectDriverPanic(which)`): makes the DHT (`"rpc"`) or UDX (`"udx"`)
-   * driver task panic on its next turn, to test supervision.
-   */
-  injectDriverPanic(which: string): void
   /**
    * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
    * Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
@@ -140,6 +135,24 @@ export declare function hash(data: Uint8Array): Buffer
 export interface JsAddress {
   host: string
   port: number
+}
+
+/** One command: requests sent (`tx`), replies to them (`rx`), requests received. */
+export interface JsCommand {
+  tx: number
+  rx: number
+  received: number
+}
+
+export interface JsConnections {
+  /** encrypted connections open now (both sides) */
+  open: number
+  /** raw streams (`createRawStream`) open now */
+  rawStreams: number
+  clientOpened: JsPaths
+  clientFailed: JsPaths
+  serverOpened: JsPaths
+  serverFailed: JsPaths
 }
 
 /** `connect(remotePublicKey, opts)` options that reach the engine. */
@@ -239,25 +252,20 @@ export interface JsInfo {
   degraded: boolean
 }
 
-export interface JsInternalCounts {
-  /** handshake slots of listening servers (pending, connecting or kept for retransmits) */
-  serverSlots: number
-  /** Noise message 1 → slot entries */
-  serverNoiseKeys: number
-  /** holepunchers alive */
-  punchers: number
-  /** remote keys with cached relay addresses (bounded) */
-  relayCache: number
-  /** reusable-socket routes */
-  routes: number
-  /** UDX streams registered on the DHT socket (incl. lingering closed ones) */
-  udxStreams: number
-  /** connections known to the glue (open or closing) */
-  connections: number
-  /** dials in progress */
-  dialing: number
-  /** raw streams (`createRawStream`) */
-  rawStreams: number
+/** Frame and socket counters (`stats.io`). */
+export interface JsIo {
+  /** dht-rpc frames received / dropped / requests and responses among them / sent */
+  received: number
+  dropped: number
+  requests: number
+  responses: number
+  sent: number
+  timeouts: number
+  /** everything through the UDP sockets (frames, UDX packets, holepunch probes) */
+  datagramsIn: number
+  bytesIn: number
+  datagramsOut: number
+  bytesOut: number
 }
 
 export interface JsKeyPair {
@@ -297,6 +305,16 @@ export interface JsNoisePayload {
   holepunchId?: number
 }
 
+/** Counts by connection path. */
+export interface JsPaths {
+  direct: number
+  lan: number
+  holepunched: number
+  relayed: number
+  /** failed before a path was chosen */
+  none: number
+}
+
 export interface JsPeer {
   publicKey: Buffer
   /** "host:port" strings are avoided: relay addresses are `{host, port}`. */
@@ -323,6 +341,21 @@ export interface JsPluginRequest {
   outerValue?: Buffer
 }
 
+/** `stats.punches`. */
+export interface JsPunches {
+  consistent: number
+  random: number
+  open: number
+  tryLater: number
+  tryLaterRelayedHandshakesAtLeastOnce: number
+}
+
+/** `stats.queries`. */
+export interface JsQueries {
+  active: number
+  total: number
+}
+
 /** Query parameters from index.js (`_startQuery`). */
 export interface JsQuerySpec {
   kind: string
@@ -343,6 +376,20 @@ export interface JsQuerySpec {
   publicKey?: Buffer
   /** mutablePut with a signature computed in JS (non-custodial) */
   signature?: Buffer
+}
+
+export interface JsRecords {
+  announces: number
+  mutables: number
+  immutables: number
+  router: number
+}
+
+/** `stats.relaying`. */
+export interface JsRelaying {
+  attempts: number
+  successes: number
+  aborts: number
 }
 
 /** One reply of a query (or ping), flat; JS shapes it per query kind (index.js `mapReply`). */
@@ -378,6 +425,15 @@ export interface JsRequest {
   retry?: boolean
 }
 
+/** `stats.requests`. */
+export interface JsRequests {
+  active: number
+  total: number
+  responses: number
+  timeouts: number
+  retries: number
+}
+
 /** Final result attached to an `end` event (e.g. mutablePut's signature). */
 export interface JsResult {
   signature?: Buffer
@@ -385,14 +441,28 @@ export interface JsResult {
   successes?: number
 }
 
-/** Counters of the dht-rpc layer (`dht.stats` adds them under `io`). */
+/** `stats.socketPool`. */
+export interface JsSocketPool {
+  socketsAdded: number
+  socketsRemoved: number
+}
+
+/** Everything, read at once. */
 export interface JsStats {
-  received: number
-  dropped: number
-  requests: number
-  responses: number
-  sent: number
-  timeouts: number
+  punches: JsPunches
+  relaying: JsRelaying
+  socketPool: JsSocketPool
+  queries: JsQueries
+  requests: JsRequests
+  /** internal commands by code: PING, PING_NAT, FIND_NODE, DOWN_HINT, DELAYED_PING */
+  internal: Array<JsCommand>
+  /** application commands by code (hyperdht's 0..=10; the last entry also holds higher codes) */
+  app: Array<JsCommand>
+  io: JsIo
+  /** routing-table size */
+  nodes: number
+  records: JsRecords
+  connections: JsConnections
 }
 
 export interface JsUdxInfo {

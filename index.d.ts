@@ -576,6 +576,18 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   readonly io: { readonly portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
   /** The socket every UDX stream of this node lives on. */
   readonly socket: DHTSocket
+  /** hyperdht 6.34's `stats`, read from the engine at each access; `io` is ours (frames, socket datagrams/bytes). */
+  readonly stats: {
+    punches: { consistent: number; random: number; open: number; tryLater: number; tryLaterRelayedHandshakesAtLeastOnce: number }
+    relaying: { attempts: number; successes: number; aborts: number }
+    socketPool: { socketsAdded: number; socketsRemoved: number }
+    queries: { active: number; total: number }
+    requests: { active: number; total: number; responses: number; timeouts: number; retries: number }
+    commands: Record<'ping' | 'pingNat' | 'findNode' | 'downHint', { tx: number; rx: number }>
+    io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number; datagramsIn: number; bytesIn: number; datagramsOut: number; bytesOut: number }
+  }
+  /** The counters in the Prometheus text format 0.0.4 (README "Metrics"); `labels` are added to every sample. */
+  metrics(opts?: { labels?: Record<string, string> }): string
 
   /** Resolves once bootstrapped (same as `fullyBootstrapped()`); rejects if the socket cannot bind. */
   ready(): Promise<void>

@@ -15,6 +15,7 @@ const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
 const UDX = require('./lib/udx')
 const errors = require('./lib/errors')
+const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
 
@@ -60,6 +61,7 @@ class HyperDHT extends EventEmitter {
     this._vetoes = new Map()
     this._nextVid = 1
     this._state = null
+    this._stats = null
     this._udx = null
     this._destroying = null
     this._portRange = portRangeOf(port)
@@ -250,9 +252,19 @@ class HyperDHT extends EventEmitter {
     return !!s.host && s.port === 0
   }
 
-  /** Counters like dht-rpc's `stats`; `io` holds the engine's datagram counters (incl. drops). */
+  /**
+   * hyperdht 6.34's `stats` (punches, relaying, socketPool, and dht-rpc's queries, requests,
+   * commands): one live object whose numbers the engine counts (lib/metrics.js); `io` adds the
+   * engine's frame and socket counters. See README.md "Metrics" for what is counted where.
+   */
   get stats () {
-    return { io: this._native.stats() }
+    if (this._stats === null) this._stats = metrics.liveStats(() => this._native.stats())
+    return this._stats
+  }
+
+  /** The engine's counters in the Prometheus text format 0.0.4 (lib/metrics.js, README "Metrics"). */
+  metrics (opts = {}) {
+    return metrics.render(this._native.stats(), opts.labels)
   }
 
   // dht-rpc network health (NetworkHealth): false after responses stop; `network-update` on change

@@ -193,17 +193,6 @@ pub(crate) fn emit(sink: &Sink, ev: JsEvent) {
     }
 }
 
-/// Counters of the dht-rpc layer (`dht.stats` adds them under `io`).
-#[napi(object)]
-pub struct JsStats {
-    pub received: f64,
-    pub dropped: f64,
-    pub requests: f64,
-    pub responses: f64,
-    pub sent: f64,
-    pub timeouts: f64,
-}
-
 #[napi]
 pub struct NativeDht {
     dht: Dht,
@@ -377,17 +366,12 @@ impl NativeDht {
         }
     }
 
+    /// Every counter at once (`dht.stats`, `dht.metrics()`; src/stats.rs).
     #[napi(catch_unwind)]
-    pub fn stats(&self) -> JsStats {
-        let s = self.dht.stats();
-        JsStats {
-            received: s.received as f64,
-            dropped: s.dropped as f64,
-            requests: s.requests_in as f64,
-            responses: s.responses_in as f64,
-            sent: s.sent as f64,
-            timeouts: s.timeouts as f64,
-        }
+    pub fn stats(&self) -> crate::stats::JsStats {
+        let open = self.conns.lock().map_or(0, |m| m.len());
+        let raws = self.raws.lock().map_or(0, |m| m.len());
+        crate::stats::to_js(&self.hyper.stats(), open, raws)
     }
 
     #[napi(catch_unwind)]

@@ -14,6 +14,7 @@ mod ops;
 mod raw_stream;
 mod records;
 mod server;
+mod stats;
 mod veto;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down

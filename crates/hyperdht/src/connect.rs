@@ -16,6 +16,7 @@ use hyperdht_udx::{UdxSocket, UdxStream};
 use crate::constants::Firewall;
 use crate::dht::HyperDht;
 use crate::noise_payload::NoisePayload;
+use crate::stats::{Path, PathCell, Side};
 
 /// Errors with hyperdht's codes (`lib/errors.js`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,10 +229,15 @@ impl HyperDht {
         let mut raw = Reserved {
             raw: Some(udx.reserve(stream_id)),
             peer: Mutex::new(None),
+            path: PathCell::default(),
         };
         let result = self
             .connect_reserved(&raw, key_pair, remote_public_key, &opts, &extras)
-            .await?;
+            .await;
+        self.punchers
+            .stats()
+            .connection(Side::Client, raw.path.get(), result.is_ok());
+        let result = result?;
         let stream = raw.raw.take().expect("taken once");
         Ok(SecretStreamIo::new(stream, result))
     }
@@ -275,21 +281,24 @@ impl HyperDht {
             None
         };
         reserved.expect_peer(remote_udx, known.map(SocketAddr::V4));
-        let stream = |addr: SocketAddrV4| {
+        let stream = |addr: SocketAddrV4, path: Path| {
+            reserved.path.set(path);
             self.on_socket(&hs, extras, remote_public_key, addr, raw);
             raw.connect(remote_udx, SocketAddr::V4(addr));
             hs.result.clone()
         };
         // not relayed: we handshook with the server's own node
         if !hs.relayed {
-            return Ok(stream(hs.relay));
+            return Ok(stream(hs.relay, Path::Direct));
         }
         // server OPEN, or not holepunchable: its first public address, else the relay's view
         if server_fw == Firewall::Open || !holepunchable {
-            return Ok(stream(public_addr()));
+            self.punchers.stats().punch_open();
+            return Ok(stream(public_addr(), Path::Direct));
         }
         // we are OPEN: the server connects to us
         if self.rpc.remote_address().is_some() && !self.rpc.is_firewalled() {
+            reserved.path.set(Path::Direct);
             raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_udx, from))));
             return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
                 Ok(true) => {
@@ -320,12 +329,13 @@ impl HyperDht {
                     None => self.rpc.ping(pick).await.is_ok(),
                 };
                 if answered {
-                    return Ok(stream(pick));
+                    return Ok(stream(pick, Path::Lan));
                 }
             }
         }
+        reserved.path.set(Path::Holepunched);
         let addr = self.holepunch(&hs, opts, extras.holepunch.clone()).await?;
-        Ok(stream(addr))
+        Ok(stream(addr, Path::Holepunched))
     }
 
     /// `c.onsocket` bookkeeping once a path is chosen: cache the relay addresses for the next
@@ -364,6 +374,8 @@ struct Reserved {
     raw: Option<UdxStream>,
     /// the server's stream id once the handshake is done, and its address where known
     peer: Mutex<Option<(u32, Option<SocketAddr>)>>,
+    /// the path the connect is on (`stats`)
+    path: PathCell,
 }
 
 impl Reserved {

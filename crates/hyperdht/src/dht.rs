@@ -353,6 +353,22 @@ impl HyperDht {
         }
     }
 
+    /// `dht.stats`: hyperdht's counters, the record stores' sizes and dht-rpc's counters, read
+    /// at once (see `stats.rs`).
+    pub fn stats(&self) -> crate::stats::StatsSnapshot {
+        let mut s = self.punchers.stats().snapshot();
+        s.rpc = self.rpc.stats();
+        if let Ok(store) = self.store.lock() {
+            s.records = crate::stats::Records {
+                announces: store.records_len() as u64,
+                mutables: store.mutables_len() as u64,
+                immutables: store.immutables_len() as u64,
+                router: store.forwards_len() as u64,
+            };
+        }
+        s
+    }
+
     /// Counters of this node's connects (which path the handshake took, FIND_PEER queries).
     pub fn connect_stats(&self) -> crate::connect_state::ConnectStats {
         self.connects.stats()

@@ -21,6 +21,7 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::constants::Firewall;
 use crate::nat::{auto_sample, SharedNat};
+use crate::stats::Stats;
 
 /// The socket we punch from (see the module docs).
 pub const PUNCH_SOCKET: SocketKind = SocketKind::Server;
@@ -63,13 +64,19 @@ pub struct Puncher {
     destroyed: AtomicBool,
     on_connect: Mutex<Option<oneshot::Sender<SocketAddrV4>>>,
     wake: Notify,
+    /// the node's counters (`punches.consistent`)
+    stats: Arc<Stats>,
+    /// a probe went out (the server tells a punched connection from a LAN one by it)
+    probed: AtomicBool,
 }
 
-/// Live punchers of one node, fed by its foreign-datagram handler.
+/// Live punchers of one node, fed by its foreign-datagram handler. Also carries the node's
+/// counters (`dht.stats`), which its connects, servers and punchers all reach through it.
 #[derive(Clone, Default)]
 pub struct Punchers {
     list: Arc<Mutex<Vec<Weak<Puncher>>>>,
     answered: Arc<Mutex<HashMap<SocketAddrV4, Instant>>>,
+    stats: Arc<Stats>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -80,6 +87,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Punchers {
+    /// The node's counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
     fn add(&self, p: &Arc<Puncher>) {
         let mut l = lock(&self.list);
         l.retain(|w| w.strong_count() > 0);
@@ -157,6 +169,8 @@ impl Puncher {
             destroyed: AtomicBool::new(false),
             on_connect: Mutex::new(None),
             wake: Notify::new(),
+            stats: punchers.stats.clone(),
+            probed: AtomicBool::new(false),
         });
         punchers.add(&p);
         tokio::spawn(auto_sample(nat, rpc.clone(), PUNCH_SOCKET));
@@ -207,6 +221,11 @@ impl Puncher {
         self.punching.load(Ordering::Acquire)
     }
 
+    /// Whether this puncher sent a probe (normal TTL) yet.
+    pub fn has_probed(&self) -> bool {
+        self.probed.load(Ordering::Acquire)
+    }
+
     /// `updateRemote({punching, firewall, addresses, verified})`.
     pub fn update_remote(
         &self,
@@ -248,6 +267,7 @@ impl Puncher {
 
     /// `ping(addr)`: a probe with the normal TTL.
     pub fn ping(&self, addr: SocketAddrV4) {
+        self.probed.store(true, Ordering::Release);
         self.rpc
             .send_raw_ttl(PUNCH_SOCKET, addr, PROBE.to_vec(), DEFAULT_TTL);
     }
@@ -285,6 +305,7 @@ impl Puncher {
         if self.punching.swap(true, Ordering::AcqRel) {
             return true;
         }
+        self.stats.punch_consistent();
         tokio::spawn(self.clone().consistent_probe());
         true
     }

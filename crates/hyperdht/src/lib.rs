@@ -25,6 +25,7 @@ pub mod secure_payload;
 pub mod server;
 mod server_holepunch;
 pub mod signing;
+pub mod stats;
 pub mod transport;
 
 pub use connect::{ConnectError, ConnectExtras, ConnectOptions, LanPing};

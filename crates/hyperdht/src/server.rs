@@ -26,6 +26,7 @@ use crate::constants::{Firewall, PayloadError};
 use crate::messages::{HandshakeMessage, RouterMode};
 use crate::noise_payload::{NoisePayload, UdxInfo};
 use crate::router::RouteAction;
+use crate::stats::{Path, Side};
 
 /// How long an accepted handshake waits for the client's first UDX packet
 /// (`HANDSHAKE_INITIAL_TIMEOUT` plus the time a holepunch may take).
@@ -262,6 +263,13 @@ impl ServerState {
 
     pub(crate) fn slot_mut(&mut self, id: usize) -> Option<&mut Slot> {
         self.slots.get_mut(id).and_then(|s| s.as_mut())
+    }
+
+    /// The path slot `id`'s connection takes (`stats`): see `SlotPunch::path`.
+    fn slot_path(&mut self, id: usize) -> Path {
+        self.slot_mut(id)
+            .and_then(|s| s.hp.as_ref())
+            .map_or(Path::Direct, |hp| hp.path())
     }
 
     /// `_clearAll` (suspend / close): forget every handshake.
@@ -557,6 +565,7 @@ impl ServerState {
         let direct = msg.peer_address.is_none();
         // the client is reachable (OPEN) or talked to us directly: we connect right away
         if Firewall::from_code(client.firewall) == Firewall::Open || direct {
+            self.punchers.stats().punch_open();
             // the address is only claimed (by the client payload or a relay): a spoofed
             // handshake may name a victim, so send little until the client speaks (issue 14 #6)
             let raw = self.udx.connect_unverified(
@@ -634,21 +643,30 @@ impl ServerState {
             .map(|s| s.noise1.clone());
         let route = (self.extras.reusable_socket && client.udx.is_some_and(|u| u.reusable_socket))
             .then(|| self.connects.clone());
+        let stats = self.punchers.stats().clone();
         tokio::spawn(async move {
             if tokio::time::timeout(CONNECT_TIMEOUT, raw.connected()).await != Ok(true) {
+                let path = servers
+                    .upgrade()
+                    .and_then(|m| m.lock().ok()?.get_mut(&target).map(|s| s.slot_path(id)));
+                stats.connection(Side::Server, path.unwrap_or(Path::Direct), false);
                 raw.destroy();
                 return;
             }
+            // no puncher: the client reached the address it handshook from, or our own
+            let mut path = Path::Direct;
             if let (Some(map), Some(noise1)) = (servers.upgrade(), noise1) {
                 if let Ok(mut map) = map.lock() {
                     if let Some(srv) = map.get_mut(&target) {
                         if let Some(hp) = srv.slot_mut(id).and_then(|s| s.hp.take()) {
+                            path = hp.path();
                             hp.destroy();
                         }
                         srv.on_connected(id, &noise1);
                     }
                 }
             }
+            stats.connection(Side::Server, path, true);
             if let (Some(connects), Some(SocketAddr::V4(addr))) = (route, raw.remote()) {
                 connects.add_route(result.remote_public_key, addr, raw.downgrade());
             }

@@ -18,6 +18,7 @@ use crate::noise_payload::NoisePayload;
 use crate::router::RouteAction;
 use crate::secure_payload::SecurePayload;
 use crate::server::{NodeView, ServerState, Servers};
+use crate::stats::Path;
 
 /// `HANDSHAKE_INITIAL_TIMEOUT`: a puncher that has not started punching by then is dropped.
 const PREPUNCH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,11 +28,23 @@ pub(crate) struct SlotPunch {
     payload: Arc<SecurePayload>,
     puncher: Arc<Puncher>,
     round: u64,
+    /// the path its connection took if we never probed: LAN for a LAN peer (same public
+    /// host), direct if we told it we are OPEN, holepunched otherwise (fast-open)
+    unprobed: Path,
 }
 
 impl SlotPunch {
     pub(crate) fn destroy(self) {
         self.puncher.destroy();
+    }
+
+    /// The slot's connection path for `stats`: holepunched once we probed.
+    pub(crate) fn path(&self) -> Path {
+        if self.puncher.has_probed() {
+            Path::Holepunched
+        } else {
+            self.unprobed
+        }
     }
 }
 
@@ -96,6 +109,11 @@ pub(crate) fn plan(srv: &ServerState, p: PlanInput<'_>) -> Plan {
                     payload: Arc::new(SecurePayload::new(&secret)),
                     puncher,
                     round: 0,
+                    unprobed: if p.view.remote_address.is_some() {
+                        Path::Direct
+                    } else {
+                        Path::Lan
+                    },
                 }),
             };
         }
@@ -111,6 +129,7 @@ pub(crate) fn plan(srv: &ServerState, p: PlanInput<'_>) -> Plan {
             payload: Arc::new(SecurePayload::new(&secret)),
             puncher,
             round: 0,
+            unprobed: Path::Holepunched,
         }),
     }
 }

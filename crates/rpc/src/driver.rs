@@ -74,6 +74,8 @@ pub(super) struct Shared {
     pub(super) sockets: std::sync::RwLock<Option<[Arc<UdpSocket>; 2]>>,
     /// test hook ([`Dht::inject_driver_panic`])
     pub(super) panic_next: std::sync::atomic::AtomicBool,
+    /// datagrams and bytes through both sockets (`stats.rs`)
+    pub(super) io: crate::stats::SocketCounters,
 }
 
 /// A dht-rpc node handle (cheap to clone).
@@ -141,6 +143,7 @@ impl Dht {
             batch: std::sync::OnceLock::new(),
             sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
             panic_next: std::sync::atomic::AtomicBool::new(false),
+            io: Default::default(),
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
@@ -280,6 +283,7 @@ impl Dht {
             return;
         };
         self.enable_batched_io();
+        self.shared.io.sent_segments(data.len(), segment);
         match self.shared.batch.get() {
             Some(b) => b.send(&s, SocketAddr::V4(to), data, segment),
             // the kernel state could not be set up: plain sends
@@ -355,8 +359,12 @@ impl Dht {
     pub fn client_address(&self) -> SocketAddrV4 {
         self.shared.client_addr
     }
+    /// The node's counters with the socket counters filled in.
     pub fn stats(&self) -> Stats {
-        self.lock().node.stats()
+        Stats {
+            socket: self.shared.io.snapshot(),
+            ..self.lock().node.stats()
+        }
     }
     pub fn to_array(&self, limit: usize) -> Vec<NodeInfo> {
         self.lock().node.to_array(limit)
@@ -596,6 +604,7 @@ impl Dht {
         let Some(s) = self.shared.socket(socket) else {
             return;
         };
+        self.shared.io.sent(1, data.len());
         let _ = s.set_ttl(ttl);
         let _ = s.try_send_to(&data, SocketAddr::V4(to));
         let _ = s.set_ttl(DEFAULT_TTL);
@@ -606,6 +615,7 @@ impl Dht {
         let Some(s) = self.shared.socket(socket) else {
             return;
         };
+        self.shared.io.sent(1, data.len());
         if s.try_send_to(&data, SocketAddr::V4(to)).is_err() {
             tokio::spawn(async move {
                 let _ = s.send_to(&data, SocketAddr::V4(to)).await;

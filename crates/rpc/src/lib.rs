@@ -81,6 +81,7 @@ pub mod node;
 pub mod peer;
 pub mod query;
 pub mod routing_table;
+pub mod stats;
 pub mod tokens;
 
 pub use driver::{

@@ -55,6 +55,8 @@ struct Inflight {
     slow: bool,
     session: Option<SessionId>,
     ttl: Option<u32>,
+    /// where its reply is counted (`stats.commands[c].rx`)
+    command: crate::stats::CommandSlot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,8 +258,14 @@ impl Node {
     pub fn is_degraded(&self) -> bool {
         self.degraded
     }
+    /// Counters, with the gauges (queries, requests in flight, routing table) as of now.
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            queries_active: self.queries.len() as u64,
+            requests_active: self.inflight.len() as u64,
+            nodes: self.table.len() as u64,
+            ..self.stats
+        }
     }
     pub fn server_port(&self) -> u16 {
         self.server_port
@@ -465,6 +473,7 @@ impl Node {
     pub fn query(&mut self, spec: QuerySpec, now: Instant) -> QueryId {
         let id = self.next_query;
         self.next_query += 1;
+        self.stats.queries_total += 1;
         self.refresh_ticks = REFRESH_TICKS;
         let mut q = Query::new(spec);
         if q.wants_table() {

@@ -620,7 +620,7 @@ async fn mixed_swarm_lookups_both_ways() {
             eprintln!(
                 "rs {i}: {} {:?}",
                 r.stats().requests_out,
-                r.stats().internal_out
+                r.stats().internal.map(|c| c.tx)
             );
         }
         rs_nodes.push(r);

@@ -671,7 +671,7 @@ fn down_hint_makes_the_referrer_drop_a_dead_node() {
     sim.advance(Duration::from_secs(15));
     assert!(sim.nodes[q].stats().sent > before);
     assert!(
-        sim.nodes[b].stats().internal_in[Command::DownHint.code() as usize] >= 1,
+        sim.nodes[b].stats().internal[Command::DownHint.code() as usize].received >= 1,
         "the querying node sent a DOWN_HINT to the referrer"
     );
     assert!(

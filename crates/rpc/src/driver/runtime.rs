@@ -227,6 +227,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             });
         }
         for t in out.drain(..) {
+            shared.io.sent(1, t.data.len());
             let s = match t.socket {
                 SocketKind::Server => &server,
                 SocketKind::Client => &client,
@@ -285,6 +286,7 @@ fn on_datagram(shared: &Shared, socket: SocketKind, (n, from): (usize, SocketAdd
     let Some(data) = buf.get(..n) else {
         return;
     };
+    shared.io.received(1, n);
     let dht_frame = {
         let mut st = match shared.state.lock() {
             Ok(g) => g,
@@ -368,9 +370,12 @@ fn on_batch(shared: &Shared, bufs: &RecvBuffers, n: usize, flags: &mut Vec<bool>
             Err(p) => p.into_inner(),
         };
         let now = Instant::now().into_std();
+        let mut bytes = 0;
         for (from, d) in super::batch::datagrams(bufs, n) {
+            bytes += d.len();
             flags.push(!st.node.handle_datagram(SocketKind::Server, from, d, now));
         }
+        shared.io.received(flags.len() as u64, bytes);
     }
     if !flags.contains(&true) {
         return;
@@ -409,6 +414,7 @@ pub(super) fn send_now(shared: &Shared, out: Vec<crate::node::Transmit>) {
         return;
     };
     for t in out {
+        shared.io.sent(1, t.data.len());
         let s = &sockets[socket_index(t.socket)];
         if let Some(ttl) = t.ttl {
             let _ = s.set_ttl(ttl);

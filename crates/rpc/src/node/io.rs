@@ -12,6 +12,7 @@ use crate::error::RpcError;
 use crate::messages::{error_code, Command, RequestFrame, Response, ResponseFrame};
 use crate::peer;
 use crate::routing_table::K;
+use crate::stats::CommandSlot;
 
 /// Most requests in flight or queued behind the congestion window at once; more fail with
 /// [`RpcError::Overloaded`]. dht-rpc has no bound (its 16-bit tids then collide); ours keeps a
@@ -88,20 +89,13 @@ impl Node {
             slow: false,
             session: spec.session,
             ttl: spec.ttl,
+            command: CommandSlot::of(spec.internal, spec.command),
         };
         let Some(tid) = tid else {
             self.overflow.push(r);
             return;
         };
-        self.stats.requests_out += 1;
-        if spec.internal {
-            if let Some(n) = usize::try_from(spec.command)
-                .ok()
-                .and_then(|c| self.stats.internal_out.get_mut(c))
-            {
-                *n += 1;
-            }
-        }
+        self.stats.count_request_out(r.command);
         self.inflight.insert(tid, r);
         if spec.force || !self.congestion.is_full() {
             self.transmit(tid, now);
@@ -197,6 +191,8 @@ impl Node {
                 return;
             }
         }
+        self.stats
+            .count_request_in(CommandSlot::of(r.internal, r.command));
         let from_id = Self::validated_id(r.id, &from);
         if let Some(id) = from_id {
             self.add_from_network(id, from, r.to, socket, now);
@@ -217,12 +213,6 @@ impl Node {
             return;
         }
         let empty = Vec::new();
-        if let Some(n) = usize::try_from(r.command)
-            .ok()
-            .and_then(|c| self.stats.internal_in.get_mut(c))
-        {
-            *n += 1;
-        }
         match Command::from_code(r.command) {
             Some(Command::Ping) => {
                 self.send_reply(socket, r.tid, from, from, 0, None, false, empty)
@@ -322,7 +312,7 @@ impl Node {
             return;
         };
         self.queued.retain(|t| *t != r.tid);
-        self.stats.responses += 1;
+        self.stats.count_reply(req.command);
         self.congestion.recv();
         // The slot a reply frees goes to a queued request now. dht-rpc only sends queued
         // requests on its 750 ms drain, but there requests made one after another as replies
@@ -425,11 +415,13 @@ impl Node {
                 self.table.remove(&id);
             }
         } else if self.congestion.is_full() {
+            self.stats.retries += 1;
             if let Some(r) = self.inflight.get_mut(&tid) {
                 r.deadline = None;
             }
             self.queued.push_back(tid);
         } else {
+            self.stats.retries += 1;
             self.transmit(tid, now);
         }
     }

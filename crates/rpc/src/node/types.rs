@@ -191,22 +191,5 @@ impl RequestSpec {
 /// Groups requests so they can be cancelled together (`dht-rpc lib/session.js`).
 pub type SessionId = u64;
 
-/// Counters for observability and tests.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    pub received: u64,
-    pub dropped: u64,
-    pub requests_in: u64,
-    pub responses_in: u64,
-    pub sent: u64,
-    pub timeouts: u64,
-    /// Responses matched to one of our requests (`stats.requests.responses`).
-    pub responses: u64,
-    /// Requests we created (`stats.requests.total`).
-    pub requests_out: u64,
-    /// Incoming internal requests by command code (PING, PING_NAT, FIND_NODE, DOWN_HINT,
-    /// DELAYED_PING), counted after token checks.
-    pub internal_in: [u64; 5],
-    /// Internal requests we created, by command code (`stats.commands[c].tx`).
-    pub internal_out: [u64; 5],
-}
+/// Counters for observability and tests (defined in `crate::stats`).
+pub use crate::stats::Stats;
