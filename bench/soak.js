@@ -117,11 +117,13 @@ async function main () {
   const samples = []
   const t0 = Date.now()
   const sample = () => {
-    const rss = process.memoryUsage().rss / 1048576
+    const mem = process.memoryUsage()
+    const rss = mem.rss / 1048576
+    const heap = mem.heapUsed / 1048576
     const min = (Date.now() - t0) / 60000
-    samples.push({ min, rss })
+    samples.push({ min, rss, heap })
     const errs = [...errors.values()].reduce((a, b) => a + b, 0)
-    console.log(`${min.toFixed(1)} min  rss ${rss.toFixed(1)} MiB  connects ${counters.connects}  record rounds ${counters.records}  node swaps ${counters.nodeSwaps}  errors ${errs}`)
+    console.log(`${min.toFixed(1)} min  rss ${rss.toFixed(1)} MiB  js heap ${heap.toFixed(1)} MiB  connects ${counters.connects}  record rounds ${counters.records}  node swaps ${counters.nodeSwaps}  errors ${errs}`)
   }
   sample()
   const timer = setInterval(sample, INTERVAL)
