@@ -175,6 +175,9 @@ pub(crate) struct Handshaken {
     pub target: [u8; 32],
     /// `c.remoteRelayAddresses`: the nodes we sent the handshake through, in order.
     pub tried: Vec<SocketAddrV4>,
+    /// `c.firewall === FIREWALL.OPEN`: the handshake told the server we are OPEN (we had a
+    /// public address and were not firewalled when it was sent), so the server connects to us.
+    pub announced_open: bool,
 }
 
 impl HyperDht {
@@ -296,8 +299,10 @@ impl HyperDht {
             self.punchers.stats().punch_open();
             return Ok(stream(public_addr(), Path::Direct));
         }
-        // we are OPEN: the server connects to us
-        if self.rpc.remote_address().is_some() && !self.rpc.is_firewalled() {
+        // we told the server we are OPEN: it connects to us. Decided by what the handshake said
+        // (`c.firewall`), not by our state now: a client whose bootstrap finished while the
+        // handshake was in flight told the server UNKNOWN, and that server waits for us to punch
+        if hs.announced_open {
             reserved.path.set(Path::Direct);
             raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_udx, from))));
             return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {

@@ -63,6 +63,8 @@ struct Finder<'a> {
     request: Vec<u8>,
     /// `c.remoteRelayAddresses`: nodes we handshook through, in order.
     tried: Vec<SocketAddrV4>,
+    /// `c.firewall === FIREWALL.OPEN`: what the handshake told the server about us.
+    announced_open: bool,
 }
 
 impl HyperDht {
@@ -152,6 +154,7 @@ impl<'a> Finder<'a> {
             hs: Some(hs),
             request,
             tried: Vec::new(),
+            announced_open: public.is_some(),
         })
     }
 
@@ -364,6 +367,7 @@ impl<'a> Finder<'a> {
             result,
             target: self.target,
             tried: std::mem::take(&mut self.tried),
+            announced_open: self.announced_open,
         }))
     }
 }
