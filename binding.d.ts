@@ -72,6 +72,12 @@ export declare class NativeDht {
   connDestroy(cid: number): void
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
+  internalCounts(): JsInternalCounts
+  /**
+   * Test hook (`dht._injectDriverPanic(which)`): makes the DHT (`"rpc"`) or UDX (`"udx"`)
+   * driver task panic on its next turn, to test supervision.
+   */
+  injectDriverPanic(which: string): void
   /**
    * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
    * Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
@@ -250,6 +256,27 @@ export interface JsInfo {
   /** dht-rpc network health: `online` / `degraded` (changes come with `network-update`) */
   online: boolean
   degraded: boolean
+}
+
+export interface JsInternalCounts {
+  /** handshake slots of listening servers (pending, connecting or kept for retransmits) */
+  serverSlots: number
+  /** Noise message 1 → slot entries */
+  serverNoiseKeys: number
+  /** holepunchers alive */
+  punchers: number
+  /** remote keys with cached relay addresses (bounded) */
+  relayCache: number
+  /** reusable-socket routes */
+  routes: number
+  /** UDX streams registered on the DHT socket (incl. lingering closed ones) */
+  udxStreams: number
+  /** connections known to the glue (open or closing) */
+  connections: number
+  /** dials in progress */
+  dialing: number
+  /** raw streams (`createRawStream`) */
+  rawStreams: number
 }
 
 /** Frame and socket counters (`stats.io`). */
