@@ -260,9 +260,9 @@ interface Stats {
   queries: { active: number; total: number }
   requests: { active: number; total: number; responses: number; timeouts: number; retries: number }
   commands: { ping: CommandStats; pingNat: CommandStats; findNode: CommandStats; downHint: CommandStats }
-  io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number }
+  io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number; datagramsIn: number; bytesIn: number; datagramsOut: number; bytesOut: number }
 }
-/** tx = requests transmitted, rx = received */
+/** tx = requests transmitted, rx = replies received */
 interface CommandStats { tx: number; rx: number }
 
 /** Errors carry hyperdht's codes (`PEER_NOT_FOUND`, `DESTROYED`, ...) or a socket errno name (`ECONNRESET`). */
@@ -569,6 +569,7 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** dht-rpc network health: false after responses stopped */
   readonly online: boolean
   readonly degraded: boolean
+  /** hyperdht 6.34's `stats`, read from the engine at each access; `io` is ours (frames, socket datagrams/bytes). */
   readonly stats: Stats
   /** udx-native's UDX object as far as hyperdht code uses it: raw datagram sockets. */
   readonly udx: UDX
@@ -576,16 +577,6 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   readonly io: { readonly portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
   /** The socket every UDX stream of this node lives on. */
   readonly socket: DHTSocket
-  /** hyperdht 6.34's `stats`, read from the engine at each access; `io` is ours (frames, socket datagrams/bytes). */
-  readonly stats: {
-    punches: { consistent: number; random: number; open: number; tryLater: number; tryLaterRelayedHandshakesAtLeastOnce: number }
-    relaying: { attempts: number; successes: number; aborts: number }
-    socketPool: { socketsAdded: number; socketsRemoved: number }
-    queries: { active: number; total: number }
-    requests: { active: number; total: number; responses: number; timeouts: number; retries: number }
-    commands: Record<'ping' | 'pingNat' | 'findNode' | 'downHint', { tx: number; rx: number }>
-    io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number; datagramsIn: number; bytesIn: number; datagramsOut: number; bytesOut: number }
-  }
   /** The counters in the Prometheus text format 0.0.4 (README "Metrics"); `labels` are added to every sample. */
   metrics(opts?: { labels?: Record<string, string> }): string
 
@@ -607,9 +598,6 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   resume(opts?: { log?: (msg: string) => void }): Promise<void>
   /** hyperdht: PLUGIN requests for `name` at plugin.version reach plugin.onrequest on persistent nodes */
   register(name: string, plugin: DHTPlugin): void
-  /** Prometheus text exposition of `stats`. */
-  metrics(): string
-
   /** dht-rpc: one request to one node. */
   request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
   findNode<T = RpcReply>(target: Uint8Array, opts?: RawQueryOptions<T>): Query<T>

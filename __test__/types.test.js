@@ -59,6 +59,11 @@ test.before(() => {
     fs.mkdirSync(path.dirname(path.join(pkg, file)), { recursive: true })
     fs.copyFileSync(path.join(ROOT, file), path.join(pkg, file))
   }
+  // the binary comes from a platform package once published (scripts/pack-test.js tests that
+  // path); here the addon built in this checkout stands in for it, beside binding.js
+  for (const file of fs.readdirSync(ROOT).filter((f) => f.endsWith('.node'))) {
+    fs.copyFileSync(path.join(ROOT, file), path.join(pkg, file))
+  }
   fs.writeFileSync(path.join(WORK, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
   const base = path.join(TYPES, 'tsconfig.json')
   const config = (extra, include) => JSON.stringify({ extends: base, compilerOptions: { paths: {}, ...extra }, include })
