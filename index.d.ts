@@ -443,6 +443,8 @@ interface Session {
   readonly inflight: unknown[]
   request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
   ping(node: Address, opts?: { size?: number; retry?: boolean }): Promise<PingReply>
+  /** `dht.query(...)`; unlike upstream, `destroy()` does not cancel its requests */
+  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
   /** in-flight requests reject with `err` (default REQUEST_DESTROYED) */
   destroy(err?: Error): void
 }

@@ -319,7 +319,15 @@ class HyperDHT extends EventEmitter {
   // One engine request, in `session` if given; engine errors become DHTErrors, a session's
   // destroy(err) rejects with err as is.
   _rpc (session, start) {
-    const call = (sid) => start(sid).catch((err) => { throw errors.fromNative(err.message) })
+    const call = (sid) => {
+      let p
+      try {
+        p = start(sid)
+      } catch (err) {
+        return Promise.reject(errors.fromNative(err.message))
+      }
+      return p.catch((err) => { throw errors.fromNative(err.message) })
+    }
     return session ? session._track(call) : call(undefined)
   }
 
