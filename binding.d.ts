@@ -10,6 +10,23 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeDht {
+  /**
+   * Whether unanswered application requests go to JS (`dht.onrequest` replaced) instead of
+   * getting UNKNOWN_COMMAND from the engine.
+   */
+  setRequestHook(enabled: boolean): void
+  /**
+   * `req.reply(value, {token, closerNodes, to})` (`error` 0) or `req.error(code, ...)`: answers
+   * a parked request once; unknown or answered ids are ignored.
+   */
+  requestReply(id: number, value: Buffer | undefined | null, error: number, token: boolean, closerNodes: boolean, to?: string | undefined | null): void
+  /**
+   * `req.relay(value, to)`: forwards the parked request (same tid) to `to`, whose reply goes
+   * straight to the requester. The request stays answerable.
+   */
+  requestRelay(id: number, value: Buffer | undefined | null, to: string): void
+  /** Parked application requests (tests assert they do not pile up). Not public API. */
+  appRequestsPending(): number
   constructor(opts: JsDhtOptions, onEvent: (arg: JsEvent) => void)
   ready(): Promise<void>
   info(): JsInfo
@@ -110,6 +127,32 @@ export declare class NativeDht {
   /** `rawStream.mtu` (0 when gone). */
   rawMtu(id: number): number
   /**
+   * `dht.delayedPing({host, port}, delayMs)`: DELAYED_PING; the responder answers after
+   * `delayMs` if that is within its `maxPingDelay` (else never). Per attempt timeout
+   * `delayMs + 1 s`.
+   */
+  delayedPing(host: string, port: number, delayMs: number, opts?: JsDelayedPingOptions | undefined | null): Promise<JsReply>
+  /** `dht.maxPingDelay = ms` (dht-rpc `opts.maxPingDelay`). */
+  setMaxPingDelay(ms: number): void
+  /** `dht.session()`: an id for `request`/`ping`/`delayedPing`'s `session` option. */
+  session(): number
+  /** `session.destroy()`: the session's in-flight requests fail with REQUEST_DESTROYED. */
+  sessionDestroy(id: number): void
+  /** `add-node` / `remove-node` events on (JS has listeners) or off. */
+  watchNodes(on: boolean): void
+  /** `dht.health.stats`. */
+  health(): JsHealth
+  /** `dht.table.id` (our id once persistent; a random one while ephemeral). */
+  tableId(): Buffer
+  /** The routing table's nodes, most recently heard first (0 = all). */
+  tableNodes(limit: number): Array<JsNode>
+  /** `dht.table.closest(target, k)`. */
+  tableClosest(target: Uint8Array, k: number): Array<JsNode>
+  /** `dht.table.get(id)`. */
+  tableGet(id: Uint8Array): JsNode | null
+  /** `dht.table.random()`. */
+  tableRandom(): JsNode | null
+  /**
    * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
    * event carrying `sid`.
    */
@@ -141,6 +184,22 @@ export declare function hash(data: Uint8Array): Buffer
 export interface JsAddress {
   host: string
   port: number
+}
+
+/** An application request for `dht.onrequest(req)` (dht-rpc io.js `Request`). */
+export interface JsAppRequest {
+  /** the id to pass to `requestReply` / `requestRelay` */
+  id: number
+  tid: number
+  fromId?: Buffer
+  fromHost: string
+  fromPort: number
+  toHost: string
+  toPort: number
+  token?: Buffer
+  command: number
+  target?: Buffer
+  value?: Buffer
 }
 
 /** One command: requests sent (`tx`), replies to them (`rx`), requests received. */
@@ -177,6 +236,13 @@ export interface JsConnectOptions {
   lanPing?: boolean
 }
 
+/** Options of `delayedPing(to, delayMs, opts)`. */
+export interface JsDelayedPingOptions {
+  session?: number
+  /** `retry: false`: one attempt */
+  retry?: boolean
+}
+
 export interface JsDhtOptions {
   bootstrap: Array<string>
   port: number
@@ -198,10 +264,15 @@ export interface JsDhtOptions {
    * first PING_NAT answers instead of waiting for persistence
    */
   quickFirewall?: boolean
+  /** dht-rpc `maxPingDelay` (ms): longer DELAYED_PINGs get no reply */
+  maxPingDelay?: number
 }
 
 export interface JsEvent {
-  /** ready | listening | persistent | nat-update | wakeup | network-update | close | reply | end */
+  /**
+   * ready | listening | persistent | nat-update | wakeup | network-update | add-node |
+   * remove-node | app-request | close | reply | end | ...
+   */
   type: string
   qid?: number
   host?: string
@@ -227,6 +298,24 @@ export interface JsEvent {
   veto?: JsHolepunchInfo
   /** `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`) */
   plugin?: JsPluginRequest
+  /** `add-node` / `remove-node`: the routing-table entry */
+  node?: JsNode
+  /**
+   * `app-request`: a request no engine handler took, for `dht.onrequest` (answer with
+   * `requestReply`)
+   */
+  request?: JsAppRequest
+}
+
+/** dht-rpc `NetworkHealth#stats`. */
+export interface JsHealth {
+  online: boolean
+  degraded: boolean
+  cold: boolean
+  idle: boolean
+  responses: number
+  timeouts: number
+  timeoutsRate: number
 }
 
 /** The veto's arguments as JS sees them (firewalls are hyperdht's FIREWALL codes). */
@@ -317,6 +406,23 @@ export interface JsListenOptions {
   reusableSocket: boolean
   /** JS has a `holepunch` function: ask it before punching back */
   holepunchVeto: boolean
+}
+
+/**
+ * A routing-table entry as dht-rpc keeps it (`{id, host, port, to, sampled, added, pinged,
+ * seen, downHints}`; the tick fields count dht-rpc's 5 s ticks).
+ */
+export interface JsNode {
+  id: Buffer
+  host: string
+  port: number
+  /** our address as this node saw it when sampled (null for nodes added by address) */
+  to?: JsAddress
+  sampled: number
+  added: number
+  pinged: number
+  seen: number
+  downHints: number
 }
 
 /** hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload). */
@@ -450,6 +556,8 @@ export interface JsRequest {
   target?: Buffer
   value?: Buffer
   retry?: boolean
+  /** `opts.session`: an id from `session()` */
+  session?: number
 }
 
 /** `stats.requests`. */

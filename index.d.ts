@@ -86,6 +86,8 @@ interface DHTOptions {
   connectionKeepAlive?: number | false
   /** dht-rpc's quickFirewall (default true); false keeps a firewalled node firewalled until NAT sampling says otherwise */
   quickFirewall?: boolean
+  /** the longest DELAYED_PING (ms) this node answers or asks for (default 10000) */
+  maxPingDelay?: number
 }
 
 /**
@@ -237,6 +239,8 @@ interface MutablePutResult { publicKey: Buffer; closestNodes: NodeRef[]; seq: nu
 /** A dht-rpc reply: what `request()`, `findNode()`/`query()` (without `map`) and `closestReplies` give. */
 interface RpcReply extends RecordReply {
   tid: number
+  /** round trip in ms */
+  rtt: number
   closerNodes: Address[]
   /** 0, or the error code the node answered with */
   error: number
@@ -358,7 +362,118 @@ interface UDXSocket extends TypedEventEmitter<UDXSocketEvents> {
 /** `dht.udx`: the part of udx-native's UDX object code written for hyperdht uses. */
 interface UDX {
   createSocket(opts?: { ipv6Only?: boolean; reuseAddress?: boolean }): UDXSocket
-  networkInterfaces(): Array<{ name: string; host: string; family: number; internal: boolean }>
+  networkInterfaces(): NetworkInterface[]
+}
+
+/** One address of a network interface, as udx-native lists them. */
+interface NetworkInterface { name: string; host: string; family: number; internal: boolean }
+
+/**
+ * A routing-table node as dht-rpc keeps it (a copy: changing it changes nothing). Tick fields count
+ * dht-rpc's 5 s ticks; `to` is how the node saw us when last sampled (null when added by address).
+ */
+interface RoutingNode {
+  id: Buffer
+  port: number
+  host: string
+  to: NodeRef | null
+  sampled: number
+  added: number
+  pinged: number
+  seen: number
+  downHints: number
+  /** the next older node (in `dht.nodes`) */
+  prev: RoutingNode | null
+  /** the next newer node (in `dht.nodes`) */
+  next: RoutingNode | null
+}
+
+/** `dht.nodes`: the routing table's nodes as a time-ordered set (a snapshot per read of `dht.nodes`). */
+interface NodeSet {
+  readonly length: number
+  /** the most recently heard node */
+  readonly latest: RoutingNode | null
+  readonly oldest: RoutingNode | null
+  has(node: { id: Uint8Array }): boolean
+  /** oldest first, or newest first with `reverse` */
+  toArray(opts?: { limit?: number; reverse?: boolean }): RoutingNode[]
+}
+
+/** `dht.table`: the Kademlia routing table (k = 20), read-only. */
+interface RoutingTable {
+  /** our node id once persistent; a random id while ephemeral */
+  readonly id: Buffer
+  readonly k: number
+  readonly size: number
+  get(id: Uint8Array): RoutingNode | null
+  has(id: Uint8Array): boolean
+  random(): RoutingNode | null
+  /** kademlia-routing-table's row walk from `id` (not sorted by distance) */
+  closest(id: Uint8Array, k?: number): RoutingNode[]
+  toArray(): RoutingNode[]
+}
+
+/** dht-rpc's network health over the last 4 ticks. */
+interface HealthStats {
+  online: boolean
+  degraded: boolean
+  /** fewer than 4 ticks seen */
+  cold: boolean
+  /** fewer than 4 responses + timeouts in the last tick */
+  idle: boolean
+  responses: number
+  timeouts: number
+  timeoutsRate: number
+}
+interface NetworkHealth extends Readonly<HealthStats> {
+  readonly stats: HealthStats
+}
+
+/** `rttStats()`: averages over a findNode for the most recently heard node. */
+interface RttStats {
+  successes: number
+  errors: number
+  responses: { avgRtt: number; errors: number; avgCloserNodes: number }
+  closestReplies: { avgRtt: number; errors: number; avgCloserNodes: number }
+}
+
+/** `dht.session()`: its requests can be destroyed together. */
+interface Session {
+  /** one entry per request in flight */
+  readonly inflight: unknown[]
+  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
+  ping(node: Address, opts?: { size?: number; retry?: boolean }): Promise<PingReply>
+  /** `dht.query(...)`; unlike upstream, `destroy()` does not cancel its requests */
+  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
+  /** in-flight requests reject with `err` (default REQUEST_DESTROYED) */
+  destroy(err?: Error): void
+}
+
+/** Where `reply` / `error` send the answer and what goes with it. */
+interface ReplyOptions {
+  /** send a token (default: true for reply, false for error) */
+  token?: boolean
+  /** send the nodes closest to `target` (default true) */
+  closerNodes?: boolean
+  /** answer another address than the requester */
+  to?: Address
+}
+
+/** An application request given to `dht.onrequest(req)` (dht-rpc's Request); answered once. */
+interface DHTRequest {
+  readonly tid: number
+  readonly from: NodeRef
+  readonly to: NodeRef
+  readonly token: Buffer | null
+  readonly internal: false
+  readonly command: number
+  readonly target: Buffer | null
+  readonly value: Buffer | null
+  reply(value: Uint8Array | null, opts?: ReplyOptions): void
+  error(code: number, opts?: ReplyOptions): void
+  sendReply(error: number, value: Uint8Array | null, token: boolean, hasCloserNodes: boolean): void
+  /** forward it (same tid) to `to`, which answers the requester */
+  relay(value: Uint8Array | null, to: Address): void
 }
 
 interface RawStreamEvents extends DuplexEvents {
@@ -525,6 +640,12 @@ interface HyperDHTEvents {
   'network-update': []
   /** our address as the network sees it changed */
   'nat-update': [host: string, port: number]
+  /** a node entered the routing table */
+  'add-node': [node: RoutingNode]
+  /** a node left the routing table */
+  'remove-node': [node: RoutingNode]
+  /** the interface list changed (checked every 5 s); `network-update` follows */
+  'network-change': [interfaces: NetworkInterface[]]
   suspend: []
   resume: []
   close: []
@@ -545,7 +666,11 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   static readonly BOOTSTRAP: typeof constants.BOOTSTRAP_NODES
   static readonly FIREWALL: typeof constants.FIREWALL
   static readonly COMMANDS: typeof constants.COMMANDS
-  static readonly DEFAULTS: Readonly<{ concurrency: number; maxWindow: number; connectionKeepAlive: number; randomPunchInterval: number }>
+  static readonly DEFAULTS: Readonly<{ concurrency: number; maxWindow: number; maxPingDelay: number; connectionKeepAlive: number; randomPunchInterval: number }>
+  /** dht-rpc reply error codes: 0, UNKNOWN_COMMAND (1), INVALID_TOKEN (2) */
+  static readonly OK: 0
+  static readonly ERROR_UNKNOWN_COMMAND: 1
+  static readonly ERROR_INVALID_TOKEN: 2
 
   readonly defaultKeyPair: KeyPair
   /** servers listening on this node */
@@ -574,7 +699,14 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** udx-native's UDX object as far as hyperdht code uses it: raw datagram sockets. */
   readonly udx: UDX
   /** dht-rpc io internals callers read: portRange, and _tid (grows with every request sent) */
-  readonly io: { readonly portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket }
+  readonly io: { readonly portRange: [number, number]; readonly _tid: number; readonly serverSocket: DHTSocket; readonly networkInterfaces: { readonly interfaces: NetworkInterface[] } }
+  /** the longest DELAYED_PING (ms) this node answers or asks for */
+  maxPingDelay: number
+  /** the routing table's nodes, most recently heard = `latest` */
+  readonly nodes: NodeSet
+  readonly table: RoutingTable
+  /** the window behind `online` / `degraded` */
+  readonly health: NetworkHealth
   /** The socket every UDX stream of this node lives on. */
   readonly socket: DHTSocket
   /** The counters in the Prometheus text format 0.0.4 (README "Metrics"); `labels` are added to every sample. */
@@ -592,14 +724,26 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** Routing table nodes. */
   toArray(opts?: { limit?: number }): Address[]
   addNode(node: Address): void
-  ping(node: Address): Promise<PingReply>
+  /** `size` zero bytes go along as the value */
+  ping(node: Address, opts?: { session?: Session; size?: number; retry?: boolean }): Promise<PingReply>
+  /** DELAYED_PING: answered after `delayMs` (never past the node's maxPingDelay); throws if above ours */
+  delayedPing(node: Address, delayMs: number, opts?: { session?: Session; retry?: boolean }): Promise<PingReply>
+  session(): Session
+  rttStats(): Promise<RttStats>
+  /** those addresses whose host a local socket can bind and reach itself on (cached per host) */
+  validateLocalAddresses<T extends Address>(addresses: T[]): Promise<T[]>
+  /**
+   * Requests for commands the node does not handle itself. Override it (subclass or assignment) to
+   * answer custom commands; `false` answers UNKNOWN_COMMAND, anything else leaves the request to you.
+   */
+  onrequest(req: DHTRequest): boolean | void
   refresh(): void
   suspend(opts?: { log?: (msg: string) => void }): Promise<void>
   resume(opts?: { log?: (msg: string) => void }): Promise<void>
   /** hyperdht: PLUGIN requests for `name` at plugin.version reach plugin.onrequest on persistent nodes */
   register(name: string, plugin: DHTPlugin): void
   /** dht-rpc: one request to one node. */
-  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
+  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean; session?: Session }): Promise<RpcReply>
   findNode<T = RpcReply>(target: Uint8Array, opts?: RawQueryOptions<T>): Query<T>
   query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
 
@@ -639,7 +783,8 @@ declare namespace HyperDHT {
     PeerRecord, RecordReply, LookupReply, FindPeerReply, ImmutableGetResult, MutableGetResult, MutablePutResult, RpcReply, PingReply,
     Stats, CommandStats, DHTErrorLike, ConnectOptions, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
     DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream,
-    NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents
+    NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents,
+    NetworkInterface, RoutingNode, NodeSet, RoutingTable, HealthStats, NetworkHealth, RttStats, Session, ReplyOptions, DHTRequest
   }
 }
 

@@ -14,6 +14,10 @@ const RawStream = require('./lib/raw-stream')
 const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
 const UDX = require('./lib/udx')
+const Session = require('./lib/session')
+const Request = require('./lib/request')
+const NetworkInterfaces = require('./lib/network-interfaces')
+const { Nodes, Table, NetworkHealth, toNode } = require('./lib/routing-table')
 const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
@@ -70,6 +74,13 @@ class HyperDHT extends EventEmitter {
     this.once('persistent', () => {
       for (const plugin of this.plugins.values()) plugin.onpersistent()
     })
+    // dht-rpc opts.maxPingDelay: the longest DELAYED_PING we answer or ask for
+    this._maxPingDelay = opts.maxPingDelay || HyperDHT.DEFAULTS.maxPingDelay
+    // hyperdht validateLocalAddresses: host -> Promise<bound locally>
+    this._validatedLocalAddresses = new Map()
+    this._health = null
+    // `dht.onrequest = fn` (the prototype accessor) before any subclass check
+    this._userOnrequest = null
 
     const native = {
       bootstrap,
@@ -86,7 +97,8 @@ class HyperDHT extends EventEmitter {
       maxAge: opts.maxAge || 0,
       natHost: opts._natHost || undefined,
       natPort: opts._natPort || 0,
-      quickFirewall: opts.quickFirewall !== false
+      quickFirewall: opts.quickFirewall !== false,
+      maxPingDelay: u32(this._maxPingDelay)
     }
 
     this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
@@ -98,6 +110,26 @@ class HyperDHT extends EventEmitter {
       throw errors.fromNative(err.message)
     })
     this._bootstrapping.catch(noop)
+
+    // dht-rpc io.networkInterfaces: `network-change` (then `network-update`) when the list changes;
+    // hyperdht refreshes its servers then
+    this._networkInterfaces = new NetworkInterfaces(this.udx).watch()
+    this._networkInterfaces.on('change', (interfaces) => this._onnetworkchange(interfaces))
+    this.on('network-change', () => {
+      for (const server of this.listening) server.refresh()
+    })
+    // `add-node` / `remove-node` are built by the engine only while someone listens
+    this.on('newListener', (name) => {
+      if ((name === 'add-node' || name === 'remove-node') && !this.destroyed) this._native.watchNodes(true)
+    })
+    this.on('removeListener', (name) => {
+      if ((name === 'add-node' || name === 'remove-node') && !this.destroyed &&
+          this.listenerCount('add-node') + this.listenerCount('remove-node') === 0) this._native.watchNodes(false)
+    })
+    // requests the engine leaves unanswered go to an app's own onrequest (a subclass method now,
+    // a class field once the subclass constructor has run)
+    this._syncRequestHook()
+    queueMicrotask(() => this._syncRequestHook())
   }
 
   static bootstrapper (port, host, opts = {}) {
@@ -196,6 +228,13 @@ class HyperDHT extends EventEmitter {
       case 'plugin-request':
         this._onpluginrequest(ev.plugin)
         return
+      case 'add-node':
+      case 'remove-node':
+        this.emit(ev.type, toNode(ev.node))
+        return
+      case 'app-request':
+        this._onapprequest(ev.request)
+        return
       case 'nat-update':
         this._state = null
         this.emit('nat-update', ev.host, ev.port)
@@ -220,6 +259,140 @@ class HyperDHT extends EventEmitter {
       // upstream throws out of the socket's message handler; here the request stays unanswered
       queueMicrotask(() => { throw err })
     }
+  }
+
+  // dht-rpc _onrequest for a non-internal request nobody else answered: `onrequest(req) === false`
+  // means UNKNOWN_COMMAND (with closer nodes when it has a target)
+  _onapprequest (r) {
+    if (this.destroyed) return
+    const req = new Request(this, r)
+    let handled
+    try {
+      handled = this.onrequest(req)
+    } catch (err) {
+      // upstream throws out of the socket's message handler; here the request stays unanswered
+      queueMicrotask(() => { throw err })
+      return
+    }
+    if (handled === false) req.sendReply(HyperDHT.ERROR_UNKNOWN_COMMAND, null, false, req.target !== null)
+  }
+
+  _syncRequestHook () {
+    if (!this.destroyed) this._native.setRequestHook(this.onrequest !== defaultOnrequest)
+  }
+
+  _onnetworkchange (interfaces) {
+    this._state = null
+    this.emit('network-change', interfaces)
+    this.emit('network-update')
+  }
+
+  /** dht-rpc `maxPingDelay` (ms): the longest DELAYED_PING this node answers or asks for. */
+  get maxPingDelay () {
+    return this._maxPingDelay
+  }
+
+  set maxPingDelay (ms) {
+    this._maxPingDelay = ms
+    if (!this.destroyed) this._native.setMaxPingDelay(u32(ms))
+  }
+
+  /** dht-rpc `nodes`: the routing table's nodes, a time-ordered set (latest = most recently heard). */
+  get nodes () {
+    return new Nodes(this)
+  }
+
+  /** dht-rpc `table`: the Kademlia routing table (read-only here). */
+  get table () {
+    return new Table(this)
+  }
+
+  /** dht-rpc `health` (NetworkHealth): the window behind `online` / `degraded`. */
+  get health () {
+    if (this._health === null) this._health = new NetworkHealth(this)
+    return this._health
+  }
+
+  /** dht-rpc `session()`: requests made through it can be destroyed together. */
+  session () {
+    return new Session(this)
+  }
+
+  // One engine request, in `session` if given; engine errors become DHTErrors, a session's
+  // destroy(err) rejects with err as is.
+  _rpc (session, start) {
+    const call = (sid) => {
+      let p
+      try {
+        p = start(sid)
+      } catch (err) {
+        return Promise.reject(errors.fromNative(err.message))
+      }
+      return p.catch((err) => { throw errors.fromNative(err.message) })
+    }
+    return session ? session._track(call) : call(undefined)
+  }
+
+  /** dht-rpc `delayedPing({host, port}, delayMs)`: the node answers after `delayMs`. */
+  delayedPing ({ host, port }, delayMs, opts = {}) {
+    if (delayMs > this.maxPingDelay) throw new Error(`Delay exceeds max delay: ${this.maxPingDelay}ms`)
+    if (this.destroyed) return Promise.reject(errors.NODE_DESTROYED())
+    const retry = opts && opts.retry === false ? false : undefined
+    return this._rpc((opts && opts.session) || null, (sid) => this._native.delayedPing(host, port, delayMs, { session: sid, retry })).then(pingReply)
+  }
+
+  /** dht-rpc `rttStats()`: a findNode for the latest node, averaged. */
+  async rttStats () {
+    const stats = {
+      successes: 0,
+      errors: 0,
+      responses: { avgRtt: 0, errors: 0, avgCloserNodes: 0 },
+      closestReplies: { avgRtt: 0, errors: 0, avgCloserNodes: 0 }
+    }
+    const latest = this.nodes.latest
+    if (latest) {
+      const q = this.findNode(latest.id)
+      let responseCount = 0
+      let closestCount = 0
+      for await (const msg of q) {
+        stats.responses.avgRtt += msg.rtt
+        stats.responses.errors += msg.error
+        stats.responses.avgCloserNodes += msg.closerNodes?.length || 0
+        responseCount++
+      }
+      stats.responses.avgRtt /= responseCount
+      stats.responses.avgCloserNodes /= responseCount
+      for (const msg of q.closestReplies) {
+        stats.closestReplies.avgRtt += msg.rtt
+        stats.closestReplies.errors += msg.error
+        stats.closestReplies.avgCloserNodes += msg.closerNodes?.length || 0
+        closestCount++
+      }
+      stats.closestReplies.avgRtt /= closestCount
+      stats.closestReplies.avgCloserNodes /= closestCount
+      stats.successes = q.successes
+      stats.errors = q.errors
+    }
+    return stats
+  }
+
+  /** hyperdht `validateLocalAddresses(addresses)`: those whose host a socket can bind and reach itself on. */
+  async validateLocalAddresses (addresses) {
+    const list = []
+    const waiting = []
+    for (const addr of addresses) {
+      const { host } = addr
+      if (this._validatedLocalAddresses.has(host)) {
+        if (await this._validatedLocalAddresses.get(host)) list.push(addr)
+        continue
+      }
+      this._validatedLocalAddresses.set(host, NetworkInterfaces.probeLocal(host))
+      waiting.push(addr)
+    }
+    for (const addr of waiting) {
+      if (await this._validatedLocalAddresses.get(addr.host)) list.push(addr)
+    }
+    return list
   }
 
   _info () {
@@ -318,6 +491,7 @@ class HyperDHT extends EventEmitter {
     await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
     if (this.suspended || this.destroyed) return
     this.suspended = true
+    this._networkInterfaces.unwatch()
     await this._native.suspend()
     this.emit('suspend')
     log('Done, hyperdht fully suspended')
@@ -329,6 +503,7 @@ class HyperDHT extends EventEmitter {
       this.suspended = false
       log('Resuming io')
       await this._native.resume()
+      this._networkInterfaces.rewatch()
       this._state = null
       this.emit('resume')
     }
@@ -353,7 +528,9 @@ class HyperDHT extends EventEmitter {
       portRange: this._portRange,
       get _tid () { return dht.destroyed ? 0 : dht._native.requestCount() % 65536 },
       // the bound server socket (address() is {host, family, port}, as udx-native)
-      serverSocket: this._socket
+      serverSocket: this._socket,
+      // the interface watcher behind `network-change`
+      networkInterfaces: this._networkInterfaces
     }
   }
 
@@ -385,23 +562,15 @@ class HyperDHT extends EventEmitter {
     return this._bootstrapping
   }
 
+  // dht-rpc ping(to, {session, size, retry}): `size` zero bytes ride along as the value
   async ping ({ host, port }, opts) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
-    try {
-      const r = await this._native.ping(host, port)
-      return {
-        tid: r.tid || 0,
-        rtt: r.rtt || 0,
-        from: fromOf(r),
-        to: r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null,
-        token: r.token || null,
-        closerNodes: r.closerNodes ? decodeNodes(r.closerNodes) : null,
-        error: r.error || 0,
-        value: r.value || null
-      }
-    } catch (err) {
-      throw errors.fromNative(err.message)
-    }
+    const session = (opts && opts.session) || null
+    const size = opts && opts.size > 0 ? opts.size : 0
+    const retry = opts && opts.retry === false ? false : undefined
+    if (!session && !size && retry === undefined) return pingReply(await this._rpc(null, () => this._native.ping(host, port)))
+    const value = size ? b4a.alloc(size) : undefined
+    return pingReply(await this._rpc(session, (sid) => this._native.request(host, port, { command: 0, internal: true, value, retry, session: sid })))
   }
 
   /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously. */
@@ -494,21 +663,18 @@ class HyperDHT extends EventEmitter {
     return s
   }
 
-  /** dht-rpc `request({token, target, command, value}, {host, port}, {retry})`. */
+  /** dht-rpc `request({token, target, command, value}, {host, port}, {retry, session})`. */
   async request ({ token = null, command, target = null, value = null }, { host, port }, opts = {}) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
-    try {
-      const r = await this._native.request(host, port, {
-        command,
-        token: token || undefined,
-        target: target || undefined,
-        value: value || undefined,
-        retry: opts.retry === false ? false : undefined
-      })
-      return mapReply({ kind: 'query' }, r)
-    } catch (err) {
-      throw errors.fromNative(err.message)
-    }
+    const r = await this._rpc(opts.session || null, (sid) => this._native.request(host, port, {
+      command,
+      token: token || undefined,
+      target: target || undefined,
+      value: value || undefined,
+      retry: opts.retry === false ? false : undefined,
+      session: sid
+    }))
+    return mapReply({ kind: 'query' }, r)
   }
 
   _startQuery (spec, kind, target, opts) {
@@ -708,6 +874,7 @@ class HyperDHT extends EventEmitter {
       await Promise.allSettled(closing)
     }
     for (const plugin of this.plugins.values()) plugin.destroy()
+    this._networkInterfaces.destroy()
     for (const q of [...this._queries.values()]) q._ondestroyed()
     this._queries.clear()
     this._state = null
@@ -734,7 +901,35 @@ class HyperDHT extends EventEmitter {
 HyperDHT.BOOTSTRAP = BOOTSTRAP_NODES
 HyperDHT.FIREWALL = FIREWALL
 HyperDHT.COMMANDS = COMMANDS
-HyperDHT.DEFAULTS = Object.freeze({ concurrency: 10, maxWindow: 80, connectionKeepAlive: 5000, randomPunchInterval: 20000 })
+HyperDHT.DEFAULTS = Object.freeze({ concurrency: 10, maxWindow: 80, maxPingDelay: 10000, connectionKeepAlive: 5000, randomPunchInterval: 20000 })
+// dht-rpc's reply error codes
+HyperDHT.OK = 0
+HyperDHT.ERROR_UNKNOWN_COMMAND = 1
+HyperDHT.ERROR_INVALID_TOKEN = 2
+
+// dht-rpc onrequest(req): app requests nobody handled. hyperdht's override answers its own
+// commands (the engine does that here) and returns false for the rest; replace it (subclass
+// method or `dht.onrequest = fn`) to take custom commands: reply with req.reply / req.error,
+// return false for UNKNOWN_COMMAND.
+function defaultOnrequest (req) {
+  return false
+}
+
+Object.defineProperty(HyperDHT.prototype, 'onrequest', {
+  configurable: true,
+  get () {
+    return this._userOnrequest || defaultOnrequest
+  },
+  set (fn) {
+    // `Sub.prototype.onrequest = fn` patches a prototype, not a node
+    if (!(this._native instanceof binding.NativeDht)) {
+      Object.defineProperty(this, 'onrequest', { value: fn, writable: true, configurable: true })
+      return
+    }
+    this._userOnrequest = fn
+    this._syncRequestHook()
+  }
+})
 HyperDHT.toKey = toKey
 
 module.exports = HyperDHT
@@ -812,6 +1007,20 @@ function relayAddressesArg (list) {
   return list.map(({ host, port }) => `${host}:${port}`)
 }
 
+// dht-rpc ping/delayedPing reply
+function pingReply (r) {
+  return {
+    tid: r.tid || 0,
+    rtt: r.rtt || 0,
+    from: fromOf(r),
+    to: r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null,
+    token: r.token || null,
+    closerNodes: r.closerNodes ? decodeNodes(r.closerNodes) : null,
+    error: r.error || 0,
+    value: r.value || null
+  }
+}
+
 function fromOf (r) {
   return { id: r.fromId || null, host: r.fromHost, port: r.fromPort }
 }
@@ -854,6 +1063,7 @@ function decodeNodes (packed) {
 class RawReply {
   constructor (r, from, to, token) {
     this.tid = r.tid || 0
+    this.rtt = r.rtt || 0
     this.from = from
     this.to = to
     this.token = token
@@ -878,6 +1088,11 @@ function mapPeer (p) {
 }
 
 function noop () {}
+
+// a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
+function u32 (n) {
+  return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
+}
 
 function dispatchConn (c, ev) {
   switch (ev.type) {

@@ -45,6 +45,8 @@ pub struct JsDhtOptions {
     /// dht-rpc `quickFirewall !== false`: a firewalled node may learn it is reachable from the
     /// first PING_NAT answers instead of waiting for persistence
     pub quick_firewall: Option<bool>,
+    /// dht-rpc `maxPingDelay` (ms): longer DELAYED_PINGs get no reply
+    pub max_ping_delay: Option<u32>,
 }
 
 #[napi(object)]
@@ -100,6 +102,8 @@ pub struct JsRequest {
     pub target: Option<Buffer>,
     pub value: Option<Buffer>,
     pub retry: Option<bool>,
+    /// `opts.session`: an id from `session()`
+    pub session: Option<u32>,
 }
 
 /// `connect(remotePublicKey, opts)` options that reach the engine.
@@ -207,6 +211,8 @@ pub struct NativeDht {
     pub(crate) next_cid: Arc<AtomicU32>,
     /// firewall / holepunch-veto questions waiting for JS (src/server.rs, src/veto.rs)
     pub(crate) questions: JsQuestions,
+    /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
+    pub(crate) app_requests: crate::app_requests::AppRequests,
 }
 
 pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
@@ -284,6 +290,14 @@ impl NativeDht {
                         ..JsEvent::named("nat-update")
                     },
                     DhtEvent::NetworkUpdate { .. } => JsEvent::named("network-update"),
+                    DhtEvent::AddNode(e) => JsEvent {
+                        node: Some(crate::rpc_extra::js_node(&e)),
+                        ..JsEvent::named("add-node")
+                    },
+                    DhtEvent::RemoveNode(e) => JsEvent {
+                        node: Some(crate::rpc_extra::js_node(&e)),
+                        ..JsEvent::named("remove-node")
+                    },
                     DhtEvent::Close => break,
                 };
                 emit(&s2, js);
@@ -294,7 +308,12 @@ impl NativeDht {
             max_age: (opts.max_age > 0.0)
                 .then(|| std::time::Duration::from_millis(opts.max_age as u64)),
         };
+        if let Some(ms) = opts.max_ping_delay {
+            dht.set_max_ping_delay(ms);
+        }
         let hyper = HyperDht::new(dht.clone(), cache);
+        let app_requests = crate::app_requests::AppRequests::default();
+        dht.set_unhandled_request_hook(Some(app_requests.hook(sink.clone())));
         let s3 = sink.clone();
         hyper
             .plugins
@@ -337,6 +356,7 @@ impl NativeDht {
             sink,
             queries: Arc::new(Mutex::new(HashMap::new())),
             questions: JsQuestions::default(),
+            app_requests,
         })
     }
 
@@ -431,6 +451,7 @@ impl NativeDht {
         if req.retry == Some(false) {
             spec.retries = 0;
         }
+        crate::rpc_extra::set_session(&mut spec, req.session);
         let r = self.dht.request(spec).await.map_err(reason)?;
         Ok(js_reply(&r))
     }
@@ -799,6 +820,7 @@ impl NativeDht {
         crate::raw_stream::destroy_all(&self.raws, &self.sink);
         self.questions.clear();
         self.hyper.plugins.clear();
+        self.app_requests.clear();
         self.udx.close();
         self.dht.destroy().await;
         emit(&self.sink, JsEvent::named("close"));

@@ -59,7 +59,8 @@ pub struct JsResult {
 #[napi(object)]
 #[derive(Default)]
 pub struct JsEvent {
-    /// ready | listening | persistent | nat-update | wakeup | network-update | close | reply | end
+    /// ready | listening | persistent | nat-update | wakeup | network-update | add-node |
+    /// remove-node | app-request | close | reply | end | ...
     #[napi(js_name = "type")]
     pub kind: String,
     pub qid: Option<u32>,
@@ -86,6 +87,46 @@ pub struct JsEvent {
     pub veto: Option<crate::veto::JsHolepunchInfo>,
     /// `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`)
     pub plugin: Option<JsPluginRequest>,
+    /// `add-node` / `remove-node`: the routing-table entry
+    pub node: Option<JsNode>,
+    /// `app-request`: a request no engine handler took, for `dht.onrequest` (answer with
+    /// `requestReply`)
+    pub request: Option<JsAppRequest>,
+}
+
+/// A routing-table entry as dht-rpc keeps it (`{id, host, port, to, sampled, added, pinged,
+/// seen, downHints}`; the tick fields count dht-rpc's 5 s ticks).
+#[napi(object)]
+#[derive(Default)]
+pub struct JsNode {
+    pub id: Buffer,
+    pub host: String,
+    pub port: u32,
+    /// our address as this node saw it when sampled (null for nodes added by address)
+    pub to: Option<JsAddress>,
+    pub sampled: f64,
+    pub added: f64,
+    pub pinged: f64,
+    pub seen: f64,
+    pub down_hints: u32,
+}
+
+/// An application request for `dht.onrequest(req)` (dht-rpc io.js `Request`).
+#[napi(object)]
+#[derive(Default)]
+pub struct JsAppRequest {
+    /// the id to pass to `requestReply` / `requestRelay`
+    pub id: u32,
+    pub tid: u32,
+    pub from_id: Option<Buffer>,
+    pub from_host: String,
+    pub from_port: u32,
+    pub to_host: String,
+    pub to_port: u32,
+    pub token: Option<Buffer>,
+    pub command: f64,
+    pub target: Option<Buffer>,
+    pub value: Option<Buffer>,
 }
 
 /// A decoded `pluginRequest` plus its outer dht-rpc request (hyperdht persistent.js `onplugin`).

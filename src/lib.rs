@@ -4,6 +4,7 @@
 //! napi glue only: argument conversion, ThreadsafeFunction plumbing, class wrappers.
 //! All protocol and I/O logic lives in the pure-Rust crates under `crates/`.
 
+mod app_requests;
 mod conn;
 mod crypto;
 mod dht;
@@ -13,6 +14,7 @@ mod internals;
 mod ops;
 mod raw_stream;
 mod records;
+mod rpc_extra;
 mod server;
 mod stats;
 mod veto;

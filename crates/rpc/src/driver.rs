@@ -32,6 +32,8 @@ pub(super) struct State {
     pub(super) node: Node,
     pub(super) handler: Option<Box<dyn RequestHandler>>,
     pub(super) handler_requests: std::collections::HashSet<u64>,
+    /// requests neither the node nor `handler` answered (see [`Dht::set_unhandled_request_hook`])
+    pub(super) unhandled: Option<UnhandledHook>,
     pub(super) requests: HashMap<u64, oneshot::Sender<Result<Response, RpcError>>>,
     pub(super) queries: HashMap<QueryId, mpsc::Sender<QueryEvent>>,
     pub(super) next_req: u64,
@@ -125,6 +127,7 @@ impl Dht {
                 node,
                 handler: None,
                 handler_requests: Default::default(),
+                unhandled: None,
                 requests: HashMap::new(),
                 queries: HashMap::new(),
                 next_req: 1,
@@ -227,6 +230,16 @@ impl Dht {
 
     pub fn set_request_handler(&self, h: Box<dyn RequestHandler>) {
         self.lock().handler = Some(h);
+    }
+
+    /// Application requests that neither the node nor the [`RequestHandler`] answered go to
+    /// `h` instead of getting UNKNOWN_COMMAND (dht-rpc: a subclass's `onrequest` returning
+    /// false). `h` runs on the driver with the node locked: it must not call locking [`Dht`]
+    /// methods; it keeps the request and answers later (e.g. with
+    /// [`Node::reply`](crate::node::Node::reply) through [`Dht::with_node`]) or returns false
+    /// to have UNKNOWN_COMMAND sent now. `None` restores the default.
+    pub fn set_unhandled_request_hook(&self, h: Option<UnhandledHook>) {
+        self.lock().unhandled = h;
     }
 
     /// Datagrams on our sockets that are not dht-rpc frames (shorter than 2 bytes or a first
@@ -423,23 +436,81 @@ impl Dht {
         self.with_node(|n| n.handle_datagram(socket, from, data, now))
     }
 
-    /// `dht.delayedPing(to, delayMs)`: the responder waits `delay_ms` (≤ 10 000, its
-    /// `maxPingDelay`) before answering; the per-attempt timeout is `delay + 1 s`.
+    /// `dht.delayedPing(to, delayMs)`: the responder waits `delay_ms` (at most its
+    /// `maxPingDelay`, else it does not answer) before answering; the per-attempt timeout is
+    /// `delay + 1 s`. Asking for more than our own [`Dht::max_ping_delay`] is an error.
     pub async fn delayed_ping(
         &self,
         to: SocketAddrV4,
         delay_ms: u32,
     ) -> Result<Response, RpcError> {
-        if delay_ms > crate::node::MAX_PING_DELAY_MS {
+        let spec = self.delayed_ping_spec(to, delay_ms)?;
+        self.request(spec).await
+    }
+
+    /// The request [`Dht::delayed_ping`] sends (set `session`, `retries`, ... before sending it
+    /// with [`Dht::request`]).
+    pub fn delayed_ping_spec(
+        &self,
+        to: SocketAddrV4,
+        delay_ms: u32,
+    ) -> Result<RequestSpec, RpcError> {
+        let max = self.max_ping_delay();
+        if delay_ms > max {
             return Err(RpcError::InvalidArgument(format!(
-                "Delay exceeds max delay: {}ms",
-                crate::node::MAX_PING_DELAY_MS
+                "Delay exceeds max delay: {max}ms"
             )));
         }
         let mut spec = RequestSpec::new(to, true, Command::DelayedPing.code());
         spec.value = Some(delay_ms.to_le_bytes().to_vec());
         spec.timeout = Some(Duration::from_millis(delay_ms as u64 + 1000));
-        self.request(spec).await
+        Ok(spec)
+    }
+
+    /// `dht.maxPingDelay` (default 10 000 ms).
+    pub fn max_ping_delay(&self) -> u32 {
+        self.lock().node.max_ping_delay()
+    }
+
+    /// `opts.maxPingDelay`: longer DELAYED_PINGs get no reply, and we ask for none longer.
+    pub fn set_max_ping_delay(&self, ms: u32) {
+        self.lock().node.set_max_ping_delay(ms);
+    }
+
+    /// Routing-table changes become [`DhtEvent::AddNode`] / [`DhtEvent::RemoveNode`] (off by
+    /// default; they share the bounded event queue).
+    pub fn set_node_events(&self, on: bool) {
+        self.lock().node.set_node_events(on);
+    }
+
+    /// `dht.health`: a copy of the network-health window.
+    pub fn health(&self) -> crate::health::NetworkHealth {
+        self.lock().node.health().clone()
+    }
+
+    /// `dht.table.id` (also while ephemeral).
+    pub fn table_id(&self) -> [u8; 32] {
+        self.lock().node.table_id()
+    }
+
+    /// The routing table's entries, most recently heard first (`dht.nodes`); 0 = all.
+    pub fn table_entries(&self, limit: usize) -> Vec<crate::routing_table::Entry> {
+        self.lock().node.table_entries(limit)
+    }
+
+    /// `dht.table.closest(target, k)`.
+    pub fn table_closest(&self, target: &[u8; 32], k: usize) -> Vec<crate::routing_table::Entry> {
+        self.lock().node.table_closest(target, k)
+    }
+
+    /// `dht.table.get(id)`.
+    pub fn table_get(&self, id: &[u8; 32]) -> Option<crate::routing_table::Entry> {
+        self.lock().node.table_get(id)
+    }
+
+    /// `dht.table.random()`.
+    pub fn table_random(&self) -> Option<crate::routing_table::Entry> {
+        self.lock().node.table_random()
     }
 
     pub fn query(&self, p: QueryParams) -> QueryHandle {

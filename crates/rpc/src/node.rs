@@ -131,6 +131,10 @@ pub struct Node {
     online: bool,
     degraded: bool,
     next_session: SessionId,
+    /// `opts.maxPingDelay`: DELAYED_PING requests asking for longer get no reply
+    max_ping_delay: u32,
+    /// whether routing-table changes are reported as [`Event::AddNode`] / [`Event::RemoveNode`]
+    node_events: bool,
 }
 
 fn random_id() -> [u8; 32] {
@@ -187,6 +191,8 @@ impl Node {
             online: true,
             degraded: false,
             next_session: 1,
+            max_ping_delay: MAX_PING_DELAY_MS,
+            node_events: false,
             cfg,
         };
         if let Some(seed) = node.cfg.nat_seed {
@@ -296,6 +302,70 @@ impl Node {
             return None;
         }
         Some(SocketAddrV4::new(host, self.server_port))
+    }
+
+    /// `dht.maxPingDelay` (dht-rpc `opts.maxPingDelay`, default 10 000 ms): the longest delay
+    /// this node grants a DELAYED_PING (longer ones get no reply) and may ask for.
+    pub fn max_ping_delay(&self) -> u32 {
+        self.max_ping_delay
+    }
+    pub fn set_max_ping_delay(&mut self, ms: u32) {
+        self.max_ping_delay = ms;
+    }
+
+    /// Reports routing-table changes as [`Event::AddNode`] / [`Event::RemoveNode`] (dht-rpc's
+    /// `add-node` / `remove-node`). Off by default: nothing is built for nobody.
+    pub fn set_node_events(&mut self, on: bool) {
+        self.node_events = on;
+    }
+
+    /// `dht.health` (dht-rpc `NetworkHealth`).
+    pub fn health(&self) -> &NetworkHealth {
+        &self.health
+    }
+
+    /// The routing table's entries, most recently heard first (`dht.nodes`, latest first).
+    pub fn table_entries(&self, limit: usize) -> Vec<Entry> {
+        let all = self.table.by_recency();
+        let n = if limit == 0 {
+            all.len()
+        } else {
+            limit.min(all.len())
+        };
+        all[..n].iter().map(|e| (*e).clone()).collect()
+    }
+
+    /// `table.closest(target, k)`: upstream's row walk (not [`RoutingTable::nearest`]).
+    pub fn table_closest(&self, target: &[u8; 32], k: usize) -> Vec<Entry> {
+        self.table.closest(target, k).into_iter().cloned().collect()
+    }
+
+    /// `table.get(id)`.
+    pub fn table_get(&self, id: &[u8; 32]) -> Option<Entry> {
+        self.table.get(id).cloned()
+    }
+
+    /// `table.random()`.
+    pub fn table_random(&self) -> Option<Entry> {
+        self.table.random().cloned()
+    }
+
+    /// `_removeNode`: drops `id` from the table, reporting it when node events are on.
+    pub(super) fn remove_node(&mut self, id: &[u8; 32]) {
+        if let Some(e) = self.table.remove(id) {
+            if self.node_events {
+                self.events.push_back(Event::RemoveNode(e));
+            }
+        }
+    }
+
+    /// `emit('add-node', node)` for an entry just added.
+    pub(super) fn added_node(&mut self, id: &[u8; 32]) {
+        if self.node_events {
+            if let Some(e) = self.table.get(id) {
+                self.events.push_back(Event::AddNode(e.clone()));
+            }
+        }
     }
 
     /// `toArray()`: most recently heard first.
@@ -447,6 +517,7 @@ impl Node {
             seen: 0,
             sampled: 0,
             down_hints: 0,
+            to: None,
             heard: 0,
         });
     }

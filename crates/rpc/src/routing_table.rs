@@ -9,7 +9,7 @@ use crate::peer::compare;
 
 pub const K: usize = 20;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: [u8; 32],
     pub addr: SocketAddrV4,
@@ -18,6 +18,9 @@ pub struct Entry {
     pub seen: u64,
     pub sampled: u64,
     pub down_hints: u32,
+    /// The address this node saw us at when it was last sampled (dht-rpc `node.to`); `None`
+    /// for nodes added by address (`addNode`)
+    pub to: Option<SocketAddrV4>,
     /// Monotonic "last heard from" stamp: the time-ordered set of dht-rpc.
     pub heard: u64,
 }
@@ -141,7 +144,7 @@ impl RoutingTable {
 
     /// Upstream's row walk: rows d, d-1, .., 0 then d+1 .. 255.
     pub fn closest(&self, target: &[u8; 32], k: usize) -> Vec<&Entry> {
-        let mut out = Vec::with_capacity(k);
+        let mut out = Vec::with_capacity(k.min(self.len));
         let d = row_index(&self.id, target);
         for r in (0..=d).rev() {
             for e in &self.rows[r] {
@@ -243,6 +246,7 @@ mod tests {
             seen: 0,
             sampled: 0,
             down_hints: 0,
+            to: None,
             heard: 0,
         }
     }

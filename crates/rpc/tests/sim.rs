@@ -1026,3 +1026,147 @@ fn a_query_routes_around_dead_nearest_nodes() {
         sim.dead.clear();
     }
 }
+
+/// dht-rpc `add-node` / `remove-node`: with node events on, every table entry arrives as an
+/// `AddNode` (after the NAT sample its reply carried) and a node that stops answering leaves
+/// with a `RemoveNode`; with them off nothing is built.
+#[test]
+fn node_events_follow_the_routing_table() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    sim.advance(Duration::from_millis(10));
+    let boot = sim.addrs[b].0;
+    let mut peers = Vec::new();
+    for _ in 0..4 {
+        peers.push(sim.add(persistent_cfg(boot), false));
+        sim.advance(Duration::from_millis(50));
+    }
+    sim.advance(Duration::from_secs(2));
+    let quiet = sim.add(persistent_cfg(boot), false);
+    let watched = sim.add(persistent_cfg(boot), false);
+    sim.nodes[watched].set_node_events(true);
+    sim.advance(Duration::from_secs(2));
+    assert!(sim.ready(watched) && sim.ready(quiet));
+    assert!(!sim.events[quiet]
+        .iter()
+        .any(|e| matches!(e, Event::AddNode(_) | Event::RemoveNode(_))));
+    let mut table: Vec<SocketAddrV4> = Vec::new();
+    for e in &sim.events[watched] {
+        match e {
+            Event::AddNode(n) => {
+                assert_eq!(n.id, hyperdht_rpc::peer::id(&n.addr));
+                assert_eq!(n.to, Some(sim.addrs[watched].0), "sampled from its reply");
+                assert!(n.sampled > 0);
+                table.push(n.addr);
+            }
+            Event::RemoveNode(n) => table.retain(|a| *a != n.addr),
+            _ => {}
+        }
+    }
+    let mut now_in: Vec<SocketAddrV4> = sim.nodes[watched]
+        .to_array(0)
+        .iter()
+        .map(|n| n.addr)
+        .collect();
+    table.sort();
+    now_in.sort();
+    assert_eq!(table, now_in);
+    // a node dies; a query that asks it (one attempt) drops it from the table
+    let victim = peers[2];
+    let victim_addr = sim.addrs[victim].0;
+    assert!(now_in.contains(&victim_addr));
+    sim.dead.push(victim_addr);
+    let target = sim.nodes[victim].id().unwrap();
+    let now = sim.now;
+    sim.events[watched].clear();
+    sim.nodes[watched].query(
+        QuerySpec {
+            target,
+            internal: true,
+            command: Command::FindNode.code(),
+            value: None,
+            concurrency: 10,
+            retries: 0,
+            nodes: vec![],
+            background: false,
+            only_closest_nodes: false,
+            force: true,
+        },
+        now,
+    );
+    sim.advance(Duration::from_secs(2));
+    let removed: Vec<_> = sim.events[watched]
+        .iter()
+        .filter_map(|e| match e {
+            Event::RemoveNode(n) => Some(n.addr),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(removed, vec![victim_addr]);
+    assert!(sim.nodes[watched]
+        .to_array(0)
+        .iter()
+        .all(|n| n.addr != victim_addr));
+}
+
+/// `maxPingDelay`: a DELAYED_PING within the responder's limit is answered after the delay,
+/// one above it never.
+#[test]
+fn delayed_ping_honours_max_ping_delay() {
+    let mut sim = Sim::new();
+    let b = sim.add(
+        Config {
+            ephemeral: Some(false),
+            adaptive: false,
+            firewalled: false,
+            ..Config::default()
+        },
+        true,
+    );
+    let c = sim.add(
+        Config {
+            bootstrap: vec![sim.addrs[b].0],
+            ..Config::default()
+        },
+        false,
+    );
+    sim.advance(Duration::from_millis(10));
+    sim.nodes[b].set_max_ping_delay(300);
+    assert_eq!(sim.nodes[b].max_ping_delay(), 300);
+    let to = sim.addrs[b].0;
+    for (req, delay) in [(1u64, 200u32), (2, 400)] {
+        let mut spec = RequestSpec::new(to, true, Command::DelayedPing.code());
+        spec.value = Some(delay.to_le_bytes().to_vec());
+        spec.timeout = Some(Duration::from_millis(delay as u64 + 1000));
+        spec.retries = 0;
+        let now = sim.now;
+        sim.nodes[c].request(req, spec, now);
+    }
+    let started = sim.now;
+    sim.advance(Duration::from_millis(190));
+    let answered = |sim: &Sim, id: u64| {
+        sim.events[c].iter().find_map(|e| match e {
+            Event::Response { req, result } if *req == id => Some(result.clone()),
+            _ => None,
+        })
+    };
+    assert!(answered(&sim, 1).is_none(), "not before the delay");
+    sim.advance(Duration::from_millis(20));
+    let ok = answered(&sim, 1)
+        .expect("answered after 200 ms")
+        .expect("no error");
+    assert!(ok.rtt_ms >= 200 && sim.now.duration_since(started) >= Duration::from_millis(200));
+    sim.advance(Duration::from_secs(2));
+    assert!(matches!(
+        answered(&sim, 2),
+        Some(Err(hyperdht_rpc::RpcError::RequestTimeout))
+    ));
+}

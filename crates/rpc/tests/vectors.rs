@@ -104,6 +104,7 @@ fn routing_table_rows_and_closest() {
             seen: 0,
             sampled: 0,
             down_hints: 0,
+            to: None,
             heard: 0,
         });
         let added = matches!(r, AddResult::Added);

@@ -96,6 +96,7 @@ pub(super) fn process_events(st: &mut State) -> bool {
                     Some(h) => h.on_request(req.clone(), &mut st.node),
                     None => false,
                 };
+                let handled = handled || st.unhandled.as_mut().is_some_and(|h| h(&req));
                 if !handled {
                     st.node.reply(
                         &req,
@@ -148,6 +149,8 @@ pub(super) fn process_events(st: &mut State) -> bool {
             Event::NetworkUpdate { online, degraded } => {
                 emit(st, DhtEvent::NetworkUpdate { online, degraded })
             }
+            Event::AddNode(e) => emit(st, DhtEvent::AddNode(e)),
+            Event::RemoveNode(e) => emit(st, DhtEvent::RemoveNode(e)),
         }
     }
     to_queries
@@ -275,6 +278,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             Err(p) => p.into_inner(),
         };
         st.handler = None;
+        st.unhandled = None;
     }
     shared.closed.send_replace(true);
 }

@@ -90,6 +90,10 @@ pub enum DhtEvent {
         online: bool,
         degraded: bool,
     },
+    /// `add-node` (after [`Dht::set_node_events`](super::Dht::set_node_events)`(true)`).
+    AddNode(crate::routing_table::Entry),
+    /// `remove-node` (after [`Dht::set_node_events`](super::Dht::set_node_events)`(true)`).
+    RemoveNode(crate::routing_table::Entry),
     Close,
 }
 
@@ -102,6 +106,10 @@ pub trait RequestHandler: Send + 'static {
     fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool;
     fn on_response(&mut self, _req: u64, _result: Result<Response, RpcError>, _node: &mut Node) {}
 }
+
+/// See [`Dht::set_unhandled_request_hook`](super::Dht::set_unhandled_request_hook): takes a
+/// request nobody answered; false = answer UNKNOWN_COMMAND now.
+pub type UnhandledHook = Box<dyn FnMut(&IncomingRequest) -> bool + Send>;
 
 /// Datagrams on our sockets that are not DHT frames (UDX packets, holepunch probes).
 pub type ForeignHandler = Box<dyn FnMut(SocketKind, SocketAddrV4, &[u8]) + Send>;

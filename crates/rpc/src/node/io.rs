@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{
     BootPhase, Event, IncomingRequest, Inflight, Node, Owner, RequestSpec, SocketKind, Transmit,
-    DEFAULT_TIMEOUT, MAX_PING_DELAY_MS,
+    DEFAULT_TIMEOUT,
 };
 use crate::error::RpcError;
 use crate::messages::{error_code, Command, RequestFrame, Response, ResponseFrame};
@@ -258,7 +258,7 @@ impl Node {
                     return;
                 };
                 let delay = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                if delay > MAX_PING_DELAY_MS {
+                if delay > self.max_ping_delay {
                     return;
                 }
                 // bounded (JS keeps an unbounded timer set): excess delayed pings get no reply
@@ -371,14 +371,14 @@ impl Node {
                 let seen =
                     self.table.get(&old).is_some_and(|e| e.seen == tick) && from_id == Some(old);
                 if !seen {
-                    self.table.remove(&old);
+                    self.remove_node(&old);
                     self.insert_node(*new);
                 }
             }
             Owner::Check { id } => {
                 self.checks = self.checks.saturating_sub(1);
                 if from_id != Some(id) {
-                    self.table.remove(&id);
+                    self.remove_node(&id);
                 }
             }
             Owner::Ignore => {}
@@ -412,7 +412,7 @@ impl Node {
             let to_id = r.to_id;
             self.fail_owner(r, RpcError::RequestTimeout, now);
             if let Some(id) = to_id {
-                self.table.remove(&id);
+                self.remove_node(&id);
             }
         } else if self.congestion.is_full() {
             self.stats.retries += 1;
@@ -455,12 +455,12 @@ impl Node {
             }
             Owner::Reping { old, new } => {
                 self.repings = self.repings.saturating_sub(1);
-                self.table.remove(&old);
+                self.remove_node(&old);
                 self.insert_node(*new);
             }
             Owner::Check { id } => {
                 self.checks = self.checks.saturating_sub(1);
-                self.table.remove(&id);
+                self.remove_node(&id);
             }
             Owner::QuickNat | Owner::Ignore => {}
         }

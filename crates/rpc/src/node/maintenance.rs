@@ -37,6 +37,7 @@ impl Node {
             let sample = expected && (e.sampled == 0 || e.sampled + OLD_NODE <= tick);
             if sample {
                 e.sampled = tick;
+                e.to = Some(to);
             }
             self.table.touch(&id);
             if sample {
@@ -44,19 +45,18 @@ impl Node {
             }
             return;
         }
-        let added = self.insert_node(Entry {
+        // `_addNode` samples `to` (then emits `add-node`) once the node is in the table
+        self.insert_node(Entry {
             id,
             addr: from,
             added: tick,
             pinged: tick,
             seen: tick,
-            sampled: tick,
+            sampled: 0,
             down_hints: 0,
+            to: Some(to),
             heard: 0,
         });
-        if added {
-            self.nat_add(to);
-        }
         let _ = now;
     }
 
@@ -71,7 +71,17 @@ impl Node {
         entry.pinged = tick;
         entry.seen = tick;
         match self.table.add(entry.clone()) {
-            AddResult::Added => true,
+            AddResult::Added => {
+                // `if (node.to && node.sampled === 0)`: a node heard from samples our address
+                if let (Some(to), 0) = (entry.to, entry.sampled) {
+                    if let Some(e) = self.table.get_mut(&entry.id) {
+                        e.sampled = tick;
+                    }
+                    self.nat_add(to);
+                }
+                self.added_node(&entry.id);
+                true
+            }
             AddResult::Updated | AddResult::IsSelf => false,
             AddResult::RowFull(row) => {
                 if !self.bootstrapped || self.repings >= 3 {

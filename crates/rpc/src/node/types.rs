@@ -144,6 +144,12 @@ pub enum Event {
         online: bool,
         degraded: bool,
     },
+    /// `add-node`: a node entered the routing table (only with
+    /// [`Node::set_node_events`](super::Node::set_node_events) on).
+    AddNode(crate::routing_table::Entry),
+    /// `remove-node`: a node left the routing table (timed out, failed a check or was swapped
+    /// out; only with [`Node::set_node_events`](super::Node::set_node_events) on).
+    RemoveNode(crate::routing_table::Entry),
 }
 
 /// Parameters of a single request (`dht.request`).
