@@ -120,7 +120,10 @@ const MAX_WRITTEN: u64 = 256 * 1024;
 /// Datagrams a link holds; more are dropped (tail drop is plain loss).
 const MAX_QUEUE: usize = 4096;
 const MAX_OPS: usize = 2000;
-const SETTLE_ROUNDS: usize = 4000;
+const SETTLE_ROUNDS: usize = 20_000;
+/// Virtual time the settle phase may take: enough for the slowest legitimate end, a stream
+/// giving up after its retransmission timeouts.
+const SETTLE_TIME: Duration = Duration::from_secs(15 * 60);
 
 fn pattern(i: u64, seed: u8) -> u8 {
     (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed
@@ -452,17 +455,23 @@ impl Sim {
         }
     }
 
-    /// Ends both sides, then runs perfect links until both close (or a bound is hit).
+    /// Ends both sides, then runs perfect links until both close (or a bound is hit). Keep-
+    /// alives are turned off: a 1 ms one would take a round per millisecond.
     fn settle(&mut self) {
         let now = self.now;
         for s in [&mut self.a, &mut self.b] {
+            s.s.set_keepalive(None, now);
             if s.closed.is_none() && !s.ended {
                 s.ended = true;
                 s.s.end(now);
             }
         }
         self.pump();
+        let deadline = now + SETTLE_TIME;
         for _ in 0..SETTLE_ROUNDS {
+            if self.now > deadline {
+                break;
+            }
             let (aw, bw) = (self.a.written, self.b.written);
             self.a.read(usize::MAX, bw);
             self.b.read(usize::MAX, aw);
