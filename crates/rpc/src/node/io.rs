@@ -62,6 +62,11 @@ impl Node {
     /// Sends (or queues behind the congestion window) one request; at [`MAX_INFLIGHT`] it is
     /// failed with `Overloaded` on the next timer turn instead.
     pub(super) fn send_request(&mut self, spec: RequestSpec, owner: Owner, now: Instant) {
+        if self.destroyed {
+            // work triggered while `destroy` fails what was pending (the bootstrap's next
+            // step, a re-ping's replacement node) must not leave requests behind
+            return;
+        }
         let full = self.inflight.len() >= MAX_INFLIGHT;
         let tid = if full { None } else { self.next_tid() };
         let socket = spec.socket.unwrap_or_else(|| self.request_socket());

@@ -557,22 +557,25 @@ impl Stream {
             }
         }
         if self.rto_deadline.is_some_and(|d| d <= now) {
-            let Some(idx) = self.inflight.iter().position(|p| !p.sacked) else {
+            // with everything in flight SACKed there is nothing to retransmit, but the timers
+            // below are still handled in this call (returning here left a due loss-probe
+            // deadline behind, so the driver woke again at once)
+            if let Some(idx) = self.inflight.iter().position(|p| !p.sacked) {
+                let head = &mut self.inflight[idx];
+                head.rto_count += 1;
+                if head.rto_count > MAX_RTO_TIMEOUTS {
+                    self.close(Some(UdxError::TimedOut));
+                    return;
+                }
+                self.bbr.on_rto();
+                self.ca = CaState::Loss;
+                self.recovery_until = Some(self.seq.wrapping_sub(1));
+                self.transmit(idx, now);
+                self.rto_deadline = Some(now + self.rto * 2);
+                self.pto_deadline = Some(now + self.pto());
+            } else {
                 self.rto_deadline = None;
-                return;
-            };
-            let head = &mut self.inflight[idx];
-            head.rto_count += 1;
-            if head.rto_count > MAX_RTO_TIMEOUTS {
-                self.close(Some(UdxError::TimedOut));
-                return;
             }
-            self.bbr.on_rto();
-            self.ca = CaState::Loss;
-            self.recovery_until = Some(self.seq.wrapping_sub(1));
-            self.transmit(idx, now);
-            self.rto_deadline = Some(now + self.rto * 2);
-            self.pto_deadline = Some(now + self.pto());
         }
         if self.pacing_deadline.is_some_and(|d| d <= now) {
             self.pacing_deadline = None;
