@@ -19,7 +19,6 @@ use tokio::task::JoinSet;
 use crate::dht::{HyperDht, QueryOptions};
 use crate::messages::{Announce, Peer};
 use crate::noise_payload::RelayInfo;
-use crate::server::Servers;
 use crate::signing::{sign_announce, sign_unannounce};
 use crate::Command;
 
@@ -103,7 +102,6 @@ struct Announcer {
     rpc: Dht,
     key_pair: KeyPair,
     target: [u8; 32],
-    servers: Servers,
     closest: Vec<SocketAddrV4>,
     generations: RelayGenerations,
     suspended: bool,
@@ -114,19 +112,13 @@ struct Announcer {
 
 /// `announcer.start()`: runs the first announce, then the background loop on a task. Returns
 /// once the first announce finished (like `server.listen()`).
-pub(crate) async fn start(
-    hyper: HyperDht,
-    key_pair: KeyPair,
-    target: [u8; 32],
-    servers: Servers,
-) -> AnnouncerHandle {
+pub(crate) async fn start(hyper: HyperDht, key_pair: KeyPair, target: [u8; 32]) -> AnnouncerHandle {
     let (tx, rx) = mpsc::channel(COMMANDS);
     let mut a = Announcer {
         rpc: hyper.rpc.clone(),
         hyper,
         key_pair,
         target,
-        servers,
         closest: Vec::new(),
         generations: RelayGenerations::default(),
         suspended: false,
@@ -278,13 +270,14 @@ impl Announcer {
             return;
         }
         self.closest = closest.iter().map(|r| r.from).collect();
-        if let Ok(mut map) = self.servers.lock() {
-            if let Some(srv) = map.get_mut(&self.target) {
+        let (target, generations) = (self.target, self.generations.clone());
+        self.hyper.engine(move |e, _, _| {
+            if let Some(srv) = e.core.servers.get_mut(&target) {
                 srv.relays = relays;
                 srv.relay_addresses = relay_addresses;
-                srv.relay_generations = self.generations.clone();
+                srv.relay_generations = generations;
             }
-        }
+        });
         self.unannounce_all(self.generations.removed()).await;
     }
 

@@ -3,27 +3,28 @@
 //! operation runs its whole query and commit phase in Rust and hands replies to a callback.
 
 use std::net::SocketAddrV4;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyperdht_crypto::{hash, KeyPair};
 use hyperdht_encoding::{Codec, Writer};
-use hyperdht_rpc::driver::{QueryEvent, RequestHandler};
-use hyperdht_rpc::node::{IncomingRequest, Node, RequestSpec};
+use hyperdht_rpc::driver::QueryEvent;
+use hyperdht_rpc::node::{Node, RequestSpec};
 use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
 use tokio::task::JoinSet;
 
 use crate::announcer::{self, Announcers};
+use crate::core::server::ServerConfig;
+use crate::core::Core;
+use crate::driver::engine::{Engine, ServerSink};
 use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
-use crate::persistent::{Outcome, Persistent, StorageLimits};
+use crate::persistent::{Persistent, StorageLimits};
 use crate::plugin::Plugins;
-use crate::router;
-use crate::server::{Connection, ListenExtras, ListenOptions, ServerState, Servers};
+use crate::server::{Connection, ListenExtras, ListenOptions};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
 use hyperdht_udx::UdxSocket;
-use std::collections::HashMap;
 
 pub type OpError = RpcError;
 
@@ -53,75 +54,9 @@ pub struct AnnounceOptions {
     pub clear: bool,
 }
 
-struct Storage {
-    store: Arc<Mutex<Persistent>>,
-    servers: Servers,
-    plugins: Plugins,
-}
-
-impl RequestHandler for Storage {
-    fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
-        // PEER_HANDSHAKE / PEER_HOLEPUNCH are routed by every node, persistent or not
-        let routed = match Command::from_code(req.command) {
-            Some(c @ (Command::PeerHandshake | Command::PeerHolepunch)) => Some(c),
-            _ => None,
-        };
-        if let Some(cmd) = routed {
-            let relay = req.target.and_then(|t| {
-                self.store
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.forwards.get(&t, Instant::now()))
-                    .and_then(|f| f.relay)
-            });
-            let local = req.target.and_then(|t| {
-                let mut servers = self.servers.lock().ok()?;
-                let srv = servers.get_mut(&t)?;
-                if cmd == Command::PeerHandshake {
-                    Some(srv.on_peer_handshake(&req, node, &self.servers))
-                } else {
-                    srv.on_peer_holepunch(&req, node, &self.servers)
-                }
-            });
-            let action = if let Some(a) = local {
-                a
-            } else if cmd == Command::PeerHandshake {
-                router::on_peer_handshake(&req, relay)
-            } else {
-                router::on_peer_holepunch(&req, relay)
-            };
-            action.apply(&req, node);
-            return true;
-        }
-        // hyperdht index.js onrequest: PLUGIN only on a persistent node (else UNKNOWN_COMMAND),
-        // then persistent.js onplugin answers or drops
-        if Command::from_code(req.command) == Some(Command::Plugin) {
-            if node.id().is_none() {
-                return false;
-            }
-            self.plugins.on_request(&req, Instant::now());
-            return true;
-        }
-        let outcome = match self.store.lock() {
-            Ok(mut s) => s.on_request(&req, node.id(), Instant::now()),
-            Err(_) => Outcome::Unhandled,
-        };
-        match outcome {
-            Outcome::Reply(r) => {
-                node.reply(&req, r.into_reply());
-                true
-            }
-            Outcome::Drop => true,
-            Outcome::Unhandled => false,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct HyperDht {
     pub rpc: Dht,
-    store: Arc<Mutex<Persistent>>,
-    servers: Servers,
     announcers: Announcers,
     pub(crate) punchers: Punchers,
     pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
@@ -157,24 +92,34 @@ fn uint_bytes(v: u64) -> Vec<u8> {
 impl HyperDht {
     pub fn new(rpc: Dht, cache: CacheOptions) -> Self {
         let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
-        let store = Arc::new(Mutex::new(Persistent::new(limits, Instant::now())));
-        let servers: Servers = Arc::new(Mutex::new(HashMap::new()));
+        let store = Persistent::new(limits, Instant::now());
         let plugins = Plugins::default();
-        rpc.set_request_handler(Box::new(Storage {
-            store: store.clone(),
-            servers: servers.clone(),
-            plugins: plugins.clone(),
-        }));
+        let punchers = Punchers::default();
+        let connects = Arc::new(crate::connect_state::ConnectShared::new(limits.max_size));
+        let core = Core::new(store, punchers.stats().clone(), rpc.server_address());
+        rpc.set_request_handler(Box::new(Engine::new(
+            core,
+            plugins.clone(),
+            connects.clone(),
+        )));
+        let handle = rpc.clone();
+        Engine::run(&rpc, |e, _, _| e.set_rpc(handle));
         HyperDht {
             rpc,
-            store,
-            servers,
             announcers: Arc::default(),
-            punchers: Punchers::default(),
-            connects: Arc::new(crate::connect_state::ConnectShared::new(limits.max_size)),
+            punchers,
+            connects,
             attached: Arc::default(),
             plugins,
         }
+    }
+
+    /// Runs `f` on this node's engine (core + driver state) with the node and the time.
+    pub(crate) fn engine<R>(
+        &self,
+        f: impl FnOnce(&mut Engine, &mut Node, Instant) -> R,
+    ) -> Option<R> {
+        Engine::run(&self.rpc, f)
     }
 
     /// Routes the datagrams on the DHT sockets that are not dht-rpc frames: UDX packets to
@@ -185,10 +130,14 @@ impl HyperDht {
             .store(true, std::sync::atomic::Ordering::Release);
         let punchers = self.punchers.clone();
         let flush = udx.clone();
+        let sink = udx.clone();
+        self.engine(move |e, _, _| e.set_udx(sink));
+        let rpc = self.rpc.clone();
         self.rpc
             .set_foreign_datagram_handler(Box::new(move |socket, from: SocketAddrV4, d| {
                 if !udx.feed_deferred(std::net::SocketAddr::V4(from), d) && d.len() == 1 {
                     punchers.on_probe(socket, from);
+                    Engine::run(&rpc, |e, n, now| e.core.on_probe(socket, from, n, now));
                 }
             }));
         self.rpc
@@ -235,39 +184,26 @@ impl HyperDht {
     ) -> Result<tokio::sync::mpsc::Receiver<Connection>, OpError> {
         let target = hash(&key_pair.public_key);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let state = ServerState::new(
-            key_pair,
-            udx.clone(),
-            self.rpc.clone(),
-            opts,
-            tx,
-            self.punchers.clone(),
-            extras,
-            self.connects.clone(),
-            &self.servers,
-        );
+        let config = ServerConfig {
+            firewall: opts.firewall.is_some(),
+            holepunch: opts.holepunch,
+            holepunch_veto: opts.holepunch_veto.is_some(),
+            share_local_address: opts.share_local_address,
+            reusable_socket: extras.reusable_socket,
+        };
         self.ensure_attached(udx);
-        if let Ok(mut s) = self.servers.lock() {
-            s.insert(target, state);
-        }
-        // the record a FIND_PEER on this node returns (hyperdht: a retained router entry)
-        if let Ok(mut s) = self.store.lock() {
-            let record = Peer {
-                public_key: key_pair.public_key,
-                relay_addresses: Vec::new(),
-            }
-            .to_bytes();
-            s.forwards.retain(
-                target,
-                crate::persistent::Forward {
-                    relay: None,
-                    record,
-                },
-            );
-        }
+        let sink = ServerSink {
+            connections: tx,
+            firewall: opts.firewall,
+            veto: opts.holepunch_veto,
+        };
+        self.engine(|e, node, now| {
+            e.sinks.insert(target, sink);
+            e.core.listen(key_pair, config, node, now);
+        })
+        .ok_or(RpcError::Destroyed)?;
         // the announcer's first round finishes before we report listening, like upstream
-        let handle =
-            announcer::start(self.clone(), key_pair.clone(), target, self.servers.clone()).await;
+        let handle = announcer::start(self.clone(), key_pair.clone(), target).await;
         if let Ok(mut a) = self.announcers.lock() {
             if let Some(old) = a.insert(target, Arc::new(handle)) {
                 tokio::spawn(async move { old.stop().await });
@@ -285,14 +221,10 @@ impl HyperDht {
     /// unannounces from its relay nodes.
     pub async fn unlisten(&self, key_pair: &KeyPair) {
         let target = hash(&key_pair.public_key);
-        if let Ok(mut s) = self.servers.lock() {
-            if let Some(mut srv) = s.remove(&target) {
-                srv.clear_all();
-            }
-        }
-        if let Ok(mut s) = self.store.lock() {
-            s.forwards.delete(&target);
-        }
+        self.engine(|e, node, now| {
+            e.sinks.remove(&target);
+            e.core.unlisten(&target, node, now);
+        });
         let handle = self
             .announcers
             .lock()
@@ -307,21 +239,23 @@ impl HyperDht {
     /// accepted our last announce, at most 3. Empty if not listening with that key.
     pub fn relay_addresses(&self, public_key: &[u8; 32]) -> Vec<SocketAddrV4> {
         let target = hash(public_key);
-        self.servers
-            .lock()
-            .ok()
-            .and_then(|s| s.get(&target).map(|srv| srv.relay_addresses.clone()))
-            .unwrap_or_default()
+        self.engine(|e, _, _| {
+            e.core
+                .servers
+                .get(&target)
+                .map(|s| s.relay_addresses.clone())
+        })
+        .flatten()
+        .unwrap_or_default()
     }
 
     /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
     /// suspended or not listening.
     pub fn refresh(&self, public_key: &[u8; 32]) {
+        let target = hash(public_key);
         let suspended = self
-            .servers
-            .lock()
-            .ok()
-            .and_then(|s| s.get(&hash(public_key)).map(|srv| srv.suspended))
+            .engine(|e, _, _| e.core.servers.get(&target).map(|s| s.suspended))
+            .flatten()
             .unwrap_or(true);
         if let (false, Some(a)) = (suspended, self.announcer(public_key)) {
             a.refresh();
@@ -330,12 +264,8 @@ impl HyperDht {
 
     /// `server.suspend()`: drop pending handshakes, stop answering new ones, unannounce.
     pub async fn suspend_server(&self, public_key: &[u8; 32]) {
-        if let Ok(mut s) = self.servers.lock() {
-            if let Some(srv) = s.get_mut(&hash(public_key)) {
-                srv.suspended = true;
-                srv.clear_all();
-            }
-        }
+        let target = hash(public_key);
+        self.engine(|e, n, now| e.core.set_server_suspended(&target, true, n, now));
         if let Some(a) = self.announcer(public_key) {
             a.suspend().await;
         }
@@ -343,11 +273,8 @@ impl HyperDht {
 
     /// `server.resume()`: answer handshakes again and re-announce.
     pub async fn resume_server(&self, public_key: &[u8; 32]) {
-        if let Ok(mut s) = self.servers.lock() {
-            if let Some(srv) = s.get_mut(&hash(public_key)) {
-                srv.suspended = false;
-            }
-        }
+        let target = hash(public_key);
+        self.engine(|e, n, now| e.core.set_server_suspended(&target, false, n, now));
         if let Some(a) = self.announcer(public_key) {
             a.resume().await;
         }
@@ -358,13 +285,14 @@ impl HyperDht {
     pub fn stats(&self) -> crate::stats::StatsSnapshot {
         let mut s = self.punchers.stats().snapshot();
         s.rpc = self.rpc.stats();
-        if let Ok(store) = self.store.lock() {
-            s.records = crate::stats::Records {
-                announces: store.records_len() as u64,
-                mutables: store.mutables_len() as u64,
-                immutables: store.immutables_len() as u64,
-                router: store.forwards_len() as u64,
-            };
+        let records = self.with_store(|store| crate::stats::Records {
+            announces: store.records_len() as u64,
+            mutables: store.mutables_len() as u64,
+            immutables: store.immutables_len() as u64,
+            router: store.forwards_len() as u64,
+        });
+        if let Some(r) = records {
+            s.records = r;
         }
         s
     }
@@ -378,20 +306,22 @@ impl HyperDht {
     /// cache drain once connections are open (servers keep a handshake 10 s after it connects,
     /// for retransmits, like upstream's `handshakeClearWait`).
     pub fn internal_counts(&self) -> crate::connect_state::InternalCounts {
-        let (server_slots, server_noise_keys) = self
-            .servers
-            .lock()
-            .map(|s| {
-                s.values()
+        let (server_slots, server_noise_keys, core_punchers) = self
+            .engine(|e, _, _| {
+                let (a, b) = e
+                    .core
+                    .servers
+                    .values()
                     .map(|srv| srv.slot_counts())
-                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+                (a, b, e.core.punchers.live())
             })
             .unwrap_or_default();
         let (relay_cache, routes) = self.connects.sizes();
         crate::connect_state::InternalCounts {
             server_slots,
             server_noise_keys,
-            punchers: self.punchers.live(),
+            punchers: self.punchers.live() + core_punchers,
             relay_cache,
             routes,
         }
@@ -399,7 +329,7 @@ impl HyperDht {
 
     /// Runs `f` on the local storage (tests, stats).
     pub fn with_store<R>(&self, f: impl FnOnce(&mut Persistent) -> R) -> Option<R> {
-        self.store.lock().ok().map(|mut s| f(&mut s))
+        self.engine(|e, _, _| f(&mut e.core.store))
     }
 
     /// Runs a query, calling `on_reply` for each successful reply; returns the closest replies.
@@ -559,9 +489,7 @@ impl HyperDht {
         o: &QueryOptions,
         mut on_reply: impl FnMut(&Response),
     ) -> Result<Vec<Response>, OpError> {
-        if let Ok(mut s) = self.store.lock() {
-            s.unannounce(&topic, &kp.public_key);
-        }
+        self.with_store(|s| s.unannounce(&topic, &kp.public_key));
         let mut unannounces = JoinSet::new();
         let pk = kp.public_key;
         let closest = self

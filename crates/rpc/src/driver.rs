@@ -51,7 +51,7 @@ impl State {
     /// wakes every 750 ms for the congestion drain, before any new request's 1 s timeout, so
     /// skipping the wake-up spares a worker thread per request/query started from JS.
     pub(super) fn driver_must_wake(&self) -> bool {
-        match (self.node.poll_timeout(), self.driver_wakes_at) {
+        match (runtime::next_deadline(self), self.driver_wakes_at) {
             (Some(t), Some(at)) => Instant::from_std(t) < at,
             (None, Some(_)) => false,
             (_, None) => true,
@@ -189,6 +189,26 @@ impl Dht {
         };
         self.shared.notify.notify_one();
         r
+    }
+
+    /// Runs `f` on the installed [`RequestHandler`] (downcast to `H`) and the node, on the
+    /// calling thread, then flushes what they produced and wakes the driver to re-arm its
+    /// timer. `None` if no handler of type `H` is installed (e.g. after destroy).
+    pub fn with_handler<H: 'static, R>(
+        &self,
+        f: impl FnOnce(&mut H, &mut Node, std::time::Instant) -> R,
+    ) -> Option<R> {
+        let (r, out) = {
+            let mut st = self.lock();
+            let State { handler, node, .. } = &mut *st;
+            let h = handler.as_mut()?.as_any()?.downcast_mut::<H>()?;
+            let r = f(h, node, Instant::now().into_std());
+            process_events(&mut st);
+            (r, take_transmits(&mut st))
+        };
+        send_now(&self.shared, out);
+        self.shared.notify.notify_one();
+        Some(r)
     }
 
     /// Like [`Dht::with_node`] but never blocks: if the node is locked (e.g. we are inside the

@@ -666,6 +666,11 @@ impl Node {
         self.push_out(socket, to, data, None);
     }
 
+    /// Like [`Node::send_raw`] with an IP TTL for this datagram only (holepunch probes).
+    pub fn send_raw_ttl(&mut self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>, ttl: u32) {
+        self.push_out(socket, to, data, Some(ttl));
+    }
+
     /// A new session id (`dht.session()`); pass it in [`RequestSpec::session`].
     pub fn session(&mut self) -> SessionId {
         let s = self.next_session;

@@ -9,7 +9,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL};
+use super::{Dht, DhtEvent, Foreign, QueryEvent, Shared, State, DEFAULT_TTL, HANDLER_TAG};
 use crate::messages::MAX_DATAGRAM;
 use crate::node::{Event, Reply, SocketKind};
 use hyperdht_udp::{RecvBackoff, RecvBuffers};
@@ -105,12 +105,26 @@ pub(super) fn process_events(st: &mut State) -> bool {
                 }
             }
             Event::Response { req, result } => {
-                if st.handler_requests.remove(&req) {
+                if req & HANDLER_TAG != 0 || st.handler_requests.remove(&req) {
                     if let Some(h) = st.handler.as_mut() {
                         h.on_response(req, result, &mut st.node);
                     }
                 } else if let Some(tx) = st.requests.remove(&req) {
                     let _ = tx.send(result);
+                }
+            }
+            Event::QueryReply { query, reply } if handler_owns(st, query) => {
+                if let Some(h) = st.handler.as_mut() {
+                    h.on_query_event(query, QueryEvent::Reply(reply), &mut st.node);
+                }
+            }
+            Event::QueryDone {
+                query,
+                closest,
+                error,
+            } if handler_owns(st, query) => {
+                if let Some(h) = st.handler.as_mut() {
+                    h.on_query_event(query, QueryEvent::Done { closest, error }, &mut st.node);
                 }
             }
             Event::QueryReply { query, reply } => {
@@ -154,6 +168,34 @@ pub(super) fn process_events(st: &mut State) -> bool {
         }
     }
     to_queries
+}
+
+fn handler_owns(st: &State, q: crate::query::QueryId) -> bool {
+    st.handler.as_ref().is_some_and(|h| h.owns_query(q))
+}
+
+/// The earlier of the node's and the handler's deadlines.
+pub(super) fn next_deadline(st: &State) -> Option<std::time::Instant> {
+    let h = st.handler.as_ref().and_then(|h| h.poll_timeout());
+    match (st.node.poll_timeout(), h) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Timers due at `now`: the node's, then the handler's.
+pub(super) fn fire_timers(st: &mut State, now: std::time::Instant) {
+    st.node.handle_timeout(now);
+    if st
+        .handler
+        .as_ref()
+        .and_then(|h| h.poll_timeout())
+        .is_some_and(|t| t <= now)
+    {
+        if let Some(h) = st.handler.as_mut() {
+            h.on_timeout(now, &mut st.node);
+        }
+    }
 }
 
 fn emit(st: &mut State, ev: DhtEvent) {
@@ -204,9 +246,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             while let Some(t) = st.node.poll_transmit() {
                 out.push(t);
             }
-            let sleep_until = st
-                .node
-                .poll_timeout()
+            let sleep_until = next_deadline(&st)
                 .map(Instant::from_std)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             // the timer armed below, so callers can tell whether they must wake us
@@ -260,7 +300,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             _ = shared.notify.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {
                 let mut st = match shared.state.lock() { Ok(g) => g, Err(p) => p.into_inner() };
-                st.node.handle_timeout(Instant::now().into_std());
+                fire_timers(&mut st, Instant::now().into_std());
             }
         }
     }

@@ -5,6 +5,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use crate::error::RpcError;
 use crate::messages::{Command, Response};
 use crate::node::{IncomingRequest, Node, RequestSpec, SocketKind};
+use crate::query::QueryId;
 
 /// Default hyperdht/dht-rpc query concurrency.
 pub const DEFAULT_CONCURRENCY: usize = 10;
@@ -102,10 +103,38 @@ pub enum DhtEvent {
 /// requests with `node.request(..)` using ids from [`Dht::reserve_request_id`](super::Dht::reserve_request_id) and receive their
 /// outcome in [`RequestHandler::on_response`]. Return false to let the node answer
 /// UNKNOWN_COMMAND.
+///
+/// A handler is also a sans-IO protocol layer hosted by the driver: it may start queries with
+/// [`Node::query`] (claim them with [`RequestHandler::owns_query`] to receive their events in
+/// [`RequestHandler::on_query_event`]), send requests tagged with [`HANDLER_TAG`] set (their
+/// outcome comes to [`RequestHandler::on_response`] without reserving ids), and keep timers
+/// ([`RequestHandler::poll_timeout`] / [`RequestHandler::on_timeout`]). The driver is its only
+/// caller, so the handler owns its state without locks; [`Dht::with_handler`](super::Dht::with_handler)
+/// runs commands on it.
 pub trait RequestHandler: Send + 'static {
     fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool;
     fn on_response(&mut self, _req: u64, _result: Result<Response, RpcError>, _node: &mut Node) {}
+    /// Whether query `q` was started by this handler (its events then go to
+    /// [`RequestHandler::on_query_event`] instead of a [`QueryHandle`](super::QueryHandle)).
+    fn owns_query(&self, _q: QueryId) -> bool {
+        false
+    }
+    fn on_query_event(&mut self, _q: QueryId, _ev: QueryEvent, _node: &mut Node) {}
+    /// The handler's next deadline; the driver wakes then and calls
+    /// [`RequestHandler::on_timeout`].
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        None
+    }
+    fn on_timeout(&mut self, _now: std::time::Instant, _node: &mut Node) {}
+    /// For [`Dht::with_handler`](super::Dht::with_handler): the concrete handler.
+    fn as_any(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
+
+/// Request tags with this bit set belong to the [`RequestHandler`]: their responses go to its
+/// `on_response` (the driver's own tags count up from 0 and never reach it).
+pub const HANDLER_TAG: u64 = 1 << 63;
 
 /// See [`Dht::set_unhandled_request_hook`](super::Dht::set_unhandled_request_hook): takes a
 /// request nobody answered; false = answer UNKNOWN_COMMAND now.

@@ -1,0 +1,509 @@
+//! Holepunchers as sans-IO state (`hyperdht lib/holepuncher.js` and the sampling half of
+//! `lib/nat.js`). A probe is the single byte `0x00`. The initiator (client) connects to the
+//! first expected peer address a probe arrives from; the responder (server) answers every probe
+//! with a probe.
+//!
+//! Each puncher classifies the NAT of the socket we punch from: it PINGs up to four recently
+//! seen nodes (no retries) and feeds "our address as that node saw it" to [`Nat`]; PEER_HOLEPUNCH
+//! replies add samples too. Probes go out through [`Node::send_raw_ttl`]; timers through
+//! [`Punchers::poll_timeout`]. Nothing here reads a clock or owns a socket.
+//!
+//! Deviation from upstream, wire-compatible: upstream punches from fresh pooled sockets; this
+//! port punches from the DHT server socket (the one its UDX streams live on).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use hyperdht_rpc::node::{Node, RequestSpec, SocketKind};
+use hyperdht_rpc::{Response, RpcError};
+
+use crate::constants::Firewall;
+use crate::core::tags::{Owner, Tags};
+use crate::nat::Nat;
+
+/// The socket we punch from (see the module docs).
+pub const PUNCH_SOCKET: SocketKind = SocketKind::Server;
+const PROBE: [u8; 1] = [0];
+/// TTL of "open session" probes: enough to open our NAT, not to reach the peer's.
+const HOLEPUNCH_TTL: u32 = 5;
+const DEFAULT_TTL: u32 = 64;
+/// `_consistentProbe`: rounds and pause.
+const CONSISTENT_ROUNDS: u32 = 10;
+const ROUND_PAUSE: Duration = Duration::from_secs(1);
+/// Upper bound on waiting for the NAT analysis (upstream waits for the pings to run out).
+const ANALYZE_LIMIT: Duration = Duration::from_secs(5);
+/// A responder answers one address at most this often (two responders on shared sockets
+/// would otherwise bounce probes forever).
+const ANSWER_INTERVAL: Duration = Duration::from_millis(50);
+/// Samples wanted before the analysis is finished (`_minSamples`).
+const MIN_SAMPLES: usize = 4;
+/// With this many known nodes the newest few are skipped (they may share our path).
+const SKIP_THRESHOLD: usize = 8;
+const SKIP: usize = 5;
+/// dht-rpc PING.
+const PING: u64 = 0;
+
+/// A puncher's handle.
+pub type PuncherId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddress {
+    pub addr: SocketAddrV4,
+    pub verified: bool,
+}
+
+/// What punchers report to their owners (drained with [`Punchers::poll_event`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PunchEvent {
+    /// The NAT analysis finished (or ran out of time): `analyze()` resolved.
+    Analyzed(PuncherId),
+    /// Initiator: a probe from an expected address reached us.
+    Connected(PuncherId, SocketAddrV4),
+    /// The puncher was destroyed (punching ran out, or its owner / the prepunch timer ended it).
+    Destroyed(PuncherId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sampling {
+    /// pass 0 or 1: `pending` pings out
+    Pass {
+        pass: u8,
+        pending: usize,
+    },
+    Done,
+}
+
+/// One holepuncher (`class Holepuncher`).
+#[derive(Debug)]
+pub struct Puncher {
+    initiator: bool,
+    pub nat: Nat,
+    remote_firewall: Firewall,
+    remote_addresses: Vec<RemoteAddress>,
+    remote_holepunching: bool,
+    /// Where the initiator accepts probes from besides `remote_addresses`.
+    expected: Vec<SocketAddrV4>,
+    punching: bool,
+    /// `_consistentProbe` progress: rounds done and when the next one is due
+    rounds: u32,
+    next_round: Option<Instant>,
+    connected: Option<SocketAddrV4>,
+    destroyed: bool,
+    /// a probe with the normal TTL went out (the server tells punched from LAN by it)
+    probed: bool,
+    sampling: Sampling,
+    sampled_from: Vec<SocketAddrV4>,
+    analyze_deadline: Instant,
+    /// `HANDSHAKE_INITIAL_TIMEOUT`: destroyed then unless punching started
+    prepunch_deadline: Option<Instant>,
+}
+
+impl Puncher {
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+    pub fn is_connected(&self) -> bool {
+        self.connected.is_some()
+    }
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed
+    }
+    pub fn is_punching(&self) -> bool {
+        self.punching
+    }
+    pub fn has_probed(&self) -> bool {
+        self.probed
+    }
+    pub fn is_analyzed(&self) -> bool {
+        self.nat.is_analyzed()
+    }
+    pub fn remote_firewall(&self) -> Firewall {
+        self.remote_firewall
+    }
+    pub fn remote_holepunching(&self) -> bool {
+        self.remote_holepunching
+    }
+    pub fn remote_addresses(&self) -> &[RemoteAddress] {
+        &self.remote_addresses
+    }
+    /// (our NAT class, our addresses as sampled).
+    pub fn local(&self) -> (Firewall, Option<Vec<SocketAddrV4>>) {
+        (self.nat.firewall, self.nat.addresses.clone())
+    }
+
+    /// `analyze()` verdict once analyzed: false if the NAT combination is unusable.
+    pub fn stable(&self) -> bool {
+        let local = self.nat.firewall;
+        let remote = self.remote_firewall;
+        !((remote >= Firewall::Random && local >= Firewall::Random) || local == Firewall::Unknown)
+    }
+
+    /// Initiator: also accept probes from `addr` (the server address a relay reported).
+    pub fn expect(&mut self, addr: SocketAddrV4) {
+        if !self.expected.contains(&addr) {
+            self.expected.push(addr);
+        }
+    }
+
+    fn expects(&self, from: &SocketAddrV4) -> bool {
+        self.expected.contains(from) || self.remote_addresses.iter().any(|a| a.addr == *from)
+    }
+
+    /// `updateRemote({punching, firewall, addresses, verified})`.
+    pub fn update_remote(
+        &mut self,
+        punching: bool,
+        firewall: Firewall,
+        addresses: Option<&[SocketAddrV4]>,
+        verified_host: Option<Ipv4Addr>,
+    ) {
+        let previously: Vec<Ipv4Addr> = self
+            .remote_addresses
+            .iter()
+            .filter(|a| a.verified)
+            .map(|a| *a.addr.ip())
+            .collect();
+        self.remote_addresses = addresses
+            .unwrap_or_default()
+            .iter()
+            .map(|a| RemoteAddress {
+                addr: *a,
+                verified: verified_host == Some(*a.ip()) || previously.contains(a.ip()),
+            })
+            .collect();
+        self.remote_firewall = firewall;
+        self.remote_holepunching = punching;
+    }
+}
+
+/// Every puncher of one node, fed by its probes, ping replies and timers.
+#[derive(Debug, Default)]
+pub struct Punchers {
+    list: HashMap<PuncherId, Puncher>,
+    next_id: PuncherId,
+    answered: HashMap<SocketAddrV4, Instant>,
+    events: VecDeque<PunchEvent>,
+}
+
+impl Punchers {
+    /// Punchers not destroyed.
+    pub fn live(&self) -> usize {
+        self.list.values().filter(|p| !p.destroyed).count()
+    }
+
+    pub fn get(&self, id: PuncherId) -> Option<&Puncher> {
+        self.list.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: PuncherId) -> Option<&mut Puncher> {
+        self.list.get_mut(&id)
+    }
+
+    pub fn poll_event(&mut self) -> Option<PunchEvent> {
+        self.events.pop_front()
+    }
+
+    /// A puncher that starts sampling its NAT at once. `remote_firewall` is what the peer's
+    /// handshake payload said; `prepunch` arms upstream's server-side timer that destroys a
+    /// puncher which has not started punching by then.
+    pub fn create(
+        &mut self,
+        initiator: bool,
+        remote_firewall: Firewall,
+        prepunch: Option<Duration>,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) -> PuncherId {
+        let id = self.next_id;
+        self.next_id += 1;
+        let p = Puncher {
+            initiator,
+            nat: Nat::new(node.is_firewalled()),
+            remote_firewall,
+            remote_addresses: Vec::new(),
+            remote_holepunching: false,
+            expected: Vec::new(),
+            punching: false,
+            rounds: 0,
+            next_round: None,
+            connected: None,
+            destroyed: false,
+            probed: false,
+            sampling: Sampling::Pass {
+                pass: 0,
+                pending: 0,
+            },
+            sampled_from: Vec::new(),
+            analyze_deadline: now + ANALYZE_LIMIT,
+            prepunch_deadline: prepunch.map(|d| now + d),
+        };
+        self.list.insert(id, p);
+        self.sample_pass(id, 0, tags, node, now);
+        id
+    }
+
+    /// `autoSample()`: PING up to four recently seen nodes from the punch socket (no retries);
+    /// one more pass over other nodes if that gave too few samples, then the analysis ends.
+    fn sample_pass(
+        &mut self,
+        id: PuncherId,
+        pass: u8,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        let nodes = node.to_array(0);
+        let skip = if nodes.len() >= SKIP_THRESHOLD {
+            SKIP
+        } else {
+            0
+        };
+        let need = MIN_SAMPLES.saturating_sub(p.nat.sampled());
+        let picks: Vec<SocketAddrV4> = nodes
+            .iter()
+            .skip(skip)
+            .map(|n| n.addr)
+            .filter(|a| !p.sampled_from.contains(a))
+            .take(need)
+            .collect();
+        p.sampled_from.extend(&picks);
+        let pending = picks.len();
+        for to in picks {
+            let mut spec = RequestSpec::new(to, true, PING);
+            spec.retries = 0;
+            spec.socket = Some(PUNCH_SOCKET);
+            node.request(tags.alloc(Owner::NatPing(id)), spec, now);
+        }
+        p.sampling = Sampling::Pass { pass, pending };
+        if pending == 0 {
+            self.sampling_settled(id, tags, node, now);
+        }
+    }
+
+    /// A sampling PING came back (or failed).
+    pub fn on_ping(
+        &mut self,
+        id: PuncherId,
+        result: Result<Response, RpcError>,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        if !self.list.contains_key(&id) {
+            return;
+        }
+        if let Ok(res) = &result {
+            self.add_sample(id, res.to, res.from);
+        }
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        if let Sampling::Pass { pass, pending } = p.sampling {
+            let pending = pending.saturating_sub(1);
+            p.sampling = Sampling::Pass { pass, pending };
+            if pending == 0 {
+                self.sampling_settled(id, tags, node, now);
+            }
+        }
+    }
+
+    fn sampling_settled(&mut self, id: PuncherId, tags: &mut Tags, node: &mut Node, now: Instant) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        let Sampling::Pass { pass, .. } = p.sampling else {
+            return;
+        };
+        if pass == 0 && p.nat.sampled() < MIN_SAMPLES && !p.destroyed {
+            self.sample_pass(id, 1, tags, node, now);
+            return;
+        }
+        p.sampling = Sampling::Done;
+        self.finish_analysis(id);
+    }
+
+    fn finish_analysis(&mut self, id: PuncherId) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        let was = p.nat.is_analyzed();
+        p.nat.finish();
+        if !was && !p.destroyed {
+            self.events.push_back(PunchEvent::Analyzed(id));
+        }
+    }
+
+    /// `nat.add(addr, from)`: `addr` is our punch socket's address as the node at `from` saw it.
+    pub fn add_sample(&mut self, id: PuncherId, addr: SocketAddrV4, from: SocketAddrV4) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        let was = p.nat.is_analyzed();
+        p.nat.add(addr, from);
+        if !was && p.nat.is_analyzed() && !p.destroyed {
+            self.events.push_back(PunchEvent::Analyzed(id));
+        }
+    }
+
+    /// `ping(addr)`: a probe with the normal TTL.
+    pub fn ping(&mut self, id: PuncherId, addr: SocketAddrV4, node: &mut Node) {
+        if let Some(p) = self.list.get_mut(&id) {
+            p.probed = true;
+        }
+        node.send_raw_ttl(PUNCH_SOCKET, addr, PROBE.to_vec(), DEFAULT_TTL);
+    }
+
+    /// `openSession(addr)`: a low-TTL probe that only opens our side of the NAT.
+    pub fn open_session(&mut self, addr: SocketAddrV4, node: &mut Node) {
+        node.send_raw_ttl(PUNCH_SOCKET, addr, PROBE.to_vec(), HOLEPUNCH_TTL);
+    }
+
+    /// `punch()`: starts probing; false if the NAT combination is not one this port punches.
+    pub fn punch(&mut self, id: PuncherId, stats: &crate::stats::Stats, now: Instant) -> bool {
+        let Some(p) = self.list.get_mut(&id) else {
+            return false;
+        };
+        if p.destroyed || p.connected.is_some() || p.remote_addresses.is_empty() {
+            return false;
+        }
+        let local = p.nat.firewall;
+        if local.coerced() != Firewall::Consistent
+            || p.remote_firewall.coerced() != Firewall::Consistent
+        {
+            return false;
+        }
+        if p.punching {
+            return true;
+        }
+        p.punching = true;
+        p.prepunch_deadline = None;
+        stats.punch_consistent();
+        // the responder starts a second late (its fast-mode ping already went)
+        p.next_round = Some(if p.initiator { now } else { now + ROUND_PAUSE });
+        true
+    }
+
+    /// A 1-byte datagram from `from` on `socket` (`_onholepunchmessage`).
+    pub fn on_probe(
+        &mut self,
+        socket: SocketKind,
+        from: SocketAddrV4,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        if socket != PUNCH_SOCKET {
+            return;
+        }
+        // initiators: the first probe from an address we expect wins
+        let mut ids: Vec<PuncherId> = self.list.keys().copied().collect();
+        ids.sort_unstable();
+        for id in &ids {
+            let p = &self.list[id];
+            if p.initiator && !p.destroyed && p.connected.is_none() && p.expects(&from) {
+                self.mark_connected(*id, from);
+                break;
+            }
+        }
+        // responders answer with a probe from the same socket
+        let responder = ids
+            .iter()
+            .copied()
+            .find(|id| !self.list[id].initiator && !self.list[id].destroyed);
+        if let Some(id) = responder {
+            self.answered
+                .retain(|_, t| now.duration_since(*t) < ANSWER_INTERVAL);
+            if let std::collections::hash_map::Entry::Vacant(e) = self.answered.entry(from) {
+                e.insert(now);
+                self.ping(id, from, node);
+            }
+        }
+    }
+
+    fn mark_connected(&mut self, id: PuncherId, from: SocketAddrV4) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        p.connected = Some(from);
+        p.punching = false;
+        p.next_round = None;
+        self.events.push_back(PunchEvent::Connected(id, from));
+    }
+
+    /// `destroy()`: stops punching and probe handling; the entry goes away.
+    pub fn destroy(&mut self, id: PuncherId) {
+        let Some(mut p) = self.list.remove(&id) else {
+            return;
+        };
+        if !p.destroyed {
+            p.destroyed = true;
+            self.events.push_back(PunchEvent::Destroyed(id));
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.list
+            .values()
+            .filter(|p| !p.destroyed)
+            .flat_map(|p| {
+                let analyze = (!p.nat.is_analyzed()).then_some(p.analyze_deadline);
+                [p.next_round, p.prepunch_deadline, analyze]
+            })
+            .flatten()
+            .min()
+    }
+
+    pub fn on_timeout(&mut self, node: &mut Node, now: Instant) {
+        let mut ids: Vec<PuncherId> = self.list.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(p) = self.list.get_mut(&id) else {
+                continue;
+            };
+            if !p.nat.is_analyzed() && p.analyze_deadline <= now {
+                self.finish_analysis(id);
+            }
+            let Some(p) = self.list.get_mut(&id) else {
+                continue;
+            };
+            if p.prepunch_deadline.is_some_and(|t| t <= now) && !p.punching {
+                self.destroy(id);
+                continue;
+            }
+            if p.next_round.is_some_and(|t| t <= now) {
+                self.consistent_round(id, node, now);
+            }
+        }
+    }
+
+    /// One `_consistentProbe` round: the verified addresses every round, the unverified ones
+    /// only in rounds 4 and 8; after the last round an unconnected puncher is destroyed.
+    fn consistent_round(&mut self, id: PuncherId, node: &mut Node, now: Instant) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        if !p.punching || p.rounds >= CONSISTENT_ROUNDS {
+            p.next_round = None;
+            if p.connected.is_none() {
+                self.destroy(id);
+            }
+            return;
+        }
+        p.rounds += 1;
+        let tries = p.rounds;
+        let targets: Vec<SocketAddrV4> = p
+            .remote_addresses
+            .iter()
+            .filter(|a| a.verified || tries & 3 == 0)
+            .map(|a| a.addr)
+            .collect();
+        p.next_round = Some(now + ROUND_PAUSE);
+        for a in targets {
+            self.ping(id, a, node);
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The sans-IO protocol core of a hyperdht node (the connection half of `hyperdht index.js`
+//! plus its storage handler): inputs are requests, responses, query events and 1-byte probes
+//! from the rpc node, the time, and commands; outputs are datagrams (through the rpc
+//! [`Node`]), [`Output`]s for the driver, and the next deadline ([`Core::poll_timeout`]).
+//!
+//! The core never reads a clock, spawns a task or takes a lock: the driver (`crate::driver`)
+//! hosts it inside the rpc driver task as its [`RequestHandler`](hyperdht_rpc::driver::RequestHandler)
+//! and executes its outputs. One owner for each piece of state:
+//! - `store`: the records this node keeps (`persistent.rs`, `lib/persistent.js`);
+//! - `servers`: listening servers and their handshake slots (`server/`, `lib/server.js`);
+//! - `punchers`: every holepuncher of the node (`holepuncher.rs`, `lib/holepuncher.js`);
+//! - `tags`: which request belongs to whom.
+
+pub mod holepuncher;
+pub mod server;
+pub mod tags;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddrV4;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyperdht_crypto::KeyPair;
+use hyperdht_rpc::node::{IncomingRequest, Node, SocketKind};
+use hyperdht_rpc::{Response, RpcError};
+
+use crate::core::holepuncher::{PunchEvent, Punchers};
+use crate::core::server::{Server, ServerConfig, ServerOut, SlotKey};
+use crate::core::tags::{Owner, Tags};
+use crate::messages::Peer;
+use crate::persistent::{Forward, Outcome, Persistent};
+use crate::stats::{Path, Stats};
+use crate::Command;
+use hyperdht_encoding::Codec;
+
+/// Something the driver must do.
+#[derive(Debug)]
+pub enum Output {
+    Server(ServerOut),
+}
+
+/// Borrowed state every state machine works with.
+pub(crate) struct Ctx<'a> {
+    pub node: &'a mut Node,
+    pub punchers: &'a mut Punchers,
+    pub tags: &'a mut Tags,
+    pub out: &'a mut VecDeque<Output>,
+    pub stats: &'a Stats,
+    pub now: Instant,
+    pub local_address: SocketAddrV4,
+}
+
+/// The protocol core of one node.
+pub struct Core {
+    pub store: Persistent,
+    pub servers: HashMap<[u8; 32], Server>,
+    pub punchers: Punchers,
+    tags: Tags,
+    out: VecDeque<Output>,
+    stats: Arc<Stats>,
+    /// our server socket's local address
+    local_address: SocketAddrV4,
+}
+
+impl Core {
+    pub fn new(store: Persistent, stats: Arc<Stats>, local_address: SocketAddrV4) -> Self {
+        Core {
+            store,
+            servers: HashMap::new(),
+            punchers: Punchers::default(),
+            tags: Tags::default(),
+            out: VecDeque::new(),
+            stats,
+            local_address,
+        }
+    }
+
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Requests in flight that belong to the core.
+    pub fn tags_in_flight(&self) -> usize {
+        self.tags.len()
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Runs `f` with the context and the server for `target`, then dispatches punch events.
+    fn with_server<R>(
+        &mut self,
+        target: &[u8; 32],
+        node: &mut Node,
+        now: Instant,
+        f: impl FnOnce(&mut Server, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let srv = self.servers.get_mut(target)?;
+        let mut ctx = Ctx {
+            node,
+            punchers: &mut self.punchers,
+            tags: &mut self.tags,
+            out: &mut self.out,
+            stats: &self.stats,
+            now,
+            local_address: self.local_address,
+        };
+        let r = f(srv, &mut ctx);
+        self.dispatch_punch_events(node, now);
+        Some(r)
+    }
+
+    /// Hands punch events to the state machines waiting on them.
+    fn dispatch_punch_events(&mut self, node: &mut Node, now: Instant) {
+        while let Some(ev) = self.punchers.poll_event() {
+            match ev {
+                PunchEvent::Analyzed(pid) => {
+                    let keys: Vec<SlotKey> = self
+                        .servers
+                        .values()
+                        .flat_map(|s| {
+                            let target = s.target();
+                            s.slots.iter().enumerate().filter_map(move |(i, slot)| {
+                                let slot = slot.as_ref()?;
+                                (slot.hp.as_ref()?.puncher == pid).then_some(SlotKey {
+                                    target,
+                                    slot: i,
+                                    gen: slot.gen,
+                                })
+                            })
+                        })
+                        .collect();
+                    for key in keys {
+                        self.with_server_raw(&key.target, node, now, |s, ctx| {
+                            s.advance_rounds(key, ctx)
+                        });
+                    }
+                }
+                PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
+            }
+        }
+    }
+
+    /// [`Core::with_server`] without the event dispatch (used by the dispatcher itself).
+    fn with_server_raw<R>(
+        &mut self,
+        target: &[u8; 32],
+        node: &mut Node,
+        now: Instant,
+        f: impl FnOnce(&mut Server, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
+        let srv = self.servers.get_mut(target)?;
+        let mut ctx = Ctx {
+            node,
+            punchers: &mut self.punchers,
+            tags: &mut self.tags,
+            out: &mut self.out,
+            stats: &self.stats,
+            now,
+            local_address: self.local_address,
+        };
+        Some(f(srv, &mut ctx))
+    }
+
+    // ---- inputs from the rpc node -------------------------------------------------------
+
+    /// A request for the hyperdht layer (`onrequest`): routed handshakes and holepunches for
+    /// our servers or as a relay, then the storage commands. False: not ours (the node answers
+    /// UNKNOWN_COMMAND, or PLUGIN goes elsewhere).
+    pub fn on_request(&mut self, req: &IncomingRequest, node: &mut Node, now: Instant) -> bool {
+        let cmd = match Command::from_code(req.command) {
+            Some(c @ (Command::PeerHandshake | Command::PeerHolepunch)) => c,
+            _ => {
+                return match self.store.on_request(req, node.id(), now) {
+                    Outcome::Reply(r) => {
+                        node.reply(req, r.into_reply());
+                        true
+                    }
+                    Outcome::Drop => true,
+                    Outcome::Unhandled => false,
+                };
+            }
+        };
+        let relay = req
+            .target
+            .and_then(|t| self.store.forwards.get(&t, now))
+            .and_then(|f| f.relay);
+        let local = req.target.and_then(|t| {
+            self.with_server(&t, node, now, |srv, ctx| {
+                if cmd == Command::PeerHandshake {
+                    Some(srv.on_peer_handshake(req, ctx))
+                } else {
+                    srv.on_peer_holepunch(req, ctx)
+                }
+            })
+            .flatten()
+        });
+        let action = match local {
+            Some(a) => a,
+            None if cmd == Command::PeerHandshake => crate::router::on_peer_handshake(req, relay),
+            None => crate::router::on_peer_holepunch(req, relay),
+        };
+        action.apply(req, node);
+        true
+    }
+
+    /// The outcome of a request the core sent.
+    pub fn on_response(
+        &mut self,
+        tag: u64,
+        result: Result<Response, RpcError>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        match self.tags.take(tag) {
+            Some(Owner::NatPing(pid)) => {
+                self.punchers
+                    .on_ping(pid, result, &mut self.tags, node, now);
+            }
+            Some(Owner::Connect { .. }) | Some(Owner::Announcer { .. }) | None => {}
+        }
+        self.dispatch_punch_events(node, now);
+    }
+
+    /// A 1-byte datagram (holepunch probe) on one of our sockets.
+    pub fn on_probe(
+        &mut self,
+        socket: SocketKind,
+        from: SocketAddrV4,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.punchers.on_probe(socket, from, node, now);
+        self.dispatch_punch_events(node, now);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let servers = self.servers.values().filter_map(|s| s.poll_timeout()).min();
+        match (servers, self.punchers.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn on_timeout(&mut self, node: &mut Node, now: Instant) {
+        self.punchers.on_timeout(node, now);
+        let targets: Vec<[u8; 32]> = self.servers.keys().copied().collect();
+        for t in targets {
+            self.with_server_raw(&t, node, now, |s, ctx| s.gc(ctx));
+        }
+        self.dispatch_punch_events(node, now);
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// `server.listen(keyPair)`: answer handshakes for `hash(publicKey)`; a FIND_PEER on this
+    /// node returns our record (hyperdht: a retained router entry). Replaces an earlier server
+    /// with the same key.
+    pub fn listen(
+        &mut self,
+        key_pair: &KeyPair,
+        config: ServerConfig,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        let srv = Server::new(key_pair, config);
+        let target = srv.target();
+        if let Some(mut old) = self.servers.insert(target, srv) {
+            let mut ctx = self.ctx_parts(node, now);
+            old.clear_all(&mut ctx);
+        }
+        let record = Peer {
+            public_key: key_pair.public_key,
+            relay_addresses: Vec::new(),
+        }
+        .to_bytes();
+        self.store.forwards.retain(
+            target,
+            Forward {
+                relay: None,
+                record,
+            },
+        );
+    }
+
+    fn ctx_parts<'a>(&'a mut self, node: &'a mut Node, now: Instant) -> Ctx<'a> {
+        Ctx {
+            node,
+            punchers: &mut self.punchers,
+            tags: &mut self.tags,
+            out: &mut self.out,
+            stats: &self.stats,
+            now,
+            local_address: self.local_address,
+        }
+    }
+
+    /// `server.close()`: stop answering handshakes for the key.
+    pub fn unlisten(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) {
+        if let Some(mut srv) = self.servers.remove(target) {
+            let mut ctx = self.ctx_parts(node, now);
+            srv.clear_all(&mut ctx);
+        }
+        self.store.forwards.delete(target);
+    }
+
+    /// `server.suspend()` / `resume()`: drop pending handshakes and stop answering, or answer
+    /// again.
+    pub fn set_server_suspended(
+        &mut self,
+        target: &[u8; 32],
+        suspended: bool,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_server(target, node, now, |s, ctx| {
+            s.suspended = suspended;
+            if suspended {
+                s.clear_all(ctx);
+            }
+        });
+    }
+
+    /// The app's firewall decided about a pending handshake (`true` = rejected).
+    pub fn firewall_answer(&mut self, key: SlotKey, rejected: bool, node: &mut Node, now: Instant) {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.firewall_answer(key, rejected, ctx)
+        });
+    }
+
+    /// The app's holepunch veto answered for a server round.
+    pub fn server_veto_answer(
+        &mut self,
+        key: SlotKey,
+        allowed: bool,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.veto_answer(key, allowed, ctx)
+        });
+    }
+
+    /// A server slot's stream connected; returns the path it took.
+    pub fn server_stream_connected(&mut self, key: SlotKey, node: &mut Node, now: Instant) -> Path {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.stream_connected(key, ctx)
+        })
+        .unwrap_or_else(|| {
+            self.stats
+                .connection(crate::stats::Side::Server, Path::Direct, true);
+            Path::Direct
+        })
+    }
+
+    /// A server slot's stream did not connect in time.
+    pub fn server_stream_failed(&mut self, key: SlotKey, node: &mut Node, now: Instant) {
+        let done = self.with_server(&key.target, node, now, |s, ctx| s.stream_failed(key, ctx));
+        if done.is_none() {
+            self.stats
+                .connection(crate::stats::Side::Server, Path::Direct, false);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The tokio side of the node: hosts the sans-IO [`crate::core::Core`] on the rpc driver task
+//! and runs what the core asks of the outside world (`engine.rs`).
+
+pub(crate) mod engine;
