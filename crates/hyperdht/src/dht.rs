@@ -13,7 +13,7 @@ use hyperdht_rpc::node::{Node, RequestSpec};
 use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
 use tokio::task::JoinSet;
 
-use crate::announcer::{self, Announcers};
+use crate::core::announcer::AnnouncerOut;
 use crate::core::server::ServerConfig;
 use crate::core::Core;
 use crate::driver::engine::{Engine, ServerSink};
@@ -57,7 +57,6 @@ pub struct AnnounceOptions {
 #[derive(Clone)]
 pub struct HyperDht {
     pub rpc: Dht,
-    announcers: Announcers,
     pub(crate) punchers: Punchers,
     pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
     attached: Arc<std::sync::atomic::AtomicBool>,
@@ -106,7 +105,6 @@ impl HyperDht {
         Engine::run(&rpc, |e, _, _| e.set_rpc(handle));
         HyperDht {
             rpc,
-            announcers: Arc::default(),
             punchers,
             connects,
             attached: Arc::default(),
@@ -197,41 +195,31 @@ impl HyperDht {
             firewall: opts.firewall,
             veto: opts.holepunch_veto,
         };
-        self.engine(|e, node, now| {
-            e.sinks.insert(target, sink);
-            e.core.listen(key_pair, config, node, now);
-        })
-        .ok_or(RpcError::Destroyed)?;
+        let ready = self
+            .engine(|e, node, now| {
+                e.sinks.insert(target, sink);
+                let ready = e.wait_for(AnnouncerOut::Ready { target });
+                e.core.listen(key_pair, config, node, now);
+                ready
+            })
+            .ok_or(RpcError::Destroyed)?;
         // the announcer's first round finishes before we report listening, like upstream
-        let handle = announcer::start(self.clone(), key_pair.clone(), target).await;
-        if let Ok(mut a) = self.announcers.lock() {
-            if let Some(old) = a.insert(target, Arc::new(handle)) {
-                tokio::spawn(async move { old.stop().await });
-            }
-        }
+        let _ = ready.await;
         Ok(rx)
-    }
-
-    fn announcer(&self, public_key: &[u8; 32]) -> Option<Arc<announcer::AnnouncerHandle>> {
-        let target = hash(public_key);
-        self.announcers.lock().ok()?.get(&target).cloned()
     }
 
     /// `server.close()`: stops answering handshakes for the key, stops the announcer and
     /// unannounces from its relay nodes.
     pub async fn unlisten(&self, key_pair: &KeyPair) {
         let target = hash(&key_pair.public_key);
-        self.engine(|e, node, now| {
+        let stopped = self.engine(|e, node, now| {
             e.sinks.remove(&target);
+            let stopped = e.wait_for(AnnouncerOut::Stopped { target });
             e.core.unlisten(&target, node, now);
+            stopped
         });
-        let handle = self
-            .announcers
-            .lock()
-            .ok()
-            .and_then(|mut a| a.remove(&target));
-        if let Some(h) = handle {
-            h.stop().await;
+        if let Some(stopped) = stopped {
+            let _ = stopped.await;
         }
     }
 
@@ -253,21 +241,19 @@ impl HyperDht {
     /// suspended or not listening.
     pub fn refresh(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
-        let suspended = self
-            .engine(|e, _, _| e.core.servers.get(&target).map(|s| s.suspended))
-            .flatten()
-            .unwrap_or(true);
-        if let (false, Some(a)) = (suspended, self.announcer(public_key)) {
-            a.refresh();
-        }
+        self.engine(|e, n, now| e.core.refresh_server(&target, n, now));
     }
 
     /// `server.suspend()`: drop pending handshakes, stop answering new ones, unannounce.
     pub async fn suspend_server(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
-        self.engine(|e, n, now| e.core.set_server_suspended(&target, true, n, now));
-        if let Some(a) = self.announcer(public_key) {
-            a.suspend().await;
+        let done = self.engine(|e, n, now| {
+            let done = e.wait_for(AnnouncerOut::Suspended { target });
+            e.core.set_server_suspended(&target, true, n, now);
+            done
+        });
+        if let Some(done) = done {
+            let _ = done.await;
         }
     }
 
@@ -275,9 +261,6 @@ impl HyperDht {
     pub async fn resume_server(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
         self.engine(|e, n, now| e.core.set_server_suspended(&target, false, n, now));
-        if let Some(a) = self.announcer(public_key) {
-            a.resume().await;
-        }
     }
 
     /// `dht.stats`: hyperdht's counters, the record stores' sizes and dht-rpc's counters, read

@@ -5,7 +5,6 @@
 //! `lib/persistent.js`), and `dht` (the client operations of `index.js`).
 #![forbid(unsafe_code)]
 
-pub mod announcer;
 pub mod cache;
 pub mod connect;
 mod connect_find;

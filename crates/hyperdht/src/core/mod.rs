@@ -11,6 +11,7 @@
 //! - `punchers`: every holepuncher of the node (`holepuncher.rs`, `lib/holepuncher.js`);
 //! - `tags`: which request belongs to whom.
 
+pub mod announcer;
 pub mod holepuncher;
 pub mod server;
 pub mod tags;
@@ -21,9 +22,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyperdht_crypto::KeyPair;
+use hyperdht_rpc::driver::QueryEvent;
 use hyperdht_rpc::node::{IncomingRequest, Node, SocketKind};
+use hyperdht_rpc::query::QueryId;
 use hyperdht_rpc::{Response, RpcError};
 
+use crate::core::announcer::{Announcer, AnnouncerOut, Effects};
 use crate::core::holepuncher::{PunchEvent, Punchers};
 use crate::core::server::{Server, ServerConfig, ServerOut, SlotKey};
 use crate::core::tags::{Owner, Tags};
@@ -37,6 +41,13 @@ use hyperdht_encoding::Codec;
 #[derive(Debug)]
 pub enum Output {
     Server(ServerOut),
+    Announcer(AnnouncerOut),
+}
+
+/// Who a query the core started belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryOwner {
+    Announcer([u8; 32]),
 }
 
 /// Borrowed state every state machine works with.
@@ -55,6 +66,11 @@ pub struct Core {
     pub store: Persistent,
     pub servers: HashMap<[u8; 32], Server>,
     pub punchers: Punchers,
+    /// announcers of listening (and closing) servers, by target
+    announcers: HashMap<[u8; 32], Announcer>,
+    next_announcer: u64,
+    /// queries the core started
+    queries: HashMap<QueryId, QueryOwner>,
     tags: Tags,
     out: VecDeque<Output>,
     stats: Arc<Stats>,
@@ -68,6 +84,9 @@ impl Core {
             store,
             servers: HashMap::new(),
             punchers: Punchers::default(),
+            announcers: HashMap::new(),
+            next_announcer: 0,
+            queries: HashMap::new(),
             tags: Tags::default(),
             out: VecDeque::new(),
             stats,
@@ -218,7 +237,17 @@ impl Core {
                 self.punchers
                     .on_ping(pid, result, &mut self.tags, node, now);
             }
-            Some(Owner::Connect { .. }) | Some(Owner::Announcer { .. }) | None => {}
+            Some(Owner::Announcer { id, seq }) => {
+                let fx = self
+                    .announcers
+                    .values_mut()
+                    .find(|a| a.id() == id)
+                    .map(|a| a.on_response(seq, result, &mut self.tags, node, now));
+                if let Some((target, fx)) = fx.map(|fx| (fx.target, fx)) {
+                    self.apply(target, fx);
+                }
+            }
+            Some(Owner::Connect { .. }) | None => {}
         }
         self.dispatch_punch_events(node, now);
     }
@@ -236,15 +265,70 @@ impl Core {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let servers = self.servers.values().filter_map(|s| s.poll_timeout()).min();
-        match (servers, self.punchers.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let servers = self.servers.values().filter_map(|s| s.poll_timeout());
+        let announcers = self.announcers.values().filter_map(|a| a.poll_timeout());
+        servers
+            .chain(announcers)
+            .chain(self.punchers.poll_timeout())
+            .min()
+    }
+
+    /// Whether query `q` was started by the core.
+    pub fn owns_query(&self, q: QueryId) -> bool {
+        self.queries.contains_key(&q)
+    }
+
+    /// An event of a query the core started.
+    pub fn on_query_event(&mut self, q: QueryId, ev: QueryEvent, node: &mut Node, now: Instant) {
+        let Some(owner) = self.queries.get(&q).copied() else {
+            return;
+        };
+        let QueryEvent::Done { closest, .. } = ev else {
+            return;
+        };
+        self.queries.remove(&q);
+        match owner {
+            QueryOwner::Announcer(target) => {
+                if let Some(a) = self.announcers.get_mut(&target) {
+                    let fx = a.on_query_done(q, closest, &mut self.tags, node, now);
+                    self.apply(target, fx);
+                }
+            }
+        }
+    }
+
+    /// Passes on what an announcer produced.
+    fn apply(&mut self, target: [u8; 32], fx: Effects) {
+        if let Some(q) = fx.query {
+            self.queries.insert(q, QueryOwner::Announcer(target));
+        }
+        if let (Some(set), Some(srv)) = (fx.relay_set, self.servers.get_mut(&target)) {
+            srv.relays = set.relays;
+            srv.relay_addresses = set.relay_addresses;
+            srv.relay_generations = set.generations;
+        }
+        for o in fx.out {
+            if let AnnouncerOut::Stopped { target } = o {
+                self.announcers.remove(&target);
+            }
+            self.out.push_back(Output::Announcer(o));
         }
     }
 
     pub fn on_timeout(&mut self, node: &mut Node, now: Instant) {
         self.punchers.on_timeout(node, now);
+        let due: Vec<[u8; 32]> = self
+            .announcers
+            .values()
+            .filter(|a| a.poll_timeout().is_some_and(|t| t <= now))
+            .map(|a| a.target())
+            .collect();
+        for t in due {
+            if let Some(a) = self.announcers.get_mut(&t) {
+                let fx = a.on_timeout(&mut self.tags, node, now);
+                self.apply(t, fx);
+            }
+        }
         let targets: Vec<[u8; 32]> = self.servers.keys().copied().collect();
         for t in targets {
             self.with_server_raw(&t, node, now, |s, ctx| s.gc(ctx));
@@ -282,6 +366,45 @@ impl Core {
                 record,
             },
         );
+        // a new announcer; one still stopping for an earlier server with this key finishes
+        // unannouncing first (its `Stopped` then removes only itself)
+        self.next_announcer += 1;
+        let (a, fx) = Announcer::start(
+            self.next_announcer,
+            key_pair.clone(),
+            target,
+            &mut self.tags,
+            node,
+            now,
+        );
+        if let Some(mut old) = self.announcers.insert(target, a) {
+            let fx = old.stop(&mut self.tags, node, now);
+            for o in fx.out {
+                self.out.push_back(Output::Announcer(o));
+            }
+        }
+        self.apply(target, fx);
+    }
+
+    /// Runs `f` on the announcer for `target` and passes on its effects.
+    fn with_announcer(
+        &mut self,
+        target: &[u8; 32],
+        node: &mut Node,
+        now: Instant,
+        f: impl FnOnce(&mut Announcer, &mut Tags, &mut Node, Instant) -> Effects,
+    ) {
+        if let Some(a) = self.announcers.get_mut(target) {
+            let fx = f(a, &mut self.tags, node, now);
+            self.apply(*target, fx);
+        }
+    }
+
+    /// `server.refresh()`: re-announce now (no-op while suspended or not listening).
+    pub fn refresh_server(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) {
+        if self.servers.get(target).is_some_and(|s| !s.suspended) {
+            self.with_announcer(target, node, now, |a, t, n, now| a.refresh(t, n, now));
+        }
     }
 
     fn ctx_parts<'a>(&'a mut self, node: &'a mut Node, now: Instant) -> Ctx<'a> {
@@ -303,6 +426,7 @@ impl Core {
             srv.clear_all(&mut ctx);
         }
         self.store.forwards.delete(target);
+        self.with_announcer(target, node, now, |a, t, n, now| a.stop(t, n, now));
     }
 
     /// `server.suspend()` / `resume()`: drop pending handshakes and stop answering, or answer
@@ -320,6 +444,11 @@ impl Core {
                 s.clear_all(ctx);
             }
         });
+        if suspended {
+            self.with_announcer(target, node, now, |a, t, n, now| a.suspend(t, n, now));
+        } else {
+            self.with_announcer(target, node, now, |a, t, n, now| a.resume(t, n, now));
+        }
     }
 
     /// The app's firewall decided about a pending handshake (`true` = rejected).

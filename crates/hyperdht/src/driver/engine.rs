@@ -14,9 +14,10 @@ use hyperdht_rpc::query::QueryId;
 use hyperdht_rpc::{Dht, Response, RpcError};
 use hyperdht_secret_stream::SecretStreamIo;
 use hyperdht_udx::UdxSocket;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::connect_state::ConnectShared;
+use crate::core::announcer::AnnouncerOut;
 use crate::core::server::{ServerOut, SlotKey, StreamOpen};
 use crate::core::{Core, Output};
 use crate::plugin::Plugins;
@@ -37,6 +38,8 @@ pub(crate) struct Engine {
     rpc: Option<Dht>,
     udx: Option<UdxSocket>,
     pub(crate) sinks: HashMap<[u8; 32], ServerSink>,
+    /// callers waiting for an announcer phase (`listen`, `suspend`, `close`)
+    waiters: Vec<(AnnouncerOut, oneshot::Sender<()>)>,
     connects: Arc<ConnectShared>,
 }
 
@@ -48,6 +51,7 @@ impl Engine {
             rpc: None,
             udx: None,
             sinks: HashMap::new(),
+            waiters: Vec::new(),
             connects,
         }
     }
@@ -77,11 +81,28 @@ impl Engine {
         })
     }
 
+    /// A receiver that fires when the core reports `what` (or is dropped with the engine).
+    pub(crate) fn wait_for(&mut self, what: AnnouncerOut) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.retain(|(_, t)| !t.is_closed());
+        self.waiters.push((what, tx));
+        rx
+    }
+
     /// Executes the core's outputs.
     pub(crate) fn flush(&mut self) {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Server(s) => self.server_out(s),
+                Output::Announcer(a) => {
+                    let (done, rest) = std::mem::take(&mut self.waiters)
+                        .into_iter()
+                        .partition(|(w, _)| *w == a);
+                    self.waiters = rest;
+                    for (_, tx) in done {
+                        let _ = tx.send(());
+                    }
+                }
             }
         }
     }
@@ -209,11 +230,14 @@ impl RequestHandler for Engine {
         self.flush();
     }
 
-    fn owns_query(&self, _q: QueryId) -> bool {
-        false
+    fn owns_query(&self, q: QueryId) -> bool {
+        self.core.owns_query(q)
     }
 
-    fn on_query_event(&mut self, _q: QueryId, _ev: QueryEvent, _node: &mut Node) {}
+    fn on_query_event(&mut self, q: QueryId, ev: QueryEvent, node: &mut Node) {
+        self.core.on_query_event(q, ev, node, Instant::now());
+        self.flush();
+    }
 
     fn poll_timeout(&self) -> Option<Instant> {
         self.core.poll_timeout()

@@ -14,7 +14,7 @@ use hyperdht_rpc::node::Node;
 use hyperdht_secret_stream::dh::DhKeyPair;
 use hyperdht_secret_stream::HandshakeResult;
 
-use crate::announcer::RelayGenerations;
+use crate::core::announcer::RelayGenerations;
 use crate::holepunch_veto::HolepunchInfo;
 use crate::noise_payload::{NoisePayload, RelayInfo};
 
