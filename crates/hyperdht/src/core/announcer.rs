@@ -61,6 +61,9 @@ impl RelayGenerations {
     fn current(&self) -> Vec<SocketAddrV4> {
         self.gens[2].clone()
     }
+    fn all(&self) -> impl Iterator<Item = SocketAddrV4> + '_ {
+        self.gens.iter().flatten().copied()
+    }
     fn removed(&self) -> Vec<SocketAddrV4> {
         self.gens[1]
             .iter()
@@ -544,12 +547,23 @@ impl Announcer {
         if let Phase::Querying(q) = self.phase {
             node.cancel_query(q);
         }
+        // an update in flight already cycled the generations and may have announces out:
+        // every relay we may be announced on is unannounced
+        let mut targets = self.generations.current();
+        if matches!(self.phase, Phase::Querying(_) | Phase::Announcing) {
+            let announcing = self.pending.values().filter_map(|r| match r {
+                Req::Announce { from, .. } => Some(*from),
+                _ => None,
+            });
+            targets.extend(self.generations.all().chain(announcing));
+            targets.sort_unstable();
+            targets.dedup();
+        }
         self.pending
             .retain(|_, r| matches!(r, Req::UnannounceToken { .. } | Req::Unannounce));
         self.phase = phase;
         self.next_at = None;
-        let current = self.generations.current();
-        for to in current {
+        for to in targets {
             self.unannounce(to, tags, node, now);
         }
         if self.unannouncing == 0 {
