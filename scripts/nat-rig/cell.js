@@ -1,0 +1,82 @@
+'use strict'
+// One matrix cell on a rig: reset NAT state, start a server peer behind `serverKind`, a client
+// peer behind `clientKind`, let the client connect and echo `bytes`, collect both sides' lines,
+// stop both. Every wait is bounded; a cell never throws for a failed connection (that is a result).
+
+const BOOT_TIMEOUT = 20_000
+const SERVED_TIMEOUT = 5_000
+
+/**
+ * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool),
+ * bytes (1 MiB), timeoutMs (30 s, connect + echo).
+ */
+async function runCell (rig, opts) {
+  const bytes = opts.bytes || 1024 * 1024
+  const timeoutMs = opts.timeoutMs || 30_000
+  const base = { bootstrap: rig.bootstrap, relayHost: rig.relay ? rig.relay.host : null, bytes, timeoutMs }
+  const cs = rig.slot('client', opts.clientKind)
+  const ss = rig.slot('server', opts.serverKind)
+  const record = {
+    client: opts.clientImpl,
+    server: opts.serverImpl,
+    clientKind: opts.clientKind,
+    serverKind: opts.serverKind,
+    relayThrough: !!opts.relayThrough,
+    connected: false,
+    error: null,
+    openMs: null,
+    echoOk: false,
+    path: null
+  }
+  rig.resetNat()
+  const server = rig.start(ss.peer, 'peer.js', [JSON.stringify({ ...base, impl: opts.serverImpl, role: 'server' })], `server(${opts.serverImpl},${opts.serverKind})`)
+  let client = null
+  try {
+    const listening = await server.waitFor('listening', BOOT_TIMEOUT)
+    const cOpts = { ...base, impl: opts.clientImpl, role: 'client', remoteKey: listening.publicKey }
+    if (opts.relayThrough) {
+      if (!rig.relay) throw new Error('relayThrough needs a rig with a relay')
+      cOpts.relayThrough = rig.relay.publicKey
+    }
+    client = rig.start(cs.peer, 'peer.js', [JSON.stringify(cOpts)], `client(${opts.clientImpl},${opts.clientKind})`)
+    const boot = await client.waitFor('bootstrapped', BOOT_TIMEOUT)
+    const res = await client.waitFor('result', timeoutMs + 10_000)
+    let served = null
+    if (res.connected) served = await server.waitFor('served', SERVED_TIMEOUT).catch(() => null)
+    Object.assign(record, {
+      connected: res.connected,
+      error: res.error,
+      openMs: res.openMs,
+      failMs: res.failMs,
+      echoMs: res.echoMs,
+      echoOk: res.echoOk,
+      bytesEchoed: res.bytesEchoed,
+      clientPath: res.path,
+      serverPath: served ? served.path : null,
+      clientCounters: res.js || null,
+      serverCounters: served ? served.js || null : null,
+      remote: res.remote,
+      clientSaw: res.seen,
+      serverSaw: served ? served.seen : null,
+      clientSelf: res.self,
+      serverSelf: listening.self,
+      clientBootMs: boot.ms
+    })
+    record.path = mergePath(record.clientPath, record.serverPath)
+  } catch (err) {
+    record.error = 'RIG: ' + err.message.split('\n')[0]
+  } finally {
+    await Promise.all([server.stop(), client ? client.stop() : null])
+  }
+  return record
+}
+
+// relayed if either side says so; holepunched if either side punched; else the client's view
+function mergePath (c, s) {
+  const both = [c, s].filter(Boolean)
+  if (both.includes('relayed')) return 'relayed'
+  if (both.includes('holepunched')) return 'holepunched'
+  return c || s || null
+}
+
+module.exports = { runCell }

@@ -1,0 +1,127 @@
+'use strict'
+// Peer runner, executed inside a peer namespace by the rig (nsenter -t PID -n node peer.js '<json>').
+// Runs JS hyperdht (`require('hyperdht')`) or ours (the repo root package) as:
+// * server: listens, echoes every byte back on each connection, prints {"event":"listening",...}
+//   and one {"event":"served",...} line per connection when it closes;
+// * client: connects to `remoteKey`, writes `bytes` random bytes, ends, reads the echo and prints
+//   one {"event":"result",...} line: connected, error code, openMs, echoMs, path, echoOk.
+// Options (JSON): impl js|rs, role, bootstrap ["h:p"], remoteKey hex, relayThrough hex|null,
+// relayHost (to recognise relayed streams), bytes, timeoutMs.
+const crypto = require('crypto')
+const path = require('path')
+const { emit } = require('./jsonl')
+const { tracker, firewallName, instrumentJs } = require('./path')
+const exitWithStdin = require('./stdin-exit')
+
+const opts = JSON.parse(process.argv[2])
+const DHT = opts.impl === 'js' ? require('hyperdht') : require(path.join(__dirname, '..', '..'))
+const CHUNK = 64 * 1024
+if (opts.impl === 'js') instrumentJs()
+
+let dht = null
+exitWithStdin(opts.timeoutMs + 60_000, () => dht && dht.destroy({ force: true }))
+
+function self () {
+  return { firewalled: dht.firewalled, host: dht.host, port: dht.port }
+}
+
+function vetoRecorder (seen) {
+  return (remoteFirewall, localFirewall) => {
+    seen.remoteFirewall = firewallName(remoteFirewall)
+    seen.localFirewall = firewallName(localFirewall)
+    return true
+  }
+}
+
+async function server () {
+  const seen = {}
+  // counters from before listening: the server of a cell serves one connection, and JS hyperdht
+  // hands the socket out only after the punch has already been counted
+  const track = tracker(opts.impl, dht, 'server', opts.relayHost)
+  const srv = dht.createServer({ holepunch: vetoRecorder(seen) }, (socket) => {
+    let bytes = 0
+    let info = null
+    const done = (err) => {
+      if (!info) info = track(socket)
+      emit({ event: 'served', ...info, bytes, error: err ? err.code || err.message : null, seen, self: self() })
+    }
+    socket.on('open', () => { info = track(socket) })
+    socket.on('data', (d) => { bytes += d.byteLength; socket.write(d) })
+    socket.on('end', () => socket.end())
+    socket.on('error', done)
+    socket.on('close', () => done(null))
+  })
+  await srv.listen()
+  emit({ event: 'listening', publicKey: srv.publicKey.toString('hex'), self: self() })
+}
+
+function echo (socket, data) {
+  return new Promise((resolve, reject) => {
+    const got = []
+    let len = 0
+    socket.on('data', (d) => { got.push(d); len += d.byteLength })
+    socket.on('end', () => resolve(Buffer.concat(got, len)))
+    socket.on('error', reject)
+    socket.on('close', () => reject(new Error('closed before the echo ended')))
+    let off = 0
+    const pump = () => {
+      while (off < data.byteLength) {
+        const chunk = data.subarray(off, off + CHUNK)
+        off += chunk.byteLength
+        if (!socket.write(chunk)) return socket.once('drain', pump)
+      }
+      socket.end()
+    }
+    pump()
+  })
+}
+
+async function client () {
+  const seen = {}
+  const data = crypto.randomBytes(opts.bytes)
+  const track = tracker(opts.impl, dht, 'client', opts.relayHost)
+  const connectOpts = { holepunch: vetoRecorder(seen) }
+  if (opts.relayThrough) connectOpts.relayThrough = Buffer.from(opts.relayThrough, 'hex')
+  const t0 = process.hrtime.bigint()
+  const ms = () => Number(process.hrtime.bigint() - t0) / 1e6
+  const socket = dht.connect(Buffer.from(opts.remoteKey, 'hex'), connectOpts)
+  const result = { event: 'result', connected: false, error: null, openMs: null, echoMs: null, path: null, remote: null, echoOk: false, bytesEchoed: 0, seen }
+  const timer = setTimeout(() => socket.destroy(Object.assign(new Error('cell timeout'), { code: 'TIMEOUT' })), opts.timeoutMs)
+  try {
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve)
+      socket.once('error', reject)
+      socket.once('close', () => reject(new Error('closed before open')))
+    })
+    result.connected = true
+    result.openMs = Math.round(ms())
+    Object.assign(result, track(socket))
+    const t1 = ms()
+    const back = await echo(socket, data)
+    result.echoMs = Math.round(ms() - t1)
+    result.bytesEchoed = back.byteLength
+    result.echoOk = back.byteLength === data.byteLength && back.equals(data)
+  } catch (err) {
+    result.error = err.code || err.message
+    if (result.openMs === null) result.failMs = Math.round(ms())
+  } finally {
+    clearTimeout(timer)
+  }
+  result.self = self()
+  emit(result)
+  socket.destroy()
+}
+
+async function main () {
+  dht = new DHT({ bootstrap: opts.bootstrap })
+  const t0 = Date.now()
+  await dht.fullyBootstrapped()
+  emit({ event: 'bootstrapped', ms: Date.now() - t0, self: self() })
+  if (opts.role === 'server') await server()
+  else await client()
+}
+
+main().catch((err) => {
+  emit({ event: 'error', error: err.code || err.message, stack: err.stack })
+  process.exit(1)
+})
