@@ -6,7 +6,8 @@
 // get latency (1,000 x 1 KiB, each requested after the previous arrived, none local before),
 // full download of 4,000 x 1 KiB + 256 x 64 KiB, every block compared, CPU-s of both ends
 // (writer: from reader start to end; reader: join to download done), peak RSS of each end.
-// Usage: npm run bench   or: node bench/replication.js [runs]   (re-runs itself in a netns)
+// Usage: node bench/replication.js [runs] [js/rs]   (re-runs itself in a loopback netns; the
+// optional writer/reader pair runs that config only)
 const { fork, spawnSync } = require('child_process')
 const path = require('path')
 const os = require('os')
@@ -86,8 +87,7 @@ function table (results, runs) {
     `| config (writer → reader) | ${cols.map((c) => c[0]).join(' | ')} |`,
     `|---|${cols.map(() => '---').join('|')}|`
   ]
-  for (const config of CONFIGS) {
-    const rs = results.get(config.join('/'))
+  for (const [config, rs] of results) {
     const cells = cols.map(([, get, digits]) => {
       if (get === null) {
         const mib = (i) => median(rs.map((x) => x.rss[i])) / 1024
@@ -96,17 +96,19 @@ function table (results, runs) {
       const v = rs.map(get)
       return `**${median(v).toFixed(digits)}** (${v.map((x) => x.toFixed(digits)).join(', ')})`
     })
-    lines.push(`| ${name(config[0])} → ${name(config[1])} | ${cells.join(' | ')} |`)
+    const [w, r] = config.split('/')
+    lines.push(`| ${name(w)} → ${name(r)} | ${cells.join(' | ')} |`)
   }
   return `${runs} runs per config, median in bold, then each run in order\n\n${lines.join('\n')}`
 }
 
-async function main (runs) {
-  const results = new Map(CONFIGS.map((c) => [c.join('/'), []]))
+async function main (runs, only) {
+  const configs = only ? CONFIGS.filter((c) => c.join('/') === only) : CONFIGS
+  const results = new Map(configs.map((c) => [c.join('/'), []]))
   const load = [os.loadavg()[0]]
   // configs interleaved, so load changes on the shared machine spread over all of them
   for (let run = 1; run <= runs; run++) {
-    for (const config of CONFIGS) {
+    for (const config of configs) {
       const r = await runOnce(config)
       results.get(config.join('/')).push(r)
       const rss = r.rss.map((k) => (k / 1024).toFixed(0)).join('/')
@@ -125,5 +127,5 @@ if (process.env.HYPERDHT_RS_NETNS !== '1') {
   const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'netns.js'), process.execPath, __filename, ...process.argv.slice(2)], { stdio: 'inherit' })
   process.exit(r.status === null ? 1 : r.status)
 } else {
-  main(Number(process.argv[2]) || 3).then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
+  main(Number(process.argv[2]) || 3, process.argv[3]).then(() => process.exit(0), (err) => { console.error(err); process.exit(1) })
 }

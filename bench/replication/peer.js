@@ -53,9 +53,15 @@ function implCheck (dht, conns) {
   return out
 }
 
-function makeSwarm (impl, bootstrap, store) {
+async function makeSwarm (impl, bootstrap, store) {
   const DHT = impl === 'rs' ? RS : JS
-  const swarm = new Hyperswarm({ dht: new DHT({ bootstrap, host: '127.0.0.1' }) })
+  const dht = new DHT({ bootstrap, host: '127.0.0.1' })
+  // Workaround, both kinds alike: with ours, a lookup/announce started before the node is
+  // ready (socket bound) sometimes ends at once with no replies and no error (~20% of lookups
+  // made right after `new DHT()`; JS hyperdht: none), and hyperswarm then waits its 10-minute
+  // refresh. Not waiting made ~1 run in 10 hang here.
+  await dht.ready()
+  const swarm = new Hyperswarm({ dht })
   const conns = []
   swarm.on('connection', (conn) => {
     conns.push(conn)
@@ -72,7 +78,7 @@ async function writer (impl, { bootstrap }, dir) {
   await Promise.all([latency.ready(), bulk.ready()])
   await latency.append(Array.from({ length: GETS + 1 }, (_, i) => latencyBlock(i)))
   await bulk.append(Array.from({ length: SMALL + BIG }, (_, i) => bulkBlock(i)))
-  const { swarm, conns } = makeSwarm(impl, bootstrap, store)
+  const { swarm, conns } = await makeSwarm(impl, bootstrap, store)
   await swarm.join(latency.discoveryKey, { server: true, client: false }).flushed()
   const cpu0 = process.cpuUsage()
   process.send({ keys: { latency: latency.key.toString('hex'), bulk: bulk.key.toString('hex') } })
@@ -88,14 +94,20 @@ async function reader (impl, { bootstrap, keys }, dir) {
   const store = new Corestore(dir)
   const latency = store.get({ key: Buffer.from(keys.latency, 'hex') })
   await latency.ready()
-  const { swarm, conns } = makeSwarm(impl, bootstrap, store)
+  const { swarm, conns } = await makeSwarm(impl, bootstrap, store)
   const out = {}
   const cpu0 = process.cpuUsage()
 
   // time to first block: lookup, connect, handshake, replication open, block 0 with its proof
   let t0 = process.hrtime.bigint()
   swarm.join(latency.discoveryKey, { server: false, client: true })
-  const first = await latency.get(0, { timeout: TIMEOUT })
+  const state = () => `${conns.length} connection(s), ${latency.peers.length} core peer(s), swarm ` +
+    JSON.stringify({ client: swarm.stats.connects.client, peers: [...swarm.peers.values()].map((p) => p.attempts) }) +
+    (swarm.dht instanceof RS ? ' ' + swarm.dht.metrics().split('\n').filter((l) => /connections_failed_total\{.* [1-9]/.test(l)).join(' ') : '')
+  const get = (core, i) => core.get(i, { timeout: TIMEOUT }).catch((err) => {
+    throw new Error(`get(${i}) of the ${core === latency ? 'latency' : 'bulk'} core: ${err.message}; ${state()}`)
+  })
+  const first = await get(latency, 0)
   out.firstBlockMs = ms(t0)
   if (!first.equals(latencyBlock(0))) throw new Error('block 0 differs')
 
@@ -106,7 +118,7 @@ async function reader (impl, { bootstrap, keys }, dir) {
   for (let i = 1; i <= GETS; i++) {
     if (await latency.has(i)) throw new Error(`block ${i} was already local: something prefetched`)
     t0 = process.hrtime.bigint()
-    const b = await latency.get(i, { timeout: TIMEOUT })
+    const b = await get(latency, i)
     lat.push(ms(t0))
     if (!b.equals(latencyBlock(i))) throw new Error(`latency block ${i} differs`)
   }
@@ -116,10 +128,10 @@ async function reader (impl, { bootstrap, keys }, dir) {
   // full download of the bulk core over the same connection
   const bulk = store.get({ key: Buffer.from(keys.bulk, 'hex') })
   await bulk.ready()
-  await withTimeout((async () => { while (bulk.length < SMALL + BIG) await once(bulk, 'append') })(), 'bulk length')
+  await withTimeout((async () => { while (bulk.length < SMALL + BIG) await once(bulk, 'append') })(), 'bulk length; ' + state())
   if ((await bulk.count(0, bulk.length)) !== 0) throw new Error('bulk blocks were local before the download')
   t0 = process.hrtime.bigint()
-  await withTimeout(bulk.download({ start: 0, end: bulk.length }).done(), 'download')
+  await withTimeout(bulk.download({ start: 0, end: bulk.length }).done(), 'download; ' + state())
   out.mbps = BULK_BYTES / 1e6 / (ms(t0) / 1000)
   const cpu = process.cpuUsage(cpu0)
   out.cpuS = (cpu.user + cpu.system) / 1e6
