@@ -63,8 +63,13 @@ async function runOnce (config) {
     }
     return { ...rr, cpuS: rr.cpuS + wr.cpuS, rss: [wr.maxRssKiB, rr.maxRssKiB], checks: [wr.check, rr.check] }
   } finally {
-    for (const p of [w, r]) if (p.child.exitCode === null) p.child.kill()
-    await Promise.all([w.exited, r.exited])
+    // both exit by themselves once they sent their result; a stuck one is killed after 5 s
+    for (const p of [w, r]) {
+      if (p.child.exitCode !== null) continue
+      const t = setTimeout(() => p.child.kill(), 5000)
+      await p.exited.catch(() => {})
+      clearTimeout(t)
+    }
     await testnet.destroy()
   }
 }
