@@ -196,6 +196,12 @@ impl Punchers {
         self.list.get(&id)
     }
 
+    /// Every puncher still here, by id (observability: the simulation tests read each side's
+    /// NAT verdict from it).
+    pub fn iter(&self) -> impl Iterator<Item = (PuncherId, &Puncher)> {
+        self.list.iter().map(|(id, p)| (*id, p))
+    }
+
     pub fn get_mut(&mut self, id: PuncherId) -> Option<&mut Puncher> {
         self.list.get_mut(&id)
     }
