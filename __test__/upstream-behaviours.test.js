@@ -151,3 +151,22 @@ for (const fail of [false, true]) {
     conn.destroy()
   })
 }
+
+// dht-rpc's query `_open` awaits the resolved bootstrap nodes, so hyperswarm's usual
+// `new Hyperswarm(); swarm.join(topic)` (a lookup right after the node is made) finds peers.
+// Ours used to end such a query at once with no replies about one time in five.
+test('a lookup started right after construction (before ready) still finds the announced peer', async (t) => {
+  const net = await rustNet(t, 6)
+  const server = net.client(RS)
+  await server.fullyBootstrapped()
+  const topic = RS.hash(Buffer.from('lookup-before-ready'))
+  const keyPair = RS.keyPair()
+  await server.announce(topic, keyPair, []).finished()
+  for (let i = 0; i < 30; i++) {
+    const node = new RS({ bootstrap: net.bootstrap, host: '127.0.0.1', port: 0 })
+    let peers = 0
+    for await (const r of node.lookup(topic)) peers += r.peers.filter((p) => p.publicKey.equals(keyPair.publicKey)).length
+    await node.destroy()
+    assert.ok(peers > 0, 'try ' + i + ': the lookup found the peer')
+  }
+})

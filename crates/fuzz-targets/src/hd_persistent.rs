@@ -417,7 +417,14 @@ pub fn run(data: &[u8]) {
     );
     let now = Instant::now();
     let mut h = Harness {
-        store: Persistent::new(limits, now),
+        store: Persistent::new(
+            limits,
+            now,
+            hyperdht_core::persistent::WallClock {
+                at: now,
+                unix_ms: 1_700_000_000_000,
+            },
+        ),
         keys: key_pairs(),
         node_id: [0xd1; 32],
         now,

@@ -17,10 +17,10 @@ use crate::core::announcer::AnnouncerOut;
 use crate::core::server::ServerConfig;
 use crate::core::Core;
 use crate::driver::engine::{Engine, ServerSink};
+use crate::driver::plugins::Plugins;
 use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
-use crate::persistent::{Persistent, StorageLimits};
-use crate::plugin::Plugins;
+use crate::persistent::{Persistent, StorageLimits, WallClock};
 use crate::server::{Connection, ListenExtras, ListenOptions};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
@@ -91,16 +91,16 @@ fn uint_bytes(v: u64) -> Vec<u8> {
 impl HyperDht {
     pub fn new(rpc: Dht, cache: CacheOptions) -> Self {
         let limits = StorageLimits::from_options(cache.max_size, cache.max_age);
-        let store = Persistent::new(limits, Instant::now());
-        let plugins = Plugins::default();
+        let now = Instant::now();
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let store = Persistent::new(limits, now, WallClock { at: now, unix_ms });
+        let plugins = Plugins::new(rpc.clone());
         let punchers = Punchers::default();
         let connects = Arc::new(crate::connect_state::ConnectShared::new(limits.max_size));
         let core = Core::new(store, punchers.stats().clone(), rpc.server_address());
-        rpc.set_request_handler(Box::new(Engine::new(
-            core,
-            plugins.clone(),
-            connects.clone(),
-        )));
+        rpc.set_request_handler(Box::new(Engine::new(core, connects.clone())));
         let handle = rpc.clone();
         Engine::run(&rpc, |e, _, _| e.set_rpc(handle));
         HyperDht {

@@ -13,7 +13,7 @@ pub mod connect_state;
 pub mod constants;
 pub mod core;
 pub mod dht;
-mod driver;
+pub mod driver;
 pub mod holepunch_veto;
 pub mod holepuncher;
 pub mod messages;

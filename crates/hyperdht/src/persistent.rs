@@ -3,7 +3,7 @@
 //! a request and `now` in, an [`Outcome`] out.
 
 use std::net::SocketAddrV4;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hyperdht_crypto::{hash, ns, verify};
 use hyperdht_encoding::{Codec, Reader};
@@ -120,17 +120,27 @@ pub struct Persistent {
     mutables: Xache<[u8; 32], Vec<u8>>,
     immutables: Xache<[u8; 32], Vec<u8>>,
     pub forwards: Xache<[u8; 32], Forward>,
+    wall: WallClock,
 }
 
-fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Wall-clock time as an input: `unix_ms` was the Unix time in ms at `at` (announce bumps are
+/// `Date.now()` values checked against our clock). Set by the driver; no clock is read here.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    pub at: Instant,
+    pub unix_ms: u64,
+}
+
+impl WallClock {
+    /// Unix time in ms at `now`.
+    pub fn unix_ms_at(&self, now: Instant) -> u64 {
+        let d = now.saturating_duration_since(self.at).as_millis() as u64;
+        self.unix_ms.saturating_add(d)
+    }
 }
 
 impl Persistent {
-    pub fn new(limits: StorageLimits, now: Instant) -> Self {
+    pub fn new(limits: StorageLimits, now: Instant, wall: WallClock) -> Self {
         let half = limits.max_size / 2;
         Persistent {
             records: RecordCache::new(limits.max_size, limits.max_age, now),
@@ -139,6 +149,7 @@ impl Persistent {
             mutables: Xache::new(half, limits.value_max_age, now),
             immutables: Xache::new(half, limits.value_max_age, now),
             forwards: Xache::new(limits.max_size, limits.max_age, now),
+            wall,
         }
     }
 
@@ -271,7 +282,7 @@ impl Persistent {
         } else {
             if ann.bump > 0 {
                 let prev = self.bumps.get(&target, now).unwrap_or(0);
-                if ann.bump > prev && ann.bump <= unix_ms() + MAX_BUMP_DRIFT_MS {
+                if ann.bump > prev && ann.bump <= self.wall.unix_ms_at(now) + MAX_BUMP_DRIFT_MS {
                     self.bumps.set(target, ann.bump, now);
                 }
             }

@@ -7,12 +7,10 @@
 //! as an upstream plugin that never calls `req.reply` leaves it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyperdht_encoding::Reader;
-use hyperdht_rpc::node::{IncomingRequest, Reply};
-use hyperdht_rpc::Dht;
+use hyperdht_rpc::node::IncomingRequest;
 
 /// Requests waiting for the embedder's answer at most (more are dropped unanswered).
 pub const MAX_PENDING: usize = 1024;
@@ -62,96 +60,67 @@ pub struct PluginForward {
     pub outer: IncomingRequest,
 }
 
-type Forwarder = Box<dyn Fn(PluginForward) + Send>;
-
-#[derive(Default)]
-struct Inner {
+/// The registry of plugins and the requests parked for them (pure state, owned by the core;
+/// the embedder's forwarder lives with the driver).
+#[derive(Debug, Default)]
+pub struct PluginTable {
     /// name -> version (`dht.plugins`)
     registered: HashMap<String, u64>,
     pending: BTreeMap<u32, (IncomingRequest, Instant)>,
     next_id: u32,
-    forward: Option<Forwarder>,
+    /// an embedder takes forwarded requests (else PLUGIN requests are dropped)
+    pub forwarding: bool,
 }
 
-/// The registry of plugins and the requests parked for them. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Plugins {
-    inner: Arc<Mutex<Inner>>,
-}
-
-impl Plugins {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        match self.inner.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    /// Where matching requests go (the napi layer's event sink).
-    pub fn set_forwarder(&self, f: Forwarder) {
-        self.lock().forward = Some(f);
-    }
-
+impl PluginTable {
     /// `dht.register(name, plugin)`: requests for `name` at exactly `version` are forwarded.
-    pub fn register(&self, name: &str, version: u64) {
-        self.lock().registered.insert(name.to_string(), version);
+    pub fn register(&mut self, name: &str, version: u64) {
+        self.registered.insert(name.to_string(), version);
     }
 
     /// `persistent.onplugin(req)`, called for a PLUGIN request on a persistent node: drops
     /// (no reply) a request without a value, one that does not decode, or one for a plugin
-    /// not registered at that version; forwards the rest.
-    pub fn on_request(&self, req: &IncomingRequest, now: Instant) {
-        let Some(value) = req.value.as_deref() else {
-            return;
-        };
-        let Some(request) = PluginRequest::decode(value) else {
-            return;
-        };
-        let mut g = self.lock();
-        if g.registered.get(&request.plugin) != Some(&request.version) || g.forward.is_none() {
-            return;
+    /// not registered at that version; parks the rest and returns what to forward.
+    pub fn on_request(&mut self, req: &IncomingRequest, now: Instant) -> Option<PluginForward> {
+        let request = PluginRequest::decode(req.value.as_deref()?)?;
+        if self.registered.get(&request.plugin) != Some(&request.version) || !self.forwarding {
+            return None;
         }
         // forget requests nobody answered (ids grow, so the oldest come first)
-        while let Some((&id, (_, at))) = g.pending.iter().next() {
+        while let Some((&id, (_, at))) = self.pending.iter().next() {
             if now.saturating_duration_since(*at) < PENDING_TTL {
                 break;
             }
-            g.pending.remove(&id);
+            self.pending.remove(&id);
         }
-        if g.pending.len() >= MAX_PENDING {
-            return;
+        if self.pending.len() >= MAX_PENDING {
+            return None;
         }
-        g.next_id = g.next_id.wrapping_add(1).max(1);
-        let id = g.next_id;
-        g.pending.insert(id, (req.clone(), now));
-        if let Some(f) = g.forward.as_ref() {
-            f(PluginForward {
-                id,
-                request,
-                outer: req.clone(),
-            });
-        }
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let id = self.next_id;
+        self.pending.insert(id, (req.clone(), now));
+        Some(PluginForward {
+            id,
+            request,
+            outer: req.clone(),
+        })
     }
 
-    /// The embedder's `outerReq.reply(value)` / `outerReq.error(code)`: answers the parked
-    /// request once; unknown or already answered ids are ignored.
-    pub fn reply(&self, rpc: &Dht, id: u32, reply: Reply) {
-        let Some((req, _)) = self.lock().pending.remove(&id) else {
-            return;
-        };
-        rpc.with_node(|n| n.reply(&req, reply));
+    /// The embedder's `outerReq.reply(value)` / `outerReq.error(code)`: the parked request,
+    /// once; unknown or already answered ids give `None`.
+    pub fn take(&mut self, id: u32) -> Option<IncomingRequest> {
+        self.pending.remove(&id).map(|(req, _)| req)
     }
 
     /// Requests currently waiting for an answer.
     pub fn pending(&self) -> usize {
-        self.lock().pending.len()
+        self.pending.len()
     }
 
-    /// Drops every parked request and the forwarder (node destroyed).
-    pub fn clear(&self) {
-        let mut g = self.lock();
-        g.pending.clear();
-        g.forward = None;
+    /// Drops every parked request and stops forwarding (node destroyed).
+    pub fn clear(&mut self) {
+        self.pending.clear();
+        self.forwarding = false;
     }
 }
 
@@ -188,19 +157,19 @@ mod tests {
         }
     }
 
-    fn counting() -> (Plugins, Arc<Mutex<Vec<PluginForward>>>) {
-        let plugins = Plugins::default();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s2 = seen.clone();
-        plugins.set_forwarder(Box::new(move |f| s2.lock().unwrap().push(f)));
+    fn table() -> PluginTable {
+        let mut plugins = PluginTable {
+            forwarding: true,
+            ..PluginTable::default()
+        };
         plugins.register("kv", 2);
-        (plugins, seen)
+        plugins
     }
 
     /// persistent.js onplugin: only requests for a registered name at its version go on.
     #[test]
     fn forwards_only_registered_name_and_version() {
-        let (plugins, seen) = counting();
+        let mut plugins = table();
         let now = Instant::now();
         for v in [
             Some(encode("kv", 1, 0, None)),
@@ -208,11 +177,11 @@ mod tests {
             None,
             Some(vec![0xff]),
         ] {
-            plugins.on_request(&request(v), now);
+            assert!(plugins.on_request(&request(v), now).is_none());
         }
-        assert_eq!(seen.lock().unwrap().len(), 0);
-        plugins.on_request(&request(Some(encode("kv", 2, 5, Some(b"v")))), now);
-        let f = seen.lock().unwrap().pop().unwrap();
+        let f = plugins
+            .on_request(&request(Some(encode("kv", 2, 5, Some(b"v")))), now)
+            .unwrap();
         assert_eq!(f.request.command, 5);
         assert_eq!(f.outer.target, Some([1; 32]));
         assert_eq!(plugins.pending(), 1);
@@ -221,14 +190,14 @@ mod tests {
     /// At most MAX_PENDING wait for an answer; unanswered ones are forgotten after PENDING_TTL.
     #[test]
     fn pending_requests_are_bounded_and_expire() {
-        let (plugins, seen) = counting();
+        let mut plugins = table();
         let now = Instant::now();
         let v = encode("kv", 2, 0, None);
-        for _ in 0..MAX_PENDING + 10 {
-            plugins.on_request(&request(Some(v.clone())), now);
-        }
+        let forwarded = (0..MAX_PENDING + 10)
+            .filter(|_| plugins.on_request(&request(Some(v.clone())), now).is_some())
+            .count();
         assert_eq!(plugins.pending(), MAX_PENDING);
-        assert_eq!(seen.lock().unwrap().len(), MAX_PENDING);
+        assert_eq!(forwarded, MAX_PENDING);
         plugins.on_request(&request(Some(v)), now + PENDING_TTL);
         assert_eq!(plugins.pending(), 1, "the expired ones were dropped");
         plugins.clear();

@@ -35,7 +35,11 @@ fn req(
 }
 
 fn store() -> Persistent {
-    Persistent::new(StorageLimits::from_options(None, None), Instant::now())
+    Persistent::new(
+        StorageLimits::from_options(None, None),
+        Instant::now(),
+        wall(),
+    )
 }
 
 fn announce_value(kp: &KeyPair, topic: &[u8; 32], relays: Vec<SocketAddrV4>) -> Vec<u8> {
@@ -295,7 +299,7 @@ fn immutable_hash_checked() {
 #[test]
 fn caches_stay_bounded_under_a_flood_of_100k_announces() {
     let limits = StorageLimits::from_options(Some(1024), Some(Duration::from_secs(1200)));
-    let mut s = Persistent::new(limits, Instant::now());
+    let mut s = Persistent::new(limits, Instant::now(), wall());
     let kp = KeyPair::generate();
     let now = Instant::now();
     for i in 0..100_000u32 {
@@ -345,5 +349,16 @@ fn random_values_never_panic() {
             Some(NODE_ID),
             now,
         );
+    }
+}
+
+/// The wall clock now (bumps are `Date.now()` values).
+fn wall() -> hyperdht_core::persistent::WallClock {
+    hyperdht_core::persistent::WallClock {
+        at: Instant::now(),
+        unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
     }
 }

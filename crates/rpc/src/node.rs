@@ -87,6 +87,10 @@ struct FirewallCheck {
 
 pub struct Node {
     cfg: Config,
+    /// [`Node::start`] ran (the bootstrap nodes are resolved)
+    started: bool,
+    /// queries made before [`Node::start`], opened by it
+    parked_queries: Vec<QueryId>,
     table: RoutingTable,
     nat: NatSampler,
     tokens: Tokens,
@@ -149,6 +153,8 @@ impl Node {
         let refresh_ticks = 60 - (rand::random::<f64>() * 30.0) as i64;
         let firewalled = cfg.firewalled;
         let mut node = Node {
+            started: false,
+            parked_queries: Vec::new(),
             table: RoutingTable::new(random_id()),
             nat: NatSampler::new(),
             tokens: Tokens::new(),
@@ -211,7 +217,11 @@ impl Node {
         self.last_tick_at = now;
         self.next_tick = now + TICK;
         self.next_drain = now + DRAIN;
+        self.started = true;
         self.start_boot_round(0, now);
+        for id in std::mem::take(&mut self.parked_queries) {
+            self.open_query(id, now);
+        }
     }
 
     /// Replaces the two token secrets (tests and golden vectors; normally random and lazy).
@@ -547,12 +557,39 @@ impl Node {
         self.stats.queries_total += 1;
         self.refresh_ticks = REFRESH_TICKS;
         let mut q = Query::new(spec);
-        if q.wants_table() {
-            let cands = self.table_candidates(&q.spec.target, queries::SEED - q.pending_len());
-            q.add_from_table(cands);
+        q.opened = true;
+        self.queries.insert(id, q);
+        if self.destroyed {
+            self.finish_query(id, Some(RpcError::Destroyed), now);
+        } else if self.suspended {
+            self.finish_query(id, Some(RpcError::Suspended), now);
+        } else if !self.started {
+            // dht-rpc's query `_open` awaits the resolved bootstrap nodes: a query made before
+            // the node starts waits for `start` (it used to end at once with no replies)
+            self.parked_queries.push(id);
+        } else {
+            self.open_query(id, now);
         }
+        id
+    }
+
+    /// `_open`: seed a query from the table, then the bootstrap nodes, and run it.
+    fn open_query(&mut self, id: QueryId, now: Instant) {
+        let Some(q) = self.queries.get(&id) else {
+            return;
+        };
+        let seed = if q.wants_table() {
+            self.table_candidates(&q.spec.target, queries::SEED - q.pending_len())
+        } else {
+            Vec::new()
+        };
+        let bootstrap = self.cfg.bootstrap.clone();
+        let Some(q) = self.queries.get_mut(&id) else {
+            return;
+        };
+        q.add_from_table(seed);
         if q.wants_table() {
-            for b in self.cfg.bootstrap.clone() {
+            for b in bootstrap {
                 q.add_pending(
                     Candidate {
                         id: Some(peer::id(&b)),
@@ -562,16 +599,7 @@ impl Node {
                 );
             }
         }
-        q.opened = true;
-        self.queries.insert(id, q);
-        if self.destroyed {
-            self.finish_query(id, Some(RpcError::Destroyed), now);
-        } else if self.suspended {
-            self.finish_query(id, Some(RpcError::Suspended), now);
-        } else {
-            self.drive_query(id, now);
-        }
-        id
+        self.drive_query(id, now);
     }
 
     /// The id the next [`Node::query`] call will return.

@@ -42,6 +42,8 @@ use hyperdht_encoding::Codec;
 pub enum Output {
     Server(ServerOut),
     Announcer(AnnouncerOut),
+    /// A PLUGIN request for a registered plugin: hand it to the embedder.
+    Plugin(crate::plugin::PluginForward),
 }
 
 /// Who a query the core started belongs to.
@@ -64,6 +66,8 @@ pub(crate) struct Ctx<'a> {
 /// The protocol core of one node.
 pub struct Core {
     pub store: Persistent,
+    /// registered plugins and the PLUGIN requests parked for them (`plugin.rs`)
+    pub plugins: crate::plugin::PluginTable,
     pub servers: HashMap<[u8; 32], Server>,
     pub punchers: Punchers,
     /// announcers of listening (and closing) servers, by target
@@ -82,6 +86,7 @@ impl Core {
     pub fn new(store: Persistent, stats: Arc<Stats>, local_address: SocketAddrV4) -> Self {
         Core {
             store,
+            plugins: Default::default(),
             servers: HashMap::new(),
             punchers: Punchers::default(),
             announcers: HashMap::new(),
@@ -190,6 +195,17 @@ impl Core {
     pub fn on_request(&mut self, req: &IncomingRequest, node: &mut Node, now: Instant) -> bool {
         let cmd = match Command::from_code(req.command) {
             Some(c @ (Command::PeerHandshake | Command::PeerHolepunch)) => c,
+            // hyperdht index.js onrequest: PLUGIN only on a persistent node (else
+            // UNKNOWN_COMMAND), then persistent.js onplugin forwards or drops
+            Some(Command::Plugin) => {
+                if node.id().is_none() {
+                    return false;
+                }
+                if let Some(f) = self.plugins.on_request(req, now) {
+                    self.out.push_back(Output::Plugin(f));
+                }
+                return true;
+            }
             _ => {
                 return match self.store.on_request(req, node.id(), now) {
                     Outcome::Reply(r) => {

@@ -20,9 +20,9 @@ use crate::connect_state::ConnectShared;
 use crate::core::announcer::AnnouncerOut;
 use crate::core::server::{ServerOut, SlotKey, StreamOpen};
 use crate::core::{Core, Output};
-use crate::plugin::Plugins;
+use crate::driver::plugins::Forwarder;
 use crate::server::{Connection, FirewallFn};
-use crate::{Command, HolepunchVeto};
+use crate::HolepunchVeto;
 
 /// What the driver keeps for a listening server: where its connections go and its callbacks.
 pub(crate) struct ServerSink {
@@ -34,7 +34,7 @@ pub(crate) struct ServerSink {
 /// The rpc request handler of a hyperdht node.
 pub(crate) struct Engine {
     pub core: Core,
-    pub plugins: Plugins,
+    pub(crate) plugin_forwarder: Option<Forwarder>,
     rpc: Option<Dht>,
     udx: Option<UdxSocket>,
     pub(crate) sinks: HashMap<[u8; 32], ServerSink>,
@@ -44,10 +44,10 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    pub(crate) fn new(core: Core, plugins: Plugins, connects: Arc<ConnectShared>) -> Self {
+    pub(crate) fn new(core: Core, connects: Arc<ConnectShared>) -> Self {
         Engine {
             core,
-            plugins,
+            plugin_forwarder: None,
             rpc: None,
             udx: None,
             sinks: HashMap::new(),
@@ -94,6 +94,11 @@ impl Engine {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Server(s) => self.server_out(s),
+                Output::Plugin(f) => {
+                    if let Some(fw) = self.plugin_forwarder.as_ref() {
+                        fw(f);
+                    }
+                }
                 Output::Announcer(a) => {
                     let (done, rest) = std::mem::take(&mut self.waiters)
                         .into_iter()
@@ -211,15 +216,6 @@ async fn deliver(
 impl RequestHandler for Engine {
     fn on_request(&mut self, req: IncomingRequest, node: &mut Node) -> bool {
         let now = Instant::now();
-        // hyperdht index.js onrequest: PLUGIN only on a persistent node (else UNKNOWN_COMMAND),
-        // then persistent.js onplugin answers or drops
-        if Command::from_code(req.command) == Some(Command::Plugin) {
-            if node.id().is_none() {
-                return false;
-            }
-            self.plugins.on_request(&req, now);
-            return true;
-        }
         let handled = self.core.on_request(&req, node, now);
         self.flush();
         handled

@@ -2,3 +2,4 @@
 //! and runs what the core asks of the outside world (`engine.rs`).
 
 pub(crate) mod engine;
+pub mod plugins;
