@@ -18,7 +18,7 @@ use hyperdht_core::core::announcer::AnnouncerOut;
 use hyperdht_core::core::holepuncher::PuncherId;
 use hyperdht_core::core::server::{ServerConfig, ServerOut, SlotKey, StreamOpen};
 use hyperdht_core::core::{Core, Output};
-use hyperdht_core::persistent::{Persistent, StorageLimits};
+use hyperdht_core::persistent::{Persistent, StorageLimits, WallClock};
 use hyperdht_core::stats::Stats;
 use hyperdht_core::{Firewall, HolepunchInfo};
 use hyperdht_crypto::KeyPair;
@@ -30,6 +30,9 @@ use hyperdht_rpc::node::{Config, Event, Node, Reply, SocketKind};
 use super::secret::{App, Role};
 use super::udx::{Open, Side, Streams};
 use super::{CLIENT_PORT, SERVER_PORT};
+
+/// Unix time (ms) at the start of every simulation.
+const WALL_CLOCK_MS: u64 = 1_767_225_600_000;
 
 /// How a server host answers its app's firewall callback (when it listens with one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +117,12 @@ impl SimHost {
     pub fn new(name: &str, cfg: Config, local: SocketAddrV4, now: Instant) -> Self {
         let mut node = Node::new(cfg, now);
         node.start(SERVER_PORT, now);
-        let store = Persistent::new(StorageLimits::from_options(None, None), now);
+        // a fixed wall clock: announce bumps are checked against it
+        let wall = WallClock {
+            at: now,
+            unix_ms: WALL_CLOCK_MS,
+        };
+        let store = Persistent::new(StorageLimits::from_options(None, None), now, wall);
         let core = Core::new(store, Arc::new(Stats::default()), local);
         SimHost {
             name: name.to_string(),
