@@ -474,36 +474,41 @@ impl Core {
         }
     }
 
-    /// `server.close()`: stop answering handshakes for the key.
-    pub fn unlisten(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) {
+    /// `server.close()`: stop answering handshakes for the key. True if its announcer is now
+    /// stopping (an `AnnouncerOut::Stopped` follows).
+    pub fn unlisten(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) -> bool {
         if let Some(mut srv) = self.servers.remove(target) {
             let mut ctx = self.ctx_parts(node, now);
             srv.clear_all(&mut ctx);
         }
         self.store.forwards.delete(target);
         self.with_announcer(target, node, now, |a, t, n, now| a.stop(t, n, now));
+        self.announcers.contains_key(target)
     }
 
     /// `server.suspend()` / `resume()`: drop pending handshakes and stop answering, or answer
-    /// again.
+    /// again. True if the server has an announcer (suspending it ends with
+    /// `AnnouncerOut::Suspended`).
     pub fn set_server_suspended(
         &mut self,
         target: &[u8; 32],
         suspended: bool,
         node: &mut Node,
         now: Instant,
-    ) {
+    ) -> bool {
         self.with_server(target, node, now, |s, ctx| {
             s.suspended = suspended;
             if suspended {
                 s.clear_all(ctx);
             }
         });
+        let announcing = self.announcers.contains_key(target);
         if suspended {
             self.with_announcer(target, node, now, |a, t, n, now| a.suspend(t, n, now));
         } else {
             self.with_announcer(target, node, now, |a, t, n, now| a.resume(t, n, now));
         }
+        announcing
     }
 
     /// The app's firewall decided about a pending handshake (`true` = rejected).

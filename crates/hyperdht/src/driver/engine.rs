@@ -114,9 +114,18 @@ impl Engine {
                     }
                 }
                 Output::Announcer(a) => {
+                    // a stopped announcer also ends a listen or suspend still waiting on it
+                    let ends = |w: &AnnouncerOut| match (a, *w) {
+                        (AnnouncerOut::Stopped { target }, AnnouncerOut::Ready { target: t })
+                        | (
+                            AnnouncerOut::Stopped { target },
+                            AnnouncerOut::Suspended { target: t },
+                        ) => t == target,
+                        _ => *w == a,
+                    };
                     let (done, rest) = std::mem::take(&mut self.waiters)
                         .into_iter()
-                        .partition(|(w, _)| *w == a);
+                        .partition(|(w, _)| ends(w));
                     self.waiters = rest;
                     for (_, tx) in done {
                         let _ = tx.send(());
