@@ -215,10 +215,9 @@ impl HyperDht {
         let stopped = self.engine(|e, node, now| {
             e.sinks.remove(&target);
             let stopped = e.wait_for(AnnouncerOut::Stopped { target });
-            e.core.unlisten(&target, node, now);
-            stopped
+            e.core.unlisten(&target, node, now).then_some(stopped)
         });
-        if let Some(stopped) = stopped {
+        if let Some(Some(stopped)) = stopped {
             let _ = stopped.await;
         }
     }
@@ -249,10 +248,11 @@ impl HyperDht {
         let target = hash(public_key);
         let done = self.engine(|e, n, now| {
             let done = e.wait_for(AnnouncerOut::Suspended { target });
-            e.core.set_server_suspended(&target, true, n, now);
-            done
+            e.core
+                .set_server_suspended(&target, true, n, now)
+                .then_some(done)
         });
-        if let Some(done) = done {
+        if let Some(Some(done)) = done {
             let _ = done.await;
         }
     }
@@ -260,7 +260,9 @@ impl HyperDht {
     /// `server.resume()`: answer handshakes again and re-announce.
     pub async fn resume_server(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
-        self.engine(|e, n, now| e.core.set_server_suspended(&target, false, n, now));
+        self.engine(|e, n, now| {
+            e.core.set_server_suspended(&target, false, n, now);
+        });
     }
 
     /// `dht.stats`: hyperdht's counters, the record stores' sizes and dht-rpc's counters, read

@@ -708,9 +708,11 @@ impl Dht {
         };
         self.shared.io.sent(1, data.len());
         if s.try_send_to(&data, SocketAddr::V4(to)).is_err() {
-            tokio::spawn(async move {
-                let _ = s.send_to(&data, SocketAddr::V4(to)).await;
-            });
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = s.send_to(&data, SocketAddr::V4(to)).await;
+                });
+            }
         }
     }
 

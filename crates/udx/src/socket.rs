@@ -24,6 +24,8 @@ use hyperdht_udp::RecvBuffers;
 
 mod supervisor;
 
+/// The IP TTL datagrams go out with unless a send asks otherwise.
+const DEFAULT_TTL: u32 = 64;
 /// Receive batches processed back to back before the driver looks at timers again.
 const MAX_BATCHES_PER_TURN: usize = 16;
 
@@ -226,6 +228,16 @@ impl UdxSocket {
                 "UDX socket uses an external transport",
             )),
         }
+    }
+
+    /// Sends one raw datagram (a holepunch probe) from an owned socket with IP TTL `ttl` for
+    /// this datagram only; a full send buffer drops it (probes are repeated). No-op on an
+    /// external transport.
+    pub fn send_raw_ttl(&self, to: SocketAddr, data: &[u8], ttl: u32) {
+        let Some(own) = &self.inner.own else { return };
+        let _ = own.io.set_ttl(ttl);
+        let _ = own.io.try_send_to(data, to);
+        let _ = own.io.set_ttl(DEFAULT_TTL);
     }
 
     /// Datagrams that are not for one of our streams (e.g. dht-rpc frames, holepunch probes).

@@ -19,6 +19,7 @@ use hyperdht_rpc::node::{Node, RequestSpec, SocketKind};
 use hyperdht_rpc::{Response, RpcError};
 
 use crate::constants::Firewall;
+use crate::core::random_punch::{PoolId, PoolOp, RandomBudget};
 use crate::core::tags::{Owner, Tags};
 use crate::nat::Nat;
 
@@ -77,26 +78,34 @@ enum Sampling {
 /// One holepuncher (`class Holepuncher`).
 #[derive(Debug)]
 pub struct Puncher {
-    initiator: bool,
+    pub(crate) initiator: bool,
     pub nat: Nat,
-    remote_firewall: Firewall,
-    remote_addresses: Vec<RemoteAddress>,
+    pub(crate) remote_firewall: Firewall,
+    pub(crate) remote_addresses: Vec<RemoteAddress>,
     remote_holepunching: bool,
     /// Where the initiator accepts probes from besides `remote_addresses`.
     expected: Vec<SocketAddrV4>,
-    punching: bool,
+    pub(crate) punching: bool,
     /// `_consistentProbe` progress: rounds done and when the next one is due
     rounds: u32,
     next_round: Option<Instant>,
-    connected: Option<SocketAddrV4>,
-    destroyed: bool,
+    pub(crate) connected: Option<SocketAddrV4>,
+    pub(crate) destroyed: bool,
     /// a probe with the normal TTL went out (the server tells punched from LAN by it)
     probed: bool,
     sampling: Sampling,
     sampled_from: Vec<SocketAddrV4>,
     analyze_deadline: Instant,
     /// `HANDSHAKE_INITIAL_TIMEOUT`: destroyed then unless punching started
-    prepunch_deadline: Option<Instant>,
+    pub(crate) prepunch_deadline: Option<Instant>,
+    /// a RANDOM-NAT strategy in progress (`random_punch.rs`)
+    pub(crate) random: Option<crate::core::random_punch::RandomPunch>,
+    /// birthday sockets of the pool this puncher holds
+    pub(crate) pool: Vec<PoolId>,
+    /// the pool socket the initiator connected through (`None`: the punch socket)
+    pub(crate) connected_via: Option<PoolId>,
+    /// counted in the node's random-punch budget
+    pub(crate) randomized: bool,
 }
 
 impl Puncher {
@@ -108,6 +117,11 @@ impl Puncher {
     }
     pub fn is_destroyed(&self) -> bool {
         self.destroyed
+    }
+    /// The pool socket the initiator connected through (`None`: the punch socket); the
+    /// connection's stream must live on it.
+    pub fn connected_via(&self) -> Option<PoolId> {
+        self.connected_via
     }
     pub fn is_punching(&self) -> bool {
         self.punching
@@ -150,6 +164,17 @@ impl Puncher {
         self.expected.contains(from) || self.remote_addresses.iter().any(|a| a.addr == *from)
     }
 
+    /// Whether a probe from `from` is the peer's: an expected address, or any port of its
+    /// verified host when its NAT is RANDOM (its answer comes from a fresh mapping).
+    fn expects_probe(&self, from: &SocketAddrV4) -> bool {
+        self.expects(from)
+            || (self.remote_firewall >= Firewall::Random
+                && self
+                    .remote_addresses
+                    .iter()
+                    .any(|a| a.verified && a.addr.ip() == from.ip()))
+    }
+
     /// `updateRemote({punching, firewall, addresses, verified})`.
     pub fn update_remote(
         &mut self,
@@ -180,10 +205,18 @@ impl Puncher {
 /// Every puncher of one node, fed by its probes, ping replies and timers.
 #[derive(Debug, Default)]
 pub struct Punchers {
-    list: HashMap<PuncherId, Puncher>,
+    pub(crate) list: HashMap<PuncherId, Puncher>,
     next_id: PuncherId,
     answered: HashMap<SocketAddrV4, Instant>,
     events: VecDeque<PunchEvent>,
+    /// `dht._randomPunches` / `_lastRandomPunch`
+    pub(crate) random: RandomBudget,
+    pub(crate) pool_ops: VecDeque<PoolOp>,
+    pub(crate) pool_hits: VecDeque<(PuncherId, PoolId, SocketAddrV4)>,
+    pub(crate) pool_owner: HashMap<PoolId, PuncherId>,
+    pub(crate) next_pool: PoolId,
+    /// the latest time an input brought (for bookkeeping in `destroy`, which takes none)
+    pub(crate) last_now: Option<Instant>,
 }
 
 impl Punchers {
@@ -224,6 +257,7 @@ impl Punchers {
     ) -> PuncherId {
         let id = self.next_id;
         self.next_id += 1;
+        self.last_now = Some(now);
         let p = Puncher {
             initiator,
             nat: Nat::new(node.is_firewalled()),
@@ -244,6 +278,10 @@ impl Punchers {
             sampled_from: Vec::new(),
             analyze_deadline: now + ANALYZE_LIMIT,
             prepunch_deadline: prepunch.map(|d| now + d),
+            random: None,
+            pool: Vec::new(),
+            connected_via: None,
+            randomized: false,
         };
         self.list.insert(id, p);
         self.sample_pass(id, 0, tags, node, now);
@@ -377,14 +415,17 @@ impl Punchers {
         if p.destroyed || p.connected.is_some() || p.remote_addresses.is_empty() {
             return false;
         }
-        let local = p.nat.firewall;
-        if local.coerced() != Firewall::Consistent
-            || p.remote_firewall.coerced() != Firewall::Consistent
-        {
-            return false;
-        }
         if p.punching {
             return true;
+        }
+        let local = p.nat.firewall.coerced();
+        let remote = p.remote_firewall.coerced();
+        if local != Firewall::Consistent || remote != Firewall::Consistent {
+            let ok = self.punch_random(id, local, remote, now);
+            if ok {
+                stats.punch_random();
+            }
+            return ok;
         }
         p.punching = true;
         p.prepunch_deadline = None;
@@ -402,6 +443,7 @@ impl Punchers {
         node: &mut Node,
         now: Instant,
     ) {
+        self.last_now = Some(now);
         if socket != PUNCH_SOCKET {
             return;
         }
@@ -410,8 +452,8 @@ impl Punchers {
         ids.sort_unstable();
         for id in &ids {
             let p = &self.list[id];
-            if p.initiator && !p.destroyed && p.connected.is_none() && p.expects(&from) {
-                self.mark_connected(*id, from);
+            if p.initiator && !p.destroyed && p.connected.is_none() && p.expects_probe(&from) {
+                self.mark_connected_via(*id, from, None);
                 break;
             }
         }
@@ -430,18 +472,45 @@ impl Punchers {
         }
     }
 
-    fn mark_connected(&mut self, id: PuncherId, from: SocketAddrV4) {
+    /// The initiator's first probe arrived (through pool socket `via`, or the punch socket):
+    /// the other pool sockets go back, the budget is freed.
+    pub(crate) fn mark_connected_via(
+        &mut self,
+        id: PuncherId,
+        from: SocketAddrV4,
+        via: Option<PoolId>,
+    ) {
         let Some(p) = self.list.get_mut(&id) else {
             return;
         };
         p.connected = Some(from);
+        p.connected_via = via;
         p.punching = false;
         p.next_round = None;
+        p.random = None;
+        self.release_pool(id, via);
+        self.end_randomized(id, true, self.last_now);
         self.events.push_back(PunchEvent::Connected(id, from));
+    }
+
+    /// `_autoDestroy`: a strategy ran out without a connection.
+    pub(crate) fn auto_destroy(&mut self, id: PuncherId) {
+        if self.list.get(&id).is_some_and(|p| p.connected.is_none()) {
+            self.destroy(id);
+        }
     }
 
     /// `destroy()`: stops punching and probe handling; the entry goes away.
     pub fn destroy(&mut self, id: PuncherId) {
+        let Some(p) = self.list.get(&id) else {
+            return;
+        };
+        let (keep, connected) = (p.connected_via, p.connected.is_some());
+        self.release_pool(id, keep);
+        if let Some(k) = keep {
+            self.pool_owner.remove(&k);
+        }
+        self.end_randomized(id, connected, self.last_now);
         let Some(mut p) = self.list.remove(&id) else {
             return;
         };
@@ -457,13 +526,15 @@ impl Punchers {
             .filter(|p| !p.destroyed)
             .flat_map(|p| {
                 let analyze = (!p.nat.is_analyzed()).then_some(p.analyze_deadline);
-                [p.next_round, p.prepunch_deadline, analyze]
+                let random = p.random.as_ref().map(|r| r.next());
+                [p.next_round, p.prepunch_deadline, analyze, random]
             })
             .flatten()
             .min()
     }
 
     pub fn on_timeout(&mut self, node: &mut Node, now: Instant) {
+        self.last_now = Some(now);
         let mut ids: Vec<PuncherId> = self.list.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
@@ -482,6 +553,14 @@ impl Punchers {
             }
             if p.next_round.is_some_and(|t| t <= now) {
                 self.consistent_round(id, node, now);
+            }
+            let due = self
+                .list
+                .get(&id)
+                .and_then(|p| p.random.as_ref())
+                .is_some_and(|r| r.next() <= now);
+            if due {
+                self.random_step(id, node, now);
             }
         }
     }

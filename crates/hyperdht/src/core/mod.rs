@@ -13,6 +13,7 @@
 
 pub mod announcer;
 pub mod holepuncher;
+pub mod random_punch;
 pub mod server;
 pub mod tags;
 
@@ -42,6 +43,8 @@ use hyperdht_encoding::Codec;
 pub enum Output {
     Server(ServerOut),
     Announcer(AnnouncerOut),
+    /// Pool sockets for RANDOM-NAT punching (`random_punch.rs`).
+    Pool(crate::core::random_punch::PoolOp),
     /// A PLUGIN request for a registered plugin: hand it to the embedder.
     Plugin(crate::plugin::PluginForward),
 }
@@ -164,6 +167,42 @@ impl Core {
                 PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
             }
         }
+        while let Some((pid, socket, _from)) = self.punchers.poll_pool_hit() {
+            if let Some(key) = self.slot_of_puncher(pid) {
+                self.out
+                    .push_back(Output::Server(ServerOut::AcceptOn { key, socket }));
+            }
+        }
+        while let Some(op) = self.punchers.poll_pool_op() {
+            self.out.push_back(Output::Pool(op));
+        }
+    }
+
+    /// The server slot a (responder) puncher belongs to.
+    fn slot_of_puncher(&self, pid: crate::core::holepuncher::PuncherId) -> Option<SlotKey> {
+        self.servers.values().find_map(|s| {
+            let target = s.target();
+            s.slots.iter().enumerate().find_map(|(i, slot)| {
+                let slot = slot.as_ref()?;
+                (slot.hp.as_ref()?.puncher == pid).then_some(SlotKey {
+                    target,
+                    slot: i,
+                    gen: slot.gen,
+                })
+            })
+        })
+    }
+
+    /// A 1-byte datagram on pool socket `socket` (RANDOM-NAT punching).
+    pub fn on_pool_probe(
+        &mut self,
+        socket: crate::core::random_punch::PoolId,
+        from: SocketAddrV4,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.punchers.on_pool_probe(socket, from, now);
+        self.dispatch_punch_events(node, now);
     }
 
     /// [`Core::with_server`] without the event dispatch (used by the dispatcher itself).
@@ -435,36 +474,41 @@ impl Core {
         }
     }
 
-    /// `server.close()`: stop answering handshakes for the key.
-    pub fn unlisten(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) {
+    /// `server.close()`: stop answering handshakes for the key. True if its announcer is now
+    /// stopping (an `AnnouncerOut::Stopped` follows).
+    pub fn unlisten(&mut self, target: &[u8; 32], node: &mut Node, now: Instant) -> bool {
         if let Some(mut srv) = self.servers.remove(target) {
             let mut ctx = self.ctx_parts(node, now);
             srv.clear_all(&mut ctx);
         }
         self.store.forwards.delete(target);
         self.with_announcer(target, node, now, |a, t, n, now| a.stop(t, n, now));
+        self.announcers.contains_key(target)
     }
 
     /// `server.suspend()` / `resume()`: drop pending handshakes and stop answering, or answer
-    /// again.
+    /// again. True if the server has an announcer (suspending it ends with
+    /// `AnnouncerOut::Suspended`).
     pub fn set_server_suspended(
         &mut self,
         target: &[u8; 32],
         suspended: bool,
         node: &mut Node,
         now: Instant,
-    ) {
+    ) -> bool {
         self.with_server(target, node, now, |s, ctx| {
             s.suspended = suspended;
             if suspended {
                 s.clear_all(ctx);
             }
         });
+        let announcing = self.announcers.contains_key(target);
         if suspended {
             self.with_announcer(target, node, now, |a, t, n, now| a.suspend(t, n, now));
         } else {
             self.with_announcer(target, node, now, |a, t, n, now| a.resume(t, n, now));
         }
+        announcing
     }
 
     /// The app's firewall decided about a pending handshake (`true` = rejected).
@@ -487,10 +531,17 @@ impl Core {
         });
     }
 
-    /// A server slot's stream connected; returns the path it took.
-    pub fn server_stream_connected(&mut self, key: SlotKey, node: &mut Node, now: Instant) -> Path {
+    /// A server slot's stream connected (through pool socket `via`, or the DHT socket);
+    /// returns the path it took.
+    pub fn server_stream_connected(
+        &mut self,
+        key: SlotKey,
+        via: Option<crate::core::random_punch::PoolId>,
+        node: &mut Node,
+        now: Instant,
+    ) -> Path {
         self.with_server(&key.target, node, now, |s, ctx| {
-            s.stream_connected(key, ctx)
+            s.stream_connected(key, via, ctx)
         })
         .unwrap_or_else(|| {
             self.stats

@@ -4,7 +4,7 @@
 //! decisions are the core's.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,9 +18,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::connect_state::ConnectShared;
 use crate::core::announcer::AnnouncerOut;
+use crate::core::random_punch::PoolId;
 use crate::core::server::{ServerOut, SlotKey, StreamOpen};
 use crate::core::{Core, Output};
 use crate::driver::plugins::Forwarder;
+use crate::driver::pool::Pool;
 use crate::server::{Connection, FirewallFn};
 use crate::HolepunchVeto;
 
@@ -38,6 +40,10 @@ pub(crate) struct Engine {
     rpc: Option<Dht>,
     udx: Option<UdxSocket>,
     pub(crate) sinks: HashMap<[u8; 32], ServerSink>,
+    /// pool sockets for RANDOM-NAT punching
+    pool: Pool,
+    /// accepted handshakes whose stream has not connected yet (candidates on several sockets)
+    pending_streams: HashMap<SlotKey, PendingStream>,
     /// callers waiting for an announcer phase (`listen`, `suspend`, `close`)
     waiters: Vec<(AnnouncerOut, oneshot::Sender<()>)>,
     connects: Arc<ConnectShared>,
@@ -51,6 +57,8 @@ impl Engine {
             rpc: None,
             udx: None,
             sinks: HashMap::new(),
+            pool: Pool::default(),
+            pending_streams: HashMap::new(),
             waiters: Vec::new(),
             connects,
         }
@@ -94,15 +102,30 @@ impl Engine {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Server(s) => self.server_out(s),
+                Output::Pool(op) => {
+                    if let Some(rpc) = self.rpc.clone() {
+                        let host = *rpc.server_address().ip();
+                        self.pool.run(op, &rpc, host);
+                    }
+                }
                 Output::Plugin(f) => {
                     if let Some(fw) = self.plugin_forwarder.as_ref() {
                         fw(f);
                     }
                 }
                 Output::Announcer(a) => {
+                    // a stopped announcer also ends a listen or suspend still waiting on it
+                    let ends = |w: &AnnouncerOut| match (a, *w) {
+                        (AnnouncerOut::Stopped { target }, AnnouncerOut::Ready { target: t })
+                        | (
+                            AnnouncerOut::Stopped { target },
+                            AnnouncerOut::Suspended { target: t },
+                        ) => t == target,
+                        _ => *w == a,
+                    };
                     let (done, rest) = std::mem::take(&mut self.waiters)
                         .into_iter()
-                        .partition(|(w, _)| *w == a);
+                        .partition(|(w, _)| ends(w));
                     self.waiters = rest;
                     for (_, tx) in done {
                         let _ = tx.send(());
@@ -166,51 +189,164 @@ impl Engine {
                         Box::new(move |from: SocketAddr| Some((remote_id, from))),
                     ),
                 };
-                let connects = self.connects.clone();
-                spawn(deliver(
-                    rpc,
-                    key,
-                    raw,
-                    *result,
+                let info = PendingStream {
+                    local_id,
+                    remote_id,
+                    result: *result,
                     timeout,
-                    route.then_some(connects),
+                    route,
                     tx,
-                ));
+                    candidates: 0,
+                };
+                self.pending_streams.insert(key, info);
+                self.candidate(rpc, key, raw, None);
+            }
+            ServerOut::AcceptOn { key, socket } => {
+                let Some(info) = self.pending_streams.get(&key) else {
+                    return;
+                };
+                let Some(udx) = self.pool.get(socket) else {
+                    return;
+                };
+                let remote_id = info.remote_id;
+                let Some(raw) = udx.try_reserve(info.local_id) else {
+                    return;
+                };
+                raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
+                self.candidate(rpc, key, raw, Some(socket));
             }
         }
     }
+
+    /// A UDX packet for stream `id` reached pool socket `socket`, which has no such stream: a
+    /// pending server stream with that id becomes a candidate there (the client connected to
+    /// this socket's mapping before any of its probes reached us) and gets the packet.
+    pub(crate) fn pool_stream_packet(
+        &mut self,
+        socket: PoolId,
+        id: u32,
+        from: SocketAddrV4,
+        d: &[u8],
+    ) {
+        let Some(key) = self
+            .pending_streams
+            .iter()
+            .find(|(_, p)| p.local_id == id)
+            .map(|(k, _)| *k)
+        else {
+            return;
+        };
+        let Some(rpc) = self.rpc.clone() else { return };
+        let Some(udx) = self.pool.get(socket).cloned() else {
+            return;
+        };
+        let remote_id = self.pending_streams[&key].remote_id;
+        let Some(raw) = udx.try_reserve(id) else {
+            return;
+        };
+        raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
+        self.candidate(rpc, key, raw, Some(socket));
+        udx.feed(SocketAddr::V4(from), d);
+    }
+
+    /// Waits for one candidate stream of an accepted handshake (the DHT socket, or a pool
+    /// socket the client punched through).
+    fn candidate(
+        &mut self,
+        rpc: Dht,
+        key: SlotKey,
+        raw: hyperdht_udx::UdxStream,
+        via: Option<PoolId>,
+    ) {
+        let Some(info) = self.pending_streams.get_mut(&key) else {
+            return;
+        };
+        info.candidates += 1;
+        let timeout = info.timeout;
+        spawn(async move {
+            let connected = tokio::time::timeout(timeout, raw.connected()).await == Ok(true);
+            let won = Engine::run(&rpc, |e, n, now| {
+                e.settle(key, &raw, via, connected, n, now)
+            });
+            match won.flatten() {
+                Some(delivery) => {
+                    if let (Some(connects), Some(SocketAddr::V4(addr))) =
+                        (delivery.route, raw.remote())
+                    {
+                        connects.add_route(
+                            delivery.result.remote_public_key,
+                            addr,
+                            raw.downgrade(),
+                        );
+                    }
+                    let _ = delivery
+                        .tx
+                        .send(SecretStreamIo::new(raw, delivery.result))
+                        .await;
+                }
+                None => raw.destroy(),
+            }
+        });
+    }
+
+    /// A candidate connected or timed out: the first to connect gets the connection; the
+    /// slot fails when the last candidate times out.
+    fn settle(
+        &mut self,
+        key: SlotKey,
+        raw: &hyperdht_udx::UdxStream,
+        via: Option<PoolId>,
+        connected: bool,
+        node: &mut Node,
+        now: Instant,
+    ) -> Option<Delivery> {
+        let info = self.pending_streams.get_mut(&key)?;
+        info.candidates -= 1;
+        if !connected {
+            if info.candidates == 0 {
+                self.pending_streams.remove(&key);
+                self.core.server_stream_failed(key, node, now);
+            }
+            return None;
+        }
+        let info = self.pending_streams.remove(&key)?;
+        self.core.server_stream_connected(key, via, node, now);
+        if let Some(socket) = via {
+            self.pool.hand_over(socket, raw);
+        }
+        Some(Delivery {
+            result: info.result,
+            route: info.route.then(|| self.connects.clone()),
+            tx: info.tx,
+        })
+    }
+}
+
+/// An accepted handshake waiting for its stream.
+struct PendingStream {
+    local_id: u32,
+    remote_id: u32,
+    result: hyperdht_secret_stream::HandshakeResult,
+    timeout: std::time::Duration,
+    route: bool,
+    tx: mpsc::Sender<Connection>,
+    /// candidate streams still waiting
+    candidates: usize,
+}
+
+/// What the winning candidate hands to the listener.
+struct Delivery {
+    result: hyperdht_secret_stream::HandshakeResult,
+    route: Option<Arc<ConnectShared>>,
+    tx: mpsc::Sender<Connection>,
 }
 
 /// Spawns on the current tokio runtime (the engine runs on the rpc driver task or in async
 /// callers); without one the work is dropped, like every task of a runtime shut down.
-fn spawn(fut: impl std::future::Future<Output = ()> + Send + 'static) {
+pub(crate) fn spawn(fut: impl std::future::Future<Output = ()> + Send + 'static) {
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(fut);
     }
-}
-
-/// Waits for an accepted handshake's stream to connect, then hands it to the listener.
-async fn deliver(
-    rpc: Dht,
-    key: SlotKey,
-    raw: hyperdht_udx::UdxStream,
-    result: hyperdht_secret_stream::HandshakeResult,
-    timeout: std::time::Duration,
-    route: Option<Arc<ConnectShared>>,
-    tx: mpsc::Sender<Connection>,
-) {
-    if tokio::time::timeout(timeout, raw.connected()).await != Ok(true) {
-        Engine::run(&rpc, |e, n, now| e.core.server_stream_failed(key, n, now));
-        raw.destroy();
-        return;
-    }
-    Engine::run(&rpc, |e, n, now| {
-        e.core.server_stream_connected(key, n, now)
-    });
-    if let (Some(connects), Some(SocketAddr::V4(addr))) = (route, raw.remote()) {
-        connects.add_route(result.remote_public_key, addr, raw.downgrade());
-    }
-    let _ = tx.send(SecretStreamIo::new(raw, result)).await;
 }
 
 impl RequestHandler for Engine {

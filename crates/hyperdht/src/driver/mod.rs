@@ -3,3 +3,4 @@
 
 pub(crate) mod engine;
 pub mod plugins;
+pub(crate) mod pool;

@@ -467,9 +467,11 @@ pub(super) fn send_now(shared: &Shared, out: Vec<crate::node::Transmit>) {
         if t.ttl.is_some() {
             let _ = s.set_ttl(DEFAULT_TTL);
         }
-        if !sent {
+        // a full buffer waits on a task; off a runtime (a synchronous JS call) the datagram is
+        // dropped like a lost one (requests are retried)
+        if let (false, Ok(rt)) = (sent, tokio::runtime::Handle::try_current()) {
             let s = s.clone();
-            tokio::spawn(async move {
+            rt.spawn(async move {
                 let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
             });
         }

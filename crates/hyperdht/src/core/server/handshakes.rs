@@ -477,7 +477,12 @@ impl Server {
 
     /// The slot's stream connected (`hs.onsocket`): the slot is kept `HANDSHAKE_CLEAR_WAIT`
     /// more for retransmits only, its puncher destroyed; returns the path for `stats`.
-    pub(crate) fn stream_connected(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) -> Path {
+    pub(crate) fn stream_connected(
+        &mut self,
+        key: SlotKey,
+        via: Option<crate::core::random_punch::PoolId>,
+        ctx: &mut Ctx<'_>,
+    ) -> Path {
         let now = ctx.now;
         let Some(s) = self.slot_of(key) else {
             ctx.stats.connection(Side::Server, Path::Direct, true);
@@ -486,6 +491,10 @@ impl Server {
         let mut path = Path::Direct;
         if let Some(hp) = s.hp.take() {
             path = hp.path(ctx.punchers);
+            // a pool socket the stream connected through now belongs to the connection
+            if let Some(p) = ctx.punchers.get_mut(hp.puncher) {
+                p.connected_via = via;
+            }
             ctx.punchers.destroy(hp.puncher);
         }
         s.clear_at = s.clear_at.min(now + HANDSHAKE_CLEAR_WAIT);

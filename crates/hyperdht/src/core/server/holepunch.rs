@@ -168,9 +168,20 @@ fn abort(
     peer: SocketAddrV4,
     ctx: &mut Ctx<'_>,
 ) -> RouteAction {
+    abort_with(req, hp, round, peer, PayloadError::Aborted, ctx)
+}
+
+fn abort_with(
+    req: &IncomingRequest,
+    hp: &SlotPunch,
+    round: u64,
+    peer: SocketAddrV4,
+    error: PayloadError,
+    ctx: &mut Ctx<'_>,
+) -> RouteAction {
     ctx.punchers.destroy(hp.puncher);
     let payload = HolepunchPayload {
-        error: PayloadError::Aborted.code(),
+        error: error.code(),
         firewall: Firewall::Unknown.code(),
         round,
         ..HolepunchPayload::default()
@@ -344,6 +355,21 @@ pub(crate) fn holepunch_info(punchers: &Punchers, id: PuncherId) -> HolepunchInf
 
 /// The end of `_onpeerholepunch`: punch if the client does, then answer with our NAT state.
 fn finish_round(hp: &mut SlotPunch, r: Parked, punch: bool, ctx: &mut Ctx<'_>) {
+    // a random punch waits for the node's budget (one at a time, 20 s apart); without a
+    // relay to fall back on the client is told to try later
+    let random = ctx.punchers.get(hp.puncher).is_some_and(|p| {
+        p.remote_firewall() >= Firewall::Random || p.local().0 >= Firewall::Random
+    });
+    let punching = ctx
+        .punchers
+        .get(hp.puncher)
+        .is_some_and(|p| p.is_punching());
+    if punch && random && !punching && !ctx.punchers.random_budget().allows(ctx.now) {
+        ctx.stats.try_later(false);
+        let reply = abort_with(&r.req, hp, r.round, r.peer, PayloadError::TryLater, ctx);
+        reply.apply(&r.req, ctx.node);
+        return;
+    }
     if punch && !ctx.punchers.punch(hp.puncher, ctx.stats, ctx.now) {
         abort(&r.req, hp, r.round, r.peer, ctx).apply(&r.req, ctx.node);
         return;

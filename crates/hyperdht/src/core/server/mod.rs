@@ -76,6 +76,12 @@ pub enum ServerOut {
         payload: Box<NoisePayload>,
         address: SocketAddrV4,
     },
+    /// The slot's client reached pool socket `socket` (we punched from a RANDOM NAT): accept
+    /// the slot's stream there too; the first candidate to connect wins.
+    AcceptOn {
+        key: SlotKey,
+        socket: crate::core::random_punch::PoolId,
+    },
     /// Ask the app's holepunch veto; answer with `Core::server_veto_answer`.
     AskVeto { key: SlotKey, info: HolepunchInfo },
     /// Open the slot's UDX stream; report `Core::server_stream_connected` once connected, or
