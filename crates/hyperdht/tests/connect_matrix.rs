@@ -48,4 +48,3 @@ fn peers_detect_their_nat_class_and_servers_announce() {
     });
     assert!(ok, "every server announced, {}", s.tag());
 }
-
