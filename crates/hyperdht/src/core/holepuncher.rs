@@ -42,6 +42,8 @@ const MIN_SAMPLES: usize = 4;
 /// With this many known nodes the newest few are skipped (they may share our path).
 const SKIP_THRESHOLD: usize = 8;
 const SKIP: usize = 5;
+/// `MAX_REOPENS`: fresh NAT analyses per puncher.
+const MAX_REANALYSES: u32 = 3;
 /// dht-rpc PING.
 const PING: u64 = 0;
 
@@ -106,6 +108,8 @@ pub struct Puncher {
     pub(crate) connected_via: Option<PoolId>,
     /// counted in the node's random-punch budget
     pub(crate) randomized: bool,
+    /// fresh analyses done (`MAX_REOPENS`)
+    reanalyses: u32,
 }
 
 impl Puncher {
@@ -282,6 +286,7 @@ impl Punchers {
             pool: Vec::new(),
             connected_via: None,
             randomized: false,
+            reanalyses: 0,
         };
         self.list.insert(id, p);
         self.sample_pass(id, 0, tags, node, now);
@@ -327,6 +332,29 @@ impl Punchers {
         if pending == 0 {
             self.sampling_settled(id, tags, node, now);
         }
+    }
+
+    /// `_reopen`: a fresh NAT analysis (at most [`MAX_REANALYSES`] per puncher); false if
+    /// none may start. Upstream binds a new socket first; ours is shared, so this samples again.
+    pub fn reanalyze(
+        &mut self,
+        id: PuncherId,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) -> bool {
+        let Some(p) = self.list.get_mut(&id) else {
+            return false;
+        };
+        if p.destroyed || p.punching || p.reanalyses >= MAX_REANALYSES {
+            return false;
+        }
+        p.reanalyses += 1;
+        p.nat = Nat::new(node.is_firewalled());
+        p.sampled_from.clear();
+        p.analyze_deadline = now + ANALYZE_LIMIT;
+        self.sample_pass(id, 0, tags, node, now);
+        true
     }
 
     /// A sampling PING came back (or failed).

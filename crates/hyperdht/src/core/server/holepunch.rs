@@ -43,6 +43,8 @@ struct Parked {
     token: [u8; 32],
     round: u64,
     stage: Stage,
+    /// a fresh NAT analysis was asked for this round already
+    reanalyzed: bool,
 }
 
 /// Per-slot punching state (`hs.payload`, `hs.puncher`, `hs.round`).
@@ -256,6 +258,7 @@ impl Server {
             token,
             round: hp.round,
             stage: Stage::Analyzing,
+            reanalyzed: false,
         });
         let key = SlotKey {
             target,
@@ -282,6 +285,22 @@ impl Server {
                 i += 1;
                 continue;
             }
+            // `analyze(true)`: an unknown verdict gets a fresh analysis (upstream reopens its
+            // socket; ours is shared, so it samples again) before the round gives up
+            if p.nat.firewall == Firewall::Unknown && !hp.parked[i].reanalyzed {
+                hp.parked[i].reanalyzed = true;
+                if ctx
+                    .punchers
+                    .reanalyze(hp.puncher, ctx.tags, ctx.node, ctx.now)
+                {
+                    i += 1;
+                    continue;
+                }
+            }
+            let Some(p) = ctx.punchers.get(hp.puncher) else {
+                hp.parked.clear();
+                return;
+            };
             let r = hp.parked.remove(i);
             if !p.remote_holepunching() && !p.stable() {
                 abort(&r.req, hp, r.round, r.peer, ctx).apply(&r.req, ctx.node);
