@@ -279,9 +279,12 @@ impl ConnCore {
         };
         match result {
             Ok(conn) if !cancelled => {
+                let info = info_of(&conn);
+                let queues = self.install(conn);
                 *st = State::Running;
                 drop(st);
-                self.start_stream(conn, true);
+                self.emit(JsConnectionEvent::Open { info });
+                self.spawn_stream(queues);
             }
             Ok(conn) => {
                 drop(st);
@@ -295,9 +298,10 @@ impl ConnCore {
         }
     }
 
-    /// Starts the stream task of an open connection (`announce`: emit `open` first).
-    fn start_stream(self: &Arc<Self>, conn: Connection, announce: bool) {
-        let info = announce.then(|| info_of(&conn));
+    /// Hands an open connection to this core (before it is marked Running, so a `destroy()` or
+    /// `kill()` that sees Running always finds the stream); returns the task's ends of the
+    /// queues.
+    fn install(&self, conn: Connection) -> (mpsc::Receiver<Command>, mpsc::Receiver<Control>) {
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
         let io = Io {
@@ -308,13 +312,17 @@ impl ConnCore {
             stream: Arc::new(Mutex::new(conn)),
             queued: AtomicUsize::new(0),
         };
-        if self.io.set(io).is_err() {
-            // started twice (cannot happen: only Accepted/Dialing lead here, once)
-            return;
-        }
-        if let Some(info) = info {
-            self.emit(JsConnectionEvent::Open { info });
-        }
+        // set once: only Accepted and Dialing lead here, and they leave that state as they do
+        let _ = self.io.set(io);
+        (rx, ctl)
+    }
+
+    /// Starts the (supervised) stream task of an installed connection. A `destroy()` before
+    /// the task runs is not lost: the kill Notify keeps the permit.
+    fn spawn_stream(
+        self: &Arc<Self>,
+        (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
+    ) {
         let core = self.clone();
         let task = async move {
             let Some(io) = core.io.get() else { return };
@@ -471,8 +479,9 @@ impl NativeConnection {
         let mut st = self.core.state();
         match std::mem::replace(&mut *st, State::Running) {
             State::Accepted(conn) => {
+                let queues = self.core.install(*conn);
                 drop(st);
-                self.core.start_stream(*conn, false);
+                self.core.spawn_stream(queues);
             }
             State::Closed => {
                 *st = State::Closed;
