@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::constants::Firewall;
-use crate::holepuncher::Puncher;
+use crate::core::holepuncher::Puncher;
 
 /// What the veto sees (the puncher's view when the decision is due).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +24,22 @@ pub struct HolepunchInfo {
 impl HolepunchInfo {
     /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
     pub(crate) fn of(puncher: &Puncher) -> Self {
-        let (local_firewall, local_addresses) = puncher.nat.state();
+        let (local_firewall, local_addresses) = puncher.local();
         HolepunchInfo {
             remote_firewall: puncher.remote_firewall(),
             local_firewall,
             remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
             local_addresses,
+        }
+    }
+
+    /// Nothing known (the puncher is gone).
+    pub(crate) fn unknown() -> Self {
+        HolepunchInfo {
+            remote_firewall: Firewall::Unknown,
+            local_firewall: Firewall::Unknown,
+            remote_addresses: Vec::new(),
+            local_addresses: None,
         }
     }
 }
