@@ -96,10 +96,8 @@ impl Sim {
         while let Some(ev) = p.node.poll_event() {
             any = true;
             match ev {
-                Event::Request(req) => {
-                    if !p.core.on_request(&req, &mut p.node, now) {
-                        p.node.reply(&req, hyperdht_rpc::node::Reply::error(1));
-                    }
+                Event::Request(req) if !p.core.on_request(&req, &mut p.node, now) => {
+                    p.node.reply(&req, hyperdht_rpc::node::Reply::error(1));
                 }
                 Event::Response { req, result } if req & HANDLER_TAG != 0 => {
                     p.core.on_response(req, result, &mut p.node, now);
