@@ -99,9 +99,9 @@ impl HyperDht {
         let stats = Arc::new(crate::stats::Stats::default());
         let mut core = Core::new(store, stats.clone(), rpc.server_address());
         core.connects.set_relay_cache_max(limits.max_size);
-        rpc.set_request_handler(Box::new(Engine::new(core)));
-        let handle = rpc.clone();
-        Engine::run(&rpc, |e, _, _| e.set_rpc(handle));
+        let mut engine = Engine::new(core);
+        engine.set_rpc(rpc.clone());
+        rpc.set_request_handler(Box::new(engine));
         HyperDht {
             rpc,
             stats,
