@@ -77,6 +77,39 @@ enum Sampling {
     Done,
 }
 
+/// What the veto sees (the puncher's view when the decision is due).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolepunchInfo {
+    pub remote_firewall: Firewall,
+    pub local_firewall: Firewall,
+    pub remote_addresses: Vec<SocketAddrV4>,
+    /// `null` in JS until our NAT sampling produced addresses
+    pub local_addresses: Option<Vec<SocketAddrV4>>,
+}
+
+impl HolepunchInfo {
+    /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
+    pub(crate) fn of(puncher: &Puncher) -> Self {
+        let (local_firewall, local_addresses) = puncher.local();
+        HolepunchInfo {
+            remote_firewall: puncher.remote_firewall(),
+            local_firewall,
+            remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
+            local_addresses,
+        }
+    }
+
+    /// Nothing known (the puncher is gone).
+    pub(crate) fn unknown() -> Self {
+        HolepunchInfo {
+            remote_firewall: Firewall::Unknown,
+            local_firewall: Firewall::Unknown,
+            remote_addresses: Vec::new(),
+            local_addresses: None,
+        }
+    }
+}
+
 /// One holepuncher (`class Holepuncher`).
 #[derive(Debug)]
 pub struct Puncher {

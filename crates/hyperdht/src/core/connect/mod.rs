@@ -36,10 +36,10 @@ use self::find::Find;
 use self::handshake::Handshaken;
 use self::holepunch::Holepunch;
 use self::routes::{RelayCache, Routes};
+use crate::core::holepuncher::HolepunchInfo;
 use crate::core::holepuncher::PunchEvent;
 use crate::core::tags::Owner;
 use crate::core::{Ctx, Output};
-use crate::holepunch_veto::HolepunchInfo;
 use crate::stats::{Path, Side};
 
 /// `dht.connect(publicKey, opts)` as the core sees it (the app's callables stay with the

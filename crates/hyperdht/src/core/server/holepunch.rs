@@ -13,9 +13,9 @@ use hyperdht_secret_stream::HandshakeResult;
 
 use super::{NodeView, Server, ServerOut, SlotKey};
 use crate::constants::{Firewall, PayloadError};
+use crate::core::holepuncher::HolepunchInfo;
 use crate::core::holepuncher::{match_address, token_eq, PuncherId, Punchers, PUNCH_SOCKET};
 use crate::core::{Ctx, Output};
-use crate::holepunch_veto::HolepunchInfo;
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::NoisePayload;
 use crate::router::RouteAction;
