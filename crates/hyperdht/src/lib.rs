@@ -7,6 +7,11 @@
 
 pub mod cache;
 pub mod connect;
+/// The connect counters' old home (they are core state now, `core::connect`).
+pub mod connect_state {
+    pub use crate::core::connect::ConnectStats;
+    pub use crate::core::InternalCounts;
+}
 pub mod constants;
 pub mod core;
 pub mod dht;
