@@ -13,7 +13,7 @@ use hyperdht_core::core::server::{ServerConfig, ServerOut};
 use hyperdht_core::core::{Core, Output};
 use hyperdht_core::messages::Peer;
 use hyperdht_core::noise_payload::RelayInfo;
-use hyperdht_core::persistent::{Forward, Persistent, StorageLimits};
+use hyperdht_core::persistent::{Forward, Persistent, StorageLimits, WallClock};
 use hyperdht_core::stats::{Path, Stats};
 use hyperdht_crypto::{hash, KeyPair};
 use hyperdht_encoding::Codec;
@@ -64,7 +64,11 @@ impl Sim {
         }
         let mut node = Node::new(cfg, self.now);
         node.start(server.port(), self.now);
-        let store = Persistent::new(StorageLimits::from_options(None, None), self.now);
+        let wall = WallClock {
+            at: self.now,
+            unix_ms: 1_700_000_000_000,
+        };
+        let store = Persistent::new(StorageLimits::from_options(None, None), self.now, wall);
         let core = Core::new(store, Arc::new(Stats::default()), server);
         self.peers.push(Host {
             node,
