@@ -1,89 +1,23 @@
-//! Client side of `dht.connect()` (`hyperdht lib/connect.js`): FIND_PEER → PEER_HANDSHAKE
-//! (Noise IK, routed by a DHT node) → a path: direct (server OPEN, or we reached the server
-//! itself), passive (we are OPEN: the server connects to us), the LAN shortcut (same public
-//! host: PING the server's local address), or holepunching (`connect_holepunch.rs`) → UDX
-//! stream on our DHT server socket → secret-stream. Blind relays are not implemented. Finding
-//! the server and the handshake itself are in `connect_find.rs`.
+//! Client side of `dht.connect()` (`hyperdht lib/connect.js`), driver half: the protocol runs in
+//! the core (`core/connect/`: FIND_PEER → PEER_HANDSHAKE → direct / passive / LAN / holepunch);
+//! this façade reserves the UDX stream on our DHT server socket before the handshake is sent,
+//! starts the core connect, follows its events, then connects the stream (or lets the server
+//! connect it) and wraps it in secret-stream. Dropping the future cancels the core connect.
+//! Blind relays are not implemented.
 
 use std::net::{SocketAddr, SocketAddrV4};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use hyperdht_crypto::KeyPair;
-use hyperdht_secret_stream::{HandshakeResult, SecretStreamIo};
+use hyperdht_secret_stream::SecretStreamIo;
 use hyperdht_udx::{UdxSocket, UdxStream};
+use tokio::sync::mpsc;
 
-use crate::constants::Firewall;
+use crate::core::connect::{ConnectParams, Established};
 use crate::dht::HyperDht;
-use crate::noise_payload::NoisePayload;
-use crate::stats::{Path, PathCell, Side};
+use crate::driver::connect::{ConnectEvent, ConnectSink, EVENTS};
 
-/// Errors with hyperdht's codes (`lib/errors.js`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectError {
-    PeerNotFound,
-    PeerConnectionFailed,
-    HandshakeInvalid,
-    ServerIncompatible,
-    ServerError(String),
-    CannotHolepunch,
-    HolepunchAborted,
-    HolepunchProbeTimeout,
-    HolepunchDoubleRandomizedNats,
-    HolepunchInvalid,
-    BadHolepunchReply,
-    RemoteAborted(u64),
-    RemoteNotHolepunching,
-    RemoteNotHolepunchable,
-}
-
-impl ConnectError {
-    /// The JS `err.code`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ConnectError::PeerNotFound => "PEER_NOT_FOUND",
-            ConnectError::PeerConnectionFailed => "PEER_CONNECTION_FAILED",
-            ConnectError::HandshakeInvalid => "HANDSHAKE_INVALID",
-            ConnectError::ServerIncompatible => "SERVER_INCOMPATIBLE",
-            ConnectError::ServerError(_) => "SERVER_ERROR",
-            ConnectError::CannotHolepunch => "CANNOT_HOLEPUNCH",
-            ConnectError::HolepunchAborted => "HOLEPUNCH_ABORTED",
-            ConnectError::HolepunchProbeTimeout => "HOLEPUNCH_PROBE_TIMEOUT",
-            ConnectError::HolepunchDoubleRandomizedNats => "HOLEPUNCH_DOUBLE_RANDOMIZED_NATS",
-            ConnectError::HolepunchInvalid => "HOLEPUNCH_INVALID",
-            ConnectError::BadHolepunchReply => "BAD_HOLEPUNCH_REPLY",
-            ConnectError::RemoteAborted(_) => "REMOTE_ABORTED",
-            ConnectError::RemoteNotHolepunching => "REMOTE_NOT_HOLEPUNCHING",
-            ConnectError::RemoteNotHolepunchable => "REMOTE_NOT_HOLEPUNCHABLE",
-        }
-    }
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let msg = match self {
-            ConnectError::PeerNotFound => "Peer not found".to_string(),
-            ConnectError::PeerConnectionFailed => "Could not connect to peer".to_string(),
-            ConnectError::HandshakeInvalid => "Received invalid handshake".to_string(),
-            ConnectError::ServerIncompatible => "Server is using an incompatible version".into(),
-            ConnectError::ServerError(m) => m.clone(),
-            ConnectError::CannotHolepunch => "Cannot holepunch to remote".to_string(),
-            ConnectError::HolepunchAborted => "Holepunch aborted".to_string(),
-            ConnectError::HolepunchProbeTimeout => "Holepunching probe did not finish".into(),
-            ConnectError::HolepunchDoubleRandomizedNats => {
-                "Both remote and local NATs are randomized".to_string()
-            }
-            ConnectError::HolepunchInvalid => "Invalid holepunch payload".to_string(),
-            ConnectError::BadHolepunchReply => "Bad holepunch reply".to_string(),
-            ConnectError::RemoteAborted(c) => format!("Remote aborted with error code {c}"),
-            ConnectError::RemoteNotHolepunching => "Remote is not holepunching".to_string(),
-            ConnectError::RemoteNotHolepunchable => "Remote is not holepunchable".to_string(),
-        };
-        write!(f, "{}: {msg}", self.code())
-    }
-}
-
-impl std::error::Error for ConnectError {}
+pub use crate::core::connect::ConnectError;
 
 /// An open encrypted connection.
 pub type Connection = SecretStreamIo<UdxStream>;
@@ -138,48 +72,6 @@ impl std::fmt::Debug for LanPing {
     }
 }
 
-/// `passiveConnectTimeout`: how long an OPEN client waits for the server to connect.
-const PASSIVE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// `isReserved` (bogon): addresses nobody can be reached at.
-pub(crate) fn is_reserved(a: &SocketAddrV4) -> bool {
-    let ip = a.ip();
-    let o = ip.octets();
-    ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || o[0] == 0
-        || o[0] >= 240
-        || a.port() == 0
-}
-
-/// `isBogon`: reserved or private (not a public address).
-fn is_bogon(a: &SocketAddrV4) -> bool {
-    let ip = a.ip();
-    let o = ip.octets();
-    is_reserved(a)
-        || ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || (o[0] == 100 && (64..128).contains(&o[1]))
-}
-
-/// What the handshake gave us (`c.connect`).
-pub(crate) struct Handshaken {
-    pub relay: SocketAddrV4,
-    pub relayed: bool,
-    pub client_address: SocketAddrV4,
-    pub server_address: SocketAddrV4,
-    pub payload: NoisePayload,
-    pub result: HandshakeResult,
-    pub target: [u8; 32],
-    /// `c.remoteRelayAddresses`: the nodes we sent the handshake through, in order.
-    pub tried: Vec<SocketAddrV4>,
-    /// `c.firewall === FIREWALL.OPEN`: the handshake told the server we are OPEN (we had a
-    /// public address and were not firewalled when it was sent), so the server connects to us.
-    pub announced_open: bool,
-}
-
 impl HyperDht {
     /// Connects to the server listening with `remote_public_key` (default options). `udx` must
     /// be the UDX endpoint sharing this node's server socket.
@@ -229,181 +121,142 @@ impl HyperDht {
         };
         // like hyperdht's `c.rawStream`, the stream exists before the handshake is sent, so the
         // server's first datagrams are kept even when they overtake our handling of its reply
-        let mut raw = Reserved {
-            raw: Some(udx.reserve(stream_id)),
-            peer: Mutex::new(None),
-            path: PathCell::default(),
+        let raw = udx.reserve(stream_id);
+        let (tx, rx) = mpsc::channel(EVENTS);
+        let sink = ConnectSink {
+            events: tx,
+            veto: extras.holepunch.clone(),
+            lan_ping: extras.lan_ping.clone(),
         };
-        let result = self
-            .connect_reserved(&raw, key_pair, remote_public_key, &opts, &extras)
-            .await;
-        self.punchers
-            .stats()
-            .connection(Side::Client, raw.path.get(), result.is_ok());
-        let result = result?;
-        let stream = raw.raw.take().expect("taken once");
-        Ok(SecretStreamIo::new(stream, result))
-    }
-
-    async fn connect_reserved(
-        &self,
-        raw: &Reserved,
-        key_pair: &KeyPair,
-        remote_public_key: [u8; 32],
-        opts: &ConnectOptions,
-        extras: &ConnectExtras,
-    ) -> Result<HandshakeResult, ConnectError> {
-        let reserved = raw;
-        let raw = reserved.stream();
-        let stream_id = raw.local_id();
-        let hs = self
-            .find_and_handshake(key_pair, remote_public_key, stream_id, opts, extras)
-            .await?;
-        let remote_udx = hs.payload.udx.map(|u| u.id as u32).unwrap_or(0);
-        let holepunchable = hs
-            .payload
-            .holepunch
-            .as_ref()
-            .is_some_and(|h| !h.relays.is_empty());
-        let server_fw = Firewall::from_code(hs.payload.firewall);
-        let public_addr = || {
-            hs.payload
-                .addresses4
-                .iter()
-                .copied()
-                .find(|a| !is_bogon(a))
-                .unwrap_or(hs.server_address)
-        };
-        // the server may already have a stream for us (it connects at once when we talked to it
-        // directly or it is OPEN): if this connect is dropped now, that stream hears a DESTROY
-        let known = if !hs.relayed {
-            Some(hs.relay)
-        } else if server_fw == Firewall::Open || !holepunchable {
-            Some(public_addr())
-        } else {
-            None
-        };
-        reserved.expect_peer(remote_udx, known.map(SocketAddr::V4));
-        let stream = |addr: SocketAddrV4, path: Path| {
-            reserved.path.set(path);
-            self.on_socket(&hs, extras, remote_public_key, addr, raw);
-            raw.connect(remote_udx, SocketAddr::V4(addr));
-            hs.result.clone()
-        };
-        // not relayed: we handshook with the server's own node
-        if !hs.relayed {
-            return Ok(stream(hs.relay, Path::Direct));
-        }
-        // server OPEN, or not holepunchable: its first public address, else the relay's view
-        if server_fw == Firewall::Open || !holepunchable {
-            self.punchers.stats().punch_open();
-            return Ok(stream(public_addr(), Path::Direct));
-        }
-        // we told the server we are OPEN: it connects to us. Decided by what the handshake said
-        // (`c.firewall`), not by our state now: a client whose bootstrap finished while the
-        // handshake was in flight told the server UNKNOWN, and that server waits for us to punch
-        if hs.announced_open {
-            reserved.path.set(Path::Direct);
-            raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_udx, from))));
-            return match tokio::time::timeout(PASSIVE_TIMEOUT, raw.connected()).await {
-                Ok(true) => {
-                    if let Some(SocketAddr::V4(addr)) = raw.remote() {
-                        self.on_socket(&hs, extras, remote_public_key, addr, raw);
-                    }
-                    Ok(hs.result)
-                }
-                _ => Err(ConnectError::HolepunchAborted),
+        let stream_ref = raw.downgrade();
+        let reusable = extras.reusable_socket;
+        let started = self.engine(move |e, node, now| {
+            e.sync_routes(now);
+            let stream = e.stream_key();
+            if reusable {
+                e.watch_route_stream(stream, stream_ref);
+            }
+            let params = ConnectParams {
+                key_pair: key_pair.clone(),
+                remote_public_key,
+                stream_id,
+                stream,
+                local_connection: opts.local_connection,
+                fast_open: opts.fast_open,
+                reusable_socket: extras.reusable_socket,
+                relay_addresses: extras.relay_addresses,
+                veto: sink.veto.is_some(),
+                lan_ping: sink.lan_ping.is_some(),
             };
-        }
-        // the LAN shortcut: same public host, PING the server's local address
-        if opts.local_connection && hs.client_address.ip() == hs.server_address.ip() {
-            let candidates: Vec<SocketAddrV4> = hs
-                .payload
-                .addresses4
-                .iter()
-                .copied()
-                .filter(|a| !is_reserved(a))
-                .collect();
-            let local = self.rpc.server_address();
-            let pick = crate::holepuncher::match_address(&[local], &candidates)
-                .or(candidates.first().copied());
-            if let Some(pick) = pick {
-                // a blocked LAN ping is not fatal: holepunching may still work
-                let answered = match &extras.lan_ping {
-                    Some(ping) => (ping.0)(pick).await,
-                    None => self.rpc.ping(pick).await.is_ok(),
-                };
-                if answered {
-                    return Ok(stream(pick, Path::Lan));
+            let id = e.core.connect(params, node, now);
+            e.connect_sinks.insert(id, sink);
+            id
+        });
+        let Some(id) = started else {
+            // the node is destroyed
+            raw.destroy();
+            return Err(ConnectError::PeerNotFound);
+        };
+        let mut dial = Dialing {
+            dht: self,
+            id,
+            raw: Some(raw),
+            rx,
+            peer: None,
+            done: false,
+        };
+        dial.run().await
+    }
+}
+
+/// A connect in progress: its reserved stream and its events. Dropped before the end (the app
+/// gave up), it cancels the core connect; a stream that did not become a connection is
+/// destroyed, and a server that may have connected its stream to us is told with a DESTROY,
+/// like a client destroying an open connection.
+struct Dialing<'a> {
+    dht: &'a HyperDht,
+    id: u64,
+    raw: Option<UdxStream>,
+    rx: mpsc::Receiver<ConnectEvent>,
+    /// the server's stream id once the handshake is done, and its address where known
+    peer: Option<(u32, Option<SocketAddr>)>,
+    /// the core connect ended (nothing to cancel)
+    done: bool,
+}
+
+impl Dialing<'_> {
+    async fn run(&mut self) -> Result<Connection, ConnectError> {
+        let mut passive = false;
+        loop {
+            let raw = self
+                .raw
+                .as_ref()
+                .expect("a reserved stream until the connect returns");
+            tokio::select! {
+                ev = self.rx.recv() => match ev {
+                    Some(ConnectEvent::Handshaken { remote_id, known }) => {
+                        self.peer = Some((remote_id, known.map(SocketAddr::V4)));
+                    }
+                    Some(ConnectEvent::AcceptPassive { remote_id }) => {
+                        raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
+                        passive = true;
+                    }
+                    Some(ConnectEvent::Done(r)) => {
+                        self.done = true;
+                        return r.map(|est| self.established(est));
+                    }
+                    None => {
+                        // the engine went away (the node was destroyed)
+                        self.done = true;
+                        return Err(ConnectError::PeerNotFound);
+                    }
+                },
+                ok = raw.connected(), if passive => {
+                    passive = false;
+                    let id = self.id;
+                    let from = match raw.remote() {
+                        Some(SocketAddr::V4(a)) => Some(a),
+                        _ => None,
+                    };
+                    self.dht.engine(move |e, n, now| {
+                        if ok {
+                            e.core.connect_passive_connected(id, from, n, now)
+                        } else {
+                            e.core.connect_passive_failed(id, n, now)
+                        }
+                    });
                 }
             }
         }
-        reserved.path.set(Path::Holepunched);
-        let addr = self.holepunch(&hs, opts, extras.holepunch.clone()).await?;
-        Ok(stream(addr, Path::Holepunched))
     }
 
-    /// `c.onsocket` bookkeeping once a path is chosen: cache the relay addresses for the next
-    /// connect to this key (the server's own list preferred, else the nodes we went through),
-    /// and add a reusable-socket route when both sides asked for one.
-    fn on_socket(
-        &self,
-        hs: &Handshaken,
-        extras: &ConnectExtras,
-        remote_public_key: [u8; 32],
-        addr: SocketAddrV4,
-        raw: &UdxStream,
-    ) {
-        match hs
-            .payload
-            .relay_addresses
-            .as_ref()
-            .filter(|r| !r.is_empty())
-        {
-            Some(r) => self.connects.cache_relays(remote_public_key, r.clone()),
-            None if !hs.tried.is_empty() => self
-                .connects
-                .cache_relays(remote_public_key, hs.tried.clone()),
-            None => {}
+    /// The path is chosen: connect the stream there (unless the server connected it already).
+    fn established(&mut self, est: Established) -> Connection {
+        let raw = self.raw.take().expect("taken once");
+        if let Some(addr) = est.connect_to {
+            raw.connect(est.remote_id, SocketAddr::V4(addr));
         }
-        let theirs = hs.payload.udx.is_some_and(|u| u.reusable_socket);
-        if extras.reusable_socket && theirs {
-            self.connects
-                .add_route(remote_public_key, addr, raw.downgrade());
-        }
+        SecretStreamIo::new(raw, *est.result)
     }
 }
 
-/// The client's stream while the connect runs: destroyed if the connect fails or is dropped.
-struct Reserved {
-    raw: Option<UdxStream>,
-    /// the server's stream id once the handshake is done, and its address where known
-    peer: Mutex<Option<(u32, Option<SocketAddr>)>>,
-    /// the path the connect is on (`stats`)
-    path: PathCell,
-}
-
-impl Reserved {
-    fn stream(&self) -> &UdxStream {
-        self.raw
-            .as_ref()
-            .expect("a reserved stream until the connect returns")
-    }
-
-    fn expect_peer(&self, remote_id: u32, addr: Option<SocketAddr>) {
-        if let Ok(mut p) = self.peer.lock() {
-            *p = Some((remote_id, addr));
-        }
-    }
-}
-
-impl Drop for Reserved {
+impl Drop for Dialing<'_> {
     fn drop(&mut self) {
+        if !self.done {
+            let id = self.id;
+            self.dht.engine(move |e, n, now| {
+                e.connect_sinks.remove(&id);
+                e.core.cancel_connect(id, n, now);
+            });
+        }
         let Some(raw) = self.raw.take() else { return };
-        // a server that already connected its stream to us (known address, or one whose data
-        // we kept) is told with a DESTROY, like a client destroying an open connection
-        let peer = self.peer.lock().ok().and_then(|p| *p);
-        if let Some((remote_id, addr)) = peer {
+        // events not read yet may say where the server is
+        while let Ok(ev) = self.rx.try_recv() {
+            if let ConnectEvent::Handshaken { remote_id, known } = ev {
+                self.peer = Some((remote_id, known.map(SocketAddr::V4)));
+            }
+        }
+        if let Some((remote_id, addr)) = self.peer {
             if let Some(addr) = addr.or_else(|| raw.kept_source()) {
                 raw.connect(remote_id, addr);
             }

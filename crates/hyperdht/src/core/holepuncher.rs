@@ -77,6 +77,39 @@ enum Sampling {
     Done,
 }
 
+/// What the veto sees (the puncher's view when the decision is due).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolepunchInfo {
+    pub remote_firewall: Firewall,
+    pub local_firewall: Firewall,
+    pub remote_addresses: Vec<SocketAddrV4>,
+    /// `null` in JS until our NAT sampling produced addresses
+    pub local_addresses: Option<Vec<SocketAddrV4>>,
+}
+
+impl HolepunchInfo {
+    /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
+    pub(crate) fn of(puncher: &Puncher) -> Self {
+        let (local_firewall, local_addresses) = puncher.local();
+        HolepunchInfo {
+            remote_firewall: puncher.remote_firewall(),
+            local_firewall,
+            remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
+            local_addresses,
+        }
+    }
+
+    /// Nothing known (the puncher is gone).
+    pub(crate) fn unknown() -> Self {
+        HolepunchInfo {
+            remote_firewall: Firewall::Unknown,
+            local_firewall: Firewall::Unknown,
+            remote_addresses: Vec::new(),
+            local_addresses: None,
+        }
+    }
+}
+
 /// One holepuncher (`class Holepuncher`).
 #[derive(Debug)]
 pub struct Puncher {
@@ -118,6 +151,10 @@ impl Puncher {
     }
     pub fn is_connected(&self) -> bool {
         self.connected.is_some()
+    }
+    /// Initiator: the address whose probe reached us first.
+    pub fn connected_to(&self) -> Option<SocketAddrV4> {
+        self.connected
     }
     pub fn is_destroyed(&self) -> bool {
         self.destroyed
@@ -618,5 +655,61 @@ impl Punchers {
         for a in targets {
             self.ping(id, a, node);
         }
+    }
+}
+
+/// `matchAddress(mine, theirs)`: the peer LAN address sharing the longest dotted prefix (1–3
+/// octets) with one of ours.
+pub fn match_address(mine: &[SocketAddrV4], theirs: &[SocketAddrV4]) -> Option<SocketAddrV4> {
+    let mut best: Option<(usize, SocketAddrV4)> = None;
+    for m in mine {
+        let a = m.ip().octets();
+        for t in theirs {
+            let b = t.ip().octets();
+            let common = a
+                .iter()
+                .zip(b.iter())
+                .take(3)
+                .take_while(|(x, y)| x == y)
+                .count();
+            if common == 3 {
+                return Some(*t);
+            }
+            if common > 0 && best.is_none_or(|(c, _)| common > c) {
+                best = Some((common, *t));
+            }
+        }
+    }
+    best.map(|(_, a)| a)
+}
+
+/// Holepunch tokens compared in constant time (both absent counts as equal, like `==`).
+pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (a, b) {
+        (Some(a), Some(b)) => bool::from(a.ct_eq(&b)),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_address;
+
+    #[test]
+    fn lan_match_prefers_longest_prefix() {
+        let a = |s: &str| s.parse().unwrap();
+        let mine = [a("192.168.122.238:1")];
+        assert_eq!(
+            match_address(&mine, &[a("192.168.0.23:5"), a("192.168.122.1:6")]),
+            Some(a("192.168.122.1:6"))
+        );
+        assert_eq!(
+            match_address(&mine, &[a("192.1.0.1:5")]),
+            Some(a("192.1.0.1:5"))
+        );
+        assert_eq!(match_address(&mine, &[a("10.0.0.1:5")]), None);
+        assert_eq!(match_address(&mine, &[]), None);
     }
 }

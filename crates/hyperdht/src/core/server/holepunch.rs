@@ -13,10 +13,9 @@ use hyperdht_secret_stream::HandshakeResult;
 
 use super::{NodeView, Server, ServerOut, SlotKey};
 use crate::constants::{Firewall, PayloadError};
-use crate::core::holepuncher::{PuncherId, Punchers, PUNCH_SOCKET};
+use crate::core::holepuncher::HolepunchInfo;
+use crate::core::holepuncher::{match_address, token_eq, PuncherId, Punchers, PUNCH_SOCKET};
 use crate::core::{Ctx, Output};
-use crate::holepunch_veto::HolepunchInfo;
-use crate::holepuncher::match_address;
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::NoisePayload;
 use crate::router::RouteAction;
@@ -231,8 +230,7 @@ impl Server {
             return Some(abort(req, hp, hp.round, peer, ctx));
         }
         let token = hp.payload.token(&peer);
-        let echoed =
-            is_server_relay && crate::holepuncher::token_eq(remote.remote_token, Some(token));
+        let echoed = is_server_relay && token_eq(remote.remote_token, Some(token));
         if req.socket == PUNCH_SOCKET {
             ctx.punchers.add_sample(hp.puncher, req.to, req.from);
         }
@@ -359,17 +357,10 @@ impl Server {
 
 /// What the veto sees (the puncher's view when the decision is due).
 pub(crate) fn holepunch_info(punchers: &Punchers, id: PuncherId) -> HolepunchInfo {
-    let p = punchers.get(id);
-    let (local_firewall, local_addresses) =
-        p.map(|p| p.local()).unwrap_or((Firewall::Unknown, None));
-    HolepunchInfo {
-        remote_firewall: p.map_or(Firewall::Unknown, |p| p.remote_firewall()),
-        local_firewall,
-        remote_addresses: p
-            .map(|p| p.remote_addresses().iter().map(|a| a.addr).collect())
-            .unwrap_or_default(),
-        local_addresses,
-    }
+    punchers
+        .get(id)
+        .map(HolepunchInfo::of)
+        .unwrap_or_else(HolepunchInfo::unknown)
 }
 
 /// The end of `_onpeerholepunch`: punch if the client does, then answer with our NAT state.
