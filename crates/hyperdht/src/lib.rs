@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
-pub mod connect;
 /// The connect counters' old home (they are core state now, `core::connect`).
 pub mod connect_state {
     pub use crate::core::connect::ConnectStats;
@@ -14,8 +13,9 @@ pub mod connect_state {
 }
 pub mod constants;
 pub mod core;
-pub mod dht;
 pub mod driver;
+/// The async façades live with the driver; their old paths stay.
+pub use driver::{dht, dial as connect, transport};
 pub mod holepunch_veto;
 pub mod messages;
 pub mod nat;
@@ -27,7 +27,6 @@ pub mod secure_payload;
 pub mod server;
 pub mod signing;
 pub mod stats;
-pub mod transport;
 
 pub use crate::core::connect::ConnectStats;
 pub use crate::core::InternalCounts;

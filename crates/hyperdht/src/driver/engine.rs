@@ -253,6 +253,18 @@ impl Engine {
         udx.feed(SocketAddr::V4(from), d);
     }
 
+    /// A stream with our id `local_id` on pool socket `socket` (a connect punched through it),
+    /// which then belongs to that stream.
+    pub(crate) fn pool_stream(
+        &mut self,
+        socket: PoolId,
+        local_id: u32,
+    ) -> Option<hyperdht_udx::UdxStream> {
+        let raw = self.pool.get(socket)?.try_reserve(local_id)?;
+        self.pool.hand_over(socket, &raw);
+        Some(raw)
+    }
+
     /// Waits for one candidate stream of an accepted handshake (the DHT socket, or a pool
     /// socket the client punched through).
     fn candidate(

@@ -7,7 +7,7 @@
 //! Like upstream, a round that fails destroys the puncher first, whose `onabort` fails the
 //! connect with HOLEPUNCH_ABORTED (so e.g. a remote abort or a failed relay request surface as
 //! that); only `abort(c, relay, err)` (probe timeout, double random NATs, veto) keeps its error.
-//! Random-NAT strategies are not implemented: a random NAT on either side aborts the punch.
+//! A RANDOM NAT on one side punches with `core/random_punch.rs` (random probes / birthday sockets).
 
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use super::{Base, ConnectOut, Phase, Step, Win};
 use crate::constants::{Firewall, PayloadError};
 use crate::core::holepuncher::HolepunchInfo;
 use crate::core::holepuncher::{token_eq, PunchEvent, PuncherId, PUNCH_SOCKET};
+use crate::core::random_punch::PoolId;
 use crate::core::{Ctx, Output};
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::RelayInfo;
@@ -34,6 +35,8 @@ use crate::Command;
 const UNKNOWN_REMOTE_PAUSE: Duration = Duration::from_secs(1);
 /// How long to wait for a probe once both sides punch (10 consistent rounds, 1 s apart).
 const PUNCH_WAIT: Duration = Duration::from_secs(12);
+/// The same for a RANDOM-NAT punch (1750 probes 20 ms apart, plus the birthday burst).
+const RANDOM_PUNCH_WAIT: Duration = Duration::from_secs(40);
 
 /// A PEER_HOLEPUNCH request in flight.
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +91,8 @@ pub(crate) struct Holepunch {
     /// `fastOpen`: where the probe rounds open a low-TTL session to
     fast: Option<SocketAddrV4>,
     step: HpStep,
+    /// a NAT on either side is RANDOM (the punch uses `core/random_punch.rs`)
+    random: bool,
 }
 
 /// Starts holepunching (`c.puncher = new Holepuncher(...)`, then the first probe round).
@@ -129,6 +134,7 @@ pub(super) fn start(base: &mut Base, hs: Box<Handshaken>, ctx: &mut Ctx<'_>) -> 
         server_address: hs.server_address,
         fast: base.p.fast_open.then_some(hs.server_address),
         step: HpStep::Wait { until: ctx.now },
+        random: false,
         hs: Some(hs),
     };
     h.send_probe(base, true, ctx);
@@ -390,10 +396,13 @@ impl Holepunch {
         };
         p.nat.freeze();
         let (local, addresses) = p.local();
-        if local >= Firewall::Random || p.remote_firewall() >= Firewall::Random {
-            // random NAT strategies are not implemented
+        // a random punch waits for the node's budget (one at a time, 20 s apart); with no
+        // relay to fall back on (`c.relayToken`) the connect gives up
+        let random = local >= Firewall::Random || p.remote_firewall() >= Firewall::Random;
+        if random && !ctx.punchers.random_budget().allows(ctx.now) {
             return self.abort(base, ConnectError::HolepunchAborted, ctx);
         }
+        self.random = random;
         let token = self.payload.token(&self.server_address);
         let round = self.next_round();
         let payload = HolepunchPayload {
@@ -417,7 +426,7 @@ impl Holepunch {
             return self.fail(ConnectError::HolepunchAborted, ctx);
         };
         if let Some(addr) = p.connected_to() {
-            return self.win(addr);
+            return self.win(addr, p.connected_via());
         }
         if !p.remote_holepunching() {
             return self.fail(ConnectError::RemoteNotHolepunching, ctx);
@@ -425,8 +434,14 @@ impl Holepunch {
         if !ctx.punchers.punch(self.puncher, ctx.stats, ctx.now) {
             return self.fail(ConnectError::RemoteNotHolepunchable, ctx);
         }
+        // random strategies probe for up to ~35 s; the puncher ends the wait when they run out
+        let wait = if self.random {
+            RANDOM_PUNCH_WAIT
+        } else {
+            PUNCH_WAIT
+        };
         self.step = HpStep::Wait {
-            until: ctx.now + PUNCH_WAIT,
+            until: ctx.now + wait,
         };
         Step::Stay
     }
@@ -447,12 +462,12 @@ impl Holepunch {
 
     /// A round failed: unless a probe got through meanwhile (`isDone(c)`), the connect fails.
     fn fail(&mut self, err: ConnectError, ctx: &mut Ctx<'_>) -> Step {
-        if let Some(addr) = ctx
+        if let Some((addr, via)) = ctx
             .punchers
             .get(self.puncher)
-            .and_then(|p| p.connected_to())
+            .and_then(|p| Some((p.connected_to()?, p.connected_via())))
         {
-            return self.win(addr);
+            return self.win(addr, via);
         }
         ctx.punchers.destroy(self.puncher);
         Step::Done(Err(match err {
@@ -463,12 +478,13 @@ impl Holepunch {
         }))
     }
 
-    fn win(&mut self, addr: SocketAddrV4) -> Step {
+    fn win(&mut self, addr: SocketAddrV4, via: Option<PoolId>) -> Step {
         match self.hs.take() {
             Some(hs) => Step::Done(Ok(Win {
                 hs,
                 addr: Some(addr),
                 passive: false,
+                via,
             })),
             None => Step::Stay,
         }
@@ -481,7 +497,10 @@ impl Holepunch {
         ctx: &mut Ctx<'_>,
     ) -> Step {
         match ev {
-            PunchEvent::Connected(_, addr) => self.win(addr),
+            PunchEvent::Connected(p, addr) => {
+                let via = ctx.punchers.get(p).and_then(|p| p.connected_via());
+                self.win(addr, via)
+            }
             // punching ran out (`onabort`)
             PunchEvent::Destroyed(_) => Step::Done(Err(ConnectError::HolepunchAborted)),
             PunchEvent::Analyzed(_) => match self.step {

@@ -76,6 +76,9 @@ pub struct Established {
     pub remote_id: u32,
     pub path: Path,
     pub result: Box<HandshakeResult>,
+    /// the pool socket to put the stream on (a RANDOM-NAT punch got through it); `None`: the
+    /// DHT socket, where the reserved stream is
+    pub via: Option<crate::core::random_punch::PoolId>,
 }
 
 /// What a connect needs from the driver.
@@ -135,6 +138,8 @@ pub(crate) struct Win {
     /// where the stream goes (or, passive, where it came from, if known)
     pub addr: Option<SocketAddrV4>,
     pub passive: bool,
+    /// the pool socket a RANDOM-NAT punch got through (the stream must live on it)
+    pub via: Option<crate::core::random_punch::PoolId>,
 }
 
 /// What an input did to a connect.
@@ -330,6 +335,7 @@ impl Connects {
                 remote_id: remote_udx_id(&w.hs),
                 path: c.base.path,
                 result: Box::new(w.hs.result),
+                via: w.via,
             }
         });
         ctx.out
@@ -497,6 +503,7 @@ impl Connect {
             hs,
             addr,
             passive: true,
+            via: None,
         }))
     }
 }

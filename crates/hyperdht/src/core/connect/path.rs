@@ -57,6 +57,7 @@ fn win(base: &mut Base, hs: Box<Handshaken>, addr: SocketAddrV4, path: Path) -> 
         hs,
         addr: Some(addr),
         passive: false,
+        via: None,
     }))
 }
 

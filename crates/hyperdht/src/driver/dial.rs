@@ -232,10 +232,36 @@ impl Dialing<'_> {
 
     /// The path is chosen: connect the stream there (unless the server connected it already).
     fn established(&mut self, est: Established) -> Connection {
-        let raw = self.raw.take().expect("taken once");
+        let mut raw = self.raw.take().expect("taken once");
+        // a RANDOM-NAT punch got through a pool socket: the stream (same id) lives there
+        if let (Some(socket), Some(addr)) = (est.via, est.connect_to) {
+            let id = raw.local_id();
+            let moved = self
+                .dht
+                .engine(move |e, _, _| e.pool_stream(socket, id))
+                .flatten();
+            if let Some(moved) = moved {
+                raw.destroy();
+                raw = moved;
+            } else {
+                return self.fail_established(raw, est, addr);
+            }
+        }
         if let Some(addr) = est.connect_to {
             raw.connect(est.remote_id, SocketAddr::V4(addr));
         }
+        SecretStreamIo::new(raw, *est.result)
+    }
+
+    /// The pool socket went away before the stream could move there: the connection is made on
+    /// the DHT socket and its packets may not pass the NAT (the peer then times out).
+    fn fail_established(
+        &mut self,
+        raw: UdxStream,
+        est: Established,
+        addr: SocketAddrV4,
+    ) -> Connection {
+        raw.connect(est.remote_id, SocketAddr::V4(addr));
         SecretStreamIo::new(raw, *est.result)
     }
 }
