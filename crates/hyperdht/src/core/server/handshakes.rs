@@ -24,6 +24,10 @@ use crate::stats::{Path, Side};
 /// How long an accepted handshake waits for the client's first UDX packet
 /// (`HANDSHAKE_INITIAL_TIMEOUT` plus the time a holepunch may take).
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The same when the client has to punch: a RANDOM-NAT punch probes for ~35 s once both sides
+/// start, which can be 10 s after the handshake (upstream keeps the stream while its puncher
+/// lives).
+const PUNCH_CONNECT_TIMEOUT: Duration = Duration::from_secs(50);
 /// `HANDSHAKE_CLEAR_WAIT`: a finished handshake is remembered this long (retransmits).
 const HANDSHAKE_CLEAR_WAIT: Duration = Duration::from_secs(10);
 /// Most handshakes in flight per server; more are dropped like lost packets (hyperdht has no
@@ -384,13 +388,17 @@ impl Server {
         let gen = self.slot_mut(id).map_or(0, |s| s.gen);
         let route = self.config.reusable_socket && client.udx.is_some_and(|u| u.reusable_socket);
         let open = |open: StreamOpen, key: SlotKey, result: HandshakeResult| {
+            let timeout = match open {
+                StreamOpen::Accept => PUNCH_CONNECT_TIMEOUT,
+                StreamOpen::Unverified { .. } => CONNECT_TIMEOUT,
+            };
             Output::Server(ServerOut::OpenStream {
                 key,
                 local_id: stream_id,
                 remote_id: remote_udx_id,
                 open,
                 result: Box::new(result),
-                timeout: CONNECT_TIMEOUT,
+                timeout,
                 route,
             })
         };
@@ -422,6 +430,7 @@ impl Server {
         self.set_ready(id, ready.clone(), ctx.now);
         if let Some(s) = self.slot_mut(id) {
             s.hp = plan.punch;
+            s.clear_at = ctx.now + PUNCH_CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT;
         }
         Some(ready)
     }
