@@ -12,14 +12,14 @@ const PORT = 40000 // the peer-side probe's local port
 const PUBLIC_PORT = 7001
 const MiB = 1024 * 1024
 
-test('NAT rig', { timeout: 120_000 }, async (t) => {
+test('NAT rig', { timeout: 300_000 }, async (t) => {
   const problem = await kernelProblem()
   if (problem) {
     t.skip('the kernel/tools cannot run the NAT rig: ' + problem)
     return
   }
   const rig = await createRig({
-    slots: [['client', 'open'], ['client', 'firewalled'], ['client', 'consistent'], ['client', 'random'], ['server', 'consistent']]
+    slots: [['client', 'open'], ['client', 'firewalled'], ['client', 'consistent'], ['client', 'random'], ['server', 'consistent'], ['server', 'random']]
   })
   const children = []
   const probe = async (ns, port, name) => {
@@ -111,6 +111,25 @@ test('NAT rig', { timeout: 120_000 }, async (t) => {
           }
         })
       }
+    }
+    // RANDOM NATs (per-destination ports): the consistent side probes random ports, the random
+    // side opens birthday sockets. Luck-bound (~1-10 s, JS the same): one connect each way, Rust
+    // at both ends, and Rust serving a JS client (fresh peers per cell, so each node's
+    // one-random-punch-per-20 s budget is unspent).
+    for (const [clientImpl, serverImpl, clientKind, serverKind] of [
+      ['rs', 'rs', 'consistent', 'random'],
+      ['rs', 'rs', 'random', 'consistent'],
+      ['js', 'rs', 'consistent', 'random']
+    ]) {
+      await t.test(`${clientImpl}→${serverImpl} ${clientKind}→${serverKind}: holepunches, 1 MiB echo byte-exact`, async () => {
+        const r = await runCell(rig, { clientImpl, serverImpl, clientKind, serverKind, bytes: MiB, timeoutMs: 50_000 })
+        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, saw: r.clientSaw })
+        assert.strictEqual(r.connected, true, summary)
+        assert.strictEqual(r.path, 'holepunched', summary)
+        assert.strictEqual(r.echoOk, true, summary)
+        assert.strictEqual(r.bytesEchoed, MiB, summary)
+        assert.deepStrictEqual(r.clientSaw, { remoteFirewall: serverKind, localFirewall: clientKind }, 'the client\'s veto saw both NAT classes')
+      })
     }
   } finally {
     await Promise.all(children.map((c) => c.stop()))
