@@ -13,9 +13,13 @@
 //!    two at most in flight (`new Semaphore(2)`); replies wait for a free slot.
 //!
 //! With known relays the query runs twice at most (`tries = 2`), the second time unseeded; it
-//! starts a tick after the chain's first handshake (upstream reads the query stream
-//! asynchronously), so connects started together queue all their relay handshakes before any
-//! of their queries. The FIND_PEER query asks with `retries: 3`. A round ends when its query
+//! starts a little after the chain's first handshake (upstream: a tick later, since it reads the
+//! query stream asynchronously), so connects started together queue all their relay handshakes
+//! before any of their queries. JS starts a burst of connects in one tick; ours reach the engine
+//! one by one from the runtime's workers, so "a tick" is [`QUERY_DEFER`]: a query that starts
+//! between two connects of a burst fills the congestion window ahead of their handshakes (200
+//! concurrent connects took 0.8-2 s, two 750 ms drains, instead of ~0.15 s), and a handshake
+//! through a cached relay that answers within it makes the query unnecessary. The FIND_PEER query asks with `retries: 3`. A round ends when its query
 //! ended and, if any handshake came from a query, those settled (`sem.flush()`).
 //! When nothing answered: `PEER_CONNECTION_FAILED` if a query-found node was tried, else
 //! `PEER_NOT_FOUND` (upstream counts only query-found attempts, so a failed relay-address chain
@@ -52,6 +56,9 @@ const PARALLEL_PRECONNECT: usize = 3;
 const QUERY_RETRIES: u32 = 3;
 /// Query replies waiting for a free handshake slot (a query yields a few dozen at most).
 const MAX_BACKLOG: usize = 256;
+
+/// How long after the relay chain's first handshake the seeded FIND_PEER query starts.
+const QUERY_DEFER: std::time::Duration = std::time::Duration::from_millis(10);
 
 enum Stage {
     /// `retryRoute`: one handshake straight to the route's address
@@ -180,7 +187,7 @@ impl Find {
         self.tries = if relays.is_some() { 2 } else { 1 };
         self.seed = relays;
         if self.preconnect {
-            self.stage = Stage::QueryAt(ctx.now);
+            self.stage = Stage::QueryAt(ctx.now + QUERY_DEFER);
         } else {
             self.start_query(base, sh, ctx);
         }
