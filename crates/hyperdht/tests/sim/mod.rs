@@ -27,6 +27,7 @@
 
 pub mod client;
 pub mod host;
+pub mod scenario;
 pub mod secret;
 pub mod udx;
 
