@@ -9,6 +9,51 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The JS object's handle on its connection. */
+export declare class NativeConnection {
+  /**
+   * Starts an accepted connection, its events going to `onEvent` (a connection the node
+   * closed meanwhile emits `close` with DESTROYED).
+   */
+  start(onEvent: (arg: JsConnectionEvent) => void): void
+  /**
+   * `connection.write(data)`: false = wait for `drain` and retry.
+   *
+   * Each write is one secret-stream frame, taken whole or not at all (protomux and hypercore
+   * read every received frame as one complete message).
+   *
+   * Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
+   * handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
+   * dominant cost of a small request/response). Anything else goes through the task's queue.
+   */
+  write(data: Uint8Array): boolean
+  /** `connection.end()`: ends our side after the queued writes. */
+  end(): void
+  /**
+   * `destroy()`: an open connection's task closes it and emits `close` (DESTROYED); a dial
+   * is cancelled and emits nothing more (JS is done with it).
+   */
+  destroy(): void
+  /** Read-side backpressure: `paused` = JS's readable buffer is full. */
+  setPaused(paused: boolean): void
+  /** `setKeepAlive(ms)` (0 = off). */
+  setKeepAlive(ms: number): void
+  /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
+  setTimeout(ms: number): void
+  sendKeepAlive(): void
+  /** `rawStream.rtt` in milliseconds (0 when unknown). */
+  rtt(): number
+  /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
+  mtu(): number
+  /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
+  answer(id: number, value: boolean): void
+  /**
+   * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
+   * in it would.
+   */
+  injectPanic(): void
+}
+
 export declare class NativeDht {
   /**
    * Whether unanswered application requests go to JS (`dht.onrequest` replaced) instead of
@@ -27,7 +72,7 @@ export declare class NativeDht {
   requestRelay(id: number, value: Buffer | undefined | null, to: string): void
   /** Parked application requests (tests assert they do not pile up). Not public API. */
   appRequestsPending(): number
-  constructor(opts: JsDhtOptions, onEvent: (arg: JsEvent) => void)
+  constructor(opts: JsDhtOptions, onEvent: (arg: JsDhtEvent) => void)
   ready(): Promise<void>
   info(): JsInfo
   /** Every counter at once (`dht.stats`, `dht.metrics()`; src/stats.rs). */
@@ -37,8 +82,6 @@ export declare class NativeDht {
   ping(host: string, port: number): Promise<JsReply>
   /** `dht.request({token, target, command, value}, {host, port})`: one application request. */
   request(host: string, port: number, req: JsRequest): Promise<JsReply>
-  /** Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`. */
-  query(qid: number, spec: JsQuerySpec): void
   /**
    * `dht.register(name, plugin)`: PLUGIN requests for `name` at `version` become
    * `plugin-request` events.
@@ -57,36 +100,11 @@ export declare class NativeDht {
   refresh(): void
   /** Requests this node created (dht-rpc `stats.requests.total`; `io._tid` grows with it). */
   requestCount(): number
-  cancelQuery(qid: number): void
   /**
-   * A connection id for `connect()`: JS registers its stream under it before dialing, so
-   * every event of the connection finds its object.
+   * `dht.connect(remotePublicKey, {keyPair, ...})`: the connection's native half, dialing
+   * now; its events (`open` first, or `close` with the error) go to `onEvent`.
    */
-  reserveCid(): number
-  /**
-   * `dht.connect(remotePublicKey)` under a reserved connection id: resolves once open (the
-   * `conn-open` event carries the details); `connDestroy(cid)` before that cancels the dial.
-   */
-  connect(cid: number, remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions): Promise<void>
-  /** Queues a write; false = queue full, wait for `conn-drain` and retry. */
-  connWrite(cid: number, data: Uint8Array): boolean
-  connEnd(cid: number): void
-  /** `setKeepAlive(ms)` (0 = off). */
-  connSetKeepAlive(cid: number, ms: number): void
-  /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
-  connSetTimeout(cid: number, ms: number): void
-  connSendKeepAlive(cid: number): void
-  /** JS's answer to a `holepunch-veto` event (`allow` = the function returned truthy). */
-  holepunchReply(fid: number, allow: boolean): void
-  /** `rawStream.rtt` in milliseconds. */
-  connRtt(cid: number): number
-  /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
-  connMtu(cid: number): number
-  /** Read-side backpressure: `paused` = JS's readable buffer is full. */
-  connSetPaused(cid: number, paused: boolean): void
-  /** JS took `bytes` of `conn-data` off the event queue (sent in batches). */
-  connAck(cid: number, bytes: number): void
-  connDestroy(cid: number): void
+  connect(remotePublicKey: Buffer, keyPair: JsKeyPairArg, opts: JsConnectOptions, onEvent: (arg: JsConnectionEvent) => void): NativeConnection
   /** Closes sockets, fails pending work, then releases the event callback so Node can exit. */
   destroy(force: boolean): Promise<void>
   internalCounts(): JsInternalCounts
@@ -95,37 +113,13 @@ export declare class NativeDht {
    * driver task panic on its next turn, to test supervision.
    */
   injectDriverPanic(which: string): void
+  /** Starts a query whose events go to `onEvent`: `reply`s, then one `end`. */
+  query(spec: JsQuerySpec, onEvent: (arg: JsQueryEvent) => void): NativeQuery
   /**
-   * `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
-   * Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
+   * `dht.createRawStream()`: a stream reserved on the DHT socket. Fails only if the node is
+   * destroyed or 64 random ids in a row were taken.
    */
-  rawCreate(): number
-  /**
-   * `rawStream.connect(socket, remoteId, port, host)` on the DHT socket: starts moving bytes.
-   * Returns false if the stream is gone or already connected.
-   */
-  rawConnect(id: number, remoteId: number, host: string, port: number): boolean
-  /** `rawStream.write(data)`: false = queue full, wait for `raw-drain` and retry. */
-  rawWrite(id: number, data: Uint8Array): boolean
-  /** `rawStream.end()`: a UDX END after the queued writes. */
-  rawEnd(id: number): void
-  /**
-   * `rawStream.destroy()`: a connected stream sends DESTROY and its task emits `raw-close`;
-   * a reserved one just closes (no event: JS already knows).
-   */
-  rawDestroy(id: number): void
-  /** Read-side backpressure: `paused` = JS's readable buffer is full. */
-  rawSetPaused(id: number, paused: boolean): void
-  /** JS took `bytes` of `raw-data` off the event queue (sent in batches). */
-  rawAck(id: number, bytes: number): void
-  /** `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent. */
-  rawSend(id: number, data: Uint8Array): boolean
-  /** `rawStream.setKeepalive(ms)` (0 = off). */
-  rawSetKeepAlive(id: number, ms: number): void
-  /** `rawStream.rtt` in milliseconds (0 when unknown or gone). */
-  rawRtt(id: number): number
-  /** `rawStream.mtu` (0 when gone). */
-  rawMtu(id: number): number
+  createRawStream(): NativeRawStream
   /**
    * `dht.delayedPing({host, port}, delayMs)`: DELAYED_PING; the responder answers after
    * `delayMs` if that is within its `maxPingDelay` (else never). Per attempt timeout
@@ -152,21 +146,63 @@ export declare class NativeDht {
   tableGet(id: Uint8Array): JsNode | null
   /** `dht.table.random()`. */
   tableRandom(): JsNode | null
+  /** `dht.createServer()`: a server that is not listening yet. */
+  createServer(): NativeServer
+}
+
+export declare class NativeQuery {
+  /** The JS stream was destroyed: the query stops, nothing more is emitted. */
+  cancel(): void
+  /** Test hook (`query._injectPanic()`): the query's task panics, as a bug in it would. */
+  injectPanic(): void
+}
+
+export declare class NativeRawStream {
+  /** The UDX stream id (never 0). */
+  get id(): number
   /**
-   * `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
-   * event carrying `sid`.
+   * `rawStream.connect(socket, remoteId, port, host)` on the DHT socket: starts moving bytes,
+   * events going to `onEvent`. Returns false if the stream is gone or already connected.
    */
-  listen(sid: number, keyPair: JsKeyPairArg, opts: JsListenOptions): Promise<void>
-  /** JS's answer to a `server-firewall` event. */
+  connect(remoteId: number, host: string, port: number, onEvent: (arg: JsRawStreamEvent) => void): boolean
+  /** `rawStream.write(data)`: false = queue full, wait for `drain` and retry. */
+  write(data: Uint8Array): boolean
+  /** `rawStream.end()`: a UDX END after the queued writes. */
+  end(): void
+  /**
+   * `rawStream.destroy()`: a connected stream sends DESTROY and emits `close`; a reserved
+   * one just closes.
+   */
+  destroy(): void
+  /** Read-side backpressure: `paused` = JS's readable buffer is full. */
+  setPaused(paused: boolean): void
+  /** `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent. */
+  send(data: Uint8Array): boolean
+  /** `rawStream.setKeepalive(ms)` (0 = off). */
+  setKeepAlive(ms: number): void
+  /** `rawStream.rtt` in milliseconds (0 when unknown). */
+  rtt(): number
+  /** `rawStream.mtu`. */
+  mtu(): number
+  /** Test hook (`rawStream._injectPanic()`): the stream's task panics, as a bug in it would. */
+  injectPanic(): void
+}
+
+export declare class NativeServer {
+  /** `server.listen(keyPair)`: announces; events go to `onEvent` until `close()`. */
+  listen(keyPair: JsKeyPairArg, opts: JsListenOptions, onEvent: ((arg: JsServerEvent) => void)): Promise<void>
+  /** JS's answer to a `firewall` event. */
   firewallReply(id: number, reject: boolean): void
-  /** `server.close()`: stops accepting and unannounces. */
-  unlisten(keyPair: JsKeyPairArg): Promise<void>
+  /** JS's answer to a `holepunch-veto` event. */
+  holepunchReply(id: number, allow: boolean): void
+  /** `server.close()`: stops accepting and unannounces; no events after this. */
+  close(): Promise<void>
   /** `server.relayAddresses`: the nodes our announcement currently sits on. */
-  serverRelayAddresses(publicKeyBuf: Uint8Array): Array<JsAddress>
+  relayAddresses(): Array<JsAddress>
   /** `server.refresh()`: re-announce now. */
-  serverRefresh(publicKeyBuf: Uint8Array): void
+  refresh(): void
   /** `server.suspend()` / `server.resume()`. */
-  serverSuspend(publicKeyBuf: Buffer, suspend: boolean): Promise<void>
+  suspend(suspend: boolean): Promise<void>
 }
 
 /** `annSignable(target, token, id, ann, NS.ANNOUNCE | NS.UNANNOUNCE)`: the 64-byte message. */
@@ -209,6 +245,25 @@ export interface JsCommand {
   received: number
 }
 
+/** Events of one connection (`{type: 'data', data}`, ...). */
+export type JsConnectionEvent =
+  | { type: 'data'; data: Buffer }
+  | { type: 'end' }
+  | { type: 'drain' }
+  | { type: 'open'; info: JsConnectionInfo }
+  | { type: 'close'; error?: string }
+  | { type: 'holepunch-veto'; id: number; veto: JsHolepunchInfo }
+  | { type: 'lan-ping'; id: number; host: string; port: number }
+
+/** What NoiseSecretStream users read once a connection is open. */
+export interface JsConnectionInfo {
+  remotePublicKey: Buffer
+  publicKey: Buffer
+  handshakeHash: Buffer
+  remoteHost?: string
+  remotePort?: number
+}
+
 export interface JsConnections {
   /** encrypted connections open now (both sides) */
   open: number
@@ -230,9 +285,12 @@ export interface JsConnectOptions {
   reusableSocket: boolean
   /** `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped */
   relayAddresses: Array<string>
-  /** set when `holepunch` is a function: the id its `holepunch-veto` events carry */
-  holepunchVeto?: number
-  /** the app replaced `dht.ping`: the LAN shortcut's ping is asked through `lan-ping` events */
+  /** `holepunch` is a function: ask it through the connection's `holepunch-veto` events */
+  holepunchVeto?: boolean
+  /**
+   * the app replaced `dht.ping`: the LAN shortcut's ping is asked through the connection's
+   * `lan-ping` events
+   */
   lanPing?: boolean
 }
 
@@ -242,6 +300,23 @@ export interface JsDelayedPingOptions {
   /** `retry: false`: one attempt */
   retry?: boolean
 }
+
+/**
+ * The node's own events (`{type: 'ready'}`, `{type: 'nat-update', host, port}`, ...); the
+ * plain ones are re-emitted by index.js under their `type`.
+ */
+export type JsDhtEvent =
+  | { type: 'listening' }
+  | { type: 'ready' }
+  | { type: 'persistent' }
+  | { type: 'ephemeral' }
+  | { type: 'wakeup' }
+  | { type: 'nat-update'; host: string; port: number }
+  | { type: 'network-update' }
+  | { type: 'add-node'; node: JsNode }
+  | { type: 'remove-node'; node: JsNode }
+  | { type: 'app-request'; request: JsAppRequest }
+  | { type: 'plugin-request'; plugin: JsPluginRequest }
 
 export interface JsDhtOptions {
   bootstrap: Array<string>
@@ -266,45 +341,6 @@ export interface JsDhtOptions {
   quickFirewall?: boolean
   /** dht-rpc `maxPingDelay` (ms): longer DELAYED_PINGs get no reply */
   maxPingDelay?: number
-}
-
-export interface JsEvent {
-  /**
-   * ready | listening | persistent | nat-update | wakeup | network-update | add-node |
-   * remove-node | app-request | close | reply | end | ...
-   */
-  type: string
-  qid?: number
-  host?: string
-  port?: number
-  reply?: JsReply
-  closest?: Array<JsReply>
-  error?: string
-  result?: JsResult
-  /** connection events: connection id, server id, payload bytes, keys */
-  cid?: number
-  sid?: number
-  data?: Buffer
-  remotePublicKey?: Buffer
-  publicKey?: Buffer
-  handshakeHash?: Buffer
-  remoteHost?: string
-  remotePort?: number
-  /** `server-firewall`: the request id to answer with `firewallReply`, and the payload */
-  fid?: number
-  payload?: JsNoisePayload
-  /** `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments */
-  vid?: number
-  veto?: JsHolepunchInfo
-  /** `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`) */
-  plugin?: JsPluginRequest
-  /** `add-node` / `remove-node`: the routing-table entry */
-  node?: JsNode
-  /**
-   * `app-request`: a request no engine handler took, for `dht.onrequest` (answer with
-   * `requestReply`)
-   */
-  request?: JsAppRequest
 }
 
 /** dht-rpc `NetworkHealth#stats`. */
@@ -489,6 +525,14 @@ export interface JsQueries {
   total: number
 }
 
+/**
+ * Events of one query. (A reply is large, the end small: each event is moved once, into the
+ * ThreadsafeFunction's queue, and napi has no `Box` conversion to shrink it.)
+ */
+export type JsQueryEvent =
+  | { type: 'reply'; reply: JsReply }
+  | { type: 'end'; closest?: Array<JsReply>; error?: string; result?: JsResult }
+
 /** Query parameters from index.js (`_startQuery`). */
 export interface JsQuerySpec {
   kind: string
@@ -510,6 +554,14 @@ export interface JsQuerySpec {
   /** mutablePut with a signature computed in JS (non-custodial) */
   signature?: Buffer
 }
+
+/** Events of one raw stream. */
+export type JsRawStreamEvent =
+  | { type: 'data'; data: Buffer }
+  | { type: 'end' }
+  | { type: 'drain' }
+  | { type: 'message'; data: Buffer }
+  | { type: 'close'; error?: string }
 
 export interface JsRecords {
   announces: number
@@ -575,6 +627,12 @@ export interface JsResult {
   /** replies received, where only some were sent as `reply` events (the query's `successes`) */
   successes?: number
 }
+
+/** Events of one listening server (`{type: 'connection', connection, info}`, ...). */
+export type JsServerEvent =
+  | { type: 'connection'; connection: NativeConnection; info: JsConnectionInfo }
+  | { type: 'firewall'; id: number; remotePublicKey: Buffer; remoteHost: string; remotePort: number; payload: JsNoisePayload }
+  | { type: 'holepunch-veto'; id: number; veto: JsHolepunchInfo }
 
 /** `stats.socketPool`. */
 export interface JsSocketPool {

@@ -835,7 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeConnection = nativeBinding.NativeConnection
 module.exports.NativeDht = nativeBinding.NativeDht
+module.exports.NativeQuery = nativeBinding.NativeQuery
+module.exports.NativeRawStream = nativeBinding.NativeRawStream
+module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.annSignable = nativeBinding.annSignable
 module.exports.encodeAnnounce = nativeBinding.encodeAnnounce
 module.exports.encodeMutablePut = nativeBinding.encodeMutablePut

@@ -21,6 +21,7 @@ const { Nodes, Table, NetworkHealth, toNode } = require('./lib/routing-table')
 const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
+const { pingReply, mapReply } = require('./lib/replies')
 const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
 
 // dht-rpc parseNode: 'host:port' and 'suggestedIP@host:port' strings, {host, port}, or a port
@@ -55,15 +56,11 @@ class HyperDHT extends EventEmitter {
     this.suspended = false
     this.concurrency = opts.concurrency || 10
     this.connectionKeepAlive = opts.connectionKeepAlive === false ? 0 : opts.connectionKeepAlive || HyperDHT.DEFAULTS.connectionKeepAlive
-    this._queries = new Map()
-    this._conns = new Map()
-    // createRawStream() streams by UDX id (hyperdht's rawStreams)
-    this._rawStreams = new Map()
-    this._servers = new Map()
-    this._nextQid = 1
-    // connect({holepunch: fn}) vetoes by id, asked through `holepunch-veto` events
-    this._vetoes = new Map()
-    this._nextVid = 1
+    // what destroy() and suspend() close: running queries, connections (hyperdht's rawStreams),
+    // createRawStream() streams; each object gets its own events from its native half
+    this._queries = new Set()
+    this._conns = new Set()
+    this._rawStreams = new Set()
     this._state = null
     this._stats = null
     this._udx = null
@@ -159,72 +156,9 @@ class HyperDHT extends EventEmitter {
     return binding.hash(bufferArg(data, 'data'))
   }
 
+  // the node's own events (each server, connection, query and raw stream gets its own)
   _onevent (ev) {
     switch (ev.type) {
-      case 'reply': {
-        const q = this._queries.get(ev.qid)
-        if (q) q._onreply(mapReply(q, ev.reply))
-        return
-      }
-      case 'end': {
-        const q = this._queries.get(ev.qid)
-        if (q) q._onend((ev.closest || []).map((r) => mapReply(RAW, r)), ev.error ? errors.fromNative(ev.error) : null, ev.result)
-        return
-      }
-      case 'server-firewall': {
-        const server = this._servers.get(ev.sid)
-        if (server) server._onfirewall(ev)
-        else this._native.firewallReply(ev.fid, true)
-        return
-      }
-      case 'lan-ping': {
-        Promise.resolve()
-          .then(() => this.ping({ host: ev.host, port: ev.port }))
-          .then(() => true, () => false)
-          .then((ok) => { if (!this.destroyed) this._native.holepunchReply(ev.fid, ok) })
-        return
-      }
-      case 'holepunch-veto': {
-        const fn = ev.sid ? (this._servers.get(ev.sid) || {}).holepunch : this._vetoes.get(ev.vid)
-        let allow = false
-        try {
-          const v = ev.veto
-          allow = typeof fn === 'function' && !!fn(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
-        } catch {
-          allow = false
-        }
-        this._native.holepunchReply(ev.fid, allow)
-        return
-      }
-      case 'conn-open': {
-        if (ev.sid) {
-          const server = this._servers.get(ev.sid)
-          if (server) server._onconnection(ev)
-          else this._native.connDestroy(ev.cid)
-          return
-        }
-        const conn = this._conns.get(ev.cid)
-        if (conn) conn._onopen(ev)
-        else this._native.connDestroy(ev.cid)
-        return
-      }
-      case 'conn-data':
-      case 'conn-end':
-      case 'conn-drain':
-      case 'conn-close': {
-        const c = this._conns.get(ev.cid)
-        if (c) dispatchConn(c, ev)
-        return
-      }
-      case 'raw-data':
-      case 'raw-end':
-      case 'raw-drain':
-      case 'raw-message':
-      case 'raw-close': {
-        const s = this._rawStreams.get(ev.cid)
-        if (s) dispatchRaw(s, ev)
-        return
-      }
       case 'plugin-request':
         this._onpluginrequest(ev.plugin)
         return
@@ -238,8 +172,6 @@ class HyperDHT extends EventEmitter {
       case 'nat-update':
         this._state = null
         this.emit('nat-update', ev.host, ev.port)
-        return
-      case 'close':
         return
       default:
         this._state = null
@@ -485,7 +417,7 @@ class HyperDHT extends EventEmitter {
     await Promise.allSettled(suspending)
     // hyperdht: rawStreams.clear() destroys every connection's UDX stream
     log('Done, clearing all raw streams')
-    for (const c of [...this._conns.values()]) c.destroy()
+    for (const c of [...this._conns]) c.destroy()
     await this._clearRawStreams()
     log('Done, suspending dht-rpc')
     await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
@@ -579,12 +511,11 @@ class HyperDHT extends EventEmitter {
     const pool = opts.pool || null
     if (pool && pool.has(key)) return pool.get(key)
     const keyPair = opts.keyPair || this.defaultKeyPair
-    const cid = this.destroyed ? 0 : this._native.reserveCid()
     const conn = new Connection(this, true, {
       publicKey: keyPair.publicKey,
       remotePublicKey: key,
       keepAlive: this.connectionKeepAlive,
-      cid
+      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null
     })
     if (pool) pool._attachStream(conn, false)
     if (this.destroyed || this.suspended) {
@@ -597,26 +528,22 @@ class HyperDHT extends EventEmitter {
       reusableSocket: !!opts.reusableSocket,
       // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
       relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
-      holepunchVeto: undefined,
+      holepunchVeto: typeof opts.holepunch === 'function',
       // hyperdht's LAN shortcut pings through dht.ping: honour an app's replacement of it
       lanPing: this.ping !== HyperDHT.prototype.ping
     }
-    let vid = 0
-    if (typeof opts.holepunch === 'function') {
-      vid = this._nextVid++
-      this._vetoes.set(vid, opts.holepunch)
-      native.holepunchVeto = vid
+    // the connection's native half exists from here on; its events (open first, or close with
+    // the dial's error) go straight to it
+    let handle
+    try {
+      handle = this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native, (ev) => conn._onevent(ev))
+    } catch (err) {
+      // unusable arguments (e.g. a key pair without its secret key) fail the stream, not the call
+      conn._onfail(errors.fromNative(err.message))
+      return conn
     }
-    // every event of this connection (open first) finds it here by its reserved id
-    this._conns.set(cid, conn)
-    this._native.connect(cid, key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native).then(
-      () => { if (vid) this._vetoes.delete(vid) },
-      (err) => {
-        if (vid) this._vetoes.delete(vid)
-        this._conns.delete(cid)
-        conn._onfail(errors.fromNative(err.message))
-      }
-    )
+    conn._attach(handle)
+    this._conns.add(conn)
     return conn
   }
 
@@ -628,8 +555,8 @@ class HyperDHT extends EventEmitter {
   /** hyperdht `createRawStream(opts)`: a udx-native-shaped stream on this node's socket. */
   createRawStream (opts = {}) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
-    const stream = new RawStream(this, this._native.rawCreate(), opts)
-    this._rawStreams.set(stream.id, stream)
+    const stream = new RawStream(this, this._native.createRawStream(), opts)
+    this._rawStreams.add(stream)
     return stream
   }
 
@@ -643,7 +570,7 @@ class HyperDHT extends EventEmitter {
   // hyperdht RawStreamSet.clear(): destroy every raw stream, wait for their close
   async _clearRawStreams () {
     const closing = []
-    for (const s of this._rawStreams.values()) {
+    for (const s of this._rawStreams) {
       closing.push(new Promise((resolve) => s.once('close', resolve).destroy()))
     }
     await Promise.allSettled(closing)
@@ -674,13 +601,12 @@ class HyperDHT extends EventEmitter {
       retry: opts.retry === false ? false : undefined,
       session: sid
     }))
-    return mapReply({ kind: 'query' }, r)
+    return mapReply('query', r)
   }
 
   _startQuery (spec, kind, target, opts) {
     if (this.destroyed) throw errors.NODE_DESTROYED()
-    const qid = this._nextQid++
-    const q = new Query(this, qid, target)
+    const q = new Query(this, target)
     q.kind = kind
     if (opts) {
       // dht-rpc Query: opts.map shapes each reply (falsy = not pushed), opts.commit runs per
@@ -693,8 +619,7 @@ class HyperDHT extends EventEmitter {
         q.value = spec.value || null
       }
     }
-    this._queries.set(qid, q)
-    this._native.query(qid, { kind, target, concurrency: this.concurrency, ...spec })
+    q._start((onevent) => this._native.query({ kind, target, concurrency: this.concurrency, ...spec }, onevent))
     return q
   }
 
@@ -800,14 +725,12 @@ class HyperDHT extends EventEmitter {
   async immutableGet (target, opts = {}) {
     const hash = buffer32(target, 'hash')
     if (this.destroyed) throw errors.NODE_DESTROYED()
-    const qid = this._nextQid++
     const spec = queryOpts(opts)
     spec.kind = 'immutableGet'
     spec.target = hash
     spec.concurrency = spec.concurrency || this.concurrency
     return new Promise((resolve, reject) => {
-      this._native.query(qid, spec) // events arrive on a later tick, after the set below
-      this._queries.set(qid, new FirstReply(this, qid, 'immutableGet', resolve, reject))
+      new FirstReply(this, 'immutableGet', resolve, reject)._start((onevent) => this._native.query(spec, onevent))
     })
   }
 
@@ -875,22 +798,22 @@ class HyperDHT extends EventEmitter {
     }
     for (const plugin of this.plugins.values()) plugin.destroy()
     this._networkInterfaces.destroy()
-    for (const q of [...this._queries.values()]) q._ondestroyed()
+    for (const q of [...this._queries]) q._ondestroyed()
     this._queries.clear()
     this._state = null
     // like hyperdht destroying its raw streams: open connections close without an error,
     // dials fail
-    for (const c of [...this._conns.values()]) {
-      if (c._native === null) c._onfail(errors.DESTROYED())
+    for (const c of [...this._conns]) {
+      if (!c._isOpen) c._onfail(errors.DESTROYED())
       else c.destroy()
     }
     // hyperdht: rawStreams.clear() (their close events come before the native side goes)
-    for (const s of [...this._rawStreams.values()]) s.destroy()
+    for (const s of [...this._rawStreams]) s.destroy()
     await this._native.destroy(force)
-    // close events the native side could no longer deliver are implied
-    for (const c of [...this._conns.values()]) c._onclose(null)
+    // close events still on their way are implied (each object ignores its own late one)
+    for (const c of [...this._conns]) c._onclose(null)
     this._conns.clear()
-    for (const s of [...this._rawStreams.values()]) s._onclose(null)
+    for (const s of [...this._rawStreams]) s._onclose(null)
     this._rawStreams.clear()
     this._socket._onclose()
     this.destroyed = true
@@ -933,9 +856,6 @@ Object.defineProperty(HyperDHT.prototype, 'onrequest', {
 HyperDHT.toKey = toKey
 
 module.exports = HyperDHT
-
-// closestReplies are raw dht-rpc replies, whatever the query kind
-const RAW = { kind: 'query' }
 
 const COMMANDS_FIND_NODE = 2 // dht-rpc internal FIND_NODE
 
@@ -1007,110 +927,11 @@ function relayAddressesArg (list) {
   return list.map(({ host, port }) => `${host}:${port}`)
 }
 
-// dht-rpc ping/delayedPing reply
-function pingReply (r) {
-  return {
-    tid: r.tid || 0,
-    rtt: r.rtt || 0,
-    from: fromOf(r),
-    to: r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null,
-    token: r.token || null,
-    closerNodes: r.closerNodes ? decodeNodes(r.closerNodes) : null,
-    error: r.error || 0,
-    value: r.value || null
-  }
-}
-
-function fromOf (r) {
-  return { id: r.fromId || null, host: r.fromHost, port: r.fromPort }
-}
-
-// Shapes replies as hyperdht's mapLookup/mapFindPeer/mapImmutable/mapMutable do.
-function mapReply (q, r) {
-  if (!r) return null
-  const from = fromOf(r)
-  const to = r.toHost ? { id: null, host: r.toHost, port: r.toPort } : null
-  const token = r.token || null
-  switch (q.kind) {
-    case 'lookup':
-    case 'announce':
-    case 'lookupAndUnannounce':
-      if (!r.peers) return null
-      return { token, from, to, peers: r.peers.map(mapPeer), bump: r.bump || 0 }
-    case 'findPeer':
-      return r.peer ? { token, from, to, peer: mapPeer(r.peer) } : null
-    case 'immutableGet':
-    case 'immutablePut':
-      return r.value ? { token, from, to, value: r.value } : null
-    case 'mutableGet':
-    case 'mutablePut':
-      return r.signature ? { token, from, to, seq: r.seq, value: r.value, signature: r.signature } : null
-    default:
-      return new RawReply(r, from, to, token)
-  }
-}
-
-function decodeNodes (packed) {
-  const nodes = []
-  for (let i = 0; i + 6 <= packed.byteLength; i += 6) {
-    nodes.push({ host: `${packed[i]}.${packed[i + 1]}.${packed[i + 2]}.${packed[i + 3]}`, port: packed[i + 4] | (packed[i + 5] << 8) })
-  }
-  return nodes
-}
-
-// A dht-rpc reply; closerNodes arrive packed (6 bytes per node) and are decoded on first read,
-// since most callers never look at them.
-class RawReply {
-  constructor (r, from, to, token) {
-    this.tid = r.tid || 0
-    this.rtt = r.rtt || 0
-    this.from = from
-    this.to = to
-    this.token = token
-    this._closerNodes = r.closerNodes || null
-    this.error = r.error || 0
-    this.value = r.value || null
-  }
-
-  get closerNodes () {
-    const packed = this._closerNodes
-    if (packed === null || Array.isArray(packed)) return packed || []
-    return (this._closerNodes = decodeNodes(packed))
-  }
-
-  set closerNodes (v) {
-    this._closerNodes = v
-  }
-}
-
-function mapPeer (p) {
-  return { publicKey: p.publicKey, relayAddresses: p.relayAddresses || [] }
-}
-
 function noop () {}
 
 // a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
 function u32 (n) {
   return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
-}
-
-function dispatchConn (c, ev) {
-  switch (ev.type) {
-    case 'conn-data': return c._ondata(ev.data)
-    case 'conn-end': return c._onend()
-    case 'conn-drain': return c._ondrain()
-    case 'conn-close': return c._onclose(ev.error)
-  }
-}
-
-function dispatchRaw (s, ev) {
-  switch (ev.type) {
-    case 'raw-data': return s._ondata(ev.data)
-    case 'raw-end': return s._onend()
-    case 'raw-drain': return s._ondrain()
-    case 'raw-message': return s._onmessage(ev.data)
-    case 'raw-close': return s._onclose(ev.error)
-  }
 }
 
 function parseHostPort (s) {

@@ -227,3 +227,109 @@ for (const [C, S, pair] of [[RS, RS, 'RS->RS'], [JS, RS, 'JS->RS'], [RS, JS, 'RS
     }
   })
 }
+
+// Destroying at every step of a connection's life, with listeners attached right after
+// connect(): before the dial could send anything (synchronously, after a tick), on `connect`, on
+// `open`, with writes still queued, mid-write while data flows, on the first data, with an error.
+// In every pairing the client sees exactly what a JS client sees with a JS server, and from
+// `connect` on the server does too (bulk data counted out: how much arrives before the reset is a
+// race). Before open the server side is not compared: a JS client stops its dial at the next
+// step, a Rust client finishes it and then resets the connection, so a server may see a
+// connection that closes with ECONNRESET (the engine's dial, crates/hyperdht); it must close.
+const BIG = Buffer.alloc(64 * 1024, 0xab)
+
+const STEPS = {
+  'right after connect()': { early: true, client (s) { s.destroy() } },
+  'after a tick': { early: true, client (s) { setImmediate(() => s.destroy()) } },
+  'on connect': { client (s) { s.once('connect', () => s.destroy()) } },
+  'on open': { client (s) { s.once('open', () => s.destroy()) } },
+  'on open with writes queued': {
+    client (s) {
+      s.once('open', () => {
+        for (let i = 0; i < 16; i++) s.write(BIG)
+        s.destroy()
+      })
+    }
+  },
+  'mid-write while data flows': {
+    bulk: true,
+    client (s) {
+      s.once('open', () => { for (let i = 0; i < 64; i++) s.write(BIG) })
+      s.once('data', () => s.destroy()) // the server's answer to the first bulk chunk
+    }
+  },
+  'on the first data': {
+    client (s) {
+      s.write('hi')
+      s.once('data', () => s.destroy())
+    }
+  },
+  'on open with an error': { client (s) { s.once('open', () => s.destroy(new Error('boom'))) } }
+}
+
+/** Like record(), with bulk data logged by size. */
+function recordSized (stream, log, side) {
+  for (const ev of ['connect', 'open', 'end', 'finish', 'close']) {
+    stream.on(ev, () => log.push(`${side} ${ev}`))
+  }
+  stream.on('data', (d) => log.push(d.byteLength > 16 ? `${side} bulk` : `${side} data:${d}`))
+  stream.on('error', (e) => log.push(`${side} error:${e.code || e.message}`))
+}
+
+for (const [name, step] of Object.entries(STEPS)) {
+  test(`lifecycle: destroy ${name}: every pairing sees what JS sees`, { timeout: 120000 }, async (t) => {
+    const net = await mixedNet(t)
+    const results = []
+    for (const [C, S, pair] of PAIRS) {
+      const sNode = net.client(S)
+      const cNode = net.client(C)
+      await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+      const server = []
+      const serverClosed = []
+      // from `connect` on the server accepted the connection: its event may still be on the way
+      let firstClosed = null
+      const accepted = new Promise((resolve) => { firstClosed = resolve })
+      const srv = sNode.createServer((conn) => {
+        server.push('connection')
+        recordSized(conn, server, 's')
+        serverClosed.push(closed(conn))
+        conn.on('close', firstClosed)
+        let answered = false
+        conn.on('data', (d) => {
+          if (d.byteLength <= 16) conn.write(d)
+          else if (!answered) {
+            answered = true
+            conn.write('got')
+          }
+        })
+        conn.on('end', () => conn.end())
+      })
+      await srv.listen(S.keyPair())
+      const client = []
+      const s = cNode.connect(srv.publicKey)
+      recordSized(s, client, 'c')
+      step.client(s)
+      await closed(s)
+      const opened = await s.opened
+      // a dial still running in the client node stops with it; then every connection the server
+      // saw must close (the node's own teardown would close the rest)
+      await cNode.destroy()
+      if (!step.early) await accepted
+      await Promise.all(serverClosed)
+      if (!step.early) assert.strictEqual(serverClosed.length, 1, `${pair}: the server saw one connection`)
+      await srv.close()
+      if (C === RS) assert.strictEqual(cNode._conns.size, 0, `${pair}: no connection left in the client's table`)
+      results.push({ pair, client, server: step.bulk ? server.filter((e) => e !== 's bulk') : server, opened })
+    }
+    const [reference, ...others] = results
+    for (const got of others) {
+      assert.deepStrictEqual(canonical(got.client), canonical(reference.client), `${got.pair}: client events`)
+      assert.strictEqual(got.opened, reference.opened, `${got.pair}: opened`)
+      if (step.early) {
+        if (got.server.length) assert.deepStrictEqual(got.server.slice(-1), ['s close'], `${got.pair}: server side closes`)
+      } else {
+        assert.deepStrictEqual(canonical(got.server), canonical(reference.server), `${got.pair}: server events`)
+      }
+    }
+  })
+}

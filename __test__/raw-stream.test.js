@@ -132,9 +132,9 @@ for (const [Snd, Rcv] of [[JS, RS], [RS, RS]]) {
     })()
     await new Promise((resolve) => setTimeout(resolve, 1500))
     assert.strictEqual(done, false, `sender was not held back (${written} bytes written)`)
-    // streamx keeps the readable buffer's byte count here (it has no readableLength). The native
-    // reader stops once 4 MiB wait unacknowledged by JS (src/flow.rs), which a busy JS thread can
-    // leave in the readable buffer, plus the one 64 KiB read in progress when that was reached.
+    // streamx keeps the readable buffer's byte count here (it has no readableLength). JS pauses
+    // the native reader at its 1 MiB high-water mark; what was queued towards JS by then (at most
+    // 3 MiB, src/flow.rs) still lands in the buffer, plus the one 64 KiB read in progress.
     const buffered = receiver._readableState.buffered
     assert.ok(buffered <= 4 * 1024 * 1024 + 65536, `receiver buffered ${buffered} bytes`)
     const got = await collect(receiver)

@@ -83,6 +83,51 @@ test('the process exits promptly after destroy()', () => {
   assert.ok(Date.now() - start < 10000)
 })
 
+// Every native object (server, connection, query, raw stream) holds its own ref'd event callback
+// while it is live: all of them must let go on close/destroy, also those still open when their
+// node is destroyed, or the process would hang here.
+test('the process exits promptly after destroy() with servers, connections and raw streams used', () => {
+  const script = `
+    const DHT = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const createTestnet = require(${JSON.stringify(path.join(__dirname, '..', 'testnet.js'))})
+    const { once } = require('events')
+    ;(async () => {
+      const testnet = await createTestnet(3)
+      const [a, b] = [testnet.createNode(), testnet.createNode()]
+      await Promise.all([a.fullyBootstrapped(), b.fullyBootstrapped()])
+      const accepted = []
+      const server = b.createServer((c) => { accepted.push(c); c.on('error', () => {}); c.on('data', (d) => c.write(d)) })
+      await server.listen()
+      const closedOne = a.connect(server.publicKey)
+      closedOne.write('x')
+      await once(closedOne, 'data')
+      closedOne.destroy()
+      await once(closedOne, 'close')
+      const leftOpen = a.connect(server.publicKey)
+      leftOpen.on('error', () => {})
+      await once(leftOpen, 'open')
+      const ra = a.createRawStream()
+      const rb = b.createRawStream()
+      ra.on('error', () => {})
+      rb.on('error', () => {})
+      ra.connect(a.io.serverSocket, rb.id, b.address().port, '127.0.0.1')
+      rb.connect(b.io.serverSocket, ra.id, a.address().port, '127.0.0.1')
+      ra.write('y')
+      await once(rb, 'data')
+      a.createRawStream() // never connected
+      a.findNode(DHT.hash(Buffer.from('still running'))).on('error', () => {})
+      await server.close()
+      await testnet.destroy()
+      console.log('destroyed', leftOpen.destroyed, accepted.every((c) => c.destroyed))
+    })()
+  `
+  const start = Date.now()
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf-8', timeout: 15000 })
+  assert.strictEqual(r.status, 0, r.stderr)
+  assert.match(r.stdout, /destroyed true true/)
+  assert.ok(Date.now() - start < 10000)
+})
+
 test('a node that is never destroyed keeps the process alive (like a socket)', () => {
   const script = `
     const DHT = require(${JSON.stringify(path.join(__dirname, '..'))})

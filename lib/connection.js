@@ -9,8 +9,10 @@
 //   destroy/error; `close` waits for the native connection to be gone.
 // * `keepAlive` is set from the constructor (hyperdht passes dht.connectionKeepAlive) and applied
 //   to the native stream on open; `setKeepAlive`/`setTimeout` before open are remembered.
-// Bytes move through the owning DHT's native object by connection id; writes are queued in Rust
-// (bounded) and `conn-drain` releases a held write.
+// The native half is this object's own NativeConnection (src/connection.rs), there from the moment
+// `dht.connect()` returns (an accepted connection's comes with the server's event); its events
+// (`open`, `data`, `end`, `drain`, `close`, and a dial's `holepunch-veto` / `lan-ping` questions)
+// arrive at `_onevent`. Writes are queued in Rust (bounded) and `drain` releases a held write.
 const { Duplex, Writable } = require('streamx')
 const errors = require('./errors')
 const { ReadFlow, READ_HWM } = require('./read-flow')
@@ -21,7 +23,7 @@ const ABYTES = 17
 const FRAME_HEADER = 3
 
 class Connection extends Duplex {
-  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, cid = 0 } = {}) {
+  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, holepunch = null } = {}) {
     super({ highWaterMark: READ_HWM, mapWritable: toBuffer })
     this.dht = dht
     this.isInitiator = isInitiator
@@ -40,14 +42,14 @@ class Connection extends Duplex {
     this.relay = null
     this.puncher = null
 
-    this._cid = cid
-    this._native = null // the open event's details, once the native connection exists
+    this._handle = null // the NativeConnection
+    this._isOpen = false // the native connection is open (its details are set)
+    this._holepunch = holepunch // connect({holepunch}): asked through `holepunch-veto` events
     this._openDone = null
     this._pendingWrite = null
     this._nativeClosed = false
     this._flow = new ReadFlow({
-      ack: (bytes) => this.dht._native.connAck(this._cid, bytes),
-      setPaused: (paused) => this.dht._native.connSetPaused(this._cid, paused),
+      setPaused: (paused) => this._handle.setPaused(paused),
       live: () => this._live()
     })
     this._destroyDone = null
@@ -59,27 +61,44 @@ class Connection extends Duplex {
     this.pause()
   }
 
+  /** Takes `handle` (a NativeConnection) as this stream's native half. */
+  _attach (handle) {
+    this._handle = handle
+  }
+
+  /** The native events, in order; a `close` is the last. */
+  _onevent (ev) {
+    switch (ev.type) {
+      case 'data': return this._ondata(ev.data)
+      case 'end': return this._onend()
+      case 'drain': return this._ondrain()
+      case 'open': return this._onopen(ev.info)
+      case 'close': return this._onclose(ev.error)
+      case 'holepunch-veto': return this._onholepunchveto(ev.id, ev.veto)
+      case 'lan-ping': return this._onlanping(ev.id, ev.host, ev.port)
+    }
+  }
+
   // streamx: runs once, on the next tick; open completes when the native connection is open
   _open (cb) {
-    if (this._native !== null) return this._completeOpen(cb)
+    if (this._isOpen) return this._completeOpen(cb)
     this._openDone = cb
   }
 
   /** The native connection is open (client: handshake done; server: accepted). */
-  _onopen (ev) {
+  _onopen (info) {
     if (this.destroying) {
-      // destroyed while the handshake was still running: the native side goes too
-      this.dht._native.connDestroy(ev.cid)
+      // destroyed while the open was on its way: the native side goes too
+      this._handle.destroy()
       return
     }
-    this._cid = ev.cid
-    this._native = ev
-    this.remotePublicKey = ev.remotePublicKey
-    this.publicKey = ev.publicKey
-    this.handshakeHash = ev.handshakeHash
-    this.rawStream = new RawStreamInfo(this, ev)
-    if (this.keepAlive) this.dht._native.connSetKeepAlive(this._cid, this.keepAlive)
-    if (this.timeout) this.dht._native.connSetTimeout(this._cid, this.timeout)
+    this._isOpen = true
+    this.remotePublicKey = info.remotePublicKey
+    this.publicKey = info.publicKey
+    this.handshakeHash = info.handshakeHash
+    this.rawStream = new RawStreamInfo(this, info)
+    if (this.keepAlive) this._handle.setKeepAlive(this.keepAlive)
+    if (this.timeout) this._handle.setTimeout(this.timeout)
     if (this._openDone !== null) {
       const cb = this._openDone
       this._openDone = null
@@ -107,6 +126,26 @@ class Connection extends Duplex {
     this.destroy(err)
   }
 
+  // connect({holepunch}): hyperdht asks it (remoteFirewall, localFirewall, remoteAddresses,
+  // localAddresses) before punching; throwing or falsy = do not punch
+  _onholepunchveto (id, v) {
+    let allow = false
+    try {
+      allow = typeof this._holepunch === 'function' && !!this._holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
+    } catch {
+      allow = false
+    }
+    this._handle.answer(id, allow)
+  }
+
+  // hyperdht's LAN shortcut pings through dht.ping (an app may have replaced it)
+  _onlanping (id, host, port) {
+    Promise.resolve()
+      .then(() => this.dht.ping({ host, port }))
+      .then(() => true, () => false)
+      .then((ok) => { if (!this.dht.destroyed) this._handle.answer(id, ok) })
+  }
+
   _ondata (data) {
     this.rawBytesRead += data.byteLength + ABYTES
     this._flow.push(this, data)
@@ -127,7 +166,8 @@ class Connection extends Duplex {
 
   /** The native connection is gone (error = why, null after a clean end of both sides). */
   _onclose (error) {
-    this.dht._conns.delete(this._cid)
+    if (this._nativeClosed) return
+    this.dht._conns.delete(this)
     this._nativeClosed = true
     if (error) this.destroy(errors.fromNative(error))
     else if (this._pendingWrite !== null) this.destroy(errors.DESTROYED())
@@ -139,7 +179,7 @@ class Connection extends Duplex {
 
   _flushPending () {
     const { data, cb } = this._pendingWrite
-    if (this.dht._native.connWrite(this._cid, data)) {
+    if (this._handle.write(data)) {
       this._pendingWrite = null
       this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
       cb(null)
@@ -155,12 +195,12 @@ class Connection extends Duplex {
   _final (cb) {
     // NoiseSecretStream clears its keep-alive when it ends
     this.keepAlive = 0
-    if (this._live()) this.dht._native.connEnd(this._cid)
+    if (this._live()) this._handle.end()
     cb(null)
   }
 
   _predestroy () {
-    if (this._cid !== 0 && !this._nativeClosed) this.dht._native.connDestroy(this._cid)
+    if (this._handle !== null && !this._nativeClosed) this._handle.destroy()
     if (this._openDone !== null) {
       const cb = this._openDone
       this._openDone = null
@@ -175,7 +215,7 @@ class Connection extends Duplex {
 
   _destroy (cb) {
     this._resolveOpened(false)
-    if (this._native !== null) {
+    if (this._isOpen) {
       // NoiseSecretStream clears its running keep-alive and timeout timers (and their values)
       this.keepAlive = 0
       this.timeout = 0
@@ -185,7 +225,7 @@ class Connection extends Duplex {
         return
       }
     }
-    this.dht._conns.delete(this._cid)
+    this.dht._conns.delete(this)
     cb(null)
   }
 
@@ -200,20 +240,25 @@ class Connection extends Duplex {
 
   setKeepAlive (ms) {
     this.keepAlive = ms || 0
-    if (this._live()) this.dht._native.connSetKeepAlive(this._cid, this.keepAlive)
+    if (this._live()) this._handle.setKeepAlive(this.keepAlive)
   }
 
   sendKeepAlive () {
-    if (this._live()) this.dht._native.connSendKeepAlive(this._cid)
+    if (this._live()) this._handle.sendKeepAlive()
   }
 
   setTimeout (ms) {
     this.timeout = ms || 0
-    if (this._live()) this.dht._native.connSetTimeout(this._cid, this.timeout)
+    if (this._live()) this._handle.setTimeout(this.timeout)
   }
 
   _live () {
-    return this._native !== null && !this._nativeClosed
+    return this._isOpen && !this._nativeClosed
+  }
+
+  /** Test hook: the native connection's task panics (supervision tests). Not public API. */
+  _injectPanic () {
+    if (this._handle !== null) this._handle.injectPanic()
   }
 
   toJSON () {
@@ -231,19 +276,19 @@ class Connection extends Duplex {
 
 /** What NoiseSecretStream users read from `rawStream` (a UDX stream in hyperdht). */
 class RawStreamInfo {
-  constructor (conn, ev) {
+  constructor (conn, info) {
     this._conn = conn
-    this.remoteHost = ev.remoteHost || null
-    this.remotePort = ev.remotePort || 0
+    this.remoteHost = info.remoteHost || null
+    this.remotePort = info.remotePort || 0
     this.remoteFamily = 4
   }
 
   get rtt () {
-    return this._conn._live() ? this._conn.dht._native.connRtt(this._conn._cid) : 0
+    return this._conn._live() ? this._conn._handle.rtt() : 0
   }
 
   get mtu () {
-    return this._conn._live() ? this._conn.dht._native.connMtu(this._conn._cid) : 0
+    return this._conn._live() ? this._conn._handle.mtu() : 0
   }
 
   get connected () {

@@ -1,17 +1,19 @@
 'use strict'
 // A query stream shaped like dht-rpc's lib/query.js: a streamx Readable of replies, async-iterable,
-// with `finished()` and `closestNodes`/`closestReplies`. The whole iterative query runs in Rust; replies
-// arrive as events through the node's single ThreadsafeFunction and are pushed here.
+// with `finished()` and `closestNodes`/`closestReplies`. The whole iterative query runs in Rust
+// (src/query.rs): this object owns its NativeQuery, whose `reply` events, then one `end`, arrive
+// at `_onevent` and are pushed here.
 const { Readable, getStreamError } = require('streamx')
+const errors = require('./errors')
+const { mapReply, mapClosest } = require('./replies')
 
 // query kinds whose commit phase runs in Rust
 const COMMITS = new Set(['announce', 'lookupAndUnannounce', 'immutablePut', 'mutablePut'])
 
 class Query extends Readable {
-  constructor (dht, qid, target) {
+  constructor (dht, target) {
     super()
     this.dht = dht
-    this.qid = qid
     this.target = target
     this.closestReplies = []
     this.errors = 0
@@ -21,6 +23,27 @@ class Query extends Readable {
     this._onmap = null
     // dht-rpc opts.map (query/findNode): what the stream yields per reply; falsy = skipped
     this._map = null
+    this._native = null // the NativeQuery, while it runs
+  }
+
+  /** Starts the query (index.js `_startQuery`): `start(onEvent)` returns its NativeQuery. */
+  _start (start) {
+    this._native = start((ev) => this._onevent(ev))
+    this.dht._queries.add(this)
+  }
+
+  _onevent (ev) {
+    if (this._native === null) return // cancelled: events queued before that are dropped
+    if (ev.type === 'reply') this._onreply(mapReply(this.kind, ev.reply))
+    else this._onend(mapClosest(ev.closest), ev.error ? errors.fromNative(ev.error) : null, ev.result)
+  }
+
+  // stops the native query (no events after this)
+  _cancel () {
+    this.dht._queries.delete(this)
+    if (this._native === null) return
+    this._native.cancel()
+    this._native = null
   }
 
   get closestNodes () {
@@ -44,7 +67,8 @@ class Query extends Readable {
   }
 
   _onend (closestReplies, error, result) {
-    this.dht._queries.delete(this.qid)
+    this._native = null
+    this.dht._queries.delete(this)
     if (closestReplies) this.closestReplies = closestReplies
     if (result && typeof result.successes === 'number') this.successes = result.successes
     this.result = result || null
@@ -56,10 +80,7 @@ class Query extends Readable {
   // The node is being destroyed: like dht-rpc, the query just ends with what it has, and a
   // query with a commit phase then has no one to commit to.
   _ondestroyed () {
-    if (this.dht._queries.has(this.qid)) {
-      this.dht._queries.delete(this.qid)
-      this.dht._native.cancelQuery(this.qid)
-    }
+    this._cancel()
     if (this.destroying) return
     if (this._commit !== null || COMMITS.has(this.kind)) this.destroy(new Error('Too few nodes responded'))
     else this.push(null)
@@ -80,11 +101,13 @@ class Query extends Readable {
   }
 
   _destroy (cb) {
-    if (this.dht._queries.has(this.qid)) {
-      this.dht._queries.delete(this.qid)
-      this.dht._native.cancelQuery(this.qid)
-    }
+    this._cancel()
     cb(null)
+  }
+
+  /** Test hook: the native query's task panics (supervision tests). Not public API. */
+  _injectPanic () {
+    if (this._native !== null) this._native.injectPanic()
   }
 
   finished () {
@@ -113,12 +136,23 @@ class Query extends Readable {
 // A query whose caller only wants its first mapped reply (immutableGet): resolves with it, or with
 // null when the query ends without one; no stream in between. Rust stops the query at that reply.
 class FirstReply {
-  constructor (dht, qid, kind, resolve, reject) {
+  constructor (dht, kind, resolve, reject) {
     this.dht = dht
-    this.qid = qid
     this.kind = kind
     this._resolve = resolve
     this._reject = reject
+    this._native = null
+  }
+
+  _start (start) {
+    this._native = start((ev) => this._onevent(ev))
+    this.dht._queries.add(this)
+  }
+
+  _onevent (ev) {
+    if (this._native === null) return // settled: events queued before that are dropped
+    if (ev.type === 'reply') this._onreply(mapReply(this.kind, ev.reply))
+    else this._onend(null, ev.error ? errors.fromNative(ev.error) : null)
   }
 
   _onreply (data) {
@@ -133,14 +167,18 @@ class FirstReply {
 
   // the node is being destroyed: the query ends without a value, as in dht-rpc
   _ondestroyed () {
-    if (this.dht._queries.has(this.qid)) this.dht._native.cancelQuery(this.qid)
     this._settle().resolve(null)
   }
 
-  // forgets the query; returns the callbacks that are still live (later calls get no-ops)
+  // forgets the query (stopping it if it still runs); returns the callbacks that are still live
+  // (later calls get no-ops)
   _settle () {
     const live = { resolve: this._resolve, reject: this._reject }
-    this.dht._queries.delete(this.qid)
+    this.dht._queries.delete(this)
+    if (this._native !== null) {
+      this._native.cancel()
+      this._native = null
+    }
     this._resolve = this._reject = noop
     return live
   }

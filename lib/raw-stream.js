@@ -1,14 +1,14 @@
 'use strict'
 // `dht.createRawStream(opts)`: a plaintext UDX stream on the DHT's socket, shaped like udx-native's
 // UDXStream (udx-native lib/stream.js), which is what hyperdht's RawStreamSet (lib/raw-stream-set.js)
-// hands out. The stream itself lives in the engine (src/raw_stream.rs) under its UDX id; bytes and
-// events move through the owning DHT's native object by that id.
+// hands out. Its native half is its own NativeRawStream (src/raw_stream.rs); once connected, that
+// object's events (`data`, `end`, `drain`, `message`, `close`) arrive at `_onevent`.
 // * `id` is chosen by the engine: random and unused on the DHT socket, so it never collides with
 //   the streams of encrypted connections there.
 // * `connect(socket, remoteId, port, host)` emits `connect` synchronously, as udx-native does.
 //   `socket` must be the DHT's socket (`encryptedStream.rawStream.socket`, `dht.io.serverSocket`):
 //   here every UDX stream lives on it.
-// * Writes are queued in Rust (bounded; a full queue holds the write until `raw-drain`); reads pause
+// * Writes are queued in Rust (bounded; a full queue holds the write until `drain`); reads pause
 //   the native task when the readable buffer is full, so UDX's receive window slows the peer.
 // * Unlike udx-native, datagrams that arrive before `connect()` are kept (up to 16) instead of
 //   being dropped until the peer retransmits. `framed` is accepted and has no effect: libudx uses
@@ -21,11 +21,11 @@ const { ReadFlow, READ_HWM } = require('./read-flow')
 
 
 class RawStream extends Duplex {
-  constructor (dht, id, opts = {}) {
+  constructor (dht, handle, opts = {}) {
     super({ highWaterMark: READ_HWM, mapWritable: toBuffer, eagerOpen: true })
     this.udx = dht.udx
     this.socket = null
-    this.id = id
+    this.id = handle.id
     this.remoteId = 0
     this.remoteHost = null
     this.remoteFamily = 0
@@ -34,11 +34,11 @@ class RawStream extends Duplex {
     this.framed = !!opts.framed
 
     this._dht = dht
+    this._handle = handle // the NativeRawStream
     this._closed = false // the native stream is gone
     this._pendingWrite = null
     this._flow = new ReadFlow({
-      ack: (bytes) => this._dht._native.rawAck(this.id, bytes),
-      setPaused: (paused) => this._dht._native.rawSetPaused(this.id, paused),
+      setPaused: (paused) => this._handle.setPaused(paused),
       live: () => this._live()
     })
     this._destroyDone = null
@@ -53,11 +53,11 @@ class RawStream extends Duplex {
   }
 
   get rtt () {
-    return this._live() ? this._dht._native.rawRtt(this.id) : 0
+    return this._live() ? this._handle.rtt() : 0
   }
 
   get mtu () {
-    return this._closed || this._dht.destroyed ? 0 : this._dht._native.rawMtu(this.id)
+    return this._closed || this._dht.destroyed ? 0 : this._handle.mtu()
   }
 
   get localHost () {
@@ -75,7 +75,7 @@ class RawStream extends Duplex {
   setInteractive () {}
 
   setKeepalive (ms) {
-    if (this._live()) this._dht._native.rawSetKeepAlive(this.id, ms || 0)
+    if (this._live()) this._handle.setKeepAlive(ms || 0)
   }
 
   /** udx-native `connect(socket, remoteId, port, [host], [opts])`. */
@@ -100,7 +100,7 @@ class RawStream extends Duplex {
     this.remoteHost = host
     this.remoteFamily = family
     this.socket = socket
-    this._dht._native.rawConnect(this.id, remoteId >>> 0, host, port)
+    this._handle.connect(remoteId >>> 0, host, port, (ev) => this._onevent(ev))
     this.emit('connect')
   }
 
@@ -111,12 +111,12 @@ class RawStream extends Duplex {
   /** An unreliable UDX message; resolves false when it could not be sent. */
   async send (buffer) {
     if (!this.connected || this._closed) return false
-    return this._dht._native.rawSend(this.id, buffer)
+    return this._handle.send(buffer)
   }
 
   trySend (buffer) {
     if (!this.connected || this._closed) return
-    this._dht._native.rawSend(this.id, buffer)
+    this._handle.send(buffer)
   }
 
   toJSON () {
@@ -153,21 +153,21 @@ class RawStream extends Duplex {
 
   _flushPending () {
     const { data, cb } = this._pendingWrite
-    if (this._dht._native.rawWrite(this.id, data)) {
+    if (this._handle.write(data)) {
       this._pendingWrite = null
       cb(null)
     }
   }
 
   _final (cb) {
-    if (this._live()) this._dht._native.rawEnd(this.id)
+    if (this._live()) this._handle.end()
     cb(null)
   }
 
   _predestroy () {
     // ended both ways: let UDX deliver what is in flight and close by itself
     const clean = this._ended && this._finished
-    if (!this._closed && !clean && !this._dht.destroyed) this._dht._native.rawDestroy(this.id)
+    if (!this._closed && !clean && !this._dht.destroyed) this._handle.destroy()
     if (!this.connected) this._closed = true
     if (this._pendingWrite !== null) {
       const { cb } = this._pendingWrite
@@ -179,12 +179,27 @@ class RawStream extends Duplex {
   _destroy (cb) {
     if (this.connected && !this._closed) this._destroyDone = cb
     else {
-      this._dht._rawStreams.delete(this.id)
+      this._dht._rawStreams.delete(this)
       cb(null)
     }
   }
 
-  // native events (index.js dispatches them by id)
+  /** Test hook: the native stream's task panics (supervision tests). Not public API. */
+  _injectPanic () {
+    this._handle.injectPanic()
+  }
+
+  // native events
+
+  _onevent (ev) {
+    switch (ev.type) {
+      case 'data': return this._ondata(ev.data)
+      case 'end': return this._onend()
+      case 'drain': return this._ondrain()
+      case 'message': return this._onmessage(ev.data)
+      case 'close': return this._onclose(ev.error)
+    }
+  }
 
   _ondata (data) {
     this._flow.push(this, data)
@@ -203,9 +218,10 @@ class RawStream extends Duplex {
   }
 
   _onclose (error) {
+    if (this._closed && this.socket === null) return // closed already (node destroy)
     this._closed = true
     this.socket = null
-    this._dht._rawStreams.delete(this.id)
+    this._dht._rawStreams.delete(this)
     const cb = this._destroyDone
     this._destroyDone = null
     // destroyed here first: a local destroy closes without an error in libudx, whatever raced it

@@ -1,31 +1,23 @@
 'use strict'
 // The JS half of src/flow.rs, shared by connections and raw streams: data from a native stream
 // is pushed into its Readable; when `push()` returns false the native reader is paused until
-// streamx calls `_read()`, and bytes taken off the event queue are acknowledged in batches (the
-// native side stops reading at 4 MiB unacknowledged, so the queue stays bounded while JS is busy).
+// streamx calls `_read()`. (The other bound, bytes queued towards JS, is kept natively: a data
+// event's bytes count as taken when it is handed to JS.)
 
 // a 1 MiB readable buffer: the native side pauses reading (and UDX's window slows the peer) only
 // when JS falls that far behind
 const READ_HWM = 1024 * 1024
-const ACK_BATCH = 256 * 1024
 
 class ReadFlow {
-  /** `ack(bytes)` and `setPaused(paused)` call the native object; `live()` says it still exists. */
-  constructor ({ ack, setPaused, live }) {
-    this._ack = ack
+  /** `setPaused(paused)` calls the native object; `live()` says it still exists. */
+  constructor ({ setPaused, live }) {
     this._setPaused = setPaused
     this._live = live
-    this._unacked = 0
     this._paused = false
   }
 
   /** A native data event for `stream`. */
   push (stream, data) {
-    this._unacked += data.byteLength
-    if (this._unacked >= ACK_BATCH && this._live()) {
-      this._ack(this._unacked)
-      this._unacked = 0
-    }
     if (!stream.push(data) && !this._paused && this._live()) {
       this._paused = true
       this._setPaused(true)

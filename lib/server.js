@@ -1,18 +1,17 @@
 'use strict'
 // hyperdht's Server (lib/server.js): listen(keyPair) announces and accepts encrypted connections.
+// Its native half is its own NativeServer (src/server.rs), whose events (accepted connections,
+// firewall and holepunch questions) arrive at `_onevent` from listen() until close().
 const { EventEmitter } = require('events')
 const b4a = require('b4a')
 const errors = require('./errors')
 const Connection = require('./connection')
 const { keyPairArg } = require('./keys')
 
-let nextSid = 1
-
 class Server extends EventEmitter {
   constructor (dht, opts = {}) {
     super()
     this.dht = dht
-    this.sid = nextSid++
     this.keyPair = null
     // hyperdht: hash(publicKey) once listening, the topic the server is announced under
     this.target = null
@@ -34,11 +33,12 @@ class Server extends EventEmitter {
     // the engine, so listen() refuses them instead of failing on the first connection
     this._externalHandshake = !!(opts.createHandshake || opts.createSecretStream)
     this._closing = null
+    this._native = dht.destroyed ? null : dht._native.createServer()
   }
 
   get relayAddresses () {
     if (!this.listening || this.closed || this.dht.destroyed) return []
-    return this.dht._native.serverRelayAddresses(this.keyPair.publicKey)
+    return this._native.relayAddresses()
   }
 
   get publicKey () {
@@ -64,25 +64,31 @@ class Server extends EventEmitter {
     this.target = this.dht.constructor.hash(kp.publicKey)
     this.listening = true
     this.dht.listening.add(this)
-    this.dht._servers.set(this.sid, this)
     try {
       await this.dht.ready()
-      await this.dht._native.listen(this.sid, kp, {
+      await this._native.listen(kp, {
         firewall: typeof this.firewall === 'function',
         holepunch: !this._neverPunch,
         holepunchVeto: this.holepunch !== null,
         shareLocalAddress: this._shareLocalAddress,
         reusableSocket: this._reusableSocket
-      })
+      }, (ev) => this._onevent(ev))
     } catch (err) {
       this.listening = false
       this.dht.listening.delete(this)
-      this.dht._servers.delete(this.sid)
       throw err
     }
     if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
     return this
+  }
+
+  _onevent (ev) {
+    switch (ev.type) {
+      case 'connection': return this._onconnection(ev.connection, ev.info)
+      case 'firewall': return this._onfirewall(ev)
+      case 'holepunch-veto': return this._onholepunchveto(ev.id, ev.veto)
+    }
   }
 
   // hyperdht server.js: `hs.firewalled = await this.firewall(remotePublicKey, remotePayload,
@@ -108,28 +114,47 @@ class Server extends EventEmitter {
     } catch {
       reject = true
     }
-    if (!this.dht.destroyed) this.dht._native.firewallReply(ev.fid, reject)
+    if (!this.dht.destroyed) this._native.firewallReply(ev.id, reject)
   }
 
-  _onconnection (ev) {
+  // createServer({holepunch}): asked (remoteFirewall, localFirewall, remoteAddresses,
+  // localAddresses) before punching back; throwing or falsy = do not punch
+  _onholepunchveto (id, v) {
+    let allow = false
+    try {
+      allow = typeof this.holepunch === 'function' && !!this.holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
+    } catch {
+      allow = false
+    }
+    this._native.holepunchReply(id, allow)
+  }
+
+  // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`
+  _onconnection (handle, info) {
+    if (this.closed || this.dht.destroyed) {
+      handle.destroy()
+      return
+    }
     const conn = new Connection(this.dht, false, { keepAlive: this.dht.connectionKeepAlive })
-    this.dht._conns.set(ev.cid, conn)
-    conn._onopen(ev)
+    conn._attach(handle)
+    this.dht._conns.add(conn)
+    handle.start((ev) => conn._onevent(ev))
+    conn._onopen(info)
     this.emit('connection', conn)
   }
 
   refresh () {
-    if (this.listening && !this.closed && !this.dht.destroyed) this.dht._native.serverRefresh(this.keyPair.publicKey)
+    if (this.listening && !this.closed && !this.dht.destroyed) this._native.refresh()
   }
 
   async suspend () {
     this.suspended = true
-    if (this.listening && !this.closed && !this.dht.destroyed) await this.dht._native.serverSuspend(this.keyPair.publicKey, true)
+    if (this.listening && !this.closed && !this.dht.destroyed) await this._native.suspend(true)
   }
 
   async resume () {
     this.suspended = false
-    if (this.listening && !this.closed && !this.dht.destroyed) await this.dht._native.serverSuspend(this.keyPair.publicKey, false)
+    if (this.listening && !this.closed && !this.dht.destroyed) await this._native.suspend(false)
   }
 
   close () {
@@ -141,9 +166,8 @@ class Server extends EventEmitter {
   async _close () {
     this.closed = true
     this.dht.listening.delete(this)
-    this.dht._servers.delete(this.sid)
     if (this.listening && !this.dht.destroyed) {
-      await this.dht._native.unlisten({ publicKey: this.keyPair.publicKey, secretKey: this.keyPair.secretKey }).catch(() => {})
+      await this._native.close().catch(() => {})
     }
     this.listening = false
     this.emit('close')

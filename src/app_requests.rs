@@ -16,8 +16,8 @@ use hyperdht_rpc::node::{IncomingRequest, Reply};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::dht::{emit, parse_addr, NativeDht, Sink};
-use crate::events::{JsAppRequest, JsEvent};
+use crate::dht::{parse_addr, DhtSink, JsDhtEvent, NativeDht};
+use crate::events::JsAppRequest;
 
 /// Requests waiting for JS at most (more are dropped unanswered).
 pub const MAX_PENDING: usize = 1024;
@@ -47,12 +47,12 @@ impl AppRequests {
     }
 
     /// The engine hook: parks `req` and emits it, or returns false (not enabled).
-    pub fn hook(&self, sink: Sink) -> hyperdht_rpc::driver::UnhandledHook {
+    pub fn hook(&self, sink: DhtSink) -> hyperdht_rpc::driver::UnhandledHook {
         let me = self.clone();
         Box::new(move |req: &IncomingRequest| me.park(&sink, req, Instant::now()))
     }
 
-    fn park(&self, sink: &Sink, req: &IncomingRequest, now: Instant) -> bool {
+    fn park(&self, sink: &DhtSink, req: &IncomingRequest, now: Instant) -> bool {
         if !self.enabled.load(Ordering::Relaxed) {
             return false;
         }
@@ -85,13 +85,7 @@ impl AppRequests {
             target: req.target.map(|t| t.to_vec().into()),
             value: req.value.clone().map(Into::into),
         };
-        emit(
-            sink,
-            JsEvent {
-                request: Some(request),
-                ..JsEvent::named("app-request")
-            },
-        );
+        sink.emit(JsDhtEvent::AppRequest { request });
         true
     }
 

@@ -1,29 +1,63 @@
-//! `NativeDht`: the native half of `HyperDHT` (index.js). Owns one DHT node and exactly one
-//! ref'd event ThreadsafeFunction (released on destroy, so Node can exit); whole queries run in
-//! Rust and only their replies cross to JS.
+//! `NativeDht`: the native half of `HyperDHT` (index.js). Owns one DHT node and one ref'd
+//! event ThreadsafeFunction for the node's own events (released on destroy, so Node can exit).
+//! The objects it makes — servers, connections, queries, raw streams — deliver their events to
+//! their own JS objects (src/server.rs, src/connection.rs, src/query.rs, src/raw_stream.rs);
+//! the node only keeps a list of them to close on destroy (src/live.rs).
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use hyperdht_core::{
-    udx_on_dht, AnnounceOptions, CacheOptions, ConnectExtras, ConnectOptions, HyperDht,
-    QueryOptions,
-};
+use hyperdht_core::{udx_on_dht, CacheOptions, ConnectExtras, ConnectOptions, HyperDht};
 use hyperdht_crypto::KeyPair;
 use hyperdht_rpc::driver::DhtEvent;
-use hyperdht_rpc::{Dht, DhtOptions, QueryParams, Response};
+use hyperdht_rpc::{Dht, DhtOptions, Response};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::conn::{self, Conns};
-use crate::events::{EventSink, JsAddress, JsEvent, JsPluginRequest, JsReply};
-use crate::ops;
-use crate::server::JsQuestions;
+use crate::connection::{Conns, Dial, JsConnectionEvent, NativeConnection, DESTROYED};
+use crate::events::{JsAddress, JsAppRequest, JsNode, JsPluginRequest, JsReply, Sink};
+use crate::query::Queries;
+use crate::raw_stream::RawStreams;
+use crate::server::Servers;
 use hyperdht_core::plugin::PluginForward;
 use hyperdht_rpc::node::Reply;
 use hyperdht_udx::UdxSocket;
-use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The node's own events (`{type: 'ready'}`, `{type: 'nat-update', host, port}`, ...); the
+/// plain ones are re-emitted by index.js under their `type`.
+#[napi(
+    discriminant = "type",
+    discriminant_case = "kebab-case",
+    object_from_js = false
+)]
+pub enum JsDhtEvent {
+    Listening,
+    Ready,
+    Persistent,
+    Ephemeral,
+    Wakeup,
+    NatUpdate {
+        host: String,
+        port: u32,
+    },
+    NetworkUpdate,
+    AddNode {
+        node: JsNode,
+    },
+    RemoveNode {
+        node: JsNode,
+    },
+    /// an application request for `dht.onrequest` (answer with `requestReply`)
+    AppRequest {
+        request: JsAppRequest,
+    },
+    /// a PLUGIN request for a registered plugin (answer with `pluginReply`)
+    PluginRequest {
+        plugin: JsPluginRequest,
+    },
+}
+
+pub(crate) type DhtSink = Arc<Sink<JsDhtEvent>>;
 
 #[napi(object)]
 pub struct JsDhtOptions {
@@ -71,29 +105,6 @@ pub struct JsInfo {
     pub degraded: bool,
 }
 
-/// Query parameters from index.js (`_startQuery`).
-#[napi(object)]
-pub struct JsQuerySpec {
-    pub kind: String,
-    pub target: Buffer,
-    pub command: Option<u32>,
-    pub value: Option<Buffer>,
-    pub concurrency: Option<u32>,
-    pub nodes: Option<Vec<String>>,
-    /// dht-rpc `onlyClosestNodes`: ask only `nodes`
-    pub only_closest_nodes: Option<bool>,
-    /// dht-rpc `force`: no congestion window, no retries
-    pub force: Option<bool>,
-    pub key_pair: Option<JsKeyPairArg>,
-    pub relay_addresses: Option<Vec<String>>,
-    pub bump: Option<f64>,
-    pub clear: Option<bool>,
-    pub seq: Option<f64>,
-    pub public_key: Option<Buffer>,
-    /// mutablePut with a signature computed in JS (non-custodial)
-    pub signature: Option<Buffer>,
-}
-
 #[napi(object)]
 pub struct JsRequest {
     pub command: u32,
@@ -117,9 +128,10 @@ pub struct JsConnectOptions {
     pub reusable_socket: bool,
     /// `relayAddresses` (or a hyperdht-address key's nodes) as "host:port"; unusable ones are skipped
     pub relay_addresses: Vec<String>,
-    /// set when `holepunch` is a function: the id its `holepunch-veto` events carry
-    pub holepunch_veto: Option<u32>,
-    /// the app replaced `dht.ping`: the LAN shortcut's ping is asked through `lan-ping` events
+    /// `holepunch` is a function: ask it through the connection's `holepunch-veto` events
+    pub holepunch_veto: Option<bool>,
+    /// the app replaced `dht.ping`: the LAN shortcut's ping is asked through the connection's
+    /// `lan-ping` events
     pub lan_ping: Option<bool>,
 }
 
@@ -187,30 +199,17 @@ pub(crate) fn js_reply(r: &Response) -> JsReply {
     }
 }
 
-pub(crate) type Sink = Arc<Mutex<Option<EventSink>>>;
-
-pub(crate) fn emit(sink: &Sink, ev: JsEvent) {
-    if let Ok(g) = sink.lock() {
-        if let Some(s) = g.as_ref() {
-            s.emit(ev);
-        }
-    }
-}
-
 #[napi]
 pub struct NativeDht {
     dht: Dht,
     pub(crate) hyper: HyperDht,
-    pub(crate) sink: Sink,
-    queries: Arc<Mutex<HashMap<u32, tokio::task::AbortHandle>>>,
+    pub(crate) sink: DhtSink,
     pub(crate) udx: UdxSocket,
+    /// live objects, closed on destroy (src/live.rs)
     pub(crate) conns: Conns,
-    pub(crate) dialing: conn::Dialing,
-    /// `dht.createRawStream()` streams (src/raw_stream.rs)
-    pub(crate) raws: crate::raw_stream::RawStreams,
-    pub(crate) next_cid: Arc<AtomicU32>,
-    /// firewall / holepunch-veto questions waiting for JS (src/server.rs, src/veto.rs)
-    pub(crate) questions: JsQuestions,
+    pub(crate) servers: Servers,
+    pub(crate) queries: Queries,
+    pub(crate) raws: RawStreams,
     /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
     pub(crate) app_requests: crate::app_requests::AppRequests,
 }
@@ -234,7 +233,7 @@ pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
 #[napi]
 impl NativeDht {
     #[napi(constructor, catch_unwind)]
-    pub fn new(opts: JsDhtOptions, on_event: Function<JsEvent, ()>) -> Result<Self> {
+    pub fn new(opts: JsDhtOptions, on_event: Function<JsDhtEvent, ()>) -> Result<Self> {
         let host = parse_ip(&opts.host)?;
         let nat_seed = match &opts.nat_host {
             Some(h) => Some(SocketAddrV4::new(parse_ip(h)?, opts.nat_port as u16)),
@@ -271,7 +270,7 @@ impl NativeDht {
         };
         let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
             .map_err(reason)?;
-        let sink: Sink = Arc::new(Mutex::new(Some(EventSink::new(on_event)?)));
+        let sink: DhtSink = Arc::new(Sink::new(on_event)?);
         let mut events = dht
             .take_events()
             .ok_or_else(|| Error::from_reason("events already taken"))?;
@@ -279,28 +278,25 @@ impl NativeDht {
         napi::bindgen_prelude::spawn(async move {
             while let Some(ev) = events.recv().await {
                 let js = match ev {
-                    DhtEvent::Listening => JsEvent::named("listening"),
-                    DhtEvent::Ready => JsEvent::named("ready"),
-                    DhtEvent::Persistent => JsEvent::named("persistent"),
-                    DhtEvent::Ephemeral => JsEvent::named("ephemeral"),
-                    DhtEvent::Wakeup => JsEvent::named("wakeup"),
-                    DhtEvent::NatUpdate { host, port } => JsEvent {
-                        host: Some(host.to_string()),
-                        port: Some(port as u32),
-                        ..JsEvent::named("nat-update")
+                    DhtEvent::Listening => JsDhtEvent::Listening,
+                    DhtEvent::Ready => JsDhtEvent::Ready,
+                    DhtEvent::Persistent => JsDhtEvent::Persistent,
+                    DhtEvent::Ephemeral => JsDhtEvent::Ephemeral,
+                    DhtEvent::Wakeup => JsDhtEvent::Wakeup,
+                    DhtEvent::NatUpdate { host, port } => JsDhtEvent::NatUpdate {
+                        host: host.to_string(),
+                        port: u32::from(port),
                     },
-                    DhtEvent::NetworkUpdate { .. } => JsEvent::named("network-update"),
-                    DhtEvent::AddNode(e) => JsEvent {
-                        node: Some(crate::rpc_extra::js_node(&e)),
-                        ..JsEvent::named("add-node")
+                    DhtEvent::NetworkUpdate { .. } => JsDhtEvent::NetworkUpdate,
+                    DhtEvent::AddNode(e) => JsDhtEvent::AddNode {
+                        node: crate::rpc_extra::js_node(&e),
                     },
-                    DhtEvent::RemoveNode(e) => JsEvent {
-                        node: Some(crate::rpc_extra::js_node(&e)),
-                        ..JsEvent::named("remove-node")
+                    DhtEvent::RemoveNode(e) => JsDhtEvent::RemoveNode {
+                        node: crate::rpc_extra::js_node(&e),
                     },
                     DhtEvent::Close => break,
                 };
-                emit(&s2, js);
+                s2.emit(js);
             }
         });
         let cache = CacheOptions {
@@ -335,13 +331,7 @@ impl NativeDht {
                     target: o.target.map(|t| t.to_vec().into()),
                     outer_value: o.value.clone().map(Into::into),
                 };
-                emit(
-                    &s3,
-                    JsEvent {
-                        plugin: Some(plugin),
-                        ..JsEvent::named("plugin-request")
-                    },
-                );
+                s3.emit(JsDhtEvent::PluginRequest { plugin });
             }));
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
@@ -350,12 +340,10 @@ impl NativeDht {
             hyper,
             udx,
             conns: Arc::default(),
-            dialing: Arc::new(Mutex::new(HashMap::new())),
-            raws: Arc::new(Mutex::new(HashMap::new())),
-            next_cid: Arc::new(AtomicU32::new(1)),
+            servers: Arc::default(),
+            queries: Arc::default(),
+            raws: Arc::default(),
             sink,
-            queries: Arc::new(Mutex::new(HashMap::new())),
-            questions: JsQuestions::default(),
             app_requests,
         })
     }
@@ -389,9 +377,8 @@ impl NativeDht {
     /// Every counter at once (`dht.stats`, `dht.metrics()`; src/stats.rs).
     #[napi(catch_unwind)]
     pub fn stats(&self) -> crate::stats::JsStats {
-        let open = self.conns.lock().map_or(0, |m| m.len());
-        let raws = self.raws.lock().map_or(0, |m| m.len());
-        crate::stats::to_js(&self.hyper.stats(), open, raws)
+        let open = self.conns.all().iter().filter(|c| c.is_open()).count();
+        crate::stats::to_js(&self.hyper.stats(), open, self.raws.len())
     }
 
     #[napi(catch_unwind)]
@@ -454,163 +441,6 @@ impl NativeDht {
         crate::rpc_extra::set_session(&mut spec, req.session);
         let r = self.dht.request(spec).await.map_err(reason)?;
         Ok(js_reply(&r))
-    }
-
-    /// Starts a query; replies arrive as `{type: 'reply', qid}` events, then one `{type: 'end'}`.
-    #[napi(catch_unwind)]
-    pub fn query(&self, qid: u32, spec: JsQuerySpec) -> Result<()> {
-        let target: [u8; 32] = spec
-            .target
-            .as_ref()
-            .try_into()
-            .map_err(|_| Error::new(Status::InvalidArg, "target must be 32 bytes"))?;
-        let nodes = match &spec.nodes {
-            Some(n) => n
-                .iter()
-                .map(|s| parse_addr(s))
-                .collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
-        };
-        let concurrency = spec.concurrency.map(|c| c.max(1) as usize);
-        let hyper = self.hyper.clone();
-        let sink = self.sink.clone();
-        let queries = self.queries.clone();
-        let only_closest_nodes = spec.only_closest_nodes.unwrap_or(false);
-        let force = spec.force.unwrap_or(false);
-        let o = QueryOptions {
-            nodes: nodes.clone(),
-            concurrency,
-            only_closest_nodes,
-            force,
-        };
-        let key_pair = || -> Result<KeyPair> {
-            let kp = spec
-                .key_pair
-                .as_ref()
-                .ok_or_else(|| Error::new(Status::InvalidArg, "keyPair is required"))?;
-            let sk: [u8; 64] = kp
-                .secret_key
-                .as_ref()
-                .and_then(|s| s.as_ref().try_into().ok())
-                .ok_or_else(|| {
-                    Error::new(Status::InvalidArg, "keyPair.secretKey must be 64 bytes")
-                })?;
-            let pair = KeyPair::from_secret_key(&sk).map_err(reason)?;
-            if pair.public_key.as_slice() != kp.public_key.as_ref() {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    "keyPair.publicKey does not match secretKey",
-                ));
-            }
-            Ok(pair)
-        };
-        let u64_of = |v: Option<f64>| {
-            v.filter(|x| x.is_finite() && *x >= 0.0)
-                .map(|x| x as u64)
-                .unwrap_or(0)
-        };
-        let job = match spec.kind.as_str() {
-            "findNode" | "query" => {
-                let (command, internal) = if spec.kind == "findNode" {
-                    (hyperdht_rpc::Command::FindNode.code(), true)
-                } else {
-                    (spec.command.unwrap_or(0) as u64, false)
-                };
-                ops::Job::Raw(QueryParams {
-                    target,
-                    command,
-                    internal,
-                    value: spec.value.as_ref().map(|v| v.to_vec()),
-                    concurrency,
-                    nodes,
-                    only_closest_nodes,
-                    force,
-                })
-            }
-            "lookup" => ops::Job::Lookup { topic: target, o },
-            "findPeer" => ops::Job::FindPeer { target, o },
-            "announce" => {
-                let relays = match &spec.relay_addresses {
-                    Some(r) => r
-                        .iter()
-                        .map(|s| parse_addr(s))
-                        .collect::<Result<Vec<_>>>()?,
-                    None => Vec::new(),
-                };
-                let a = AnnounceOptions {
-                    relays,
-                    bump: u64_of(spec.bump),
-                    clear: spec.clear.unwrap_or(false),
-                };
-                ops::Job::Announce {
-                    topic: target,
-                    kp: key_pair()?,
-                    a,
-                    o,
-                }
-            }
-            "lookupAndUnannounce" => ops::Job::LookupAndUnannounce {
-                topic: target,
-                kp: key_pair()?,
-                o,
-            },
-            "immutablePut" => {
-                let value = spec.value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
-                ops::Job::ImmutablePut { value, o }
-            }
-            "immutableGet" => ops::Job::ImmutableGet { target, o },
-            "mutablePut" => {
-                let value = spec.value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
-                let seq = u64_of(spec.seq);
-                match (&spec.signature, &spec.key_pair) {
-                    (Some(sig), Some(kp)) => ops::Job::MutablePutSigned {
-                        public_key: kp.public_key.as_ref().try_into().map_err(|_| {
-                            Error::new(Status::InvalidArg, "publicKey must be 32 bytes")
-                        })?,
-                        value,
-                        seq,
-                        signature: sig.as_ref().try_into().map_err(|_| {
-                            Error::new(Status::InvalidArg, "signature must be 64 bytes")
-                        })?,
-                        o,
-                    },
-                    _ => ops::Job::MutablePut {
-                        kp: key_pair()?,
-                        value,
-                        seq,
-                        o,
-                    },
-                }
-            }
-            "mutableGet" => {
-                let pk: [u8; 32] = spec
-                    .public_key
-                    .as_ref()
-                    .and_then(|p| p.as_ref().try_into().ok())
-                    .ok_or_else(|| Error::new(Status::InvalidArg, "publicKey must be 32 bytes"))?;
-                ops::Job::MutableGet {
-                    public_key: pk,
-                    seq: u64_of(spec.seq),
-                    o,
-                }
-            }
-            other => {
-                return Err(Error::new(
-                    Status::InvalidArg,
-                    format!("unknown query kind {other}"),
-                ))
-            }
-        };
-        let handle = ops::spawn_started(async move {
-            ops::run(hyper, job, qid, &sink).await;
-            if let Ok(mut q) = queries.lock() {
-                q.remove(&qid);
-            }
-        });
-        if let Ok(mut q) = self.queries.lock() {
-            q.insert(qid, handle.abort_handle());
-        }
-        Ok(())
     }
 
     /// `dht.register(name, plugin)`: PLUGIN requests for `name` at `version` become
@@ -676,39 +506,44 @@ impl NativeDht {
         self.dht.stats().requests_out as f64
     }
 
+    /// `dht.connect(remotePublicKey, {keyPair, ...})`: the connection's native half, dialing
+    /// now; its events (`open` first, or `close` with the error) go to `onEvent`.
     #[napi(catch_unwind)]
-    pub fn cancel_query(&self, qid: u32) {
-        if let Some(h) = self.queries.lock().ok().and_then(|mut q| q.remove(&qid)) {
-            h.abort();
-        }
-    }
-
-    /// A connection id for `connect()`: JS registers its stream under it before dialing, so
-    /// every event of the connection finds its object.
-    #[napi(catch_unwind)]
-    pub fn reserve_cid(&self) -> u32 {
-        self.next_cid.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// `dht.connect(remotePublicKey)` under a reserved connection id: resolves once open (the
-    /// `conn-open` event carries the details); `connDestroy(cid)` before that cancels the dial.
-    #[napi(catch_unwind)]
-    pub async fn connect(
+    pub fn connect(
         &self,
-        cid: u32,
         remote_public_key: Buffer,
         key_pair: JsKeyPairArg,
         opts: JsConnectOptions,
-    ) -> Result<()> {
+        on_event: Function<JsConnectionEvent, ()>,
+    ) -> Result<NativeConnection> {
         let pk: [u8; 32] = remote_public_key
             .as_ref()
             .try_into()
             .map_err(|_| Error::new(Status::InvalidArg, "remotePublicKey must be 32 bytes"))?;
         let kp = key_pair_of(&key_pair)?;
+        let dial = Arc::new(Dial::default());
+        let native = NativeConnection::dialing(&self.conns, dial.clone(), on_event)?;
+        let core = native.core();
+        if !core.is_dialing() {
+            return Ok(native);
+        }
         let options = ConnectOptions {
             local_connection: opts.local_connection,
             fast_open: opts.fast_open,
         };
+        // the questions reach the connection only while it is alive (no cycle through the dial)
+        let weak = Arc::downgrade(core);
+        let holepunch = (opts.holepunch_veto == Some(true)).then(|| {
+            let weak = weak.clone();
+            crate::veto::holepunch_veto(core.questions(), move |id, veto| {
+                weak.upgrade().is_some_and(|c| c.ask_veto(id, veto))
+            })
+        });
+        let lan_ping = (opts.lan_ping == Some(true)).then(|| {
+            crate::veto::lan_ping(core.questions(), move |id, addr| {
+                weak.upgrade().is_some_and(|c| c.ask_lan_ping(id, addr))
+            })
+        });
         let extras = ConnectExtras {
             relay_addresses: opts
                 .relay_addresses
@@ -716,117 +551,41 @@ impl NativeDht {
                 .filter_map(|a| parse_addr(a).ok())
                 .collect(),
             reusable_socket: opts.reusable_socket,
-            holepunch: opts.holepunch_veto.map(|vid| {
-                crate::veto::holepunch_veto(&self.questions, self.sink.clone(), None, Some(vid))
-            }),
-            lan_ping: (opts.lan_ping == Some(true))
-                .then(|| crate::veto::lan_ping(&self.questions, self.sink.clone())),
+            holepunch,
+            lan_ping,
         };
-        let dial = conn::start_dial(&self.dialing, cid);
-        let result = tokio::select! {
-            r = self.hyper.connect_with_extras(&self.udx, &kp, pk, options, extras) => r.map_err(reason),
-            _ = dial.aborted() => Err(Error::from_reason("DESTROYED: Connection destroyed")),
-        };
-        let (conn, err) = match result {
-            Ok(c) => (Some(c), None),
-            Err(e) => (None, Some(e)),
-        };
-        if conn::finish_dial(&self.dialing, &self.conns, self.sink.clone(), cid, conn) {
-            Ok(())
-        } else {
-            Err(err.unwrap_or_else(|| Error::from_reason("DESTROYED: Connection destroyed")))
-        }
-    }
-
-    /// Queues a write; false = queue full, wait for `conn-drain` and retry.
-    #[napi(catch_unwind)]
-    pub fn conn_write(&self, cid: u32, data: &[u8]) -> bool {
-        conn::write(&self.conns, cid, data)
-    }
-
-    #[napi(catch_unwind)]
-    pub fn conn_end(&self, cid: u32) {
-        if let Ok(m) = self.conns.lock() {
-            if let Some(h) = m.get(&cid) {
-                let tx = h.tx.clone();
-                napi::bindgen_prelude::spawn(async move {
-                    let _ = tx.send(conn::ConnCmd::End).await;
-                });
+        let (hyper, udx) = (self.hyper.clone(), self.udx.clone());
+        native.run_dial(async move {
+            tokio::select! {
+                r = hyper.connect_with_extras(&udx, &kp, pk, options, extras) => {
+                    r.map_err(|e| e.to_string())
+                }
+                _ = dial.aborted() => Err(DESTROYED.to_string()),
             }
-        }
-    }
-
-    /// `setKeepAlive(ms)` (0 = off).
-    #[napi(catch_unwind)]
-    pub fn conn_set_keep_alive(&self, cid: u32, ms: u32) {
-        conn::control(&self.conns, cid, conn::Control::KeepAlive(ms));
-    }
-
-    /// `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`.
-    #[napi(catch_unwind)]
-    pub fn conn_set_timeout(&self, cid: u32, ms: u32) {
-        conn::control(&self.conns, cid, conn::Control::Timeout(ms));
-    }
-
-    #[napi(catch_unwind)]
-    pub fn conn_send_keep_alive(&self, cid: u32) {
-        conn::control(&self.conns, cid, conn::Control::SendKeepAlive);
-    }
-
-    /// JS's answer to a `holepunch-veto` event (`allow` = the function returned truthy).
-    #[napi(catch_unwind)]
-    pub fn holepunch_reply(&self, fid: u32, allow: bool) {
-        self.questions.answer(fid, allow);
-    }
-
-    /// `rawStream.rtt` in milliseconds.
-    #[napi(catch_unwind)]
-    pub fn conn_rtt(&self, cid: u32) -> u32 {
-        conn::rtt_ms(&self.conns, cid)
-    }
-
-    /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
-    #[napi(catch_unwind)]
-    pub fn conn_mtu(&self, cid: u32) -> u32 {
-        conn::mtu(&self.conns, cid)
-    }
-
-    /// Read-side backpressure: `paused` = JS's readable buffer is full.
-    #[napi(catch_unwind)]
-    pub fn conn_set_paused(&self, cid: u32, paused: bool) {
-        conn::set_paused(&self.conns, cid, paused);
-    }
-
-    /// JS took `bytes` of `conn-data` off the event queue (sent in batches).
-    #[napi(catch_unwind)]
-    pub fn conn_ack(&self, cid: u32, bytes: u32) {
-        conn::ack(&self.conns, cid, bytes as usize);
-    }
-
-    #[napi(catch_unwind)]
-    pub fn conn_destroy(&self, cid: u32) {
-        conn::destroy_one(&self.dialing, &self.conns, cid);
+        });
+        Ok(native)
     }
 
     /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
     #[napi(catch_unwind)]
     pub async fn destroy(&self, _force: bool) -> Result<()> {
-        if let Ok(mut q) = self.queries.lock() {
-            for (_, h) in q.drain() {
-                h.abort();
-            }
+        for q in self.queries.close() {
+            q.cancel();
         }
-        conn::destroy_all(&self.dialing, &self.conns);
-        crate::raw_stream::destroy_all(&self.raws, &self.sink);
-        self.questions.clear();
+        for c in self.conns.close() {
+            c.kill();
+        }
+        for r in self.raws.close() {
+            r.destroy();
+        }
+        for s in self.servers.close() {
+            s.stop();
+        }
         self.hyper.plugins.clear();
         self.app_requests.clear();
         self.udx.close();
         self.dht.destroy().await;
-        emit(&self.sink, JsEvent::named("close"));
-        if let Ok(mut s) = self.sink.lock() {
-            s.take();
-        }
+        self.sink.close();
         Ok(())
     }
 }

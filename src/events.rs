@@ -1,6 +1,11 @@
-//! Rust → JS events. Each live native object owns exactly one ref'd ThreadsafeFunction
-//! (it keeps the Node event loop alive while the object is open, like a libuv handle) and
-//! every event is one flat `JsEvent` object; `type` says which fields are set.
+//! Rust → JS events. Every native object (`NativeDht`, `NativeServer`, `NativeConnection`,
+//! `NativeQuery`, `NativeRawStream`) delivers its own typed events (a structured enum per class,
+//! `{type: 'kebab-name', ...fields}` in JS) to the callback of the JS object that owns it,
+//! through one [`Sink`]: a ref'd ThreadsafeFunction that keeps the Node event loop alive while
+//! the object is live, like a libuv handle, and is released when the object closes. This file
+//! holds the sink and the value types several event kinds share.
+
+use std::sync::{Mutex, MutexGuard};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -54,44 +59,6 @@ pub struct JsResult {
     pub signature: Option<Buffer>,
     /// replies received, where only some were sent as `reply` events (the query's `successes`)
     pub successes: Option<u32>,
-}
-
-#[napi(object)]
-#[derive(Default)]
-pub struct JsEvent {
-    /// ready | listening | persistent | nat-update | wakeup | network-update | add-node |
-    /// remove-node | app-request | close | reply | end | ...
-    #[napi(js_name = "type")]
-    pub kind: String,
-    pub qid: Option<u32>,
-    pub host: Option<String>,
-    pub port: Option<u32>,
-    pub reply: Option<JsReply>,
-    pub closest: Option<Vec<JsReply>>,
-    pub error: Option<String>,
-    pub result: Option<JsResult>,
-    /// connection events: connection id, server id, payload bytes, keys
-    pub cid: Option<u32>,
-    pub sid: Option<u32>,
-    pub data: Option<Buffer>,
-    pub remote_public_key: Option<Buffer>,
-    pub public_key: Option<Buffer>,
-    pub handshake_hash: Option<Buffer>,
-    pub remote_host: Option<String>,
-    pub remote_port: Option<u32>,
-    /// `server-firewall`: the request id to answer with `firewallReply`, and the payload
-    pub fid: Option<u32>,
-    pub payload: Option<crate::server::JsNoisePayload>,
-    /// `holepunch-veto`: the connect's veto id (servers use `sid`) and the function's arguments
-    pub vid: Option<u32>,
-    pub veto: Option<crate::veto::JsHolepunchInfo>,
-    /// `plugin-request`: a PLUGIN request for a registered plugin (answer with `pluginReply`)
-    pub plugin: Option<JsPluginRequest>,
-    /// `add-node` / `remove-node`: the routing-table entry
-    pub node: Option<JsNode>,
-    /// `app-request`: a request no engine handler took, for `dht.onrequest` (answer with
-    /// `requestReply`)
-    pub request: Option<JsAppRequest>,
 }
 
 /// A routing-table entry as dht-rpc keeps it (`{id, host, port, to, sampled, added, pinged,
@@ -151,34 +118,79 @@ pub struct JsPluginRequest {
     pub outer_value: Option<Buffer>,
 }
 
-impl JsEvent {
-    pub fn named(kind: &str) -> Self {
-        JsEvent {
-            kind: kind.to_string(),
-            ..Default::default()
-        }
-    }
+/// The ThreadsafeFunction behind a [`Sink`]: one event value per call, no error-first argument.
+pub type EventFn<E> = ThreadsafeFunction<E, (), E, Status, false>;
+
+/// One native object's event channel to the JS callback of its owner. Live until [`close`]
+/// (or [`emit_last`]): the ThreadsafeFunction is then released, so it no longer keeps Node
+/// alive, and events already queued are still delivered (Node empties a released function's
+/// queue before finalizing it). Later events are dropped.
+///
+/// Calls never block a tokio worker (NonBlocking on an unbounded queue): the volume is bounded
+/// by the engine (control events, query replies) and, for stream data, by the read flow
+/// (src/flow.rs), which stops reading while too many bytes are queued towards JS.
+///
+/// [`close`]: Sink::close
+/// [`emit_last`]: Sink::emit_last
+pub struct Sink<E: ToNapiValue + 'static> {
+    tsfn: Mutex<Option<EventFn<E>>>,
 }
 
-pub type EventTsfn = ThreadsafeFunction<JsEvent, (), JsEvent, Status, false>;
-
-/// Owner of the event TSFN. Dropping it releases the ref that keeps Node alive.
-pub struct EventSink {
-    tsfn: EventTsfn,
-}
-
-impl EventSink {
-    pub fn new(cb: Function<JsEvent, ()>) -> Result<Self> {
+impl<E: ToNapiValue + 'static> Sink<E> {
+    /// A sink calling `cb(event)` on the JS thread.
+    pub fn new(cb: Function<E, ()>) -> Result<Self> {
         let tsfn = cb
-            .build_threadsafe_function::<JsEvent>()
+            .build_threadsafe_function::<E>()
             .callee_handled::<false>()
             .build()?;
-        Ok(EventSink { tsfn })
+        Ok(Self::from_fn(tsfn))
     }
 
-    /// Never blocks a tokio worker (NonBlocking). Volume is bounded by the engine: control-plane
-    /// events and query replies only, never one event per packet.
-    pub fn emit(&self, ev: JsEvent) {
-        self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    /// A sink that runs `delivered(&event)` on the JS thread as each event is taken off the
+    /// queue, right before JS gets it (the read flow's acknowledgement).
+    pub fn with_delivery(
+        cb: Function<E, ()>,
+        mut delivered: impl FnMut(&E) + 'static,
+    ) -> Result<Self> {
+        let tsfn = cb
+            .build_threadsafe_function::<E>()
+            .callee_handled::<false>()
+            .build_callback(move |ctx| {
+                delivered(&ctx.value);
+                Ok(ctx.value)
+            })?;
+        Ok(Self::from_fn(tsfn))
+    }
+
+    /// A sink around a ThreadsafeFunction napi already built from a JS callback argument.
+    pub fn from_fn(tsfn: EventFn<E>) -> Self {
+        Sink {
+            tsfn: Mutex::new(Some(tsfn)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<EventFn<E>>> {
+        self.tsfn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `ev` for JS; false when the sink is closed (the event is dropped).
+    pub fn emit(&self, ev: E) -> bool {
+        match self.lock().as_ref() {
+            Some(f) => f.call(ev, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            None => false,
+        }
+    }
+
+    /// Queues `ev` as the object's last event and closes the sink.
+    pub fn emit_last(&self, ev: E) -> bool {
+        match self.lock().take() {
+            Some(f) => f.call(ev, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            None => false,
+        }
+    }
+
+    /// Releases the ThreadsafeFunction (queued events are still delivered).
+    pub fn close(&self) {
+        self.lock().take();
     }
 }

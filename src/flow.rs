@@ -1,17 +1,21 @@
 //! Read-side backpressure between a native stream task and its JS Readable (connections and raw
 //! streams alike): reading stops while JS's `push()` returned false (`paused`, until `_read()`),
 //! and while more than [`MAX_UNACKED`] bytes were sent to JS but not yet taken off the event
-//! queue (`unacked`, acknowledged by JS in batches). The second bound keeps the event queue (and
-//! so memory) bounded when the JS thread is busy and has not yet run the `push()` that would
-//! pause us; UDX's receive window then slows the peer.
+//! queue (`unacked`; a data event's bytes are acknowledged as it is handed to JS, in the event
+//! sink's delivery hook). The second bound keeps the event queue (and so memory) bounded when the
+//! JS thread is busy and has not yet run the `push()` that would pause us; UDX's receive window
+//! then slows the peer. What JS holds is at most its high-water mark (1 MiB, lib/read-flow.js),
+//! plus what was queued when it paused (at most `MAX_UNACKED`), plus one read.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
-/// Bytes sent to JS and not yet acknowledged before reading stops (1 MiB cost ~10% of one
-/// connection's throughput on the 2-vCPU bench: the reader paused whenever JS lagged ~2.5 ms).
-pub(crate) const MAX_UNACKED: usize = 4 * 1024 * 1024;
+/// Bytes sent to JS and not yet acknowledged before reading stops: 3 MiB, so that a stream whose
+/// reader stalls holds at most 4 MiB (plus one read) in JS. Acknowledged per event as JS takes
+/// it, a window this size does not slow a single connection (a 1 MiB window acknowledged by JS
+/// in 256 KiB batches cost ~10% on the 2-vCPU bench: the reader paused whenever JS lagged).
+pub(crate) const MAX_UNACKED: usize = 3 * 1024 * 1024;
 
 #[derive(Default)]
 pub(crate) struct ReadFlow {

@@ -27,15 +27,12 @@ pub struct JsInternalCounts {
     pub raw_streams: u32,
 }
 
-fn len<K, V>(m: &std::sync::Mutex<std::collections::HashMap<K, V>>) -> u32 {
-    m.lock().map(|m| m.len() as u32).unwrap_or(0)
-}
-
 #[napi]
 impl NativeDht {
     #[napi(catch_unwind)]
     pub fn internal_counts(&self) -> JsInternalCounts {
         let c = self.hyper.internal_counts();
+        let conns = self.conns.all();
         JsInternalCounts {
             server_slots: c.server_slots as u32,
             server_noise_keys: c.server_noise_keys as u32,
@@ -43,9 +40,9 @@ impl NativeDht {
             relay_cache: c.relay_cache as u32,
             routes: c.routes as u32,
             udx_streams: self.udx.stream_count() as u32,
-            connections: self.conns.lock().map(|m| m.len() as u32).unwrap_or(0),
-            dialing: len(&self.dialing),
-            raw_streams: len(&self.raws),
+            connections: conns.iter().filter(|c| !c.is_dialing()).count() as u32,
+            dialing: conns.iter().filter(|c| c.is_dialing()).count() as u32,
+            raw_streams: self.raws.len() as u32,
         }
     }
 }

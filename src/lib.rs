@@ -3,20 +3,29 @@
 #![cfg_attr(test, allow(dead_code))]
 //! napi glue only: argument conversion, ThreadsafeFunction plumbing, class wrappers.
 //! All protocol and I/O logic lives in the pure-Rust crates under `crates/`.
+//!
+//! One native class per JS object, each delivering its own typed events to the JS object that
+//! owns it (src/events.rs): `NativeDht` (index.js), `NativeServer` (lib/server.js),
+//! `NativeConnection` (lib/connection.js), `NativeQuery` (lib/query.js), `NativeRawStream`
+//! (lib/raw-stream.js). The tasks driving them are supervised (src/supervise.rs).
 
 mod app_requests;
-mod conn;
+mod connection;
 mod crypto;
 mod dht;
 mod events;
 mod flow;
 mod internals;
+mod live;
 mod ops;
+mod query;
+mod questions;
 mod raw_stream;
 mod records;
 mod rpc_extra;
 mod server;
 mod stats;
+mod supervise;
 mod veto;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down

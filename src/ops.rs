@@ -1,5 +1,6 @@
-//! Query jobs run on the tokio runtime on behalf of a JS query stream: the whole operation
-//! (query + commit) runs in Rust; replies are shaped for index.js `mapReply` and sent as events.
+//! Query jobs run on the tokio runtime on behalf of a JS query stream (src/query.rs): the whole
+//! operation (query + commit) runs in Rust; replies are shaped for lib/replies.js `mapReply` and
+//! sent as the query's own events, then one `end`.
 
 use std::net::SocketAddrV4;
 
@@ -10,8 +11,9 @@ use hyperdht_encoding::Codec;
 use hyperdht_rpc::driver::QueryEvent;
 use hyperdht_rpc::{QueryParams, Response, RpcError};
 
-use crate::dht::{addr_js, emit, js_reply, Sink};
-use crate::events::{JsEvent, JsPeer, JsReply, JsResult};
+use crate::dht::{addr_js, js_reply};
+use crate::events::{JsPeer, JsReply, JsResult};
+use crate::query::{JsQueryEvent, QuerySink};
 
 pub(crate) enum Job {
     /// A plain dht-rpc query (`findNode`, `query`).
@@ -106,10 +108,10 @@ struct Replies {
 }
 
 impl Replies {
-    fn emit(&mut self, sink: &Sink, qid: u32, reply: JsReply) {
+    fn emit(&mut self, sink: &QuerySink, reply: JsReply) {
         self.successes += 1;
         if reply.peers.is_some() || reply.peer.is_some() {
-            reply_event(sink, qid, reply);
+            reply_event(sink, reply);
         }
     }
 
@@ -121,87 +123,50 @@ impl Replies {
     }
 }
 
-fn reply_event(sink: &Sink, qid: u32, reply: JsReply) {
-    emit(
-        sink,
-        JsEvent {
-            qid: Some(qid),
-            reply: Some(reply),
-            ..JsEvent::named("reply")
-        },
-    );
+fn reply_event(sink: &QuerySink, reply: JsReply) {
+    sink.emit(JsQueryEvent::Reply { reply });
 }
 
-fn end_event(
-    sink: &Sink,
-    qid: u32,
-    closest: Result<Vec<Response>, RpcError>,
-    result: Option<JsResult>,
-) {
+/// The query's last event.
+fn end_event(sink: &QuerySink, closest: Result<Vec<Response>, RpcError>, result: Option<JsResult>) {
     let (closest, error) = match closest {
         Ok(c) => (Some(c.iter().map(js_reply).collect()), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    emit(
-        sink,
-        JsEvent {
-            qid: Some(qid),
-            closest,
-            error,
-            result,
-            ..JsEvent::named("end")
-        },
-    );
+    sink.emit_last(JsQueryEvent::End {
+        closest,
+        error,
+        result,
+    });
 }
 
-fn mutable_put_end(sink: &Sink, qid: u32, res: Result<(Vec<Response>, [u8; 64]), RpcError>) {
+fn mutable_put_end(sink: &QuerySink, res: Result<(Vec<Response>, [u8; 64]), RpcError>) {
     match res {
         Ok((closest, sig)) => end_event(
             sink,
-            qid,
             Ok(closest),
             Some(JsResult {
                 signature: Some(sig.to_vec().into()),
                 ..JsResult::default()
             }),
         ),
-        Err(e) => end_event(sink, qid, Err(e), None),
+        Err(e) => end_event(sink, Err(e), None),
     }
 }
 
-/// Spawns `fut` after polling it once on the calling (JS) thread inside the runtime: a query's
-/// first requests then leave right away (the rpc layer sends from the calling thread) instead
-/// of after a worker thread wakes up to run the new task, about 50 µs on a small VM. The task
-/// polls the future again first thing, replacing the no-op waker of that first poll.
-pub(crate) fn spawn_started<F>(fut: F) -> tokio::task::JoinHandle<()>
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let mut fut = Box::pin(fut);
-    let first = napi::bindgen_prelude::within_runtime_if_available(|| {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        fut.as_mut().poll(&mut cx)
-    });
-    napi::bindgen_prelude::spawn(async move {
-        if first.is_pending() {
-            fut.await;
-        }
-    })
-}
-
-pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
+pub(crate) async fn run(dht: HyperDht, job: Job, sink: &QuerySink) {
     match job {
         Job::Raw(p) => {
             let mut q = dht.rpc.query(p);
             while let Some(ev) = q.next().await {
                 match ev {
-                    QueryEvent::Reply(r) => reply_event(sink, qid, js_reply(&r)),
+                    QueryEvent::Reply(r) => reply_event(sink, js_reply(&r)),
                     QueryEvent::Done { closest, error } => {
                         let res = match error {
                             Some(e) => Err(e),
                             None => Ok(closest),
                         };
-                        end_event(sink, qid, res, None);
+                        end_event(sink, res, None);
                         break;
                     }
                 }
@@ -210,50 +175,50 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
         Job::Lookup { topic, o } => {
             let mut n = Replies::default();
             let res = dht
-                .lookup(topic, &o, |r| n.emit(sink, qid, lookup_reply(r)))
+                .lookup(topic, &o, |r| n.emit(sink, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, n.result());
+            end_event(sink, res, n.result());
         }
         Job::FindPeer { target, o } => {
             let mut n = Replies::default();
             let res = dht
-                .find_peer(target, &o, |r| n.emit(sink, qid, find_peer_reply(r)))
+                .find_peer(target, &o, |r| n.emit(sink, find_peer_reply(r)))
                 .await;
-            end_event(sink, qid, res, n.result());
+            end_event(sink, res, n.result());
         }
         Job::Announce { topic, kp, a, o } => {
             let mut n = Replies::default();
             let res = dht
-                .announce(topic, &kp, a, &o, |r| n.emit(sink, qid, lookup_reply(r)))
+                .announce(topic, &kp, a, &o, |r| n.emit(sink, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, n.result());
+            end_event(sink, res, n.result());
         }
         Job::LookupAndUnannounce { topic, kp, o } => {
             let mut n = Replies::default();
             let res = dht
-                .lookup_and_unannounce(topic, &kp, &o, |r| n.emit(sink, qid, lookup_reply(r)))
+                .lookup_and_unannounce(topic, &kp, &o, |r| n.emit(sink, lookup_reply(r)))
                 .await;
-            end_event(sink, qid, res, n.result());
+            end_event(sink, res, n.result());
         }
         Job::ImmutablePut { value, o } => {
             let res = dht.immutable_put(&value, &o).await;
-            end_event(sink, qid, res, None);
+            end_event(sink, res, None);
         }
         Job::ImmutableGet { target, o } => {
             // the query stops at the first value (hyperdht returns there too)
             match dht.immutable_get(target, &o).await {
                 Ok(found) => {
                     if let Some(r) = found {
-                        reply_event(sink, qid, js_reply(&r));
+                        reply_event(sink, js_reply(&r));
                     }
-                    end_event(sink, qid, Ok(Vec::new()), None);
+                    end_event(sink, Ok(Vec::new()), None);
                 }
-                Err(e) => end_event(sink, qid, Err(e), None),
+                Err(e) => end_event(sink, Err(e), None),
             }
         }
         Job::MutablePut { kp, value, seq, o } => {
             let res = dht.mutable_put(&kp, &value, seq, &o).await;
-            mutable_put_end(sink, qid, res);
+            mutable_put_end(sink, res);
         }
         Job::MutablePutSigned {
             public_key,
@@ -265,7 +230,7 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
             let res = dht
                 .mutable_put_signed(public_key, &value, seq, signature, &o)
                 .await;
-            mutable_put_end(sink, qid, res);
+            mutable_put_end(sink, res);
         }
         Job::MutableGet { public_key, seq, o } => {
             let res = dht
@@ -274,10 +239,10 @@ pub(crate) async fn run(dht: HyperDht, job: Job, qid: u32, sink: &Sink) {
                     j.seq = Some(m.seq as f64);
                     j.value = Some(m.value.clone().into());
                     j.signature = Some(m.signature.to_vec().into());
-                    reply_event(sink, qid, j)
+                    reply_event(sink, j)
                 })
                 .await;
-            end_event(sink, qid, res, None);
+            end_event(sink, res, None);
         }
     }
 }

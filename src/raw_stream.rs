@@ -1,23 +1,22 @@
 //! Raw UDX streams: `dht.createRawStream()` and `DHT.connectRawStream()` (hyperdht `index.js`,
 //! `lib/raw-stream-set.js`). A raw stream is a plaintext UDX stream on the DHT's own socket —
 //! the one encrypted connections use — exposed to JS like udx-native's `UDXStream`
-//! (lib/raw-stream.js).
+//! (lib/raw-stream.js), whose object owns one `NativeRawStream`.
 //!
-//! * `rawCreate()` reserves a fresh stream id on that socket (random, never one a stream on the
-//!   socket already has, as `RawStreamSet.add` rolls ids) and returns it; the stream keeps early
+//! * `createRawStream()` reserves a fresh stream id on that socket (random, never one a stream
+//!   on the socket already has, as `RawStreamSet.add` rolls ids); the stream keeps early
 //!   datagrams until it is connected (udx-native would drop them and wait for a retransmit).
-//! * `rawConnect(id, remoteId, host, port)` connects it and starts one task that moves bytes:
-//!   writes come through a bounded queue (full = JS waits for `raw-drain`), reads pause when
-//!   JS's readable buffer is full (`rawSetPaused`) or 4 MiB of `raw-data` has not reached JS yet
-//!   (`rawAck`), so UDX's receive window slows the peer.
-//! * Events go through the DHT's event function with the stream id in `cid`: `raw-data`,
-//!   `raw-end`, `raw-drain`, `raw-message`, `raw-close` (with `error` when it failed).
+//! * `connect(remoteId, host, port, onEvent)` connects it and starts one supervised task that
+//!   moves bytes: writes come through a bounded queue (full = JS waits for `drain`), reads pause
+//!   when JS's readable buffer is full (`setPaused`) or 4 MiB of `data` has not reached JS yet,
+//!   so UDX's receive window slows the peer.
+//! * Its events go to `onEvent` (released after the last one): `data`, `end`, `drain`,
+//!   `message`, then `close` (with `error` when it failed; EDRIVERFAILED if the task panicked).
 
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use std::future::Future;
@@ -28,34 +27,66 @@ use napi_derive::napi;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
-use crate::dht::{emit, NativeDht, Sink};
-use crate::events::JsEvent;
+use crate::dht::NativeDht;
+use crate::events::Sink;
 use crate::flow::ReadFlow;
+use crate::live::Live;
+use crate::supervise::{spawn_supervised, Tripwire};
 
-/// Writes queued per raw stream before JS is told to wait for `raw-drain`.
+/// Writes queued per raw stream before JS is told to wait for `drain`.
 const WRITE_QUEUE: usize = 64;
-/// Bytes read from UDX per `raw-data` event at most.
+/// Bytes read from UDX per `data` event at most.
 const READ_CHUNK: usize = 64 * 1024;
 /// Tries at finding a free stream id before giving up (each try succeeds with p ≈ 1).
 const ID_TRIES: usize = 64;
+
+const TASK_PANICKED: &str = "EDRIVERFAILED: raw stream task panicked";
+
+/// Events of one raw stream.
+#[napi(
+    discriminant = "type",
+    discriminant_case = "kebab-case",
+    object_from_js = false
+)]
+pub enum JsRawStreamEvent {
+    Data {
+        data: Buffer,
+    },
+    End,
+    Drain,
+    /// an unreliable UDX message
+    Message {
+        data: Buffer,
+    },
+    /// the last event (`error` when the stream failed)
+    Close {
+        error: Option<String>,
+    },
+}
 
 enum RawCmd {
     Write(Vec<u8>),
     End,
 }
 
-/// One raw stream: reserved (no task yet) until `rawConnect`.
-pub(crate) struct RawHandle {
+pub(crate) type RawStreams = Arc<Live<RawCore>>;
+
+/// One raw stream: reserved (no task yet) until `connect`.
+pub(crate) struct RawCore {
+    /// the id in the node's list
+    reg: u64,
+    raws: Weak<Live<RawCore>>,
     stream: Arc<Mutex<UdxStream>>,
     /// the task's write queue, once connected
-    tx: Option<mpsc::Sender<RawCmd>>,
-    blocked: Arc<AtomicBool>,
-    kill: Arc<Notify>,
+    tx: OnceLock<mpsc::Sender<RawCmd>>,
+    blocked: AtomicBool,
+    kill: Notify,
     flow: Arc<ReadFlow>,
+    sink: OnceLock<Sink<JsRawStreamEvent>>,
+    /// reserved and destroyed (a connected stream's task says when it is gone)
+    closed: AtomicBool,
+    trip: Tripwire,
 }
-
-/// Raw streams of one DHT by stream id (the UDX id, unique on the DHT socket).
-pub(crate) type RawStreams = Arc<Mutex<HashMap<u32, RawHandle>>>;
 
 fn lock_stream(s: &Mutex<UdxStream>) -> MutexGuard<'_, UdxStream> {
     s.lock().unwrap_or_else(|p| p.into_inner())
@@ -72,74 +103,108 @@ fn reserve(udx: &UdxSocket) -> Option<UdxStream> {
     })
 }
 
-/// Destroys every raw stream when the node goes (hyperdht `rawStreams.clear()` in `destroy()`;
-/// index.js destroys them one by one first, and on `suspend()`): connected ones send a UDX
-/// DESTROY and emit `raw-close`; reserved ones close and emit `raw-close` here.
-pub(crate) fn destroy_all(raws: &RawStreams, sink: &Sink) {
-    let Ok(mut m) = raws.lock() else { return };
-    let reserved: Vec<u32> = m
-        .iter()
-        .filter(|(_, h)| h.tx.is_none())
-        .map(|(id, _)| *id)
-        .collect();
-    for h in m.values() {
-        if h.tx.is_some() {
-            h.kill.notify_one();
+impl RawCore {
+    fn unregister(&self) {
+        if let Some(r) = self.raws.upgrade() {
+            r.remove(self.reg);
         }
     }
-    for id in reserved {
-        if let Some(h) = m.remove(&id) {
-            lock_stream(&h.stream).destroy();
-            emit(
-                sink,
-                JsEvent {
-                    cid: Some(id),
-                    ..JsEvent::named("raw-close")
-                },
-            );
+
+    fn emit(&self, ev: JsRawStreamEvent) {
+        if let Some(s) = self.sink.get() {
+            s.emit(ev);
         }
+    }
+
+    /// The task ended: the stream leaves the node's list, JS gets `close`.
+    fn finish(&self, error: Option<String>) {
+        self.unregister();
+        if let Some(s) = self.sink.get() {
+            s.emit_last(JsRawStreamEvent::Close { error });
+        }
+    }
+
+    /// `destroy()`, or the node going away (hyperdht `rawStreams.clear()`): a connected stream
+    /// sends DESTROY and its task emits `close`; a reserved one just closes (no event: JS
+    /// already knows).
+    pub(crate) fn destroy(&self) {
+        if self.tx.get().is_some() {
+            self.kill.notify_one();
+        } else if !self.closed.swap(true, Ordering::AcqRel) {
+            lock_stream(&self.stream).destroy();
+            self.unregister();
+        }
+    }
+
+    /// `Some` once connected.
+    fn connected(&self) -> bool {
+        self.tx.get().is_some()
     }
 }
 
-fn with<T>(raws: &RawStreams, id: u32, f: impl FnOnce(&RawHandle) -> T) -> Option<T> {
-    raws.lock().ok().and_then(|m| m.get(&id).map(f))
+#[napi]
+pub struct NativeRawStream {
+    core: Arc<RawCore>,
+    id: u32,
 }
 
 #[napi]
 impl NativeDht {
-    /// `dht.createRawStream()`: a stream reserved on the DHT socket; returns its id (never 0).
-    /// Fails only if 64 random ids in a row were taken (JS refuses destroyed nodes first).
+    /// `dht.createRawStream()`: a stream reserved on the DHT socket. Fails only if the node is
+    /// destroyed or 64 random ids in a row were taken.
     #[napi(catch_unwind)]
-    pub fn raw_create(&self) -> Result<u32> {
+    pub fn create_raw_stream(&self) -> Result<NativeRawStream> {
         let Some(stream) =
             napi::bindgen_prelude::within_runtime_if_available(|| reserve(&self.udx))
         else {
             return Err(Error::from_reason("could not find a free UDX stream id"));
         };
         let id = stream.local_id();
-        let handle = RawHandle {
-            stream: Arc::new(Mutex::new(stream)),
-            tx: None,
-            blocked: Arc::new(AtomicBool::new(false)),
-            kill: Arc::new(Notify::new()),
-            flow: Arc::new(ReadFlow::default()),
-        };
-        match self.raws.lock() {
-            Ok(mut m) => {
-                m.insert(id, handle);
-                Ok(id)
-            }
-            Err(_) => {
-                lock_stream(&handle.stream).destroy();
-                Err(Error::from_reason("raw streams unavailable"))
+        let mut stream = Some(stream);
+        let core = self.raws.insert(|reg| {
+            Arc::new(RawCore {
+                reg,
+                raws: Arc::downgrade(&self.raws),
+                stream: Arc::new(Mutex::new(stream.take().expect("once"))),
+                tx: OnceLock::new(),
+                blocked: AtomicBool::new(false),
+                kill: Notify::new(),
+                flow: Arc::default(),
+                sink: OnceLock::new(),
+                closed: AtomicBool::new(false),
+                trip: Tripwire::default(),
+            })
+        });
+        match core {
+            Some(core) => Ok(NativeRawStream { core, id }),
+            None => {
+                if let Some(s) = stream {
+                    s.destroy();
+                }
+                Err(Error::from_reason("NODE_DESTROYED: Node destroyed"))
             }
         }
     }
+}
 
-    /// `rawStream.connect(socket, remoteId, port, host)` on the DHT socket: starts moving bytes.
-    /// Returns false if the stream is gone or already connected.
+#[napi]
+impl NativeRawStream {
+    /// The UDX stream id (never 0).
+    #[napi(getter)]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// `rawStream.connect(socket, remoteId, port, host)` on the DHT socket: starts moving bytes,
+    /// events going to `onEvent`. Returns false if the stream is gone or already connected.
     #[napi(catch_unwind)]
-    pub fn raw_connect(&self, id: u32, remote_id: u32, host: String, port: u32) -> Result<bool> {
+    pub fn connect(
+        &self,
+        remote_id: u32,
+        host: String,
+        port: u32,
+        on_event: Function<JsRawStreamEvent, ()>,
+    ) -> Result<bool> {
         let ip: Ipv4Addr = host.parse().map_err(|_| {
             Error::new(
                 Status::InvalidArg,
@@ -152,175 +217,137 @@ impl NativeDht {
                 format!("{port} is not a valid port"),
             ));
         }
-        let addr = SocketAddr::V4(SocketAddrV4::new(ip, port as u16));
-        let Ok(mut m) = self.raws.lock() else {
-            return Ok(false);
-        };
-        let Some(h) = m.get_mut(&id) else {
-            return Ok(false);
-        };
-        if h.tx.is_some() {
+        let core = &self.core;
+        if core.connected() || core.closed.load(Ordering::Acquire) {
             return Ok(false);
         }
+        let flow = core.flow.clone();
+        let sink = Sink::with_delivery(on_event, move |ev| {
+            if let JsRawStreamEvent::Data { data } = ev {
+                flow.acked(data.len());
+            }
+        })?;
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        h.tx = Some(tx);
-        let stream = h.stream.clone();
+        if core.sink.set(sink).is_err() || core.tx.set(tx).is_err() {
+            return Ok(false);
+        }
+        let addr = SocketAddr::V4(SocketAddrV4::new(ip, port as u16));
         napi::bindgen_prelude::within_runtime_if_available(|| {
-            lock_stream(&stream).connect(remote_id, addr);
+            lock_stream(&core.stream).connect(remote_id, addr);
         });
-        let task = Task {
-            stream,
-            id,
-            blocked: h.blocked.clone(),
-            flow: h.flow.clone(),
-            sink: self.sink.clone(),
-        };
-        let (kill, raws) = (h.kill.clone(), self.raws.clone());
-        drop(m);
-        napi::bindgen_prelude::spawn(async move {
-            let raw = task.stream.clone();
+        let task_core = core.clone();
+        let task = async move {
+            let core = task_core;
             let err = tokio::select! {
-                r = task.run(rx) => r.err(),
-                _ = kill.notified() => {
+                r = run(&core, rx) => r.err(),
+                _ = core.kill.notified() => {
                     // udx-native `_predestroy`: the peer gets a DESTROY; a local destroy closes
                     // without an error
-                    lock_stream(&raw).destroy();
+                    lock_stream(&core.stream).destroy();
                     None
                 }
+                _ = core.trip.armed() => None,
             };
-            if let Ok(mut m) = raws.lock() {
-                m.remove(&id);
-            }
-            emit(
-                &task.sink,
-                JsEvent {
-                    cid: Some(id),
-                    error: err,
-                    ..JsEvent::named("raw-close")
-                },
-            );
-        });
+            core.finish(err);
+        };
+        let panic_core = core.clone();
+        spawn_supervised(
+            task,
+            move |_msg| {
+                lock_stream(&panic_core.stream).destroy();
+                panic_core.finish(Some(TASK_PANICKED.to_string()));
+            },
+            false,
+        );
         Ok(true)
     }
 
-    /// `rawStream.write(data)`: false = queue full, wait for `raw-drain` and retry.
+    /// `rawStream.write(data)`: false = queue full, wait for `drain` and retry.
     #[napi(catch_unwind)]
-    pub fn raw_write(&self, id: u32, data: &[u8]) -> bool {
-        with(&self.raws, id, |h| {
-            let Some(tx) = &h.tx else { return true };
-            match tx.try_send(RawCmd::Write(data.to_vec())) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    h.blocked.store(true, Ordering::Release);
-                    false
-                }
-                // the task is gone: its raw-close is on the way
-                Err(mpsc::error::TrySendError::Closed(_)) => true,
+    pub fn write(&self, data: &[u8]) -> bool {
+        let core = &self.core;
+        let Some(tx) = core.tx.get() else { return true };
+        match tx.try_send(RawCmd::Write(data.to_vec())) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                core.blocked.store(true, Ordering::Release);
+                false
             }
-        })
-        .unwrap_or(true)
+            // the task is gone: its close is on the way
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
+        }
     }
 
     /// `rawStream.end()`: a UDX END after the queued writes.
     #[napi(catch_unwind)]
-    pub fn raw_end(&self, id: u32) {
-        if let Some(Some(tx)) = with(&self.raws, id, |h| h.tx.clone()) {
+    pub fn end(&self) {
+        if let Some(tx) = self.core.tx.get() {
+            let tx = tx.clone();
             napi::bindgen_prelude::spawn(async move {
                 let _ = tx.send(RawCmd::End).await;
             });
         }
     }
 
-    /// `rawStream.destroy()`: a connected stream sends DESTROY and its task emits `raw-close`;
-    /// a reserved one just closes (no event: JS already knows).
+    /// `rawStream.destroy()`: a connected stream sends DESTROY and emits `close`; a reserved
+    /// one just closes.
     #[napi(catch_unwind)]
-    pub fn raw_destroy(&self, id: u32) {
-        let Ok(mut m) = self.raws.lock() else { return };
-        let connected = match m.get(&id) {
-            Some(h) if h.tx.is_some() => {
-                h.kill.notify_one();
-                true
-            }
-            Some(_) => false,
-            None => return,
-        };
-        if !connected {
-            if let Some(h) = m.remove(&id) {
-                lock_stream(&h.stream).destroy();
-            }
-        }
+    pub fn destroy(&self) {
+        self.core.destroy();
     }
 
     /// Read-side backpressure: `paused` = JS's readable buffer is full.
     #[napi(catch_unwind)]
-    pub fn raw_set_paused(&self, id: u32, paused: bool) {
-        with(&self.raws, id, |h| {
-            h.flow.set_paused(paused);
-        });
-    }
-
-    /// JS took `bytes` of `raw-data` off the event queue (sent in batches).
-    #[napi(catch_unwind)]
-    pub fn raw_ack(&self, id: u32, bytes: u32) {
-        with(&self.raws, id, |h| {
-            h.flow.acked(bytes as usize);
-        });
+    pub fn set_paused(&self, paused: bool) {
+        self.core.flow.set_paused(paused);
     }
 
     /// `rawStream.send(buffer)` / `trySend`: one unreliable UDX message; false if not sent.
     #[napi(catch_unwind)]
-    pub fn raw_send(&self, id: u32, data: &[u8]) -> bool {
-        with(&self.raws, id, |h| {
-            h.tx.is_some() && lock_stream(&h.stream).send_message(data)
-        })
-        .unwrap_or(false)
+    pub fn send(&self, data: &[u8]) -> bool {
+        self.core.connected() && lock_stream(&self.core.stream).send_message(data)
     }
 
     /// `rawStream.setKeepalive(ms)` (0 = off).
     #[napi(catch_unwind)]
-    pub fn raw_set_keep_alive(&self, id: u32, ms: u32) {
-        with(&self.raws, id, |h| {
-            let ka = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
-            lock_stream(&h.stream).set_keepalive(ka);
-        });
+    pub fn set_keep_alive(&self, ms: u32) {
+        let ka = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        lock_stream(&self.core.stream).set_keepalive(ka);
     }
 
-    /// `rawStream.rtt` in milliseconds (0 when unknown or gone).
+    /// `rawStream.rtt` in milliseconds (0 when unknown).
     #[napi(catch_unwind)]
-    pub fn raw_rtt(&self, id: u32) -> u32 {
-        with(&self.raws, id, |h| lock_stream(&h.stream).rtt())
-            .flatten()
+    pub fn rtt(&self) -> u32 {
+        lock_stream(&self.core.stream)
+            .rtt()
             .map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
     }
 
-    /// `rawStream.mtu` (0 when gone).
+    /// `rawStream.mtu`.
     #[napi(catch_unwind)]
-    pub fn raw_mtu(&self, id: u32) -> u32 {
-        with(&self.raws, id, |h| lock_stream(&h.stream).mtu() as u32).unwrap_or(0)
+    pub fn mtu(&self) -> u32 {
+        lock_stream(&self.core.stream).mtu() as u32
+    }
+
+    /// Test hook (`rawStream._injectPanic()`): the stream's task panics, as a bug in it would.
+    #[napi(catch_unwind)]
+    pub fn inject_panic(&self) {
+        self.core.trip.trip();
     }
 }
 
-/// The task of one connected raw stream.
-struct Task {
-    stream: Arc<Mutex<UdxStream>>,
-    id: u32,
-    blocked: Arc<AtomicBool>,
-    flow: Arc<ReadFlow>,
-    sink: Sink,
+impl Drop for NativeRawStream {
+    /// A reserved stream JS let go of without destroying it leaves the socket. (May run as a
+    /// finalizer while the environment is torn down, after the runtime is gone: nothing here
+    /// needs it.)
+    fn drop(&mut self) {
+        if !self.core.connected() {
+            self.core.destroy();
+        }
+    }
 }
 
-impl Task {
-    fn event(&self, kind: &str, data: Option<Vec<u8>>) {
-        emit(
-            &self.sink,
-            JsEvent {
-                cid: Some(self.id),
-                data: data.map(Into::into),
-                ..JsEvent::named(kind)
-            },
-        );
-    }
-
+impl RawCore {
     async fn read(&self) -> std::result::Result<(), String> {
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
@@ -338,7 +365,7 @@ impl Task {
             .await
             .map_err(|e| e.to_string())?;
             if n == 0 {
-                self.event("raw-end", None);
+                self.emit(JsRawStreamEvent::End);
                 return Ok(());
             }
             self.flow.sent(n);
@@ -350,14 +377,14 @@ impl Task {
             } else {
                 buf[..n].to_vec()
             };
-            self.event("raw-data", Some(chunk));
+            self.emit(JsRawStreamEvent::Data { data: chunk.into() });
         }
     }
 
     async fn write(&self, rx: &mut mpsc::Receiver<RawCmd>) -> std::result::Result<(), String> {
         while let Some(cmd) = rx.recv().await {
             if self.blocked.swap(false, Ordering::AcqRel) {
-                self.event("raw-drain", None);
+                self.emit(JsRawStreamEvent::Drain);
             }
             match cmd {
                 RawCmd::Write(v) => {
@@ -389,13 +416,13 @@ impl Task {
         while let Some(m) =
             std::future::poll_fn(|cx| lock_stream(&self.stream).poll_message(cx)).await
         {
-            self.event("raw-message", Some(m));
+            self.emit(JsRawStreamEvent::Message { data: m.into() });
         }
         std::future::pending().await
     }
 
     /// Moves bytes until the UDX stream closes; `Err` carries the UDX error (`ECONNRESET: ...`).
-    async fn run(&self, mut rx: mpsc::Receiver<RawCmd>) -> std::result::Result<(), String> {
+    async fn run_io(&self, mut rx: mpsc::Receiver<RawCmd>) -> std::result::Result<(), String> {
         let reader = self.read();
         let writer = self.write(&mut rx);
         let messages = self.messages();
@@ -433,4 +460,8 @@ impl Task {
             Some(e) => Err(e.to_string()),
         }
     }
+}
+
+async fn run(core: &RawCore, rx: mpsc::Receiver<RawCmd>) -> std::result::Result<(), String> {
+    core.run_io(rx).await
 }

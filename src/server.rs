@@ -1,97 +1,82 @@
-//! The native half of hyperdht's `Server` (lib/server.js): `listen` with its options, the
-//! `firewall(remotePublicKey, remotePayload, clientAddress)` round trip to JS, relay addresses,
-//! refresh, suspend/resume and close.
+//! `NativeServer`: the native half of hyperdht's `Server` (lib/server.js), one per JS server:
+//! `listen` with its options, relay addresses, refresh, suspend/resume and close. Its events go
+//! to the callback `listen()` was given (released again on close): accepted connections (each a
+//! `NativeConnection` the JS server wraps and starts), and the questions for its `firewall` and
+//! `holepunch` functions.
 //!
-//! The firewall runs in JS (it may be sync or async): the engine's firewall future emits one
-//! `server-firewall` event carrying a request id and waits on a oneshot that JS completes through
-//! `firewallReply(id, reject)`. A request JS never answers (a throwing firewall, a DHT that is
-//! destroyed) rejects the handshake after [`FIREWALL_TIMEOUT`], so a peer can never pin state.
+//! The firewall runs in JS (it may be sync or async): the engine's firewall future emits a
+//! `firewall` event carrying a question id and waits until JS answers through
+//! `firewallReply(id, reject)`. A question JS never answers (a throwing firewall, a closed
+//! server) rejects the handshake after [`FIREWALL_TIMEOUT`], so a peer can never pin state.
 
-use std::collections::HashMap;
-use std::net::SocketAddrV4;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use hyperdht_core::noise_payload::NoisePayload;
-use hyperdht_core::{FirewallFn, ListenExtras, ListenOptions};
+use hyperdht_core::{FirewallFn, HyperDht, ListenExtras, ListenOptions};
+use hyperdht_crypto::KeyPair;
+use hyperdht_udx::UdxSocket;
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
-use tokio::sync::oneshot;
 
-use crate::conn;
-use crate::dht::{addr_js, emit, key_pair_of, reason, JsKeyPairArg, NativeDht, Sink};
-use crate::events::{JsAddress, JsEvent};
+use crate::connection::{Conns, JsConnectionInfo, NativeConnection};
+use crate::dht::{addr_js, key_pair_of, reason, JsKeyPairArg, NativeDht};
+use crate::events::{JsAddress, Sink};
+use crate::live::Live;
+use crate::questions::JsQuestions;
+use crate::supervise::spawn_supervised;
+use crate::veto::JsHolepunchInfo;
 
 /// How long a handshake waits for JS's firewall answer before it is rejected (hyperdht itself
 /// waits forever; the client gives up after its own handshake timeout long before this).
 const FIREWALL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Yes/no questions waiting for JS (firewall, holepunch veto), keyed by request id.
-#[derive(Default, Clone)]
-pub(crate) struct JsQuestions {
-    next: Arc<AtomicU32>,
-    pending: Arc<Mutex<HashMap<u32, oneshot::Sender<bool>>>>,
+/// Events of one listening server (`{type: 'connection', connection, info}`, ...).
+#[napi(
+    discriminant = "type",
+    discriminant_case = "kebab-case",
+    object_from_js = false
+)]
+pub enum JsServerEvent {
+    /// an accepted connection: wrap it and `start()` it (or `destroy()` it)
+    Connection {
+        connection: NativeConnection,
+        info: JsConnectionInfo,
+    },
+    /// a handshake asks the server's firewall (answer with `firewallReply(id, reject)`)
+    Firewall {
+        id: u32,
+        remote_public_key: Buffer,
+        remote_host: String,
+        remote_port: u32,
+        payload: JsNoisePayload,
+    },
+    /// the server's `holepunch` function is asked (answer with `holepunchReply(id, allow)`)
+    HolepunchVeto { id: u32, veto: JsHolepunchInfo },
 }
 
-impl JsQuestions {
-    /// Answers question `id` (for the firewall: true = reject). Unknown ids are ignored.
-    pub(crate) fn answer(&self, id: u32, value: bool) {
-        let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
-        if let Some(tx) = tx {
-            let _ = tx.send(value);
-        }
-    }
+/// The sink of a listening server's events.
+type ServerSink = Arc<Sink<JsServerEvent>>;
 
-    /// Rejects everything still waiting (DHT destroy).
-    pub(crate) fn clear(&self) {
-        if let Ok(mut m) = self.pending.lock() {
-            m.clear();
+/// The engine-side firewall: asks JS through the server's events and waits for its answer.
+fn firewall(questions: &JsQuestions, sink: ServerSink) -> FirewallFn {
+    let questions = questions.clone();
+    Arc::new(move |remote_public_key, payload, client| {
+        let (id, answer) = questions.ask(FIREWALL_TIMEOUT);
+        let asked = sink.emit(JsServerEvent::Firewall {
+            id,
+            remote_public_key: remote_public_key.to_vec().into(),
+            remote_host: client.ip().to_string(),
+            remote_port: u32::from(client.port()),
+            payload: js_payload(&payload),
+        });
+        if !asked {
+            questions.forget(id);
         }
-    }
-
-    /// Registers a question for JS: its id, and a future resolving to JS's answer (`None`
-    /// when JS does not answer within `timeout` or the question was dropped on destroy).
-    pub(crate) fn ask(
-        &self,
-        timeout: Duration,
-    ) -> (u32, impl std::future::Future<Output = Option<bool>>) {
-        let (tx, rx) = oneshot::channel();
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut m) = self.pending.lock() {
-            m.insert(id, tx);
-        }
-        let pending = self.pending.clone();
-        (id, async move {
-            let answer = tokio::time::timeout(timeout, rx).await;
-            if let Ok(mut m) = pending.lock() {
-                m.remove(&id);
-            }
-            answer.ok().and_then(|a| a.ok())
-        })
-    }
-
-    /// The engine-side firewall for server `sid`: asks JS and waits for its answer.
-    fn callback(&self, sid: u32, sink: Sink) -> FirewallFn {
-        let me = self.clone();
-        Arc::new(move |remote_public_key, payload, client| {
-            let (id, answer) = me.ask(FIREWALL_TIMEOUT);
-            emit(
-                &sink,
-                JsEvent {
-                    sid: Some(sid),
-                    fid: Some(id),
-                    remote_public_key: Some(remote_public_key.to_vec().into()),
-                    remote_host: Some(client.ip().to_string()),
-                    remote_port: Some(u32::from(client.port())),
-                    payload: Some(js_payload(&payload)),
-                    ..JsEvent::named("server-firewall")
-                },
-            );
-            // no answer (timeout, dropped on destroy) = reject
-            Box::pin(async move { answer.await != Some(false) })
-        })
-    }
+        // no answer (timeout, server closed) = reject
+        Box::pin(async move { answer.await != Some(false) })
+    })
 }
 
 /// hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload).
@@ -157,93 +142,198 @@ pub struct JsListenOptions {
     pub holepunch_veto: bool,
 }
 
-fn public_key(b: &[u8]) -> Result<[u8; 32]> {
-    b.try_into()
-        .map_err(|_| Error::new(Status::InvalidArg, "publicKey must be 32 bytes"))
+pub(crate) type Servers = Arc<Live<ServerCore>>;
+
+/// One server's shared state (the JS server's `NativeServer`, its accept loop, the node's
+/// list of listening servers).
+pub(crate) struct ServerCore {
+    hyper: HyperDht,
+    udx: UdxSocket,
+    conns: Conns,
+    servers: Weak<Live<ServerCore>>,
+    questions: JsQuestions,
+    listening: Mutex<Option<Listening>>,
+}
+
+struct Listening {
+    /// the id in the node's list of servers
+    id: u64,
+    key_pair: KeyPair,
+    sink: ServerSink,
+}
+
+impl ServerCore {
+    fn listening(&self) -> MutexGuard<'_, Option<Listening>> {
+        self.listening.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn public_key(&self) -> Option<[u8; 32]> {
+        self.listening().as_ref().map(|l| l.key_pair.public_key)
+    }
+
+    /// Stops delivering events (close, node destroyed): the event callback is released and
+    /// pending questions count as unanswered. Returns the key pair it listened with.
+    pub(crate) fn stop(&self) -> Option<KeyPair> {
+        let l = self.listening().take()?;
+        l.sink.close();
+        self.questions.clear();
+        if let Some(s) = self.servers.upgrade() {
+            s.remove(l.id);
+        }
+        Some(l.key_pair)
+    }
+}
+
+#[napi]
+pub struct NativeServer {
+    core: Arc<ServerCore>,
 }
 
 #[napi]
 impl NativeDht {
-    /// `server.listen(keyPair)`: announces; each accepted connection arrives as a `conn-open`
-    /// event carrying `sid`.
+    /// `dht.createServer()`: a server that is not listening yet.
+    #[napi(catch_unwind)]
+    pub fn create_server(&self) -> NativeServer {
+        NativeServer {
+            core: Arc::new(ServerCore {
+                hyper: self.hyper.clone(),
+                udx: self.udx.clone(),
+                conns: self.conns.clone(),
+                servers: Arc::downgrade(&self.servers),
+                questions: JsQuestions::default(),
+                listening: Mutex::new(None),
+            }),
+        }
+    }
+}
+
+#[napi]
+impl NativeServer {
+    /// `server.listen(keyPair)`: announces; events go to `onEvent` until `close()`.
     #[napi(catch_unwind)]
     pub async fn listen(
         &self,
-        sid: u32,
         key_pair: JsKeyPairArg,
         opts: JsListenOptions,
+        on_event: ThreadsafeFunction<JsServerEvent, (), JsServerEvent, Status, false>,
     ) -> Result<()> {
+        let core = &self.core;
         let kp = key_pair_of(&key_pair)?;
+        let sink: ServerSink = Arc::new(Sink::from_fn(on_event));
+        let servers = core
+            .servers
+            .upgrade()
+            .ok_or_else(|| Error::from_reason("NODE_DESTROYED: Node destroyed"))?;
+        {
+            let mut l = core.listening();
+            if l.is_some() {
+                return Err(Error::from_reason("ALREADY_LISTENING: Already listening"));
+            }
+            let id = servers
+                .add(core.clone())
+                .ok_or_else(|| Error::from_reason("NODE_DESTROYED: Node destroyed"))?;
+            *l = Some(Listening {
+                id,
+                key_pair: kp.clone(),
+                sink: sink.clone(),
+            });
+        }
+        let veto_sink = sink.clone();
         let options = ListenOptions {
             firewall: opts
                 .firewall
-                .then(|| self.questions.callback(sid, self.sink.clone())),
+                .then(|| firewall(&core.questions, sink.clone())),
             holepunch: opts.holepunch,
             share_local_address: opts.share_local_address,
             holepunch_veto: opts.holepunch_veto.then(|| {
-                crate::veto::holepunch_veto(&self.questions, self.sink.clone(), Some(sid), None)
+                crate::veto::holepunch_veto(&core.questions, move |id, veto| {
+                    veto_sink.emit(JsServerEvent::HolepunchVeto { id, veto })
+                })
             }),
         };
-        let mut rx = self
+        let listened = core
             .hyper
             .listen_with_extras(
-                self.udx.clone(),
+                core.udx.clone(),
                 &kp,
                 options,
                 ListenExtras {
                     reusable_socket: opts.reusable_socket,
                 },
             )
-            .await
-            .map_err(reason)?;
-        let (conns, sink, next) = (self.conns.clone(), self.sink.clone(), self.next_cid.clone());
-        tokio::spawn(async move {
-            while let Some(conn) = rx.recv().await {
-                let cid = next.fetch_add(1, Ordering::Relaxed);
-                conn::spawn_connection(&conns, sink.clone(), cid, Some(sid), conn);
+            .await;
+        let mut rx = match listened {
+            Ok(rx) => rx,
+            Err(e) => {
+                core.stop();
+                return Err(reason(e));
             }
-        });
+        };
+        let conns = core.conns.clone();
+        let accept = async move {
+            while let Some(conn) = rx.recv().await {
+                if let Some((connection, info)) = NativeConnection::accepted(&conns, conn) {
+                    // not delivered (server closed): dropping it destroys the connection
+                    sink.emit(JsServerEvent::Connection { connection, info });
+                }
+            }
+        };
+        // nothing to tell JS if this loop panicked (hyperdht servers have no error event; the
+        // panic hook printed it): connections then stop arriving, as if the server was closed
+        spawn_supervised(accept, |_| {}, false);
         Ok(())
     }
 
-    /// JS's answer to a `server-firewall` event.
+    /// JS's answer to a `firewall` event.
     #[napi(catch_unwind)]
     pub fn firewall_reply(&self, id: u32, reject: bool) {
-        self.questions.answer(id, reject);
+        self.core.questions.answer(id, reject);
     }
 
-    /// `server.close()`: stops accepting and unannounces.
+    /// JS's answer to a `holepunch-veto` event.
     #[napi(catch_unwind)]
-    pub async fn unlisten(&self, key_pair: JsKeyPairArg) -> Result<()> {
-        let kp = key_pair_of(&key_pair)?;
-        self.hyper.unlisten(&kp).await;
-        Ok(())
+    pub fn holepunch_reply(&self, id: u32, allow: bool) {
+        self.core.questions.answer(id, allow);
+    }
+
+    /// `server.close()`: stops accepting and unannounces; no events after this.
+    #[napi(catch_unwind)]
+    pub async fn close(&self) {
+        if let Some(kp) = self.core.stop() {
+            self.core.hyper.unlisten(&kp).await;
+        }
     }
 
     /// `server.relayAddresses`: the nodes our announcement currently sits on.
     #[napi(catch_unwind)]
-    pub fn server_relay_addresses(&self, public_key_buf: &[u8]) -> Result<Vec<JsAddress>> {
-        let pk = public_key(public_key_buf)?;
-        let relays: Vec<SocketAddrV4> = self.hyper.relay_addresses(&pk);
-        Ok(relays.into_iter().map(addr_js).collect())
+    pub fn relay_addresses(&self) -> Vec<JsAddress> {
+        self.core
+            .public_key()
+            .map(|pk| self.core.hyper.relay_addresses(&pk))
+            .unwrap_or_default()
+            .into_iter()
+            .map(addr_js)
+            .collect()
     }
 
     /// `server.refresh()`: re-announce now.
     #[napi(catch_unwind)]
-    pub fn server_refresh(&self, public_key_buf: &[u8]) -> Result<()> {
-        self.hyper.refresh(&public_key(public_key_buf)?);
-        Ok(())
+    pub fn refresh(&self) {
+        if let Some(pk) = self.core.public_key() {
+            self.core.hyper.refresh(&pk);
+        }
     }
 
     /// `server.suspend()` / `server.resume()`.
     #[napi(catch_unwind)]
-    pub async fn server_suspend(&self, public_key_buf: Buffer, suspend: bool) -> Result<()> {
-        let pk = public_key(&public_key_buf)?;
+    pub async fn suspend(&self, suspend: bool) {
+        let Some(pk) = self.core.public_key() else {
+            return;
+        };
         if suspend {
-            self.hyper.suspend_server(&pk).await;
+            self.core.hyper.suspend_server(&pk).await;
         } else {
-            self.hyper.resume_server(&pk).await;
+            self.core.hyper.resume_server(&pk).await;
         }
-        Ok(())
     }
 }

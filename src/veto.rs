@@ -1,19 +1,19 @@
 //! The `holepunch(remoteFirewall, localFirewall, remoteAddresses, localAddresses)` option of
-//! `connect()` and `createServer()` asked in JS: the engine's veto emits a `holepunch-veto`
-//! event (with the server id or the connect's veto id) and waits for `holepunchReply(fid,
-//! allow)`. No answer in [`VETO_TIMEOUT`] (a throwing function, a destroyed DHT) = abort.
-
-use std::time::Duration;
+//! `connect()` and `createServer()` asked in JS: the engine's veto asks the owning object (the
+//! connection or the server), which emits a `holepunch-veto` event carrying a question id and
+//! waits for `holepunchReply(id, allow)`. No answer in [`VETO_TIMEOUT`] (a throwing function, a
+//! closed object) = abort. Also the LAN shortcut's ping through the app's own `dht.ping`.
 
 use std::net::SocketAddrV4;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyperdht_core::{HolepunchInfo, HolepunchVeto, LanPing};
 use napi_derive::napi;
 
-use crate::dht::{addr_js, emit, Sink};
-use crate::events::{JsAddress, JsEvent};
-use crate::server::JsQuestions;
+use crate::dht::addr_js;
+use crate::events::JsAddress;
+use crate::questions::JsQuestions;
 
 /// Holepunch rounds wait about 10 s for the other side; an answer later than that is useless.
 const VETO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,53 +28,46 @@ pub struct JsHolepunchInfo {
     pub local_addresses: Option<Vec<JsAddress>>,
 }
 
-/// A veto that asks JS: `sid` for a server's `holepunch` option, `vid` for a connect's.
+/// A veto that asks JS: `ask(id, info)` emits the question on the owning object's events
+/// (false: the object is closed, which counts as no answer).
 pub(crate) fn holepunch_veto(
     questions: &JsQuestions,
-    sink: Sink,
-    sid: Option<u32>,
-    vid: Option<u32>,
+    ask: impl Fn(u32, JsHolepunchInfo) -> bool + Send + Sync + 'static,
 ) -> HolepunchVeto {
     let questions = questions.clone();
     HolepunchVeto::new(move |info: HolepunchInfo| {
-        let (fid, answer) = questions.ask(VETO_TIMEOUT);
-        emit(
-            &sink,
-            JsEvent {
-                sid,
-                vid,
-                fid: Some(fid),
-                veto: Some(JsHolepunchInfo {
-                    remote_firewall: info.remote_firewall.code() as u32,
-                    local_firewall: info.local_firewall.code() as u32,
-                    remote_addresses: info.remote_addresses.into_iter().map(addr_js).collect(),
-                    local_addresses: info
-                        .local_addresses
-                        .map(|v| v.into_iter().map(addr_js).collect()),
-                }),
-                ..JsEvent::named("holepunch-veto")
+        let (id, answer) = questions.ask(VETO_TIMEOUT);
+        let asked = ask(
+            id,
+            JsHolepunchInfo {
+                remote_firewall: info.remote_firewall.code() as u32,
+                local_firewall: info.local_firewall.code() as u32,
+                remote_addresses: info.remote_addresses.into_iter().map(addr_js).collect(),
+                local_addresses: info
+                    .local_addresses
+                    .map(|v| v.into_iter().map(addr_js).collect()),
             },
         );
+        if !asked {
+            questions.forget(id);
+        }
         Box::pin(async move { answer.await == Some(true) })
     })
 }
 
 /// The LAN shortcut's ping through the app's own `dht.ping` (hyperdht's connect calls it, so a
-/// wrapped or failing `ping` shapes the shortcut): a `lan-ping` event carrying the address,
-/// answered with `holepunchReply(fid, answered)`. No answer in time = no answer.
-pub(crate) fn lan_ping(questions: &JsQuestions, sink: Sink) -> LanPing {
+/// wrapped or failing `ping` shapes the shortcut): `ask(id, addr)` emits a `lan-ping` event,
+/// answered with `lanPingReply(id, answered)`. No answer in time = no answer.
+pub(crate) fn lan_ping(
+    questions: &JsQuestions,
+    ask: impl Fn(u32, SocketAddrV4) -> bool + Send + Sync + 'static,
+) -> LanPing {
     let questions = questions.clone();
     LanPing(Arc::new(move |addr: SocketAddrV4| {
-        let (fid, answer) = questions.ask(VETO_TIMEOUT);
-        emit(
-            &sink,
-            JsEvent {
-                fid: Some(fid),
-                host: Some(addr.ip().to_string()),
-                port: Some(u32::from(addr.port())),
-                ..JsEvent::named("lan-ping")
-            },
-        );
+        let (id, answer) = questions.ask(VETO_TIMEOUT);
+        if !ask(id, addr) {
+            questions.forget(id);
+        }
         Box::pin(async move { answer.await == Some(true) })
     }))
 }

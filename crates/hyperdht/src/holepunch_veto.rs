@@ -4,35 +4,10 @@
 //! NATs are known and the remote wants to punch; `false` aborts with HOLEPUNCH_ABORTED.
 
 use std::future::Future;
-use std::net::SocketAddrV4;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::constants::Firewall;
-use crate::holepuncher::Puncher;
-
-/// What the veto sees (the puncher's view when the decision is due).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolepunchInfo {
-    pub remote_firewall: Firewall,
-    pub local_firewall: Firewall,
-    pub remote_addresses: Vec<SocketAddrV4>,
-    /// `null` in JS until our NAT sampling produced addresses
-    pub local_addresses: Option<Vec<SocketAddrV4>>,
-}
-
-impl HolepunchInfo {
-    /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
-    pub(crate) fn of(puncher: &Puncher) -> Self {
-        let (local_firewall, local_addresses) = puncher.nat.state();
-        HolepunchInfo {
-            remote_firewall: puncher.remote_firewall(),
-            local_firewall,
-            remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
-            local_addresses,
-        }
-    }
-}
+pub use crate::core::holepuncher::HolepunchInfo;
 
 /// The veto's answer: `true` lets the punch go ahead.
 pub type HolepunchFuture = Pin<Box<dyn Future<Output = bool> + Send>>;

@@ -6,16 +6,17 @@
 #![forbid(unsafe_code)]
 
 pub mod cache;
-pub mod connect;
-mod connect_find;
-mod connect_holepunch;
-pub mod connect_state;
+/// The connect counters' old home (they are core state now, `core::connect`).
+pub mod connect_state {
+    pub use crate::core::connect::ConnectStats;
+    pub use crate::core::InternalCounts;
+}
 pub mod constants;
 pub mod core;
-pub mod dht;
 pub mod driver;
+/// The async façades live with the driver; their old paths stay.
+pub use driver::{dht, dial as connect, transport};
 pub mod holepunch_veto;
-pub mod holepuncher;
 pub mod messages;
 pub mod nat;
 pub mod noise_payload;
@@ -26,10 +27,10 @@ pub mod secure_payload;
 pub mod server;
 pub mod signing;
 pub mod stats;
-pub mod transport;
 
+pub use crate::core::connect::ConnectStats;
+pub use crate::core::InternalCounts;
 pub use connect::{ConnectError, ConnectExtras, ConnectOptions, LanPing};
-pub use connect_state::{ConnectStats, InternalCounts};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
 pub use holepunch_veto::{HolepunchFuture, HolepunchInfo, HolepunchVeto};

@@ -1,27 +1,15 @@
 //! NAT classification of the socket we punch with (`hyperdht lib/nat.js`): samples are "our
 //! address as node X saw it" (PING replies sent from that socket, PEER_HOLEPUNCH replies and
-//! relayed requests), one per node. The classifier is pure; [`auto_sample`] pings up to four
-//! recently seen nodes from the socket.
+//! relayed requests), one per node. The classifier is pure; the holepunchers
+//! (`core/holepuncher.rs`) ping up to four recently seen nodes from the socket to feed it.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use hyperdht_rpc::node::{RequestSpec, SocketKind};
-use hyperdht_rpc::Dht;
-use tokio::sync::Notify;
-use tokio::task::JoinSet;
 
 use crate::constants::Firewall;
 
 /// Samples wanted before the analysis is considered finished (`_minSamples`).
 const MIN_SAMPLES: usize = 4;
-/// With this many known nodes the newest few are skipped (they may share our path).
-const SKIP_THRESHOLD: usize = 8;
-const SKIP: usize = 5;
-/// dht-rpc PING code.
-const PING: u64 = 0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sample {
@@ -175,155 +163,12 @@ impl Nat {
     }
 }
 
-/// A classifier shared between its sampler task and its users.
-#[derive(Clone)]
-pub struct SharedNat {
-    pub nat: Arc<Mutex<Nat>>,
-    changed: Arc<Notify>,
-}
-
-impl SharedNat {
-    pub fn new(dht_firewalled: bool) -> Self {
-        SharedNat {
-            nat: Arc::new(Mutex::new(Nat::new(dht_firewalled))),
-            changed: Arc::new(Notify::new()),
-        }
-    }
-
-    pub fn with<R>(&self, f: impl FnOnce(&mut Nat) -> R) -> R {
-        let mut g = match self.nat.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let r = f(&mut g);
-        drop(g);
-        self.changed.notify_waiters();
-        r
-    }
-
-    /// Reads the classifier without waking waiters ([`SharedNat::with`] wakes them, and a
-    /// waiter whose own check woke itself would spin: see [`SharedNat::analyzing`]).
-    pub fn read<R>(&self, f: impl FnOnce(&Nat) -> R) -> R {
-        let g = match self.nat.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        f(&g)
-    }
-
-    /// `await nat.analyzing`, bounded by `limit`.
-    pub async fn analyzing(&self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            // registered before the check, so a sample landing in between still wakes us
-            let notified = self.changed.notified();
-            if self.read(|n| n.is_analyzed()) {
-                return;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    /// (firewall, addresses) now.
-    pub fn state(&self) -> (Firewall, Option<Vec<SocketAddrV4>>) {
-        self.read(|n| (n.firewall, n.addresses.clone()))
-    }
-}
-
-/// `autoSample()`: PING up to four recently seen nodes from `socket` (no retries), one more
-/// pass over other nodes if that gave too few samples, then mark the analysis finished.
-pub async fn auto_sample(nat: SharedNat, rpc: Dht, socket: SocketKind) {
-    let mut tried: Vec<SocketAddrV4> = Vec::new();
-    for _pass in 0..2 {
-        let nodes = rpc.to_array(0);
-        let skip = if nodes.len() >= SKIP_THRESHOLD {
-            SKIP
-        } else {
-            0
-        };
-        let need = MIN_SAMPLES.saturating_sub(nat.read(|n| n.sampled()));
-        let picks: Vec<SocketAddrV4> = nodes
-            .iter()
-            .skip(skip)
-            .map(|n| n.addr)
-            .filter(|a| !tried.contains(a))
-            .take(need)
-            .collect();
-        tried.extend(&picks);
-        let mut set = JoinSet::new();
-        for to in picks {
-            let rpc = rpc.clone();
-            set.spawn(async move {
-                let mut spec = RequestSpec::new(to, true, PING);
-                spec.retries = 0;
-                spec.socket = Some(socket);
-                rpc.request(spec).await
-            });
-        }
-        while let Some(r) = set.join_next().await {
-            if let Ok(Ok(res)) = r {
-                nat.with(|n| n.add(res.to, res.from));
-            }
-        }
-        if nat.read(|n| n.sampled()) >= MIN_SAMPLES {
-            break;
-        }
-    }
-    nat.with(|n| n.finish());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn a(s: &str) -> SocketAddrV4 {
         s.parse().unwrap()
-    }
-
-    /// Waiting for the verdict must sleep, not spin: it ends at its limit when no sample comes
-    /// (on a runtime whose other worker is free to watch), and a sample from elsewhere wakes it.
-    #[test]
-    fn analyzing_waits_without_spinning_and_wakes_on_samples() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let nat = SharedNat::new(true);
-        let t0 = std::time::Instant::now();
-        let idle = rt.spawn({
-            let nat = nat.clone();
-            async move { nat.analyzing(Duration::from_millis(300)).await }
-        });
-        while !idle.is_finished() {
-            if t0.elapsed() > Duration::from_secs(5) {
-                // a spinning task would also block the runtime's drop
-                rt.shutdown_background();
-                panic!("analyzing() never returned: it spins instead of sleeping");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(t0.elapsed() >= Duration::from_millis(300));
-
-        let t1 = std::time::Instant::now();
-        let woken = rt.spawn({
-            let nat = nat.clone();
-            async move { nat.analyzing(Duration::from_secs(30)).await }
-        });
-        for i in 1..=3 {
-            std::thread::sleep(Duration::from_millis(20));
-            nat.with(|n| n.add(a("1.2.3.4:5000"), SocketAddrV4::new([9, 0, 0, i].into(), 1)));
-        }
-        while !woken.is_finished() {
-            assert!(
-                t1.elapsed() < Duration::from_secs(5),
-                "samples did not wake the waiter"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(nat.read(|n| n.is_analyzed()));
     }
 
     #[test]

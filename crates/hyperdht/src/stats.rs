@@ -10,7 +10,7 @@
 //! (every stream lives on the DHT socket; there is no pool of punching sockets). They are
 //! here so that work only has to call [`Stats`]'s methods.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hyperdht_rpc::node::Stats as RpcStats;
 
@@ -53,13 +53,6 @@ impl Path {
 
     fn index(self) -> usize {
         self as usize
-    }
-
-    fn from_index(i: u8) -> Path {
-        Path::ALL
-            .get(i as usize)
-            .copied()
-            .unwrap_or(Path::NotChosen)
     }
 }
 
@@ -267,26 +260,6 @@ impl Stats {
     }
 }
 
-/// The path a connect is on, while it runs (set as it decides; read when it ends).
-#[derive(Debug)]
-pub(crate) struct PathCell(AtomicU8);
-
-impl Default for PathCell {
-    fn default() -> Self {
-        PathCell(AtomicU8::new(Path::NotChosen.index() as u8))
-    }
-}
-
-impl PathCell {
-    pub(crate) fn set(&self, path: Path) {
-        self.0.store(path.index() as u8, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(&self) -> Path {
-        Path::from_index(self.0.load(Ordering::Relaxed))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,9 +270,7 @@ mod tests {
         assert_eq!(labels, ["direct", "lan", "holepunched", "relayed", "none"]);
         for (i, p) in Path::ALL.iter().enumerate() {
             assert_eq!(p.index(), i);
-            assert_eq!(Path::from_index(i as u8), *p);
         }
-        assert_eq!(Path::from_index(200), Path::NotChosen);
     }
 
     #[test]
@@ -351,13 +322,5 @@ mod tests {
         assert_eq!(c.server_opened.get(Path::Lan), 1);
         assert_eq!(c.server_opened.total(), 1);
         assert_eq!(c.server_failed.get(Path::Direct), 1);
-    }
-
-    #[test]
-    fn path_cell_starts_undecided() {
-        let c = PathCell::default();
-        assert_eq!(c.get(), Path::NotChosen);
-        c.set(Path::Lan);
-        assert_eq!(c.get(), Path::Lan);
     }
 }

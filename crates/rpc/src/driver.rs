@@ -204,7 +204,15 @@ impl Dht {
             let h = handler.as_mut()?.as_any()?.downcast_mut::<H>()?;
             let r = f(h, node, Instant::now().into_std());
             process_events(&mut st);
-            (r, take_transmits(&mut st))
+            // outside a runtime (a sync napi call on the JS thread) the driver sends them: a
+            // full socket buffer would need a task to wait on, and there is no runtime to spawn
+            // it on
+            let out = if tokio::runtime::Handle::try_current().is_ok() {
+                take_transmits(&mut st)
+            } else {
+                Vec::new()
+            };
+            (r, out)
         };
         send_now(&self.shared, out);
         self.shared.notify.notify_one();

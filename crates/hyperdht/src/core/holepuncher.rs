@@ -42,6 +42,8 @@ const MIN_SAMPLES: usize = 4;
 /// With this many known nodes the newest few are skipped (they may share our path).
 const SKIP_THRESHOLD: usize = 8;
 const SKIP: usize = 5;
+/// `MAX_REOPENS`: fresh NAT analyses per puncher.
+const MAX_REANALYSES: u32 = 3;
 /// dht-rpc PING.
 const PING: u64 = 0;
 
@@ -75,6 +77,39 @@ enum Sampling {
     Done,
 }
 
+/// What the veto sees (the puncher's view when the decision is due).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolepunchInfo {
+    pub remote_firewall: Firewall,
+    pub local_firewall: Firewall,
+    pub remote_addresses: Vec<SocketAddrV4>,
+    /// `null` in JS until our NAT sampling produced addresses
+    pub local_addresses: Option<Vec<SocketAddrV4>>,
+}
+
+impl HolepunchInfo {
+    /// The puncher's view now: the remote's NAT and addresses, ours from NAT sampling.
+    pub(crate) fn of(puncher: &Puncher) -> Self {
+        let (local_firewall, local_addresses) = puncher.local();
+        HolepunchInfo {
+            remote_firewall: puncher.remote_firewall(),
+            local_firewall,
+            remote_addresses: puncher.remote_addresses().iter().map(|a| a.addr).collect(),
+            local_addresses,
+        }
+    }
+
+    /// Nothing known (the puncher is gone).
+    pub(crate) fn unknown() -> Self {
+        HolepunchInfo {
+            remote_firewall: Firewall::Unknown,
+            local_firewall: Firewall::Unknown,
+            remote_addresses: Vec::new(),
+            local_addresses: None,
+        }
+    }
+}
+
 /// One holepuncher (`class Holepuncher`).
 #[derive(Debug)]
 pub struct Puncher {
@@ -106,6 +141,8 @@ pub struct Puncher {
     pub(crate) connected_via: Option<PoolId>,
     /// counted in the node's random-punch budget
     pub(crate) randomized: bool,
+    /// fresh analyses done (`MAX_REOPENS`)
+    reanalyses: u32,
 }
 
 impl Puncher {
@@ -114,6 +151,10 @@ impl Puncher {
     }
     pub fn is_connected(&self) -> bool {
         self.connected.is_some()
+    }
+    /// Initiator: the address whose probe reached us first.
+    pub fn connected_to(&self) -> Option<SocketAddrV4> {
+        self.connected
     }
     pub fn is_destroyed(&self) -> bool {
         self.destroyed
@@ -282,6 +323,7 @@ impl Punchers {
             pool: Vec::new(),
             connected_via: None,
             randomized: false,
+            reanalyses: 0,
         };
         self.list.insert(id, p);
         self.sample_pass(id, 0, tags, node, now);
@@ -327,6 +369,29 @@ impl Punchers {
         if pending == 0 {
             self.sampling_settled(id, tags, node, now);
         }
+    }
+
+    /// `_reopen`: a fresh NAT analysis (at most [`MAX_REANALYSES`] per puncher); false if
+    /// none may start. Upstream binds a new socket first; ours is shared, so this samples again.
+    pub fn reanalyze(
+        &mut self,
+        id: PuncherId,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) -> bool {
+        let Some(p) = self.list.get_mut(&id) else {
+            return false;
+        };
+        if p.destroyed || p.punching || p.reanalyses >= MAX_REANALYSES {
+            return false;
+        }
+        p.reanalyses += 1;
+        p.nat = Nat::new(node.is_firewalled());
+        p.sampled_from.clear();
+        p.analyze_deadline = now + ANALYZE_LIMIT;
+        self.sample_pass(id, 0, tags, node, now);
+        true
     }
 
     /// A sampling PING came back (or failed).
@@ -590,5 +655,61 @@ impl Punchers {
         for a in targets {
             self.ping(id, a, node);
         }
+    }
+}
+
+/// `matchAddress(mine, theirs)`: the peer LAN address sharing the longest dotted prefix (1–3
+/// octets) with one of ours.
+pub fn match_address(mine: &[SocketAddrV4], theirs: &[SocketAddrV4]) -> Option<SocketAddrV4> {
+    let mut best: Option<(usize, SocketAddrV4)> = None;
+    for m in mine {
+        let a = m.ip().octets();
+        for t in theirs {
+            let b = t.ip().octets();
+            let common = a
+                .iter()
+                .zip(b.iter())
+                .take(3)
+                .take_while(|(x, y)| x == y)
+                .count();
+            if common == 3 {
+                return Some(*t);
+            }
+            if common > 0 && best.is_none_or(|(c, _)| common > c) {
+                best = Some((common, *t));
+            }
+        }
+    }
+    best.map(|(_, a)| a)
+}
+
+/// Holepunch tokens compared in constant time (both absent counts as equal, like `==`).
+pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
+    use subtle::ConstantTimeEq;
+    match (a, b) {
+        (Some(a), Some(b)) => bool::from(a.ct_eq(&b)),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::match_address;
+
+    #[test]
+    fn lan_match_prefers_longest_prefix() {
+        let a = |s: &str| s.parse().unwrap();
+        let mine = [a("192.168.122.238:1")];
+        assert_eq!(
+            match_address(&mine, &[a("192.168.0.23:5"), a("192.168.122.1:6")]),
+            Some(a("192.168.122.1:6"))
+        );
+        assert_eq!(
+            match_address(&mine, &[a("192.1.0.1:5")]),
+            Some(a("192.1.0.1:5"))
+        );
+        assert_eq!(match_address(&mine, &[a("10.0.0.1:5")]), None);
+        assert_eq!(match_address(&mine, &[]), None);
     }
 }

@@ -9,9 +9,12 @@
 //! - `store`: the records this node keeps (`persistent.rs`, `lib/persistent.js`);
 //! - `servers`: listening servers and their handshake slots (`server/`, `lib/server.js`);
 //! - `punchers`: every holepuncher of the node (`holepuncher.rs`, `lib/holepuncher.js`);
+//! - `connects`: client connects, the relay-address cache and reusable-socket routes
+//!   (`connect/`, `lib/connect.js`);
 //! - `tags`: which request belongs to whom.
 
 pub mod announcer;
+pub mod connect;
 pub mod holepuncher;
 pub mod random_punch;
 pub mod server;
@@ -29,6 +32,7 @@ use hyperdht_rpc::query::QueryId;
 use hyperdht_rpc::{Response, RpcError};
 
 use crate::core::announcer::{Announcer, AnnouncerOut, Effects};
+use crate::core::connect::{ConnectOut, ConnectParams, ConnectStats, Connects, StreamKey};
 use crate::core::holepuncher::{PunchEvent, Punchers};
 use crate::core::server::{Server, ServerConfig, ServerOut, SlotKey};
 use crate::core::tags::{Owner, Tags};
@@ -47,6 +51,22 @@ pub enum Output {
     Pool(crate::core::random_punch::PoolOp),
     /// A PLUGIN request for a registered plugin: hand it to the embedder.
     Plugin(crate::plugin::PluginForward),
+    Connect(ConnectOut),
+}
+
+/// Sizes of the per-node maps that grow with connects and handshakes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InternalCounts {
+    /// Handshake slots of all listening servers (`_holepunches`), pending or kept for retransmits.
+    pub server_slots: usize,
+    /// Noise message 1 → slot index entries (`_connects`).
+    pub server_noise_keys: usize,
+    /// Holepunchers alive (client and server).
+    pub punchers: usize,
+    /// Remote keys with cached relay addresses (bounded: 512).
+    pub relay_cache: usize,
+    /// Reusable-socket routes.
+    pub routes: usize,
 }
 
 /// Who a query the core started belongs to.
@@ -73,6 +93,7 @@ pub struct Core {
     pub plugins: crate::plugin::PluginTable,
     pub servers: HashMap<[u8; 32], Server>,
     pub punchers: Punchers,
+    pub connects: Connects,
     /// announcers of listening (and closing) servers, by target
     announcers: HashMap<[u8; 32], Announcer>,
     next_announcer: u64,
@@ -92,6 +113,7 @@ impl Core {
             plugins: Default::default(),
             servers: HashMap::new(),
             punchers: Punchers::default(),
+            connects: Connects::default(),
             announcers: HashMap::new(),
             next_announcer: 0,
             queries: HashMap::new(),
@@ -166,6 +188,7 @@ impl Core {
                 }
                 PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
             }
+            self.with_connects_raw(node, now, |c, ctx| c.on_punch_event(ev, ctx));
         }
         while let Some((pid, socket, _from)) = self.punchers.poll_pool_hit() {
             if let Some(key) = self.slot_of_puncher(pid) {
@@ -302,7 +325,10 @@ impl Core {
                     self.apply(target, fx);
                 }
             }
-            Some(Owner::Connect { .. }) | None => {}
+            Some(Owner::Connect { id, seq }) => {
+                self.with_connects_raw(node, now, |c, ctx| c.on_response(id, seq, result, ctx));
+            }
+            None => {}
         }
         self.dispatch_punch_events(node, now);
     }
@@ -325,16 +351,22 @@ impl Core {
         servers
             .chain(announcers)
             .chain(self.punchers.poll_timeout())
+            .chain(self.connects.poll_timeout())
             .min()
     }
 
     /// Whether query `q` was started by the core.
     pub fn owns_query(&self, q: QueryId) -> bool {
-        self.queries.contains_key(&q)
+        self.queries.contains_key(&q) || self.connects.owns_query(q)
     }
 
     /// An event of a query the core started.
     pub fn on_query_event(&mut self, q: QueryId, ev: QueryEvent, node: &mut Node, now: Instant) {
+        // a connect's FIND_PEER (the connects keep their own query map)
+        if self.connects.owns_query(q) {
+            self.with_connects(node, now, |c, ctx| c.on_query_event(q, ev, ctx));
+            return;
+        }
         let Some(owner) = self.queries.get(&q).copied() else {
             return;
         };
@@ -388,6 +420,7 @@ impl Core {
         for t in targets {
             self.with_server_raw(&t, node, now, |s, ctx| s.gc(ctx));
         }
+        self.with_connects_raw(node, now, |c, ctx| c.on_timeout(ctx));
         self.dispatch_punch_events(node, now);
     }
 
@@ -556,6 +589,114 @@ impl Core {
         if done.is_none() {
             self.stats
                 .connection(crate::stats::Side::Server, Path::Direct, false);
+        }
+    }
+
+    // ---- client connects (`connect/`) ---------------------------------------------------
+
+    /// [`Core::with_connects`] without the event dispatch.
+    fn with_connects_raw<R>(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        f: impl FnOnce(&mut Connects, &mut Ctx<'_>) -> R,
+    ) -> R {
+        let mut ctx = Ctx {
+            node,
+            punchers: &mut self.punchers,
+            tags: &mut self.tags,
+            out: &mut self.out,
+            stats: &self.stats,
+            now,
+            local_address: self.local_address,
+        };
+        f(&mut self.connects, &mut ctx)
+    }
+
+    /// Runs `f` on the connects with the context, then dispatches punch events.
+    fn with_connects<R>(
+        &mut self,
+        node: &mut Node,
+        now: Instant,
+        f: impl FnOnce(&mut Connects, &mut Ctx<'_>) -> R,
+    ) -> R {
+        let r = self.with_connects_raw(node, now, f);
+        self.dispatch_punch_events(node, now);
+        r
+    }
+
+    /// `dht.connect(publicKey, opts)`: starts a client connect; it ends with
+    /// `Output::Connect(ConnectOut::Done)` for the returned id.
+    pub fn connect(&mut self, params: ConnectParams, node: &mut Node, now: Instant) -> u64 {
+        // a persistent node knows the server's relay itself (`_router.get(target).relay`)
+        let target = hyperdht_crypto::hash(&params.remote_public_key);
+        let own_relay = if node.is_ephemeral() {
+            None
+        } else {
+            self.store.forwards.get(&target, now).and_then(|f| f.relay)
+        };
+        self.with_connects(node, now, |c, ctx| c.start(params, own_relay, ctx))
+    }
+
+    /// The app dropped connect `id` before it ended.
+    pub fn cancel_connect(&mut self, id: u64, node: &mut Node, now: Instant) {
+        self.with_connects(node, now, |c, ctx| c.cancel(id, ctx));
+    }
+
+    /// The app's holepunch veto answered for connect `id`.
+    pub fn connect_veto_answer(&mut self, id: u64, allowed: bool, node: &mut Node, now: Instant) {
+        self.with_connects(node, now, |c, ctx| c.veto_answer(id, allowed, ctx));
+    }
+
+    /// The app's LAN ping answered for connect `id`.
+    pub fn connect_lan_answer(&mut self, id: u64, answered: bool, node: &mut Node, now: Instant) {
+        self.with_connects(node, now, |c, ctx| c.lan_answer(id, answered, ctx));
+    }
+
+    /// The server connected the stream of passive connect `id` (from `addr`, if IPv4).
+    pub fn connect_passive_connected(
+        &mut self,
+        id: u64,
+        addr: Option<SocketAddrV4>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_connects(node, now, |c, ctx| c.passive_connected(id, addr, ctx));
+    }
+
+    /// The stream of passive connect `id` closed before the server connected it.
+    pub fn connect_passive_failed(&mut self, id: u64, node: &mut Node, now: Instant) {
+        self.with_connects(node, now, |c, ctx| c.passive_failed(id, ctx));
+    }
+
+    /// A server connection made with `reusableSocket` on both sides: remember its client.
+    pub fn add_route(&mut self, remote: [u8; 32], addr: SocketAddrV4, s: StreamKey, now: Instant) {
+        self.connects.add_route(remote, addr, s, now);
+    }
+
+    /// The driver saw a routed stream close (its route lingers 3 s more).
+    pub fn route_stream_closed(&mut self, stream: StreamKey, now: Instant) {
+        self.connects.route_stream_closed(stream, now);
+    }
+
+    /// Counters of this node's connects.
+    pub fn connect_stats(&self) -> ConnectStats {
+        self.connects.stats()
+    }
+
+    /// Sizes of the maps that grow with connects and handshakes.
+    pub fn internal_counts(&mut self, now: Instant) -> InternalCounts {
+        let (server_slots, server_noise_keys) = self
+            .servers
+            .values()
+            .map(|srv| srv.slot_counts())
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        InternalCounts {
+            server_slots,
+            server_noise_keys,
+            punchers: self.punchers.live(),
+            relay_cache: self.connects.relay_cache_len(),
+            routes: self.connects.routes_live(now),
         }
     }
 }

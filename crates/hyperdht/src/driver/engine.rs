@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV4};
-use std::sync::Arc;
 use std::time::Instant;
 
 use hyperdht_rpc::driver::{QueryEvent, RequestHandler};
@@ -16,7 +15,7 @@ use hyperdht_secret_stream::SecretStreamIo;
 use hyperdht_udx::UdxSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connect_state::ConnectShared;
+use super::connect::{ConnectSink, RouteStreams};
 use crate::core::announcer::AnnouncerOut;
 use crate::core::random_punch::PoolId;
 use crate::core::server::{ServerOut, SlotKey, StreamOpen};
@@ -37,7 +36,7 @@ pub(crate) struct ServerSink {
 pub(crate) struct Engine {
     pub core: Core,
     pub(crate) plugin_forwarder: Option<Forwarder>,
-    rpc: Option<Dht>,
+    pub(crate) rpc: Option<Dht>,
     udx: Option<UdxSocket>,
     pub(crate) sinks: HashMap<[u8; 32], ServerSink>,
     /// pool sockets for RANDOM-NAT punching
@@ -46,11 +45,14 @@ pub(crate) struct Engine {
     pending_streams: HashMap<SlotKey, PendingStream>,
     /// callers waiting for an announcer phase (`listen`, `suspend`, `close`)
     waiters: Vec<(AnnouncerOut, oneshot::Sender<()>)>,
-    connects: Arc<ConnectShared>,
+    /// client connects in progress
+    pub(crate) connect_sinks: HashMap<u64, ConnectSink>,
+    /// streams reusable-socket routes are tied to
+    pub(crate) route_streams: RouteStreams,
 }
 
 impl Engine {
-    pub(crate) fn new(core: Core, connects: Arc<ConnectShared>) -> Self {
+    pub(crate) fn new(core: Core) -> Self {
         Engine {
             core,
             plugin_forwarder: None,
@@ -60,7 +62,8 @@ impl Engine {
             pool: Pool::default(),
             pending_streams: HashMap::new(),
             waiters: Vec::new(),
-            connects,
+            connect_sinks: HashMap::new(),
+            route_streams: RouteStreams::default(),
         }
     }
 
@@ -102,6 +105,7 @@ impl Engine {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Server(s) => self.server_out(s),
+                Output::Connect(c) => self.connect_out(c),
                 Output::Pool(op) => {
                     if let Some(rpc) = self.rpc.clone() {
                         let host = *rpc.server_address().ip();
@@ -249,6 +253,18 @@ impl Engine {
         udx.feed(SocketAddr::V4(from), d);
     }
 
+    /// A stream with our id `local_id` on pool socket `socket` (a connect punched through it),
+    /// which then belongs to that stream.
+    pub(crate) fn pool_stream(
+        &mut self,
+        socket: PoolId,
+        local_id: u32,
+    ) -> Option<hyperdht_udx::UdxStream> {
+        let raw = self.pool.get(socket)?.try_reserve(local_id)?;
+        self.pool.hand_over(socket, &raw);
+        Some(raw)
+    }
+
     /// Waits for one candidate stream of an accepted handshake (the DHT socket, or a pool
     /// socket the client punched through).
     fn candidate(
@@ -270,15 +286,6 @@ impl Engine {
             });
             match won.flatten() {
                 Some(delivery) => {
-                    if let (Some(connects), Some(SocketAddr::V4(addr))) =
-                        (delivery.route, raw.remote())
-                    {
-                        connects.add_route(
-                            delivery.result.remote_public_key,
-                            addr,
-                            raw.downgrade(),
-                        );
-                    }
                     let _ = delivery
                         .tx
                         .send(SecretStreamIo::new(raw, delivery.result))
@@ -314,9 +321,16 @@ impl Engine {
         if let Some(socket) = via {
             self.pool.hand_over(socket, raw);
         }
+        if let (true, Some(SocketAddr::V4(addr))) = (info.route, raw.remote()) {
+            // a route to the client's key, tied to this stream
+            self.sync_routes(now);
+            let k = self.stream_key();
+            self.watch_route_stream(k, raw.downgrade());
+            self.core
+                .add_route(info.result.remote_public_key, addr, k, now);
+        }
         Some(Delivery {
             result: info.result,
-            route: info.route.then(|| self.connects.clone()),
             tx: info.tx,
         })
     }
@@ -337,7 +351,6 @@ struct PendingStream {
 /// What the winning candidate hands to the listener.
 struct Delivery {
     result: hyperdht_secret_stream::HandshakeResult,
-    route: Option<Arc<ConnectShared>>,
     tx: mpsc::Sender<Connection>,
 }
 

@@ -13,10 +13,9 @@ use hyperdht_secret_stream::HandshakeResult;
 
 use super::{NodeView, Server, ServerOut, SlotKey};
 use crate::constants::{Firewall, PayloadError};
-use crate::core::holepuncher::{PuncherId, Punchers, PUNCH_SOCKET};
+use crate::core::holepuncher::HolepunchInfo;
+use crate::core::holepuncher::{match_address, token_eq, PuncherId, Punchers, PUNCH_SOCKET};
 use crate::core::{Ctx, Output};
-use crate::holepunch_veto::HolepunchInfo;
-use crate::holepuncher::match_address;
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::NoisePayload;
 use crate::router::RouteAction;
@@ -43,6 +42,8 @@ struct Parked {
     token: [u8; 32],
     round: u64,
     stage: Stage,
+    /// a fresh NAT analysis was asked for this round already
+    reanalyzed: bool,
 }
 
 /// Per-slot punching state (`hs.payload`, `hs.puncher`, `hs.round`).
@@ -229,8 +230,7 @@ impl Server {
             return Some(abort(req, hp, hp.round, peer, ctx));
         }
         let token = hp.payload.token(&peer);
-        let echoed =
-            is_server_relay && crate::holepuncher::token_eq(remote.remote_token, Some(token));
+        let echoed = is_server_relay && token_eq(remote.remote_token, Some(token));
         if req.socket == PUNCH_SOCKET {
             ctx.punchers.add_sample(hp.puncher, req.to, req.from);
         }
@@ -256,6 +256,7 @@ impl Server {
             token,
             round: hp.round,
             stage: Stage::Analyzing,
+            reanalyzed: false,
         });
         let key = SlotKey {
             target,
@@ -282,6 +283,22 @@ impl Server {
                 i += 1;
                 continue;
             }
+            // `analyze(true)`: an unknown verdict gets a fresh analysis (upstream reopens its
+            // socket; ours is shared, so it samples again) before the round gives up
+            if p.nat.firewall == Firewall::Unknown && !hp.parked[i].reanalyzed {
+                hp.parked[i].reanalyzed = true;
+                if ctx
+                    .punchers
+                    .reanalyze(hp.puncher, ctx.tags, ctx.node, ctx.now)
+                {
+                    i += 1;
+                    continue;
+                }
+            }
+            let Some(p) = ctx.punchers.get(hp.puncher) else {
+                hp.parked.clear();
+                return;
+            };
             let r = hp.parked.remove(i);
             if !p.remote_holepunching() && !p.stable() {
                 abort(&r.req, hp, r.round, r.peer, ctx).apply(&r.req, ctx.node);
@@ -340,17 +357,10 @@ impl Server {
 
 /// What the veto sees (the puncher's view when the decision is due).
 pub(crate) fn holepunch_info(punchers: &Punchers, id: PuncherId) -> HolepunchInfo {
-    let p = punchers.get(id);
-    let (local_firewall, local_addresses) =
-        p.map(|p| p.local()).unwrap_or((Firewall::Unknown, None));
-    HolepunchInfo {
-        remote_firewall: p.map_or(Firewall::Unknown, |p| p.remote_firewall()),
-        local_firewall,
-        remote_addresses: p
-            .map(|p| p.remote_addresses().iter().map(|a| a.addr).collect())
-            .unwrap_or_default(),
-        local_addresses,
-    }
+    punchers
+        .get(id)
+        .map(HolepunchInfo::of)
+        .unwrap_or_else(HolepunchInfo::unknown)
 }
 
 /// The end of `_onpeerholepunch`: punch if the client does, then answer with our NAT state.

@@ -15,7 +15,7 @@ use hyperdht_secret_stream::dh::DhKeyPair;
 use hyperdht_secret_stream::HandshakeResult;
 
 use crate::core::announcer::RelayGenerations;
-use crate::holepunch_veto::HolepunchInfo;
+use crate::core::holepuncher::HolepunchInfo;
 use crate::noise_payload::{NoisePayload, RelayInfo};
 
 pub(crate) use handshakes::Slot;

@@ -18,7 +18,6 @@ use crate::core::server::ServerConfig;
 use crate::core::Core;
 use crate::driver::engine::{Engine, ServerSink};
 use crate::driver::plugins::Plugins;
-use crate::holepuncher::Punchers;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Persistent, StorageLimits, WallClock};
 use crate::server::{Connection, ListenExtras, ListenOptions};
@@ -57,8 +56,8 @@ pub struct AnnounceOptions {
 #[derive(Clone)]
 pub struct HyperDht {
     pub rpc: Dht,
-    pub(crate) punchers: Punchers,
-    pub(crate) connects: Arc<crate::connect_state::ConnectShared>,
+    /// the node's counters (`dht.stats`), shared with the core (`core.stats()`)
+    stats: Arc<crate::stats::Stats>,
     attached: Arc<std::sync::atomic::AtomicBool>,
     /// `dht.register(name, plugin)` and the PLUGIN requests waiting for a plugin's answer
     pub plugins: Plugins,
@@ -97,16 +96,15 @@ impl HyperDht {
             .map_or(0, |d| d.as_millis() as u64);
         let store = Persistent::new(limits, now, WallClock { at: now, unix_ms });
         let plugins = Plugins::new(rpc.clone());
-        let punchers = Punchers::default();
-        let connects = Arc::new(crate::connect_state::ConnectShared::new(limits.max_size));
-        let core = Core::new(store, punchers.stats().clone(), rpc.server_address());
-        rpc.set_request_handler(Box::new(Engine::new(core, connects.clone())));
-        let handle = rpc.clone();
-        Engine::run(&rpc, |e, _, _| e.set_rpc(handle));
+        let stats = Arc::new(crate::stats::Stats::default());
+        let mut core = Core::new(store, stats.clone(), rpc.server_address());
+        core.connects.set_relay_cache_max(limits.max_size);
+        let mut engine = Engine::new(core);
+        engine.set_rpc(rpc.clone());
+        rpc.set_request_handler(Box::new(engine));
         HyperDht {
             rpc,
-            punchers,
-            connects,
+            stats,
             attached: Arc::default(),
             plugins,
         }
@@ -126,7 +124,6 @@ impl HyperDht {
     pub fn attach_udx(&self, udx: UdxSocket) {
         self.attached
             .store(true, std::sync::atomic::Ordering::Release);
-        let punchers = self.punchers.clone();
         let flush = udx.clone();
         let sink = udx.clone();
         self.engine(move |e, _, _| e.set_udx(sink));
@@ -134,7 +131,6 @@ impl HyperDht {
         self.rpc
             .set_foreign_datagram_handler(Box::new(move |socket, from: SocketAddrV4, d| {
                 if !udx.feed_deferred(std::net::SocketAddr::V4(from), d) && d.len() == 1 {
-                    punchers.on_probe(socket, from);
                     Engine::run(&rpc, |e, n, now| e.core.on_probe(socket, from, n, now));
                 }
             }));
@@ -268,7 +264,7 @@ impl HyperDht {
     /// `dht.stats`: hyperdht's counters, the record stores' sizes and dht-rpc's counters, read
     /// at once (see `stats.rs`).
     pub fn stats(&self) -> crate::stats::StatsSnapshot {
-        let mut s = self.punchers.stats().snapshot();
+        let mut s = self.stats.snapshot();
         s.rpc = self.rpc.stats();
         let records = self.with_store(|store| crate::stats::Records {
             announces: store.records_len() as u64,
@@ -283,33 +279,20 @@ impl HyperDht {
     }
 
     /// Counters of this node's connects (which path the handshake took, FIND_PEER queries).
-    pub fn connect_stats(&self) -> crate::connect_state::ConnectStats {
-        self.connects.stats()
+    pub fn connect_stats(&self) -> crate::ConnectStats {
+        self.engine(|e, _, _| e.core.connect_stats())
+            .unwrap_or_default()
     }
 
     /// Sizes of the maps that grow with connects and handshakes; all but the relay-address
     /// cache drain once connections are open (servers keep a handshake 10 s after it connects,
     /// for retransmits, like upstream's `handshakeClearWait`).
-    pub fn internal_counts(&self) -> crate::connect_state::InternalCounts {
-        let (server_slots, server_noise_keys, core_punchers) = self
-            .engine(|e, _, _| {
-                let (a, b) = e
-                    .core
-                    .servers
-                    .values()
-                    .map(|srv| srv.slot_counts())
-                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-                (a, b, e.core.punchers.live())
-            })
-            .unwrap_or_default();
-        let (relay_cache, routes) = self.connects.sizes();
-        crate::connect_state::InternalCounts {
-            server_slots,
-            server_noise_keys,
-            punchers: self.punchers.live() + core_punchers,
-            relay_cache,
-            routes,
-        }
+    pub fn internal_counts(&self) -> crate::InternalCounts {
+        self.engine(|e, _, now| {
+            e.sync_routes(now);
+            e.core.internal_counts(now)
+        })
+        .unwrap_or_default()
     }
 
     /// Runs `f` on the local storage (tests, stats).

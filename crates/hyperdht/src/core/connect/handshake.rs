@@ -1,0 +1,184 @@
+//! The client's Noise IK handshake (`hyperdht lib/connect.js: connectThroughNode`): our payload
+//! in message 1, the PEER_HANDSHAKE request that carries it, and the checks on the server's
+//! message 2. One Noise state per connect: the first reply that comes back is fed to it, and like
+//! upstream a reply that fails to decrypt spends it.
+
+use std::net::SocketAddrV4;
+
+use hyperdht_crypto::{ns, KeyPair};
+use hyperdht_encoding::Codec;
+use hyperdht_rpc::node::Node;
+use hyperdht_rpc::{Response, RpcError};
+use hyperdht_secret_stream::dh::DhKeyPair;
+use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern};
+
+use super::error::ConnectError;
+use super::routes::Via;
+use crate::constants::{Firewall, PayloadError};
+use crate::messages::{HandshakeMessage, RouterMode};
+use crate::noise_payload::{NoisePayload, UdxInfo};
+
+/// What the handshake gave us (`c.connect` plus the final Noise state).
+#[derive(Debug)]
+pub(crate) struct Handshaken {
+    /// the node we sent the handshake to (`c.connect.relayAddress`)
+    pub relay: SocketAddrV4,
+    /// the reply carries the server's address: a node relayed it
+    pub relayed: bool,
+    /// our address as the relay saw it
+    pub client_address: SocketAddrV4,
+    pub server_address: SocketAddrV4,
+    pub payload: NoisePayload,
+    pub result: HandshakeResult,
+    /// `c.remoteRelayAddresses`: the nodes we sent the handshake through, in order.
+    pub tried: Vec<SocketAddrV4>,
+    /// `c.firewall === FIREWALL.OPEN`: the handshake told the server we are OPEN (we had a
+    /// public address and were not firewalled when it was sent), so the server connects to us.
+    pub announced_open: bool,
+}
+
+/// Our side of the handshake until the server's reply is read.
+pub(crate) struct Initiator {
+    /// `c.handshake`: `None` once a reply was fed to it
+    noise: Option<Handshake>,
+    /// the PEER_HANDSHAKE value (`{mode: FROM_CLIENT, noise}`)
+    pub request: Vec<u8>,
+    pub announced_open: bool,
+}
+
+/// A REPLY to one `Router.peerHandshake`: the message and our address as that node saw it.
+pub(crate) struct Reply {
+    msg: HandshakeMessage,
+    client_address: SocketAddrV4,
+}
+
+impl Initiator {
+    /// `connectThroughNode`, first call: our stable address (if any) and our local address go in
+    /// the payload with the id of the stream we reserved.
+    pub(crate) fn new(
+        key_pair: &KeyPair,
+        remote_public_key: [u8; 32],
+        stream_id: u32,
+        local_connection: bool,
+        reusable_socket: bool,
+        node: &Node,
+        local_address: SocketAddrV4,
+    ) -> Result<Self, ConnectError> {
+        let public = node.remote_address().filter(|_| !node.is_firewalled());
+        let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
+        if local_connection {
+            addresses4.push(local_address);
+        }
+        let firewall = if public.is_some() {
+            Firewall::Open
+        } else {
+            Firewall::Unknown
+        };
+        let payload = NoisePayload {
+            firewall: firewall.code(),
+            addresses4,
+            udx: Some(UdxInfo {
+                version: 1,
+                reusable_socket,
+                id: stream_id as u64,
+                seq: 0,
+            }),
+            secret_stream: Some(1),
+            ..NoisePayload::default()
+        };
+        let mut hs = Handshake::new(
+            Pattern::IK,
+            true,
+            DhKeyPair::from_seed(&key_pair.seed()),
+            ns::peer_handshake(),
+            Some(remote_public_key),
+        )
+        .map_err(|_| ConnectError::HandshakeInvalid)?;
+        let noise = hs
+            .send(&payload.to_bytes())
+            .map_err(|_| ConnectError::HandshakeInvalid)?;
+        let request = HandshakeMessage {
+            mode: RouterMode::FromClient.code(),
+            noise,
+            peer_address: None,
+            relay_address: None,
+        }
+        .to_bytes();
+        Ok(Initiator {
+            noise: Some(hs),
+            request,
+            announced_open: public.is_some(),
+        })
+    }
+
+    /// Whether a reply already spent the Noise state.
+    pub(crate) fn spent(&self) -> bool {
+        self.noise.is_none()
+    }
+
+    /// The rest of `connectThroughNode`: decrypt the server's payload and check it. A reply that
+    /// does not decrypt is ignored (but spends the Noise state); version / error / missing UDX
+    /// data end the connect.
+    pub(crate) fn settle(
+        &mut self,
+        relay: SocketAddrV4,
+        reply: Reply,
+        tried: &[SocketAddrV4],
+    ) -> Result<Option<Handshaken>, ConnectError> {
+        let Some(mut hs) = self.noise.take() else {
+            return Ok(None);
+        };
+        let Some(remote) = hs
+            .recv(&reply.msg.noise)
+            .ok()
+            .and_then(|p| NoisePayload::from_bytes(&p).ok())
+        else {
+            return Ok(None);
+        };
+        if remote.version != 1 {
+            return Err(ConnectError::ServerIncompatible);
+        }
+        if PayloadError::from_code(remote.error) != PayloadError::None {
+            return Err(ConnectError::ServerError(format!(
+                "Server returned an error ({})",
+                remote.error
+            )));
+        }
+        if remote.udx.is_none() {
+            return Err(ConnectError::ServerError(
+                "Server did not send UDX data".into(),
+            ));
+        }
+        let result = hs.result().ok_or(ConnectError::HandshakeInvalid)?;
+        Ok(Some(Handshaken {
+            relay,
+            relayed: reply.msg.peer_address.is_some(),
+            client_address: reply.client_address,
+            server_address: reply.msg.peer_address.unwrap_or(relay),
+            payload: remote,
+            result,
+            tried: tried.to_vec(),
+            announced_open: self.announced_open,
+        }))
+    }
+}
+
+/// `Router.peerHandshake(target, {noise, socket}, address)`: the REPLY from that node, if the
+/// response is one (right mode, from the node asked, with a Noise message).
+pub(crate) fn read_reply(to: SocketAddrV4, result: Result<Response, RpcError>) -> Option<Reply> {
+    let res = result.ok()?;
+    let msg = HandshakeMessage::from_bytes(res.value.as_ref()?).ok()?;
+    let ok = msg.mode == RouterMode::Reply.code() && res.from == to;
+    (ok && !msg.noise.is_empty()).then_some(Reply {
+        msg,
+        client_address: res.to,
+    })
+}
+
+/// A handshake request in flight: its request seq, how it was sent and to whom.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt {
+    pub seq: u32,
+    pub via: Via,
+    pub to: SocketAddrV4,
+}

@@ -1,0 +1,782 @@
+//! `NativeConnection`: the native half of an encrypted connection, owned by one JS
+//! `Connection` (lib/connection.js, shaped like @hyperswarm/secret-stream's NoiseSecretStream).
+//!
+//! * A client's exists from the moment `dht.connect()` returns (`NativeDht::connect` builds it
+//!   with the JS object's event callback and starts the dial); an accepted one arrives in its
+//!   server's `connection` event and starts when JS calls `start(onEvent)`.
+//! * Its events go straight to that callback, in order: `open` (client), `data`, `end`,
+//!   `drain`, then exactly one `close` (with `error` when it failed), after which its
+//!   ThreadsafeFunction is released. A client's dial also asks `holepunch-veto` and `lan-ping`
+//!   questions, answered through `answer(id, value)`.
+//! * The stream runs as one supervised task owning the secret-stream: writes come in through a
+//!   bounded queue (full = JS waits for `drain`), reads stop while JS's readable buffer is full
+//!   or too much data is queued towards JS (src/flow.rs); bytes count as taken once their event
+//!   is handed to JS. A panic in the dial or the stream task closes the connection with
+//!   EDRIVERFAILED.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyperdht_core::server::Connection;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::pin::Pin;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::{mpsc, Notify};
+
+use crate::events::Sink;
+use crate::flow::ReadFlow;
+use crate::live::Live;
+use crate::questions::JsQuestions;
+use crate::supervise::{spawn_supervised, Tripwire};
+use crate::veto::JsHolepunchInfo;
+
+/// Writes queued per connection before JS is told to wait for `drain`.
+const WRITE_QUEUE: usize = 64;
+/// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
+const CONTROL_QUEUE: usize = 8;
+
+pub(crate) const DESTROYED: &str = "DESTROYED: Connection destroyed";
+const TASK_PANICKED: &str = "EDRIVERFAILED: connection task panicked";
+
+/// What NoiseSecretStream users read once a connection is open.
+#[napi(object)]
+pub struct JsConnectionInfo {
+    pub remote_public_key: Buffer,
+    pub public_key: Buffer,
+    pub handshake_hash: Buffer,
+    pub remote_host: Option<String>,
+    pub remote_port: Option<u32>,
+}
+
+/// Events of one connection (`{type: 'data', data}`, ...).
+#[napi(
+    discriminant = "type",
+    discriminant_case = "kebab-case",
+    object_from_js = false
+)]
+pub enum JsConnectionEvent {
+    /// one decrypted message
+    Data { data: Buffer },
+    /// the remote ended its side
+    End,
+    /// a write refused with `false` can be retried
+    Drain,
+    /// the client's handshake finished (accepted connections are open from the start)
+    Open { info: JsConnectionInfo },
+    /// the last event: the connection is gone (`error` when it failed)
+    Close { error: Option<String> },
+    /// the client's `holepunch` function is asked (answer with `answer(id, allow)`)
+    HolepunchVeto { id: u32, veto: JsHolepunchInfo },
+    /// the LAN shortcut pings through the app's `dht.ping` (answer with `answer(id, ok)`)
+    LanPing { id: u32, host: String, port: u32 },
+}
+
+pub(crate) type Conns = Arc<Live<ConnCore>>;
+
+pub(crate) enum Command {
+    Write(Vec<u8>),
+    /// drain what a direct write left in the secret-stream's output buffer
+    Flush,
+    End,
+}
+
+/// `setKeepAlive` / `setTimeout` / `sendKeepAlive` (milliseconds, 0 = off).
+pub(crate) enum Control {
+    KeepAlive(u32),
+    Timeout(u32),
+    SendKeepAlive,
+}
+
+/// A client's dial in progress.
+#[derive(Default)]
+pub(crate) struct Dial {
+    cancelled: AtomicBool,
+    wake: Notify,
+}
+
+impl Dial {
+    /// The JS stream is gone: the dial still runs to its end and a connection it makes is
+    /// destroyed at once, so a server that accepted it hears a UDX DESTROY. (Stopping the dial
+    /// half-way can leave a server holding a stream for us whose id we never learnt: its reply
+    /// was on the way, so nothing could tell it.)
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// The node is going away: the dial stops now (a server that already connected a stream
+    /// we know of still hears a DESTROY from the dropped dial's reserved stream).
+    fn abort(&self) {
+        self.cancel();
+        self.wake.notify_one();
+    }
+
+    /// Resolves once the dial was aborted (a permit is stored, so an abort before the first
+    /// poll is not lost).
+    pub async fn aborted(&self) {
+        self.wake.notified().await
+    }
+}
+
+/// The running stream's handles.
+struct Io {
+    tx: mpsc::Sender<Command>,
+    ctl: mpsc::Sender<Control>,
+    /// a write was refused: the task emits `drain` when it takes the next command
+    blocked: AtomicBool,
+    /// `destroy()`: wakes the task even when the write queue is full
+    kill: Notify,
+    /// the stream itself, for direct writes, `rawStream.rtt` and `mtu`
+    stream: Arc<Mutex<Connection>>,
+    /// commands in `tx` not yet taken by the task: direct writes only when this is 0, so
+    /// bytes never overtake queued ones
+    queued: AtomicUsize,
+}
+
+enum State {
+    /// accepted by a server, waiting for JS to `start()` it
+    Accepted(Box<Connection>),
+    Dialing(Arc<Dial>),
+    /// the stream task owns the connection
+    Running,
+    Closed,
+}
+
+/// One connection's shared state (the JS object's `NativeConnection`, its tasks, the node's
+/// list of live connections).
+pub(crate) struct ConnCore {
+    id: u64,
+    conns: Weak<Live<ConnCore>>,
+    state: Mutex<State>,
+    sink: OnceLock<Sink<JsConnectionEvent>>,
+    io: OnceLock<Io>,
+    flow: Arc<ReadFlow>,
+    questions: JsQuestions,
+    trip: Tripwire,
+}
+
+fn lock_stream(s: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The event sink of a connection: bytes of a `data` event count as taken once JS gets it.
+fn connection_sink(
+    flow: &Arc<ReadFlow>,
+    on_event: Function<JsConnectionEvent, ()>,
+) -> Result<Sink<JsConnectionEvent>> {
+    let flow = flow.clone();
+    Sink::with_delivery(on_event, move |ev| {
+        if let JsConnectionEvent::Data { data } = ev {
+            flow.acked(data.len());
+        }
+    })
+}
+
+pub(crate) fn info_of(conn: &Connection) -> JsConnectionInfo {
+    let remote = conn.get_ref().remote();
+    JsConnectionInfo {
+        remote_public_key: conn.remote_public_key().to_vec().into(),
+        public_key: conn.public_key().to_vec().into(),
+        handshake_hash: conn.handshake_hash().to_vec().into(),
+        remote_host: remote.map(|r| r.ip().to_string()),
+        remote_port: remote.map(|r| u32::from(r.port())),
+    }
+}
+
+impl ConnCore {
+    fn new(id: u64, conns: &Conns, state: State, flow: Arc<ReadFlow>) -> Arc<Self> {
+        Arc::new(ConnCore {
+            id,
+            conns: Arc::downgrade(conns),
+            state: Mutex::new(state),
+            sink: OnceLock::new(),
+            io: OnceLock::new(),
+            flow,
+            questions: JsQuestions::default(),
+            trip: Tripwire::default(),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, ev: JsConnectionEvent) -> bool {
+        self.sink.get().is_some_and(|s| s.emit(ev))
+    }
+
+    /// The connection is gone: it leaves the node's list and JS gets its last event.
+    fn finish(&self, error: Option<String>) {
+        *self.state() = State::Closed;
+        self.questions.clear();
+        if let Some(c) = self.conns.upgrade() {
+            c.remove(self.id);
+        }
+        if let Some(s) = self.sink.get() {
+            s.emit_last(JsConnectionEvent::Close { error });
+        }
+    }
+
+    /// A supervised task panicked: the stream goes (the peer hears a DESTROY), JS gets an error.
+    fn fail(&self, _msg: String) {
+        if let Some(io) = self.io.get() {
+            lock_stream(&io.stream).get_ref().destroy();
+        }
+        self.finish(Some(TASK_PANICKED.to_string()));
+    }
+
+    /// Whether the connection is open or accepted (else dialing or gone), for the counts.
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(*self.state(), State::Accepted(_) | State::Running)
+    }
+
+    pub(crate) fn is_dialing(&self) -> bool {
+        matches!(*self.state(), State::Dialing(_))
+    }
+
+    /// The node is being destroyed (hyperdht `rawStreams.clear()`): dials stop, streams close.
+    pub(crate) fn kill(&self) {
+        let mut st = self.state();
+        match &*st {
+            State::Accepted(_) => {
+                let State::Accepted(conn) = std::mem::replace(&mut *st, State::Closed) else {
+                    return;
+                };
+                drop(st);
+                napi::bindgen_prelude::within_runtime_if_available(|| conn.get_ref().destroy());
+                self.finish(Some(DESTROYED.to_string()));
+            }
+            State::Dialing(dial) => dial.abort(),
+            State::Running => {
+                drop(st);
+                if let Some(io) = self.io.get() {
+                    io.kill.notify_one();
+                }
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// The client's dial ended.
+    fn finish_dial(self: &Arc<Self>, result: std::result::Result<Connection, String>) {
+        let mut st = self.state();
+        let cancelled = match &*st {
+            State::Dialing(dial) => dial.cancelled(),
+            _ => {
+                // closed meanwhile (cannot happen: only the dial leaves Dialing)
+                drop(st);
+                if let Ok(conn) = result {
+                    conn.get_ref().destroy();
+                }
+                return;
+            }
+        };
+        match result {
+            Ok(conn) if !cancelled => {
+                let info = info_of(&conn);
+                let queues = self.install(conn);
+                *st = State::Running;
+                drop(st);
+                self.emit(JsConnectionEvent::Open { info });
+                self.spawn_stream(queues);
+            }
+            Ok(conn) => {
+                drop(st);
+                conn.get_ref().destroy();
+                self.finish(None);
+            }
+            Err(e) => {
+                drop(st);
+                self.finish(Some(e));
+            }
+        }
+    }
+
+    /// Hands an open connection to this core (before it is marked Running, so a `destroy()` or
+    /// `kill()` that sees Running always finds the stream); returns the task's ends of the
+    /// queues.
+    fn install(&self, conn: Connection) -> (mpsc::Receiver<Command>, mpsc::Receiver<Control>) {
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
+        let io = Io {
+            tx,
+            ctl: ctl_tx,
+            blocked: AtomicBool::new(false),
+            kill: Notify::new(),
+            stream: Arc::new(Mutex::new(conn)),
+            queued: AtomicUsize::new(0),
+        };
+        // set once: only Accepted and Dialing lead here, and they leave that state as they do
+        let _ = self.io.set(io);
+        (rx, ctl)
+    }
+
+    /// Starts the (supervised) stream task of an installed connection. A `destroy()` before
+    /// the task runs is not lost: the kill Notify keeps the permit.
+    fn spawn_stream(
+        self: &Arc<Self>,
+        (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
+    ) {
+        let core = self.clone();
+        let task = async move {
+            let Some(io) = core.io.get() else { return };
+            let err = tokio::select! {
+                r = run(&core, io, rx, ctl) => r.err(),
+                _ = io.kill.notified() => Some(DESTROYED.to_string()),
+                _ = core.trip.armed() => None,
+            };
+            if err.is_some() {
+                // NoiseSecretStream destroys its raw stream whenever it is destroyed (a
+                // destroy(), a timeout, a decrypt or write error): the peer gets a UDX DESTROY
+                // now instead of noticing the silence much later, and the stream leaves its
+                // socket. A no-op when the stream itself failed (e.g. the peer's reset).
+                lock_stream(&io.stream).get_ref().destroy();
+            }
+            core.finish(err);
+        };
+        let core = self.clone();
+        spawn_supervised(task, move |msg| core.fail(msg), false);
+    }
+}
+
+/// The JS object's handle on its connection.
+#[napi]
+pub struct NativeConnection {
+    core: Arc<ConnCore>,
+}
+
+impl NativeConnection {
+    /// A connection a server accepted, registered with the node, waiting for JS to `start()`
+    /// it; None (the connection is destroyed) when the node is being destroyed.
+    pub(crate) fn accepted(
+        conns: &Conns,
+        conn: Connection,
+    ) -> Option<(NativeConnection, JsConnectionInfo)> {
+        let info = info_of(&conn);
+        let mut conn = Some(Box::new(conn));
+        let core = conns.insert(|id| {
+            let state = State::Accepted(conn.take().expect("taken once"));
+            ConnCore::new(id, conns, state, Arc::default())
+        });
+        match core {
+            Some(core) => Some((NativeConnection { core }, info)),
+            None => {
+                if let Some(conn) = conn {
+                    conn.get_ref().destroy();
+                }
+                None
+            }
+        }
+    }
+
+    /// A client connection dialing `dial`: registered with the node, events going to
+    /// `on_event`. On a destroyed node it is closed with DESTROYED at once (`is_dialing()` is
+    /// then false and no dial must run).
+    pub(crate) fn dialing(
+        conns: &Conns,
+        dial: Arc<Dial>,
+        on_event: Function<JsConnectionEvent, ()>,
+    ) -> Result<NativeConnection> {
+        let flow = Arc::new(ReadFlow::default());
+        let sink = connection_sink(&flow, on_event)?;
+        let registered =
+            conns.insert(|id| ConnCore::new(id, conns, State::Dialing(dial.clone()), flow.clone()));
+        let core = match registered {
+            Some(core) => {
+                let _ = core.sink.set(sink);
+                core
+            }
+            None => {
+                let core = ConnCore::new(0, conns, State::Closed, flow);
+                let _ = core.sink.set(sink);
+                core.finish(Some(DESTROYED.to_string()));
+                core
+            }
+        };
+        Ok(NativeConnection { core })
+    }
+
+    pub(crate) fn core(&self) -> &Arc<ConnCore> {
+        &self.core
+    }
+
+    /// Runs the dial future `dial` (it resolves to the connection or an error string),
+    /// supervised: a panic closes the connection with EDRIVERFAILED.
+    pub(crate) fn run_dial<F>(&self, dial: F)
+    where
+        F: std::future::Future<Output = std::result::Result<Connection, String>> + Send + 'static,
+    {
+        let core = self.core.clone();
+        let fut = async move {
+            let r = tokio::select! {
+                r = dial => r,
+                _ = core.trip.armed() => return,
+            };
+            core.finish_dial(r);
+        };
+        let core = self.core.clone();
+        spawn_supervised(fut, move |msg| core.fail(msg), false);
+    }
+
+    fn io(&self) -> Option<&Io> {
+        self.core.io.get()
+    }
+}
+
+impl ConnCore {
+    /// Emits a question for the client's `holepunch` function.
+    pub(crate) fn ask_veto(&self, id: u32, veto: JsHolepunchInfo) -> bool {
+        self.emit(JsConnectionEvent::HolepunchVeto { id, veto })
+    }
+
+    /// Emits a LAN-shortcut ping for the app's `dht.ping`.
+    pub(crate) fn ask_lan_ping(&self, id: u32, addr: std::net::SocketAddrV4) -> bool {
+        self.emit(JsConnectionEvent::LanPing {
+            id,
+            host: addr.ip().to_string(),
+            port: u32::from(addr.port()),
+        })
+    }
+
+    pub(crate) fn questions(&self) -> &JsQuestions {
+        &self.questions
+    }
+}
+
+impl Drop for NativeConnection {
+    /// An accepted connection JS never started (its event was dropped, or its object collected
+    /// unused) is destroyed; anything else belongs to its task. (May run as a finalizer while
+    /// the environment is torn down, after the runtime is gone: nothing here needs it.)
+    fn drop(&mut self) {
+        let mut st = self.core.state();
+        if matches!(*st, State::Accepted(_)) {
+            let State::Accepted(conn) = std::mem::replace(&mut *st, State::Closed) else {
+                return;
+            };
+            drop(st);
+            conn.get_ref().destroy();
+            self.core.finish(None);
+        }
+    }
+}
+
+#[napi]
+impl NativeConnection {
+    /// Starts an accepted connection, its events going to `onEvent` (a connection the node
+    /// closed meanwhile emits `close` with DESTROYED).
+    #[napi(catch_unwind)]
+    pub fn start(&self, on_event: Function<JsConnectionEvent, ()>) -> Result<()> {
+        let sink = connection_sink(&self.core.flow, on_event)?;
+        if self.core.sink.set(sink).is_err() {
+            return Err(Error::from_reason("connection already started"));
+        }
+        let mut st = self.core.state();
+        match std::mem::replace(&mut *st, State::Running) {
+            State::Accepted(conn) => {
+                let queues = self.core.install(*conn);
+                drop(st);
+                self.core.spawn_stream(queues);
+            }
+            State::Closed => {
+                *st = State::Closed;
+                drop(st);
+                self.core.finish(Some(DESTROYED.to_string()));
+            }
+            other => *st = other,
+        }
+        Ok(())
+    }
+
+    /// `connection.write(data)`: false = wait for `drain` and retry.
+    ///
+    /// Each write is one secret-stream frame, taken whole or not at all (protomux and hypercore
+    /// read every received frame as one complete message).
+    ///
+    /// Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
+    /// handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
+    /// dominant cost of a small request/response). Anything else goes through the task's queue.
+    #[napi(catch_unwind)]
+    pub fn write(&self, data: &[u8]) -> bool {
+        let Some(io) = self.io() else { return true };
+        let mut taken = false;
+        if io.queued.load(Ordering::Acquire) == 0 {
+            if let Ok(mut c) = io.stream.try_lock() {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                taken = matches!(
+                    napi::bindgen_prelude::within_runtime_if_available(|| {
+                        Pin::new(&mut *c).poll_write(&mut cx, data)
+                    }),
+                    Poll::Ready(Ok(n)) if n == data.len()
+                );
+                // the noop waker cannot finish a partial drain: let the task do it
+                if taken && !c.has_pending_output() {
+                    return true;
+                }
+            }
+        }
+        let cmd = if taken {
+            Command::Flush
+        } else {
+            Command::Write(data.to_vec())
+        };
+        io.queued.fetch_add(1, Ordering::SeqCst);
+        let cmd = match io.tx.try_send(cmd) {
+            Ok(()) => return true,
+            Err(e) => e.into_inner(),
+        };
+        if taken {
+            // unreachable in practice (a Flush is only queued when the queue was empty); the
+            // task flushes after whatever fills the queue anyway
+            io.queued.fetch_sub(1, Ordering::SeqCst);
+            return true;
+        }
+        // Full: ask for `drain`, then look again. The task clears `blocked` and emits the drain
+        // when it takes a command off the queue; a queue that was full after the flag was set
+        // still has a command to take, so the drain cannot be missed (a spurious one is
+        // harmless: JS then has nothing pending).
+        io.blocked.store(true, Ordering::SeqCst);
+        match io.tx.try_send(cmd) {
+            Ok(()) => true,
+            Err(_) => {
+                io.queued.fetch_sub(1, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+
+    /// `connection.end()`: ends our side after the queued writes.
+    #[napi(catch_unwind)]
+    pub fn end(&self) {
+        if let Some(io) = self.io() {
+            let tx = io.tx.clone();
+            napi::bindgen_prelude::spawn(async move {
+                let _ = tx.send(Command::End).await;
+            });
+        }
+    }
+
+    /// `destroy()`: an open connection's task closes it and emits `close` (DESTROYED); a dial
+    /// is cancelled and emits nothing more (JS is done with it).
+    #[napi(catch_unwind)]
+    pub fn destroy(&self) {
+        let core = &self.core;
+        let mut st = core.state();
+        match &*st {
+            State::Accepted(_) => {
+                let State::Accepted(conn) = std::mem::replace(&mut *st, State::Closed) else {
+                    return;
+                };
+                drop(st);
+                napi::bindgen_prelude::within_runtime_if_available(|| conn.get_ref().destroy());
+                core.finish(None);
+            }
+            State::Dialing(dial) => {
+                dial.cancel();
+                drop(st);
+                core.questions.clear();
+                if let Some(s) = core.sink.get() {
+                    s.close();
+                }
+            }
+            State::Running => {
+                drop(st);
+                if let Some(io) = core.io.get() {
+                    io.kill.notify_one();
+                }
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// Read-side backpressure: `paused` = JS's readable buffer is full.
+    #[napi(catch_unwind)]
+    pub fn set_paused(&self, paused: bool) {
+        self.core.flow.set_paused(paused);
+    }
+
+    /// `setKeepAlive(ms)` (0 = off).
+    #[napi(catch_unwind)]
+    pub fn set_keep_alive(&self, ms: u32) {
+        self.control(Control::KeepAlive(ms));
+    }
+
+    /// `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`.
+    #[napi(catch_unwind)]
+    pub fn set_timeout(&self, ms: u32) {
+        self.control(Control::Timeout(ms));
+    }
+
+    #[napi(catch_unwind)]
+    pub fn send_keep_alive(&self) {
+        self.control(Control::SendKeepAlive);
+    }
+
+    /// `rawStream.rtt` in milliseconds (0 when unknown).
+    #[napi(catch_unwind)]
+    pub fn rtt(&self) -> u32 {
+        let rtt = self
+            .io()
+            .and_then(|io| lock_stream(&io.stream).get_ref().rtt());
+        rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
+    }
+
+    /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
+    #[napi(catch_unwind)]
+    pub fn mtu(&self) -> u32 {
+        self.io()
+            .map_or(0, |io| lock_stream(&io.stream).get_ref().mtu() as u32)
+    }
+
+    /// JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event.
+    #[napi(catch_unwind)]
+    pub fn answer(&self, id: u32, value: bool) {
+        self.core.questions.answer(id, value);
+    }
+
+    /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
+    /// in it would.
+    #[napi(catch_unwind)]
+    pub fn inject_panic(&self) {
+        self.core.trip.trip();
+    }
+}
+
+impl NativeConnection {
+    /// Sends a keep-alive/timeout change (ignored before open, after close, or when saturated).
+    fn control(&self, c: Control) {
+        if let Some(io) = self.io() {
+            let _ = io.ctl.try_send(c);
+        }
+    }
+}
+
+/// Read and write halves sharing the connection behind a mutex (like `tokio::io::split`),
+/// so keep-alive/timeout settings can still reach the stream while both halves are in use.
+struct Half(Arc<Mutex<Connection>>);
+
+impl Half {
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        lock_stream(&self.0)
+    }
+}
+
+impl AsyncRead for Half {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Half {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_shutdown(cx)
+    }
+}
+
+fn apply(conn: &mut Connection, ctl: Control) {
+    let ms = |v: u32| (v > 0).then(|| Duration::from_millis(u64::from(v)));
+    match ctl {
+        Control::KeepAlive(v) => conn.set_keep_alive(ms(v)),
+        Control::Timeout(v) => conn.set_timeout(ms(v)),
+        Control::SendKeepAlive => conn.send_keep_alive(),
+    }
+}
+
+/// Moves bytes until both sides ended (Ok) or the stream failed (the first error wins).
+async fn run(
+    core: &ConnCore,
+    io: &Io,
+    mut rx: mpsc::Receiver<Command>,
+    mut ctl: mpsc::Receiver<Control>,
+) -> std::result::Result<(), String> {
+    let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
+    let flow = &core.flow;
+    let reader = async {
+        loop {
+            while flow.blocked() {
+                tokio::select! {
+                    _ = flow.changed() => {}
+                    Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
+                }
+            }
+            // settings are applied between reads so the next poll arms their timers;
+            // whole decrypted messages, no per-connection read buffer
+            let chunk = tokio::select! {
+                r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
+                    r.map_err(|e| e.to_string())?
+                }
+                Some(c) = ctl.recv() => {
+                    apply(&mut rd.lock(), c);
+                    continue;
+                }
+            };
+            let Some(chunk) = chunk else {
+                core.emit(JsConnectionEvent::End);
+                return Ok::<(), String>(());
+            };
+            flow.sent(chunk.len());
+            core.emit(JsConnectionEvent::Data { data: chunk.into() });
+        }
+    };
+    let writer = async {
+        while let Some(cmd) = rx.recv().await {
+            if io.blocked.swap(false, Ordering::SeqCst) {
+                core.emit(JsConnectionEvent::Drain);
+            }
+            match cmd {
+                Command::Write(v) => {
+                    wr.write_all(&v).await.map_err(|e| e.to_string())?;
+                    // the last queued write is fully handed to UDX before direct writes resume
+                    if io.queued.load(Ordering::Acquire) == 1 {
+                        wr.flush().await.map_err(|e| e.to_string())?;
+                    }
+                    io.queued.fetch_sub(1, Ordering::AcqRel);
+                }
+                Command::Flush => {
+                    wr.flush().await.map_err(|e| e.to_string())?;
+                    io.queued.fetch_sub(1, Ordering::AcqRel);
+                }
+                Command::End => {
+                    wr.shutdown().await.map_err(|e| e.to_string())?;
+                    return Ok::<(), String>(());
+                }
+            }
+        }
+        Err(DESTROYED.to_string())
+    };
+    tokio::pin!(reader, writer);
+    // clean close once the peer ended and we ended; the first error wins
+    let (mut read_done, mut write_done) = (false, false);
+    while !(read_done && write_done) {
+        tokio::select! {
+            r = &mut reader, if !read_done => {
+                r?;
+                read_done = true;
+            }
+            w = &mut writer, if !write_done => {
+                w?;
+                write_done = true;
+            }
+        }
+    }
+    Ok(())
+}
