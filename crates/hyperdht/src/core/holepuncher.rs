@@ -256,6 +256,9 @@ pub struct Punchers {
     pub(crate) pool_hits: VecDeque<(PuncherId, PoolId, SocketAddrV4)>,
     pub(crate) pool_owner: HashMap<PoolId, PuncherId>,
     pub(crate) next_pool: PoolId,
+    /// test support: the random probes' ports come from this stream instead of the thread RNG
+    /// (`Punchers::seed_random_ports`)
+    pub(crate) port_seed: Option<u64>,
     /// the latest time an input brought (for bookkeeping in `destroy`, which takes none)
     pub(crate) last_now: Option<Instant>,
 }
