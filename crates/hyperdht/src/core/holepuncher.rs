@@ -557,7 +557,7 @@ impl Punchers {
         p.next_round = None;
         p.random = None;
         self.release_pool(id, via);
-        self.end_randomized(id, true, self.last_now);
+        self.end_randomized(id, self.last_now);
         self.events.push_back(PunchEvent::Connected(id, from));
     }
 
@@ -573,12 +573,12 @@ impl Punchers {
         let Some(p) = self.list.get(&id) else {
             return;
         };
-        let (keep, connected) = (p.connected_via, p.connected.is_some());
+        let keep = p.connected_via;
         self.release_pool(id, keep);
         if let Some(k) = keep {
             self.pool_owner.remove(&k);
         }
-        self.end_randomized(id, connected, self.last_now);
+        self.end_randomized(id, self.last_now);
         let Some(mut p) = self.list.remove(&id) else {
             return;
         };

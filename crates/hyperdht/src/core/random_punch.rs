@@ -316,9 +316,10 @@ impl Punchers {
         }
     }
 
-    /// `_decrementRandomized`: the budget is freed; a successful random punch starts the
-    /// interval.
-    pub(crate) fn end_randomized(&mut self, id: PuncherId, connected: bool, now: Option<Instant>) {
+    /// `_decrementRandomized`: the budget is freed and the interval starts, however the punch
+    /// ended (upstream stamps `_lastRandomPunch` on every end: a connection, a puncher
+    /// destroyed unconnected, and a responder's, which never counts as connected).
+    pub(crate) fn end_randomized(&mut self, id: PuncherId, now: Option<Instant>) {
         let Some(p) = self.list.get_mut(&id) else {
             return;
         };
@@ -327,9 +328,7 @@ impl Punchers {
         }
         p.randomized = false;
         self.random.punches = self.random.punches.saturating_sub(1);
-        if connected {
-            self.random.last = now.or(self.random.last);
-        }
+        self.random.last = now.or(self.random.last);
     }
 
     /// The random-punch budget (servers and connects check it before punching).
