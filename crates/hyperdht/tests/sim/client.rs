@@ -2,12 +2,15 @@
 //! connect.rs` (`Dialing`) and `driver/connect.rs`. A connect reserves a UDX stream, starts
 //! `Core::connect`, follows its [`ConnectOut`]s (remembers the server's stream, accepts the
 //! server's first packet on the passive path, answers the veto from the host's policy), and on
-//! `Done` connects the stream where the core says and starts the secret-stream sender.
+//! `Done` connects the stream where the core says and starts the secret-stream sender. A
+//! connection punched through a pool socket (`Established.via`, RANDOM-NAT birthday punching)
+//! moves its stream there (same id), and the socket is the connection's from then on.
 
 use std::net::SocketAddrV4;
 use std::time::Instant;
 
-use hyperdht_core::core::connect::{ConnectError, ConnectOut, ConnectParams};
+use hyperdht_core::core::connect::{ConnectError, ConnectOut, ConnectParams, Established};
+use hyperdht_core::core::random_punch::PoolId;
 use hyperdht_core::core::Output;
 use hyperdht_core::stats::Path;
 use hyperdht_crypto::KeyPair;
@@ -15,6 +18,7 @@ use hyperdht_crypto::KeyPair;
 use super::host::{Ask, SimHost};
 use super::secret::{App, Role};
 use super::udx::{Open, Side};
+use super::SERVER_PORT;
 
 /// `dht.connect(publicKey, opts)` options the simulation varies.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub struct Dial {
     /// `Done`: the path taken, or the error
     pub result: Option<Result<Path, ConnectError>>,
     pub done_at: Option<Instant>,
+    /// the pool socket the connection was punched through (its stream lives there)
+    pub via: Option<PoolId>,
     /// the app dropped the connect before it ended
     pub cancelled: bool,
 }
@@ -93,9 +99,13 @@ impl SimHost {
             lan_ping: false,
         };
         // like `c.rawStream`, the stream exists before the handshake is sent
-        let stream = self
-            .streams
-            .open(Side::Client(u64::MAX), stream_id, Open::Reserve, now);
+        let stream = self.streams.open(
+            Side::Client(u64::MAX),
+            SERVER_PORT,
+            stream_id,
+            Open::Reserve,
+            now,
+        );
         let id = self.core.connect(params, &mut self.node, now);
         self.streams.list[stream].side = Side::Client(id);
         self.dials.insert(
@@ -108,6 +118,7 @@ impl SimHost {
                 passive: false,
                 result: None,
                 done_at: None,
+                via: None,
                 cancelled: false,
             },
         );
@@ -187,21 +198,19 @@ impl SimHost {
         }
     }
 
-    fn connect_done(
-        &mut self,
-        id: u64,
-        result: Result<hyperdht_core::core::connect::Established, ConnectError>,
-        now: Instant,
-    ) {
+    fn connect_done(&mut self, id: u64, result: Result<Established, ConnectError>, now: Instant) {
         let Some(d) = self.dials.get_mut(&id) else {
             return;
         };
         d.done_at = Some(now);
-        let i = d.stream;
+        let mut i = d.stream;
         match result {
             Ok(est) => {
                 d.result = Some(Ok(est.path));
                 let payload = d.payload.clone();
+                if let (Some(socket), Some(_)) = (est.via, est.connect_to) {
+                    i = self.move_to_pool(id, socket, now);
+                }
                 if let Some(addr) = est.connect_to {
                     self.streams.connect(i, est.remote_id, addr, now);
                 }
@@ -214,6 +223,30 @@ impl SimHost {
                 self.drop_stream(id, now);
             }
         }
+    }
+
+    /// `Dialing::established` with `via`: the stream (same id) moves to pool socket `socket`,
+    /// which belongs to the connection from now on. Returns the stream's index. If the
+    /// socket is gone, the stream stays on the DHT socket (`fail_established`).
+    fn move_to_pool(&mut self, id: u64, socket: PoolId, now: Instant) -> usize {
+        let old = self.dials[&id].stream;
+        let Some(port) = self.pool.port_of(socket) else {
+            return old;
+        };
+        let local_id = self.streams.list[old].local_id;
+        if self.streams.index_of(port, local_id).is_some() {
+            return old;
+        }
+        self.streams.destroy(old);
+        let i = self
+            .streams
+            .open(Side::Client(id), port, local_id, Open::Reserve, now);
+        self.pool.hand_over(socket);
+        if let Some(d) = self.dials.get_mut(&id) {
+            d.stream = i;
+            d.via = Some(socket);
+        }
+        i
     }
 
     /// A connect's stream found its peer: on the passive path that is the server connecting.

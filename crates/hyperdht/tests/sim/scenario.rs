@@ -10,7 +10,7 @@ use hyperdht_crypto::KeyPair;
 use hyperdht_netsim::{HostId, NatClass, NatConfig, Net, NetConfig};
 
 use super::client::ConnectOpts;
-use super::Sim;
+use super::{Sim, SERVER_PORT};
 
 /// Public DHT nodes besides the bootstrapper (≥ 3, see the netsim README).
 pub const DHT_NODES: usize = 4;
@@ -184,6 +184,10 @@ impl Pair {
                 .filter_map(|c| c.app.as_ref().and_then(|a| a.secret_at))
                 .map(ms)
                 .next(),
+            client_on_pool: d.via.is_some(),
+            server_on_pool: server_conns.iter().any(|c| c.port != SERVER_PORT),
+            client_pool_peak: c.pool.peak,
+            server_pool_peak: srv.pool.peak,
         }
     }
 }
@@ -208,6 +212,12 @@ pub struct Outcome {
     pub echo_exact: bool,
     /// virtual ms until the server's secret stream was up
     pub server_secret_at: Option<u128>,
+    /// the client's / server's connection lives on a pool socket (RANDOM-NAT punching)
+    pub client_on_pool: bool,
+    pub server_on_pool: bool,
+    /// pool sockets each side had open at once, at most (birthday sockets: 255)
+    pub client_pool_peak: usize,
+    pub server_pool_peak: usize,
 }
 
 impl Outcome {
@@ -219,13 +229,20 @@ impl Outcome {
             None => "-".into(),
         };
         let opt = |v: Option<u128>| v.map_or("-".to_string(), |v| v.to_string());
+        let pool = |on: bool, peak: usize| match (on, peak) {
+            (_, 0) => "-".to_string(),
+            (true, n) => format!("{n}, on one"),
+            (false, n) => format!("{n}"),
+        };
         format!(
-            "| {name} | {result} | {:?} | node c={:?} s={:?} | punch c={:?} s={:?} | {} | {} |",
+            "| {name} | {result} | {:?} | node c={:?} s={:?} | punch c={:?} s={:?} | pool c={} s={} | {} | {} |",
             self.server_paths,
             self.client_node,
             self.server_node,
             self.client_punch,
             self.server_punch,
+            pool(self.client_on_pool, self.client_pool_peak),
+            pool(self.server_on_pool, self.server_pool_peak),
             opt(self.connect_ms),
             opt(self.echo_ms),
         )
