@@ -256,6 +256,9 @@ pub struct Punchers {
     pub(crate) pool_hits: VecDeque<(PuncherId, PoolId, SocketAddrV4)>,
     pub(crate) pool_owner: HashMap<PoolId, PuncherId>,
     pub(crate) next_pool: PoolId,
+    /// test support: the random probes' ports come from this stream instead of the thread RNG
+    /// (`Punchers::seed_random_ports`)
+    pub(crate) port_seed: Option<u64>,
     /// the latest time an input brought (for bookkeeping in `destroy`, which takes none)
     pub(crate) last_now: Option<Instant>,
 }
@@ -554,7 +557,7 @@ impl Punchers {
         p.next_round = None;
         p.random = None;
         self.release_pool(id, via);
-        self.end_randomized(id, true, self.last_now);
+        self.end_randomized(id, self.last_now);
         self.events.push_back(PunchEvent::Connected(id, from));
     }
 
@@ -570,12 +573,12 @@ impl Punchers {
         let Some(p) = self.list.get(&id) else {
             return;
         };
-        let (keep, connected) = (p.connected_via, p.connected.is_some());
+        let keep = p.connected_via;
         self.release_pool(id, keep);
         if let Some(k) = keep {
             self.pool_owner.remove(&k);
         }
-        self.end_randomized(id, connected, self.last_now);
+        self.end_randomized(id, self.last_now);
         let Some(mut p) = self.list.remove(&id) else {
             return;
         };

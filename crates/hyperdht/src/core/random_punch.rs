@@ -112,12 +112,23 @@ impl RandomBudget {
     }
 }
 
-/// `randomPort()`: 1000..65536.
-fn random_port() -> u16 {
-    1000 + (rand::random::<u32>() % 64536) as u16
-}
-
 impl Punchers {
+    /// `randomPort()`: 1000..65536.
+    fn random_port(&mut self) -> u16 {
+        let r = match self.port_seed.as_mut() {
+            Some(state) => splitmix32(state),
+            None => rand::random::<u32>(),
+        };
+        1000 + (r % 64536) as u16
+    }
+
+    /// Test support: draws the random probes' ports (`_randomProbes`) from a stream seeded
+    /// with `seed` instead of the thread RNG, so a simulated RANDOM-NAT punch replays by seed
+    /// (`crates/hyperdht/tests/sim`).
+    pub fn seed_random_ports(&mut self, seed: u64) {
+        self.port_seed = Some(seed);
+    }
+
     /// Starts the random strategy for `(local, remote)`; false if this pair has none (or the
     /// remote has no verified address).
     pub(crate) fn punch_random(
@@ -213,7 +224,8 @@ impl Punchers {
                 }
                 *left -= 1;
                 *next = now + RANDOM_PAUSE;
-                let to = SocketAddrV4::new(*host, random_port());
+                let host = *host;
+                let to = SocketAddrV4::new(host, self.random_port());
                 self.ping(id, to, node);
             }
             RandomPunch::Birthday {
@@ -304,9 +316,10 @@ impl Punchers {
         }
     }
 
-    /// `_decrementRandomized`: the budget is freed; a successful random punch starts the
-    /// interval.
-    pub(crate) fn end_randomized(&mut self, id: PuncherId, connected: bool, now: Option<Instant>) {
+    /// `_decrementRandomized`: the budget is freed and the interval starts, however the punch
+    /// ended (upstream stamps `_lastRandomPunch` on every end: a connection, a puncher
+    /// destroyed unconnected, and a responder's, which never counts as connected).
+    pub(crate) fn end_randomized(&mut self, id: PuncherId, now: Option<Instant>) {
         let Some(p) = self.list.get_mut(&id) else {
             return;
         };
@@ -315,9 +328,7 @@ impl Punchers {
         }
         p.randomized = false;
         self.random.punches = self.random.punches.saturating_sub(1);
-        if connected {
-            self.random.last = now.or(self.random.last);
-        }
+        self.random.last = now.or(self.random.last);
     }
 
     /// The random-punch budget (servers and connects check it before punching).
@@ -332,4 +343,13 @@ impl Punchers {
             self.random.last = defer_until;
         }
     }
+}
+
+/// One step of splitmix64, the high half.
+fn splitmix32(state: &mut u64) -> u32 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 32) as u32
 }

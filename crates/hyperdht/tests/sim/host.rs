@@ -7,7 +7,10 @@
 //!
 //! Datagrams on the server socket go to the node first (dht-rpc frames), then to the UDX
 //! streams (by receiver id), and a leftover single byte is a holepunch probe
-//! (`Core::on_probe`); the client socket carries dht-rpc frames and probes only.
+//! (`Core::on_probe`); the client socket carries dht-rpc frames and probes only. Pool sockets
+//! of RANDOM-NAT punching are more ports on the host (`pool.rs`); a server slot's stream
+//! waits for its client on the DHT socket and on the pool sockets it reached
+//! (`candidates.rs`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddrV4;
@@ -27,15 +30,10 @@ use hyperdht_rpc::driver::{QueryEvent, HANDLER_TAG};
 use hyperdht_rpc::messages::error_code::UNKNOWN_COMMAND;
 use hyperdht_rpc::node::{Config, Event, Node, Reply, SocketKind};
 
-use super::secret::{App, Role};
+use super::candidates::PendingAccept;
+use super::pool::Pool;
 use super::udx::{Open, Side, Streams};
 use super::{CLIENT_PORT, SERVER_PORT};
-
-/// Pool sockets (RANDOM-NAT punching, `core/random_punch.rs`) are not hosted yet: a test
-/// that gets the core to open one fails loudly rather than passing on a wrong model.
-const POOL_UNSUPPORTED: &str = "the sim harness does not host pool sockets yet (RANDOM-NAT \
-    punching: PoolOp / AcceptOn / Core::on_pool_probe); add them to tests/sim before relying \
-    on this cell";
 
 /// Unix time (ms) at the start of every simulation.
 const WALL_CLOCK_MS: u64 = 1_767_225_600_000;
@@ -110,6 +108,10 @@ pub struct SimHost {
     pub dials: BTreeMap<u64, super::client::Dial>,
     /// the last UDX stream id a connect reserved
     pub(crate) next_stream_id: u32,
+    /// pool sockets of RANDOM-NAT punching (`pool.rs`)
+    pub pool: Pool,
+    /// accepted handshakes whose stream has not connected yet (`candidates.rs`)
+    pub pending: Vec<(SlotKey, PendingAccept)>,
     out: VecDeque<Transmit>,
 }
 
@@ -141,6 +143,8 @@ impl SimHost {
             block_udx_out: false,
             dials: BTreeMap::new(),
             next_stream_id: 0x5100_0000,
+            pool: Pool::default(),
+            pending: Vec::new(),
             out: VecDeque::new(),
         }
     }
@@ -240,6 +244,7 @@ impl SimHost {
                 },
             );
         }
+        self.release_handed();
         let before = self.out.len();
         self.streams.drain_transmits(&mut self.out);
         if self.block_udx_out {
@@ -291,7 +296,7 @@ impl SimHost {
         match o {
             Output::Server(s) => self.on_server_out(s, now),
             Output::Announcer(a) => self.announcer.push((now, a)),
-            Output::Pool(_) => panic!("{POOL_UNSUPPORTED}"),
+            Output::Pool(op) => self.pool_op(op, now),
             // client connects (`client.rs`); PLUGIN forwards never come (no plugin registered)
             #[allow(unreachable_patterns)]
             other => self.on_connect_output(other, now),
@@ -311,7 +316,7 @@ impl SimHost {
                     FirewallPolicy::Hold => self.held.push(key),
                 }
             }
-            ServerOut::AcceptOn { .. } => panic!("{POOL_UNSUPPORTED}"),
+            ServerOut::AcceptOn { key, socket } => self.accept_on(key, socket, now),
             ServerOut::AskVeto { key, info } => {
                 self.asks.push(Ask::ServerVeto { key, info });
                 let allowed = self.policy.allow_holepunch;
@@ -335,10 +340,14 @@ impl SimHost {
                     },
                     StreamOpen::Accept => Open::Accept { remote_id },
                 };
-                let i = self.streams.open(Side::Server(key), local_id, how, now);
-                let c = &mut self.streams.list[i];
-                c.app = Some(App::new(&result, Role::Echo));
-                c.deadline = Some(now + timeout);
+                let pending = PendingAccept {
+                    local_id,
+                    remote_id,
+                    result,
+                    timeout,
+                };
+                self.pending.push((key, pending));
+                self.candidate(key, SERVER_PORT, how, now);
             }
         }
     }
@@ -355,33 +364,28 @@ impl SimHost {
             c.reported = true;
             any = true;
             match c.side {
-                Side::Server(key) => {
-                    let path = self
-                        .core
-                        .server_stream_connected(key, None, &mut self.node, now);
-                    self.streams.list[i].path = Some(path);
-                }
+                Side::Server(key) => self.candidate_connected(key, i, now),
                 Side::Client(id) => self.client_stream_connected(id, i, now),
             }
         }
         any
     }
 
-    /// Server streams whose client never came (`deliver`'s timeout in the engine).
+    /// Server candidate streams whose client never came (`candidate`'s timeout in the engine).
     fn expire_accepts(&mut self, now: Instant) {
         for i in 0..self.streams.list.len() {
-            let c = &mut self.streams.list[i];
+            let c = &self.streams.list[i];
             let due = c.deadline.is_some_and(|t| t <= now);
             if !due || c.connected_at.is_some() || c.failed {
                 continue;
             }
-            c.failed = true;
-            c.deadline = None;
-            if let Side::Server(key) = c.side {
-                self.core.server_stream_failed(key, &mut self.node, now);
-            }
-            self.streams.destroy(i);
+            self.candidate_failed(i, now);
         }
+    }
+
+    /// Queues a datagram (pool probes; everything else is drained in `pump`).
+    pub(crate) fn queue(&mut self, t: Transmit) {
+        self.out.push_back(t);
     }
 
     fn accept_deadline(&self) -> Option<Instant> {
@@ -402,10 +406,17 @@ impl Endpoint for SimHost {
         let socket = match port {
             SERVER_PORT => SocketKind::Server,
             CLIENT_PORT => SocketKind::Client,
-            _ => return, // nothing bound there
+            _ => {
+                if let Some(socket) = self.pool.at_port(port) {
+                    self.pool_datagram(socket, port, from, data, now);
+                    self.pump(now);
+                }
+                return; // else nothing bound there
+            }
         };
         let dht = self.node.handle_datagram(socket, from, data, now);
-        let udx = !dht && socket == SocketKind::Server && self.streams.feed(from, data, now);
+        let udx =
+            !dht && socket == SocketKind::Server && self.streams.feed(SERVER_PORT, from, data, now);
         if !dht && !udx && data.len() == 1 {
             self.core.on_probe(socket, from, &mut self.node, now);
         }

@@ -9,13 +9,19 @@
 //! * the test drives nodes through [`Sim::host_mut`] (listen, connect, answers) and runs the
 //!   world with [`Sim::run_until`], whose failures name the seed.
 //!
+//! A host runs what the tokio driver runs (`crates/hyperdht/src/driver/`): client connects
+//! (`client.rs`, `driver/dial.rs`), the pool sockets of RANDOM-NAT punching as more UDP ports
+//! (`pool.rs`, `driver/pool.rs`), and a server slot's stream waiting on several sockets
+//! (`candidates.rs`, `driver/engine.rs`).
+//!
 //! Reproducing a failure: every message carries `seed=N`; `NETSIM_SEED=N cargo test -p
 //! hyperdht-core --test <file> <name>` runs the same network: topology, NAT ports, and the
 //! random stream that latency jitter and loss draw from. Key pairs and payloads come from the
 //! seed too. What the seed cannot pin is the nodes' own randomness, which the crates draw from
 //! the OS / thread RNG with no hook: dht-rpc's ephemeral table ids, tids and tick phases
 //! (maintenance timing), `HashMap` iteration orders in the rpc node and the core, Noise
-//! ephemeral keys, secretstream headers, holepunch nonces and server UDX stream ids. Hence:
+//! ephemeral keys, secretstream headers, holepunch nonces and server UDX stream ids (the
+//! ports RANDOM-NAT punching probes do follow the seed: `Punchers::seed_random_ports`). Hence:
 //! * on links without jitter and loss (the matrix) a seed repeats a run exactly as far as a
 //!   test can see: outcome, paths, NAT verdicts and virtual timings (`a_seed_repeats_its_outcome`);
 //!   only background maintenance traffic varies a little;
@@ -25,8 +31,11 @@
 //!   ordered maps (or sorted keys) where iteration order decides what is sent first.
 #![allow(dead_code)]
 
+pub mod candidates;
 pub mod client;
 pub mod host;
+pub mod pool;
+pub mod scenario;
 pub mod secret;
 pub mod udx;
 
@@ -52,6 +61,8 @@ pub struct Sim {
     /// the public DHT nodes' endpoint indices (bootstrapper first)
     pub dht: Vec<usize>,
     rng: Rng,
+    /// nodes added so far
+    nodes: u64,
 }
 
 impl Sim {
@@ -66,6 +77,7 @@ impl Sim {
             boot,
             dht: Vec::new(),
             rng,
+            nodes: 0,
         };
         let cfg = Config {
             ephemeral: Some(false),
@@ -115,7 +127,12 @@ impl Sim {
     fn add_node(&mut self, host: HostId, name: &str, cfg: Config) -> usize {
         let local = SocketAddrV4::new(self.world.net().host_ip(host), SERVER_PORT);
         let now = self.world.now();
-        self.world.add(host, SimHost::new(name, cfg, local, now))
+        let mut h = SimHost::new(name, cfg, local, now);
+        // the random probes' ports follow the seed (one stream per node)
+        self.nodes += 1;
+        let seed = self.world.net().sub_seed(0x9047_0000 + self.nodes);
+        h.core.punchers.seed_random_ports(seed);
+        self.world.add(host, h)
     }
 
     /// A default hyperdht node (adaptive, firewalled until proven otherwise) on `host`,

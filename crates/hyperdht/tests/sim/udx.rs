@@ -1,7 +1,9 @@
-//! UDX streams on a simulated host's server socket: the deterministic twin of
+//! UDX streams on a simulated host's sockets: the deterministic twin of
 //! `crates/udx/src/socket.rs` (`UdxSocket::connect` / `connect_unverified` / `accept` /
-//! `reserve`) without tokio. Streams are demultiplexed by the receiver id in the UDX header;
-//! each one carries the secret-stream application of [`crate::sim::secret`] on top.
+//! `reserve`) without tokio. A stream lives on one socket (a local port: the DHT server
+//! socket, or a pool socket of RANDOM-NAT punching); each socket demultiplexes its streams by
+//! the receiver id in the UDX header, as udx-native does per socket. Each stream carries the
+//! secret-stream application of [`crate::sim::secret`] on top.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
@@ -14,7 +16,6 @@ use hyperdht_udx::header::Header;
 use hyperdht_udx::{Stream, StreamEvent, UdxError};
 
 use super::secret::App;
-use super::SERVER_PORT;
 
 /// Datagrams a reserved stream keeps until it is connected (`EARLY_DATAGRAMS` in udx).
 const EARLY_DATAGRAMS: usize = 16;
@@ -42,6 +43,9 @@ enum Wait {
 /// One UDX stream with its application, and what the test reads about it afterwards.
 pub struct Conn {
     pub side: Side,
+    /// the local port (socket) it lives on, and our stream id there
+    pub port: u16,
+    pub local_id: u32,
     pub stream: Stream,
     pub remote: Option<SocketAddrV4>,
     wait: Wait,
@@ -60,6 +64,8 @@ pub struct Conn {
     pub deadline: Option<Instant>,
     /// the server gave up waiting for the client's first packet (`server_stream_failed`)
     pub failed: bool,
+    /// a server candidate (of several sockets) another candidate beat to the connection
+    pub lost: bool,
     /// closed: `None` clean or destroyed locally, `Some(e)` with an error
     pub closed: Option<Option<UdxError>>,
 }
@@ -96,12 +102,12 @@ impl Conn {
     }
 }
 
-/// Every stream of one host (live and finished, in creation order) and the receiver-id
-/// index of the live ones.
+/// Every stream of one host (live and finished, in creation order) and the (port,
+/// receiver id) index of the live ones.
 #[derive(Default)]
 pub struct Streams {
     pub list: Vec<Conn>,
-    by_id: BTreeMap<u32, usize>,
+    by_id: BTreeMap<(u16, u32), usize>,
 }
 
 /// How to open a stream.
@@ -119,8 +125,9 @@ pub enum Open {
 }
 
 impl Streams {
-    /// A new stream with our id `local_id`; returns its index in [`Streams::list`].
-    pub fn open(&mut self, side: Side, local_id: u32, how: Open, now: Instant) -> usize {
+    /// A new stream with our id `local_id` on socket `port`; returns its index in
+    /// [`Streams::list`].
+    pub fn open(&mut self, side: Side, port: u16, local_id: u32, how: Open, now: Instant) -> usize {
         let mut stream = Stream::new_at(local_id, now);
         let (wait, remote, connected_at) = match how {
             Open::Connect {
@@ -140,6 +147,8 @@ impl Streams {
         let i = self.list.len();
         self.list.push(Conn {
             side,
+            port,
+            local_id,
             stream,
             remote,
             wait,
@@ -151,15 +160,21 @@ impl Streams {
             reported: false,
             deadline: None,
             failed: false,
+            lost: false,
             closed: None,
         });
-        self.by_id.insert(local_id, i);
+        self.by_id.insert((port, local_id), i);
         i
     }
 
-    /// The index of the live stream with our id `local_id`.
-    pub fn index_of(&self, local_id: u32) -> Option<usize> {
-        self.by_id.get(&local_id).copied()
+    /// The index of the live stream with our id `local_id` on socket `port`.
+    pub fn index_of(&self, port: u16, local_id: u32) -> Option<usize> {
+        self.by_id.get(&(port, local_id)).copied()
+    }
+
+    /// Whether a stream still lives on socket `port`.
+    pub fn live_on(&self, port: u16) -> bool {
+        self.by_id.keys().any(|(p, _)| *p == port)
     }
 
     /// Connects a reserved (or accepting) stream to `remote_id` at `addr`, then replays the
@@ -204,9 +219,9 @@ impl Streams {
         c.stream.destroy();
     }
 
-    /// A datagram on the server socket: true if it was a UDX packet for one of our streams.
-    pub fn feed(&mut self, from: SocketAddrV4, d: &[u8], now: Instant) -> bool {
-        let Some(i) = Header::peek_id(d).and_then(|id| self.by_id.get(&id).copied()) else {
+    /// A datagram on socket `port`: true if it was a UDX packet for one of its streams.
+    pub fn feed(&mut self, port: u16, from: SocketAddrV4, d: &[u8], now: Instant) -> bool {
+        let Some(i) = Header::peek_id(d).and_then(|id| self.by_id.get(&(port, id)).copied()) else {
             return false;
         };
         let c = &mut self.list[i];
@@ -239,7 +254,7 @@ impl Streams {
         }
     }
 
-    /// Moves every stream's outgoing datagrams to `out` (from the server socket).
+    /// Moves every stream's outgoing datagrams to `out` (from the stream's socket).
     pub fn drain_transmits(&mut self, out: &mut std::collections::VecDeque<Transmit>) {
         for c in &mut self.list {
             let Some(to) = c.remote else {
@@ -247,7 +262,7 @@ impl Streams {
             };
             while let Some(d) = c.stream.poll_transmit() {
                 out.push_back(Transmit {
-                    src_port: SERVER_PORT,
+                    src_port: c.port,
                     to,
                     data: d,
                     ttl: None,
