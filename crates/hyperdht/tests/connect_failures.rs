@@ -52,7 +52,8 @@ fn slow_open() -> ConnectOpts {
 /// After a failed connect: the server's stream (if it opened one) gave up, punchers are
 /// gone on both sides and the server's handshake slots are cleared.
 fn assert_cleaned_up(p: &mut Pair) {
-    p.s.run_for(Duration::from_secs(35));
+    // a stream waiting for a punched client lives 50 s (`PUNCH_CONNECT_TIMEOUT`)
+    p.s.run_for(Duration::from_secs(60));
     let tag = p.tag();
     let (c, s) = (p.s.host(p.client), p.s.host(p.server));
     assert!(
@@ -578,17 +579,14 @@ fn random_punches_are_twenty_seconds_apart() {
     }
 }
 
-/// KNOWN BUG (found by sweeping the random cells over 250 seeds each way): a RANDOM-NAT punch
-/// may run ~35 s (1750 probes 20 ms apart; ~5 s on average; 9 of 500 took longer than 20 s,
-/// 6 of them got through before the probes ran out), but the server gives up the slot's
-/// stream `CONNECT_TIMEOUT` (20 s) after the handshake
-/// (`core/server/handshakes.rs`; upstream keeps `hs.rawStream` until the puncher aborts).
-/// A punch that gets through later connects the client to a server that no longer has the
-/// stream: the client's connect resolves (holepunched), nothing it sends is answered, and
-/// its stream times out. The server's puncher also keeps punching for a slot that is gone.
-/// These two seeds hit it in each direction; a fix flips them to a full echo.
+/// Found by sweeping the random cells over 250 seeds each way: a RANDOM-NAT punch may run
+/// ~35 s (1750 probes 20 ms apart; ~5 s on average; 9 of 500 took longer than 20 s), and the
+/// server used to give up the slot's stream 20 s after the handshake, so a punch that got
+/// through later connected the client to nothing. The server now keeps a stream waiting for a
+/// punched client 50 s (upstream keeps `hs.rawStream` until its puncher aborts); these two seeds,
+/// one each way, punch through after 20 s and must echo.
 #[test]
-fn known_bug_random_punch_outlasts_the_server_stream() {
+fn a_random_punch_slower_than_20_s_still_connects() {
     use NatClass::{Consistent, Random};
     for (name, seed, layout) in [
         ("slow_c2r", 1100, Layout::Apart(Consistent, Random)),
@@ -603,18 +601,9 @@ fn known_bug_random_punch_outlasts_the_server_stream() {
             o.connect_ms.unwrap_or(0) > 20_000,
             "slower than 20 s, {tag}"
         );
-        assert!(o.server_paths.is_empty() && o.echo_ms.is_none(), "{tag}");
-        let srv = &p.s.host(p.server).streams.list;
         assert!(
-            srv.iter().all(|c| c.failed),
-            "the server gave up first, {tag}"
-        );
-        p.s.run_for(Duration::from_secs(120));
-        let closed = p.s.host(p.client).dial_conn(id).closed;
-        assert_eq!(
-            closed,
-            Some(Some(hyperdht_udx::UdxError::TimedOut)),
-            "{tag}"
+            !o.server_paths.is_empty() && o.echo_ms.is_some(),
+            "echoed, {tag}"
         );
     }
 }
