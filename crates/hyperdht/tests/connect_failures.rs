@@ -594,7 +594,7 @@ fn a_random_punch_slower_than_20_s_still_connects() {
     ] {
         let mut p = Pair::new(name, seed_from_env(seed), internet(), layout);
         p.listen(ServerConfig::default());
-        let (id, o) = connect_and_run(&mut p, opts(), Duration::from_secs(60));
+        let (_id, o) = connect_and_run(&mut p, opts(), Duration::from_secs(60));
         let tag = format!("{} {o:?}", p.tag());
         assert_eq!(o.result, Some(Ok(Path::Holepunched)), "{tag}");
         assert!(

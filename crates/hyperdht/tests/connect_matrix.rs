@@ -71,7 +71,7 @@ fn cell(name: &str, default_seed: u64, layout: Layout, expect: Expect) {
         }
     }
     // afterwards: closed cleanly (or timed out on the server), nothing left behind
-    p.s.run_for(Duration::from_secs(35));
+    p.s.run_for(Duration::from_secs(60));
     let (c, s) = (p.s.host(p.client), p.s.host(p.server));
     let tag = p.tag();
     match expect {
