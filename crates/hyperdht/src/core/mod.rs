@@ -145,17 +145,7 @@ impl Core {
         now: Instant,
         f: impl FnOnce(&mut Server, &mut Ctx<'_>) -> R,
     ) -> Option<R> {
-        let srv = self.servers.get_mut(target)?;
-        let mut ctx = Ctx {
-            node,
-            punchers: &mut self.punchers,
-            tags: &mut self.tags,
-            out: &mut self.out,
-            stats: &self.stats,
-            now,
-            local_address: self.local_address,
-        };
-        let r = f(srv, &mut ctx);
+        let r = self.with_server_raw(target, node, now, f)?;
         self.dispatch_punch_events(node, now);
         Some(r)
     }
@@ -163,30 +153,12 @@ impl Core {
     /// Hands punch events to the state machines waiting on them.
     fn dispatch_punch_events(&mut self, node: &mut Node, now: Instant) {
         while let Some(ev) = self.punchers.poll_event() {
-            match ev {
-                PunchEvent::Analyzed(pid) => {
-                    let keys: Vec<SlotKey> = self
-                        .servers
-                        .values()
-                        .flat_map(|s| {
-                            let target = s.target();
-                            s.slots.iter().enumerate().filter_map(move |(i, slot)| {
-                                let slot = slot.as_ref()?;
-                                (slot.hp.as_ref()?.puncher == pid).then_some(SlotKey {
-                                    target,
-                                    slot: i,
-                                    gen: slot.gen,
-                                })
-                            })
-                        })
-                        .collect();
-                    for key in keys {
-                        self.with_server_raw(&key.target, node, now, |s, ctx| {
-                            s.advance_rounds(key, ctx)
-                        });
-                    }
+            if let PunchEvent::Analyzed(pid) = ev {
+                if let Some(key) = self.slot_of_puncher(pid) {
+                    self.with_server_raw(&key.target, node, now, |s, ctx| {
+                        s.advance_rounds(key, ctx)
+                    });
                 }
-                PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
             }
             self.with_connects_raw(node, now, |c, ctx| c.on_punch_event(ev, ctx));
         }

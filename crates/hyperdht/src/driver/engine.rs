@@ -206,20 +206,22 @@ impl Engine {
                 self.candidate(rpc, key, raw, None);
             }
             ServerOut::AcceptOn { key, socket } => {
-                let Some(info) = self.pending_streams.get(&key) else {
-                    return;
-                };
-                let Some(udx) = self.pool.get(socket) else {
-                    return;
-                };
-                let remote_id = info.remote_id;
-                let Some(raw) = udx.try_reserve(info.local_id) else {
-                    return;
-                };
-                raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
-                self.candidate(rpc, key, raw, Some(socket));
+                self.accept_on_pool(rpc, key, socket);
             }
         }
+    }
+
+    /// Makes pool socket `socket` a candidate for the pending server stream `key`: the slot's
+    /// stream id is reserved there and connects on the client's first packet. The socket, if
+    /// the stream id could be reserved on it.
+    fn accept_on_pool(&mut self, rpc: Dht, key: SlotKey, socket: PoolId) -> Option<UdxSocket> {
+        let info = self.pending_streams.get(&key)?;
+        let udx = self.pool.get(socket)?.clone();
+        let remote_id = info.remote_id;
+        let raw = udx.try_reserve(info.local_id)?;
+        raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
+        self.candidate(rpc, key, raw, Some(socket));
+        Some(udx)
     }
 
     /// A UDX packet for stream `id` reached pool socket `socket`, which has no such stream: a
@@ -241,16 +243,9 @@ impl Engine {
             return;
         };
         let Some(rpc) = self.rpc.clone() else { return };
-        let Some(udx) = self.pool.get(socket).cloned() else {
-            return;
-        };
-        let remote_id = self.pending_streams[&key].remote_id;
-        let Some(raw) = udx.try_reserve(id) else {
-            return;
-        };
-        raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
-        self.candidate(rpc, key, raw, Some(socket));
-        udx.feed(SocketAddr::V4(from), d);
+        if let Some(udx) = self.accept_on_pool(rpc, key, socket) {
+            udx.feed(SocketAddr::V4(from), d);
+        }
     }
 
     /// A stream with our id `local_id` on pool socket `socket` (a connect punched through it),
