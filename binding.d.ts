@@ -50,7 +50,11 @@ export declare class NativeConnection {
   /**
    * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
    * in it would.
+   * JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
+   * `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
+   * pairing is no longer wanted: JS ends that relay connection.
    */
+  relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
   injectPanic(): void
 }
 
@@ -165,6 +169,17 @@ export declare class NativeRawStream {
    * events going to `onEvent`. Returns false if the stream is gone or already connected.
    */
   connect(remoteId: number, host: string, port: number, onEvent: (arg: JsRawStreamEvent) => void): boolean
+  /**
+   * udx-native's stream `firewall(socket, port, host)` option: `onDatagram({host, port})` is
+   * called once with the source of the first datagram that reaches this unconnected stream
+   * (JS decides and calls `connect`, which processes the datagrams kept meanwhile).
+   */
+  watchFirstDatagram(onDatagram: (arg: JsAddress) => void): void
+  /**
+   * udx-native `relayTo(destination)`: datagrams for this stream go, unprocessed, to
+   * `destination`'s peer (blind-relay servers link two streams this way).
+   */
+  relayTo(destination: NativeRawStream): void
   /** `rawStream.write(data)`: false = queue full, wait for `drain` and retry. */
   write(data: Uint8Array): boolean
   /** `rawStream.end()`: a UDX END after the queued writes. */
@@ -193,6 +208,10 @@ export declare class NativeServer {
   listen(keyPair: JsKeyPairArg, opts: JsListenOptions, onEvent: ((arg: JsServerEvent) => void)): Promise<void>
   /** JS's answer to a `firewall` event. */
   firewallReply(id: number, reject: boolean): void
+  /** JS's answer to a `relay-through` event (the relay key its function chose, or null). */
+  relayThroughReply(id: number, key?: Buffer | undefined | null): void
+  /** JS paired relay request `id` (see `NativeConnection.relayReply`). */
+  relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
   /** JS's answer to a `holepunch-veto` event. */
   holepunchReply(id: number, allow: boolean): void
   /** `server.close()`: stops accepting and unannounces; no events after this. */
@@ -254,6 +273,8 @@ export type JsConnectionEvent =
   | { type: 'close'; error?: string }
   | { type: 'holepunch-veto'; id: number; veto: JsHolepunchInfo }
   | { type: 'lan-ping'; id: number; host: string; port: number }
+  | { type: 'relay'; request: JsRelayRequest }
+  | { type: 'relay-close'; id: number }
 
 /** What NoiseSecretStream users read once a connection is open. */
 export interface JsConnectionInfo {
@@ -292,6 +313,10 @@ export interface JsConnectOptions {
    * `lan-ping` events
    */
   lanPing?: boolean
+  /** `relayThrough` (resolved to a key in JS): pair through that blind relay */
+  relayThrough?: Buffer
+  /** relays are paired through the connection's `relay` events (always in index.js) */
+  relays?: boolean
 }
 
 /** Options of `delayedPing(to, delayMs, opts)`. */
@@ -442,6 +467,12 @@ export interface JsListenOptions {
   reusableSocket: boolean
   /** JS has a `holepunch` function: ask it before punching back */
   holepunchVeto: boolean
+  /** `relayThrough` as a key */
+  relayThrough?: Buffer
+  /** `relayThrough` is a function: ask it per handshake through `relay-through` events */
+  relayAsk?: boolean
+  /** relays are paired through the server's `relay` events (always in lib/server.js) */
+  relays?: boolean
 }
 
 /**
@@ -577,6 +608,17 @@ export interface JsRelaying {
   aborts: number
 }
 
+/** A pairing request as JS sees it. */
+export interface JsRelayRequest {
+  id: number
+  isInitiator: boolean
+  /** the relay node's key */
+  publicKey: Buffer
+  token: Buffer
+  /** the id of the stream to pair (`pair(isInitiator, token, {id})`) */
+  streamId: number
+}
+
 /** One reply of a query (or ping), flat; JS shapes it per query kind (index.js `mapReply`). */
 export interface JsReply {
   tid?: number
@@ -633,6 +675,9 @@ export type JsServerEvent =
   | { type: 'connection'; connection: NativeConnection; info: JsConnectionInfo }
   | { type: 'firewall'; id: number; remotePublicKey: Buffer; remoteHost: string; remotePort: number; payload: JsNoisePayload }
   | { type: 'holepunch-veto'; id: number; veto: JsHolepunchInfo }
+  | { type: 'relay-through'; id: number }
+  | { type: 'relay'; request: JsRelayRequest }
+  | { type: 'relay-close'; id: number }
 
 /** `stats.socketPool`. */
 export interface JsSocketPool {

@@ -13,6 +13,7 @@ const Connection = require('./lib/connection')
 const RawStream = require('./lib/raw-stream')
 const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
+const { relayKey } = require('./lib/relay')
 const UDX = require('./lib/udx')
 const Session = require('./lib/session')
 const Request = require('./lib/request')
@@ -515,7 +516,8 @@ class HyperDHT extends EventEmitter {
       publicKey: keyPair.publicKey,
       remotePublicKey: key,
       keepAlive: this.connectionKeepAlive,
-      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null
+      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null,
+      relayKeepAlive: opts.relayKeepAlive || 5000
     })
     if (pool) pool._attachStream(conn, false)
     if (this.destroyed || this.suspended) {
@@ -530,7 +532,10 @@ class HyperDHT extends EventEmitter {
       relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
       holepunchVeto: typeof opts.holepunch === 'function',
       // hyperdht's LAN shortcut pings through dht.ping: honour an app's replacement of it
-      lanPing: this.ping !== HyperDHT.prototype.ping
+      lanPing: this.ping !== HyperDHT.prototype.ping,
+      // `relayThrough` (a key, an array of keys, or a function returning either)
+      relayThrough: relayKey(opts.relayThrough) || undefined,
+      relays: true
     }
     // the connection's native half exists from here on; its events (open first, or close with
     // the dial's error) go straight to it

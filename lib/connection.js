@@ -13,6 +13,7 @@
 // `dht.connect()` returns (an accepted connection's comes with the server's event); its events
 // (`open`, `data`, `end`, `drain`, `close`, and a dial's `holepunch-veto` / `lan-ping` questions)
 // arrive at `_onevent`. Writes are queued in Rust (bounded) and `drain` releases a held write.
+const { RelayPairings } = require('./relay')
 const { Duplex, Writable } = require('streamx')
 const errors = require('./errors')
 const { ReadFlow, READ_HWM } = require('./read-flow')
@@ -23,7 +24,7 @@ const ABYTES = 17
 const FRAME_HEADER = 3
 
 class Connection extends Duplex {
-  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, holepunch = null } = {}) {
+  constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, holepunch = null, relayKeepAlive = 5000 } = {}) {
     super({ highWaterMark: READ_HWM, mapWritable: toBuffer })
     this.dht = dht
     this.isInitiator = isInitiator
@@ -45,6 +46,8 @@ class Connection extends Duplex {
     this._handle = null // the NativeConnection
     this._isOpen = false // the native connection is open (its details are set)
     this._holepunch = holepunch // connect({holepunch}): asked through `holepunch-veto` events
+    this._relays = null // blind-relay connections (lib/relay.js), made on `relay` events
+    this._relayKeepAlive = relayKeepAlive
     this._openDone = null
     this._pendingWrite = null
     this._nativeClosed = false
@@ -76,7 +79,18 @@ class Connection extends Duplex {
       case 'close': return this._onclose(ev.error)
       case 'holepunch-veto': return this._onholepunchveto(ev.id, ev.veto)
       case 'lan-ping': return this._onlanping(ev.id, ev.host, ev.port)
+      case 'relay': return this._relayPairings().pair(ev.request)
+      case 'relay-close': return this._relays && this._relays.close(ev.id, true)
     }
+  }
+
+  // hyperdht `relayConnection`: the blind-relay connections of this connection (client side)
+  _relayPairings () {
+    if (this._relays === null) {
+      this._relays = new RelayPairings(this.dht, this._relayKeepAlive, (id, host, port, remoteId) =>
+        !this._nativeClosed && this._handle.relayReply(id, host, port, remoteId))
+    }
+    return this._relays
   }
 
   // streamx: runs once, on the next tick; open completes when the native connection is open
@@ -169,6 +183,8 @@ class Connection extends Duplex {
     if (this._nativeClosed) return
     this.dht._conns.delete(this)
     this._nativeClosed = true
+    // `rawStream.on('close', () => destroyRelayConnection(c))`
+    if (this._relays !== null) this._relays.closeAll()
     if (error) this.destroy(errors.fromNative(error))
     else if (this._pendingWrite !== null) this.destroy(errors.DESTROYED())
     // a clean close: streamx auto-destroys once `end` and `finish` were both emitted

@@ -46,6 +46,29 @@ class RawStream extends Duplex {
     this._finished = false
     this.once('end', () => { this._ended = true })
     this.once('finish', () => { this._finished = true })
+    this._relayTo = null
+    // udx-native `firewall(socket, port, host)`: asked about the first datagram's source while
+    // unconnected; it usually connects the stream there (blind-relay servers do) and returns
+    // false, true rejects
+    if (typeof opts.firewall === 'function') {
+      const firewall = opts.firewall
+      handle.watchFirstDatagram(({ host, port }) => {
+        if (this.connected || this.destroying) return
+        try {
+          firewall(this._dht._socket, port, host)
+        } catch (err) {
+          this.destroy(err)
+        }
+      })
+    }
+  }
+
+  /** udx-native `relayTo(destination)`: forward this stream's datagrams to `destination`'s peer. */
+  relayTo (destination) {
+    if (this._relayTo) throw new Error('Stream is already relaying')
+    this._relayTo = destination
+    if (!this._closed && !this._dht.destroyed) this._handle.relayTo(destination._handle)
+    return this
   }
 
   get connected () {

@@ -6,6 +6,7 @@ const { EventEmitter } = require('events')
 const b4a = require('b4a')
 const errors = require('./errors')
 const Connection = require('./connection')
+const { RelayPairings, relayKey } = require('./relay')
 const { keyPairArg } = require('./keys')
 
 class Server extends EventEmitter {
@@ -26,6 +27,11 @@ class Server extends EventEmitter {
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
     this.pool = opts.pool || null
+    // hyperdht: a relay key (or array, or function returning one) every punched connection
+    // pairs through (lib/relay.js), and the keep-alive of those relay connections
+    this.relayThrough = opts.relayThrough || null
+    this.relayKeepAlive = opts.relayKeepAlive || 5000
+    this._relays = null
     // hyperdht: how long a finished handshake is remembered for retransmits (ms)
     this.handshakeClearWait = opts.handshakeClearWait || 10000
     // hyperdht's external-key servers (createHandshake / createSecretStream, used with a keyPair
@@ -71,7 +77,10 @@ class Server extends EventEmitter {
         holepunch: !this._neverPunch,
         holepunchVeto: this.holepunch !== null,
         shareLocalAddress: this._shareLocalAddress,
-        reusableSocket: this._reusableSocket
+        reusableSocket: this._reusableSocket,
+        relayThrough: this._relayAsk() ? undefined : relayKey(this.relayThrough) || undefined,
+        relayAsk: this._relayAsk(),
+        relays: true
       }, (ev) => this._onevent(ev))
     } catch (err) {
       this.listening = false
@@ -88,7 +97,24 @@ class Server extends EventEmitter {
       case 'connection': return this._onconnection(ev.connection, ev.info)
       case 'firewall': return this._onfirewall(ev)
       case 'holepunch-veto': return this._onholepunchveto(ev.id, ev.veto)
+      case 'relay-through': return this._native.relayThroughReply(ev.id, relayKey(this.relayThrough) || undefined)
+      case 'relay': return this._relayPairings().pair(ev.request)
+      case 'relay-close': return this._relays && this._relays.close(ev.id, true)
     }
+  }
+
+  // `selectRelay(this.relayThrough)` runs per handshake unless relayThrough is a plain key
+  _relayAsk () {
+    return typeof this.relayThrough === 'function' || Array.isArray(this.relayThrough)
+  }
+
+  // hyperdht `_relayConnection`: the blind-relay connections of this server's handshakes
+  _relayPairings () {
+    if (this._relays === null) {
+      this._relays = new RelayPairings(this.dht, this.relayKeepAlive, (id, host, port, remoteId) =>
+        !this.closed && !this.dht.destroyed && this._native.relayReply(id, host, port, remoteId))
+    }
+    return this._relays
   }
 
   // hyperdht server.js: `hs.firewalled = await this.firewall(remotePublicKey, remotePayload,

@@ -30,6 +30,7 @@ use crate::events::Sink;
 use crate::flow::ReadFlow;
 use crate::live::Live;
 use crate::questions::JsQuestions;
+use crate::relay::{relay_target, JsRelayRequest, RelayEvent, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
 use crate::veto::JsHolepunchInfo;
 
@@ -72,6 +73,10 @@ pub enum JsConnectionEvent {
     HolepunchVeto { id: u32, veto: JsHolepunchInfo },
     /// the LAN shortcut pings through the app's `dht.ping` (answer with `answer(id, ok)`)
     LanPing { id: u32, host: String, port: u32 },
+    /// pair the stream through a blind relay (answer with `relayReply`)
+    Relay { request: JsRelayRequest },
+    /// the relay connection of pairing `id` is no longer needed: end it
+    RelayClose { id: u32 },
 }
 
 pub(crate) type Conns = Arc<Live<ConnCore>>;
@@ -158,6 +163,7 @@ pub(crate) struct ConnCore {
     io: OnceLock<Io>,
     flow: Arc<ReadFlow>,
     questions: JsQuestions,
+    relays: Relays,
     trip: Tripwire,
 }
 
@@ -199,6 +205,7 @@ impl ConnCore {
             io: OnceLock::new(),
             flow,
             questions: JsQuestions::default(),
+            relays: Relays::default(),
             trip: Tripwire::default(),
         })
     }
@@ -215,6 +222,7 @@ impl ConnCore {
     fn finish(&self, error: Option<String>) {
         *self.state() = State::Closed;
         self.questions.clear();
+        self.relays.clear();
         if let Some(c) = self.conns.upgrade() {
             c.remove(self.id);
         }
@@ -444,6 +452,18 @@ impl ConnCore {
         })
     }
 
+    pub(crate) fn relays(&self) -> &Relays {
+        &self.relays
+    }
+
+    /// Emits a relay event (false once the connection is gone).
+    pub(crate) fn relay_event(&self, ev: RelayEvent) -> bool {
+        self.emit(match ev {
+            RelayEvent::Pair(request) => JsConnectionEvent::Relay { request },
+            RelayEvent::Close(id) => JsConnectionEvent::RelayClose { id },
+        })
+    }
+
     pub(crate) fn questions(&self) -> &JsQuestions {
         &self.questions
     }
@@ -641,6 +661,22 @@ impl NativeConnection {
 
     /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
     /// in it would.
+    /// JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
+    /// `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
+    /// pairing is no longer wanted: JS ends that relay connection.
+    #[napi(catch_unwind)]
+    pub fn relay_reply(
+        &self,
+        id: u32,
+        relay_host: Option<String>,
+        relay_port: u32,
+        remote_id: u32,
+    ) -> bool {
+        self.core
+            .relays
+            .answer(id, relay_target(relay_host, relay_port, remote_id))
+    }
+
     #[napi(catch_unwind)]
     pub fn inject_panic(&self) {
         self.core.trip.trip();

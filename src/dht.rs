@@ -133,6 +133,10 @@ pub struct JsConnectOptions {
     /// the app replaced `dht.ping`: the LAN shortcut's ping is asked through the connection's
     /// `lan-ping` events
     pub lan_ping: Option<bool>,
+    /// `relayThrough` (resolved to a key in JS): pair through that blind relay
+    pub relay_through: Option<Buffer>,
+    /// relays are paired through the connection's `relay` events (always in index.js)
+    pub relays: Option<bool>,
 }
 
 #[napi(object)]
@@ -539,6 +543,18 @@ impl NativeDht {
                 weak.upgrade().is_some_and(|c| c.ask_veto(id, veto))
             })
         });
+        let relayer = (opts.relays == Some(true)).then(|| {
+            let weak = weak.clone();
+            core.relays().relayer(Arc::new(move |ev| {
+                weak.upgrade().is_some_and(|c| c.relay_event(ev))
+            }))
+        });
+        let relay_through = match opts.relay_through.as_deref() {
+            None => None,
+            Some(k) => Some(<[u8; 32]>::try_from(k).map_err(|_| {
+                Error::new(Status::InvalidArg, "relayThrough must be a 32-byte key")
+            })?),
+        };
         let lan_ping = (opts.lan_ping == Some(true)).then(|| {
             crate::veto::lan_ping(core.questions(), move |id, addr| {
                 weak.upgrade().is_some_and(|c| c.ask_lan_ping(id, addr))
@@ -553,6 +569,8 @@ impl NativeDht {
             reusable_socket: opts.reusable_socket,
             holepunch,
             lan_ping,
+            relay_through,
+            relayer,
         };
         let (hyper, udx) = (self.hyper.clone(), self.udx.clone());
         native.run_dial(async move {

@@ -22,6 +22,7 @@ mod query;
 mod questions;
 mod raw_stream;
 mod records;
+mod relay;
 mod rpc_extra;
 mod server;
 mod stats;

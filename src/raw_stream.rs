@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::dht::NativeDht;
-use crate::events::Sink;
+use crate::events::{JsAddress, Sink};
 use crate::flow::ReadFlow;
 use crate::live::Live;
 use crate::supervise::{spawn_supervised, Tripwire};
@@ -86,6 +86,8 @@ pub(crate) struct RawCore {
     /// reserved and destroyed (a connected stream's task says when it is gone)
     closed: AtomicBool,
     trip: Tripwire,
+    /// `firewall`: where the first datagram's source goes (until connected or destroyed)
+    first: Mutex<Option<Arc<Sink<JsAddress>>>>,
 }
 
 fn lock_stream(s: &Mutex<UdxStream>) -> MutexGuard<'_, UdxStream> {
@@ -128,11 +130,20 @@ impl RawCore {
     /// sends DESTROY and its task emits `close`; a reserved one just closes (no event: JS
     /// already knows).
     pub(crate) fn destroy(&self) {
+        self.unwatch();
         if self.tx.get().is_some() {
             self.kill.notify_one();
         } else if !self.closed.swap(true, Ordering::AcqRel) {
             lock_stream(&self.stream).destroy();
             self.unregister();
+        }
+    }
+
+    /// Stops reporting the first datagram (connected or gone).
+    fn unwatch(&self) {
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = first {
+            s.close();
         }
     }
 
@@ -173,6 +184,7 @@ impl NativeDht {
                 sink: OnceLock::new(),
                 closed: AtomicBool::new(false),
                 trip: Tripwire::default(),
+                first: Mutex::new(None),
             })
         });
         match core {
@@ -232,6 +244,7 @@ impl NativeRawStream {
             return Ok(false);
         }
         let addr = SocketAddr::V4(SocketAddrV4::new(ip, port as u16));
+        core.unwatch();
         napi::bindgen_prelude::within_runtime_if_available(|| {
             lock_stream(&core.stream).connect(remote_id, addr);
         });
@@ -260,6 +273,40 @@ impl NativeRawStream {
             false,
         );
         Ok(true)
+    }
+
+    /// udx-native's stream `firewall(socket, port, host)` option: `onDatagram({host, port})` is
+    /// called once with the source of the first datagram that reaches this unconnected stream
+    /// (JS decides and calls `connect`, which processes the datagrams kept meanwhile).
+    #[napi(catch_unwind)]
+    pub fn watch_first_datagram(&self, on_datagram: Function<JsAddress, ()>) -> Result<()> {
+        let core = &self.core;
+        if core.connected() || core.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let sink = Arc::new(Sink::new(on_datagram)?);
+        *core.first.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink.clone());
+        let hook = move |from: SocketAddr| {
+            sink.emit_last(JsAddress {
+                host: from.ip().to_string(),
+                port: u32::from(from.port()),
+            });
+        };
+        napi::bindgen_prelude::within_runtime_if_available(|| {
+            lock_stream(&core.stream).on_first_datagram(Box::new(hook));
+        });
+        Ok(())
+    }
+
+    /// udx-native `relayTo(destination)`: datagrams for this stream go, unprocessed, to
+    /// `destination`'s peer (blind-relay servers link two streams this way).
+    #[napi(catch_unwind)]
+    pub fn relay_to(&self, destination: &NativeRawStream) {
+        if Arc::ptr_eq(&self.core, &destination.core) {
+            return;
+        }
+        let dest = lock_stream(&destination.core.stream);
+        lock_stream(&self.core.stream).relay_to(&dest);
     }
 
     /// `rawStream.write(data)`: false = queue full, wait for `drain` and retry.

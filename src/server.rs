@@ -25,6 +25,7 @@ use crate::dht::{addr_js, key_pair_of, reason, JsKeyPairArg, NativeDht};
 use crate::events::{JsAddress, Sink};
 use crate::live::Live;
 use crate::questions::JsQuestions;
+use crate::relay::{relay_target, JsRelayRequest, RelayAsks, RelayEvent, Relays};
 use crate::supervise::spawn_supervised;
 use crate::veto::JsHolepunchInfo;
 
@@ -54,6 +55,12 @@ pub enum JsServerEvent {
     },
     /// the server's `holepunch` function is asked (answer with `holepunchReply(id, allow)`)
     HolepunchVeto { id: u32, veto: JsHolepunchInfo },
+    /// the server's `relayThrough` function is asked (answer with `relayThroughReply(id, key)`)
+    RelayThrough { id: u32 },
+    /// pair a handshake's stream through a blind relay (answer with `relayReply`)
+    Relay { request: JsRelayRequest },
+    /// the relay connection of pairing `id` is no longer needed: end it
+    RelayClose { id: u32 },
 }
 
 /// The sink of a listening server's events.
@@ -127,6 +134,42 @@ fn js_payload(p: &NoisePayload) -> JsNoisePayload {
     }
 }
 
+/// `reusableSocket` and the relay options of `createServer(opts)`.
+fn relay_extras(
+    core: &ServerCore,
+    opts: &JsListenOptions,
+    sink: &ServerSink,
+) -> Result<ListenExtras> {
+    let relay_through =
+        match opts.relay_through.as_deref() {
+            None => None,
+            Some(k) => Some(<[u8; 32]>::try_from(k).map_err(|_| {
+                Error::new(Status::InvalidArg, "relayThrough must be a 32-byte key")
+            })?),
+        };
+    let relayer = (opts.relays == Some(true)).then(|| {
+        let sink = sink.clone();
+        core.relays.relayer(Arc::new(move |ev| {
+            sink.emit(match ev {
+                RelayEvent::Pair(request) => JsServerEvent::Relay { request },
+                RelayEvent::Close(id) => JsServerEvent::RelayClose { id },
+            })
+        }))
+    });
+    let relay_ask = (opts.relay_ask == Some(true)).then(|| {
+        let sink = sink.clone();
+        core.relay_asks.ask_fn(Arc::new(move |id| {
+            sink.emit(JsServerEvent::RelayThrough { id })
+        }))
+    });
+    Ok(ListenExtras {
+        reusable_socket: opts.reusable_socket,
+        relay_through,
+        relay_ask,
+        relayer,
+    })
+}
+
 /// `createServer(opts)` options that reach the engine.
 #[napi(object)]
 pub struct JsListenOptions {
@@ -140,6 +183,12 @@ pub struct JsListenOptions {
     pub reusable_socket: bool,
     /// JS has a `holepunch` function: ask it before punching back
     pub holepunch_veto: bool,
+    /// `relayThrough` as a key
+    pub relay_through: Option<Buffer>,
+    /// `relayThrough` is a function: ask it per handshake through `relay-through` events
+    pub relay_ask: Option<bool>,
+    /// relays are paired through the server's `relay` events (always in lib/server.js)
+    pub relays: Option<bool>,
 }
 
 pub(crate) type Servers = Arc<Live<ServerCore>>;
@@ -152,6 +201,8 @@ pub(crate) struct ServerCore {
     conns: Conns,
     servers: Weak<Live<ServerCore>>,
     questions: JsQuestions,
+    relays: Relays,
+    relay_asks: RelayAsks,
     listening: Mutex<Option<Listening>>,
 }
 
@@ -177,6 +228,8 @@ impl ServerCore {
         let l = self.listening().take()?;
         l.sink.close();
         self.questions.clear();
+        self.relays.clear();
+        self.relay_asks.clear();
         if let Some(s) = self.servers.upgrade() {
             s.remove(l.id);
         }
@@ -201,6 +254,8 @@ impl NativeDht {
                 conns: self.conns.clone(),
                 servers: Arc::downgrade(&self.servers),
                 questions: JsQuestions::default(),
+                relays: Relays::default(),
+                relay_asks: RelayAsks::default(),
                 listening: Mutex::new(None),
             }),
         }
@@ -257,9 +312,7 @@ impl NativeServer {
                 core.udx.clone(),
                 &kp,
                 options,
-                ListenExtras {
-                    reusable_socket: opts.reusable_socket,
-                },
+                relay_extras(core, &opts, &sink)?,
             )
             .await;
         let mut rx = match listened {
@@ -288,6 +341,27 @@ impl NativeServer {
     #[napi(catch_unwind)]
     pub fn firewall_reply(&self, id: u32, reject: bool) {
         self.core.questions.answer(id, reject);
+    }
+
+    /// JS's answer to a `relay-through` event (the relay key its function chose, or null).
+    #[napi(catch_unwind)]
+    pub fn relay_through_reply(&self, id: u32, key: Option<Buffer>) {
+        let key = key.and_then(|k| <[u8; 32]>::try_from(k.as_ref()).ok());
+        self.core.relay_asks.answer(id, key);
+    }
+
+    /// JS paired relay request `id` (see `NativeConnection.relayReply`).
+    #[napi(catch_unwind)]
+    pub fn relay_reply(
+        &self,
+        id: u32,
+        relay_host: Option<String>,
+        relay_port: u32,
+        remote_id: u32,
+    ) -> bool {
+        self.core
+            .relays
+            .answer(id, relay_target(relay_host, relay_port, remote_id))
     }
 
     /// JS's answer to a `holepunch-veto` event.

@@ -15,7 +15,7 @@ pub mod constants;
 pub mod core;
 pub mod driver;
 /// The async façades live with the driver; their old paths stay.
-pub use driver::{dht, dial as connect, transport};
+pub use driver::{dht, dial as connect, relay, transport};
 pub mod holepunch_veto;
 pub mod messages;
 pub mod nat;
@@ -34,7 +34,8 @@ pub use connect::{ConnectError, ConnectExtras, ConnectOptions, LanPing};
 pub use constants::{Firewall, PayloadError};
 pub use dht::{AnnounceOptions, CacheOptions, HyperDht, OpError, QueryOptions};
 pub use holepunch_veto::{HolepunchFuture, HolepunchInfo, HolepunchVeto};
-pub use server::{FirewallFn, FirewallFuture, ListenExtras, ListenOptions};
+pub use relay::{RelayLink, RelayPaired, RelayRequest, Relayer};
+pub use server::{FirewallFn, FirewallFuture, ListenExtras, ListenOptions, RelayAskFn};
 pub use transport::{udx_on_dht, DhtTransport};
 
 /// hyperdht command numbers (`lib/constants.js: COMMANDS`).

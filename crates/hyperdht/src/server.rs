@@ -22,14 +22,37 @@ pub type FirewallFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 pub type FirewallFn =
     Arc<dyn Fn([u8; 32], NoisePayload, SocketAddrV4) -> FirewallFuture + Send + Sync>;
 
+/// `createServer({relayThrough})` given as a function: asked once per handshake (after the
+/// firewall) for the relay node to pair through, or none.
+pub type RelayAskFn =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<[u8; 32]>> + Send>> + Send + Sync>;
+
 /// `createServer(opts)` options beyond [`ListenOptions`] (kept apart so existing struct literals
 /// of `ListenOptions` keep compiling).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct ListenExtras {
     /// `reusableSocket` (default false): advertise it in the handshake, and when the client
     /// does too, remember the connection's remote address as a route for the client's key
     /// (used by this node's own connects with `reusable_socket` to that key).
     pub reusable_socket: bool,
+    /// `relayThrough` as a key: every handshake that needs punching pairs through that node.
+    pub relay_through: Option<[u8; 32]>,
+    /// `relayThrough` as a function (wins over `relay_through`).
+    pub relay_ask: Option<RelayAskFn>,
+    /// Pairs streams through blind relays (ours, or one a client names); without it relays
+    /// are not used.
+    pub relayer: Option<crate::Relayer>,
+}
+
+impl std::fmt::Debug for ListenExtras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenExtras")
+            .field("reusable_socket", &self.reusable_socket)
+            .field("relay_through", &self.relay_through.is_some())
+            .field("relay_ask", &self.relay_ask.is_some())
+            .field("relayer", &self.relayer.is_some())
+            .finish()
+    }
 }
 
 /// `createServer(opts)` options this port supports.

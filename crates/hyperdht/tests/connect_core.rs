@@ -222,6 +222,7 @@ impl Sim {
             relay_addresses: relays,
             veto: self.veto,
             lan_ping: false,
+            relay_through: None,
         };
         let id = p.core.connect(params, &mut p.node, now);
         while let Some(o) = p.core.poll_output() {

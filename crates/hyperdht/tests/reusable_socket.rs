@@ -18,6 +18,8 @@ const REUSABLE: ConnectExtras = ConnectExtras {
     reusable_socket: true,
     holepunch: None,
     lan_ping: None,
+    relay_through: None,
+    relayer: None,
 };
 
 async fn connect_echo(node: &HyperDht, udx: &UdxSocket, kp: &KeyPair, server: [u8; 32]) {
@@ -108,6 +110,7 @@ fn reusable_socket_route_to_rust_server() {
         let skp = KeyPair::generate();
         let extras = ListenExtras {
             reusable_socket: true,
+            ..ListenExtras::default()
         };
         let conns = server
             .listen_with_extras(sudx, &skp, ListenOptions::default(), extras)

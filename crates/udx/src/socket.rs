@@ -22,7 +22,12 @@ use crate::udp::OwnSocket;
 use crate::UdxError;
 use hyperdht_udp::RecvBuffers;
 
+mod handle;
+mod relay;
 mod supervisor;
+
+pub use handle::UdxStreamRef;
+pub use relay::EarlyHook;
 
 /// The IP TTL datagrams go out with unless a send asks otherwise.
 const DEFAULT_TTL: u32 = 64;
@@ -48,6 +53,8 @@ struct Inner {
     message_waker: Option<Waker>,
     /// datagrams for a reserved stream that arrived before it knew its peer
     early: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// relaying, the early hook, upgrade confirmation (`relay.rs`)
+    ext: relay::Extras,
 }
 
 /// Datagrams a reserved stream keeps until it is connected (more are dropped; UDX retransmits).
@@ -179,7 +186,10 @@ impl UdxSocket {
     pub fn feed_deferred(&self, from: SocketAddr, d: &[u8]) -> bool {
         let target = Header::peek_id(d).and_then(|id| self.inner.stream(id));
         let Some(s) = target else { return false };
-        deliver(&mut lock(&s), from, d);
+        let fwd = deliver(&mut lock(&s), from, d);
+        if !fwd.is_empty() {
+            relay_out(&self.inner, &s, fwd);
+        }
         if let Ok(mut fed) = self.inner.fed.lock() {
             if !fed.iter().any(|t| Arc::ptr_eq(t, &s)) {
                 fed.push(s);
@@ -352,6 +362,7 @@ fn new_shared(stream: Stream, remote: Option<SocketAddr>, firewall: Option<Firew
         messages: VecDeque::new(),
         message_waker: None,
         early: VecDeque::new(),
+        ext: relay::Extras::default(),
     }))
 }
 
@@ -449,38 +460,84 @@ fn process_batch(inner: &SocketInner, bufs: &RecvBuffers, n: usize, touched: &mu
                 }
             },
         };
-        deliver(&mut lock(&s), from, d);
+        let fwd = deliver(&mut lock(&s), from, d);
+        if !fwd.is_empty() {
+            relay_out(inner, &s, fwd);
+        }
     }
     for s in touched.drain(..) {
         flush(&*inner.transport, &mut lock(&s));
     }
 }
 
-/// Delivers a datagram to a stream, running the firewall hook while it is unconnected.
-fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) {
+/// Delivers a datagram to a stream, running the firewall hook while it is unconnected; a
+/// relaying stream returns it to be forwarded instead.
+fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) -> Vec<relay::Forward> {
+    let mut out = Vec::new();
     if !g.stream.is_connected() {
         let verdict = g.firewall.as_mut().and_then(|f| f(from));
         let Some((remote_id, addr)) = verdict else {
             if g.firewall.is_none() && g.early.len() < EARLY_DATAGRAMS {
                 g.early.push_back((from, d.to_vec()));
+                g.ext.kept(from);
             }
-            return;
+            return out;
         };
-        connect_locked(g, remote_id, addr);
+        out = connect_locked(g, remote_id, addr);
+    }
+    if let Some(fwd) = g.ext.forward(d) {
+        out.extend(fwd);
+        return out;
+    }
+    if !g.ext.heard_remote && g.remote == Some(from) {
+        g.ext.heard_remote = true;
+        for w in g.state_wakers.drain(..) {
+            w.wake();
+        }
     }
     g.stream.handle_datagram(d, Instant::now().into_std());
+    out
+}
+
+/// Sends relayed datagrams; a DESTROY passing through closes both relay streams.
+fn relay_out(inner: &SocketInner, s: &Shared, fwd: Vec<relay::Forward>) {
+    for f in fwd {
+        relay_one(inner, s, f);
+    }
+}
+
+fn relay_one(inner: &SocketInner, s: &Shared, f: relay::Forward) {
+    inner.transport.send(f.to, &f.data);
+    if let Some(dest) = f.closes {
+        for s in [Some(s.clone()), inner.stream(dest)].into_iter().flatten() {
+            let mut g = lock(&s);
+            g.stream.destroy();
+            flush(&*inner.transport, &mut g);
+        }
+        inner.notify.notify_one();
+    }
 }
 
 /// Connects an unconnected stream and processes the datagrams it kept meanwhile.
-fn connect_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) {
+fn connect_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) -> Vec<relay::Forward> {
     let now = Instant::now().into_std();
     g.firewall = None;
     g.remote = Some(addr);
+    g.ext.set_peer(remote_id, addr);
     g.stream.set_ipv6(addr.is_ipv6());
     g.stream.connect(remote_id, now);
-    for (_, d) in std::mem::take(&mut g.early) {
+    let early = std::mem::take(&mut g.early);
+    if g.ext.relay_to.is_some() {
+        // a relaying stream never processes datagrams itself, the kept ones included
+        return early
+            .iter()
+            .filter_map(|(_, d)| g.ext.forward(d).flatten())
+            .collect();
+    }
+    for (_, d) in early {
         g.stream.handle_datagram(&d, now);
     }
+    Vec::new()
 }
 
 /// Sends what the stream produced and moves its events to the reader/writer side.
@@ -544,18 +601,6 @@ fn wait_state(g: &mut Inner, cx: &Context<'_>) {
     }
 }
 
-/// A weak handle on a stream that tells whether it is still open, without keeping it alive
-/// (bookkeeping that should last as long as a stream, like reusable-socket routes).
-#[derive(Clone)]
-pub struct UdxStreamRef(std::sync::Weak<Mutex<Inner>>);
-
-impl UdxStreamRef {
-    /// False once the stream closed or was dropped everywhere.
-    pub fn is_open(&self) -> bool {
-        self.0.upgrade().is_some_and(|s| !lock(&s).closed)
-    }
-}
-
 /// A UDX stream: `AsyncRead` + `AsyncWrite` (`shutdown` sends END, i.e. half-close).
 pub struct UdxStream {
     shared: Shared,
@@ -581,7 +626,7 @@ impl UdxStream {
     }
     /// A [`UdxStreamRef`] on this stream.
     pub fn downgrade(&self) -> UdxStreamRef {
-        UdxStreamRef(Arc::downgrade(&self.shared))
+        UdxStreamRef(Arc::downgrade(&self.shared), Arc::downgrade(&self.socket))
     }
     /// True once the stream knows its peer (connected locally or via the firewall hook).
     pub fn is_connected(&self) -> bool {
@@ -611,9 +656,10 @@ impl UdxStream {
         if g.stream.is_connected() || g.closed {
             return;
         }
-        connect_locked(&mut g, remote_id, addr);
+        let fwd = connect_locked(&mut g, remote_id, addr);
         flush(&*self.socket.transport, &mut g);
         drop(g);
+        relay_out(&self.socket, &self.shared, fwd);
         self.socket.notify.notify_one();
     }
     /// Where the first datagram a reserved stream is holding came from (the peer that already
@@ -634,9 +680,10 @@ impl UdxStream {
         }
         match g.early.front().and_then(|(from, _)| firewall(*from)) {
             Some((remote_id, addr)) => {
-                connect_locked(&mut g, remote_id, addr);
+                let fwd = connect_locked(&mut g, remote_id, addr);
                 flush(&*self.socket.transport, &mut g);
                 drop(g);
+                relay_out(&self.socket, &self.shared, fwd);
                 self.socket.notify.notify_one();
             }
             None => g.firewall = Some(firewall),
@@ -651,10 +698,29 @@ impl UdxStream {
     }
     /// `changeRemote`: new packets go to `remote_id` at `addr`.
     pub fn change_remote(&self, remote_id: u32, addr: SocketAddr) {
+        handle::change_remote_locked(&mut lock(&self.shared), remote_id, addr);
+    }
+    /// `relayTo(destination)`: from now on datagrams for this stream go, unprocessed and with
+    /// the id rewritten, to `destination`'s peer (both streams must be on this socket).
+    pub fn relay_to(&self, destination: &UdxStream) {
+        let (cell, id) = {
+            let d = lock(&destination.shared);
+            (d.ext.peer.clone(), d.stream.local_id)
+        };
+        lock(&self.shared).ext.relay_to = Some((cell, id));
+    }
+    /// Runs `hook` with the source of the first datagram this unconnected stream keeps (at
+    /// once if it holds one already): udx-native's stream `firewall` callback, for owners that
+    /// decide asynchronously and then [`UdxStream::connect`].
+    pub fn on_first_datagram(&self, hook: EarlyHook) {
         let mut g = lock(&self.shared);
-        g.stream.change_remote(remote_id);
-        g.stream.set_ipv6(addr.is_ipv6());
-        g.remote = Some(addr);
+        if g.stream.is_connected() || g.closed {
+            return;
+        }
+        match g.early.front().map(|(from, _)| *from) {
+            Some(from) => hook(from),
+            None => g.ext.early_hook = Some(hook),
+        }
     }
     /// Sends DESTROY and closes. The driver is woken so it re-reads the stream's timers (a
     /// closed stream's linger) and forgets it once done, freeing its id.

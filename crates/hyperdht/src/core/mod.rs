@@ -153,12 +153,22 @@ impl Core {
     /// Hands punch events to the state machines waiting on them.
     fn dispatch_punch_events(&mut self, node: &mut Node, now: Instant) {
         while let Some(ev) = self.punchers.poll_event() {
-            if let PunchEvent::Analyzed(pid) = ev {
-                if let Some(key) = self.slot_of_puncher(pid) {
-                    self.with_server_raw(&key.target, node, now, |s, ctx| {
-                        s.advance_rounds(key, ctx)
-                    });
+            match ev {
+                PunchEvent::Analyzed(pid) => {
+                    if let Some(key) = self.slot_of_puncher(pid) {
+                        self.with_server_raw(&key.target, node, now, |s, ctx| {
+                            s.advance_rounds(key, ctx)
+                        });
+                    }
                 }
+                PunchEvent::Connected(pid, from) => {
+                    if let Some(key) = self.slot_of_puncher(pid) {
+                        self.with_server_raw(&key.target, node, now, |s, ctx| {
+                            s.punch_connected(key, from, ctx)
+                        });
+                    }
+                }
+                PunchEvent::Destroyed(_) => {}
             }
             self.with_connects_raw(node, now, |c, ctx| c.on_punch_event(ev, ctx));
         }
@@ -516,11 +526,31 @@ impl Core {
         announcing
     }
 
-    /// The app's firewall decided about a pending handshake (`true` = rejected).
-    pub fn firewall_answer(&mut self, key: SlotKey, rejected: bool, node: &mut Node, now: Instant) {
+    /// The app's firewall decided about a pending handshake (`true` = rejected); `relay`: the
+    /// relay node its `relayThrough` function chose (when it was asked).
+    pub fn firewall_answer(
+        &mut self,
+        key: SlotKey,
+        rejected: bool,
+        relay: Option<[u8; 32]>,
+        node: &mut Node,
+        now: Instant,
+    ) {
         self.with_server(&key.target, node, now, |s, ctx| {
-            s.firewall_answer(key, rejected, ctx)
+            s.firewall_answer(key, rejected, relay, ctx)
         });
+    }
+
+    /// A server slot's blind relay paired ([`ServerOut::Relay`]); false when the slot is gone
+    /// (the pairing is then dropped).
+    pub fn server_relay_paired(&mut self, key: SlotKey, node: &mut Node, now: Instant) -> bool {
+        self.with_server(&key.target, node, now, |s, ctx| s.relay_paired(key, ctx))
+            .unwrap_or(false)
+    }
+
+    /// A server slot's blind relay failed before pairing.
+    pub fn server_relay_failed(&mut self, key: SlotKey, node: &mut Node, now: Instant) {
+        self.with_server(&key.target, node, now, |s, ctx| s.relay_failed(key, ctx));
     }
 
     /// The app's holepunch veto answered for a server round.

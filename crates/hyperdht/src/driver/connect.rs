@@ -27,6 +27,14 @@ pub(crate) enum ConnectEvent {
     AcceptPassive {
         remote_id: u32,
     },
+    /// Pair the stream through a blind relay (see `ConnectOut::Relay`).
+    Relay {
+        is_initiator: bool,
+        public_key: [u8; 32],
+        token: [u8; 32],
+        remote_id: u32,
+        result: Box<hyperdht_secret_stream::HandshakeResult>,
+    },
     Done(Result<Established, ConnectError>),
 }
 
@@ -89,6 +97,23 @@ impl Engine {
             ConnectOut::AcceptPassive { id, remote_id } => {
                 self.connect_event(id, ConnectEvent::AcceptPassive { remote_id })
             }
+            ConnectOut::Relay {
+                id,
+                is_initiator,
+                public_key,
+                token,
+                remote_id,
+                result,
+            } => self.connect_event(
+                id,
+                ConnectEvent::Relay {
+                    is_initiator,
+                    public_key,
+                    token,
+                    remote_id,
+                    result,
+                },
+            ),
             ConnectOut::Done { id, result } => {
                 if let Some(s) = self.connect_sinks.remove(&id) {
                     let _ = s.events.try_send(ConnectEvent::Done(result));

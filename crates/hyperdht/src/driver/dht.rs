@@ -14,7 +14,7 @@ use hyperdht_rpc::{Dht, QueryParams, Response, RpcError};
 use tokio::task::JoinSet;
 
 use crate::core::announcer::AnnouncerOut;
-use crate::core::server::ServerConfig;
+use crate::core::server::{RelayChoice, ServerConfig};
 use crate::core::Core;
 use crate::driver::engine::{Engine, ServerSink};
 use crate::driver::plugins::Plugins;
@@ -184,12 +184,20 @@ impl HyperDht {
             holepunch_veto: opts.holepunch_veto.is_some(),
             share_local_address: opts.share_local_address,
             reusable_socket: extras.reusable_socket,
+            relay_through: match (&extras.relayer, &extras.relay_ask, extras.relay_through) {
+                (None, _, _) => RelayChoice::None,
+                (Some(_), Some(_), _) => RelayChoice::Ask,
+                (Some(_), None, Some(k)) => RelayChoice::Key(k),
+                (Some(_), None, None) => RelayChoice::None,
+            },
         };
         self.ensure_attached(udx);
         let sink = ServerSink {
             connections: tx,
             firewall: opts.firewall,
             veto: opts.holepunch_veto,
+            relay_ask: extras.relay_ask,
+            relayer: extras.relayer,
         };
         let ready = self
             .engine(|e, node, now| {

@@ -3,7 +3,9 @@
 //! this façade reserves the UDX stream on our DHT server socket before the handshake is sent,
 //! starts the core connect, follows its events, then connects the stream (or lets the server
 //! connect it) and wraps it in secret-stream. Dropping the future cancels the core connect.
-//! Blind relays are not implemented.
+//! With a blind relay in play (`relayThrough`, ours or the server's) the connection may open
+//! through the relay first; the connect then goes on in the background and upgrades the stream
+//! to the path it finds (`relay.rs`).
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::Arc;
@@ -16,6 +18,10 @@ use tokio::sync::mpsc;
 use crate::core::connect::{ConnectParams, Established};
 use crate::dht::HyperDht;
 use crate::driver::connect::{ConnectEvent, ConnectSink, EVENTS};
+use crate::driver::relay::{self, RelayFuture, RelayLink, RelayPaired, RelayRequest};
+use crate::noise_payload::RelayThroughInfo;
+use hyperdht_secret_stream::HandshakeResult;
+use hyperdht_udx::socket::UdxStreamRef;
 
 pub use crate::core::connect::ConnectError;
 
@@ -60,6 +66,11 @@ pub struct ConnectExtras {
     /// How the LAN shortcut pings the server's local address (hyperdht calls `dht.ping()`, so an
     /// app that wraps it sees and may fail that ping); `None` pings through the node directly.
     pub lan_ping: Option<LanPing>,
+    /// `relayThrough`: the key of a blind-relay node to pair through (sent in the handshake).
+    pub relay_through: Option<[u8; 32]>,
+    /// Pairs streams through blind relays (ours, or one the server names); without it relays
+    /// are not used.
+    pub relayer: Option<crate::Relayer>,
 }
 
 /// A replacement for the LAN shortcut's PING: resolves true when the address answered.
@@ -130,6 +141,16 @@ impl HyperDht {
         };
         let stream_ref = raw.downgrade();
         let reusable = extras.reusable_socket;
+        let relayer = extras.relayer.clone();
+        // `c.relayToken = relay.token()`
+        let relay_through = extras
+            .relay_through
+            .filter(|_| relayer.is_some())
+            .map(|public_key| RelayThroughInfo {
+                version: 1,
+                public_key,
+                token: rand::random(),
+            });
         let started = self.engine(move |e, node, now| {
             e.sync_routes(now);
             let stream = e.stream_key();
@@ -147,6 +168,7 @@ impl HyperDht {
                 relay_addresses: extras.relay_addresses,
                 veto: sink.veto.is_some(),
                 lan_ping: sink.lan_ping.is_some(),
+                relay_through,
             };
             let id = e.core.connect(params, node, now);
             e.connect_sinks.insert(id, sink);
@@ -164,6 +186,7 @@ impl HyperDht {
             rx,
             peer: None,
             done: false,
+            relayer,
         };
         dial.run().await
     }
@@ -182,18 +205,24 @@ struct Dialing<'a> {
     peer: Option<(u32, Option<SocketAddr>)>,
     /// the core connect ended (nothing to cancel)
     done: bool,
+    relayer: Option<crate::Relayer>,
 }
 
 impl Dialing<'_> {
     async fn run(&mut self) -> Result<Connection, ConnectError> {
         let mut passive = false;
+        // a pairing in progress, and the stream's secret-stream keys for it
+        let mut relay: Option<(RelayFuture, u32, Box<HandshakeResult>)> = None;
+        // the core connect failed while a relay was still pairing (`maybeDestroyEncryptedSocket`
+        // waits for the relay)
+        let mut failed = false;
         loop {
             let raw = self
                 .raw
                 .as_ref()
                 .expect("a reserved stream until the connect returns");
             tokio::select! {
-                ev = self.rx.recv() => match ev {
+                ev = self.rx.recv(), if !failed => match ev {
                     Some(ConnectEvent::Handshaken { remote_id, known }) => {
                         self.peer = Some((remote_id, known.map(SocketAddr::V4)));
                     }
@@ -201,9 +230,19 @@ impl Dialing<'_> {
                         raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
                         passive = true;
                     }
+                    Some(ConnectEvent::Relay { is_initiator, public_key, token, remote_id, result }) => {
+                        if let Some(r) = &self.relayer {
+                            let req = RelayRequest { is_initiator, public_key, token, stream_id: raw.local_id() };
+                            relay = Some((r.pair(req), remote_id, result));
+                        }
+                    }
                     Some(ConnectEvent::Done(r)) => {
                         self.done = true;
-                        return r.map(|est| self.established(est));
+                        match r {
+                            Ok(est) => return Ok(self.established(est)),
+                            Err(e) if relay.is_none() => return Err(e),
+                            Err(_) => failed = true,
+                        }
                     }
                     None => {
                         // the engine went away (the node was destroyed)
@@ -211,6 +250,15 @@ impl Dialing<'_> {
                         return Err(ConnectError::PeerNotFound);
                     }
                 },
+                paired = async { relay.as_mut().map(|r| &mut r.0).expect("guarded").await }, if relay.is_some() => {
+                    let (_, _, result) = relay.take().expect("guarded");
+                    match paired {
+                        Some(p) => return Ok(self.relayed(p, *result)),
+                        // `onabort`: RELAY_ABORTED unless the connect still runs
+                        None if failed => return Err(ConnectError::RelayAborted),
+                        None => {}
+                    }
+                }
                 ok = raw.connected(), if passive => {
                     passive = false;
                     let id = self.id;
@@ -228,6 +276,25 @@ impl Dialing<'_> {
                 }
             }
         }
+    }
+
+    /// The relay paired first: the stream starts on the relay node's stream for us, and the
+    /// connect goes on in the background (`follow`) to upgrade it.
+    fn relayed(&mut self, p: RelayPaired, result: HandshakeResult) -> Connection {
+        let raw = self.raw.take().expect("taken once");
+        raw.connect(p.remote_id, p.addr);
+        let stream = raw.downgrade();
+        let rx = if self.done {
+            None
+        } else {
+            self.done = true;
+            let (_, closed) = mpsc::channel(1);
+            Some(std::mem::replace(&mut self.rx, closed))
+        };
+        let dht = self.dht.clone();
+        let id = self.id;
+        tokio::spawn(follow(dht, id, rx, stream, p.link));
+        SecretStreamIo::new(raw, result)
     }
 
     /// The path is chosen: connect the stream there (unless the server connected it already).
@@ -264,6 +331,45 @@ impl Dialing<'_> {
         raw.connect(est.remote_id, SocketAddr::V4(addr));
         SecretStreamIo::new(raw, *est.result)
     }
+}
+
+/// A relayed connection whose connect still runs: a path it finds replaces the relay (unless
+/// it needs a pool socket, which a live stream cannot move to); a connect that fails leaves the
+/// connection relayed. The relay connection lives as long as the stream needs it; a stream
+/// closed meanwhile cancels the connect.
+async fn follow(
+    dht: HyperDht,
+    id: u64,
+    rx: Option<mpsc::Receiver<ConnectEvent>>,
+    stream: UdxStreamRef,
+    link: RelayLink,
+) {
+    if let Some(mut rx) = rx {
+        let found = loop {
+            tokio::select! {
+                ev = rx.recv() => match ev {
+                    Some(ConnectEvent::Done(r)) => break r.ok(),
+                    Some(_) => {}
+                    None => break None,
+                },
+                _ = stream.closed() => {
+                    dht.engine(move |e, n, now| {
+                        e.connect_sinks.remove(&id);
+                        e.core.cancel_connect(id, n, now);
+                    });
+                    return;
+                }
+            }
+        };
+        if let Some(est) = found.filter(|e| e.via.is_none()) {
+            if let Some(addr) = est.connect_to {
+                relay::upgrade(stream, est.remote_id, SocketAddr::V4(addr), link).await;
+                return;
+            }
+        }
+    }
+    stream.closed().await;
+    drop(link);
 }
 
 impl Drop for Dialing<'_> {

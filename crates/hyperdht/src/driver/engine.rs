@@ -22,7 +22,8 @@ use crate::core::server::{ServerOut, SlotKey, StreamOpen};
 use crate::core::{Core, Output};
 use crate::driver::plugins::Forwarder;
 use crate::driver::pool::Pool;
-use crate::server::{Connection, FirewallFn};
+use crate::driver::relay::{self, RelayRequest, Relayer};
+use crate::server::{Connection, FirewallFn, RelayAskFn};
 use crate::HolepunchVeto;
 
 /// What the driver keeps for a listening server: where its connections go and its callbacks.
@@ -30,6 +31,8 @@ pub(crate) struct ServerSink {
     pub connections: mpsc::Sender<Connection>,
     pub firewall: Option<FirewallFn>,
     pub veto: Option<HolepunchVeto>,
+    pub relay_ask: Option<RelayAskFn>,
+    pub relayer: Option<Relayer>,
 }
 
 /// The rpc request handler of a hyperdht node.
@@ -49,6 +52,8 @@ pub(crate) struct Engine {
     pub(crate) connect_sinks: HashMap<u64, ConnectSink>,
     /// streams reusable-socket routes are tied to
     pub(crate) route_streams: RouteStreams,
+    /// server connections made through a blind relay, waiting for their upgrade
+    relayed: HashMap<SlotKey, oneshot::Sender<(u32, SocketAddr)>>,
 }
 
 impl Engine {
@@ -64,6 +69,7 @@ impl Engine {
             waiters: Vec::new(),
             connect_sinks: HashMap::new(),
             route_streams: RouteStreams::default(),
+            relayed: HashMap::new(),
         }
     }
 
@@ -147,17 +153,48 @@ impl Engine {
                 remote_public_key,
                 payload,
                 address,
+                firewall,
+                relay,
             } => {
-                // (a server listens with `firewall: true` only when its sink has the callback)
-                let Some(fw) = self.sinks.get(&key.target).and_then(|s| s.firewall.clone()) else {
+                let Some(sink) = self.sinks.get(&key.target) else {
                     return;
                 };
+                // (a server listens with `firewall: true` only when its sink has the callback)
+                let fw = sink.firewall.clone().filter(|_| firewall);
+                if firewall && fw.is_none() {
+                    return;
+                }
+                let ask = sink.relay_ask.clone().filter(|_| relay);
                 spawn(async move {
-                    let rejected = fw(remote_public_key, *payload, address).await;
+                    let rejected = match fw {
+                        Some(fw) => fw(remote_public_key, *payload, address).await,
+                        None => false,
+                    };
+                    // `selectRelay(this.relayThrough)` once the firewall let the client in
+                    let relay = match (rejected, ask) {
+                        (false, Some(ask)) => ask().await,
+                        _ => None,
+                    };
                     Engine::run(&rpc, |e, n, now| {
-                        e.core.firewall_answer(key, rejected, n, now)
+                        e.core.firewall_answer(key, rejected, relay, n, now)
                     });
                 });
+            }
+            ServerOut::Relay {
+                key,
+                is_initiator,
+                public_key,
+                token,
+            } => self.server_relay(rpc, key, is_initiator, public_key, token),
+            ServerOut::Upgrade {
+                key,
+                remote_id,
+                addr,
+                via,
+            } => {
+                if let (Some(tx), None) = (self.relayed.remove(&key), via) {
+                    let _ = tx.send((remote_id, SocketAddr::V4(addr)));
+                }
             }
             ServerOut::AskVeto { key, info } => {
                 let veto = self.sinks.get(&key.target).and_then(|s| s.veto.clone());
@@ -201,6 +238,7 @@ impl Engine {
                     route,
                     tx,
                     candidates: 0,
+                    on_dht: raw.downgrade(),
                 };
                 self.pending_streams.insert(key, info);
                 self.candidate(rpc, key, raw, None);
@@ -209,6 +247,63 @@ impl Engine {
                 self.accept_on_pool(rpc, key, socket);
             }
         }
+    }
+
+    /// `_relayConnection`: pairs the pending stream `key` through a blind relay; once paired,
+    /// its DHT-socket candidate connects to the relay node's stream for it (and wins), and the
+    /// relay stays until the slot's punch upgrades the connection or the stream closes.
+    fn server_relay(
+        &mut self,
+        rpc: Dht,
+        key: SlotKey,
+        is_initiator: bool,
+        public_key: [u8; 32],
+        token: [u8; 32],
+    ) {
+        let relayer = self.sinks.get(&key.target).and_then(|s| s.relayer.clone());
+        let (Some(relayer), Some(info)) = (relayer, self.pending_streams.get(&key)) else {
+            return;
+        };
+        let stream_id = info.local_id;
+        let stream = info.on_dht.clone();
+        let req = RelayRequest {
+            is_initiator,
+            public_key,
+            token,
+            stream_id,
+        };
+        let pairing = relayer.pair(req);
+        spawn(async move {
+            let Some(p) = pairing.await else {
+                Engine::run(&rpc, |e, n, now| e.core.server_relay_failed(key, n, now));
+                return;
+            };
+            let (tx, rx) = oneshot::channel();
+            let paired = Engine::run(&rpc, |e, n, now| {
+                let ok = e.pending_streams.contains_key(&key)
+                    && e.core.server_relay_paired(key, n, now)
+                    && stream.connect(p.remote_id, p.addr);
+                if ok {
+                    e.relayed.retain(|_, t| !t.is_closed());
+                    e.relayed.insert(key, tx);
+                }
+                ok
+            });
+            if paired != Some(true) {
+                return;
+            }
+            let up = tokio::select! {
+                _ = stream.closed() => None,
+                r = rx => r.ok(),
+            };
+            match up {
+                Some((remote_id, addr)) => relay::upgrade(stream, remote_id, addr, p.link).await,
+                None => {
+                    stream.closed().await;
+                    drop(p.link);
+                }
+            }
+        });
     }
 
     /// Makes pool socket `socket` a candidate for the pending server stream `key`: the slot's
@@ -341,6 +436,8 @@ struct PendingStream {
     tx: mpsc::Sender<Connection>,
     /// candidate streams still waiting
     candidates: usize,
+    /// the candidate on the DHT socket (a blind relay connects it)
+    on_dht: hyperdht_udx::socket::UdxStreamRef,
 }
 
 /// What the winning candidate hands to the listener.

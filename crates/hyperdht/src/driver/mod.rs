@@ -15,4 +15,5 @@ pub mod dial;
 pub(crate) mod engine;
 pub mod plugins;
 pub(crate) mod pool;
+pub mod relay;
 pub mod transport;

@@ -97,6 +97,7 @@ impl SimHost {
             relay_addresses: Vec::new(),
             veto: opts.veto,
             lan_ping: false,
+            relay_through: None,
         };
         // like `c.rawStream`, the stream exists before the handshake is sent
         let stream = self.streams.open(
@@ -168,6 +169,8 @@ impl SimHost {
             return;
         };
         match o {
+            // no relayer in the simulation: relays are tested end to end (`__test__/relay*`)
+            ConnectOut::Relay { .. } => {}
             ConnectOut::Handshaken {
                 id,
                 remote_id,

@@ -168,7 +168,7 @@ impl SimHost {
     pub fn answer_firewall(&mut self, key: SlotKey, rejected: bool, now: Instant) {
         self.held.retain(|k| *k != key);
         self.core
-            .firewall_answer(key, rejected, &mut self.node, now);
+            .firewall_answer(key, rejected, None, &mut self.node, now);
         self.pump(now);
     }
 
@@ -305,13 +305,15 @@ impl SimHost {
 
     fn on_server_out(&mut self, o: ServerOut, now: Instant) {
         match o {
+            // servers here have no relay
+            ServerOut::Relay { .. } | ServerOut::Upgrade { .. } => {}
             ServerOut::AskFirewall { key, address, .. } => {
                 self.asks.push(Ask::Firewall { key, address });
                 match self.policy.firewall {
                     FirewallPolicy::Accept | FirewallPolicy::Reject => {
                         let rejected = self.policy.firewall == FirewallPolicy::Reject;
                         self.core
-                            .firewall_answer(key, rejected, &mut self.node, now);
+                            .firewall_answer(key, rejected, None, &mut self.node, now);
                     }
                     FirewallPolicy::Hold => self.held.push(key),
                 }

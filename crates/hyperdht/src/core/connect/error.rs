@@ -17,6 +17,8 @@ pub enum ConnectError {
     RemoteAborted(u64),
     RemoteNotHolepunching,
     RemoteNotHolepunchable,
+    /// the blind relay did not pair, and no other path worked
+    RelayAborted,
 }
 
 impl ConnectError {
@@ -37,6 +39,7 @@ impl ConnectError {
             ConnectError::RemoteAborted(_) => "REMOTE_ABORTED",
             ConnectError::RemoteNotHolepunching => "REMOTE_NOT_HOLEPUNCHING",
             ConnectError::RemoteNotHolepunchable => "REMOTE_NOT_HOLEPUNCHABLE",
+            ConnectError::RelayAborted => "RELAY_ABORTED",
         }
     }
 }
@@ -60,6 +63,7 @@ impl std::fmt::Display for ConnectError {
             ConnectError::RemoteAborted(c) => format!("Remote aborted with error code {c}"),
             ConnectError::RemoteNotHolepunching => "Remote is not holepunching".to_string(),
             ConnectError::RemoteNotHolepunchable => "Remote is not holepunchable".to_string(),
+            ConnectError::RelayAborted => "Relay aborted".to_string(),
         };
         write!(f, "{}: {msg}", self.code())
     }

@@ -104,15 +104,7 @@ impl Find {
         sh: &mut Shared,
         ctx: &mut Ctx<'_>,
     ) -> Result<(Find, Step), ConnectError> {
-        let init = Initiator::new(
-            &base.p.key_pair,
-            base.remote_public_key,
-            base.p.stream_id,
-            base.p.local_connection,
-            base.p.reusable_socket,
-            ctx.node,
-            ctx.local_address,
-        )?;
+        let init = Initiator::new(&base.p, ctx.node, ctx.local_address)?;
         let mut f = Find {
             init,
             tried: Vec::new(),

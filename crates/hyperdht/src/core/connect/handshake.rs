@@ -5,7 +5,7 @@
 
 use std::net::SocketAddrV4;
 
-use hyperdht_crypto::{ns, KeyPair};
+use hyperdht_crypto::ns;
 use hyperdht_encoding::Codec;
 use hyperdht_rpc::node::Node;
 use hyperdht_rpc::{Response, RpcError};
@@ -56,17 +56,13 @@ impl Initiator {
     /// `connectThroughNode`, first call: our stable address (if any) and our local address go in
     /// the payload with the id of the stream we reserved.
     pub(crate) fn new(
-        key_pair: &KeyPair,
-        remote_public_key: [u8; 32],
-        stream_id: u32,
-        local_connection: bool,
-        reusable_socket: bool,
+        p: &super::ConnectParams,
         node: &Node,
         local_address: SocketAddrV4,
     ) -> Result<Self, ConnectError> {
         let public = node.remote_address().filter(|_| !node.is_firewalled());
         let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
-        if local_connection {
+        if p.local_connection {
             addresses4.push(local_address);
         }
         let firewall = if public.is_some() {
@@ -79,19 +75,20 @@ impl Initiator {
             addresses4,
             udx: Some(UdxInfo {
                 version: 1,
-                reusable_socket,
-                id: stream_id as u64,
+                reusable_socket: p.reusable_socket,
+                id: p.stream_id as u64,
                 seq: 0,
             }),
             secret_stream: Some(1),
+            relay_through: p.relay_through,
             ..NoisePayload::default()
         };
         let mut hs = Handshake::new(
             Pattern::IK,
             true,
-            DhKeyPair::from_seed(&key_pair.seed()),
+            DhKeyPair::from_seed(&p.key_pair.seed()),
             ns::peer_handshake(),
-            Some(remote_public_key),
+            Some(p.remote_public_key),
         )
         .map_err(|_| ConnectError::HandshakeInvalid)?;
         let noise = hs

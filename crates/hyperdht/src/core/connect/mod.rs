@@ -40,6 +40,7 @@ use crate::core::holepuncher::HolepunchInfo;
 use crate::core::holepuncher::PunchEvent;
 use crate::core::tags::Owner;
 use crate::core::{Ctx, Output};
+use crate::noise_payload::RelayThroughInfo;
 use crate::stats::{Path, Side};
 
 /// `dht.connect(publicKey, opts)` as the core sees it (the app's callables stay with the
@@ -64,6 +65,9 @@ pub struct ConnectParams {
     pub veto: bool,
     /// the LAN shortcut pings through the app ([`ConnectOut::AskLanPing`]), not the node
     pub lan_ping: bool,
+    /// `relayThrough` (its key) with the token we pair with (`c.relayToken`), sent in our
+    /// handshake payload
+    pub relay_through: Option<RelayThroughInfo>,
 }
 
 /// Where the connection goes, once a path is chosen.
@@ -98,6 +102,20 @@ pub enum ConnectOut {
     AskLanPing { id: u64, addr: SocketAddrV4 },
     /// Ask the app's holepunch veto; answer with `Core::connect_veto_answer`.
     AskVeto { id: u64, info: HolepunchInfo },
+    /// A blind relay is in play (`relayConnection`: we asked for one, or the server's payload
+    /// named one): pair our stream through the relay node `public_key` with `token`
+    /// (`is_initiator` when it is our relay) while the path below is still tried. A later
+    /// [`ConnectOut::Done`] with a path upgrades a relayed stream to it; its error is the
+    /// connect's only if the relay fails too.
+    Relay {
+        id: u64,
+        is_initiator: bool,
+        public_key: [u8; 32],
+        token: [u8; 32],
+        /// the server's UDX stream id and the session keys (a relayed stream starts now)
+        remote_id: u32,
+        result: Box<HandshakeResult>,
+    },
     /// The connect ended (the connect is gone from the core).
     Done {
         id: u64,
@@ -305,7 +323,14 @@ impl Connects {
                         f.stop(&mut self.sh, ctx);
                     }
                     ctx.node.destroy_session(c.base.session, ctx.now);
-                    path::choose(&mut c.base, hs, ctx)
+                    let relay = relay_of(&c.base, &hs);
+                    let step = path::choose(&mut c.base, hs, ctx);
+                    // `relayConnection` runs unless the path is already there (upstream starts
+                    // it anyway and drops it once paired, as `c.rawStream` is gone by then)
+                    if let (Some(r), false) = (relay, matches!(step, Step::Done(Ok(_)))) {
+                        ctx.out.push_back(Output::Connect(r));
+                    }
+                    step
                 }
                 Step::Phase(p) => {
                     c.phase = p;
@@ -506,6 +531,23 @@ impl Connect {
             via: None,
         }))
     }
+}
+
+/// `relayConnection(c, c.relayThrough, payload)`: the server's relay (we follow) or ours.
+fn relay_of(base: &Base, hs: &Handshaken) -> Option<ConnectOut> {
+    let (is_initiator, r) = match (&hs.payload.relay_through, &base.p.relay_through) {
+        (Some(theirs), _) => (false, theirs),
+        (None, Some(ours)) => (true, ours),
+        (None, None) => return None,
+    };
+    Some(ConnectOut::Relay {
+        id: base.id,
+        is_initiator,
+        public_key: r.public_key,
+        token: r.token,
+        remote_id: remote_udx_id(hs),
+        result: Box::new(hs.result.clone()),
+    })
 }
 
 /// The server's UDX stream id.

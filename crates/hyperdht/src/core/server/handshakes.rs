@@ -13,11 +13,11 @@ use hyperdht_rpc::node::{IncomingRequest, Reply, SocketKind};
 use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern};
 
 use super::holepunch::SlotPunch;
-use super::{NodeView, Server, ServerOut, SlotKey, StreamOpen};
+use super::{NodeView, RelayChoice, Server, ServerOut, SlotKey, StreamOpen};
 use crate::constants::{Firewall, PayloadError};
 use crate::core::{Ctx, Output};
 use crate::messages::{HandshakeMessage, RouterMode};
-use crate::noise_payload::{HolepunchInfo, NoisePayload, UdxInfo};
+use crate::noise_payload::{HolepunchInfo, NoisePayload, RelayThroughInfo, UdxInfo};
 use crate::router::RouteAction;
 use crate::stats::{Path, Side};
 
@@ -81,6 +81,16 @@ pub(crate) struct Slot {
     pub(crate) hp: Option<SlotPunch>,
     /// its stream connected: kept only so retransmits of message 1 are recognised
     connected: bool,
+    /// a blind relay pairs the stream (`hs.relayToken`, `hs.relayPaired`)
+    relay: Option<SlotRelay>,
+}
+
+/// A slot's blind relay.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotRelay {
+    /// the client's stream id (an upgrade moves our stream's remote to it)
+    remote_id: u32,
+    paired: bool,
 }
 
 /// A random non-zero UDX stream id.
@@ -192,6 +202,7 @@ impl Server {
             clear_at: ctx.now + CONNECT_TIMEOUT + HANDSHAKE_CLEAR_WAIT,
             hp: None,
             connected: false,
+            relay: None,
         };
         if id == self.slots.len() {
             self.slots.push(Some(slot));
@@ -265,8 +276,13 @@ impl Server {
             return RouteAction::Drop;
         };
         let view = NodeView::of(ctx.node, ctx.local_address);
-        if !self.config.firewall {
-            let ready = self.complete(id, hs, client, client_address, req, &msg, view, ctx);
+        let ask_relay = self.config.relay_through == RelayChoice::Ask;
+        if !self.config.firewall && !ask_relay {
+            let relay = match self.config.relay_through {
+                RelayChoice::Key(k) => Some(k),
+                _ => None,
+            };
+            let ready = self.complete(id, hs, client, client_address, req, &msg, view, relay, ctx);
             return match ready {
                 Some(r) => routed_reply(req, &msg, &r),
                 None => RouteAction::Drop,
@@ -279,6 +295,8 @@ impl Server {
             remote_public_key: remote_pk,
             payload: Box::new(client.clone()),
             address: client_address,
+            firewall: self.config.firewall,
+            relay: ask_relay,
         }));
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Pending(PendingHandshake {
@@ -295,9 +313,15 @@ impl Server {
         RouteAction::Drop
     }
 
-    /// The firewall's answer for a pending handshake: every waiting request is answered (or
-    /// the slot is dropped).
-    pub(crate) fn firewall_answer(&mut self, key: SlotKey, rejected: bool, ctx: &mut Ctx<'_>) {
+    /// The firewall's answer for a pending handshake (and the relay to pair through, when the
+    /// app was asked): every waiting request is answered (or the slot is dropped).
+    pub(crate) fn firewall_answer(
+        &mut self,
+        key: SlotKey,
+        rejected: bool,
+        relay: Option<[u8; 32]>,
+        ctx: &mut Ctx<'_>,
+    ) {
         let pending = match self
             .slot_of(key)
             .map(|s| std::mem::replace(&mut s.state, SlotState::Dropped))
@@ -323,6 +347,11 @@ impl Server {
             view,
         } = pending;
         let first = &waiters[0];
+        let relay = match self.config.relay_through {
+            RelayChoice::Key(k) => Some(k),
+            RelayChoice::Ask => relay,
+            RelayChoice::None => None,
+        };
         let ready = self.complete(
             key.slot,
             *hs,
@@ -331,6 +360,7 @@ impl Server {
             &first.req,
             &first.msg,
             view,
+            relay,
             ctx,
         );
         if let Some(r) = ready {
@@ -359,6 +389,7 @@ impl Server {
         req: &IncomingRequest,
         msg: &HandshakeMessage,
         view: NodeView,
+        relay: Option<[u8; 32]>,
         ctx: &mut Ctx<'_>,
     ) -> Option<Ready> {
         let error = if client.version != 1 {
@@ -370,7 +401,14 @@ impl Server {
         };
         let ok = error == PayloadError::None;
         let stream_id = if ok { random_stream_id() } else { 0 };
-        let payload = self.server_payload(id, error, stream_id, view);
+        // `hs.relayToken = relay.token()` when we relay through a node of our own
+        let relay_through = relay.map(|public_key| RelayThroughInfo {
+            version: 1,
+            public_key,
+            token: rand::random(),
+        });
+        let mut payload = self.server_payload(id, error, stream_id, view);
+        payload.relay_through = relay_through;
         let Ok(noise2) = hs.send(&payload.to_bytes()) else {
             self.drop_slot(id, ctx.now);
             return None;
@@ -423,6 +461,27 @@ impl Server {
         let plan =
             super::holepunch::plan(self, &client, client_address, req.to, view, &result, ctx);
         ctx.out.push_back(open(StreamOpen::Accept, key, result));
+        // `_relayConnection`: ours first, else the one the client asked for
+        let pairing = match (relay_through, client.relay_through) {
+            (Some(r), _) => Some((true, r)),
+            (None, Some(r)) => Some((false, r)),
+            (None, None) => None,
+        };
+        if let Some((is_initiator, r)) = pairing {
+            ctx.stats.relay_attempt();
+            ctx.out.push_back(Output::Server(ServerOut::Relay {
+                key,
+                is_initiator,
+                public_key: r.public_key,
+                token: r.token,
+            }));
+            if let Some(s) = self.slot_mut(id) {
+                s.relay = Some(SlotRelay {
+                    remote_id: remote_udx_id,
+                    paired: false,
+                });
+            }
+        }
         let ready = Ready {
             noise2,
             from_puncher: plan.from_puncher,
@@ -498,6 +557,12 @@ impl Server {
             return Path::Direct;
         };
         let mut path = Path::Direct;
+        if s.relay.is_some_and(|r| r.paired) {
+            // connected through the relay: the puncher keeps going for an upgrade
+            s.connected = true;
+            ctx.stats.connection(Side::Server, Path::Relayed, true);
+            return Path::Relayed;
+        }
         if let Some(hp) = s.hp.take() {
             path = hp.path(ctx.punchers);
             // a pool socket the stream connected through now belongs to the connection
@@ -510,6 +575,49 @@ impl Server {
         s.connected = true;
         ctx.stats.connection(Side::Server, path, true);
         path
+    }
+
+    /// The slot's blind relay paired (its stream is connected to the relay next).
+    pub(crate) fn relay_paired(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) -> bool {
+        let Some(r) = self.slot_of(key).and_then(|s| s.relay.as_mut()) else {
+            return false;
+        };
+        if !r.paired {
+            r.paired = true;
+            ctx.stats.relay_success();
+        }
+        true
+    }
+
+    /// The slot's blind relay failed before pairing (`relaying.aborts`).
+    pub(crate) fn relay_failed(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) {
+        if let Some(s) = self.slot_of(key) {
+            if s.relay.take().is_some_and(|r| !r.paired) {
+                ctx.stats.relay_abort();
+            }
+        }
+    }
+
+    /// The slot's puncher got through to `from`: a relayed stream upgrades to it.
+    pub(crate) fn punch_connected(&mut self, key: SlotKey, from: SocketAddrV4, ctx: &mut Ctx<'_>) {
+        let now = ctx.now;
+        let Some(s) = self.slot_of(key) else { return };
+        let Some(relay) = s.relay.filter(|r| r.paired && s.connected) else {
+            return;
+        };
+        let Some(hp) = s.hp.take() else { return };
+        let via = ctx.punchers.get(hp.puncher).and_then(|p| p.connected_via());
+        if let Some(p) = ctx.punchers.get_mut(hp.puncher) {
+            p.connected_via = via;
+        }
+        ctx.punchers.destroy(hp.puncher);
+        s.clear_at = s.clear_at.min(now + HANDSHAKE_CLEAR_WAIT);
+        ctx.out.push_back(Output::Server(ServerOut::Upgrade {
+            key,
+            remote_id: relay.remote_id,
+            addr: from,
+            via,
+        }));
     }
 
     /// The slot's stream never connected.

@@ -42,6 +42,18 @@ pub struct ServerConfig {
     pub share_local_address: bool,
     /// `reusableSocket` (default false)
     pub reusable_socket: bool,
+    /// `relayThrough`
+    pub relay_through: RelayChoice,
+}
+
+/// `createServer({relayThrough})`: no relay, a fixed relay node's key, or a function the app
+/// answers per handshake (`selectRelay(this.relayThrough)`), asked with the firewall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RelayChoice {
+    #[default]
+    None,
+    Key([u8; 32]),
+    Ask,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +64,7 @@ impl Default for ServerConfig {
             holepunch_veto: false,
             share_local_address: true,
             reusable_socket: false,
+            relay_through: RelayChoice::None,
         }
     }
 }
@@ -69,12 +82,34 @@ pub enum StreamOpen {
 /// What a server needs from the outside world.
 #[derive(Debug)]
 pub enum ServerOut {
-    /// Ask the app's firewall; answer with `Core::firewall_answer`.
+    /// Ask the app's firewall (if `firewall`) and its `relayThrough` function (if `relay`);
+    /// answer with `Core::firewall_answer`.
     AskFirewall {
         key: SlotKey,
         remote_public_key: [u8; 32],
         payload: Box<NoisePayload>,
         address: SocketAddrV4,
+        firewall: bool,
+        relay: bool,
+    },
+    /// `_relayConnection`: pair the slot's stream through the blind relay `public_key` with
+    /// `token` (`is_initiator` when it is our relay); report `Core::server_relay_paired` (then
+    /// connect the stream to the relay) or `Core::server_relay_failed`.
+    Relay {
+        key: SlotKey,
+        is_initiator: bool,
+        public_key: [u8; 32],
+        token: [u8; 32],
+    },
+    /// A relayed slot's punch got through (`hs.onsocket` on a connected stream): move the
+    /// stream's remote to the client at `addr` (`changeRemote`) and close the relay once the
+    /// direct path carries a packet. `via`: the pool socket the punch came through (a stream
+    /// cannot move there; the connection then stays relayed).
+    Upgrade {
+        key: SlotKey,
+        remote_id: u32,
+        addr: SocketAddrV4,
+        via: Option<crate::core::random_punch::PoolId>,
     },
     /// The slot's client reached pool socket `socket` (we punched from a RANDOM NAT): accept
     /// the slot's stream there too; the first candidate to connect wins.
