@@ -489,11 +489,15 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) -> Vec<relay::Forward> {
         out.extend(fwd);
         return out;
     }
-    if !g.ext.heard_remote && g.remote == Some(from) {
-        g.ext.heard_remote = true;
-        for w in g.state_wakers.drain(..) {
-            w.wake();
+    if g.remote == Some(from) {
+        if !g.ext.heard_remote {
+            g.ext.heard_remote = true;
+            for w in g.state_wakers.drain(..) {
+                w.wake();
+            }
         }
+    } else {
+        g.ext.stray(from);
     }
     g.stream.handle_datagram(d, Instant::now().into_std());
     out

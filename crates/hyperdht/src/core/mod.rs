@@ -161,14 +161,7 @@ impl Core {
                         });
                     }
                 }
-                PunchEvent::Connected(pid, from) => {
-                    if let Some(key) = self.slot_of_puncher(pid) {
-                        self.with_server_raw(&key.target, node, now, |s, ctx| {
-                            s.punch_connected(key, from, ctx)
-                        });
-                    }
-                }
-                PunchEvent::Destroyed(_) => {}
+                PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
             }
             self.with_connects_raw(node, now, |c, ctx| c.on_punch_event(ev, ctx));
         }
@@ -546,6 +539,11 @@ impl Core {
     pub fn server_relay_paired(&mut self, key: SlotKey, node: &mut Node, now: Instant) -> bool {
         self.with_server(&key.target, node, now, |s, ctx| s.relay_paired(key, ctx))
             .unwrap_or(false)
+    }
+
+    /// A relayed server connection was reached directly by its client: the slot's puncher goes.
+    pub fn server_relay_upgraded(&mut self, key: SlotKey, node: &mut Node, now: Instant) {
+        self.with_server(&key.target, node, now, |s, ctx| s.relay_upgraded(key, ctx));
     }
 
     /// A server slot's blind relay failed before pairing.

@@ -52,8 +52,6 @@ pub(crate) struct Engine {
     pub(crate) connect_sinks: HashMap<u64, ConnectSink>,
     /// streams reusable-socket routes are tied to
     pub(crate) route_streams: RouteStreams,
-    /// server connections made through a blind relay, waiting for their upgrade
-    relayed: HashMap<SlotKey, oneshot::Sender<(u32, SocketAddr)>>,
 }
 
 impl Engine {
@@ -69,7 +67,6 @@ impl Engine {
             waiters: Vec::new(),
             connect_sinks: HashMap::new(),
             route_streams: RouteStreams::default(),
-            relayed: HashMap::new(),
         }
     }
 
@@ -186,16 +183,6 @@ impl Engine {
                 public_key,
                 token,
             } => self.server_relay(rpc, key, is_initiator, public_key, token),
-            ServerOut::Upgrade {
-                key,
-                remote_id,
-                addr,
-                via,
-            } => {
-                if let (Some(tx), None) = (self.relayed.remove(&key), via) {
-                    let _ = tx.send((remote_id, SocketAddr::V4(addr)));
-                }
-            }
             ServerOut::AskVeto { key, info } => {
                 let veto = self.sinks.get(&key.target).and_then(|s| s.veto.clone());
                 spawn(async move {
@@ -278,26 +265,30 @@ impl Engine {
                 Engine::run(&rpc, |e, n, now| e.core.server_relay_failed(key, n, now));
                 return;
             };
-            let (tx, rx) = oneshot::channel();
             let paired = Engine::run(&rpc, |e, n, now| {
-                let ok = e.pending_streams.contains_key(&key)
-                    && e.core.server_relay_paired(key, n, now)
-                    && stream.connect(p.remote_id, p.addr);
-                if ok {
-                    e.relayed.retain(|_, t| !t.is_closed());
-                    e.relayed.insert(key, tx);
-                }
-                ok
+                let client_id = e.pending_streams.get(&key)?.remote_id;
+                let ok =
+                    e.core.server_relay_paired(key, n, now) && stream.connect(p.remote_id, p.addr);
+                ok.then_some(client_id)
             });
-            if paired != Some(true) {
+            let Some(Some(client_id)) = paired else {
                 return;
-            }
+            };
+            // the client punched through and talks to us directly (libudx's stream firewall
+            // for a packet from elsewhere → `hs.onsocket` → `changeRemote`)
+            let (tx, rx) = oneshot::channel();
+            stream.on_new_source(Box::new(move |from| {
+                let _ = tx.send(from);
+            }));
             let up = tokio::select! {
                 _ = stream.closed() => None,
                 r = rx => r.ok(),
             };
             match up {
-                Some((remote_id, addr)) => relay::upgrade(stream, remote_id, addr, p.link).await,
+                Some(addr) => {
+                    Engine::run(&rpc, |e, n, now| e.core.server_relay_upgraded(key, n, now));
+                    relay::upgrade(stream, client_id, addr, p.link).await;
+                }
                 None => {
                     stream.closed().await;
                     drop(p.link);

@@ -306,7 +306,7 @@ impl SimHost {
     fn on_server_out(&mut self, o: ServerOut, now: Instant) {
         match o {
             // servers here have no relay
-            ServerOut::Relay { .. } | ServerOut::Upgrade { .. } => {}
+            ServerOut::Relay { .. } => {}
             ServerOut::AskFirewall { key, address, .. } => {
                 self.asks.push(Ask::Firewall { key, address });
                 match self.policy.firewall {

@@ -111,3 +111,19 @@ impl UdxStreamRef {
         true
     }
 }
+
+impl UdxStreamRef {
+    /// Runs `hook` once when the connected stream hears from an address other than its remote
+    /// (a relayed stream's peer reached us directly); false if the stream is gone.
+    pub fn on_new_source(&self, hook: super::EarlyHook) -> bool {
+        let Some(s) = self.0.upgrade() else {
+            return false;
+        };
+        let mut g = lock(&s);
+        if g.closed {
+            return false;
+        }
+        g.ext.new_source = Some(hook);
+        true
+    }
+}

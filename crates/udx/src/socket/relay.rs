@@ -25,6 +25,10 @@ pub(crate) struct Extras {
     /// `relayTo(destination)`: the destination's peer and local id
     pub relay_to: Option<(PeerCell, u32)>,
     pub early_hook: Option<EarlyHook>,
+    /// called once when a connected stream hears from an address other than its remote
+    /// (libudx calls the stream firewall for such packets: a relayed stream's peer punched
+    /// through)
+    pub new_source: Option<EarlyHook>,
     /// a datagram came from the current remote since it was last set
     pub heard_remote: bool,
 }
@@ -61,6 +65,13 @@ impl Extras {
         data[4..8].copy_from_slice(&remote_id.to_le_bytes());
         let closes = (d[2] & DESTROY != 0).then_some(*dest_id);
         Some(Some(Forward { to, data, closes }))
+    }
+
+    /// A connected stream got a datagram from `from`, not its remote.
+    pub(crate) fn stray(&mut self, from: SocketAddr) {
+        if let Some(hook) = self.new_source.take() {
+            hook(from);
+        }
     }
 
     /// A datagram was kept for a reserved stream (its first runs the early hook).

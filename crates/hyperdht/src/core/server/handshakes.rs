@@ -88,8 +88,6 @@ pub(crate) struct Slot {
 /// A slot's blind relay.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SlotRelay {
-    /// the client's stream id (an upgrade moves our stream's remote to it)
-    remote_id: u32,
     paired: bool,
 }
 
@@ -476,10 +474,7 @@ impl Server {
                 token: r.token,
             }));
             if let Some(s) = self.slot_mut(id) {
-                s.relay = Some(SlotRelay {
-                    remote_id: remote_udx_id,
-                    paired: false,
-                });
+                s.relay = Some(SlotRelay { paired: false });
             }
         }
         let ready = Ready {
@@ -598,26 +593,15 @@ impl Server {
         }
     }
 
-    /// The slot's puncher got through to `from`: a relayed stream upgrades to it.
-    pub(crate) fn punch_connected(&mut self, key: SlotKey, from: SocketAddrV4, ctx: &mut Ctx<'_>) {
+    /// The client reached the slot's relayed stream directly (`hs.onsocket` from the stream
+    /// firewall): the stream moves there, the puncher is done.
+    pub(crate) fn relay_upgraded(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let Some(s) = self.slot_of(key) else { return };
-        let Some(relay) = s.relay.filter(|r| r.paired && s.connected) else {
-            return;
-        };
-        let Some(hp) = s.hp.take() else { return };
-        let via = ctx.punchers.get(hp.puncher).and_then(|p| p.connected_via());
-        if let Some(p) = ctx.punchers.get_mut(hp.puncher) {
-            p.connected_via = via;
+        if let Some(hp) = s.hp.take() {
+            ctx.punchers.destroy(hp.puncher);
         }
-        ctx.punchers.destroy(hp.puncher);
         s.clear_at = s.clear_at.min(now + HANDSHAKE_CLEAR_WAIT);
-        ctx.out.push_back(Output::Server(ServerOut::Upgrade {
-            key,
-            remote_id: relay.remote_id,
-            addr: from,
-            via,
-        }));
     }
 
     /// The slot's stream never connected.

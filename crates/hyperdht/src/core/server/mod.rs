@@ -101,16 +101,6 @@ pub enum ServerOut {
         public_key: [u8; 32],
         token: [u8; 32],
     },
-    /// A relayed slot's punch got through (`hs.onsocket` on a connected stream): move the
-    /// stream's remote to the client at `addr` (`changeRemote`) and close the relay once the
-    /// direct path carries a packet. `via`: the pool socket the punch came through (a stream
-    /// cannot move there; the connection then stays relayed).
-    Upgrade {
-        key: SlotKey,
-        remote_id: u32,
-        addr: SocketAddrV4,
-        via: Option<crate::core::random_punch::PoolId>,
-    },
     /// The slot's client reached pool socket `socket` (we punched from a RANDOM NAT): accept
     /// the slot's stream there too; the first candidate to connect wins.
     AcceptOn {
