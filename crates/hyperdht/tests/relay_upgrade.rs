@@ -26,11 +26,14 @@ use hyperdht_udx::{UdxSocket, UdxStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 
+/// A pairing request waiting for its counterpart, and where its answer goes.
+type Waiting = (RelayRequest, oneshot::Sender<u32>);
+
 /// A blind relay in-process: pairs the two requests with the same token by linking two streams
 /// of its own socket; counts the relay connections closed (links dropped).
 struct TestRelay {
     socket: UdxSocket,
-    waiting: Mutex<HashMap<[u8; 32], (RelayRequest, oneshot::Sender<u32>)>>,
+    waiting: Mutex<HashMap<[u8; 32], Waiting>>,
     streams: Mutex<Vec<UdxStream>>,
     closed: Arc<AtomicUsize>,
     next_id: Mutex<u32>,
