@@ -185,7 +185,10 @@ class Connection extends Duplex {
     this._nativeClosed = true
     // `rawStream.on('close', () => destroyRelayConnection(c))`
     if (this._relays !== null) this._relays.closeAll()
-    if (error) this.destroy(errors.fromNative(error))
+    if (error && error.startsWith('RELAY_ABORTED') && this._relays !== null && this._relays.failure) {
+      // `maybeDestroyEncryptedSocket(c, err || RELAY_ABORTED())`: the relay's own error
+      this.destroy(this._relays.failure)
+    } else if (error) this.destroy(errors.fromNative(error))
     else if (this._pendingWrite !== null) this.destroy(errors.DESTROYED())
     // a clean close: streamx auto-destroys once `end` and `finish` were both emitted
     const cb = this._destroyDone

@@ -21,6 +21,9 @@ class RelayPairings {
     this.keepAlive = keepAlive
     this._reply = reply
     this._pairings = new Map()
+    // the blind-relay error of the last pairing that failed: a connect that ends with
+    // RELAY_ABORTED fails with it instead, like hyperdht's `onabort(err)`
+    this.failure = null
   }
 
   /** A `relay` event: `{id, isInitiator, publicKey, token, streamId}`. */
@@ -44,13 +47,15 @@ class RelayPairings {
     }
     const onabort = () => settle(null, 0, 0)
 
-    socket.once('close', onabort)
     let client
     try {
       client = relay.Client.from(socket, { id: socket.publicKey })
       client
         .pair(request.isInitiator, request.token, { id: request.streamId })
-        .on('error', onabort)
+        .on('error', (err) => {
+          this.failure = err
+          onabort()
+        })
         .on('data', (remoteId) => {
           const raw = socket.rawStream
           if (!raw || !raw.remoteHost) return onabort()

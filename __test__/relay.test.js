@@ -1,0 +1,117 @@
+'use strict'
+// Blind relays (`relayThrough`, hyperdht lib/connect.js relayConnection, lib/server.js
+// _relayConnection): a client and a server that cannot punch (`holepunch: () => false`) connect
+// through a relay node running the npm blind-relay server on `createRawStream({firewall})` +
+// `relayTo`. Every mix of Rust and JS for the relay node, the server and the client, with the
+// relay asked for by the server, the client, or both; 256 KiB echo byte-exact; the connection
+// really is relayed (the relay server matched one pairing and links two streams) and the server
+// counts the pairing in
+// `stats.relaying`. The relay → direct upgrade is tested in crates/hyperdht/tests/relay_upgrade.rs.
+const test = require('node:test')
+const assert = require('node:assert')
+const { once } = require('node:events')
+const RelayServer = require('blind-relay').Server
+const { RS, JS, kindOf, mixedNet } = require('./helpers')
+
+const IMPL = { rs: RS, js: JS }
+
+async function relayNode (t, net, Impl) {
+  const node = net.client(Impl, { quickFirewall: false, ephemeral: true })
+  await node.ready()
+  const relay = new RelayServer({ createStream: (opts) => node.createRawStream({ ...opts, framed: true }) })
+  t.after(() => relay.close())
+  const server = node.createServer((socket) => {
+    relay.accept(socket, { id: socket.remotePublicKey }).on('error', () => {})
+  })
+  await server.listen()
+  return { node, server, relay }
+}
+
+function pattern (n) {
+  const b = Buffer.alloc(n)
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 255
+  return b
+}
+
+async function relayedEcho (t, kinds, mode) {
+  const net = await mixedNet(t)
+  const r = await relayNode(t, net, IMPL[kinds[0]])
+  const b = net.client(IMPL[kinds[1]], { quickFirewall: false, ephemeral: true })
+  const c = net.client(IMPL[kinds[2]], { quickFirewall: false, ephemeral: true })
+  await Promise.all([b.ready(), c.ready()])
+  const relayKey = r.server.publicKey
+  const server = b.createServer({
+    holepunch: () => false,
+    shareLocalAddress: false,
+    relayThrough: mode === 'client' ? null : relayKey
+  }, (socket) => {
+    socket.on('error', () => {})
+    socket.pipe(socket)
+  })
+  await server.listen()
+  const data = pattern(256 * 1024)
+  const socket = c.connect(server.publicKey, {
+    holepunch: () => false,
+    fastOpen: false,
+    localConnection: false,
+    relayThrough: mode === 'server' ? null : relayKey
+  })
+  await once(socket, 'open')
+  assert.strictEqual(r.relay.stats.pairings.matched, 1, 'the relay paired the two')
+  assert.strictEqual(r.relay.stats.streams.active, 2, 'the relay links two streams')
+  const chunks = []
+  let got = 0
+  socket.on('data', (d) => {
+    chunks.push(d)
+    got += d.length
+    if (got >= data.length) socket.end()
+  })
+  socket.write(data)
+  await once(socket, 'close')
+  assert.ok(Buffer.concat(chunks).equals(data), 'echo byte-exact through the relay')
+  assert.deepStrictEqual(
+    { attempts: b.stats.relaying.attempts, successes: b.stats.relaying.successes, aborts: b.stats.relaying.aborts },
+    { attempts: 1, successes: 1, aborts: 0 }, `${kindOf(b)} server stats.relaying`)
+}
+
+const combos = [
+  ['rs', 'rs', 'rs'],
+  ['js', 'rs', 'js'],
+  ['js', 'js', 'rs'],
+  ['rs', 'js', 'js'],
+  ['js', 'rs', 'rs']
+]
+for (const kinds of combos) {
+  for (const mode of ['server', 'client', 'both']) {
+    test(`relayed echo, relay ${kinds[0]}, server ${kinds[1]}, client ${kinds[2]}, relayThrough on ${mode}`, { timeout: 30000 }, (t) => relayedEcho(t, kinds, mode))
+  }
+}
+
+// The relay node accepts the connection but is no blind relay (it hangs up after 500 ms), and
+// the holepunch is vetoed: the connect fails once the relay gives up, with the blind-relay
+// client's error (CHANNEL_CLOSED), like JS hyperdht (`onabort(err)`; a holepunch error is
+// swallowed while a relay is pending).
+for (const kind of ['rs', 'js']) {
+  test(`${kind} client: a relay that never pairs and no punch fails with the relay's error`, { timeout: 30000 }, async (t) => {
+    const net = await mixedNet(t)
+    const r = net.client(JS, { quickFirewall: false, ephemeral: true })
+    const b = net.client(JS, { quickFirewall: false, ephemeral: true })
+    const c = net.client(IMPL[kind], { quickFirewall: false, ephemeral: true })
+    await Promise.all([r.ready(), b.ready(), c.ready()])
+    const notARelay = r.createServer((socket) => {
+      socket.on('error', () => {})
+      setTimeout(() => socket.destroy(), 500)
+    })
+    await notARelay.listen()
+    const server = b.createServer({ holepunch: () => false, shareLocalAddress: false }, () => assert.fail('no connection'))
+    await server.listen()
+    const socket = c.connect(server.publicKey, {
+      holepunch: () => false,
+      fastOpen: false,
+      localConnection: false,
+      relayThrough: notARelay.publicKey
+    })
+    const [err] = await once(socket, 'error')
+    assert.strictEqual(err.code, 'CHANNEL_CLOSED')
+  })
+}
