@@ -60,6 +60,11 @@ export declare class NativeConnection {
 
 export declare class NativeDht {
   /**
+   * Takes an accepted connection (not started) as a raw stream of this node; its handshake
+   * goes to `onHandshake` first. None if the connection was started or closed already.
+   */
+  adoptConnection(connection: NativeConnection, onHandshake: (arg: JsAdoptedHandshake) => void): NativeRawStream | null
+  /**
    * Whether unanswered application requests go to JS (`dht.onrequest` replaced) instead of
    * getting UNKNOWN_COMMAND from the engine.
    */
@@ -239,6 +244,19 @@ export declare function hash(data: Uint8Array): Buffer
 export interface JsAddress {
   host: string
   port: number
+}
+
+/** What `createSecretStream(isInitiator, rawStream, {handshake})` needs besides the stream. */
+export interface JsAdoptedHandshake {
+  publicKey: Buffer
+  remotePublicKey: Buffer
+  hash: Buffer
+  tx: Buffer
+  rx: Buffer
+  /** where the stream is connected (for the raw stream's `connect`) */
+  remoteId: number
+  remoteHost?: string
+  remotePort: number
 }
 
 /** An application request for `dht.onrequest(req)` (dht-rpc io.js `Request`). */

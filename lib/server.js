@@ -6,6 +6,7 @@ const { EventEmitter } = require('events')
 const b4a = require('b4a')
 const errors = require('./errors')
 const Connection = require('./connection')
+const RawStream = require('./raw-stream')
 const { RelayPairings, relayKey } = require('./relay')
 const { keyPairArg } = require('./keys')
 
@@ -34,10 +35,13 @@ class Server extends EventEmitter {
     this._relays = null
     // hyperdht: how long a finished handshake is remembered for retransmits (ms)
     this.handshakeClearWait = opts.handshakeClearWait || 10000
-    // hyperdht's external-key servers (createHandshake / createSecretStream, used with a keyPair
-    // that has no secretKey) run the Noise handshake in JS objects; here the handshake runs in
-    // the engine, so listen() refuses them instead of failing on the first connection
-    this._externalHandshake = !!(opts.createHandshake || opts.createSecretStream)
+    // hyperdht's external-key servers (createHandshake, used with a keyPair that has no
+    // secretKey) run the Noise handshake in JS objects; here the handshake runs in the engine,
+    // so listen() refuses them instead of failing on the first connection
+    this._externalHandshake = !!opts.createHandshake
+    // createSecretStream(isInitiator, rawStream, {handshake, keepAlive}): the app's own
+    // secret-stream over the connection's raw UDX stream (the engine only does the handshake)
+    this.createSecretStream = opts.createSecretStream || null
     this._closing = null
     this._native = dht.destroyed ? null : dht._native.createServer()
   }
@@ -61,7 +65,7 @@ class Server extends EventEmitter {
     if (this.listening) throw errors.ALREADY_LISTENING()
     if (this.dht.destroyed) throw errors.NODE_DESTROYED()
     const kp = keyPairArg(keyPair)
-    if (this._externalHandshake) throw new Error('createHandshake / createSecretStream are not supported by hyperdht-rs (the Noise handshake runs in the engine)')
+    if (this._externalHandshake) throw new Error('createHandshake is not supported by hyperdht-rs (the Noise handshake runs in the engine)')
     if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen (hyperdht-rs runs the server\'s Noise handshake in the engine)')
     for (const s of this.dht.listening) {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
@@ -161,12 +165,34 @@ class Server extends EventEmitter {
       handle.destroy()
       return
     }
+    if (this.createSecretStream !== null) return this._onrawconnection(handle)
     const conn = new Connection(this.dht, false, { keepAlive: this.dht.connectionKeepAlive })
     conn._attach(handle)
     this.dht._conns.add(conn)
     handle.start((ev) => conn._onevent(ev))
     conn._onopen(info)
     this.emit('connection', conn)
+  }
+
+  // hyperdht `_addHandshake`/`onsocket`: `this.createSecretStream(false, rawStream, {handshake,
+  // keepAlive})` over the accepted connection's bare stream
+  _onrawconnection (handle) {
+    let hs = null
+    const native = this.dht._native.adoptConnection(handle, (h) => { hs = h })
+    if (!native || hs === null) return
+    const rawStream = new RawStream(this.dht, native, { framed: true })
+    this.dht._rawStreams.add(rawStream)
+    rawStream.connect(this.dht._socket, hs.remoteId, hs.remotePort, hs.remoteHost)
+    const handshake = {
+      isInitiator: false,
+      publicKey: hs.publicKey,
+      remotePublicKey: hs.remotePublicKey,
+      hash: hs.hash,
+      tx: hs.tx,
+      rx: hs.rx
+    }
+    const socket = this.createSecretStream(false, rawStream, { handshake, keepAlive: this.dht.connectionKeepAlive })
+    this.emit('connection', socket)
   }
 
   refresh () {

@@ -248,6 +248,24 @@ impl ConnCore {
         matches!(*self.state(), State::Dialing(_))
     }
 
+    /// An accepted connection not started yet leaves this object (it closes without events)
+    /// as its bare stream and handshake result (`createSecretStream` servers run secret-stream
+    /// in JS).
+    pub(crate) fn take_accepted(&self) -> Option<Connection> {
+        let mut st = self.state();
+        if !matches!(&*st, State::Accepted(_)) {
+            return None;
+        }
+        let State::Accepted(conn) = std::mem::replace(&mut *st, State::Closed) else {
+            return None;
+        };
+        drop(st);
+        if let Some(c) = self.conns.upgrade() {
+            c.remove(self.id);
+        }
+        Some(*conn)
+    }
+
     /// The node is being destroyed (hyperdht `rawStreams.clear()`): dials stop, streams close.
     pub(crate) fn kill(&self) {
         let mut st = self.state();

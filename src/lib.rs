@@ -9,6 +9,7 @@
 //! `NativeConnection` (lib/connection.js), `NativeQuery` (lib/query.js), `NativeRawStream`
 //! (lib/raw-stream.js). The tasks driving them are supervised (src/supervise.rs).
 
+mod adopt;
 mod app_requests;
 mod connection;
 mod crypto;

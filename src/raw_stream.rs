@@ -170,6 +170,11 @@ impl NativeDht {
         else {
             return Err(Error::from_reason("could not find a free UDX stream id"));
         };
+        self.register_raw(stream)
+    }
+
+    /// Registers `stream` (reserved, or connected already) as a raw stream of this node.
+    pub(crate) fn register_raw(&self, stream: UdxStream) -> Result<NativeRawStream> {
         let id = stream.local_id();
         let mut stream = Some(stream);
         let core = self.raws.insert(|reg| {

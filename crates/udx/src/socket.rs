@@ -527,21 +527,20 @@ fn connect_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) -> Vec<relay:
     let now = Instant::now().into_std();
     g.firewall = None;
     g.remote = Some(addr);
-    g.ext.set_peer(remote_id, addr);
+    // datagrams relayed to this stream before it knew its peer go out now
+    let mut out = g.ext.set_peer(remote_id, addr);
     g.stream.set_ipv6(addr.is_ipv6());
     g.stream.connect(remote_id, now);
     let early = std::mem::take(&mut g.early);
     if g.ext.relay_to.is_some() {
         // a relaying stream never processes datagrams itself, the kept ones included
-        return early
-            .iter()
-            .filter_map(|(_, d)| g.ext.forward(d).flatten())
-            .collect();
+        out.extend(early.iter().filter_map(|(_, d)| g.ext.forward(d).flatten()));
+        return out;
     }
     for (_, d) in early {
         g.stream.handle_datagram(&d, now);
     }
-    Vec::new()
+    out
 }
 
 /// Sends what the stream produced and moves its events to the reader/writer side.
@@ -627,6 +626,10 @@ impl UdxStream {
     }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
+    }
+    /// The peer's stream id (0 until connected).
+    pub fn remote_id(&self) -> u32 {
+        lock(&self.shared).stream.remote_id()
     }
     /// A [`UdxStreamRef`] on this stream.
     pub fn downgrade(&self) -> UdxStreamRef {

@@ -55,7 +55,8 @@ pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAd
     g.stream.change_remote(remote_id);
     g.stream.set_ipv6(addr.is_ipv6());
     g.remote = Some(addr);
-    g.ext.set_peer(remote_id, addr);
+    // (datagrams wait for a peer only before the first connect)
+    let _ = g.ext.set_peer(remote_id, addr);
 }
 
 impl UdxStreamRef {

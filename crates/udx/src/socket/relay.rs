@@ -10,9 +10,20 @@ use std::sync::{Arc, Mutex};
 
 use crate::header::{DESTROY, HEADER_SIZE};
 
-/// Where a stream's peer is, shared with the streams relaying to it: `(peer's stream id,
-/// address)` once connected.
-pub(crate) type PeerCell = Arc<Mutex<Option<(u32, SocketAddr)>>>;
+/// Where a stream's peer is, shared with the streams relaying to it.
+pub(crate) type PeerCell = Arc<Mutex<Peer>>;
+
+/// Datagrams relayed to a stream whose peer is not known yet (it connects on its peer's first
+/// datagram), kept until then; more are dropped (the sender retransmits).
+const WAITING: usize = 32;
+
+#[derive(Default)]
+pub(crate) struct Peer {
+    /// `(peer's stream id, address)` once connected
+    at: Option<(u32, SocketAddr)>,
+    /// datagrams relayed here before that (their destination id is rewritten on the way out)
+    waiting: Vec<Vec<u8>>,
+}
 
 /// Called once with the source of the first datagram a reserved stream keeps.
 pub type EarlyHook = Box<dyn FnOnce(SocketAddr) + Send>;
@@ -42,31 +53,48 @@ pub(crate) struct Forward {
 }
 
 impl Extras {
-    /// The stream's peer changed (connect, `changeRemote`).
-    pub(crate) fn set_peer(&mut self, remote_id: u32, addr: SocketAddr) {
-        if let Ok(mut p) = self.peer.lock() {
-            *p = Some((remote_id, addr));
-        }
+    /// The stream's peer changed (connect, `changeRemote`); datagrams relayed to it meanwhile
+    /// go out now.
+    pub(crate) fn set_peer(&mut self, remote_id: u32, addr: SocketAddr) -> Vec<Forward> {
         self.heard_remote = false;
+        let Ok(mut p) = self.peer.lock() else {
+            return Vec::new();
+        };
+        p.at = Some((remote_id, addr));
+        std::mem::take(&mut p.waiting)
+            .into_iter()
+            .map(|d| rewrite(d, remote_id, addr, None))
+            .collect()
     }
 
-    /// A relaying stream forwards `d` to its destination's peer (dropped while that peer is
-    /// unknown: the sender retransmits).
+    /// A relaying stream forwards `d` to its destination's peer (kept for it, boundedly, while
+    /// that peer is unknown). `None`: this stream does not relay.
     pub(crate) fn forward(&self, d: &[u8]) -> Option<Option<Forward>> {
         let (cell, dest_id) = self.relay_to.as_ref()?;
-        let peer = cell.lock().ok().and_then(|p| *p);
-        let Some((remote_id, to)) = peer else {
-            return Some(None);
-        };
         if d.len() < HEADER_SIZE {
             return Some(None);
         }
-        let mut data = d.to_vec();
-        data[4..8].copy_from_slice(&remote_id.to_le_bytes());
+        let Ok(mut peer) = cell.lock() else {
+            return Some(None);
+        };
+        let Some((remote_id, to)) = peer.at else {
+            if peer.waiting.len() < WAITING {
+                peer.waiting.push(d.to_vec());
+            }
+            return Some(None);
+        };
         let closes = (d[2] & DESTROY != 0).then_some(*dest_id);
-        Some(Some(Forward { to, data, closes }))
+        Some(Some(rewrite(d.to_vec(), remote_id, to, closes)))
     }
+}
 
+/// `d` addressed to stream `remote_id` at `to`.
+fn rewrite(mut data: Vec<u8>, remote_id: u32, to: SocketAddr, closes: Option<u32>) -> Forward {
+    data[4..8].copy_from_slice(&remote_id.to_le_bytes());
+    Forward { to, data, closes }
+}
+
+impl Extras {
     /// A connected stream got a datagram from `from`, not its remote.
     pub(crate) fn stray(&mut self, from: SocketAddr) {
         if let Some(hook) = self.new_source.take() {

@@ -230,6 +230,11 @@ impl Stream {
         self.keepalive_deadline = self.keepalive.map(|d| now + d);
     }
 
+    /// The peer's stream id (0 until connected).
+    pub fn remote_id(&self) -> u32 {
+        self.remote_id
+    }
+
     /// `udx_stream_change_remote`: new packets go to the peer's stream `remote_id`.
     /// Like libudx, the MTU search starts over at the base MTU.
     pub fn change_remote(&mut self, remote_id: u32) {
