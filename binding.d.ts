@@ -55,6 +55,8 @@ export declare class NativeConnection {
    * pairing is no longer wanted: JS ends that relay connection.
    */
   relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
+  /** How the connection was made (null before it opened). */
+  pathInfo(): JsPathInfo | null
   injectPanic(): void
 }
 
@@ -523,6 +525,25 @@ export interface JsNoisePayload {
   holepunchId?: number
 }
 
+/** `connection.path` (not in hyperdht): how a connection was made. */
+export interface JsPathInfo {
+  /**
+   * 'direct' | 'lan' | 'holepunched' | 'relayed' | 'upgraded' (relayed, then moved to a
+   * direct path)
+   */
+  type: string
+  /** our NAT class as the connect saw it: 'unknown' | 'open' | 'consistent' | 'random' */
+  localFirewall: string
+  /** the peer's NAT class */
+  remoteFirewall: string
+  /** the blind relay's key when one was used */
+  relayThrough?: Buffer
+  /** PEER_HOLEPUNCH rounds */
+  punchRounds: number
+  /** milliseconds from the start of punching to the path (null when we did not punch) */
+  punchMs?: number
+}
+
 /** Counts by connection path. */
 export interface JsPaths {
   direct: number
@@ -624,6 +645,8 @@ export interface JsRelaying {
   attempts: number
   successes: number
   aborts: number
+  /** relayed connections that moved to a direct path (not in hyperdht) */
+  upgrades: number
 }
 
 /** A pairing request as JS sees it. */

@@ -265,7 +265,13 @@ interface Stats {
   requests: { active: number; total: number; responses: number; timeouts: number; retries: number }
   commands: { ping: CommandStats; pingNat: CommandStats; findNode: CommandStats; downHint: CommandStats }
   io: { received: number; dropped: number; requests: number; responses: number; sent: number; timeouts: number; datagramsIn: number; bytesIn: number; datagramsOut: number; bytesOut: number }
+  /**
+   * not in hyperdht: encrypted connections by side, outcome and path (`none`: failed before a
+   * path), and relayed connections that moved to a direct path since
+   */
+  connections: { clientOpened: PathCounts; clientFailed: PathCounts; serverOpened: PathCounts; serverFailed: PathCounts; relayUpgrades: number }
 }
+interface PathCounts { direct: number; lan: number; holepunched: number; relayed: number; none: number }
 /** tx = requests transmitted, rx = replies received */
 interface CommandStats { tx: number; rx: number }
 
@@ -290,6 +296,36 @@ interface ConnectOptions {
   holepunch?: HolepunchVeto
   /** Reuse the pool's connection to this key if it has one (hyperdht `dht.pool()`). */
   pool?: ConnectionPool
+  /**
+   * A blind-relay node's key (or keys to pick one from, or a function returning either) to
+   * pair through while holepunching; the connection may open relayed and upgrade to a direct
+   * path later (`socket.path`). The node runs the npm `blind-relay` server.
+   */
+  relayThrough?: RelayThrough
+  /** keep-alive (ms) of the connection to the relay node (default 5000) */
+  relayKeepAlive?: number
+}
+
+type RelayThrough = Uint8Array | Uint8Array[] | null | (() => Uint8Array | Uint8Array[] | null)
+
+/** NAT classes as hyperdht names them. */
+type FirewallName = 'unknown' | 'open' | 'consistent' | 'random'
+
+/**
+ * How a connection was made (not in hyperdht; hyperdht#303). `type`: `direct` (one side is
+ * reachable, or we talked to the peer's own node), `lan` (same public host, local address),
+ * `holepunched`, `relayed` (through a blind relay), `upgraded` (relayed first, then moved to a
+ * direct path: `relayThrough` stays set).
+ */
+interface ConnectionPath {
+  type: 'direct' | 'lan' | 'holepunched' | 'relayed' | 'upgraded'
+  localFirewall: FirewallName
+  remoteFirewall: FirewallName
+  relayThrough: Buffer | null
+  /** PEER_HOLEPUNCH rounds sent (client) or answered (server) */
+  punchRounds: number
+  /** ms from the start of punching to the path; null when not punched */
+  punchMs: number | null
 }
 
 interface ConnectionPoolEvents {
@@ -509,6 +545,8 @@ interface RawStream extends Duplex<RawStreamEvents> {
   /** one unreliable message; resolves false when it was not sent */
   send(buffer: Uint8Array): Promise<boolean>
   trySend(buffer: Uint8Array): void
+  /** udx-native `relayTo(destination)`: forward this stream's datagrams to `destination`'s peer (blind relays) */
+  relayTo(destination: RawStream): this
   write(data: Uint8Array | string): boolean
   end(data?: Uint8Array | string): this
   read(): Buffer | null
@@ -552,6 +590,8 @@ interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
   readonly handshakeHash: Buffer | null
   readonly connected: boolean
   readonly rawStream: ConnectionRawStream | null
+  /** How the connection was made (not in hyperdht); null before it opened. Live: shows a relay upgrade. */
+  readonly path: ConnectionPath | null
   readonly rawBytesRead: number
   readonly rawBytesWritten: number
   /** resolves true once open, false when destroyed first */
@@ -590,6 +630,15 @@ interface ServerOptions {
   onconnection?: (socket: NoiseSecretStream) => void
   /** ms a finished handshake is remembered for retransmits (default 10000) */
   handshakeClearWait?: number
+  /** pair punched connections through this blind relay (see ConnectOptions.relayThrough) */
+  relayThrough?: RelayThrough
+  relayKeepAlive?: number
+  /**
+   * Run your own secret-stream over each accepted connection's raw UDX stream:
+   * `createSecretStream(false, rawStream, {handshake, keepAlive})` (the Noise handshake itself
+   * runs in the engine; `createHandshake` is not supported).
+   */
+  createSecretStream?: (isInitiator: boolean, rawStream: RawStream, opts: { handshake: { isInitiator: boolean; publicKey: Buffer; remotePublicKey: Buffer; hash: Buffer; tx: Buffer; rx: Buffer }; keepAlive: number }) => NoiseSecretStream | Duplex
 }
 
 interface ServerEvents {
@@ -771,7 +820,11 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   createServer(onconnection: (socket: NoiseSecretStream) => void): Server
   pool(): ConnectionPool
   /** A raw UDX stream on this node's socket (`framed` is accepted); connect it with `DHT.connectRawStream`. */
-  createRawStream(opts?: { framed?: boolean }): RawStream
+  /**
+   * `firewall(socket, port, host)` (udx-native): asked about the first datagram's source while
+   * unconnected; connect the stream there and return false, or true to reject.
+   */
+  createRawStream(opts?: { framed?: boolean; firewall?: (socket: DHTSocket, port: number, host: string) => boolean }): RawStream
 }
 
 declare namespace HyperDHT {

@@ -40,12 +40,14 @@ async function relayedEcho (t, kinds, mode) {
   const c = net.client(IMPL[kinds[2]], { quickFirewall: false, ephemeral: true })
   await Promise.all([b.ready(), c.ready()])
   const relayKey = r.server.publicKey
+  const serverPaths = []
   const server = b.createServer({
     holepunch: () => false,
     shareLocalAddress: false,
     relayThrough: mode === 'client' ? null : relayKey
   }, (socket) => {
     socket.on('error', () => {})
+    if (kinds[1] === 'rs') serverPaths.push(socket.path)
     socket.pipe(socket)
   })
   await server.listen()
@@ -59,6 +61,10 @@ async function relayedEcho (t, kinds, mode) {
   await once(socket, 'open')
   assert.strictEqual(r.relay.stats.pairings.matched, 1, 'the relay paired the two')
   assert.strictEqual(r.relay.stats.streams.active, 2, 'the relay links two streams')
+  if (kinds[2] === 'rs') {
+    assert.strictEqual(socket.path.type, 'relayed')
+    assert.ok(socket.path.relayThrough.equals(relayKey), 'the path names the relay')
+  }
   const chunks = []
   let got = 0
   socket.on('data', (d) => {
@@ -69,6 +75,10 @@ async function relayedEcho (t, kinds, mode) {
   socket.write(data)
   await once(socket, 'close')
   assert.ok(Buffer.concat(chunks).equals(data), 'echo byte-exact through the relay')
+  for (const p of serverPaths) {
+    assert.strictEqual(p.type, 'relayed')
+    assert.ok(p.relayThrough.equals(relayKey))
+  }
   assert.deepStrictEqual(
     { attempts: b.stats.relaying.attempts, successes: b.stats.relaying.successes, aborts: b.stats.relaying.aborts },
     { attempts: 1, successes: 1, aborts: 0 }, `${kindOf(b)} server stats.relaying`)

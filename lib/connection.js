@@ -64,6 +64,15 @@ class Connection extends Duplex {
     this.pause()
   }
 
+  /** How the connection was made (not in hyperdht; see index.d.ts ConnectionPath); null before open. */
+  get path () {
+    const p = this._isOpen && this._handle !== null ? this._handle.pathInfo() : null
+    if (!p) return null
+    if (p.relayThrough === undefined) p.relayThrough = null
+    if (p.punchMs === undefined) p.punchMs = null
+    return p
+  }
+
   /** Takes `handle` (a NativeConnection) as this stream's native half. */
   _attach (handle) {
     this._handle = handle

@@ -115,7 +115,8 @@ function render (s, constLabels = {}) {
   counter('relaying_total', 'Blind-relay pairings (stats.relaying), by result.', [
     [{ result: 'attempt' }, s.relaying.attempts],
     [{ result: 'success' }, s.relaying.successes],
-    [{ result: 'abort' }, s.relaying.aborts]
+    [{ result: 'abort' }, s.relaying.aborts],
+    [{ result: 'upgrade' }, s.relaying.upgrades]
   ])
   counter('datagrams_total', 'UDP datagrams through the node\'s sockets (DHT frames, UDX packets, holepunch probes), by direction.', [
     [{ direction: 'in' }, s.io.datagramsIn],
@@ -146,7 +147,16 @@ function liveStats (read) {
     requests: group((s) => s.requests, ['active', 'total', 'responses', 'timeouts', 'retries']),
     // dht-rpc io.stats.commands: PING, PING_NAT, FIND_NODE, DOWN_HINT
     commands: { ping: command(0), pingNat: command(1), findNode: command(2), downHint: command(3) },
-    io: group((s) => s.io, ['received', 'dropped', 'requests', 'responses', 'sent', 'timeouts', 'datagramsIn', 'bytesIn', 'datagramsOut', 'bytesOut'])
+    io: group((s) => s.io, ['received', 'dropped', 'requests', 'responses', 'sent', 'timeouts', 'datagramsIn', 'bytesIn', 'datagramsOut', 'bytesOut']),
+    // not in hyperdht: connections by side, outcome and path (`socket.path` for one connection)
+    connections: {
+      clientOpened: group((s) => s.connections.clientOpened, PATHS),
+      clientFailed: group((s) => s.connections.clientFailed, PATHS),
+      serverOpened: group((s) => s.connections.serverOpened, PATHS),
+      serverFailed: group((s) => s.connections.serverFailed, PATHS),
+      // relayed connections that moved to a direct path
+      get relayUpgrades () { return read().relaying.upgrades }
+    }
   }
   return stats
 }

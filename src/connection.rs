@@ -30,9 +30,10 @@ use crate::events::Sink;
 use crate::flow::ReadFlow;
 use crate::live::Live;
 use crate::questions::JsQuestions;
-use crate::relay::{relay_target, JsRelayRequest, RelayEvent, Relays};
+use crate::relay::{js_path_info, relay_target, JsPathInfo, JsRelayRequest, RelayEvent, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
 use crate::veto::JsHolepunchInfo;
+use hyperdht_core::driver::paths::SharedPath;
 
 /// Writes queued per connection before JS is told to wait for `drain`.
 const WRITE_QUEUE: usize = 64;
@@ -165,6 +166,8 @@ pub(crate) struct ConnCore {
     questions: JsQuestions,
     relays: Relays,
     trip: Tripwire,
+    /// how the connection was made (set when it opens)
+    path: OnceLock<SharedPath>,
 }
 
 fn lock_stream(s: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -207,6 +210,7 @@ impl ConnCore {
             questions: JsQuestions::default(),
             relays: Relays::default(),
             trip: Tripwire::default(),
+            path: OnceLock::new(),
         })
     }
 
@@ -470,6 +474,13 @@ impl ConnCore {
         })
     }
 
+    /// Records how the connection was made (the engine's shared entry).
+    pub(crate) fn set_path(&self, path: Option<SharedPath>) {
+        if let Some(p) = path {
+            let _ = self.path.set(p);
+        }
+    }
+
     pub(crate) fn relays(&self) -> &Relays {
         &self.relays
     }
@@ -693,6 +704,14 @@ impl NativeConnection {
         self.core
             .relays
             .answer(id, relay_target(relay_host, relay_port, remote_id))
+    }
+
+    /// How the connection was made (null before it opened).
+    #[napi(catch_unwind)]
+    pub fn path_info(&self) -> Option<JsPathInfo> {
+        let p = self.core.path.get()?;
+        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        Some(js_path_info(&p))
     }
 
     #[napi(catch_unwind)]

@@ -323,9 +323,12 @@ impl NativeServer {
             }
         };
         let conns = core.conns.clone();
+        let hyper = core.hyper.clone();
         let accept = async move {
             while let Some(conn) = rx.recv().await {
+                let path = hyper.path_info(conn.get_ref().local_id());
                 if let Some((connection, info)) = NativeConnection::accepted(&conns, conn) {
+                    connection.core().set_path(path);
                     // not delivered (server closed): dropping it destroys the connection
                     sink.emit(JsServerEvent::Connection { connection, info });
                 }

@@ -22,6 +22,8 @@ pub struct JsRelaying {
     pub attempts: f64,
     pub successes: f64,
     pub aborts: f64,
+    /// relayed connections that moved to a direct path (not in hyperdht)
+    pub upgrades: f64,
 }
 
 /// `stats.socketPool`.
@@ -163,6 +165,7 @@ pub(crate) fn to_js(s: &StatsSnapshot, open: usize, raw_streams: usize) -> JsSta
             attempts: n(s.relaying.attempts),
             successes: n(s.relaying.successes),
             aborts: n(s.relaying.aborts),
+            upgrades: n(s.relaying.upgrades),
         },
         socket_pool: JsSocketPool {
             sockets_added: n(s.socket_pool.sockets_added),

@@ -445,8 +445,9 @@ async function connections (dht: DHT): Promise<void> {
   // raw streams
   const rawStream = dht.createRawStream({ framed: true })
   dht.createRawStream()
-  // @ts-expect-error unknown option
   dht.createRawStream({ firewall: () => false })
+  // @ts-expect-error unknown option
+  dht.createRawStream({ fast: true })
   DHT.connectRawStream(socket, rawStream, 42)
   // @ts-expect-error the raw stream comes second
   DHT.connectRawStream(rawStream, socket, 42)

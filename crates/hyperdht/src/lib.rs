@@ -20,6 +20,7 @@ pub mod holepunch_veto;
 pub mod messages;
 pub mod nat;
 pub mod noise_payload;
+pub mod path_info;
 pub mod persistent;
 pub mod plugin;
 pub mod router;

@@ -95,6 +95,8 @@ pub struct Relaying {
     pub attempts: u64,
     pub successes: u64,
     pub aborts: u64,
+    /// relayed connections that moved to a direct path (beyond upstream)
+    pub upgrades: u64,
 }
 
 /// `stats.socketPool`.
@@ -147,6 +149,7 @@ pub struct Stats {
     relay_attempts: AtomicU64,
     relay_successes: AtomicU64,
     relay_aborts: AtomicU64,
+    relay_upgrades: AtomicU64,
     sockets_added: AtomicU64,
     sockets_removed: AtomicU64,
     /// `[side][path]`
@@ -209,6 +212,11 @@ impl Stats {
         bump(&self.relay_aborts);
     }
 
+    /// `relaying.upgrades`: a relayed connection moved to a direct path.
+    pub fn relay_upgrade(&self) {
+        bump(&self.relay_upgrades);
+    }
+
     /// `socketPool.socketsAdded`.
     pub fn socket_added(&self) {
         bump(&self.sockets_added);
@@ -243,6 +251,7 @@ impl Stats {
                 attempts: read(&self.relay_attempts),
                 successes: read(&self.relay_successes),
                 aborts: read(&self.relay_aborts),
+                upgrades: read(&self.relay_upgrades),
             },
             socket_pool: SocketPool {
                 sockets_added: read(&self.sockets_added),
@@ -300,7 +309,8 @@ mod tests {
             Relaying {
                 attempts: 1,
                 successes: 0,
-                aborts: 1
+                aborts: 1,
+                upgrades: 0
             }
         );
         assert_eq!(snap.socket_pool.sockets_added, 1);

@@ -150,7 +150,7 @@ fn relayed_connection_upgrades_to_the_punched_path() {
                 c.write_all(&buf[..n]).await.expect("server write");
             }
             c.shutdown().await.ok();
-            (on_relay, c.get_ref().remote())
+            (on_relay, c.get_ref().remote(), c.get_ref().local_id())
         });
 
         let go = Arc::new(Notify::new());
@@ -210,7 +210,7 @@ fn relayed_connection_upgrades_to_the_punched_path() {
             SocketAddr::V4(sdht.server_address()),
             "to the server's socket"
         );
-        let (server_started_relayed, server_remote) = server_side.await.unwrap();
+        let (server_started_relayed, server_remote, server_stream) = server_side.await.unwrap();
         assert!(
             server_started_relayed,
             "the server's stream started on the relay"
@@ -232,6 +232,26 @@ fn relayed_connection_upgrades_to_the_punched_path() {
             relay.closed.load(Ordering::SeqCst),
             2,
             "both relay links closed"
+        );
+        // both connections say how they were made: relayed through [7; 32], then upgraded
+        for (node, id) in [
+            (&client, conn.get_ref().local_id()),
+            (&server, server_stream),
+        ] {
+            let info = node
+                .path_info(id)
+                .expect("path recorded")
+                .lock()
+                .unwrap()
+                .clone();
+            assert_eq!(info.path, hyperdht_core::stats::Path::Relayed);
+            assert!(info.upgraded, "marked upgraded: {info:?}");
+            assert_eq!(info.relay_through, Some([7; 32]));
+        }
+        assert_eq!(
+            client.stats().relaying.upgrades,
+            1,
+            "the client counts its upgrade"
         );
         let stats = server.stats();
         assert_eq!(

@@ -565,21 +565,25 @@ impl Core {
     }
 
     /// A server slot's stream connected (through pool socket `via`, or the DHT socket);
-    /// returns the path it took.
+    /// returns how its path was found.
     pub fn server_stream_connected(
         &mut self,
         key: SlotKey,
         via: Option<crate::core::random_punch::PoolId>,
         node: &mut Node,
         now: Instant,
-    ) -> Path {
+    ) -> crate::path_info::PathInfo {
         self.with_server(&key.target, node, now, |s, ctx| {
             s.stream_connected(key, via, ctx)
         })
         .unwrap_or_else(|| {
             self.stats
                 .connection(crate::stats::Side::Server, Path::Direct, true);
-            Path::Direct
+            crate::path_info::PathInfo::unpunched(
+                Path::Direct,
+                crate::constants::Firewall::Unknown,
+                crate::constants::Firewall::Unknown,
+            )
         })
     }
 
@@ -636,6 +640,17 @@ impl Core {
             self.store.forwards.get(&target, now).and_then(|f| f.relay)
         };
         self.with_connects(node, now, |c, ctx| c.start(params, own_relay, ctx))
+    }
+
+    /// Connect `id`'s blind relay paired: its connection is open (relayed). If the connect ended
+    /// already (its paths failed), the relayed connection is counted now.
+    pub fn connect_relay_paired(&mut self, id: u64, node: &mut Node, now: Instant) {
+        if self.connects.is_running(id) {
+            self.with_connects(node, now, |c, ctx| c.relay_paired(id, ctx));
+        } else {
+            self.stats
+                .connection(crate::stats::Side::Client, Path::Relayed, true);
+        }
     }
 
     /// The app dropped connect `id` before it ended.

@@ -32,7 +32,6 @@ pub(crate) enum ConnectEvent {
         is_initiator: bool,
         public_key: [u8; 32],
         token: [u8; 32],
-        remote_id: u32,
         result: Box<hyperdht_secret_stream::HandshakeResult>,
     },
     Done(Result<Established, ConnectError>),
@@ -102,7 +101,6 @@ impl Engine {
                 is_initiator,
                 public_key,
                 token,
-                remote_id,
                 result,
             } => self.connect_event(
                 id,
@@ -110,7 +108,6 @@ impl Engine {
                     is_initiator,
                     public_key,
                     token,
-                    remote_id,
                     result,
                 },
             ),

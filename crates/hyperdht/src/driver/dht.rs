@@ -240,6 +240,12 @@ impl HyperDht {
         .unwrap_or_default()
     }
 
+    /// How the connection whose UDX stream has local id `local_id` was made (while it is
+    /// open): shared, so a relay upgrade shows in it.
+    pub fn path_info(&self, local_id: u32) -> Option<crate::driver::paths::SharedPath> {
+        self.engine(|e, _, _| e.paths.get(local_id)).flatten()
+    }
+
     /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
     /// suspended or not listening.
     pub fn refresh(&self, public_key: &[u8; 32]) {

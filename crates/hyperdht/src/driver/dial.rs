@@ -15,11 +15,14 @@ use hyperdht_secret_stream::SecretStreamIo;
 use hyperdht_udx::{UdxSocket, UdxStream};
 use tokio::sync::mpsc;
 
+use crate::constants::Firewall;
 use crate::core::connect::{ConnectParams, Established};
 use crate::dht::HyperDht;
 use crate::driver::connect::{ConnectEvent, ConnectSink, EVENTS};
 use crate::driver::relay::{self, RelayFuture, RelayLink, RelayPaired, RelayRequest};
 use crate::noise_payload::RelayThroughInfo;
+use crate::path_info::PathInfo;
+use crate::stats::Path;
 use hyperdht_secret_stream::HandshakeResult;
 use hyperdht_udx::socket::UdxStreamRef;
 
@@ -212,7 +215,7 @@ impl Dialing<'_> {
     async fn run(&mut self) -> Result<Connection, ConnectError> {
         let mut passive = false;
         // a pairing in progress, and the stream's secret-stream keys for it
-        let mut relay: Option<(RelayFuture, u32, Box<HandshakeResult>)> = None;
+        let mut relay: Option<(RelayFuture, [u8; 32], Box<HandshakeResult>)> = None;
         // the core connect failed while a relay was still pairing (`maybeDestroyEncryptedSocket`
         // waits for the relay)
         let mut failed = false;
@@ -230,10 +233,10 @@ impl Dialing<'_> {
                         raw.set_firewall(Box::new(move |from: SocketAddr| Some((remote_id, from))));
                         passive = true;
                     }
-                    Some(ConnectEvent::Relay { is_initiator, public_key, token, remote_id, result }) => {
+                    Some(ConnectEvent::Relay { is_initiator, public_key, token, result }) => {
                         if let Some(r) = &self.relayer {
                             let req = RelayRequest { is_initiator, public_key, token, stream_id: raw.local_id() };
-                            relay = Some((r.pair(req), remote_id, result));
+                            relay = Some((r.pair(req), public_key, result));
                         }
                     }
                     Some(ConnectEvent::Done(r)) => {
@@ -251,9 +254,9 @@ impl Dialing<'_> {
                     }
                 },
                 paired = async { relay.as_mut().map(|r| &mut r.0).expect("guarded").await }, if relay.is_some() => {
-                    let (_, _, result) = relay.take().expect("guarded");
+                    let (_, key, result) = relay.take().expect("guarded");
                     match paired {
-                        Some(p) => return Ok(self.relayed(p, *result)),
+                        Some(p) => return Ok(self.relayed(p, key, *result)),
                         // `onabort`: RELAY_ABORTED unless the connect still runs
                         None if failed => return Err(ConnectError::RelayAborted),
                         None => {}
@@ -280,9 +283,18 @@ impl Dialing<'_> {
 
     /// The relay paired first: the stream starts on the relay node's stream for us, and the
     /// connect goes on in the background (`follow`) to upgrade it.
-    fn relayed(&mut self, p: RelayPaired, result: HandshakeResult) -> Connection {
+    fn relayed(&mut self, p: RelayPaired, key: [u8; 32], result: HandshakeResult) -> Connection {
         let raw = self.raw.take().expect("taken once");
         raw.connect(p.remote_id, p.addr);
+        let id = self.id;
+        let info = PathInfo {
+            relay_through: Some(key),
+            ..PathInfo::unpunched(Path::Relayed, Firewall::Unknown, Firewall::Unknown)
+        };
+        self.dht.engine(|e, n, now| {
+            e.paths.record(&raw, info);
+            e.core.connect_relay_paired(id, n, now);
+        });
         let stream = raw.downgrade();
         let rx = if self.done {
             None
@@ -292,8 +304,7 @@ impl Dialing<'_> {
             Some(std::mem::replace(&mut self.rx, closed))
         };
         let dht = self.dht.clone();
-        let id = self.id;
-        tokio::spawn(follow(dht, id, rx, stream, p.link));
+        tokio::spawn(follow(dht, id, raw.local_id(), rx, stream, p.link));
         SecretStreamIo::new(raw, result)
     }
 
@@ -317,6 +328,7 @@ impl Dialing<'_> {
         if let Some(addr) = est.connect_to {
             raw.connect(est.remote_id, SocketAddr::V4(addr));
         }
+        self.dht.engine(|e, _, _| e.paths.record(&raw, est.info));
         SecretStreamIo::new(raw, *est.result)
     }
 
@@ -329,6 +341,7 @@ impl Dialing<'_> {
         addr: SocketAddrV4,
     ) -> Connection {
         raw.connect(est.remote_id, SocketAddr::V4(addr));
+        self.dht.engine(|e, _, _| e.paths.record(&raw, est.info));
         SecretStreamIo::new(raw, *est.result)
     }
 }
@@ -340,6 +353,7 @@ impl Dialing<'_> {
 async fn follow(
     dht: HyperDht,
     id: u64,
+    local_id: u32,
     rx: Option<mpsc::Receiver<ConnectEvent>>,
     stream: UdxStreamRef,
     link: RelayLink,
@@ -363,6 +377,7 @@ async fn follow(
         };
         if let Some(est) = found.filter(|e| e.via.is_none()) {
             if let Some(addr) = est.connect_to {
+                dht.engine(|e, _, _| e.paths.upgraded(local_id));
                 relay::upgrade(stream, est.remote_id, SocketAddr::V4(addr), link).await;
                 return;
             }

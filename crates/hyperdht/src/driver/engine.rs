@@ -20,6 +20,7 @@ use crate::core::announcer::AnnouncerOut;
 use crate::core::random_punch::PoolId;
 use crate::core::server::{ServerOut, SlotKey, StreamOpen};
 use crate::core::{Core, Output};
+use crate::driver::paths::Paths;
 use crate::driver::plugins::Forwarder;
 use crate::driver::pool::Pool;
 use crate::driver::relay::{self, RelayRequest, Relayer};
@@ -52,6 +53,8 @@ pub(crate) struct Engine {
     pub(crate) connect_sinks: HashMap<u64, ConnectSink>,
     /// streams reusable-socket routes are tied to
     pub(crate) route_streams: RouteStreams,
+    /// how each open connection was made
+    pub(crate) paths: Paths,
 }
 
 impl Engine {
@@ -67,6 +70,7 @@ impl Engine {
             waiters: Vec::new(),
             connect_sinks: HashMap::new(),
             route_streams: RouteStreams::default(),
+            paths: Paths::default(),
         }
     }
 
@@ -286,7 +290,10 @@ impl Engine {
             };
             match up {
                 Some(addr) => {
-                    Engine::run(&rpc, |e, n, now| e.core.server_relay_upgraded(key, n, now));
+                    Engine::run(&rpc, |e, n, now| {
+                        e.core.server_relay_upgraded(key, n, now);
+                        e.paths.upgraded(stream_id);
+                    });
                     relay::upgrade(stream, client_id, addr, p.link).await;
                 }
                 None => {
@@ -398,7 +405,8 @@ impl Engine {
             return None;
         }
         let info = self.pending_streams.remove(&key)?;
-        self.core.server_stream_connected(key, via, node, now);
+        let path = self.core.server_stream_connected(key, via, node, now);
+        self.paths.record(raw, path);
         if let Some(socket) = via {
             self.pool.hand_over(socket, raw);
         }

@@ -13,6 +13,7 @@ pub(crate) mod connect;
 pub mod dht;
 pub mod dial;
 pub(crate) mod engine;
+pub mod paths;
 pub mod plugins;
 pub(crate) mod pool;
 pub mod relay;

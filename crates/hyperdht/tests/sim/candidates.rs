@@ -118,7 +118,7 @@ impl SimHost {
             self.pool.hand_over(socket);
         }
         let c = &mut self.streams.list[i];
-        c.path = Some(path);
+        c.path = Some(path.path);
         c.deadline = None;
         c.app = Some(App::new(&p.result, Role::Echo));
         let others: Vec<usize> = (0..self.streams.list.len())

@@ -27,6 +27,7 @@ use crate::core::random_punch::PoolId;
 use crate::core::{Ctx, Output};
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::RelayInfo;
+use crate::path_info::PathInfo;
 use crate::secure_payload::SecurePayload;
 use crate::stats::Path;
 use crate::Command;
@@ -93,6 +94,8 @@ pub(crate) struct Holepunch {
     step: HpStep,
     /// a NAT on either side is RANDOM (the punch uses `core/random_punch.rs`)
     random: bool,
+    /// when punching started (`PathInfo::punch_time`)
+    started: std::time::Instant,
 }
 
 /// Starts holepunching (`c.puncher = new Holepuncher(...)`, then the first probe round).
@@ -135,6 +138,7 @@ pub(super) fn start(base: &mut Base, hs: Box<Handshaken>, ctx: &mut Ctx<'_>) -> 
         fast: base.p.fast_open.then_some(hs.server_address),
         step: HpStep::Wait { until: ctx.now },
         random: false,
+        started: ctx.now,
         hs: Some(hs),
     };
     h.send_probe(base, true, ctx);
@@ -149,6 +153,21 @@ impl Holepunch {
     /// The puncher goes (the connect ended or was dropped).
     pub(super) fn stop(&mut self, ctx: &mut Ctx<'_>) {
         ctx.punchers.destroy(self.puncher);
+    }
+
+    /// What the punching saw and took, for the connection's [`PathInfo`] (before `stop`).
+    pub(super) fn path_info(&self, path: Path, ctx: &Ctx<'_>) -> PathInfo {
+        let (local, remote) = ctx
+            .punchers
+            .get(self.puncher)
+            .map_or((Firewall::Unknown, Firewall::Unknown), |p| {
+                (p.local().0, p.remote_firewall())
+            });
+        PathInfo {
+            punch_rounds: self.round as u32,
+            punch_time: Some(ctx.now.duration_since(self.started)),
+            ..PathInfo::unpunched(path, local, remote)
+        }
     }
 
     fn next_round(&mut self) -> u64 {

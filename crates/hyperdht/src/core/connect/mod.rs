@@ -36,11 +36,13 @@ use self::find::Find;
 use self::handshake::Handshaken;
 use self::holepunch::Holepunch;
 use self::routes::{RelayCache, Routes};
+use crate::constants::Firewall;
 use crate::core::holepuncher::HolepunchInfo;
 use crate::core::holepuncher::PunchEvent;
 use crate::core::tags::Owner;
 use crate::core::{Ctx, Output};
 use crate::noise_payload::RelayThroughInfo;
+use crate::path_info::PathInfo;
 use crate::stats::{Path, Side};
 
 /// `dht.connect(publicKey, opts)` as the core sees it (the app's callables stay with the
@@ -83,6 +85,8 @@ pub struct Established {
     /// the pool socket to put the stream on (a RANDOM-NAT punch got through it); `None`: the
     /// DHT socket, where the reserved stream is
     pub via: Option<crate::core::random_punch::PoolId>,
+    /// how the path was found
+    pub info: PathInfo,
 }
 
 /// What a connect needs from the driver.
@@ -112,8 +116,7 @@ pub enum ConnectOut {
         is_initiator: bool,
         public_key: [u8; 32],
         token: [u8; 32],
-        /// the server's UDX stream id and the session keys (a relayed stream starts now)
-        remote_id: u32,
+        /// the session keys (a relayed stream starts now)
         result: Box<HandshakeResult>,
     },
     /// The connect ended (the connect is gone from the core).
@@ -136,6 +139,10 @@ pub(crate) struct Base {
     next_seq: u32,
     /// the path the connect is on (`stats`)
     pub path: Path,
+    /// the blind relay the connect pairs through (`ConnectOut::Relay`), and whether it paired:
+    /// the connection then exists already, a path found later is an upgrade
+    relay: Option<[u8; 32]>,
+    relay_paired: bool,
 }
 
 impl Base {
@@ -220,6 +227,11 @@ impl Connects {
         self.list.is_empty()
     }
 
+    /// Whether connect `id` still runs.
+    pub fn is_running(&self, id: u64) -> bool {
+        self.list.contains_key(&id)
+    }
+
     pub fn stats(&self) -> ConnectStats {
         self.sh.stats
     }
@@ -272,6 +284,8 @@ impl Connects {
             session: ctx.node.session(),
             next_seq: 0,
             path: Path::NotChosen,
+            relay: None,
+            relay_paired: false,
         };
         let step = match Find::start(&mut base, &mut self.sh, ctx) {
             Ok((find, step)) => {
@@ -328,6 +342,9 @@ impl Connects {
                     // `relayConnection` runs unless the path is already there (upstream starts
                     // it anyway and drops it once paired, as `c.rawStream` is gone by then)
                     if let (Some(r), false) = (relay, matches!(step, Step::Done(Ok(_)))) {
+                        if let ConnectOut::Relay { public_key, .. } = &r {
+                            c.base.relay = Some(*public_key);
+                        }
                         ctx.out.push_back(Output::Connect(r));
                     }
                     step
@@ -349,8 +366,28 @@ impl Connects {
         let Some(mut c) = self.list.remove(&id) else {
             return;
         };
+        let mut info = match &c.phase {
+            Phase::Punch(h) => h.path_info(c.base.path, ctx),
+            _ => {
+                let remote = r.as_ref().ok().map_or(Firewall::Unknown, |w| {
+                    Firewall::from_code(w.hs.payload.firewall)
+                });
+                let local = if ctx.node.is_firewalled() {
+                    Firewall::Unknown
+                } else {
+                    Firewall::Open
+                };
+                PathInfo::unpunched(c.base.path, local, remote)
+            }
+        };
+        info.relay_through = c.base.relay;
         c.cleanup(&mut self.sh, ctx);
-        ctx.stats.connection(Side::Client, c.base.path, r.is_ok());
+        if !c.base.relay_paired {
+            ctx.stats.connection(Side::Client, c.base.path, r.is_ok());
+        } else if r.is_ok() {
+            // the relayed connection (counted when it paired) moves to this path
+            ctx.stats.relay_upgrade();
+        }
         let result = r.map(|w| {
             if let Some(addr) = w.addr {
                 on_socket(&c.base, &w.hs, addr, &mut self.sh, ctx.now);
@@ -361,10 +398,22 @@ impl Connects {
                 path: c.base.path,
                 result: Box::new(w.hs.result),
                 via: w.via,
+                info,
             }
         });
         ctx.out
             .push_back(Output::Connect(ConnectOut::Done { id, result }));
+    }
+
+    /// The connect's blind relay paired: the connection exists (relayed); the connect goes on
+    /// for an upgrade.
+    pub(crate) fn relay_paired(&mut self, id: u64, ctx: &mut Ctx<'_>) {
+        if let Some(c) = self.list.get_mut(&id) {
+            if !c.base.relay_paired {
+                c.base.relay_paired = true;
+                ctx.stats.connection(Side::Client, Path::Relayed, true);
+            }
+        }
     }
 
     /// The app dropped the connect mid-way (`encryptedSocket.on('close')`): the query, the
@@ -545,7 +594,6 @@ fn relay_of(base: &Base, hs: &Handshaken) -> Option<ConnectOut> {
         is_initiator,
         public_key: r.public_key,
         token: r.token,
-        remote_id: remote_udx_id(hs),
         result: Box::new(hs.result.clone()),
     })
 }

@@ -18,6 +18,7 @@ use crate::constants::{Firewall, PayloadError};
 use crate::core::{Ctx, Output};
 use crate::messages::{HandshakeMessage, RouterMode};
 use crate::noise_payload::{HolepunchInfo, NoisePayload, RelayThroughInfo, UdxInfo};
+use crate::path_info::PathInfo;
 use crate::router::RouteAction;
 use crate::stats::{Path, Side};
 
@@ -83,11 +84,14 @@ pub(crate) struct Slot {
     connected: bool,
     /// a blind relay pairs the stream (`hs.relayToken`, `hs.relayPaired`)
     relay: Option<SlotRelay>,
+    /// (ours, the client's) NAT class as the handshake told, for the connection's `PathInfo`
+    firewalls: (Firewall, Firewall),
 }
 
 /// A slot's blind relay.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SlotRelay {
+    key: [u8; 32],
     paired: bool,
 }
 
@@ -201,6 +205,7 @@ impl Server {
             hp: None,
             connected: false,
             relay: None,
+            firewalls: (Firewall::Unknown, Firewall::Unknown),
         };
         if id == self.slots.len() {
             self.slots.push(Some(slot));
@@ -422,6 +427,14 @@ impl Server {
         };
         let remote_udx_id = client.udx.map(|u| u.id as u32).unwrap_or(0);
         let gen = self.slot_mut(id).map_or(0, |s| s.gen);
+        if let Some(s) = self.slot_mut(id) {
+            let ours = if view.remote_address.is_some() {
+                Firewall::Open
+            } else {
+                Firewall::Unknown
+            };
+            s.firewalls = (ours, Firewall::from_code(client.firewall));
+        }
         let route = self.config.reusable_socket && client.udx.is_some_and(|u| u.reusable_socket);
         let open = |open: StreamOpen, key: SlotKey, result: HandshakeResult| {
             let timeout = match open {
@@ -474,7 +487,10 @@ impl Server {
                 token: r.token,
             }));
             if let Some(s) = self.slot_mut(id) {
-                s.relay = Some(SlotRelay { paired: false });
+                s.relay = Some(SlotRelay {
+                    key: r.public_key,
+                    paired: false,
+                });
             }
         }
         let ready = Ready {
@@ -539,27 +555,34 @@ impl Server {
     }
 
     /// The slot's stream connected (`hs.onsocket`): the slot is kept `HANDSHAKE_CLEAR_WAIT`
-    /// more for retransmits only, its puncher destroyed; returns the path for `stats`.
+    /// more for retransmits only, its puncher destroyed; returns how the path was found.
     pub(crate) fn stream_connected(
         &mut self,
         key: SlotKey,
         via: Option<crate::core::random_punch::PoolId>,
         ctx: &mut Ctx<'_>,
-    ) -> Path {
+    ) -> PathInfo {
         let now = ctx.now;
         let Some(s) = self.slot_of(key) else {
             ctx.stats.connection(Side::Server, Path::Direct, true);
-            return Path::Direct;
+            return PathInfo::unpunched(Path::Direct, Firewall::Unknown, Firewall::Unknown);
         };
-        let mut path = Path::Direct;
-        if s.relay.is_some_and(|r| r.paired) {
+        let (ours, theirs) = s.firewalls;
+        if let Some(r) = s.relay.filter(|r| r.paired) {
             // connected through the relay: the puncher keeps going for an upgrade
             s.connected = true;
             ctx.stats.connection(Side::Server, Path::Relayed, true);
-            return Path::Relayed;
+            let mut info = match &s.hp {
+                Some(hp) => hp.path_info(Path::Relayed, ctx.punchers, now),
+                None => PathInfo::unpunched(Path::Relayed, ours, theirs),
+            };
+            info.relay_through = Some(r.key);
+            return info;
         }
+        let mut info = PathInfo::unpunched(Path::Direct, ours, theirs);
         if let Some(hp) = s.hp.take() {
-            path = hp.path(ctx.punchers);
+            let path = hp.path(ctx.punchers);
+            info = hp.path_info(path, ctx.punchers, now);
             // a pool socket the stream connected through now belongs to the connection
             if let Some(p) = ctx.punchers.get_mut(hp.puncher) {
                 p.connected_via = via;
@@ -568,8 +591,8 @@ impl Server {
         }
         s.clear_at = s.clear_at.min(now + HANDSHAKE_CLEAR_WAIT);
         s.connected = true;
-        ctx.stats.connection(Side::Server, path, true);
-        path
+        ctx.stats.connection(Side::Server, info.path, true);
+        info
     }
 
     /// The slot's blind relay paired (its stream is connected to the relay next).
@@ -602,6 +625,7 @@ impl Server {
             ctx.punchers.destroy(hp.puncher);
         }
         s.clear_at = s.clear_at.min(now + HANDSHAKE_CLEAR_WAIT);
+        ctx.stats.relay_upgrade();
     }
 
     /// The slot's stream never connected.

@@ -18,6 +18,7 @@ use crate::core::holepuncher::{match_address, token_eq, PuncherId, Punchers, PUN
 use crate::core::{Ctx, Output};
 use crate::messages::{HolepunchMessage, HolepunchPayload, RouterMode};
 use crate::noise_payload::NoisePayload;
+use crate::path_info::PathInfo;
 use crate::router::RouteAction;
 use crate::secure_payload::SecurePayload;
 use crate::stats::Path;
@@ -55,9 +56,30 @@ pub(crate) struct SlotPunch {
     /// host), direct if we told it we are OPEN, holepunched otherwise (fast-open)
     unprobed: Path,
     parked: Vec<Parked>,
+    /// when the slot started punching (`PathInfo::punch_time`)
+    started: std::time::Instant,
 }
 
 impl SlotPunch {
+    /// What the slot's punching saw and took, for the connection's [`PathInfo`].
+    pub(crate) fn path_info(
+        &self,
+        path: Path,
+        punchers: &Punchers,
+        now: std::time::Instant,
+    ) -> PathInfo {
+        let (local, remote) = punchers
+            .get(self.puncher)
+            .map_or((Firewall::Unknown, Firewall::Unknown), |p| {
+                (p.local().0, p.remote_firewall())
+            });
+        PathInfo {
+            punch_rounds: self.round as u32,
+            punch_time: Some(now.duration_since(self.started)),
+            ..PathInfo::unpunched(path, local, remote)
+        }
+    }
+
     /// The slot's connection path for `stats`: holepunched once we probed.
     pub(crate) fn path(&self, punchers: &Punchers) -> Path {
         if punchers.get(self.puncher).is_some_and(|p| p.has_probed()) {
@@ -111,6 +133,7 @@ pub(crate) fn plan(
             round: 0,
             unprobed,
             parked: Vec::new(),
+            started: ctx.now,
         }
     };
     // same public host: maybe a LAN peer; keep a puncher ready but advertise the normal socket
