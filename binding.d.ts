@@ -50,6 +50,10 @@ export declare class NativeConnection {
   /**
    * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
    * in it would.
+   * Lets a dialing connection start (index.js calls it on the tick after `connect()`).
+   */
+  go(): void
+  /**
    * JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
    * `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
    * pairing is no longer wanted: JS ends that relay connection.

@@ -549,6 +549,9 @@ class HyperDHT extends EventEmitter {
     }
     conn._attach(handle)
     this._conns.add(conn)
+    // like hyperdht, the connect's network work begins after the current tick: a stream
+    // destroyed synchronously sends nothing
+    process.nextTick(() => handle.go())
     return conn
   }
 

@@ -5,6 +5,7 @@
 // and the recorded sequences must equal the reference's.
 const test = require('node:test')
 const assert = require('node:assert')
+const { once } = require('node:events')
 const { RS, JS, mixedNet } = require('./helpers')
 
 const PAIRS = [[JS, JS, 'JS->JS'], [RS, RS, 'RS->RS'], [RS, JS, 'RS->JS'], [JS, RS, 'JS->RS']]
@@ -331,5 +332,35 @@ for (const [name, step] of Object.entries(STEPS)) {
         assert.deepStrictEqual(canonical(got.server), canonical(reference.server), `${got.pair}: server events`)
       }
     }
+  })
+}
+
+// hyperdht's connect work begins after the current tick: a stream destroyed synchronously after
+// connect() sends no handshake, so the server never hears of it. Checked through the server's
+// firewall (asked once per handshake): a second connect from the same node then opens, and the
+// firewall has been asked exactly once. The same for a JS client (the reference) and ours.
+for (const C of [JS, RS]) {
+  test(`lifecycle: a ${C === RS ? 'Rust' : 'JS'} connect destroyed synchronously sends no handshake`, { timeout: 30000 }, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(RS)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    let asked = 0
+    const srv = sNode.createServer({ firewall: () => { asked++; return false } }, (conn) => {
+      conn.on('error', () => {})
+      conn.end()
+    })
+    await srv.listen(RS.keyPair())
+    const early = cNode.connect(srv.publicKey)
+    early.on('error', () => {})
+    early.destroy()
+    await closed(early)
+    const later = cNode.connect(srv.publicKey)
+    later.on('error', () => {})
+    await once(later, 'open')
+    later.destroy()
+    await closed(later)
+    assert.strictEqual(asked, 1, 'only the second connect reached the server')
+    await srv.close()
   })
 }

@@ -101,6 +101,10 @@ pub(crate) enum Control {
 pub(crate) struct Dial {
     cancelled: AtomicBool,
     wake: Notify,
+    /// JS let the dial start (on the tick after `connect()`, like hyperdht, whose connect work
+    /// begins asynchronously: a stream destroyed in the same tick sends nothing)
+    go: Notify,
+    started: AtomicBool,
 }
 
 impl Dial {
@@ -127,6 +131,17 @@ impl Dial {
     /// poll is not lost).
     pub async fn aborted(&self) {
         self.wake.notified().await
+    }
+
+    /// JS lets the dial start.
+    fn start(&self) {
+        self.started.store(true, Ordering::Release);
+        self.go.notify_one();
+    }
+
+    /// Resolves once JS let the dial start.
+    pub async fn started(&self) {
+        self.go.notified().await
     }
 }
 
@@ -626,7 +641,12 @@ impl NativeConnection {
                 core.finish(None);
             }
             State::Dialing(dial) => {
-                dial.cancel();
+                if dial.started.load(Ordering::Acquire) {
+                    dial.cancel();
+                } else {
+                    // nothing was sent yet: the dial never starts
+                    dial.abort();
+                }
                 drop(st);
                 core.questions.clear();
                 if let Some(s) = core.sink.get() {
@@ -690,6 +710,16 @@ impl NativeConnection {
 
     /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
     /// in it would.
+    /// Lets a dialing connection start (index.js calls it on the tick after `connect()`).
+    #[napi(catch_unwind)]
+    pub fn go(&self) {
+        if let State::Dialing(dial) = &*self.core.state() {
+            if !dial.cancelled() {
+                dial.start();
+            }
+        }
+    }
+
     /// JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
     /// `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
     /// pairing is no longer wanted: JS ends that relay connection.

@@ -576,13 +576,19 @@ impl NativeDht {
         let conn_core = core.clone();
         native.run_dial(async move {
             tokio::select! {
+                biased;
+                _ = dial.aborted() => return Err(DESTROYED.to_string()),
+                _ = dial.started() => {}
+            }
+            tokio::select! {
+                biased;
+                _ = dial.aborted() => return Err(DESTROYED.to_string()),
                 r = hyper.connect_with_extras(&udx, &kp, pk, options, extras) => {
                     if let Ok(c) = &r {
                         conn_core.set_path(hyper.path_info(c.get_ref().local_id()));
                     }
                     r.map_err(|e| e.to_string())
                 }
-                _ = dial.aborted() => Err(DESTROYED.to_string()),
             }
         });
         Ok(native)
