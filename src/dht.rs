@@ -582,7 +582,7 @@ impl NativeDht {
             }
             tokio::select! {
                 biased;
-                _ = dial.aborted() => return Err(DESTROYED.to_string()),
+                _ = dial.aborted() => Err(DESTROYED.to_string()),
                 r = hyper.connect_with_extras(&udx, &kp, pk, options, extras) => {
                     if let Ok(c) = &r {
                         conn_core.set_path(hyper.path_info(c.get_ref().local_id()));
