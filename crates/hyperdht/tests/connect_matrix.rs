@@ -204,7 +204,7 @@ cells! {
     random_to_firewalled: 114, apart(Random, Fw) => Connects(Holepunched, Holepunched);
     random_to_consistent: 115, apart(Random, Cons) => Connects(Holepunched, Holepunched);
     // two random NATs: hyperdht gives up (upstream too)
-    random_to_random: 116, apart(Random, Random) => Fails("HOLEPUNCH_DOUBLE_RANDOMIZED_NATS");
+    random_to_random: 116, apart(Random, Random) => Fails("HOLEPUNCH_ABORTED");
     // one NAT, both on its LAN: the LAN shortcut (a PING to the server's local address)
     lan_behind_consistent_nat: 117, Layout::SameLan(Cons) => Connects(Lan, Lan);
     lan_behind_random_nat: 118, Layout::SameLan(Random) => Connects(Lan, Lan);

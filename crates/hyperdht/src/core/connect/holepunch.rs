@@ -489,12 +489,12 @@ impl Holepunch {
             return self.win(addr, via);
         }
         ctx.punchers.destroy(self.puncher);
-        Step::Done(Err(match err {
-            ConnectError::HolepunchProbeTimeout
-            | ConnectError::HolepunchDoubleRandomizedNats
-            | ConnectError::HolepunchAborted => err,
-            _ => ConnectError::HolepunchAborted,
-        }))
+        // upstream's `abort()` and `holepunch()`'s catch both destroy the puncher first, whose
+        // `onabort` ends the socket with HOLEPUNCH_ABORTED before their own error (probe
+        // timeout, double randomized NATs, remote aborted...) is tried: that is what a JS
+        // client reports, so ours does too
+        let _cause = err;
+        Step::Done(Err(ConnectError::HolepunchAborted))
     }
 
     fn win(&mut self, addr: SocketAddrV4, via: Option<PoolId>) -> Step {
