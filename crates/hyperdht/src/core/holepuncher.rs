@@ -259,6 +259,9 @@ pub struct Punchers {
     /// test support: the random probes' ports come from this stream instead of the thread RNG
     /// (`Punchers::seed_random_ports`)
     pub(crate) port_seed: Option<u64>,
+    /// birthday sockets per RANDOM-NAT punch (`Punchers::set_birthday_sockets`; default
+    /// `BIRTHDAY_SOCKETS`)
+    pub(crate) birthday_sockets: Option<usize>,
     /// the latest time an input brought (for bookkeeping in `destroy`, which takes none)
     pub(crate) last_now: Option<Instant>,
 }
