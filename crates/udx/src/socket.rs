@@ -245,9 +245,13 @@ impl UdxSocket {
     /// external transport.
     pub fn send_raw_ttl(&self, to: SocketAddr, data: &[u8], ttl: u32) {
         let Some(own) = &self.inner.own else { return };
-        let _ = own.io.set_ttl(ttl);
-        let _ = own.io.try_send_to(data, to);
-        let _ = own.io.set_ttl(DEFAULT_TTL);
+        // straight to the kernel: tokio's `try_send_to` refuses (WouldBlock, no syscall) until
+        // the reactor has seen the socket writable, which drops the first probes of a fresh
+        // socket (a birthday burst of new pool sockets made no NAT mappings at all)
+        let sock = socket2::SockRef::from(&*own.io);
+        let _ = sock.set_ttl(ttl);
+        let _ = sock.send_to(data, &to.into());
+        let _ = sock.set_ttl(DEFAULT_TTL);
     }
 
     /// Datagrams that are not for one of our streams (e.g. dht-rpc frames, holepunch probes).
