@@ -30,7 +30,7 @@ use crate::events::Sink;
 use crate::flow::ReadFlow;
 use crate::live::Live;
 use crate::questions::JsQuestions;
-use crate::relay::{js_path_info, relay_target, JsPathInfo, JsRelayRequest, RelayEvent, Relays};
+use crate::relay::{js_path_info, JsPathInfo, JsRelayRequest, RelayEvent, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
 use crate::veto::JsHolepunchInfo;
 use hyperdht_core::driver::paths::SharedPath;
@@ -733,7 +733,7 @@ impl NativeConnection {
     ) -> bool {
         self.core
             .relays
-            .answer(id, relay_target(relay_host, relay_port, remote_id))
+            .reply(id, relay_host, relay_port, remote_id)
     }
 
     /// How the connection was made (null before it opened).

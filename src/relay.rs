@@ -58,6 +58,11 @@ impl Relays {
         }
     }
 
+    /// `relayReply(id, relayHost, relayPort, remoteId)` from JS (`relayHost` null: failed).
+    pub(crate) fn reply(&self, id: u32, host: Option<String>, port: u32, remote_id: u32) -> bool {
+        self.answer(id, relay_target(host, port, remote_id))
+    }
+
     /// Drops every pairing still waiting (the object closed).
     pub(crate) fn clear(&self) {
         if let Ok(mut m) = self.pending.lock() {
@@ -104,7 +109,7 @@ impl Relays {
 }
 
 /// The relay node's stream for us, from `relayReply`'s arguments (`None`: the pairing failed).
-pub(crate) fn relay_target(
+fn relay_target(
     host: Option<String>,
     port: u32,
     remote_id: u32,

@@ -25,7 +25,7 @@ use crate::dht::{addr_js, key_pair_of, reason, JsKeyPairArg, NativeDht};
 use crate::events::{JsAddress, Sink};
 use crate::live::Live;
 use crate::questions::JsQuestions;
-use crate::relay::{relay_target, JsRelayRequest, RelayAsks, RelayEvent, Relays};
+use crate::relay::{JsRelayRequest, RelayAsks, RelayEvent, Relays};
 use crate::supervise::spawn_supervised;
 use crate::veto::JsHolepunchInfo;
 
@@ -364,7 +364,7 @@ impl NativeServer {
     ) -> bool {
         self.core
             .relays
-            .answer(id, relay_target(relay_host, relay_port, remote_id))
+            .reply(id, relay_host, relay_port, remote_id)
     }
 
     /// JS's answer to a `holepunch-veto` event.

@@ -601,6 +601,19 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
     }
 }
 
+/// Ready(true) once `reached` holds, Ready(false) once the stream closed first; else the task
+/// of `cx` is woken on the next change of state.
+fn poll_state(g: &mut Inner, cx: &Context<'_>, reached: impl Fn(&Inner) -> bool) -> Poll<bool> {
+    if reached(g) {
+        return Poll::Ready(true);
+    }
+    if g.closed {
+        return Poll::Ready(false);
+    }
+    wait_state(g, cx);
+    Poll::Pending
+}
+
 /// Registers the task of `cx` to be woken when the stream connects or closes.
 fn wait_state(g: &mut Inner, cx: &Context<'_>) {
     if !g.state_wakers.iter().any(|w| w.will_wake(cx.waker())) {
@@ -647,15 +660,7 @@ impl UdxStream {
     /// hook); false if it closed first.
     pub async fn connected(&self) -> bool {
         std::future::poll_fn(|cx| {
-            let mut g = lock(&self.shared);
-            if g.stream.is_connected() {
-                return Poll::Ready(true);
-            }
-            if g.closed {
-                return Poll::Ready(false);
-            }
-            wait_state(&mut g, cx);
-            Poll::Pending
+            poll_state(&mut lock(&self.shared), cx, |g| g.stream.is_connected())
         })
         .await
     }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, Weak};
 use std::task::Poll;
 
-use super::{flush, lock, wait_state, Inner, SocketInner};
+use super::{flush, lock, poll_state, wait_state, Inner, SocketInner};
 
 /// A weak handle on a stream that tells whether it is still open, without keeping it alive
 /// (bookkeeping that should last as long as a stream, like reusable-socket routes).
@@ -37,14 +37,7 @@ impl UdxStreamRef {
                 return Poll::Ready(false);
             };
             let mut g = lock(&s);
-            if g.ext.heard_remote {
-                return Poll::Ready(true);
-            }
-            if g.closed {
-                return Poll::Ready(false);
-            }
-            wait_state(&mut g, cx);
-            Poll::Pending
+            poll_state(&mut g, cx, |g| g.ext.heard_remote)
         })
         .await
     }
