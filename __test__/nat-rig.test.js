@@ -19,6 +19,7 @@ test('NAT rig', { timeout: 300_000 }, async (t) => {
     return
   }
   const rig = await createRig({
+    relay: true,
     slots: [['client', 'open'], ['client', 'firewalled'], ['client', 'consistent'], ['client', 'random'], ['server', 'consistent'], ['server', 'random']]
   })
   const children = []
@@ -129,6 +130,21 @@ test('NAT rig', { timeout: 300_000 }, async (t) => {
         assert.strictEqual(r.echoOk, true, summary)
         assert.strictEqual(r.bytesEchoed, MiB, summary)
         assert.deepStrictEqual(r.clientSaw, { remoteFirewall: serverKind, localFirewall: clientKind }, 'the client\'s veto saw both NAT classes')
+      })
+    }
+    // RANDOM on both sides: no punch (HOLEPUNCH_ABORTED, as a JS client reports it); with
+    // `relayThrough` the rig's blind relay (npm blind-relay on JS hyperdht) pairs them
+    for (const [clientImpl, serverImpl] of [['rs', 'rs'], ['js', 'rs'], ['rs', 'js']]) {
+      await t.test(`${clientImpl}→${serverImpl} random→random: fails without a relay, relays with relayThrough`, async () => {
+        const alone = await runCell(rig, { clientImpl, serverImpl, clientKind: 'random', serverKind: 'random', bytes: 1024, timeoutMs: 20_000 })
+        assert.strictEqual(alone.connected, false, JSON.stringify(alone))
+        assert.strictEqual(alone.error, 'HOLEPUNCH_ABORTED')
+        const r = await runCell(rig, { clientImpl, serverImpl, clientKind: 'random', serverKind: 'random', relayThrough: true, bytes: MiB, timeoutMs: 20_000 })
+        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs })
+        assert.strictEqual(r.connected, true, summary)
+        assert.strictEqual(r.path, 'relayed', summary)
+        assert.strictEqual(r.echoOk, true, summary)
+        assert.strictEqual(r.bytesEchoed, MiB, summary)
       })
     }
   } finally {
