@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::events::Sink;
 use crate::flow::ReadFlow;
+use crate::jsloop::JsLoop;
 use crate::live::Live;
 use crate::questions::JsQuestions;
 use crate::supervise::{spawn_supervised, Tripwire};
@@ -157,6 +158,9 @@ pub(crate) struct ConnCore {
     sink: OnceLock<Sink<JsConnectionEvent>>,
     io: OnceLock<Io>,
     flow: Arc<ReadFlow>,
+    /// set when the stream reads on the JS thread (src/jsloop.rs), with the JS callback it
+    /// may then call directly
+    js: OnceLock<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)>,
     questions: JsQuestions,
     trip: Tripwire,
 }
@@ -176,6 +180,18 @@ fn connection_sink(
             flow.acked(data.len());
         }
     })
+}
+
+/// The JS thread's executor when connections read there (`HYPERDHT_RS_JSLOOP=1`), and a
+/// reference to the connection's callback.
+fn js_loop_of(
+    on_event: &Function<JsConnectionEvent, ()>,
+) -> Option<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)> {
+    if !crate::jsloop::enabled() {
+        return None;
+    }
+    let l = JsLoop::of(&Env::from_raw(on_event.value().env)).ok()?;
+    Some((l, on_event.create_ref().ok()?))
 }
 
 pub(crate) fn info_of(conn: &Connection) -> JsConnectionInfo {
@@ -198,6 +214,7 @@ impl ConnCore {
             sink: OnceLock::new(),
             io: OnceLock::new(),
             flow,
+            js: OnceLock::new(),
             questions: JsQuestions::default(),
             trip: Tripwire::default(),
         })
@@ -324,10 +341,11 @@ impl ConnCore {
         (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
     ) {
         let core = self.clone();
+        let js = self.js.get().map(|(l, _)| JsRead::start(l, self));
         let task = async move {
             let Some(io) = core.io.get() else { return };
             let err = tokio::select! {
-                r = run(&core, io, rx, ctl) => r.err(),
+                r = run(&core, io, rx, ctl, js.as_ref()) => r.err(),
                 _ = io.kill.notified() => Some(DESTROYED.to_string()),
                 _ = core.trip.armed() => None,
             };
@@ -337,6 +355,9 @@ impl ConnCore {
                 // now instead of noticing the silence much later, and the stream leaves its
                 // socket. A no-op when the stream itself failed (e.g. the peer's reset).
                 lock_stream(&io.stream).get_ref().destroy();
+            }
+            if let Some((js, _)) = &js {
+                js.stopped.store(true, Ordering::Release);
             }
             core.finish(err);
         };
@@ -384,11 +405,15 @@ impl NativeConnection {
         on_event: Function<JsConnectionEvent, ()>,
     ) -> Result<NativeConnection> {
         let flow = Arc::new(ReadFlow::default());
+        let js = js_loop_of(&on_event);
         let sink = connection_sink(&flow, on_event)?;
         let registered =
             conns.insert(|id| ConnCore::new(id, conns, State::Dialing(dial.clone()), flow.clone()));
         let core = match registered {
             Some(core) => {
+                if let Some(js) = js {
+                    let _ = core.js.set(js);
+                }
                 let _ = core.sink.set(sink);
                 core
             }
@@ -472,9 +497,13 @@ impl NativeConnection {
     /// closed meanwhile emits `close` with DESTROYED).
     #[napi(catch_unwind)]
     pub fn start(&self, on_event: Function<JsConnectionEvent, ()>) -> Result<()> {
+        let js = js_loop_of(&on_event);
         let sink = connection_sink(&self.core.flow, on_event)?;
         if self.core.sink.set(sink).is_err() {
             return Err(Error::from_reason("connection already started"));
+        }
+        if let Some(js) = js {
+            let _ = self.core.js.set(js);
         }
         let mut st = self.core.state();
         match std::mem::replace(&mut *st, State::Running) {
@@ -707,10 +736,24 @@ async fn run(
     io: &Io,
     mut rx: mpsc::Receiver<Command>,
     mut ctl: mpsc::Receiver<Control>,
+    js: Option<&(Arc<JsRead>, std::task::Waker)>,
 ) -> std::result::Result<(), String> {
     let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
     let flow = &core.flow;
     let reader = async {
+        if let Some((js, waker)) = js {
+            // the JS thread reads (JsRead); settings changes arm their timers on its next poll
+            waker.wake_by_ref();
+            loop {
+                tokio::select! {
+                    r = js.finished_or_note_task() => return r,
+                    Some(c) = ctl.recv() => {
+                        apply(&mut rd.lock(), c);
+                        waker.wake_by_ref();
+                    }
+                }
+            }
+        }
         loop {
             while flow.blocked() {
                 tokio::select! {
@@ -779,4 +822,167 @@ async fn run(
         }
     }
     Ok(())
+}
+
+/// Bytes one turn of a JS-thread reader emits before it lets the event loop run (it is woken
+/// again at once).
+const JS_TURN_BYTES: usize = 1024 * 1024;
+
+/// A connection's reader running on the JS thread (`HYPERDHT_RS_JSLOOP=1`, src/jsloop.rs): the
+/// socket driver's wake-up makes the JS thread decrypt and emit the `data` events itself, one
+/// thread hop per delivery instead of two or three. The stream task waits for its outcome.
+#[derive(Default)]
+struct JsRead {
+    /// the reader's end: Ok at the peer's end, Err when the stream failed
+    result: Mutex<Option<std::result::Result<(), String>>>,
+    done: Notify,
+    /// the stream task is over: nothing more is read
+    stopped: AtomicBool,
+    /// the stream task's waker, also woken by a read that had to push pending output (see
+    /// [`JsRead::turn`])
+    task: Mutex<Option<std::task::Waker>>,
+}
+
+/// Wakes both the JS-thread reader and the stream task.
+struct Both(std::task::Waker, std::task::Waker);
+
+impl std::task::Wake for Both {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.wake_by_ref();
+        self.1.wake_by_ref();
+    }
+}
+
+impl JsRead {
+    /// A reader for `core` on the JS loop `l`, and the waker that schedules its turns.
+    fn start(l: &Arc<JsLoop>, core: &Arc<ConnCore>) -> (Arc<JsRead>, std::task::Waker) {
+        let js = Arc::new(JsRead::default());
+        let (weak, me) = (Arc::downgrade(core), js.clone());
+        let failed = js.clone();
+        let waker = l.job(
+            move |waker| {
+                let Some(core) = weak.upgrade() else { return };
+                if let Some(io) = core.io.get() {
+                    me.turn(&core, io, waker);
+                }
+            },
+            move || failed.finish(Err(TASK_PANICKED.to_string())),
+        );
+        (js, waker)
+    }
+
+    fn finish(&self, r: std::result::Result<(), String>) {
+        let mut g = self.result.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(r);
+        }
+        drop(g);
+        self.done.notify_one();
+    }
+
+    /// Resolves with the reader's end; meanwhile keeps the stream task's waker at hand.
+    async fn finished_or_note_task(&self) -> std::result::Result<(), String> {
+        std::future::poll_fn(|cx| {
+            let mut t = self.task.lock().unwrap_or_else(|p| p.into_inner());
+            if !t.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *t = Some(cx.waker().clone());
+            }
+            Poll::Ready(())
+        })
+        .await;
+        loop {
+            if let Some(r) = self.result.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return r;
+            }
+            self.done.notified().await;
+        }
+    }
+
+    /// One turn on the JS thread: emits what the stream has, until it would wait, JS's
+    /// buffer is full, or [`JS_TURN_BYTES`] went out.
+    fn turn(&self, core: &ConnCore, io: &Io, waker: &std::task::Waker) {
+        if self.stopped.load(Ordering::Acquire) || self.result.lock().is_ok_and(|g| g.is_some()) {
+            return;
+        }
+        let flow = &core.flow;
+        // A read pushes the secret-stream's pending output (keep-alives, the rest of a large
+        // write), registering its waker as the transport's writer: with output pending, the
+        // stream task (whose writer may be waiting for that wake-up) must be woken too.
+        let both;
+        let pending_out = lock_stream(&io.stream).has_pending_output();
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let waker = match task {
+            Some(t) if pending_out => {
+                both = std::task::Waker::from(Arc::new(Both(waker.clone(), t)));
+                &both
+            }
+            _ => waker,
+        };
+        let mut cx = Context::from_waker(waker);
+        let mut bytes = 0;
+        loop {
+            if flow.blocked() {
+                flow.wake_on_change(waker);
+                if flow.blocked() {
+                    return;
+                }
+            }
+            let r = napi::bindgen_prelude::within_runtime_if_available(|| {
+                lock_stream(&io.stream).poll_read_chunk(&mut cx)
+            });
+            match r {
+                Poll::Pending => return,
+                Poll::Ready(Ok(Some(chunk))) => {
+                    bytes += chunk.len();
+                    let n = chunk.len();
+                    let ev = JsConnectionEvent::Data { data: chunk.into() };
+                    if let Some(ev) = deliver_direct(core, ev) {
+                        flow.sent(n);
+                        core.emit(ev);
+                    }
+                    if bytes >= JS_TURN_BYTES {
+                        waker.wake_by_ref();
+                        return;
+                    }
+                }
+                Poll::Ready(Ok(None)) => {
+                    if let Some(ev) = deliver_direct(core, JsConnectionEvent::End) {
+                        core.emit(ev);
+                    }
+                    self.finish(Ok(()));
+                    return;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.finish(Err(e.to_string()));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Calls the connection's JS callback with `ev` right here when that is allowed (a JS-thread
+/// job in a callback scope, src/jsloop.rs) and overtakes nothing (every event emitted before
+/// was handed to JS); else gives `ev` back, to be emitted. An exception thrown by the callback
+/// becomes an uncaught exception, as from a ThreadsafeFunction.
+fn deliver_direct(core: &ConnCore, ev: JsConnectionEvent) -> Option<JsConnectionEvent> {
+    let (Some(env), Some((_, f)), Some(sink)) =
+        (crate::jsloop::direct_env(), core.js.get(), core.sink.get())
+    else {
+        return Some(ev);
+    };
+    if !sink.is_idle() {
+        return Some(ev);
+    }
+    let f = match f.borrow_back(&env) {
+        Ok(f) => f,
+        Err(_) => return Some(ev),
+    };
+    if let Err(e) = f.call(ev) {
+        env.fatal_exception(e);
+    }
+    None
 }

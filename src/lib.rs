@@ -16,6 +16,7 @@ mod dht;
 mod events;
 mod flow;
 mod internals;
+mod jsloop;
 mod live;
 mod ops;
 mod query;
@@ -24,8 +25,10 @@ mod raw_stream;
 mod records;
 mod rpc_extra;
 mod server;
+mod server_recv;
 mod stats;
 mod supervise;
+mod uvloop;
 mod veto;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down
