@@ -158,9 +158,11 @@ pub(crate) struct ConnCore {
     sink: OnceLock<Sink<JsConnectionEvent>>,
     io: OnceLock<Io>,
     flow: Arc<ReadFlow>,
-    /// set when the stream reads on the JS thread (src/jsloop.rs), with the JS callback it
-    /// may then call directly
-    js: OnceLock<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)>,
+    /// set when the stream reads on the JS thread (src/jsloop.rs)
+    js: OnceLock<Arc<JsLoop>>,
+    /// the JS callback such a reader may call directly; dropped at `close` (it holds the JS
+    /// object that holds us: kept, the pair would never be collected)
+    js_fn: Mutex<Option<FunctionRef<JsConnectionEvent, ()>>>,
     questions: JsQuestions,
     trip: Tripwire,
 }
@@ -215,9 +217,17 @@ impl ConnCore {
             io: OnceLock::new(),
             flow,
             js: OnceLock::new(),
+            js_fn: Mutex::new(None),
             questions: JsQuestions::default(),
             trip: Tripwire::default(),
         })
+    }
+
+    fn set_js(&self, js: Option<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)>) {
+        if let Some((l, f)) = js {
+            let _ = self.js.set(l);
+            *self.js_fn.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -231,6 +241,7 @@ impl ConnCore {
     /// The connection is gone: it leaves the node's list and JS gets its last event.
     fn finish(&self, error: Option<String>) {
         *self.state() = State::Closed;
+        self.js_fn.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.questions.clear();
         if let Some(c) = self.conns.upgrade() {
             c.remove(self.id);
@@ -341,7 +352,7 @@ impl ConnCore {
         (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
     ) {
         let core = self.clone();
-        let js = self.js.get().map(|(l, _)| JsRead::start(l, self));
+        let js = self.js.get().map(|l| JsRead::start(l, self));
         let task = async move {
             let Some(io) = core.io.get() else { return };
             let err = tokio::select! {
@@ -358,6 +369,7 @@ impl ConnCore {
             }
             if let Some((js, _)) = &js {
                 js.stopped.store(true, Ordering::Release);
+                js.task.lock().unwrap_or_else(|p| p.into_inner()).take();
             }
             core.finish(err);
         };
@@ -411,9 +423,7 @@ impl NativeConnection {
             conns.insert(|id| ConnCore::new(id, conns, State::Dialing(dial.clone()), flow.clone()));
         let core = match registered {
             Some(core) => {
-                if let Some(js) = js {
-                    let _ = core.js.set(js);
-                }
+                core.set_js(js);
                 let _ = core.sink.set(sink);
                 core
             }
@@ -502,9 +512,7 @@ impl NativeConnection {
         if self.core.sink.set(sink).is_err() {
             return Err(Error::from_reason("connection already started"));
         }
-        if let Some(js) = js {
-            let _ = self.core.js.set(js);
-        }
+        self.core.set_js(js);
         let mut st = self.core.state();
         match std::mem::replace(&mut *st, State::Running) {
             State::Accepted(conn) => {
@@ -836,7 +844,7 @@ struct JsRead {
     /// the reader's end: Ok at the peer's end, Err when the stream failed
     result: Mutex<Option<std::result::Result<(), String>>>,
     done: Notify,
-    /// the stream task is over: nothing more is read
+    /// the stream task is over, or the reader ended: nothing more is read
     stopped: AtomicBool,
     /// the stream task's waker, also woken by a read that had to push pending output (see
     /// [`JsRead::turn`])
@@ -875,6 +883,7 @@ impl JsRead {
     }
 
     fn finish(&self, r: std::result::Result<(), String>) {
+        self.stopped.store(true, Ordering::Release);
         let mut g = self.result.lock().unwrap_or_else(|p| p.into_inner());
         if g.is_none() {
             *g = Some(r);
@@ -904,7 +913,7 @@ impl JsRead {
     /// One turn on the JS thread: emits what the stream has, until it would wait, JS's
     /// buffer is full, or [`JS_TURN_BYTES`] went out.
     fn turn(&self, core: &ConnCore, io: &Io, waker: &std::task::Waker) {
-        if self.stopped.load(Ordering::Acquire) || self.result.lock().is_ok_and(|g| g.is_some()) {
+        if self.stopped.load(Ordering::Acquire) {
             return;
         }
         let flow = &core.flow;
@@ -969,17 +978,19 @@ impl JsRead {
 /// was handed to JS); else gives `ev` back, to be emitted. An exception thrown by the callback
 /// becomes an uncaught exception, as from a ThreadsafeFunction.
 fn deliver_direct(core: &ConnCore, ev: JsConnectionEvent) -> Option<JsConnectionEvent> {
-    let (Some(env), Some((_, f)), Some(sink)) =
-        (crate::jsloop::direct_env(), core.js.get(), core.sink.get())
-    else {
+    let (Some(env), Some(sink)) = (crate::jsloop::direct_env(), core.sink.get()) else {
         return Some(ev);
     };
     if !sink.is_idle() {
         return Some(ev);
     }
-    let f = match f.borrow_back(&env) {
-        Ok(f) => f,
-        Err(_) => return Some(ev),
+    // the function itself, taken out of the lock: JS may close the connection meanwhile
+    let f = {
+        let g = core.js_fn.lock().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref().map(|f| f.borrow_back(&env)) {
+            Some(Ok(f)) => f,
+            _ => return Some(ev),
+        }
     };
     if let Err(e) = f.call(ev) {
         env.fatal_exception(e);

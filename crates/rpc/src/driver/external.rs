@@ -170,7 +170,11 @@ fn dormant() -> &'static tokio::runtime::Handle {
 /// driver's turn and any send in flight let go of it.
 fn move_server_socket(shared: &Shared, rt: &tokio::runtime::Handle) -> Option<Arc<UdpSocket>> {
     let old = shared.socket(SocketKind::Server)?;
-    let dup: std::net::UdpSocket = socket2::SockRef::from(&*old).try_clone().ok()?.into();
+    let dup = socket2::SockRef::from(&*old).try_clone().ok()?;
+    // the event loop may be busy running JS for a while: more room before datagrams drop
+    // (UDX's owned sockets use the same)
+    let _ = dup.set_recv_buffer_size(4 << 20);
+    let dup: std::net::UdpSocket = dup.into();
     let new = {
         let _in = rt.enter();
         Arc::new(UdpSocket::from_std(dup).ok()?)
