@@ -60,7 +60,10 @@ pub struct JsConnectionInfo {
 )]
 pub enum JsConnectionEvent {
     /// one decrypted message
-    Data { data: Buffer },
+    Data {
+        #[napi(ts_type = "Buffer")]
+        data: crate::uvloop::CopiedBuffer,
+    },
     /// the remote ended its side
     End,
     /// a write refused with `false` can be retried

@@ -8,6 +8,10 @@
 //! callback scope (`napi_open_callback_scope`), whose close runs `process.nextTick` callbacks
 //! and microtasks as after any libuv callback into JS.
 //!
+//! [`CopiedBuffer`] hands received bytes to JS as a copied Buffer (`napi_create_buffer_copy`)
+//! instead of napi-rs's external Buffer over the Vec (a finalizer and a weak handle per
+//! message; 40% dearer for small messages, see the napi-bridge notes §3.4).
+//!
 //! [`UvPoll`] is the safe face: created and dropped on the JS thread (it is neither `Send` nor
 //! `Sync`), it calls its callback on that thread each time the fd is readable, and dropping it
 //! stops the poll and closes the handle (libuv frees nothing itself: the handle's memory and
@@ -200,6 +204,56 @@ pub(crate) fn with_callback_scope<R>(env: &Env, ctx: &AsyncContext, f: impl FnOn
             Ok(v) => v,
             Err(p) => std::panic::resume_unwind(p),
         }
+    }
+}
+
+/// Bytes that become a JS `Buffer` by copy when converted (see the module doc).
+pub struct CopiedBuffer(pub Vec<u8>);
+
+impl CopiedBuffer {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl From<Vec<u8>> for CopiedBuffer {
+    fn from(v: Vec<u8>) -> Self {
+        CopiedBuffer(v)
+    }
+}
+
+impl napi::bindgen_prelude::TypeName for CopiedBuffer {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
+impl napi::bindgen_prelude::ToNapiValue for CopiedBuffer {
+    /// # Safety
+    /// `env` is a live environment on its JS thread (napi calls this while converting values).
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let mut out = std::ptr::null_mut();
+        let mut data = std::ptr::null_mut();
+        // SAFETY: `val.0` is valid for its length; napi copies it before returning.
+        let status = unsafe {
+            sys::napi_create_buffer_copy(
+                env,
+                val.0.len(),
+                val.0.as_ptr().cast(),
+                &mut data,
+                &mut out,
+            )
+        };
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "napi_create_buffer_copy",
+            ));
+        }
+        Ok(out)
     }
 }
 
