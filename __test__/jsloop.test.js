@@ -39,3 +39,8 @@ test('jsloop: promises started in a data handler settle (microtasks run after a 
   const out = await child('microtask')
   assert.deepStrictEqual(out, { settled: true })
 })
+
+test('jsloop: a worker thread exiting with connections open closes its polls (no abort)', async () => {
+  const out = await child('worker')
+  assert.deepStrictEqual(out, { workerExit: 0 })
+})

@@ -25,6 +25,24 @@ thread_local! {
     /// This JS thread's polls, by id (dropped = stopped and closed).
     static POLLS: RefCell<HashMap<u64, UvPoll>> = RefCell::new(HashMap::new());
     static NEXT: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+    /// whether this thread's environment has the cleanup hook below
+    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Closes this thread's polls when its environment is torn down (a worker thread's loop must
+/// have no open handle left when Node closes it; their close callbacks run on its last turns).
+fn hook_cleanup(env: &Env) {
+    if HOOKED.with(|h| h.replace(true)) {
+        return;
+    }
+    let hooked = env.add_env_cleanup_hook((), |()| {
+        let polls = POLLS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        drop(polls);
+        HOOKED.with(|h| h.set(false));
+    });
+    if hooked.is_err() {
+        HOOKED.with(|h| h.set(false));
+    }
 }
 
 fn detach(id: u64) {
@@ -84,6 +102,7 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
         return;
     };
     POLLS.with(|p| p.borrow_mut().insert(id, poll));
+    hook_cleanup(env);
     // stop polling (and let the socket close) once the node is destroyed, even if nothing
     // arrives to tell the callback
     let closer = js.job(move |_| detach(id), || {});
