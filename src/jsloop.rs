@@ -146,7 +146,10 @@ impl JsLoop {
     pub(crate) fn run_queued(&self) {
         let env = Env::from_raw(self.env as sys::napi_env);
         match &self.ctx {
-            Some(ctx) => with_callback_scope(&env, ctx, || self.queue.run_all_direct(env.raw())),
+            Some(ctx) => with_callback_scope(&env, ctx, |ok| match ok {
+                true => self.queue.run_all_direct(env.raw()),
+                false => self.queue.run_all(),
+            }),
             None => self.queue.run_all(),
         }
     }

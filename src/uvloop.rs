@@ -180,8 +180,13 @@ impl AsyncContext {
 
 /// Runs `f` inside a handle scope and a node callback scope on `env` (the JS thread, with no
 /// JS on the stack: a libuv callback). JS functions called by `f` then behave as if called from
-/// a libuv callback: ticks and microtasks run when the scope closes.
-pub(crate) fn with_callback_scope<R>(env: &Env, ctx: &AsyncContext, f: impl FnOnce() -> R) -> R {
+/// a libuv callback: ticks and microtasks run when the scope closes. `f` is told whether the
+/// scopes opened (not while the environment is being torn down): if not, it must not call JS.
+pub(crate) fn with_callback_scope<R>(
+    env: &Env,
+    ctx: &AsyncContext,
+    f: impl FnOnce(bool) -> R,
+) -> R {
     let raw = env.raw();
     let mut hs = std::ptr::null_mut();
     let mut cs = std::ptr::null_mut();
@@ -192,14 +197,13 @@ pub(crate) fn with_callback_scope<R>(env: &Env, ctx: &AsyncContext, f: impl FnOn
         let opened = sys::napi_open_handle_scope(raw, &mut hs) == sys::Status::napi_ok
             && sys::napi_create_object(raw, &mut resource) == sys::Status::napi_ok
             && sys::napi_open_callback_scope(raw, resource, ctx.0, &mut cs) == sys::Status::napi_ok;
-        let r = catch_unwind(AssertUnwindSafe(f));
+        let r = catch_unwind(AssertUnwindSafe(|| f(opened)));
         if !cs.is_null() {
             sys::napi_close_callback_scope(raw, cs);
         }
         if !hs.is_null() {
             sys::napi_close_handle_scope(raw, hs);
         }
-        let _ = opened;
         match r {
             Ok(v) => v,
             Err(p) => std::panic::resume_unwind(p),
