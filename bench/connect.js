@@ -3,8 +3,8 @@
 // connect latency p50/p95, one-connection throughput + CPU-seconds per GB, 200 concurrent
 // connections (time, RSS per connection), echo messages/s and RTT p50/p99.
 // Usage: npm run bench   or: node scripts/netns.js node bench/connect.js [MiB] [connects]
-// Implementations: BENCH_IMPLS (default js,rs,rs-jsloop; rs-jsloop = ours with
-// HYPERDHT_RS_JSLOOP=1: the socket read on the JS thread, issue 16).
+// Implementations: BENCH_IMPLS (default js,rs,rs-jsloop; rs = ours with HYPERDHT_RS_JSLOOP=0,
+// receiving on tokio workers; rs-jsloop = ours as shipped: the socket read on the JS thread).
 const { spawnSync } = require('child_process')
 const path = require('path')
 const { once } = require('events')

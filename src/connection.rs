@@ -190,7 +190,7 @@ fn connection_sink(
     })
 }
 
-/// The JS thread's executor when connections read there (`HYPERDHT_RS_JSLOOP=1`), and a
+/// The JS thread's executor when connections read there (not `HYPERDHT_RS_JSLOOP=0`), and a
 /// reference to the connection's callback.
 fn js_loop_of(
     on_event: &Function<JsConnectionEvent, ()>,

@@ -336,7 +336,7 @@ impl NativeDht {
             }));
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
-        // issue 16: the JS thread receives on the server socket (HYPERDHT_RS_JSLOOP=1)
+        // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
         crate::server_recv::attach(&env, &dht, &udx);
         Ok(NativeDht {
             dht,

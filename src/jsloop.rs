@@ -3,7 +3,8 @@
 //! through one weak (unref'd) ThreadsafeFunction; its callback then runs every queued job on the
 //! JS thread.
 //!
-//! A connection's reader is such a job (src/connection.rs, `HYPERDHT_RS_JSLOOP=1`): the UDX
+//! A connection's reader is such a job (src/connection/js_read.rs; on unless
+//! `HYPERDHT_RS_JSLOOP=0`): the UDX
 //! socket driver that received a packet wakes it, and the JS thread decrypts and emits the
 //! `data` event itself. One delivery then crosses one sleeping thread (socket driver → JS)
 //! instead of two or three (driver → connection task, maybe on the other worker → JS), and a
@@ -22,10 +23,11 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::uvloop::{with_callback_scope, AsyncContext};
 
-/// Whether connections read on the JS thread: `HYPERDHT_RS_JSLOOP=1` (read once).
+/// Whether the DHT socket and connections are read on the JS thread: yes unless
+/// `HYPERDHT_RS_JSLOOP=0` (read once per process; `0` keeps receiving on tokio workers).
 pub(crate) fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("HYPERDHT_RS_JSLOOP").is_ok_and(|v| v == "1"))
+    *ON.get_or_init(|| std::env::var("HYPERDHT_RS_JSLOOP").map_or(true, |v| v != "0"))
 }
 
 /// Weak: a pending poke does not keep Node alive (the objects whose jobs it runs do).

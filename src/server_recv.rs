@@ -1,4 +1,4 @@
-//! The DHT's server socket read on the JS thread (issue 16, `HYPERDHT_RS_JSLOOP=1`), as
+//! The DHT's server socket read on the JS thread (issue 16; off with `HYPERDHT_RS_JSLOOP=0`), as
 //! udx-native reads its sockets: a readable-poll on the socket in the Node event loop
 //! (src/uvloop.rs) receives each batch right there (`recvmmsg`), hands the UDX packets of our
 //! streams to the UDX endpoint, and runs the readers they woke (src/jsloop.rs), so a small
@@ -51,7 +51,8 @@ fn detach(id: u64) {
 }
 
 /// Takes over receiving on `dht`'s server socket from the JS thread of `env` when
-/// `HYPERDHT_RS_JSLOOP=1` (else, or when it cannot, the rpc driver keeps receiving). Stops by
+/// the JS loop is on (not `HYPERDHT_RS_JSLOOP=0`; off, or when it cannot, the rpc driver keeps
+/// receiving). Stops by
 /// itself once the node is destroyed. Call on the JS thread.
 pub(crate) fn attach(env: &Env, dht: &Dht, udx: &UdxSocket) {
     if crate::jsloop::enabled() {

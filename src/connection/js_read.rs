@@ -1,4 +1,4 @@
-//! A connection's reader on the JS thread (issue 16, `HYPERDHT_RS_JSLOOP=1`): the socket's
+//! A connection's reader on the JS thread (issue 16; off with `HYPERDHT_RS_JSLOOP=0`): the socket's
 //! receive path wakes it (src/server_recv.rs, src/jsloop.rs), it decrypts and emits the `data`
 //! events there, calling the JS callback directly when that overtakes nothing. The stream task
 //! (`run` in the parent module) keeps the writer and waits for this reader's outcome.
@@ -16,7 +16,7 @@ use crate::jsloop::JsLoop;
 /// again at once).
 const JS_TURN_BYTES: usize = 1024 * 1024;
 
-/// A connection's reader running on the JS thread (`HYPERDHT_RS_JSLOOP=1`, src/jsloop.rs): the
+/// A connection's reader running on the JS thread (src/jsloop.rs): the
 /// socket driver's wake-up makes the JS thread decrypt and emit the `data` events itself, one
 /// thread hop per delivery instead of two or three. The stream task waits for its outcome.
 #[derive(Default)]
