@@ -3,6 +3,8 @@
 // connect latency p50/p95, one-connection throughput + CPU-seconds per GB, 200 concurrent
 // connections (time, RSS per connection), echo messages/s and RTT p50/p99.
 // Usage: npm run bench   or: node scripts/netns.js node bench/connect.js [MiB] [connects]
+// Implementations: BENCH_IMPLS (default js,rs,rs-jsloop; rs = ours with HYPERDHT_RS_JSLOOP=0,
+// receiving on tokio workers; rs-jsloop = ours as shipped: the socket read on the JS thread).
 const { spawnSync } = require('child_process')
 const path = require('path')
 const { once } = require('events')
@@ -16,8 +18,10 @@ if (process.argv[2] === 'child') {
   const mib = Number(process.argv[2]) || 128
   const connects = Number(process.argv[3]) || 50
   const res = {}
-  for (const impl of ['js', 'rs']) {
-    const r = spawnSync(process.execPath, ['--expose-gc', __filename, 'child', impl, String(mib), String(connects)], { encoding: 'utf-8', timeout: 600000 })
+  const impls = (process.env.BENCH_IMPLS || 'js,rs,rs-jsloop').split(',')
+  for (const impl of impls) {
+    const env = { ...process.env, HYPERDHT_RS_JSLOOP: impl === 'rs-jsloop' ? '1' : '0' }
+    const r = spawnSync(process.execPath, ['--expose-gc', __filename, 'child', impl === 'js' ? 'js' : 'rs', String(mib), String(connects)], { encoding: 'utf-8', timeout: 600000, env })
     if (r.status !== 0) {
       console.error(`${impl} failed:`, r.stderr || r.error)
       continue
@@ -33,15 +37,17 @@ if (process.argv[2] === 'child') {
     ['RSS per conn, both ends (KiB)', 'rssPerConnKiB'],
     ['echo msg/s', 'echoPerSec'],
     ['echo RTT p50 (ms)', 'rttP50'],
-    ['echo RTT p99 (ms)', 'rttP99']
+    ['echo RTT p99 (ms)', 'rttP99'],
+    ['echo CPU per msg (µs)', 'echoCpuUs']
   ]
   console.log('\nencrypted connections (client and server in one process, 8-node testnet)')
-  console.log('metric                          js          rs     rs/js')
+  const ours = impls.filter((i) => i !== 'js')
+  console.log('metric                    ' + impls.map((i) => i.padStart(11)).join(' ') + ours.map((i) => (i + '/js').padStart(14)).join(''))
   for (const [label, k] of rows) {
-    const js = res.js && res.js[k]
-    const rs = res.rs && res.rs[k]
-    const f = (x) => (x === undefined ? '-' : x.toFixed(2)).padStart(10)
-    console.log(`${label.padEnd(26)} ${f(js)}  ${f(rs)}  ${js && rs ? (rs / js).toFixed(3).padStart(8) : '       -'}`)
+    const v = (impl) => res[impl] && res[impl][k]
+    const f = (x) => (x === undefined ? '-' : x.toFixed(x < 1 ? 3 : 2)).padStart(11)
+    const ratio = (impl) => (v('js') && v(impl) ? (v(impl) / v('js')).toFixed(3) : '-').padStart(14)
+    console.log(`${label.padEnd(26)}${impls.map((i) => f(v(i))).join(' ')}${ours.map(ratio).join('')}`)
   }
 }
 
@@ -139,13 +145,19 @@ async function child (impl, mib, connects) {
     await tpServer.close()
   }
 
-  // echo: 2000 sequential 32-byte round trips on one connection
+  // echo: 2000 sequential 32-byte round trips on one connection (after 200 not measured: MTU
+  // probing, JIT), with the process's CPU time per round trip (both ends are in this process)
   {
     const c = cNode.connect(sinkServer.publicKey)
     c.on('error', () => {})
     await once(c, 'open')
     const msg = Buffer.alloc(32, 1)
+    for (let i = 0; i < 200; i++) {
+      c.write(msg)
+      await once(c, 'data')
+    }
     const rtts = []
+    const cpu0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
     for (let i = 0; i < 2000; i++) {
       const s = process.hrtime.bigint()
@@ -154,6 +166,8 @@ async function child (impl, mib, connects) {
       rtts.push(Number(process.hrtime.bigint() - s) / 1e6)
     }
     out.echoPerSec = 2000 / (Number(process.hrtime.bigint() - t0) / 1e9)
+    const cpu = process.cpuUsage(cpu0)
+    out.echoCpuUs = (cpu.user + cpu.system) / 2000
     out.rttP50 = pct(rtts, 50)
     out.rttP99 = pct(rtts, 99)
     c.destroy()

@@ -28,12 +28,16 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::events::Sink;
 use crate::flow::ReadFlow;
+use crate::jsloop::JsLoop;
 use crate::live::Live;
 use crate::questions::JsQuestions;
 use crate::relay::{js_path_info, JsPathInfo, JsRelayRequest, RelayEvent, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
 use crate::veto::JsHolepunchInfo;
 use hyperdht_core::driver::paths::SharedPath;
+
+mod js_read;
+use js_read::JsRead;
 
 /// Writes queued per connection before JS is told to wait for `drain`.
 const WRITE_QUEUE: usize = 64;
@@ -61,7 +65,10 @@ pub struct JsConnectionInfo {
 )]
 pub enum JsConnectionEvent {
     /// one decrypted message
-    Data { data: Buffer },
+    Data {
+        #[napi(ts_type = "Buffer")]
+        data: crate::uvloop::CopiedBuffer,
+    },
     /// the remote ended its side
     End,
     /// a write refused with `false` can be retried
@@ -178,6 +185,11 @@ pub(crate) struct ConnCore {
     sink: OnceLock<Sink<JsConnectionEvent>>,
     io: OnceLock<Io>,
     flow: Arc<ReadFlow>,
+    /// set when the stream reads on the JS thread (src/jsloop.rs)
+    js: OnceLock<Arc<JsLoop>>,
+    /// the JS callback such a reader may call directly; dropped at `close` (it holds the JS
+    /// object that holds us: kept, the pair would never be collected)
+    js_fn: Mutex<Option<FunctionRef<JsConnectionEvent, ()>>>,
     questions: JsQuestions,
     relays: Relays,
     trip: Tripwire,
@@ -202,6 +214,18 @@ fn connection_sink(
     })
 }
 
+/// The JS thread's executor when connections read there (not `HYPERDHT_RS_JSLOOP=0`), and a
+/// reference to the connection's callback.
+fn js_loop_of(
+    on_event: &Function<JsConnectionEvent, ()>,
+) -> Option<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)> {
+    if !crate::jsloop::enabled() {
+        return None;
+    }
+    let l = JsLoop::of(&Env::from_raw(on_event.value().env)).ok()?;
+    Some((l, on_event.create_ref().ok()?))
+}
+
 pub(crate) fn info_of(conn: &Connection) -> JsConnectionInfo {
     let remote = conn.get_ref().remote();
     JsConnectionInfo {
@@ -222,11 +246,20 @@ impl ConnCore {
             sink: OnceLock::new(),
             io: OnceLock::new(),
             flow,
+            js: OnceLock::new(),
+            js_fn: Mutex::new(None),
             questions: JsQuestions::default(),
             relays: Relays::default(),
             trip: Tripwire::default(),
             path: OnceLock::new(),
         })
+    }
+
+    fn set_js(&self, js: Option<(Arc<JsLoop>, FunctionRef<JsConnectionEvent, ()>)>) {
+        if let Some((l, f)) = js {
+            let _ = self.js.set(l);
+            *self.js_fn.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -240,6 +273,7 @@ impl ConnCore {
     /// The connection is gone: it leaves the node's list and JS gets its last event.
     fn finish(&self, error: Option<String>) {
         *self.state() = State::Closed;
+        self.js_fn.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.questions.clear();
         self.relays.clear();
         if let Some(c) = self.conns.upgrade() {
@@ -369,10 +403,11 @@ impl ConnCore {
         (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
     ) {
         let core = self.clone();
+        let js = self.js.get().map(|l| JsRead::start(l, self));
         let task = async move {
             let Some(io) = core.io.get() else { return };
             let err = tokio::select! {
-                r = run(&core, io, rx, ctl) => r.err(),
+                r = run(&core, io, rx, ctl, js.as_ref()) => r.err(),
                 _ = io.kill.notified() => Some(DESTROYED.to_string()),
                 _ = core.trip.armed() => None,
             };
@@ -382,6 +417,10 @@ impl ConnCore {
                 // now instead of noticing the silence much later, and the stream leaves its
                 // socket. A no-op when the stream itself failed (e.g. the peer's reset).
                 lock_stream(&io.stream).get_ref().destroy();
+            }
+            if let Some((js, _)) = &js {
+                js.stopped.store(true, Ordering::Release);
+                js.task.lock().unwrap_or_else(|p| p.into_inner()).take();
             }
             core.finish(err);
         };
@@ -429,11 +468,13 @@ impl NativeConnection {
         on_event: Function<JsConnectionEvent, ()>,
     ) -> Result<NativeConnection> {
         let flow = Arc::new(ReadFlow::default());
+        let js = js_loop_of(&on_event);
         let sink = connection_sink(&flow, on_event)?;
         let registered =
             conns.insert(|id| ConnCore::new(id, conns, State::Dialing(dial.clone()), flow.clone()));
         let core = match registered {
             Some(core) => {
+                core.set_js(js);
                 let _ = core.sink.set(sink);
                 core
             }
@@ -536,10 +577,12 @@ impl NativeConnection {
     /// closed meanwhile emits `close` with DESTROYED).
     #[napi(catch_unwind)]
     pub fn start(&self, on_event: Function<JsConnectionEvent, ()>) -> Result<()> {
+        let js = js_loop_of(&on_event);
         let sink = connection_sink(&self.core.flow, on_event)?;
         if self.core.sink.set(sink).is_err() {
             return Err(Error::from_reason("connection already started"));
         }
+        self.core.set_js(js);
         let mut st = self.core.state();
         match std::mem::replace(&mut *st, State::Running) {
             State::Accepted(conn) => {
@@ -810,10 +853,24 @@ async fn run(
     io: &Io,
     mut rx: mpsc::Receiver<Command>,
     mut ctl: mpsc::Receiver<Control>,
+    js: Option<&(Arc<JsRead>, std::task::Waker)>,
 ) -> std::result::Result<(), String> {
     let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
     let flow = &core.flow;
     let reader = async {
+        if let Some((js, waker)) = js {
+            // the JS thread reads (JsRead); settings changes arm their timers on its next poll
+            waker.wake_by_ref();
+            loop {
+                tokio::select! {
+                    r = js.finished_or_note_task() => return r,
+                    Some(c) = ctl.recv() => {
+                        apply(&mut rd.lock(), c);
+                        waker.wake_by_ref();
+                    }
+                }
+            }
+        }
         loop {
             while flow.blocked() {
                 tokio::select! {

@@ -274,6 +274,7 @@ impl NativeDht {
         };
         let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
             .map_err(reason)?;
+        let env = Env::from_raw(on_event.value().env);
         let sink: DhtSink = Arc::new(Sink::new(on_event)?);
         let mut events = dht
             .take_events()
@@ -339,6 +340,8 @@ impl NativeDht {
             }));
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
+        // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
+        crate::server_recv::attach(&env, &dht, &udx);
         Ok(NativeDht {
             dht,
             hyper,

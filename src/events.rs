@@ -5,7 +5,8 @@
 //! the object is live, like a libuv handle, and is released when the object closes. This file
 //! holds the sink and the value types several event kinds share.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -134,6 +135,8 @@ pub type EventFn<E> = ThreadsafeFunction<E, (), E, Status, false>;
 /// [`emit_last`]: Sink::emit_last
 pub struct Sink<E: ToNapiValue + 'static> {
     tsfn: Mutex<Option<EventFn<E>>>,
+    /// events queued and not yet handed to JS (None: not counted, see [`Sink::is_idle`])
+    pending: Option<Arc<AtomicUsize>>,
 }
 
 impl<E: ToNapiValue + 'static> Sink<E> {
@@ -152,20 +155,37 @@ impl<E: ToNapiValue + 'static> Sink<E> {
         cb: Function<E, ()>,
         mut delivered: impl FnMut(&E) + 'static,
     ) -> Result<Self> {
+        let pending = Arc::new(AtomicUsize::new(0));
+        let p = pending.clone();
         let tsfn = cb
             .build_threadsafe_function::<E>()
             .callee_handled::<false>()
             .build_callback(move |ctx| {
+                p.fetch_sub(1, Ordering::AcqRel);
                 delivered(&ctx.value);
                 Ok(ctx.value)
             })?;
-        Ok(Self::from_fn(tsfn))
+        Ok(Sink {
+            tsfn: Mutex::new(Some(tsfn)),
+            pending: Some(pending),
+        })
+    }
+
+    /// True when every event emitted so far has been handed to JS (and the sink is open): one
+    /// may then call the JS callback directly without overtaking any (issue 16, src/jsloop.rs).
+    /// Only sinks made by [`Sink::with_delivery`] count; the others are never idle.
+    pub fn is_idle(&self) -> bool {
+        self.pending
+            .as_ref()
+            .is_some_and(|p| p.load(Ordering::Acquire) == 0)
+            && self.lock().is_some()
     }
 
     /// A sink around a ThreadsafeFunction napi already built from a JS callback argument.
     pub fn from_fn(tsfn: EventFn<E>) -> Self {
         Sink {
             tsfn: Mutex::new(Some(tsfn)),
+            pending: None,
         }
     }
 
@@ -176,7 +196,7 @@ impl<E: ToNapiValue + 'static> Sink<E> {
     /// Queues `ev` for JS; false when the sink is closed (the event is dropped).
     pub fn emit(&self, ev: E) -> bool {
         match self.lock().as_ref() {
-            Some(f) => f.call(ev, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            Some(f) => self.call(f, ev),
             None => false,
         }
     }
@@ -184,9 +204,20 @@ impl<E: ToNapiValue + 'static> Sink<E> {
     /// Queues `ev` as the object's last event and closes the sink.
     pub fn emit_last(&self, ev: E) -> bool {
         match self.lock().take() {
-            Some(f) => f.call(ev, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok,
+            Some(f) => self.call(&f, ev),
             None => false,
         }
+    }
+
+    fn call(&self, f: &EventFn<E>, ev: E) -> bool {
+        if let Some(p) = &self.pending {
+            p.fetch_add(1, Ordering::AcqRel);
+        }
+        let ok = f.call(ev, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok;
+        if let (false, Some(p)) = (ok, &self.pending) {
+            p.fetch_sub(1, Ordering::AcqRel);
+        }
+        ok
     }
 
     /// Releases the ThreadsafeFunction (queued events are still delivered).

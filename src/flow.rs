@@ -8,6 +8,8 @@
 //! plus what was queued when it paused (at most `MAX_UNACKED`), plus one read.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::Waker;
 
 use tokio::sync::Notify;
 
@@ -22,6 +24,8 @@ pub(crate) struct ReadFlow {
     paused: AtomicBool,
     unacked: AtomicUsize,
     resume: Notify,
+    /// a reader on the JS thread (src/jsloop.rs) waiting for the same changes
+    waker: Mutex<Option<Waker>>,
 }
 
 impl ReadFlow {
@@ -30,6 +34,7 @@ impl ReadFlow {
         self.paused.store(paused, Ordering::Release);
         if !paused {
             self.resume.notify_one();
+            self.wake();
         }
     }
 
@@ -46,6 +51,7 @@ impl ReadFlow {
                 Some(u.saturating_sub(n))
             });
         self.resume.notify_one();
+        self.wake();
     }
 
     /// Reading must wait.
@@ -57,5 +63,18 @@ impl ReadFlow {
     /// between a `blocked()` check and this wait is not lost).
     pub async fn changed(&self) {
         self.resume.notified().await
+    }
+
+    /// Wakes `waker` on the next `set_paused(false)` or `acked` (a reader that found
+    /// [`ReadFlow::blocked`] registers, then looks again).
+    pub fn wake_on_change(&self, waker: &Waker) {
+        *self.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(waker.clone());
+    }
+
+    fn wake(&self) {
+        let w = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = w {
+            w.wake();
+        }
     }
 }

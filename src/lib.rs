@@ -17,6 +17,7 @@ mod dht;
 mod events;
 mod flow;
 mod internals;
+mod jsloop;
 mod live;
 mod ops;
 mod query;
@@ -26,8 +27,10 @@ mod records;
 mod relay;
 mod rpc_extra;
 mod server;
+mod server_recv;
 mod stats;
 mod supervise;
+mod uvloop;
 mod veto;
 
 /// Our own runtime config (napi would otherwise lazily build a default one). napi shuts it down

@@ -3,6 +3,7 @@
 //! answered without a thread hop. One task per node; every queue it feeds is bounded.
 
 mod batch;
+mod external;
 mod handles;
 mod runtime;
 mod supervisor;
@@ -25,6 +26,7 @@ use crate::query::{QueryId, QuerySpec};
 use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, send_now, take_transmits};
 
 pub use crate::node::IncomingRequest;
+pub use external::ServerRecv;
 pub use handles::{QueryHandle, Responder, Session};
 pub use types::*;
 
@@ -78,6 +80,8 @@ pub(super) struct Shared {
     pub(super) panic_next: std::sync::atomic::AtomicBool,
     /// datagrams and bytes through both sockets (`stats.rs`)
     pub(super) io: crate::stats::SocketCounters,
+    /// receiving on the server socket from another event loop (`external.rs`)
+    pub(super) external: external::External,
 }
 
 /// A dht-rpc node handle (cheap to clone).
@@ -147,6 +151,7 @@ impl Dht {
             sockets: std::sync::RwLock::new(Some([Arc::new(server), Arc::new(client)])),
             panic_next: std::sync::atomic::AtomicBool::new(false),
             io: Default::default(),
+            external: Default::default(),
         });
         let dht = Dht { shared };
         let _ = dht.lock().events.try_send(DhtEvent::Listening);
@@ -330,7 +335,7 @@ impl Dht {
             // the kernel state could not be set up: plain sends
             None => {
                 for d in data.chunks(segment.max(1)) {
-                    let _ = s.try_send_to(d, SocketAddr::V4(to));
+                    let _ = external::send_direct(&s, d, to);
                 }
             }
         }
@@ -705,7 +710,7 @@ impl Dht {
         };
         self.shared.io.sent(1, data.len());
         let _ = s.set_ttl(ttl);
-        let _ = s.try_send_to(&data, SocketAddr::V4(to));
+        let _ = external::send_direct(&s, &data, to);
         let _ = s.set_ttl(DEFAULT_TTL);
     }
 
@@ -715,7 +720,8 @@ impl Dht {
             return;
         };
         self.shared.io.sent(1, data.len());
-        if s.try_send_to(&data, SocketAddr::V4(to)).is_err() {
+        if external::send_direct(&s, &data, to).is_err() && external::can_wait(&self.shared, socket)
+        {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
                     let _ = s.send_to(&data, SocketAddr::V4(to)).await;

@@ -14,6 +14,10 @@ pub const HEADERBYTES: usize = 24;
 pub const TAG_MESSAGE: u8 = 0;
 pub const TAG_REKEY: u8 = 2;
 
+/// Messages up to this many bytes are authenticated with the serial Poly1305 (`poly_short`),
+/// longer ones with RustCrypto's (AVX2 when available): below it the AVX2 set-up dominates.
+const SHORT_MAC: usize = 512;
+
 /// Not `Clone`: two copies of a key state would encrypt with the same nonces.
 struct State {
     k: [u8; 32],
@@ -46,11 +50,20 @@ impl State {
         // 16-byte boundary; reproduce it exactly. The 64-byte block and the whole 16-byte blocks
         // of `c` go straight in; only the short tail is assembled.
         let key: [u8; 32] = poly_key[..32].try_into().expect("32 bytes");
+        let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
+        if c.len() <= SHORT_MAC {
+            // one contiguous input for the serial implementation (see poly_short.rs)
+            let mut buf = [0u8; 64 + SHORT_MAC + 15 + 16];
+            buf[..64].copy_from_slice(block);
+            buf[64..64 + c.len()].copy_from_slice(c);
+            let at = 64 + c.len() + pad + 8;
+            buf[at..at + 8].copy_from_slice(&((64 + c.len()) as u64).to_le_bytes());
+            return crate::poly_short::poly1305(&key, &buf[..at + 8]);
+        }
         let mut p = Poly1305::new(&key.into());
         p.update_padded(block);
         let full = c.len() / 16 * 16;
         p.update_padded(&c[..full]);
-        let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
         let mut tail = [0u8; 48];
         let rem = c.len() - full;
         tail[..rem].copy_from_slice(&c[full..]);

@@ -51,9 +51,10 @@ impl BatchUdp {
             segment_size: segment,
             src_ip: None,
         };
-        sock.try_io(Interest::WRITABLE, || {
-            self.state.try_send(UdpSockRef::from(sock), &t)
-        })
+        // straight to the kernel, not through tokio's readiness: a socket another event loop
+        // receives on (issue 16) has no driven readiness, and a send needs none (a full buffer
+        // drops, see `send`)
+        self.state.try_send(UdpSockRef::from(sock), &t)
     }
 
     /// Sends `data` to `to`, split every `segment` bytes (one GSO `sendmsg` when longer). A full
@@ -97,6 +98,12 @@ impl BatchUdp {
 
     /// Receives a batch if one is queued (`WouldBlock` otherwise); returns the slots filled.
     pub fn try_recv(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
+        sock.try_io(Interest::READABLE, || self.recv_now(sock, bufs))
+    }
+
+    /// [`BatchUdp::try_recv`] without tokio's readiness bookkeeping: for a socket whose
+    /// readability another event loop polls (the Node addon's JS thread, issue 16).
+    pub fn recv_now(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
         let RecvBuffers {
             storage,
             size,
@@ -106,10 +113,8 @@ impl BatchUdp {
         let mut slices: [IoSliceMut<'_>; MAX_SLOTS] =
             std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
         let n = meta.len().min(MAX_SLOTS);
-        sock.try_io(Interest::READABLE, || {
-            self.state
-                .recv(UdpSockRef::from(sock), &mut slices[..n], &mut meta[..n])
-        })
+        self.state
+            .recv(UdpSockRef::from(sock), &mut slices[..n], &mut meta[..n])
     }
 
     /// Waits until datagrams are queued, then receives a batch (see [`BatchUdp::try_recv`]).

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -105,6 +105,13 @@ struct SocketInner {
     failed: AtomicBool,
     /// test hook ([`UdxSocket::inject_driver_panic`])
     panic_next: AtomicBool,
+    /// When the sleeping driver wakes up next, in nanoseconds since `epoch` (`u64::MAX` while
+    /// it is awake and re-reading its streams). A write or a fed batch wakes the driver only
+    /// when it armed a timer earlier than that: an echo's every write used to wake it (a
+    /// futex wake plus an eventfd write per message) to learn of an RTO it would have
+    /// found anyway on its next turn.
+    wakes_at: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 impl SocketInner {
@@ -119,7 +126,23 @@ impl SocketInner {
             fed: Mutex::new(Vec::new()),
             failed: AtomicBool::new(false),
             panic_next: AtomicBool::new(false),
+            wakes_at: AtomicU64::new(u64::MAX),
+            epoch: Instant::now().into_std(),
         })
+    }
+
+    fn nanos(&self, t: std::time::Instant) -> u64 {
+        let d = t.saturating_duration_since(self.epoch).as_nanos();
+        u64::try_from(d).unwrap_or(u64::MAX - 1)
+    }
+
+    /// Wakes the driver if `deadline` (a stream's next timer) is earlier than its planned
+    /// wake-up, or if it is awake computing it (then the permit makes it look again).
+    fn wake_for(&self, deadline: Option<std::time::Instant>) {
+        let Some(t) = deadline else { return };
+        if self.nanos(t) < self.wakes_at.load(Ordering::SeqCst) {
+            self.notify.notify_one();
+        }
     }
 
     fn stream(&self, id: u32) -> Option<Shared> {
@@ -198,6 +221,20 @@ impl UdxSocket {
         true
     }
 
+    /// Wakes the readers (and writers, and state waiters) of the streams fed since the last
+    /// [`UdxSocket::flush_fed`], without sending anything yet: a reader that runs before the
+    /// flush and answers at once (a request/response protocol on the JS thread, issue 16)
+    /// sends its reply carrying the ACK, instead of a bare ACK followed by the reply (as
+    /// libudx, whose ACKs go out after the JS callbacks of the same poll turn).
+    pub fn dispatch_fed(&self) {
+        let Ok(fed) = self.inner.fed.lock() else {
+            return;
+        };
+        for s in fed.iter() {
+            dispatch(&mut lock(s));
+        }
+    }
+
     /// Flushes the streams fed since the last call (see [`UdxSocket::feed_deferred`]).
     pub fn flush_fed(&self) {
         let Ok(mut fed) = self.inner.fed.lock() else {
@@ -207,11 +244,23 @@ impl UdxSocket {
             return;
         }
         // lock order fed -> stream; feed_deferred never holds both
+        let mut earliest: Option<std::time::Instant> = None;
+        let mut closed = false;
         for s in fed.drain(..) {
-            flush(&*self.inner.transport, &mut lock(&s));
+            let mut g = lock(&s);
+            flush(&*self.inner.transport, &mut g);
+            closed |= g.closed;
+            if let Some(t) = g.stream.poll_timeout() {
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
         }
         drop(fed);
-        self.inner.notify.notify_one();
+        if closed {
+            // the driver forgets closed streams (and re-reads their linger) on its turns
+            self.inner.notify.notify_one();
+        } else {
+            self.inner.wake_for(earliest);
+        }
     }
 
     /// Destroys every stream (each sends DESTROY and closes with [`UdxError::Destroyed`]) and
@@ -380,7 +429,9 @@ async fn run(inner: Arc<SocketInner>) {
         if inner.panic_next.swap(false, Ordering::Relaxed) {
             panic!("injected UDX driver panic (test hook)");
         }
-        // flush every stream and find the next deadline
+        // flush every stream and find the next deadline (writers that arm a timer meanwhile
+        // wake us: `wakes_at` is unknown until stored below)
+        inner.wakes_at.store(u64::MAX, Ordering::SeqCst);
         let streams: Vec<(u32, Shared)> = match inner.streams.lock() {
             Ok(m) => m.iter().map(|(k, v)| (*k, v.clone())).collect(),
             Err(_) => return,
@@ -408,6 +459,9 @@ async fn run(inner: Arc<SocketInner>) {
         }
         drop(streams);
         let sleep = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        inner
+            .wakes_at
+            .store(inner.nanos(sleep.into_std()), Ordering::SeqCst);
         let own = inner.own.clone();
         tokio::select! {
             r = async {
@@ -556,6 +610,11 @@ fn flush(transport: &dyn Transport, g: &mut Inner) {
             transport.send_batch(to, data, seg);
         }
     });
+    dispatch(g);
+}
+
+/// Moves the stream's events to the reader/writer side and wakes them.
+fn dispatch(g: &mut Inner) {
     let mut wake_read = g.stream.take_readable();
     let mut wake_write = false;
     while let Some(ev) = g.stream.poll_event() {
@@ -799,8 +858,9 @@ impl AsyncRead for UdxStream {
         if na + nb > 0 {
             g.stream.consume(na + nb);
             // a window update the read made due goes out now, not at the driver's next turn
-            // (a writer stalled on our closed window would otherwise wait for its next probe)
-            if g.stream.wants_transmit() {
+            // (a writer stalled on our closed window would otherwise wait for its next probe);
+            // a plain pending ACK waits for the socket's flush (a reply may carry it)
+            if g.stream.window_update_due() {
                 flush(&*self.socket.transport, &mut g);
             }
             return Poll::Ready(Ok(()));
@@ -835,15 +895,13 @@ impl AsyncWrite for UdxStream {
             g.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        let before = g.stream.poll_timeout();
         g.stream.write(buf, Instant::now().into_std());
         flush(&*self.socket.transport, &mut g);
         let after = g.stream.poll_timeout();
         drop(g);
-        // the driver re-computes its timers only if the new packets armed an earlier one
-        if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
-            self.socket.notify.notify_one();
-        }
+        // the driver re-computes its timers only if the new packets armed one earlier than
+        // its planned wake-up
+        self.socket.wake_for(after);
         Poll::Ready(Ok(buf.len()))
     }
 

@@ -219,7 +219,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         shared.closed.send_replace(true);
         return;
     };
-    let [server, client] = sockets;
+    let [mut server, client] = sockets;
     let mut buf_s = vec![0u8; MAX_DATAGRAM];
     let mut buf_c = vec![0u8; MAX_DATAGRAM];
     // batched receive state, created once batching is enabled (UDX on the server socket)
@@ -237,6 +237,15 @@ pub(super) async fn run(shared: Arc<Shared>) {
         {
             panic!("injected driver panic (test hook)");
         }
+        // what an external receiver (driver/external.rs) left for us; it may have moved the
+        // server socket to another reactor
+        super::external::process_inbox(&shared);
+        if let Some(s) = shared.socket(SocketKind::Server) {
+            if !Arc::ptr_eq(&s, &server) {
+                server = s;
+            }
+        }
+        let external = shared.external.on.load(std::sync::atomic::Ordering::SeqCst);
         let (sleep_until, destroyed, ready, to_queries) = {
             let mut st = match shared.state.lock() {
                 Ok(g) => g,
@@ -278,7 +287,9 @@ pub(super) async fn run(shared: Arc<Shared>) {
             if let Some(ttl) = t.ttl {
                 let _ = s.set_ttl(ttl);
             }
-            if s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_err() {
+            if super::external::send_direct(s, &t.data, t.to).is_err()
+                && super::external::can_wait(&shared, t.socket)
+            {
                 let _ = s.send_to(&t.data, SocketAddr::V4(t.to)).await;
             }
             if t.ttl.is_some() {
@@ -295,7 +306,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
             tokio::task::yield_now().await;
         }
         tokio::select! {
-            _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags, &mut backoff_s) => {}
+            _ = server_turn(&shared, &server, &mut buf_s, &mut batch_bufs, &mut foreign_flags, &mut backoff_s), if !external => {}
             r = recv_from(&client, &mut buf_c, &mut backoff_c) => on_datagram(&shared, SocketKind::Client, r, &buf_c),
             _ = shared.notify.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {
@@ -331,6 +342,15 @@ fn on_datagram(shared: &Shared, socket: SocketKind, (n, from): (usize, SocketAdd
         return;
     };
     shared.io.received(1, n);
+    on_received(shared, socket, SocketAddr::V4(from), data);
+}
+
+/// A received datagram (counted already): a dht-rpc frame for the node, else the foreign
+/// handler's (UDX packets, holepunch probes).
+pub(super) fn on_received(shared: &Shared, socket: SocketKind, from: SocketAddr, data: &[u8]) {
+    let SocketAddr::V4(from) = from else {
+        return;
+    };
     let dht_frame = {
         let mut st = match shared.state.lock() {
             Ok(g) => g,
@@ -463,7 +483,8 @@ pub(super) fn send_now(shared: &Shared, out: Vec<crate::node::Transmit>) {
         if let Some(ttl) = t.ttl {
             let _ = s.set_ttl(ttl);
         }
-        let sent = s.try_send_to(&t.data, SocketAddr::V4(t.to)).is_ok();
+        let sent = super::external::send_direct(s, &t.data, t.to).is_ok()
+            || !super::external::can_wait(shared, t.socket);
         if t.ttl.is_some() {
             let _ = s.set_ttl(DEFAULT_TTL);
         }

@@ -43,10 +43,15 @@ impl Stream {
     /// Queues an ACK when the window grew well past what the peer last heard (a sender stalled
     /// on our window would otherwise wait for its next zero-window probe).
     pub(super) fn check_window_update(&mut self) {
-        let step = WINDOW_UPDATE_STEP.min(self.rwnd_max / 2).max(1);
-        if self.connected && self.rwnd() >= self.advertised_rwnd.saturating_add(step) {
+        if self.window_update_due() {
             self.ack_needed = true;
         }
+    }
+
+    /// The window grew well past what the peer last heard: an ACK should tell it now.
+    pub fn window_update_due(&self) -> bool {
+        let step = WINDOW_UPDATE_STEP.min(self.rwnd_max / 2).max(1);
+        self.connected && self.rwnd() >= self.advertised_rwnd.saturating_add(step)
     }
 
     /// The peer's window in whole packets (`send_rwnd_in_packets`, rounded down).
