@@ -166,7 +166,7 @@ impl Punchers {
                 left: RANDOM_TRIES,
                 next: now,
             }
-        } else if local >= Firewall::Random && remote == Firewall::Consistent {
+        } else if local >= Firewall::Random && remote == Firewall::Consistent && !p.no_pool {
             RandomPunch::Birthday {
                 to: verified,
                 left: RANDOM_TRIES,
@@ -189,6 +189,21 @@ impl Punchers {
             self.open_birthday_sockets(id, verified);
         }
         true
+    }
+
+    /// The connection of this (responder's) puncher is relayed already, on the DHT socket, where
+    /// a stream stays: a birthday punch would answer the peer from a pool socket the stream
+    /// cannot move to, and the peer would upgrade to a path we never read. So no birthday
+    /// sockets from now on, and a birthday punch already running stops; the connection stays
+    /// relayed (upstream moves its stream to the pool socket, which ours cannot).
+    pub(crate) fn forbid_pool(&mut self, id: PuncherId) {
+        let Some(p) = self.list.get_mut(&id) else {
+            return;
+        };
+        p.no_pool = true;
+        if matches!(p.random, Some(RandomPunch::Birthday { .. })) {
+            self.destroy(id);
+        }
     }
 
     /// `_openBirthdaySockets`: sockets until [`BIRTHDAY_SOCKETS`] in all, each opening its NAT mapping toward

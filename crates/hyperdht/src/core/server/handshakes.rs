@@ -576,6 +576,9 @@ impl Server {
                 Some(hp) => hp.path_info(Path::Relayed, ctx.punchers, now),
                 None => PathInfo::unpunched(Path::Relayed, ours, theirs),
             };
+            if let Some(hp) = &s.hp {
+                ctx.punchers.forbid_pool(hp.puncher);
+            }
             info.relay_through = Some(r.key);
             return info;
         }
