@@ -109,11 +109,7 @@ impl Relays {
 }
 
 /// The relay node's stream for us, from `relayReply`'s arguments (`None`: the pairing failed).
-fn relay_target(
-    host: Option<String>,
-    port: u32,
-    remote_id: u32,
-) -> Option<(SocketAddr, u32)> {
+fn relay_target(host: Option<String>, port: u32, remote_id: u32) -> Option<(SocketAddr, u32)> {
     let ip: std::net::IpAddr = host?.parse().ok()?;
     let port = u16::try_from(port).ok().filter(|p| *p != 0)?;
     Some((SocketAddr::new(ip, port), remote_id))
