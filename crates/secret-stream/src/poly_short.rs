@@ -66,25 +66,10 @@ pub(crate) fn poly1305(key: &[u8; 32], m: &[u8]) -> [u8; 16] {
         block(&b, 0);
     }
 
-    // fully carry h
-    let mut c = h1 >> 44;
-    h1 &= MASK44;
-    h2 += c;
-    c = h2 >> 42;
-    h2 &= MASK42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= MASK44;
-    h1 += c;
-    c = h1 >> 44;
-    h1 &= MASK44;
-    h2 += c;
-    c = h2 >> 42;
-    h2 &= MASK42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= MASK44;
-    h1 += c;
+    // fully carry h (two passes, as poly1305-donna)
+    carry(&mut h0, &mut h1, &mut h2);
+    carry(&mut h0, &mut h1, &mut h2);
+    let mut c: u64;
 
     // g = h + -p; take g if h >= p (constant time)
     let mut g0 = h0.wrapping_add(5);
@@ -121,6 +106,19 @@ pub(crate) fn poly1305(key: &[u8; 32], m: &[u8]) -> [u8; 16] {
     out[..8].copy_from_slice(&lo.to_le_bytes());
     out[8..].copy_from_slice(&hi.to_le_bytes());
     out
+}
+
+/// One carry pass over the 44/44/42-bit limbs of `h`.
+fn carry(h0: &mut u64, h1: &mut u64, h2: &mut u64) {
+    let mut c = *h1 >> 44;
+    *h1 &= MASK44;
+    *h2 += c;
+    c = *h2 >> 42;
+    *h2 &= MASK42;
+    *h0 += c * 5;
+    c = *h0 >> 44;
+    *h0 &= MASK44;
+    *h1 += c;
 }
 
 #[cfg(test)]
