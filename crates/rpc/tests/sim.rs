@@ -86,7 +86,9 @@ impl Sim {
             let Some((from, to, data)) = self.wire.pop_front() else {
                 return;
             };
-            if self.dead.contains(&to) {
+            // a dead node neither hears nor speaks (its own timers would otherwise reach peers
+            // that just dropped it, and they would add it back)
+            if self.dead.contains(&to) || self.dead.contains(&from) {
                 continue;
             }
             *self.delivered.entry(from).or_default() += 1;
@@ -1084,6 +1086,7 @@ fn node_events_follow_the_routing_table() {
     let victim_addr = sim.addrs[victim].0;
     assert!(now_in.contains(&victim_addr));
     sim.dead.push(victim_addr);
+    sim.dead.push(sim.addrs[victim].1);
     let target = sim.nodes[victim].id().unwrap();
     let now = sim.now;
     sim.events[watched].clear();
