@@ -20,6 +20,7 @@ mod internals;
 mod jsloop;
 mod live;
 mod ops;
+mod path_info;
 mod query;
 mod questions;
 mod raw_stream;

@@ -7,15 +7,13 @@
 //! replaced it), a `relay-close` event with the same id tells JS to end it; JS also ends it
 //! when the connection it serves closes.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use crate::questions::JsQuestions;
 use hyperdht_core::{RelayLink, RelayPaired, RelayRequest, Relayer};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use tokio::sync::oneshot;
 
 /// A pairing request as JS sees it.
 #[napi(object)]
@@ -37,48 +35,33 @@ pub(crate) enum RelayEvent {
 
 type Emit = Arc<dyn Fn(RelayEvent) -> bool + Send + Sync>;
 
-/// Answers JS still owes, by id.
-type Pending<T> = Arc<Mutex<HashMap<u32, oneshot::Sender<T>>>>;
-
-/// Pairings waiting for JS's answer, keyed by id. Cheap to clone (shared).
+/// Pairings waiting for JS's answer (the relay's stream for us), keyed by id. Cheap to clone.
 #[derive(Default, Clone)]
-pub(crate) struct Relays {
-    next: Arc<AtomicU32>,
-    pending: Pending<(SocketAddr, u32)>,
-}
+pub(crate) struct Relays(JsQuestions<(SocketAddr, u32)>);
 
 impl Relays {
-    /// JS paired `id`: the relay's stream for us is `remote_id` at `addr`. False when nobody
-    /// waits for it any more (JS then ends that relay connection itself).
-    pub(crate) fn answer(&self, id: u32, paired: Option<(SocketAddr, u32)>) -> bool {
-        let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
-        match (tx, paired) {
-            (Some(tx), Some(p)) => tx.send(p).is_ok(),
-            _ => false,
-        }
-    }
-
     /// `relayReply(id, relayHost, relayPort, remoteId)` from JS (`relayHost` null: failed).
+    /// False when nobody waits for it any more (JS then ends that relay connection itself).
     pub(crate) fn reply(&self, id: u32, host: Option<String>, port: u32, remote_id: u32) -> bool {
-        self.answer(id, relay_target(host, port, remote_id))
+        match relay_target(host, port, remote_id) {
+            Some(p) => self.0.answer(id, p),
+            None => {
+                self.0.forget(id);
+                false
+            }
+        }
     }
 
     /// Drops every pairing still waiting (the object closed).
     pub(crate) fn clear(&self) {
-        if let Ok(mut m) = self.pending.lock() {
-            m.clear();
-        }
+        self.0.clear();
     }
 
     /// The engine's relayer for an object whose events go through `emit`.
     pub(crate) fn relayer(&self, emit: Emit) -> Relayer {
-        let relays = self.clone();
+        let relays = self.0.clone();
         Relayer(Arc::new(move |req: RelayRequest| {
-            let id = relays.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            if let Ok(mut m) = relays.pending.lock() {
-                m.insert(id, tx);
-            }
+            let (id, rx) = relays.register();
             let asked = emit(RelayEvent::Pair(JsRelayRequest {
                 id,
                 is_initiator: req.is_initiator,
@@ -94,7 +77,7 @@ impl Relays {
                 }
             });
             if !asked {
-                relays.answer(id, None);
+                relays.forget(id);
             }
             Box::pin(async move {
                 let (addr, remote_id) = rx.await.ok()?;
@@ -117,26 +100,18 @@ fn relay_target(host: Option<String>, port: u32, remote_id: u32) -> Option<(Sock
 
 /// `relayThrough` functions asked per handshake: the relay key JS chose, by question id.
 #[derive(Default, Clone)]
-pub(crate) struct RelayAsks {
-    next: Arc<AtomicU32>,
-    pending: Pending<Option<[u8; 32]>>,
-}
+pub(crate) struct RelayAsks(JsQuestions<Option<[u8; 32]>>);
 
 /// How long a handshake waits for JS's `relayThrough` answer before going on without a relay.
 const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl RelayAsks {
     pub(crate) fn answer(&self, id: u32, key: Option<[u8; 32]>) {
-        let tx = self.pending.lock().ok().and_then(|mut m| m.remove(&id));
-        if let Some(tx) = tx {
-            let _ = tx.send(key);
-        }
+        self.0.answer(id, key);
     }
 
     pub(crate) fn clear(&self) {
-        if let Ok(mut m) = self.pending.lock() {
-            m.clear();
-        }
+        self.0.clear();
     }
 
     /// The engine's `relayThrough` function for an object whose question events go through
@@ -145,64 +120,13 @@ impl RelayAsks {
         &self,
         emit: Arc<dyn Fn(u32) -> bool + Send + Sync>,
     ) -> hyperdht_core::RelayAskFn {
-        let asks = self.clone();
+        let asks = self.0.clone();
         Arc::new(move || {
-            let id = asks.next.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            if let Ok(mut m) = asks.pending.lock() {
-                m.insert(id, tx);
-            }
+            let (id, answer) = asks.ask(ASK_TIMEOUT);
             if !emit(id) {
-                asks.answer(id, None);
+                asks.forget(id);
             }
-            let pending = asks.pending.clone();
-            Box::pin(async move {
-                let key = tokio::time::timeout(ASK_TIMEOUT, rx).await;
-                if let Ok(mut m) = pending.lock() {
-                    m.remove(&id);
-                }
-                key.ok().and_then(|k| k.ok()).flatten()
-            })
+            Box::pin(async move { answer.await.flatten() })
         })
-    }
-}
-
-/// `connection.path` (not in hyperdht): how a connection was made.
-#[napi(object)]
-pub struct JsPathInfo {
-    /// 'direct' | 'lan' | 'holepunched' | 'relayed' | 'upgraded' (relayed, then moved to a
-    /// direct path)
-    #[napi(js_name = "type")]
-    pub kind: String,
-    /// our NAT class as the connect saw it: 'unknown' | 'open' | 'consistent' | 'random'
-    pub local_firewall: String,
-    /// the peer's NAT class
-    pub remote_firewall: String,
-    /// the blind relay's key when one was used
-    pub relay_through: Option<Buffer>,
-    /// PEER_HOLEPUNCH rounds
-    pub punch_rounds: u32,
-    /// milliseconds from the start of punching to the path (null when we did not punch)
-    pub punch_ms: Option<f64>,
-}
-
-fn firewall_name(f: hyperdht_core::Firewall) -> String {
-    match f {
-        hyperdht_core::Firewall::Unknown => "unknown",
-        hyperdht_core::Firewall::Open => "open",
-        hyperdht_core::Firewall::Consistent => "consistent",
-        hyperdht_core::Firewall::Random => "random",
-    }
-    .to_string()
-}
-
-pub(crate) fn js_path_info(p: &hyperdht_core::path_info::PathInfo) -> JsPathInfo {
-    JsPathInfo {
-        kind: p.label().to_string(),
-        local_firewall: firewall_name(p.local_firewall),
-        remote_firewall: firewall_name(p.remote_firewall),
-        relay_through: p.relay_through.map(|k| k.to_vec().into()),
-        punch_rounds: p.punch_rounds,
-        punch_ms: p.punch_time.map(|d| d.as_secs_f64() * 1000.0),
     }
 }

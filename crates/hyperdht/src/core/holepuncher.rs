@@ -270,6 +270,28 @@ pub struct Punchers {
 }
 
 impl Punchers {
+    /// A punched connection's [`PathInfo`]: the NAT classes puncher `id` saw (`Unknown` once it
+    /// is gone), `rounds` PEER_HOLEPUNCH rounds, punching since `started`.
+    pub(crate) fn path_info(
+        &self,
+        id: PuncherId,
+        path: crate::stats::Path,
+        rounds: u64,
+        started: Instant,
+        now: Instant,
+    ) -> crate::path_info::PathInfo {
+        let (local, remote) = self
+            .get(id)
+            .map_or((Firewall::Unknown, Firewall::Unknown), |p| {
+                (p.local().0, p.remote_firewall())
+            });
+        crate::path_info::PathInfo {
+            punch_rounds: rounds as u32,
+            punch_time: Some(now.duration_since(started)),
+            ..crate::path_info::PathInfo::unpunched(path, local, remote)
+        }
+    }
+
     /// Punchers not destroyed.
     pub fn live(&self) -> usize {
         self.list.values().filter(|p| !p.destroyed).count()

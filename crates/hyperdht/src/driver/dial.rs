@@ -312,35 +312,22 @@ impl Dialing<'_> {
     fn established(&mut self, est: Established) -> Connection {
         let mut raw = self.raw.take().expect("taken once");
         // a RANDOM-NAT punch got through a pool socket: the stream (same id) lives there
-        if let (Some(socket), Some(addr)) = (est.via, est.connect_to) {
+        if let (Some(socket), Some(_)) = (est.via, est.connect_to) {
             let id = raw.local_id();
             let moved = self
                 .dht
                 .engine(move |e, _, _| e.pool_stream(socket, id))
                 .flatten();
+            // (if the pool socket went away first, the connection is made on the DHT socket and
+            // its packets may not pass the NAT: the peer then times out)
             if let Some(moved) = moved {
                 raw.destroy();
                 raw = moved;
-            } else {
-                return self.fail_established(raw, est, addr);
             }
         }
         if let Some(addr) = est.connect_to {
             raw.connect(est.remote_id, SocketAddr::V4(addr));
         }
-        self.dht.engine(|e, _, _| e.paths.record(&raw, est.info));
-        SecretStreamIo::new(raw, *est.result)
-    }
-
-    /// The pool socket went away before the stream could move there: the connection is made on
-    /// the DHT socket and its packets may not pass the NAT (the peer then times out).
-    fn fail_established(
-        &mut self,
-        raw: UdxStream,
-        est: Established,
-        addr: SocketAddrV4,
-    ) -> Connection {
-        raw.connect(est.remote_id, SocketAddr::V4(addr));
         self.dht.engine(|e, _, _| e.paths.record(&raw, est.info));
         SecretStreamIo::new(raw, *est.result)
     }
@@ -367,10 +354,7 @@ async fn follow(
                     None => break None,
                 },
                 _ = stream.closed() => {
-                    dht.engine(move |e, n, now| {
-                        e.connect_sinks.remove(&id);
-                        e.core.cancel_connect(id, n, now);
-                    });
+                    cancel(&dht, id);
                     return;
                 }
             }
@@ -383,18 +367,21 @@ async fn follow(
             }
         }
     }
-    stream.closed().await;
-    drop(link);
+    relay::hold(stream, link).await;
+}
+
+/// Stops core connect `id` (the app gave up on it).
+fn cancel(dht: &HyperDht, id: u64) {
+    dht.engine(move |e, n, now| {
+        e.connect_sinks.remove(&id);
+        e.core.cancel_connect(id, n, now);
+    });
 }
 
 impl Drop for Dialing<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let id = self.id;
-            self.dht.engine(move |e, n, now| {
-                e.connect_sinks.remove(&id);
-                e.core.cancel_connect(id, n, now);
-            });
+            cancel(self.dht, self.id);
         }
         let Some(raw) = self.raw.take() else { return };
         // events not read yet may say where the server is

@@ -296,10 +296,7 @@ impl Engine {
                     });
                     relay::upgrade(stream, client_id, addr, p.link).await;
                 }
-                None => {
-                    stream.closed().await;
-                    drop(p.link);
-                }
+                None => relay::hold(stream, p.link).await,
             }
         });
     }

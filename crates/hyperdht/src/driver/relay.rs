@@ -97,3 +97,9 @@ pub(crate) async fn upgrade(
     stream.remote_heard().await;
     drop(link);
 }
+
+/// Keeps the relay connection while the relayed stream lives (no upgrade came).
+pub(crate) async fn hold(stream: UdxStreamRef, link: RelayLink) {
+    stream.closed().await;
+    drop(link);
+}

@@ -157,17 +157,8 @@ impl Holepunch {
 
     /// What the punching saw and took, for the connection's [`PathInfo`] (before `stop`).
     pub(super) fn path_info(&self, path: Path, ctx: &Ctx<'_>) -> PathInfo {
-        let (local, remote) = ctx
-            .punchers
-            .get(self.puncher)
-            .map_or((Firewall::Unknown, Firewall::Unknown), |p| {
-                (p.local().0, p.remote_firewall())
-            });
-        PathInfo {
-            punch_rounds: self.round as u32,
-            punch_time: Some(ctx.now.duration_since(self.started)),
-            ..PathInfo::unpunched(path, local, remote)
-        }
+        ctx.punchers
+            .path_info(self.puncher, path, self.round, self.started, ctx.now)
     }
 
     fn next_round(&mut self) -> u64 {

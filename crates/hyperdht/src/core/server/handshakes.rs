@@ -281,10 +281,7 @@ impl Server {
         let view = NodeView::of(ctx.node, ctx.local_address);
         let ask_relay = self.config.relay_through == RelayChoice::Ask;
         if !self.config.firewall && !ask_relay {
-            let relay = match self.config.relay_through {
-                RelayChoice::Key(k) => Some(k),
-                _ => None,
-            };
+            let relay = self.config.relay_through.resolve(None);
             let ready = self.complete(id, hs, client, client_address, req, &msg, view, relay, ctx);
             return match ready {
                 Some(r) => routed_reply(req, &msg, &r),
@@ -350,11 +347,7 @@ impl Server {
             view,
         } = pending;
         let first = &waiters[0];
-        let relay = match self.config.relay_through {
-            RelayChoice::Key(k) => Some(k),
-            RelayChoice::Ask => relay,
-            RelayChoice::None => None,
-        };
+        let relay = self.config.relay_through.resolve(relay);
         let ready = self.complete(
             key.slot,
             *hs,

@@ -68,16 +68,7 @@ impl SlotPunch {
         punchers: &Punchers,
         now: std::time::Instant,
     ) -> PathInfo {
-        let (local, remote) = punchers
-            .get(self.puncher)
-            .map_or((Firewall::Unknown, Firewall::Unknown), |p| {
-                (p.local().0, p.remote_firewall())
-            });
-        PathInfo {
-            punch_rounds: self.round as u32,
-            punch_time: Some(now.duration_since(self.started)),
-            ..PathInfo::unpunched(path, local, remote)
-        }
+        punchers.path_info(self.puncher, path, self.round, self.started, now)
     }
 
     /// The slot's connection path for `stats`: holepunched once we probed.

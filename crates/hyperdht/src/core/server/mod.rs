@@ -56,6 +56,17 @@ pub enum RelayChoice {
     Ask,
 }
 
+impl RelayChoice {
+    /// The relay for one handshake, given what the app answered when asked.
+    pub(crate) fn resolve(self, asked: Option<[u8; 32]>) -> Option<[u8; 32]> {
+        match self {
+            RelayChoice::None => None,
+            RelayChoice::Key(k) => Some(k),
+            RelayChoice::Ask => asked,
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
