@@ -12,6 +12,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** The JS object's handle on its connection. */
 export declare class NativeConnection {
   /**
+   * `onData(buffer, start, end)` receives the data of `buffer.subarray(start, end)` when
+   * the connection reads on the JS thread and the message overtakes no queued event (else
+   * `data` events still come to `onEvent`). Set it before the connection opens.
+   */
+  setOnData(onData: (buffer: Buffer, start: number, end: number) => void): void
+  /**
    * Starts an accepted connection, its events going to `onEvent` (a connection the node
    * closed meanwhile emits `close` with DESTROYED).
    */

@@ -40,6 +40,11 @@ test('jsloop: promises started in a data handler settle (microtasks run after a 
   assert.deepStrictEqual(out, { settled: true })
 })
 
+test('jsloop: small messages share slabs, none is overwritten, a slab JS detached is replaced', async () => {
+  const out = await child('slab')
+  assert.deepStrictEqual(out.slab, { same: 600, total: 600, sharedSlabs: true, detached: true })
+})
+
 test('jsloop: a worker thread exiting with connections open closes its polls (no abort)', async () => {
   const out = await child('worker')
   assert.deepStrictEqual(out, { workerExit: 0 })

@@ -76,6 +76,8 @@ class Connection extends Duplex {
   /** Takes `handle` (a NativeConnection) as this stream's native half. */
   _attach (handle) {
     this._handle = handle
+    // direct deliveries on the JS thread: `buffer.subarray(start, end)` is the message
+    handle.setOnData((buf, start, end) => this._ondata(start === 0 && end === buf.byteLength ? buf : buf.subarray(start, end)))
   }
 
   /** The native events, in order; a `close` is the last. */

@@ -34,6 +34,7 @@ use crate::path_info::{js_path_info, JsPathInfo};
 use crate::questions::JsQuestions;
 use crate::relay::{JsRelayRequest, RelayEvent, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
+use crate::uvloop::SlabData;
 use crate::veto::JsHolepunchInfo;
 use hyperdht_core::driver::paths::SharedPath;
 
@@ -191,6 +192,9 @@ pub(crate) struct ConnCore {
     /// the JS callback such a reader may call directly; dropped at `close` (it holds the JS
     /// object that holds us: kept, the pair would never be collected)
     js_fn: Mutex<Option<FunctionRef<JsConnectionEvent, ()>>>,
+    /// JS's `(buffer, start, end)` data callback (`setOnData`) for direct deliveries: no event
+    /// object and no Buffer per message (src/uvloop.rs `SlabData`); dropped at `close` too
+    data_fn: Mutex<Option<FunctionRef<SlabData, ()>>>,
     questions: JsQuestions,
     relays: Relays,
     trip: Tripwire,
@@ -249,6 +253,7 @@ impl ConnCore {
             flow,
             js: OnceLock::new(),
             js_fn: Mutex::new(None),
+            data_fn: Mutex::new(None),
             questions: JsQuestions::default(),
             relays: Relays::default(),
             trip: Tripwire::default(),
@@ -275,6 +280,10 @@ impl ConnCore {
     fn finish(&self, error: Option<String>) {
         *self.state() = State::Closed;
         self.js_fn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.data_fn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         self.questions.clear();
         self.relays.clear();
         if let Some(c) = self.conns.upgrade() {
@@ -574,6 +583,21 @@ impl Drop for NativeConnection {
 
 #[napi]
 impl NativeConnection {
+    /// `onData(buffer, start, end)` receives the data of `buffer.subarray(start, end)` when
+    /// the connection reads on the JS thread and the message overtakes no queued event (else
+    /// `data` events still come to `onEvent`). Set it before the connection opens.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "onData: (buffer: Buffer, start: number, end: number) => void"
+    )]
+    pub fn set_on_data(&self, on_data: Function<SlabData, ()>) -> Result<()> {
+        if self.core.js.get().is_none() && !crate::jsloop::enabled() {
+            return Ok(());
+        }
+        *self.core.data_fn.lock().unwrap_or_else(|p| p.into_inner()) = Some(on_data.create_ref()?);
+        Ok(())
+    }
+
     /// Starts an accepted connection, its events going to `onEvent` (a connection the node
     /// closed meanwhile emits `close` with DESTROYED).
     #[napi(catch_unwind)]

@@ -132,6 +132,10 @@ impl JsLoop {
             ctx: AsyncContext::new(env).ok(),
         });
         CURRENT.with(|c| *c.borrow_mut() = Some((key, l.clone())));
+        // the received-data slab of this env goes with it (src/uvloop.rs)
+        let _ = env.add_env_cleanup_hook(key, |key| {
+            crate::uvloop::slab_release(&Env::from_raw(key as sys::napi_env))
+        });
         Ok(l)
     }
 

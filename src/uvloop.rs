@@ -261,6 +261,137 @@ impl napi::bindgen_prelude::ToNapiValue for CopiedBuffer {
     }
 }
 
+/// Largest chunk written into a [`SlabData`] slab; bigger ones get a Buffer of their own.
+pub(crate) const SLAB_MAX_CHUNK: usize = 2048;
+/// Bytes per slab (like Node's `Buffer.poolSize` pool, which `Buffer.allocUnsafe` slices).
+const SLAB_SIZE: usize = 16 * 1024;
+
+/// The slab small received chunks are copied into on this JS thread: a Buffer kept by a strong
+/// reference, `used` bytes of it handed out. A slab is never written below `used` again: the
+/// views JS got stay valid and keep it alive after it is replaced.
+struct Slab {
+    env: usize,
+    buf: sys::napi_ref,
+    used: usize,
+}
+
+thread_local! {
+    static SLAB: std::cell::RefCell<Option<Slab>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One received chunk as the arguments `(buffer, start, end)` of a JS data callback: small ones
+/// are copied into this thread's shared slab (no Buffer and backing store per message, the cost
+/// that dominated a small delivery after the thread hops were gone), bigger ones into a Buffer
+/// of their own (start 0, end its length). JS takes `buffer.subarray(start, end)`.
+pub struct SlabData(pub Vec<u8>);
+
+impl napi::bindgen_prelude::JsValuesTupleIntoVec for SlabData {
+    fn into_vec(self, env: sys::napi_env) -> Result<Vec<sys::napi_value>> {
+        use napi::bindgen_prelude::ToNapiValue;
+        let bytes = self.0;
+        let n = bytes.len();
+        let (buf, start) = if n <= SLAB_MAX_CHUNK {
+            // SAFETY: called by napi-rs while converting a call's arguments: `env` is live and
+            // this is its JS thread.
+            unsafe { slab_write(env, &bytes)? }
+        } else {
+            // SAFETY: as above
+            (
+                unsafe { CopiedBuffer::to_napi_value(env, CopiedBuffer(bytes))? },
+                0,
+            )
+        };
+        let end = start + n;
+        // SAFETY: as above
+        unsafe {
+            Ok(vec![
+                buf,
+                u32::to_napi_value(env, start as u32)?,
+                u32::to_napi_value(env, end as u32)?,
+            ])
+        }
+    }
+}
+
+/// Copies `bytes` into this thread's slab for `env` (a new slab when it is full, belongs to
+/// another environment, or was detached by JS), returning the slab Buffer and where they start.
+///
+/// # Safety
+/// `env` is a live environment and this is its JS thread.
+unsafe fn slab_write(env: sys::napi_env, bytes: &[u8]) -> Result<(sys::napi_value, usize)> {
+    SLAB.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if let Some(s) = slot.as_mut().filter(|s| s.env == env as usize) {
+            if s.used + bytes.len() <= SLAB_SIZE {
+                let mut value = std::ptr::null_mut();
+                let mut data = std::ptr::null_mut();
+                let mut len = 0usize;
+                // SAFETY: the reference is ours and of this live env; the data pointer and
+                // length are read fresh, so a slab JS detached meanwhile shows length 0 (and
+                // is not written). The range written lies past every view handed out, inside
+                // the buffer, and nothing else runs on this thread meanwhile.
+                unsafe {
+                    if sys::napi_get_reference_value(env, s.buf, &mut value) == sys::Status::napi_ok
+                        && !value.is_null()
+                        && sys::napi_get_buffer_info(env, value, &mut data, &mut len)
+                            == sys::Status::napi_ok
+                        && len == SLAB_SIZE
+                        && !data.is_null()
+                    {
+                        let at = s.used;
+                        std::ptr::copy_nonoverlapping(
+                            bytes.as_ptr(),
+                            data.cast::<u8>().add(at),
+                            bytes.len(),
+                        );
+                        s.used += bytes.len();
+                        return Ok((value, at));
+                    }
+                }
+            }
+        }
+        // a new slab; the old one's reference goes (its views keep it alive)
+        if let Some(old) = slot.take().filter(|s| s.env == env as usize) {
+            // SAFETY: our reference, of this live env
+            unsafe { sys::napi_delete_reference(env, old.buf) };
+        }
+        let mut value = std::ptr::null_mut();
+        let mut data = std::ptr::null_mut();
+        let mut r = std::ptr::null_mut();
+        // SAFETY: live env on its thread; `data` points at SLAB_SIZE fresh bytes of the new
+        // Buffer, written only at its start.
+        unsafe {
+            if sys::napi_create_buffer(env, SLAB_SIZE, &mut data, &mut value)
+                != sys::Status::napi_ok
+                || data.is_null()
+                || sys::napi_create_reference(env, value, 1, &mut r) != sys::Status::napi_ok
+            {
+                return Err(Error::new(Status::GenericFailure, "slab buffer"));
+            }
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len());
+        }
+        *slot = Some(Slab {
+            env: env as usize,
+            buf: r,
+            used: bytes.len(),
+        });
+        Ok((value, 0))
+    })
+}
+
+/// Forgets this thread's slab of `env` (its environment is being torn down: the reference is
+/// released while napi still can).
+pub(crate) fn slab_release(env: &Env) {
+    SLAB.with(|cell| {
+        if let Some(old) = cell.borrow_mut().take() {
+            if old.env == env.raw() as usize {
+                // SAFETY: our reference, of this env, which runs its cleanup hooks on this thread
+                unsafe { sys::napi_delete_reference(env.raw(), old.buf) };
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     // The FFI needs a Node process (libuv's symbols come from it): exercised by

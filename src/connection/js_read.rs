@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use super::{lock_stream, ConnCore, Io, JsConnectionEvent, TASK_PANICKED};
 use crate::jsloop::JsLoop;
+use crate::uvloop::SlabData;
 
 /// Bytes one turn of a JS-thread reader emits before it lets the event loop run (it is woken
 /// again at once).
@@ -127,10 +128,9 @@ impl JsRead {
                 Poll::Ready(Ok(Some(chunk))) => {
                     bytes += chunk.len();
                     let n = chunk.len();
-                    let ev = JsConnectionEvent::Data { data: chunk.into() };
-                    if let Some(ev) = deliver_direct(core, ev) {
+                    if let Some(chunk) = deliver_data_direct(core, chunk) {
                         flow.sent(n);
-                        core.emit(ev);
+                        core.emit(JsConnectionEvent::Data { data: chunk.into() });
                     }
                     if bytes >= JS_TURN_BYTES {
                         waker.wake_by_ref();
@@ -151,6 +151,28 @@ impl JsRead {
             }
         }
     }
+}
+
+/// Hands `chunk` to the connection's JS data callback (`setOnData`) right here when that is
+/// allowed (as for [`deliver_direct`]); else gives it back, to be emitted as a `data` event.
+fn deliver_data_direct(core: &ConnCore, chunk: Vec<u8>) -> Option<Vec<u8>> {
+    let (Some(env), Some(sink)) = (crate::jsloop::direct_env(), core.sink.get()) else {
+        return Some(chunk);
+    };
+    if !sink.is_idle() {
+        return Some(chunk);
+    }
+    let f = {
+        let g = core.data_fn.lock().unwrap_or_else(|p| p.into_inner());
+        match g.as_ref().map(|f| f.borrow_back(&env)) {
+            Some(Ok(f)) => f,
+            _ => return Some(chunk),
+        }
+    };
+    if let Err(e) = f.call(SlabData(chunk)) {
+        env.fatal_exception(e);
+    }
+    None
 }
 
 /// Calls the connection's JS callback with `ev` right here when that is allowed (a JS-thread
