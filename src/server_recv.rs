@@ -83,10 +83,13 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
             {
                 let _turn = exec.turn();
                 for _ in 0..MAX_BATCHES {
-                    // WouldBlock once drained; another error is retried on the next event
+                    // WouldBlock once drained; another error is retried on the next event. A
+                    // batch with room left emptied the queue: the poll fires again for more
+                    // (level-triggered), so no read that would only say WouldBlock
                     if recv
                         .recv_batch(|from, d| udx.feed_deferred(SocketAddr::V4(from), d))
                         .is_err()
+                        || recv.drained()
                     {
                         break;
                     }

@@ -31,6 +31,66 @@ fn keystream_xor(k: &[u8; 32], nonce: &[u8; 12], counter: u32, buf: &mut [u8]) {
     c.apply_keystream(buf);
 }
 
+/// Messages up to this many bytes take their whole keystream (Poly1305 key block, tag block,
+/// message blocks) from one ChaCha20 call of [`SHORT_KS`] bytes instead of three: the AVX2
+/// backend computes four blocks per call whatever is asked, so three calls cost three times one.
+const SHORT_KS_MSG: usize = 128;
+const SHORT_KS: usize = 128 + SHORT_KS_MSG;
+
+/// The keystream blocks 0.. of `nonce` under `k`, `SHORT_KS` bytes.
+fn keystream_short(k: &[u8; 32], nonce: &[u8; 12]) -> [u8; SHORT_KS] {
+    let mut ks = [0u8; SHORT_KS];
+    ChaCha20::new(k.into(), nonce.into()).apply_keystream(&mut ks);
+    ks
+}
+
+/// The one-time Poly1305 key, the keystream-xored tag block (block 1, with `first` as its first
+/// byte, the rest zeros) and, for a short message, the keystream of its blocks (2..).
+struct Keys {
+    poly: [u8; 32],
+    block: [u8; 64],
+    short: Option<[u8; SHORT_KS]>,
+}
+
+impl Keys {
+    fn new(s: &State, first: u8, mlen: usize) -> Keys {
+        let mut block = [0u8; 64];
+        block[0] = first;
+        if mlen <= SHORT_KS_MSG {
+            let ks = keystream_short(&s.k, &s.nonce);
+            for (b, k) in block.iter_mut().zip(&ks[64..128]) {
+                *b ^= k;
+            }
+            let poly = ks[..32].try_into().expect("32 bytes");
+            return Keys {
+                poly,
+                block,
+                short: Some(ks),
+            };
+        }
+        let mut poly_key = [0u8; 64];
+        keystream_xor(&s.k, &s.nonce, 0, &mut poly_key);
+        keystream_xor(&s.k, &s.nonce, 1, &mut block);
+        Keys {
+            poly: poly_key[..32].try_into().expect("32 bytes"),
+            block,
+            short: None,
+        }
+    }
+
+    /// Xors the message keystream (blocks 2..) into `buf`.
+    fn xor_message(&self, s: &State, buf: &mut [u8]) {
+        match &self.short {
+            Some(ks) => {
+                for (b, k) in buf.iter_mut().zip(&ks[128..]) {
+                    *b ^= k;
+                }
+            }
+            None => keystream_xor(&s.k, &s.nonce, 2, buf),
+        }
+    }
+}
+
 impl State {
     fn init(key: &[u8; 32], header: &[u8; HEADERBYTES]) -> Self {
         let mut input = [0u8; 16];
@@ -42,14 +102,12 @@ impl State {
         State { k: k.into(), nonce }
     }
 
-    fn mac(&self, block: &[u8; 64], c: &[u8]) -> [u8; 16] {
-        let mut poly_key = [0u8; 64];
-        keystream_xor(&self.k, &self.nonce, 0, &mut poly_key);
+    fn mac(key: &[u8; 32], block: &[u8; 64], c: &[u8]) -> [u8; 16] {
         // no associated data. libsodium computes the pad after the message as
         // `(0x10 - sizeof block + mlen) & 0xf` (= mlen mod 16), not the AEAD-style pad to a
         // 16-byte boundary; reproduce it exactly. The 64-byte block and the whole 16-byte blocks
         // of `c` go straight in; only the short tail is assembled.
-        let key: [u8; 32] = poly_key[..32].try_into().expect("32 bytes");
+        let key = *key;
         let pad = 0x10usize.wrapping_sub(64).wrapping_add(c.len()) & 0xf;
         if c.len() <= SHORT_MAC {
             // one contiguous input for the serial implementation (see poly_short.rs)
@@ -114,14 +172,12 @@ impl Push {
     /// Appends `tag ‖ c ‖ mac` for `m` to `out`.
     pub fn push_into(&mut self, m: &[u8], tag: u8, out: &mut Vec<u8>) {
         let s = &mut self.0;
-        let mut block = [0u8; 64];
-        block[0] = tag;
-        keystream_xor(&s.k, &s.nonce, 1, &mut block);
+        let keys = Keys::new(s, tag, m.len());
         let start = out.len();
-        out.push(block[0]);
+        out.push(keys.block[0]);
         out.extend_from_slice(m);
-        keystream_xor(&s.k, &s.nonce, 2, &mut out[start + 1..]);
-        let mac = s.mac(&block, &out[start + 1..]);
+        keys.xor_message(s, &mut out[start + 1..]);
+        let mac = State::mac(&keys.poly, &keys.block, &out[start + 1..]);
         out.extend_from_slice(&mac);
         s.advance(&mac, tag);
     }
@@ -148,13 +204,11 @@ impl Pull {
         }
         let s = &mut self.0;
         let mlen = c.len() - ABYTES;
-        let mut block = [0u8; 64];
-        block[0] = c[0];
-        keystream_xor(&s.k, &s.nonce, 1, &mut block);
-        let tag = block[0];
-        block[0] = c[0];
+        let mut keys = Keys::new(s, c[0], mlen);
+        let tag = keys.block[0];
+        keys.block[0] = c[0];
         let body = &c[1..1 + mlen];
-        let mac = s.mac(&block, body);
+        let mac = State::mac(&keys.poly, &keys.block, body);
         let got = &c[1 + mlen..];
         // constant-time comparison
         let diff = mac.iter().zip(got).fold(0u8, |acc, (a, b)| acc | (a ^ b));
@@ -162,9 +216,52 @@ impl Pull {
             return Err(SecretStreamError::Decrypt);
         }
         let mut m = body.to_vec();
-        keystream_xor(&s.k, &s.nonce, 2, &mut m);
+        keys.xor_message(s, &mut m);
         s.advance(&mac, tag);
         Ok((m, tag))
+    }
+}
+
+#[cfg(test)]
+mod short_keystream {
+    use super::*;
+
+    /// libsodium's push as written there: three keystream calls (poly key at counter 0, tag
+    /// block at 1, message from 2).
+    fn reference_push(s: &mut State, m: &[u8], tag: u8) -> Vec<u8> {
+        let mut poly = [0u8; 64];
+        keystream_xor(&s.k, &s.nonce, 0, &mut poly);
+        let mut block = [0u8; 64];
+        block[0] = tag;
+        keystream_xor(&s.k, &s.nonce, 1, &mut block);
+        let mut out = vec![block[0]];
+        out.extend_from_slice(m);
+        keystream_xor(&s.k, &s.nonce, 2, &mut out[1..]);
+        let key: [u8; 32] = poly[..32].try_into().unwrap();
+        let mac = State::mac(&key, &block, &out[1..]);
+        out.extend_from_slice(&mac);
+        s.advance(&mac, tag);
+        out
+    }
+
+    #[test]
+    fn one_call_keystream_equals_three_calls_at_every_size_around_the_bound() {
+        let key = [9u8; 32];
+        let header = [3u8; HEADERBYTES];
+        let mut push = Push::with_header(&key, &header);
+        let mut reference = State::init(&key, &header);
+        let mut pull = Pull::new(&key, &header);
+        for len in 0..=SHORT_KS_MSG + 70 {
+            let m: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+            let tag = if len % 50 == 49 {
+                TAG_REKEY
+            } else {
+                TAG_MESSAGE
+            };
+            let c = push.push(&m, tag);
+            assert_eq!(c, reference_push(&mut reference, &m, tag), "length {len}");
+            assert_eq!(pull.pull(&c).unwrap(), (m, tag), "length {len}");
+        }
     }
 }
 

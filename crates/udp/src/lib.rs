@@ -176,6 +176,11 @@ pub struct RecvBuffers {
 }
 
 impl RecvBuffers {
+    /// How many datagram slots one receive can fill.
+    pub fn slots(&self) -> usize {
+        self.meta.len().min(MAX_SLOTS)
+    }
+
     /// The datagrams of the first `n` filled slots, GRO trains split at their stride.
     pub fn datagrams(&self, n: usize) -> impl Iterator<Item = (SocketAddr, &[u8])> {
         self.meta

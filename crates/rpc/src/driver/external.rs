@@ -47,6 +47,8 @@ pub struct ServerRecv {
     shared: Arc<Shared>,
     sock: Arc<UdpSocket>,
     bufs: RecvBuffers,
+    /// the last batch left receive slots unused: the socket's queue was empty then
+    drained: bool,
 }
 
 impl Dht {
@@ -70,6 +72,7 @@ impl Dht {
             shared: self.shared.clone(),
             sock,
             bufs: batch::buffers(io),
+            drained: false,
         })
     }
 }
@@ -100,6 +103,13 @@ impl ServerRecv {
     /// Receives one batch (`recvmmsg`, nonblocking; `WouldBlock` when none is queued). Each
     /// datagram is offered to `take`; those it refuses (returns false for) go to the driver.
     /// Returns how many datagrams were received.
+    /// Whether the last [`ServerRecv::recv_batch`] emptied the socket's queue (it filled
+    /// fewer slots than it had): reading again now would most likely only say `WouldBlock`,
+    /// a syscall per wake-up that a level-triggered poller can skip.
+    pub fn drained(&self) -> bool {
+        self.drained
+    }
+
     pub fn recv_batch(
         &mut self,
         mut take: impl FnMut(SocketAddrV4, &[u8]) -> bool,
@@ -108,6 +118,7 @@ impl ServerRecv {
             return Err(io::ErrorKind::Unsupported.into());
         };
         let n = io.recv_now(&self.sock, &mut self.bufs)?;
+        self.drained = n < self.bufs.slots();
         let mut count = 0;
         let mut bytes = 0;
         let mut queued = false;
