@@ -6,6 +6,9 @@
 // get latency (1,000 x 1 KiB, each requested after the previous arrived, none local before),
 // full download of 4,000 x 1 KiB + 256 x 64 KiB, every block compared, CPU-s of both ends
 // (writer: from reader start to end; reader: join to download done), peak RSS of each end.
+// The `tcp` row is the baseline: the same replication over one TCP socket on loopback with
+// hypercore's own (JS) secret-stream and no DHT: what hypercore itself allows (its per-block
+// verification and storage work bounds the download, not the transport).
 // Usage: node bench/replication.js [runs] [js/rs]   (re-runs itself in a loopback netns; the
 // optional writer/reader pair runs that config only)
 const { fork, spawnSync } = require('child_process')
@@ -13,11 +16,13 @@ const path = require('path')
 const os = require('os')
 const { once } = require('events')
 
-const CONFIGS = [['js', 'js'], ['rs', 'rs'], ['js', 'rs'], ['rs', 'js']] // [writer, reader]
+// [writer, reader]; `tcp`: the baseline without any DHT, hypercore over one TCP socket
+const CONFIGS = [['js', 'js'], ['rs', 'rs'], ['js', 'rs'], ['rs', 'js'], ['tcp', 'tcp']]
 const PEER = path.join(__dirname, 'replication', 'peer.js')
-const name = (impl) => (impl === 'rs' ? 'ours' : 'JS')
+const name = (impl) => (impl === 'rs' ? 'ours' : impl === 'tcp' ? 'TCP (no DHT)' : 'JS')
 
 async function createTestnet ([w, r]) {
+  if (w === 'tcp') return { bootstrap: [], destroy: async () => {} }
   const js = require('hyperdht/testnet')
   const rs = require('../testnet.js')
   if (w === r) return (w === 'rs' ? rs : js)(8, { host: '127.0.0.1' })

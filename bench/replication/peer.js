@@ -4,6 +4,7 @@
 // result message back. Each end runs Hyperswarm on a DHT instance it builds itself
 // (`new Hyperswarm({ dht })`), so hyperswarm runs on whichever implementation it is handed.
 const fs = require('fs')
+const net = require('net')
 const os = require('os')
 const path = require('path')
 const { once } = require('events')
@@ -42,7 +43,7 @@ function withTimeout (promise, what) {
 
 /** Evidence that the swarm's traffic went through the DHT class we meant to run. */
 function implCheck (dht, conns) {
-  const out = { dht: dht instanceof RS ? 'rs' : dht instanceof JS ? 'js' : '?', conn: conns.map((c) => c.constructor.name).join(',') }
+  const out = { dht: dht === 'tcp' ? 'tcp' : dht instanceof RS ? 'rs' : dht instanceof JS ? 'js' : '?', conn: conns.map((c) => c.constructor.name).join(',') }
   if (dht instanceof RS) {
     // connections_opened_total (both sides, all paths) and UDP bytes through our sockets
     out.opened = dht.metrics().split('\n').filter((l) => l.includes('connections_opened_total{'))
@@ -53,7 +54,59 @@ function implCheck (dht, conns) {
   return out
 }
 
-async function makeSwarm (impl, bootstrap, store) {
+/**
+ * The baseline `tcp`: the same replication over one plain TCP socket on loopback (hypercore's
+ * own NoiseSecretStream on top, no DHT, no UDX), in the shape of the few swarm members used
+ * here. What hypercore itself allows, whatever carries its bytes.
+ */
+class TcpSwarm {
+  constructor (store, port) {
+    this.dht = 'tcp'
+    this.store = store
+    this.port = port
+    this.stats = { connects: { client: { attempted: 0 } } }
+    this.peers = new Map()
+    this.server = null
+    this.sockets = []
+    this.listeners = []
+  }
+
+  on (name, fn) { if (name === 'connection') this.listeners.push(fn) }
+
+  _conn (sock) {
+    sock.setNoDelay(true)
+    this.sockets.push(sock)
+    for (const fn of this.listeners) fn(sock)
+  }
+
+  join (discoveryKey, { server }) {
+    if (server) {
+      this.server = net.createServer((sock) => this._conn(sock))
+      const listening = new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve))
+      return { flushed: () => listening }
+    }
+    this.stats.connects.client.attempted++
+    this._conn(net.connect(this.port, '127.0.0.1'))
+    return { flushed: async () => {} }
+  }
+
+  async destroy () {
+    for (const s of this.sockets) s.destroy()
+    if (this.server) await new Promise((resolve) => this.server.close(resolve))
+  }
+}
+
+async function makeSwarm (impl, bootstrap, store, port) {
+  if (impl === 'tcp') {
+    const swarm = new TcpSwarm(store, port)
+    const conns = []
+    swarm.on('connection', (sock) => {
+      conns.push(sock)
+      sock.on('error', () => {})
+      sock.pipe(store.replicate(!!port)).pipe(sock)
+    })
+    return { swarm, conns }
+  }
   const DHT = impl === 'rs' ? RS : JS
   const dht = new DHT({ bootstrap, host: '127.0.0.1' })
   // Workaround, both kinds alike: with ours, a lookup/announce started before the node is
@@ -81,7 +134,8 @@ async function writer (impl, { bootstrap }, dir) {
   const { swarm, conns } = await makeSwarm(impl, bootstrap, store)
   await swarm.join(latency.discoveryKey, { server: true, client: false }).flushed()
   const cpu0 = process.cpuUsage()
-  process.send({ keys: { latency: latency.key.toString('hex'), bulk: bulk.key.toString('hex') } })
+  const tcpPort = swarm.server ? swarm.server.address().port : 0
+  process.send({ keys: { latency: latency.key.toString('hex'), bulk: bulk.key.toString('hex'), tcpPort } })
   await once(process, 'message') // the reader is done
   const cpu = process.cpuUsage(cpu0)
   const check = implCheck(swarm.dht, conns)
@@ -94,7 +148,7 @@ async function reader (impl, { bootstrap, keys }, dir) {
   const store = new Corestore(dir)
   const latency = store.get({ key: Buffer.from(keys.latency, 'hex') })
   await latency.ready()
-  const { swarm, conns } = await makeSwarm(impl, bootstrap, store)
+  const { swarm, conns } = await makeSwarm(impl, bootstrap, store, keys.tcpPort)
   const out = {}
   const cpu0 = process.cpuUsage()
 
