@@ -104,6 +104,16 @@ impl BatchUdp {
     /// [`BatchUdp::try_recv`] without tokio's readiness bookkeeping: for a socket whose
     /// readability another event loop polls (the Node addon's JS thread, issue 16).
     pub fn recv_now(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
+        self.recv_now_up_to(sock, bufs, MAX_SLOTS)
+    }
+
+    /// [`BatchUdp::recv_now`] filling at most `slots` slots.
+    pub fn recv_now_up_to(
+        &self,
+        sock: &UdpSocket,
+        bufs: &mut RecvBuffers,
+        slots: usize,
+    ) -> io::Result<usize> {
         let RecvBuffers {
             storage,
             size,
@@ -112,7 +122,7 @@ impl BatchUdp {
         let mut chunks = storage.chunks_mut(*size);
         let mut slices: [IoSliceMut<'_>; MAX_SLOTS] =
             std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
-        let n = meta.len().min(MAX_SLOTS);
+        let n = meta.len().min(MAX_SLOTS).min(slots.max(1));
         self.state
             .recv(UdpSockRef::from(sock), &mut slices[..n], &mut meta[..n])
     }

@@ -100,9 +100,6 @@ impl ServerRecv {
         !*self.shared.closed.borrow()
     }
 
-    /// Receives one batch (`recvmmsg`, nonblocking; `WouldBlock` when none is queued). Each
-    /// datagram is offered to `take`; those it refuses (returns false for) go to the driver.
-    /// Returns how many datagrams were received.
     /// Whether the last [`ServerRecv::recv_batch`] emptied the socket's queue (it filled
     /// fewer slots than it had): reading again now would most likely only say `WouldBlock`,
     /// a syscall per wake-up that a level-triggered poller can skip.
@@ -110,15 +107,24 @@ impl ServerRecv {
         self.drained
     }
 
+    /// Receives one batch of up to `slots` datagram slots (`recvmmsg`, nonblocking;
+    /// `WouldBlock` when none is queued). Each datagram is offered to `take`; those it refuses
+    /// (returns false for) go to the driver. Returns how many datagrams were received.
+    ///
+    /// The kernel tries every slot it is given until the queue is empty, each try costing
+    /// about as much as a `recvmsg`: a wake-up for one small message reads best with one slot
+    /// (a request/response protocol), a full batch with all of them.
     pub fn recv_batch(
         &mut self,
+        slots: usize,
         mut take: impl FnMut(SocketAddrV4, &[u8]) -> bool,
     ) -> io::Result<usize> {
         let Some(io) = self.shared.batch.get() else {
             return Err(io::ErrorKind::Unsupported.into());
         };
-        let n = io.recv_now(&self.sock, &mut self.bufs)?;
-        self.drained = n < self.bufs.slots();
+        let slots = slots.clamp(1, self.bufs.slots());
+        let n = io.recv_now_up_to(&self.sock, &mut self.bufs, slots)?;
+        self.drained = n < slots;
         let mut count = 0;
         let mut bytes = 0;
         let mut queued = false;
