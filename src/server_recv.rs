@@ -82,21 +82,19 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
         napi::bindgen_prelude::within_runtime_if_available(|| {
             {
                 let _turn = exec.turn();
-                // the first read of a wake-up takes one datagram (most often all there is, for
-                // request/response traffic); the next ones whole batches
-                let mut slots = 1;
                 for _ in 0..MAX_BATCHES {
                     // WouldBlock once drained; another error is retried on the next event. A
                     // batch with room left emptied the queue: the poll fires again for more
                     // (level-triggered), so no read that would only say WouldBlock
                     if recv
-                        .recv_batch(slots, |from, d| udx.feed_deferred(SocketAddr::V4(from), d))
+                        .recv_batch(usize::MAX, |from, d| {
+                            udx.feed_deferred(SocketAddr::V4(from), d)
+                        })
                         .is_err()
                         || recv.drained()
                     {
                         break;
                     }
-                    slots = usize::MAX;
                 }
                 udx.dispatch_fed();
             }

@@ -111,9 +111,9 @@ impl ServerRecv {
     /// `WouldBlock` when none is queued). Each datagram is offered to `take`; those it refuses
     /// (returns false for) go to the driver. Returns how many datagrams were received.
     ///
-    /// The kernel tries every slot it is given until the queue is empty, each try costing
-    /// about as much as a `recvmsg`: a wake-up for one small message reads best with one slot
-    /// (a request/response protocol), a full batch with all of them.
+    /// (Fewer slots make the kernel try fewer, but a batch that fills all it was given cannot
+    /// tell whether more is queued: reading one slot first cost a second, `WouldBlock` read per
+    /// wake-up, dearer than the kernel's extra try inside one `recvmmsg`.)
     pub fn recv_batch(
         &mut self,
         slots: usize,

@@ -1,0 +1,97 @@
+'use strict'
+// Small-message round trips on one encrypted connection and nothing else in the process: JS
+// hyperdht vs ours, alternating, each run a fresh child process (4-node testnet, client and
+// server in the same process, 2,000 round trips of warm-up, then sequential round trips for
+// `seconds`). Reports messages/s, RTT p50/p99 and the process's CPU per round trip.
+// bench/connect.js measures the same echo after its other phases (235 connections and a bulk
+// transfer in the same process), which costs both implementations.
+// Usage: node bench/echo.js [runs=3] [bytes=32] [seconds=2]   (re-runs itself in a loopback netns)
+const { spawnSync } = require('child_process')
+const path = require('path')
+const { once } = require('events')
+
+async function child (impl, bytes, seconds) {
+  const DHT = require(impl === 'js' ? 'hyperdht' : path.join(__dirname, '..'))
+  const createTestnet = require(impl === 'js' ? 'hyperdht/testnet' : path.join(__dirname, '..', 'testnet.js'))
+  const testnet = await createTestnet(4)
+  const sNode = testnet.createNode()
+  const cNode = testnet.createNode()
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = sNode.createServer((conn) => {
+    conn.on('error', () => {})
+    conn.on('data', (d) => conn.write(d))
+  })
+  await server.listen(DHT.keyPair())
+  const c = cNode.connect(server.publicKey)
+  c.on('error', () => {})
+  await once(c, 'open')
+  const msg = Buffer.alloc(bytes, 1)
+  for (let i = 0; i < 2000; i++) {
+    c.write(msg)
+    await once(c, 'data')
+  }
+  const rtts = []
+  const end = Date.now() + seconds * 1000
+  const cpu0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  while (Date.now() < end) {
+    for (let i = 0; i < 1000; i++) {
+      const s = process.hrtime.bigint()
+      c.write(msg)
+      await once(c, 'data')
+      rtts.push(Number(process.hrtime.bigint() - s) / 1e3)
+    }
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpu = process.cpuUsage(cpu0)
+  rtts.sort((a, b) => a - b)
+  const out = {
+    perSec: rtts.length / wall,
+    p50: rtts[rtts.length >> 1],
+    p99: rtts[Math.floor(rtts.length * 0.99)],
+    cpuUs: (cpu.user + cpu.system) / rtts.length
+  }
+  c.destroy()
+  await server.close()
+  await testnet.destroy()
+  return out
+}
+
+function main () {
+  const runs = Number(process.argv[2]) || 3
+  const bytes = Number(process.argv[3]) || 32
+  const seconds = Number(process.argv[4]) || 2
+  const res = { js: [], rs: [] }
+  for (let run = 0; run < runs; run++) {
+    for (const impl of ['js', 'rs']) {
+      const r = spawnSync(process.execPath, [__filename, 'child', impl, String(bytes), String(seconds)], { encoding: 'utf-8', timeout: 120000 })
+      if (r.status !== 0) {
+        console.error(`${impl} failed:`, r.stderr || r.error)
+        process.exitCode = 1
+        continue
+      }
+      res[impl].push(JSON.parse(r.stdout.trim().split('\n').pop()))
+    }
+  }
+  const col = (impl, k, d) => res[impl].map((x) => x[k].toFixed(d)).join(', ')
+  console.log(`\n${bytes}-byte echo, one connection, nothing else in the process (${runs} runs each, alternating)`)
+  console.log('| metric | JS | ours |\n|---|---|---|')
+  console.log(`| msg/s | ${col('js', 'perSec', 0)} | ${col('rs', 'perSec', 0)} |`)
+  console.log(`| RTT p50 µs | ${col('js', 'p50', 1)} | ${col('rs', 'p50', 1)} |`)
+  console.log(`| RTT p99 µs | ${col('js', 'p99', 1)} | ${col('rs', 'p99', 1)} |`)
+  console.log(`| CPU per round trip µs | ${col('js', 'cpuUs', 1)} | ${col('rs', 'cpuUs', 1)} |`)
+  const ratios = res.rs.map((r, i) => res.js[i] ? (r.perSec / res.js[i].perSec).toFixed(2) : '-')
+  console.log(`ours/JS msg/s per run: ${ratios.join(', ')}`)
+}
+
+if (process.argv[2] === 'child') {
+  child(process.argv[3], Number(process.argv[4]), Number(process.argv[5])).then(
+    (r) => { console.log(JSON.stringify(r)); process.exit(0) },
+    (err) => { console.error(err); process.exit(1) }
+  )
+} else if (process.env.HYPERDHT_RS_NETNS !== '1') {
+  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'netns.js'), process.execPath, __filename, ...process.argv.slice(2)], { stdio: 'inherit' })
+  process.exit(r.status === null ? 1 : r.status)
+} else {
+  main()
+}
