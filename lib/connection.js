@@ -218,8 +218,12 @@ class Connection extends Duplex {
 
   _write (data, cb) {
     if (!this._live()) return cb(errors.DESTROYED())
+    if (this._handle.write(data)) {
+      this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
+      return cb(null)
+    }
+    // the native queue is full: held until `drain`
     this._pendingWrite = { data, cb }
-    this._flushPending()
   }
 
   _final (cb) {
