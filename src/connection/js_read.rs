@@ -5,6 +5,8 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::FunctionRef;
 use std::task::{Context, Poll};
 
 use tokio::sync::Notify;
@@ -156,23 +158,7 @@ impl JsRead {
 /// Hands `chunk` to the connection's JS data callback (`setOnData`) right here when that is
 /// allowed (as for [`deliver_direct`]); else gives it back, to be emitted as a `data` event.
 fn deliver_data_direct(core: &ConnCore, chunk: Vec<u8>) -> Option<Vec<u8>> {
-    let (Some(env), Some(sink)) = (crate::jsloop::direct_env(), core.sink.get()) else {
-        return Some(chunk);
-    };
-    if !sink.is_idle() {
-        return Some(chunk);
-    }
-    let f = {
-        let g = core.data_fn.lock().unwrap_or_else(|p| p.into_inner());
-        match g.as_ref().map(|f| f.borrow_back(&env)) {
-            Some(Ok(f)) => f,
-            _ => return Some(chunk),
-        }
-    };
-    if let Err(e) = f.call(SlabData(chunk)) {
-        env.fatal_exception(e);
-    }
-    None
+    call_direct(core, &core.data_fn, SlabData(chunk)).map(|d| d.0)
 }
 
 /// Calls the connection's JS callback with `ev` right here when that is allowed (a JS-thread
@@ -180,21 +166,31 @@ fn deliver_data_direct(core: &ConnCore, chunk: Vec<u8>) -> Option<Vec<u8>> {
 /// was handed to JS); else gives `ev` back, to be emitted. An exception thrown by the callback
 /// becomes an uncaught exception, as from a ThreadsafeFunction.
 fn deliver_direct(core: &ConnCore, ev: JsConnectionEvent) -> Option<JsConnectionEvent> {
+    call_direct(core, &core.js_fn, ev)
+}
+
+/// Calls the JS function in `slot` with `arg` if a direct call is allowed now (see
+/// [`deliver_direct`]); else gives `arg` back.
+fn call_direct<A: napi::bindgen_prelude::JsValuesTupleIntoVec>(
+    core: &ConnCore,
+    slot: &Mutex<Option<FunctionRef<A, ()>>>,
+    arg: A,
+) -> Option<A> {
     let (Some(env), Some(sink)) = (crate::jsloop::direct_env(), core.sink.get()) else {
-        return Some(ev);
+        return Some(arg);
     };
     if !sink.is_idle() {
-        return Some(ev);
+        return Some(arg);
     }
     // the function itself, taken out of the lock: JS may close the connection meanwhile
     let f = {
-        let g = core.js_fn.lock().unwrap_or_else(|p| p.into_inner());
+        let g = slot.lock().unwrap_or_else(|p| p.into_inner());
         match g.as_ref().map(|f| f.borrow_back(&env)) {
             Some(Ok(f)) => f,
-            _ => return Some(ev),
+            _ => return Some(arg),
         }
     };
-    if let Err(e) = f.call(ev) {
+    if let Err(e) = f.call(arg) {
         env.fatal_exception(e);
     }
     None
