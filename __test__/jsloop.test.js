@@ -45,6 +45,11 @@ test('jsloop: small messages share slabs, none is overwritten, a slab JS detache
   assert.deepStrictEqual(out.slab, { same: 600, total: 600, sharedSlabs: true, detached: true })
 })
 
+test('jsloop: 8 busy connections with pausing readers get every message intact and in order', async () => {
+  const out = await child('mixed')
+  assert.deepStrictEqual(out.mixed, { intact: 8 })
+})
+
 test('jsloop: a worker thread exiting with connections open closes its polls (no abort)', async () => {
   const out = await child('worker')
   assert.deepStrictEqual(out, { workerExit: 0 })
