@@ -41,7 +41,8 @@ use hyperdht_core::driver::paths::SharedPath;
 mod js_read;
 use js_read::JsRead;
 
-/// Writes queued per connection before JS is told to wait for `drain`.
+/// Writes queued per connection before JS is told to wait for `drain` (only writes the
+/// stream could not take at once wait here).
 const WRITE_QUEUE: usize = 64;
 /// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
 const CONTROL_QUEUE: usize = 8;

@@ -25,7 +25,10 @@ async fn batches(recv: &mut ServerRecv, want: usize) -> Vec<(usize, bool)> {
     let mut out = Vec::new();
     let mut got = 0;
     while got < want {
-        assert!(Instant::now() < deadline, "only {got} of {want} datagrams arrived");
+        assert!(
+            Instant::now() < deadline,
+            "only {got} of {want} datagrams arrived"
+        );
         match recv.recv_batch(usize::MAX, |_, _| true) {
             Ok(n) => {
                 got += n;
@@ -60,7 +63,10 @@ async fn a_batch_with_room_left_says_drained() {
     let (last, full) = b.split_last().unwrap();
     assert!(last.1, "the last batch emptied the queue: {b:?}");
     assert!(full.iter().all(|x| !x.1), "a full batch cannot tell: {b:?}");
-    assert!(!full.is_empty(), "20 datagrams need more than one batch: {b:?}");
+    assert!(
+        !full.is_empty(),
+        "20 datagrams need more than one batch: {b:?}"
+    );
     drop(recv);
     dht.destroy().await;
 }
