@@ -6,8 +6,8 @@
 // Implementations: BENCH_IMPLS (default js,rs,rs-jsloop; rs = ours with HYPERDHT_RS_JSLOOP=0,
 // receiving on tokio workers; rs-jsloop = ours as shipped: the socket read on the JS thread).
 const { spawnSync } = require('child_process')
-const path = require('path')
 const { once } = require('events')
+const { twoNodes, bulk } = require('./common')
 
 const ECHOES = 10000
 const ECHO_WARMUP = 1000
@@ -65,12 +65,7 @@ function gcRss () {
 }
 
 async function child (impl, mib, connects) {
-  const DHT = require(impl === 'js' ? 'hyperdht' : path.join(__dirname, '..'))
-  const createTestnet = require(impl === 'js' ? 'hyperdht/testnet' : path.join(__dirname, '..', 'testnet.js'))
-  const testnet = await createTestnet(8)
-  const sNode = testnet.createNode()
-  const cNode = testnet.createNode()
-  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const { DHT, testnet, sNode, cNode } = await twoNodes(impl, 8)
   const sinkServer = sNode.createServer((conn) => {
     conn.on('error', () => {})
     conn.on('data', (d) => { if (d.length <= 64) conn.write(d) }) // echo small messages, sink bulk data
@@ -120,33 +115,7 @@ async function child (impl, mib, connects) {
   out.connectP95 = pct(lat, 95)
 
   // throughput: one connection, client writes `mib` MiB, server counts
-  {
-    const total = mib * 1024 * 1024
-    let got = 0
-    let done
-    const finished = new Promise((resolve) => { done = resolve })
-    const tpServer = sNode.createServer((conn) => {
-      conn.on('error', () => {})
-      conn.on('data', (d) => { got += d.length; if (got >= total) done() })
-    })
-    await tpServer.listen(DHT.keyPair())
-    const c = cNode.connect(tpServer.publicKey)
-    c.on('error', () => {})
-    await once(c, 'open')
-    const chunk = Buffer.alloc(64 * 1024, 0xab)
-    const cpu0 = process.cpuUsage()
-    const t0 = process.hrtime.bigint()
-    for (let sent = 0; sent < total; sent += chunk.length) {
-      if (!c.write(chunk)) await once(c, 'drain')
-    }
-    await finished
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9
-    const cpu = process.cpuUsage(cpu0)
-    out.mbps = total / 1e6 / secs
-    out.cpuPerGB = ((cpu.user + cpu.system) / 1e6) / (total / 1e9)
-    c.destroy()
-    await tpServer.close()
-  }
+  Object.assign(out, await bulk({ DHT, sNode, cNode }, mib))
 
   // echo: 10,000 sequential 32-byte round trips on one connection (after 1,000 not measured:
   // MTU probing, JIT), with the process's CPU time per round trip (both ends are in this

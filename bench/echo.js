@@ -6,17 +6,11 @@
 // bench/connect.js measures the same echo after its other phases (235 connections and a bulk
 // transfer in the same process), which costs both implementations.
 // Usage: node bench/echo.js [runs=3] [bytes=32] [seconds=2]   (re-runs itself in a loopback netns)
-const { spawnSync } = require('child_process')
-const path = require('path')
 const { once } = require('events')
+const { twoNodes, alternate, entry } = require('./common')
 
 async function child (impl, bytes, seconds) {
-  const DHT = require(impl === 'js' ? 'hyperdht' : path.join(__dirname, '..'))
-  const createTestnet = require(impl === 'js' ? 'hyperdht/testnet' : path.join(__dirname, '..', 'testnet.js'))
-  const testnet = await createTestnet(4)
-  const sNode = testnet.createNode()
-  const cNode = testnet.createNode()
-  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const { DHT, testnet, sNode, cNode } = await twoNodes(impl, 4)
   const server = sNode.createServer((conn) => {
     conn.on('error', () => {})
     conn.on('data', (d) => conn.write(d))
@@ -61,18 +55,7 @@ function main () {
   const runs = Number(process.argv[2]) || 3
   const bytes = Number(process.argv[3]) || 32
   const seconds = Number(process.argv[4]) || 2
-  const res = { js: [], rs: [] }
-  for (let run = 0; run < runs; run++) {
-    for (const impl of ['js', 'rs']) {
-      const r = spawnSync(process.execPath, [__filename, 'child', impl, String(bytes), String(seconds)], { encoding: 'utf-8', timeout: 120000 })
-      if (r.status !== 0) {
-        console.error(`${impl} failed:`, r.stderr || r.error)
-        process.exitCode = 1
-        continue
-      }
-      res[impl].push(JSON.parse(r.stdout.trim().split('\n').pop()))
-    }
-  }
+  const res = alternate(__filename, runs, [bytes, seconds])
   const col = (impl, k, d) => res[impl].map((x) => x[k].toFixed(d)).join(', ')
   console.log(`\n${bytes}-byte echo, one connection, nothing else in the process (${runs} runs each, alternating)`)
   console.log('| metric | JS | ours |\n|---|---|---|')
@@ -84,14 +67,4 @@ function main () {
   console.log(`ours/JS msg/s per run: ${ratios.join(', ')}`)
 }
 
-if (process.argv[2] === 'child') {
-  child(process.argv[3], Number(process.argv[4]), Number(process.argv[5])).then(
-    (r) => { console.log(JSON.stringify(r)); process.exit(0) },
-    (err) => { console.error(err); process.exit(1) }
-  )
-} else if (process.env.HYPERDHT_RS_NETNS !== '1') {
-  const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'netns.js'), process.execPath, __filename, ...process.argv.slice(2)], { stdio: 'inherit' })
-  process.exit(r.status === null ? 1 : r.status)
-} else {
-  main()
-}
+entry(__filename, child, main)
