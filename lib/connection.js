@@ -207,21 +207,24 @@ class Connection extends Duplex {
     if (cb) cb(null)
   }
 
+  // hands `data` to the native connection; false when its queue is full (wait for `drain`)
+  _send (data) {
+    if (!this._handle.write(data)) return false
+    this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
+    return true
+  }
+
   _flushPending () {
     const { data, cb } = this._pendingWrite
-    if (this._handle.write(data)) {
+    if (this._send(data)) {
       this._pendingWrite = null
-      this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
       cb(null)
     }
   }
 
   _write (data, cb) {
     if (!this._live()) return cb(errors.DESTROYED())
-    if (this._handle.write(data)) {
-      this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
-      return cb(null)
-    }
+    if (this._send(data)) return cb(null)
     // the native queue is full: held until `drain`
     this._pendingWrite = { data, cb }
   }

@@ -592,7 +592,7 @@ impl NativeConnection {
         ts_args_type = "onData: (buffer: Buffer, start: number, end: number) => void"
     )]
     pub fn set_on_data(&self, on_data: Function<SlabData, ()>) -> Result<()> {
-        if self.core.js.get().is_none() && !crate::jsloop::enabled() {
+        if !crate::jsloop::enabled() {
             return Ok(());
         }
         *self.core.data_fn.lock().unwrap_or_else(|p| p.into_inner()) = Some(on_data.create_ref()?);

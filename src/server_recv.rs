@@ -87,9 +87,7 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
                     // batch with room left emptied the queue: the poll fires again for more
                     // (level-triggered), so no read that would only say WouldBlock
                     if recv
-                        .recv_batch(usize::MAX, |from, d| {
-                            udx.feed_deferred(SocketAddr::V4(from), d)
-                        })
+                        .recv_batch(|from, d| udx.feed_deferred(SocketAddr::V4(from), d))
                         .is_err()
                         || recv.drained()
                     {

@@ -275,6 +275,20 @@ struct Slab {
     used: usize,
 }
 
+impl Slab {
+    /// Lets go of the slab: its reference is deleted if it belongs to `env` (a slab of another
+    /// environment is only forgotten).
+    ///
+    /// # Safety
+    /// `env` is a live environment and this is its JS thread.
+    unsafe fn release(self, env: sys::napi_env) {
+        if self.env == env as usize {
+            // SAFETY: our reference, of this live env (the caller's contract)
+            unsafe { sys::napi_delete_reference(env, self.buf) };
+        }
+    }
+}
+
 thread_local! {
     static SLAB: std::cell::RefCell<Option<Slab>> = const { std::cell::RefCell::new(None) };
 }
@@ -351,9 +365,9 @@ unsafe fn slab_write(env: sys::napi_env, bytes: &[u8]) -> Result<(sys::napi_valu
             }
         }
         // a new slab; the old one's reference goes (its views keep it alive)
-        if let Some(old) = slot.take().filter(|s| s.env == env as usize) {
-            // SAFETY: our reference, of this live env
-            unsafe { sys::napi_delete_reference(env, old.buf) };
+        if let Some(old) = slot.take() {
+            // SAFETY: live env on its thread (this function's contract)
+            unsafe { old.release(env) };
         }
         let mut value = std::ptr::null_mut();
         let mut data = std::ptr::null_mut();
@@ -384,10 +398,8 @@ unsafe fn slab_write(env: sys::napi_env, bytes: &[u8]) -> Result<(sys::napi_valu
 pub(crate) fn slab_release(env: &Env) {
     SLAB.with(|cell| {
         if let Some(old) = cell.borrow_mut().take() {
-            if old.env == env.raw() as usize {
-                // SAFETY: our reference, of this env, which runs its cleanup hooks on this thread
-                unsafe { sys::napi_delete_reference(env.raw(), old.buf) };
-            }
+            // SAFETY: the env runs its cleanup hooks on this, its JS thread
+            unsafe { old.release(env.raw()) };
         }
     });
 }

@@ -60,9 +60,8 @@ function implCheck (dht, conns) {
  * here. What hypercore itself allows, whatever carries its bytes.
  */
 class TcpSwarm {
-  constructor (store, port) {
+  constructor (port) {
     this.dht = 'tcp'
-    this.store = store
     this.port = port
     this.stats = { connects: { client: { attempted: 0 } } }
     this.peers = new Map()
@@ -98,7 +97,7 @@ class TcpSwarm {
 
 async function makeSwarm (impl, bootstrap, store, port) {
   if (impl === 'tcp') {
-    const swarm = new TcpSwarm(store, port)
+    const swarm = new TcpSwarm(port)
     const conns = []
     swarm.on('connection', (sock) => {
       conns.push(sock)

@@ -128,8 +128,8 @@ impl JsRead {
             match r {
                 Poll::Pending => return,
                 Poll::Ready(Ok(Some(chunk))) => {
-                    bytes += chunk.len();
                     let n = chunk.len();
+                    bytes += n;
                     if let Some(chunk) = deliver_data_direct(core, chunk) {
                         flow.sent(n);
                         core.emit(JsConnectionEvent::Data { data: chunk.into() });

@@ -104,16 +104,6 @@ impl BatchUdp {
     /// [`BatchUdp::try_recv`] without tokio's readiness bookkeeping: for a socket whose
     /// readability another event loop polls (the Node addon's JS thread, issue 16).
     pub fn recv_now(&self, sock: &UdpSocket, bufs: &mut RecvBuffers) -> io::Result<usize> {
-        self.recv_now_up_to(sock, bufs, MAX_SLOTS)
-    }
-
-    /// [`BatchUdp::recv_now`] filling at most `slots` slots.
-    pub fn recv_now_up_to(
-        &self,
-        sock: &UdpSocket,
-        bufs: &mut RecvBuffers,
-        slots: usize,
-    ) -> io::Result<usize> {
         let RecvBuffers {
             storage,
             size,
@@ -122,7 +112,7 @@ impl BatchUdp {
         let mut chunks = storage.chunks_mut(*size);
         let mut slices: [IoSliceMut<'_>; MAX_SLOTS] =
             std::array::from_fn(|_| IoSliceMut::new(chunks.next().unwrap_or_default()));
-        let n = meta.len().min(MAX_SLOTS).min(slots.max(1));
+        let n = bufs_slots(meta);
         self.state
             .recv(UdpSockRef::from(sock), &mut slices[..n], &mut meta[..n])
     }
@@ -188,7 +178,7 @@ pub struct RecvBuffers {
 impl RecvBuffers {
     /// How many datagram slots one receive can fill.
     pub fn slots(&self) -> usize {
-        self.meta.len().min(MAX_SLOTS)
+        bufs_slots(&self.meta)
     }
 
     /// The datagrams of the first `n` filled slots, GRO trains split at their stride.
@@ -207,6 +197,11 @@ impl RecvBuffers {
                 data.chunks(stride).map(move |d| (m.addr, d))
             })
     }
+}
+
+/// The slots a receive fills: one per metadata entry, at most [`MAX_SLOTS`].
+fn bufs_slots(meta: &[RecvMeta]) -> usize {
+    meta.len().min(MAX_SLOTS)
 }
 
 #[cfg(test)]

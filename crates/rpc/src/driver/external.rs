@@ -102,29 +102,26 @@ impl ServerRecv {
 
     /// Whether the last [`ServerRecv::recv_batch`] emptied the socket's queue (it filled
     /// fewer slots than it had): reading again now would most likely only say `WouldBlock`,
-    /// a syscall per wake-up that a level-triggered poller can skip.
+    /// a syscall per wake-up that a level-triggered poller can skip. (Offering fewer slots makes
+    /// the kernel try fewer, but a batch that fills all it was given cannot tell whether more is
+    /// queued: reading one slot first cost a second, `WouldBlock` read per wake-up, dearer than
+    /// the kernel's extra try inside one `recvmmsg`.)
     pub fn drained(&self) -> bool {
         self.drained
     }
 
-    /// Receives one batch of up to `slots` datagram slots (`recvmmsg`, nonblocking;
-    /// `WouldBlock` when none is queued). Each datagram is offered to `take`; those it refuses
-    /// (returns false for) go to the driver. Returns how many datagrams were received.
-    ///
-    /// (Fewer slots make the kernel try fewer, but a batch that fills all it was given cannot
-    /// tell whether more is queued: reading one slot first cost a second, `WouldBlock` read per
-    /// wake-up, dearer than the kernel's extra try inside one `recvmmsg`.)
+    /// Receives one batch (`recvmmsg`, nonblocking; `WouldBlock` when none is queued). Each
+    /// datagram is offered to `take`; those it refuses (returns false for) go to the driver.
+    /// Returns how many datagrams were received.
     pub fn recv_batch(
         &mut self,
-        slots: usize,
         mut take: impl FnMut(SocketAddrV4, &[u8]) -> bool,
     ) -> io::Result<usize> {
         let Some(io) = self.shared.batch.get() else {
             return Err(io::ErrorKind::Unsupported.into());
         };
-        let slots = slots.clamp(1, self.bufs.slots());
-        let n = io.recv_now_up_to(&self.sock, &mut self.bufs, slots)?;
-        self.drained = n < slots;
+        let n = io.recv_now(&self.sock, &mut self.bufs)?;
+        self.drained = n < self.bufs.slots();
         let mut count = 0;
         let mut bytes = 0;
         let mut queued = false;
