@@ -2,7 +2,7 @@
 //! deferred replies, tokens), foreign datagram routing, malformed-datagram counting, sessions,
 //! and socket release on destroy.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,15 +13,8 @@ use hyperdht_rpc::RpcError;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-async fn bootstrapper() -> (Dht, SocketAddrV4) {
-    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
-    opts.any_port = true;
-    let d = Dht::bind(opts).await.expect("bind");
-    let addr = SocketAddrV4::new(LOCALHOST, d.server_address().port());
-    (d, addr)
-}
+mod common;
+use common::{bootstrapper, LOCALHOST};
 
 /// Echo handler: command 7 replies at once with the value (token + closer nodes, like
 /// `req.reply`); command 8 replies later from another task; command 9 is dropped silently.

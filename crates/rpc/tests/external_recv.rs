@@ -2,21 +2,13 @@
 //! leaves receive slots empty says the queue was drained (`ServerRecv::drained`), so a
 //! level-triggered poller reads once per wake-up instead of once more for a `WouldBlock`.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use hyperdht_rpc::driver::{Dht, DhtOptions, ServerRecv};
+use hyperdht_rpc::driver::ServerRecv;
 use tokio::net::UdpSocket;
 
-const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-async fn node() -> (Dht, SocketAddrV4) {
-    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
-    opts.any_port = true;
-    let d = Dht::bind(opts).await.expect("bind");
-    let addr = SocketAddrV4::new(LOCALHOST, d.server_address().port());
-    (d, addr)
-}
+mod common;
+use common::{bootstrapper, LOCALHOST};
 
 /// Receives batches until `want` datagrams arrived (each taken, none left for the driver),
 /// returning (datagrams, drained) per batch; fails after 5 s.
@@ -44,7 +36,7 @@ async fn batches(recv: &mut ServerRecv, want: usize) -> Vec<(usize, bool)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_room_left_says_drained() {
-    let (dht, addr) = node().await;
+    let (dht, addr) = bootstrapper().await;
     let Some(mut recv) = dht.external_server_recv() else {
         panic!("batched I/O is available on Linux");
     };

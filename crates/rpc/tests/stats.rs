@@ -2,16 +2,16 @@
 //! datagram in and out of a lone node is counted with its size, DHT frames and foreign datagrams
 //! alike, next to the frame counters of the node.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use hyperdht_rpc::driver::{Dht, DhtOptions};
 use hyperdht_rpc::messages::RequestFrame;
 use hyperdht_rpc::node::SocketKind;
 use hyperdht_rpc::stats::SocketStats;
 use tokio::net::UdpSocket;
 
-const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
+mod common;
+use common::{bootstrapper, LOCALHOST};
 
 fn ping(tid: u16, to: SocketAddrV4) -> Vec<u8> {
     RequestFrame {
@@ -30,10 +30,7 @@ fn ping(tid: u16, to: SocketAddrV4) -> Vec<u8> {
 #[tokio::test]
 async fn socket_counters_count_every_datagram_with_its_size() {
     // a bootstrapper without peers: nothing but our datagrams moves
-    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
-    opts.any_port = true;
-    let d = Dht::bind(opts).await.expect("bind");
-    let addr = SocketAddrV4::new(LOCALHOST, d.server_address().port());
+    let (d, addr) = bootstrapper().await;
     let raw = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
     let raw_addr = match raw.local_addr().unwrap() {
         std::net::SocketAddr::V4(a) => a,
@@ -90,9 +87,7 @@ async fn socket_counters_count_every_datagram_with_its_size() {
 
 #[tokio::test]
 async fn batched_sends_count_each_segment() {
-    let mut opts = DhtOptions::bootstrapper(0, LOCALHOST);
-    opts.any_port = true;
-    let d = Dht::bind(opts).await.expect("bind");
+    let (d, _) = bootstrapper().await;
     let raw = UdpSocket::bind((LOCALHOST, 0)).await.unwrap();
     let to = match raw.local_addr().unwrap() {
         std::net::SocketAddr::V4(a) => a,
