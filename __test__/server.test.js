@@ -230,3 +230,49 @@ test('listen: returns the server, rejects a reused key pair, a second listen and
   await assert.rejects(c.listen({ publicKey: Buffer.alloc(31), secretKey: Buffer.alloc(64) }), TypeError)
   assert.strictEqual(c.listening, false)
 })
+
+// hyperdht: close() or the node's destroy() while listen() waits or announces ends listen()
+// quietly (it resolves, no 'listening' after close) and leaves nothing announced.
+for (const [when, wait] of [['synchronously', () => {}], ['after a tick', () => new Promise((resolve) => setImmediate(resolve))], ['after 5 ms', () => new Promise((resolve) => setTimeout(resolve, 5))]]) {
+  test(`listen: close() ${when} after listen() resolves it and leaves the key unreachable (JS and Rust alike)`, async (t) => {
+    const net = await mixedNet(t)
+    const seen = {}
+    for (const Impl of [JS, RS]) {
+      const node = net.client(Impl)
+      await node.fullyBootstrapped()
+      const server = node.createServer(() => assert.fail('a closed server accepted a connection'))
+      let listeningAfterClose = false
+      let closed = false
+      server.on('listening', () => { if (closed) listeningAfterClose = true })
+      const kp = Impl.keyPair()
+      const listening = server.listen(kp)
+      await wait()
+      closed = true
+      await server.close()
+      assert.strictEqual(await listening, server)
+      assert.strictEqual(listeningAfterClose, false)
+      assert.strictEqual(node.listening.size, 0)
+      const client = net.client(Impl)
+      const s = client.connect(kp.publicKey)
+      const err = await new Promise((resolve) => { s.on('error', resolve); s.on('open', () => resolve('opened')) })
+      seen[Impl === RS ? 'rs' : 'js'] = err && err.code
+    }
+    assert.deepStrictEqual(seen, { js: 'PEER_NOT_FOUND', rs: 'PEER_NOT_FOUND' })
+  })
+}
+
+test('listen: destroying the node while listen() announces resolves listen() and closes the server (JS and Rust alike)', async (t) => {
+  const net = await mixedNet(t)
+  for (const Impl of [JS, RS]) {
+    for (const wait of [() => {}, () => new Promise((resolve) => setImmediate(resolve))]) {
+      const node = net.client(Impl)
+      await node.fullyBootstrapped()
+      const server = node.createServer()
+      const listening = server.listen()
+      await wait()
+      await node.destroy()
+      assert.strictEqual(server.closed, true)
+      assert.strictEqual(await listening, server)
+    }
+  }
+})

@@ -76,6 +76,8 @@ class Server extends EventEmitter {
     this.dht.listening.add(this)
     try {
       await this.dht.ready()
+      // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
+      if (this._closing) return this._stoppedListening()
       await this._native.listen(kp, {
         firewall: typeof this.firewall === 'function',
         holepunch: !this._neverPunch,
@@ -87,12 +89,24 @@ class Server extends EventEmitter {
         relays: true
       }, (ev) => this._onevent(ev))
     } catch (err) {
-      this.listening = false
-      this.dht.listening.delete(this)
+      this._stoppedListening()
+      if (this._closing) return this
       throw err
+    }
+    // close() came while the first announce was in flight: its native close may have run before
+    // the native listen took the key (the two race on the engine's threads), so close again
+    if (this._closing) {
+      if (!this.dht.destroyed) await this._native.close().catch(() => {})
+      return this._stoppedListening()
     }
     if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
+    return this
+  }
+
+  _stoppedListening () {
+    this.listening = false
+    this.dht.listening.delete(this)
     return this
   }
 
