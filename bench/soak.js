@@ -124,6 +124,7 @@ async function main () {
     samples.push({ min, rss, heap })
     const errs = [...errors.values()].reduce((a, b) => a + b, 0)
     console.log(`${min.toFixed(1)} min  rss ${rss.toFixed(1)} MiB  js heap ${heap.toFixed(1)} MiB  connects ${counters.connects}  record rounds ${counters.records}  node swaps ${counters.nodeSwaps}  errors ${errs}`)
+    if (process.env.SOAK_COUNTS) console.log('   ', JSON.stringify([client, serverNode].map((n) => n._internalCounts())))
   }
   sample()
   const timer = setInterval(sample, INTERVAL)

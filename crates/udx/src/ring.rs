@@ -38,6 +38,17 @@ pub fn append(q: &mut VecDeque<u8>, data: &[u8]) {
     q.extend(data);
 }
 
+/// An empty ring keeps at most this much capacity once its stream is idle or closed (a burst
+/// would otherwise stay allocated for the connection's lifetime, or a closed stream's linger).
+pub const IDLE_KEEP: usize = 16 * 1024;
+
+/// Gives back the capacity of an empty ring above [`IDLE_KEEP`] (for a stream gone idle).
+pub fn trim_idle(q: &mut VecDeque<u8>) {
+    if q.is_empty() && q.capacity() > IDLE_KEEP {
+        *q = VecDeque::new();
+    }
+}
+
 /// Drops the first `n` bytes; a large ring left mostly empty shrinks.
 pub fn drop_front(q: &mut VecDeque<u8>, n: usize) {
     let n = n.min(q.len());

@@ -20,6 +20,11 @@ impl TxQueue {
         self.head == self.lens.len()
     }
 
+    /// Bytes allocated for queued datagrams.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity() + self.lens.capacity() * 2
+    }
+
     pub fn len(&self) -> usize {
         self.lens.len() - self.head
     }
@@ -43,6 +48,16 @@ impl TxQueue {
             self.clear();
         }
         Some(d)
+    }
+
+    /// Gives back the buffer's capacity above `keep` bytes when nothing is queued (the largest
+    /// burst a stream ever sent would otherwise stay allocated while it is idle or lingering).
+    pub fn trim(&mut self, keep: usize) {
+        if self.is_empty() && self.buf.capacity() > keep {
+            self.buf = Vec::new();
+            self.lens = Vec::new();
+            self.clear();
+        }
     }
 
     pub fn clear(&mut self) {

@@ -53,6 +53,9 @@ impl Stream {
                 keep_from.saturating_sub(self.sbuf_base) as usize,
             );
             self.sbuf_base = self.sbuf_base.max(keep_from);
+            if self.inflight.is_empty() && self.sbuf.is_empty() {
+                self.trim_send_idle();
+            }
         }
         let rtt = rtt_from.map(|t| now.saturating_duration_since(t));
         if let Some(r) = rtt {

@@ -305,6 +305,15 @@ impl Stream {
         self.check_window_update();
     }
 
+    /// Bytes allocated for this stream's buffers: (send side: the send ring, in-flight records
+    /// and queued datagrams; receive side: the receive ring). A diagnostic for memory tests.
+    pub fn buffer_capacity(&self) -> (usize, usize) {
+        let send = self.sbuf.capacity()
+            + self.inflight.capacity() * std::mem::size_of::<Sent>()
+            + self.out.capacity();
+        (send, self.rbuf.capacity())
+    }
+
     /// In-order bytes waiting for the reader.
     pub fn readable_bytes(&self) -> usize {
         self.rbuf.len()
@@ -318,7 +327,20 @@ impl Stream {
     /// Marks `n` readable bytes as read.
     pub fn consume(&mut self, n: usize) {
         ring::drop_front(&mut self.rbuf, n);
+        if self.closed {
+            ring::trim_idle(&mut self.rbuf);
+        }
         self.check_window_update();
+    }
+
+    /// Everything written was acknowledged: the send-side buffers of the last burst go back,
+    /// beyond what a small message needs ([`ring::IDLE_KEEP`]).
+    fn trim_send_idle(&mut self) {
+        ring::trim_idle(&mut self.sbuf);
+        self.out.trim(ring::IDLE_KEEP);
+        if self.inflight.capacity() > 256 {
+            self.inflight = VecDeque::new();
+        }
     }
 
     /// Output is waiting for [`Stream::drain_transmit`] (e.g. the window update queued by
@@ -472,10 +494,14 @@ impl Stream {
         self.pto_deadline = None;
         self.pacing_deadline = None;
         self.zwp_deadline = None;
-        self.sbuf.clear();
-        self.inflight.clear();
-        self.ooo.clear();
+        // nothing is sent or reassembled any more: give the buffers back (a clean close lingers
+        // for LINGER, and thousands of closing streams each holding their last burst add up)
+        self.sbuf = VecDeque::new();
+        self.inflight = VecDeque::new();
+        self.ooo = BTreeMap::new();
         self.ooo_bytes = 0;
+        self.out.trim(0);
+        ring::trim_idle(&mut self.rbuf);
         let ev = match err {
             Some(UdxError::Destroyed) => StreamEvent::Close(None),
             e => StreamEvent::Close(e),
