@@ -626,10 +626,7 @@ fn idle_and_closed_streams_give_their_burst_buffers_back() {
     sim.a.hold_end = false;
     sim.b.hold_end = false;
     sim.finish();
-    assert_eq!(
-        (sim.a.closed.clone(), sim.b.closed.clone()),
-        (Some(None), Some(None))
-    );
+    assert_eq!((sim.a.closed, sim.b.closed), (Some(None), Some(None)));
     assert!(sim.a.s.is_lingering() || sim.b.s.is_lingering());
     for s in [&sim.a.s, &sim.b.s] {
         let (send, recv) = s.buffer_capacity();
