@@ -280,6 +280,14 @@ impl ConnCore {
     /// The connection is gone: it leaves the node's list and JS gets its last event.
     fn finish(&self, error: Option<String>) {
         *self.state() = State::Closed;
+        // the JS object (and so this core) lives until V8 collects it, which a small heap puts
+        // off for thousands of closed connections: their buffers go now (a holder of the lock
+        // is finishing the stream anyway)
+        if let Some(io) = self.io.get() {
+            if let Ok(mut c) = io.stream.try_lock() {
+                c.release_buffers();
+            }
+        }
         self.js_fn.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.data_fn
             .lock()

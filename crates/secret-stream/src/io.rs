@@ -264,9 +264,35 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         }
         self.wbuf.clear();
         self.wpos = 0;
+        if self.wbuf.capacity() > IDLE_KEEP {
+            // written out: the largest message ever sent does not stay allocated
+            self.wbuf = Vec::new();
+        }
         Poll::Ready(Ok(()))
     }
+
+    /// Bytes allocated for pending output, undelivered plaintext and a partial frame (a
+    /// diagnostic for memory tests).
+    pub fn buffer_capacity(&self) -> usize {
+        self.wbuf.capacity()
+            + self.plain.iter().map(Vec::capacity).sum::<usize>()
+            + self.codec.buffer_capacity()
+    }
+
+    /// The stream is closed: frees its buffers now (pending output, undelivered plaintext,
+    /// a partial frame) instead of when the last handle goes.
+    pub fn release_buffers(&mut self) {
+        self.wbuf = Vec::new();
+        self.wpos = 0;
+        self.plain = VecDeque::new();
+        self.plain_off = 0;
+        self.codec.release_buffers();
+    }
 }
+
+/// Buffers emptied above this capacity are freed (a connection that once carried a large
+/// message would otherwise keep that much per direction while idle).
+const IDLE_KEEP: usize = 16 * 1024;
 
 thread_local! {
     /// Ciphertext scratch for `poll_fill`: one per thread instead of one per stream, so an idle

@@ -115,11 +115,25 @@ impl SecretStream {
         Ok(out)
     }
 
+    /// Bytes allocated for a partial frame (a diagnostic for memory tests).
+    pub fn buffer_capacity(&self) -> usize {
+        self.inbuf.capacity()
+    }
+
+    /// Frees the partial-frame buffer (the stream is closed).
+    pub fn release_buffers(&mut self) {
+        self.inbuf = Vec::new();
+    }
+
     /// Feeds raw bytes from the transport. Any error is fatal: the stream must be destroyed and
     /// nothing decrypted after a bad frame is ever delivered.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, SecretStreamError> {
         if self.failed {
             return Err(SecretStreamError::Decrypt);
+        }
+        if let Some(missing) = frame_missing(&self.inbuf, bytes.len()) {
+            // one allocation of the frame's size instead of doubling up to it
+            self.inbuf.reserve(missing);
         }
         self.inbuf.extend_from_slice(bytes);
         let mut events = Vec::new();
@@ -156,11 +170,93 @@ impl SecretStream {
             }
         };
         self.inbuf.drain(..pos);
+        if self.inbuf.is_empty() && self.inbuf.capacity() > INBUF_KEEP {
+            self.inbuf = Vec::new();
+        }
         if let Err(e) = res {
             self.failed = true;
             self.inbuf.clear();
             return Err(e);
         }
         Ok(events)
+    }
+}
+
+/// An emptied partial-frame buffer above this capacity is freed.
+const INBUF_KEEP: usize = 16 * 1024;
+
+/// Frames up to this size get their whole buffer at once (a peer announcing a larger one must
+/// send its bytes before we hold them).
+const RESERVE_MAX: usize = 256 * 1024;
+
+/// When `buf` holds the start of one frame (its 3-byte length known) and `more` bytes arrive
+/// without completing it: how much to reserve so the frame fits (frames up to [`RESERVE_MAX`]).
+fn frame_missing(buf: &[u8], more: usize) -> Option<usize> {
+    let h = buf.get(..3)?;
+    let total = 3 + u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+    (total <= RESERVE_MAX && total > buf.len() + more).then(|| total - buf.len())
+}
+
+#[cfg(test)]
+mod buffer_tests {
+    use super::*;
+
+    fn pair() -> (SecretStream, SecretStream, Vec<u8>) {
+        let hs = |initiator, tx, rx| HandshakeResult {
+            is_initiator: initiator,
+            public_key: [0; 32],
+            remote_public_key: [0; 32],
+            hash: [9; 64],
+            tx: [tx; 32],
+            rx: [rx; 32],
+        };
+        let (a, header) = SecretStream::new(&hs(true, 1, 2));
+        let (mut b, _) = SecretStream::new(&hs(false, 2, 1));
+        assert!(matches!(
+            b.feed(&header).unwrap()[..],
+            [StreamEvent::Connected]
+        ));
+        (a, b, header)
+    }
+
+    /// A large frame arriving in pieces is buffered in one allocation of its size, handed on
+    /// whole, and the buffer is freed once empty.
+    #[test]
+    fn a_large_frame_is_reassembled_then_its_buffer_freed() {
+        let (mut a, mut b, _) = pair();
+        let msg: Vec<u8> = (0..200_000u32).map(|i| (i * 13) as u8).collect();
+        let mut wire = Vec::new();
+        a.encrypt_into(&msg, &mut wire).unwrap();
+        let mut got = Vec::new();
+        for piece in wire.chunks(1152) {
+            for ev in b.feed(piece).unwrap() {
+                if let StreamEvent::Data(d) = ev {
+                    got.push(d);
+                }
+            }
+            assert!(b.buffer_capacity() <= wire.len().max(INBUF_KEEP));
+        }
+        assert_eq!(got, vec![msg]);
+        assert!(
+            b.buffer_capacity() <= INBUF_KEEP,
+            "{} kept",
+            b.buffer_capacity()
+        );
+        b.release_buffers();
+        assert_eq!(b.buffer_capacity(), 0);
+    }
+
+    /// A peer announcing a 16 MiB frame gets no buffer of that size before sending its bytes.
+    #[test]
+    fn an_announced_huge_frame_reserves_nothing_up_front() {
+        let (_, mut b, _) = pair();
+        let mut head = vec![0xff, 0xff, 0xff];
+        head.extend_from_slice(&[0u8; 1000]);
+        assert!(b.feed(&head).unwrap().is_empty());
+        assert!(
+            b.buffer_capacity() < 64 * 1024,
+            "{} reserved",
+            b.buffer_capacity()
+        );
     }
 }

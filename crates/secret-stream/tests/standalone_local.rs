@@ -245,3 +245,31 @@ async fn writes_arrive_as_whole_messages() {
     );
     assert!(!a.has_pending_output());
 }
+
+/// After a 200 KiB message each way is written and read, neither side keeps a buffer of that
+/// size (an idle connection holds what a small message needs); `release_buffers` frees the rest.
+#[tokio::test]
+async fn buffers_of_a_large_message_are_freed_once_it_is_through() {
+    let (mut a, mut b) = pair().await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7) as u8).collect();
+    let write = async {
+        a.write_all(&data).await?;
+        a.flush().await
+    };
+    let (w, r) = tokio::join!(write, async {
+        let mut got = vec![0u8; data.len()];
+        b.read_exact(&mut got).await.map(|_| got)
+    });
+    w.unwrap();
+    assert_eq!(r.unwrap(), data);
+    for s in [&a, &b] {
+        assert!(
+            s.buffer_capacity() <= 32 * 1024,
+            "{} bytes kept",
+            s.buffer_capacity()
+        );
+    }
+    a.release_buffers();
+    b.release_buffers();
+    assert_eq!((a.buffer_capacity(), b.buffer_capacity()), (0, 0));
+}
