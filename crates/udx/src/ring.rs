@@ -25,6 +25,9 @@ pub fn copy_range(q: &VecDeque<u8>, start: usize, len: usize, out: &mut Vec<u8>)
 /// otherwise keep 8 MiB, every page of it touched as the ring wraps (a bulk transfer's send and
 /// receive buffers made a process's peak RSS 16 MiB larger than the bytes they held).
 const GROW_STEP: usize = 256 * 1024;
+/// The smallest growth: a connection that only ever carries small messages keeps a small ring
+/// (every stream has two; 4 KiB each was a quarter of an idle connection's native memory).
+const MIN_GROW: usize = 512;
 /// A ring drained below a quarter of a capacity larger than this gives the rest back.
 const SHRINK_ABOVE: usize = 1024 * 1024;
 
@@ -33,7 +36,7 @@ const SHRINK_ABOVE: usize = 1024 * 1024;
 pub fn append(q: &mut VecDeque<u8>, data: &[u8]) {
     let free = q.capacity() - q.len();
     if free < data.len() {
-        q.reserve_exact(data.len().max(GROW_STEP.min(q.len().max(4096))));
+        q.reserve_exact(data.len().max(GROW_STEP.min(q.len().max(MIN_GROW))));
     }
     q.extend(data);
 }
@@ -108,5 +111,24 @@ mod tests {
         assert_eq!(q.len(), 10_000);
         drop_front(&mut q, 10_000);
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn small_messages_keep_a_small_ring() {
+        let mut q = VecDeque::new();
+        for i in 0..1000usize {
+            append(&mut q, &[i as u8; 100]);
+            if i % 3 == 2 {
+                let n = q.len();
+                drop_front(&mut q, n);
+            }
+        }
+        assert!(q.capacity() <= 1024, "capacity {}", q.capacity());
+        trim_idle(&mut q);
+        append(&mut q, &[0; 20_000]);
+        let n = q.len();
+        drop_front(&mut q, n);
+        trim_idle(&mut q);
+        assert_eq!(q.capacity(), 0, "an idle ring above IDLE_KEEP is freed");
     }
 }
