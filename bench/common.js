@@ -59,6 +59,40 @@ async function bulk ({ DHT, sNode, cNode }, mib, before = () => {}) {
 }
 
 /**
+ * Sequential round trips of `bytes`-byte messages on `c` (whose peer echoes): `warm` unmeasured,
+ * then batches of `batch` for `seconds`. Returns messages/s, RTT p50/p99 in µs and this
+ * process's CPU per round trip in µs.
+ */
+async function echoRounds (c, bytes, seconds, warm, batch) {
+  const msg = Buffer.alloc(bytes, 1)
+  for (let i = 0; i < warm; i++) {
+    c.write(msg)
+    await once(c, 'data')
+  }
+  const rtts = []
+  const end = Date.now() + seconds * 1000
+  const cpu0 = process.cpuUsage()
+  const t0 = process.hrtime.bigint()
+  while (Date.now() < end) {
+    for (let i = 0; i < batch; i++) {
+      const s = process.hrtime.bigint()
+      c.write(msg)
+      await once(c, 'data')
+      rtts.push(Number(process.hrtime.bigint() - s) / 1e3)
+    }
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpu = process.cpuUsage(cpu0)
+  rtts.sort((a, b) => a - b)
+  return {
+    perSec: rtts.length / wall,
+    p50: rtts[rtts.length >> 1],
+    p99: rtts[Math.floor(rtts.length * 0.99)],
+    cpuUs: (cpu.user + cpu.system) / rtts.length
+  }
+}
+
+/**
  * Runs `file child <impl> ...args` `runs` times per implementation, JS and ours alternating;
  * each child prints its result as the last JSON line. Returns {js: [...], rs: [...]}.
  */
@@ -96,4 +130,4 @@ function entry (file, child, main) {
   }
 }
 
-module.exports = { load, twoNodes, bulk, alternate, entry }
+module.exports = { load, twoNodes, bulk, echoRounds, alternate, entry }

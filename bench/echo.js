@@ -7,7 +7,7 @@
 // transfer in the same process), which costs both implementations.
 // Usage: node bench/echo.js [runs=3] [bytes=32] [seconds=2]   (re-runs itself in a loopback netns)
 const { once } = require('events')
-const { twoNodes, alternate, entry } = require('./common')
+const { twoNodes, echoRounds, alternate, entry } = require('./common')
 
 async function child (impl, bytes, seconds) {
   const { DHT, testnet, sNode, cNode } = await twoNodes(impl, 4)
@@ -19,32 +19,7 @@ async function child (impl, bytes, seconds) {
   const c = cNode.connect(server.publicKey)
   c.on('error', () => {})
   await once(c, 'open')
-  const msg = Buffer.alloc(bytes, 1)
-  for (let i = 0; i < 2000; i++) {
-    c.write(msg)
-    await once(c, 'data')
-  }
-  const rtts = []
-  const end = Date.now() + seconds * 1000
-  const cpu0 = process.cpuUsage()
-  const t0 = process.hrtime.bigint()
-  while (Date.now() < end) {
-    for (let i = 0; i < 1000; i++) {
-      const s = process.hrtime.bigint()
-      c.write(msg)
-      await once(c, 'data')
-      rtts.push(Number(process.hrtime.bigint() - s) / 1e3)
-    }
-  }
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9
-  const cpu = process.cpuUsage(cpu0)
-  rtts.sort((a, b) => a - b)
-  const out = {
-    perSec: rtts.length / wall,
-    p50: rtts[rtts.length >> 1],
-    p99: rtts[Math.floor(rtts.length * 0.99)],
-    cpuUs: (cpu.user + cpu.system) / rtts.length
-  }
+  const out = await echoRounds(c, bytes, seconds, 2000, 1000)
   c.destroy()
   await server.close()
   await testnet.destroy()

@@ -9,7 +9,7 @@
 // Usage: node bench/relay.js [runs=3] [bytes=32] [seconds=2] [mib=64]   (re-runs itself in a netns)
 const { once } = require('events')
 const RelayServer = require('blind-relay').Server
-const { load, alternate, entry } = require('./common')
+const { load, echoRounds, alternate, entry } = require('./common')
 
 async function relayedPair (impl) {
   const { DHT, createTestnet } = load(impl)
@@ -50,25 +50,8 @@ async function child (impl, bytes, seconds, mib) {
   await once(c, 'open')
   const openMs = Number(process.hrtime.bigint() - t0) / 1e6
   if (p.relay.stats.streams.active !== 2) throw new Error('the connection is not relayed')
-  const msg = Buffer.alloc(bytes, 1)
-  for (let i = 0; i < 500; i++) {
-    c.write(msg)
-    await once(c, 'data')
-  }
-  const rtts = []
-  const end = Date.now() + seconds * 1000
-  const e0 = process.hrtime.bigint()
-  while (Date.now() < end) {
-    for (let i = 0; i < 200; i++) {
-      const s = process.hrtime.bigint()
-      c.write(msg)
-      await once(c, 'data')
-      rtts.push(Number(process.hrtime.bigint() - s) / 1e3)
-    }
-  }
-  const wall = Number(process.hrtime.bigint() - e0) / 1e9
+  const echo = await echoRounds(c, bytes, seconds, 500, 200)
   c.destroy()
-  rtts.sort((a, b) => a - b)
 
   const total = mib * 1024 * 1024
   let got = 0
@@ -85,7 +68,7 @@ async function child (impl, bytes, seconds, mib) {
   const mbps = total / 1e6 / (Number(process.hrtime.bigint() - b0) / 1e9)
   b.destroy()
   await p.destroy()
-  return { openMs, perSec: rtts.length / wall, p50: rtts[rtts.length >> 1], p99: rtts[Math.floor(rtts.length * 0.99)], mbps }
+  return { openMs, ...echo, mbps }
 }
 
 function main () {
