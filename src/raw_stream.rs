@@ -15,7 +15,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -79,6 +79,9 @@ pub(crate) struct RawCore {
     stream: Arc<Mutex<UdxStream>>,
     /// the task's write queue, once connected
     tx: OnceLock<mpsc::Sender<RawCmd>>,
+    /// writes in `tx` not yet written by the task: direct writes only when this is 0, so bytes
+    /// never overtake queued ones
+    queued: AtomicUsize,
     blocked: AtomicBool,
     kill: Notify,
     flow: Arc<ReadFlow>,
@@ -88,6 +91,27 @@ pub(crate) struct RawCore {
     trip: Tripwire,
     /// `firewall`: where the first datagram's source goes (until connected or destroyed)
     first: Mutex<Option<Arc<Sink<JsAddress>>>>,
+}
+
+impl RawCore {
+    /// Fast path of `write`: with nothing queued, the stream takes the bytes on the calling (JS)
+    /// thread (UDX takes a write whole or, above its high-water mark, not at all), which saves
+    /// the thread hop to the task per message (a relay node forwards every message this way).
+    fn write_now(&self, data: &[u8]) -> bool {
+        if self.queued.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        let Ok(mut s) = self.stream.try_lock() else {
+            return false;
+        };
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        matches!(
+            napi::bindgen_prelude::within_runtime_if_available(|| {
+                Pin::new(&mut *s).poll_write(&mut cx, data)
+            }),
+            std::task::Poll::Ready(Ok(n)) if n == data.len()
+        )
+    }
 }
 
 fn lock_stream(s: &Mutex<UdxStream>) -> MutexGuard<'_, UdxStream> {
@@ -183,6 +207,7 @@ impl NativeDht {
                 raws: Arc::downgrade(&self.raws),
                 stream: Arc::new(Mutex::new(stream.take().expect("once"))),
                 tx: OnceLock::new(),
+                queued: AtomicUsize::new(0),
                 blocked: AtomicBool::new(false),
                 kill: Notify::new(),
                 flow: Arc::default(),
@@ -319,14 +344,23 @@ impl NativeRawStream {
     pub fn write(&self, data: &[u8]) -> bool {
         let core = &self.core;
         let Some(tx) = core.tx.get() else { return true };
+        if core.write_now(data) {
+            return true;
+        }
+        core.queued.fetch_add(1, Ordering::SeqCst);
         match tx.try_send(RawCmd::Write(data.to_vec())) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                core.blocked.store(true, Ordering::Release);
-                false
+            Err(e) => {
+                core.queued.fetch_sub(1, Ordering::SeqCst);
+                match e {
+                    mpsc::error::TrySendError::Full(_) => {
+                        core.blocked.store(true, Ordering::Release);
+                        false
+                    }
+                    // the task is gone: its close is on the way
+                    mpsc::error::TrySendError::Closed(_) => true,
+                }
             }
-            // the task is gone: its close is on the way
-            Err(mpsc::error::TrySendError::Closed(_)) => true,
         }
     }
 
@@ -449,6 +483,7 @@ impl RawCore {
                         .map_err(|e| e.to_string())?;
                         rest = &rest[n..];
                     }
+                    self.queued.fetch_sub(1, Ordering::SeqCst);
                 }
                 RawCmd::End => {
                     std::future::poll_fn(|cx| {
