@@ -179,12 +179,19 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
         Some(expected_sha(bytes, 99).as_str()),
         "udx-native got our bytes exactly"
     );
-    assert_eq!(
-        tokio::time::timeout(Duration::from_secs(10), stream.closed())
-            .await
-            .expect("clean close"),
-        None
-    );
+    // A clean close needs the peer's ACK of our END. Through the lossy proxy that ACK can be
+    // lost, and libudx has no TIME_WAIT: peer.js closes its socket as soon as its stream closes,
+    // so our END is never acknowledged and the stream ends by retransmission timeout instead
+    // (seen in ~1 of 5 CI runs). The bytes above are what this path checks; the direct
+    // exchange checks the clean close.
+    if !lossy {
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(10), stream.closed())
+                .await
+                .expect("clean close"),
+            None
+        );
+    }
     let sizes = [0, 1].map(|i| largest[i].load(Ordering::Relaxed));
     (v, sizes)
 }
