@@ -648,13 +648,7 @@ impl NativeConnection {
         let mut taken = false;
         if io.queued.load(Ordering::Acquire) == 0 {
             if let Ok(mut c) = io.stream.try_lock() {
-                let mut cx = Context::from_waker(std::task::Waker::noop());
-                taken = matches!(
-                    napi::bindgen_prelude::within_runtime_if_available(|| {
-                        Pin::new(&mut *c).poll_write(&mut cx, data)
-                    }),
-                    Poll::Ready(Ok(n)) if n == data.len()
-                );
+                taken = crate::flow::write_now(&mut *c, data);
                 // the noop waker cannot finish a partial drain: let the task do it
                 if taken && !c.has_pending_output() {
                     return true;

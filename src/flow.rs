@@ -78,3 +78,17 @@ impl ReadFlow {
         }
     }
 }
+
+/// The write side's fast path (connections and raw streams): offers `data` to `w` once on the
+/// calling (JS) thread, with a waker that does nothing; true if it took every byte now. The
+/// caller has checked that nothing it queued for its task is still waiting, so bytes never
+/// overtake queued ones, and hands anything not taken to that task.
+pub(crate) fn write_now<W: tokio::io::AsyncWrite + Unpin>(w: &mut W, data: &[u8]) -> bool {
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    matches!(
+        napi::bindgen_prelude::within_runtime_if_available(|| {
+            std::pin::Pin::new(w).poll_write(&mut cx, data)
+        }),
+        std::task::Poll::Ready(Ok(n)) if n == data.len()
+    )
+}

@@ -101,16 +101,10 @@ impl RawCore {
         if self.queued.load(Ordering::SeqCst) != 0 {
             return false;
         }
-        let Ok(mut s) = self.stream.try_lock() else {
-            return false;
-        };
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        matches!(
-            napi::bindgen_prelude::within_runtime_if_available(|| {
-                Pin::new(&mut *s).poll_write(&mut cx, data)
-            }),
-            std::task::Poll::Ready(Ok(n)) if n == data.len()
-        )
+        match self.stream.try_lock() {
+            Ok(mut s) => crate::flow::write_now(&mut *s, data),
+            Err(_) => false,
+        }
     }
 }
 
@@ -348,19 +342,18 @@ impl NativeRawStream {
             return true;
         }
         core.queued.fetch_add(1, Ordering::SeqCst);
-        match tx.try_send(RawCmd::Write(data.to_vec())) {
+        let sent = tx.try_send(RawCmd::Write(data.to_vec()));
+        if sent.is_err() {
+            core.queued.fetch_sub(1, Ordering::SeqCst);
+        }
+        match sent {
             Ok(()) => true,
-            Err(e) => {
-                core.queued.fetch_sub(1, Ordering::SeqCst);
-                match e {
-                    mpsc::error::TrySendError::Full(_) => {
-                        core.blocked.store(true, Ordering::Release);
-                        false
-                    }
-                    // the task is gone: its close is on the way
-                    mpsc::error::TrySendError::Closed(_) => true,
-                }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                core.blocked.store(true, Ordering::Release);
+                false
             }
+            // the task is gone: its close is on the way
+            Err(mpsc::error::TrySendError::Closed(_)) => true,
         }
     }
 

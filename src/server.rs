@@ -322,13 +322,6 @@ impl NativeServer {
                 return Err(reason(e));
             }
         };
-        // close() ran while the first announce was in flight (its unlisten may have come before
-        // the engine had the server): take the announcement down again and accept nothing
-        let still_ours = matches!(&*core.listening(), Some(l) if Arc::ptr_eq(&l.sink, &sink));
-        if !still_ours {
-            core.hyper.unlisten(&kp).await;
-            return Ok(());
-        }
         let conns = core.conns.clone();
         let hyper = core.hyper.clone();
         let accept = async move {

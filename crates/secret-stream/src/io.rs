@@ -264,7 +264,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         }
         self.wbuf.clear();
         self.wpos = 0;
-        if self.wbuf.capacity() > IDLE_KEEP {
+        if self.wbuf.capacity() > crate::stream::IDLE_KEEP {
             // written out: the largest message ever sent does not stay allocated
             self.wbuf = Vec::new();
         }
@@ -289,10 +289,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         self.codec.release_buffers();
     }
 }
-
-/// Buffers emptied above this capacity are freed (a connection that once carried a large
-/// message would otherwise keep that much per direction while idle).
-const IDLE_KEEP: usize = 16 * 1024;
 
 thread_local! {
     /// Ciphertext scratch for `poll_fill`: one per thread instead of one per stream, so an idle

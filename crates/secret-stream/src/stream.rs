@@ -170,7 +170,7 @@ impl SecretStream {
             }
         };
         self.inbuf.drain(..pos);
-        if self.inbuf.is_empty() && self.inbuf.capacity() > INBUF_KEEP {
+        if self.inbuf.is_empty() && self.inbuf.capacity() > IDLE_KEEP {
             self.inbuf = Vec::new();
         }
         if let Err(e) = res {
@@ -182,8 +182,10 @@ impl SecretStream {
     }
 }
 
-/// An emptied partial-frame buffer above this capacity is freed.
-const INBUF_KEEP: usize = 16 * 1024;
+/// Buffers emptied above this capacity are freed (a connection that once carried a large
+/// message would otherwise keep that much per direction while idle): the partial-frame buffer
+/// here, the pending output in `io.rs`.
+pub(crate) const IDLE_KEEP: usize = 16 * 1024;
 
 /// Frames up to this size get their whole buffer at once (a peer announcing a larger one must
 /// send its bytes before we hold them).
@@ -234,11 +236,11 @@ mod buffer_tests {
                     got.push(d);
                 }
             }
-            assert!(b.buffer_capacity() <= wire.len().max(INBUF_KEEP));
+            assert!(b.buffer_capacity() <= wire.len().max(IDLE_KEEP));
         }
         assert_eq!(got, vec![msg]);
         assert!(
-            b.buffer_capacity() <= INBUF_KEEP,
+            b.buffer_capacity() <= IDLE_KEEP,
             "{} kept",
             b.buffer_capacity()
         );

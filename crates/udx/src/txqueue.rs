@@ -54,9 +54,7 @@ impl TxQueue {
     /// burst a stream ever sent would otherwise stay allocated while it is idle or lingering).
     pub fn trim(&mut self, keep: usize) {
         if self.is_empty() && self.buf.capacity() > keep {
-            self.buf = Vec::new();
-            self.lens = Vec::new();
-            self.clear();
+            *self = TxQueue::default();
         }
     }
 
