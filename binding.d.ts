@@ -51,6 +51,11 @@ export declare class NativeConnection {
   rtt(): number
   /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
   mtu(): number
+  /**
+   * Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
+   * connection's relay until an upgrade, then the peer); null before open and after close.
+   */
+  remote(): JsAddress | null
   /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
   answer(id: number, value: boolean): void
   /**

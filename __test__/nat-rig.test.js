@@ -12,7 +12,7 @@ const PORT = 40000 // the peer-side probe's local port
 const PUBLIC_PORT = 7001
 const MiB = 1024 * 1024
 
-test('NAT rig', { timeout: 300_000 }, async (t) => {
+test('NAT rig', { timeout: 480_000 }, async (t) => {
   const problem = await kernelProblem()
   if (problem) {
     t.skip('the kernel/tools cannot run the NAT rig: ' + problem)
@@ -143,6 +143,29 @@ test('NAT rig', { timeout: 300_000 }, async (t) => {
         const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs })
         assert.strictEqual(r.connected, true, summary)
         assert.strictEqual(r.path, 'relayed', summary)
+        assert.strictEqual(r.echoOk, true, summary)
+        assert.strictEqual(r.bytesEchoed, MiB, summary)
+      })
+    }
+    // a relayed connection between a RANDOM-NAT side and a CONSISTENT one keeps punching and
+    // moves to the direct path: both ends' streams leave the relay, then 1 MiB echoes byte-exact
+    // on the new path. A Rust server behind the RANDOM NAT moves its live UDX stream onto the
+    // birthday socket the client reached (upstream: changeRemote onto that pool socket), for a
+    // Rust or a JS client; a Rust server upgrading for a JS client behind a RANDOM NAT keeps
+    // the relay until the client's packets sent through it arrived.
+    for (const [clientImpl, serverImpl, clientKind, serverKind] of [
+      ['rs', 'rs', 'consistent', 'random'],
+      ['js', 'rs', 'consistent', 'random'],
+      ['js', 'rs', 'random', 'consistent']
+    ]) {
+      await t.test(`${clientImpl}→${serverImpl} ${clientKind}→${serverKind} relayThrough: opens relayed, upgrades to direct, 1 MiB echo byte-exact`, async () => {
+        const r = await runCell(rig, { clientImpl, serverImpl, clientKind, serverKind, relayThrough: true, upgradeWaitMs: 40_000, bytes: MiB, timeoutMs: 60_000 })
+        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, upgradeMs: r.upgradeMs, client: r.clientRemoteAfter, server: r.serverRemoteAtEnd })
+        assert.strictEqual(r.connected, true, summary)
+        assert.strictEqual(r.path, 'relayed', summary)
+        assert.notStrictEqual(r.upgradeMs, null, 'the client left the relay: ' + summary)
+        assert.notStrictEqual(r.clientRemoteAfter.host, rig.relay.host, summary)
+        assert.ok(r.serverRemoteAtEnd && r.serverRemoteAtEnd.host !== rig.relay.host, 'the server left the relay: ' + summary)
         assert.strictEqual(r.echoOk, true, summary)
         assert.strictEqual(r.bytesEchoed, MiB, summary)
       })

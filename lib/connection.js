@@ -193,6 +193,7 @@ class Connection extends Duplex {
   _onclose (error) {
     if (this._nativeClosed) return
     this.dht._conns.delete(this)
+    if (this.rawStream !== null && this._isOpen) this.rawStream._now() // its last remote
     this._nativeClosed = true
     // `rawStream.on('close', () => destroyRelayConnection(c))`
     if (this._relays !== null) this._relays.closeAll()
@@ -315,9 +316,25 @@ class Connection extends Duplex {
 class RawStreamInfo {
   constructor (conn, info) {
     this._conn = conn
-    this.remoteHost = info.remoteHost || null
-    this.remotePort = info.remotePort || 0
+    // where the stream's datagrams went last seen: live while open (a relayed connection shows
+    // the relay, then the peer once it upgraded, like udx-native after changeRemote), the last
+    // value once closed
+    this._remote = { host: info.remoteHost || null, port: info.remotePort || 0 }
     this.remoteFamily = 4
+  }
+
+  get remoteHost () {
+    return this._now().host
+  }
+
+  get remotePort () {
+    return this._now().port
+  }
+
+  _now () {
+    const r = this._conn._live() ? this._conn._handle.remote() : null
+    if (r) this._remote = r
+    return this._remote
   }
 
   get rtt () {

@@ -773,6 +773,19 @@ impl NativeConnection {
             .map_or(0, |io| lock_stream(&io.stream).get_ref().mtu() as u32)
     }
 
+    /// Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
+    /// connection's relay until an upgrade, then the peer); null before open and after close.
+    #[napi(catch_unwind)]
+    pub fn remote(&self) -> Option<crate::events::JsAddress> {
+        let r = self
+            .io()
+            .and_then(|io| lock_stream(&io.stream).get_ref().remote())?;
+        Some(crate::events::JsAddress {
+            host: r.ip().to_string(),
+            port: u32::from(r.port()),
+        })
+    }
+
     /// JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event.
     #[napi(catch_unwind)]
     pub fn answer(&self, id: u32, value: bool) {

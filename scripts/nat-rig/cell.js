@@ -8,7 +8,7 @@ const SERVED_TIMEOUT = 5_000
 
 /**
  * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool),
- * bytes (1 MiB), timeoutMs (30 s, connect + echo).
+ * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs (see peer.js).
  */
 async function runCell (rig, opts) {
   const bytes = opts.bytes || 1024 * 1024
@@ -34,6 +34,7 @@ async function runCell (rig, opts) {
   try {
     const listening = await server.waitFor('listening', BOOT_TIMEOUT)
     const cOpts = { ...base, impl: opts.clientImpl, role: 'client', remoteKey: listening.publicKey }
+    if (opts.upgradeWaitMs) cOpts.upgradeWaitMs = opts.upgradeWaitMs
     if (opts.relayThrough) {
       if (!rig.relay) throw new Error('relayThrough needs a rig with a relay')
       cOpts.relayThrough = rig.relay.publicKey
@@ -58,6 +59,9 @@ async function runCell (rig, opts) {
       remote: res.remote,
       clientSaw: res.seen,
       serverSaw: served ? served.seen : null,
+      upgradeMs: res.upgradeMs,
+      clientRemoteAfter: res.remoteAfter,
+      serverRemoteAtEnd: served ? served.remoteAtEnd : null,
       clientSelf: res.self,
       serverSelf: listening.self,
       clientBootMs: boot.ms

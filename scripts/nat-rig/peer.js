@@ -6,7 +6,8 @@
 // * client: connects to `remoteKey`, writes `bytes` random bytes, ends, reads the echo and prints
 //   one {"event":"result",...} line: connected, error code, openMs, echoMs, path, echoOk.
 // Options (JSON): impl js|rs, role, bootstrap ["h:p"], remoteKey hex, relayThrough hex|null,
-// relayHost (to recognise relayed streams), bytes, timeoutMs.
+// relayHost (to recognise relayed streams), bytes, timeoutMs, upgradeWaitMs (client: after open, wait
+// up to this long for a relayed stream to move to a direct path before the echo).
 const crypto = require('crypto')
 const path = require('path')
 const { emit } = require('./jsonl')
@@ -43,7 +44,9 @@ async function server () {
     let info = null
     const done = (err) => {
       if (!info) info = track(socket)
-      emit({ event: 'served', ...info, bytes, error: err ? err.code || err.message : null, seen, self: self() })
+      const raw = socket.rawStream || {}
+      const remoteAtEnd = { host: raw.remoteHost || null, port: raw.remotePort || 0 }
+      emit({ event: 'served', ...info, remoteAtEnd, bytes, error: err ? err.code || err.message : null, seen, self: self() })
     }
     socket.on('open', () => { info = track(socket) })
     socket.on('data', (d) => { bytes += d.byteLength; socket.write(d) })
@@ -76,6 +79,20 @@ function echo (socket, data) {
   })
 }
 
+// ms from now until the stream's remote is no longer the relay (null: not within `limit` ms)
+function leftRelay (socket, limit) {
+  const t0 = Date.now()
+  return new Promise((resolve) => {
+    const check = () => {
+      const raw = socket.rawStream
+      if (raw && raw.remoteHost && raw.remoteHost !== opts.relayHost) return resolve(Date.now() - t0)
+      if (Date.now() - t0 >= limit || socket.destroyed) return resolve(null)
+      setTimeout(check, 20)
+    }
+    check()
+  })
+}
+
 async function client () {
   const seen = {}
   const data = crypto.randomBytes(opts.bytes)
@@ -96,6 +113,12 @@ async function client () {
     result.connected = true
     result.openMs = Math.round(ms())
     Object.assign(result, track(socket))
+    if (opts.upgradeWaitMs) {
+      // a relayed connection whose punch goes on: wait (bounded) for its stream to leave the
+      // relay (rawStream.remoteHost, live in both implementations), then echo on the new path
+      result.upgradeMs = await leftRelay(socket, opts.upgradeWaitMs)
+      result.remoteAfter = { host: socket.rawStream.remoteHost, port: socket.rawStream.remotePort }
+    }
     const t1 = ms()
     const back = await echo(socket, data)
     result.echoMs = Math.round(ms() - t1)

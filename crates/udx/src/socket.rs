@@ -40,6 +40,9 @@ const MAX_BATCHES_PER_TURN: usize = 16;
 pub type Firewall = Box<dyn FnMut(SocketAddr) -> Option<(u32, SocketAddr)> + Send>;
 
 struct Inner {
+    /// the socket the stream lives on: its datagrams go out through this socket's transport and
+    /// its timers run on this socket's driver ([`UdxStreamRef::move_to`] changes it)
+    home: Arc<SocketInner>,
     stream: Stream,
     firewall: Option<Firewall>,
     remote: Option<SocketAddr>,
@@ -97,6 +100,11 @@ struct SocketInner {
     transport: Arc<dyn Transport>,
     own: Option<Arc<OwnSocket>>,
     streams: Mutex<HashMap<u32, Shared>>,
+    /// streams that moved to another socket ([`UdxStreamRef::move_to`]) and still take their
+    /// datagrams here: the peer's packets in flight on the old path (libudx retransmits a
+    /// packet to the address it was first sent to) must reach them, as udx-native demuxes by
+    /// id across all sockets. Forgotten once the stream closes.
+    moved: Mutex<HashMap<u32, std::sync::Weak<Mutex<Inner>>>>,
     notify: Notify,
     foreign: Mutex<Option<ForeignHandler>>,
     /// set by [`UdxSocket::close`]; the driver task exits on its next turn
@@ -122,6 +130,7 @@ impl SocketInner {
             transport,
             own,
             streams: Mutex::new(HashMap::new()),
+            moved: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             foreign: Mutex::new(None),
             closing: AtomicBool::new(false),
@@ -148,7 +157,20 @@ impl SocketInner {
     }
 
     fn stream(&self, id: u32) -> Option<Shared> {
-        self.streams.lock().ok().and_then(|m| m.get(&id).cloned())
+        if let Some(s) = self.streams.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Some(s);
+        }
+        self.moved_stream(id)
+    }
+
+    /// A stream that moved away but still takes its datagrams here (see `moved`).
+    fn moved_stream(&self, id: u32) -> Option<Shared> {
+        let mut m = self.moved.lock().ok()?;
+        let live = m.get(&id)?.upgrade().filter(|s| !lock(s).closed);
+        if live.is_none() {
+            m.remove(&id);
+        }
+        live
     }
 
     fn foreign(&self, from: SocketAddr, d: &[u8]) {
@@ -250,7 +272,7 @@ impl UdxSocket {
         let mut closed = false;
         for s in fed.drain(..) {
             let mut g = lock(&s);
-            flush(&*self.inner.transport, &mut g);
+            flush(&mut g);
             closed |= g.closed;
             if let Some(t) = g.stream.poll_timeout() {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
@@ -276,7 +298,7 @@ impl UdxSocket {
         for s in streams {
             let mut g = lock(&s);
             g.stream.destroy();
-            flush(&*self.inner.transport, &mut g);
+            flush(&mut g);
         }
         self.inner.notify.notify_one();
     }
@@ -366,8 +388,11 @@ impl UdxSocket {
     /// Like [`UdxSocket::reserve`], but only if no stream on this socket has `local_id` yet
     /// (hyperdht `lib/raw-stream-set.js` rolls ids until one is free); `None` if taken.
     pub fn try_reserve(&self, local_id: u32) -> Option<UdxStream> {
-        let shared = new_shared(Stream::new(local_id), None, None);
+        let shared = new_shared(&self.inner, Stream::new(local_id), None, None);
         {
+            if self.inner.moved_stream(local_id).is_some() {
+                return None;
+            }
             let mut m = self.inner.streams.lock().ok()?;
             if m.contains_key(&local_id) {
                 return None;
@@ -375,10 +400,7 @@ impl UdxSocket {
             m.insert(local_id, shared.clone());
         }
         self.inner.notify.notify_one();
-        Some(UdxStream {
-            shared,
-            socket: self.inner.clone(),
-        })
+        Some(UdxStream { shared })
     }
 
     fn add(
@@ -388,7 +410,7 @@ impl UdxSocket {
         firewall: Option<Firewall>,
     ) -> UdxStream {
         let local_id = stream.local_id;
-        let shared = new_shared(stream, remote, firewall);
+        let shared = new_shared(&self.inner, stream, remote, firewall);
         if self.inner.failed.load(Ordering::Acquire) {
             supervisor::fail_stream(&mut lock(&shared));
         }
@@ -396,15 +418,18 @@ impl UdxSocket {
             m.insert(local_id, shared.clone());
         }
         self.inner.notify.notify_one();
-        UdxStream {
-            shared,
-            socket: self.inner.clone(),
-        }
+        UdxStream { shared }
     }
 }
 
-fn new_shared(stream: Stream, remote: Option<SocketAddr>, firewall: Option<Firewall>) -> Shared {
+fn new_shared(
+    home: &Arc<SocketInner>,
+    stream: Stream,
+    remote: Option<SocketAddr>,
+    firewall: Option<Firewall>,
+) -> Shared {
     Arc::new(Mutex::new(Inner {
+        home: home.clone(),
         stream,
         firewall,
         remote,
@@ -442,9 +467,9 @@ async fn run(inner: Arc<SocketInner>) {
         let mut dead = Vec::new();
         for (id, s) in &streams {
             let mut g = lock(s);
-            flush(&*inner.transport, &mut g);
+            flush(&mut g);
             if g.closed && !g.stream.is_lingering() {
-                dead.push(*id);
+                dead.push((*id, s.clone()));
                 continue;
             }
             if let Some(t) = g.stream.poll_timeout() {
@@ -454,8 +479,12 @@ async fn run(inner: Arc<SocketInner>) {
         }
         if !dead.is_empty() {
             if let Ok(mut m) = inner.streams.lock() {
-                for id in dead {
-                    m.remove(&id);
+                // (only if the id is still this stream's: it may have moved to another socket
+                // and its id been taken here since)
+                for (id, s) in dead {
+                    if m.get(&id).is_some_and(|t| Arc::ptr_eq(t, &s)) {
+                        m.remove(&id);
+                    }
                 }
             }
         }
@@ -526,7 +555,7 @@ fn process_batch(inner: &SocketInner, bufs: &RecvBuffers, n: usize, touched: &mu
         }
     }
     for s in touched.drain(..) {
-        flush(&*inner.transport, &mut lock(&s));
+        flush(&mut lock(&s));
     }
 }
 
@@ -576,7 +605,7 @@ fn relay_one(inner: &SocketInner, s: &Shared, f: relay::Forward) {
         for s in [Some(s.clone()), inner.stream(dest)].into_iter().flatten() {
             let mut g = lock(&s);
             g.stream.destroy();
-            flush(&*inner.transport, &mut g);
+            flush(&mut g);
         }
         inner.notify.notify_one();
     }
@@ -603,12 +632,19 @@ fn connect_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) -> Vec<relay:
     out
 }
 
-/// Sends what the stream produced and moves its events to the reader/writer side.
-fn flush(transport: &dyn Transport, g: &mut Inner) {
-    let remote = g.remote;
+/// Sends what the stream produced (through its home socket) and moves its events to the
+/// reader/writer side.
+fn flush(g: &mut Inner) {
+    let Inner {
+        home,
+        stream,
+        remote,
+        ..
+    } = g;
+    let transport = &*home.transport;
     let max = transport.max_segments();
-    g.stream.drain_transmit(max, |data, seg| {
-        if let Some(to) = remote {
+    stream.drain_transmit(max, |data, seg| {
+        if let Some(to) = *remote {
             transport.send_batch(to, data, seg);
         }
     });

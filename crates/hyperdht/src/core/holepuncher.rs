@@ -143,9 +143,6 @@ pub struct Puncher {
     pub(crate) randomized: bool,
     /// fresh analyses done (`MAX_REOPENS`)
     reanalyses: u32,
-    /// its connection is relayed already and lives on the DHT socket: no birthday sockets
-    /// (`Punchers::forbid_pool`)
-    pub(crate) no_pool: bool,
 }
 
 impl Puncher {
@@ -355,7 +352,6 @@ impl Punchers {
             connected_via: None,
             randomized: false,
             reanalyses: 0,
-            no_pool: false,
         };
         self.list.insert(id, p);
         self.sample_pass(id, 0, tags, node, now);

@@ -546,6 +546,21 @@ impl Core {
         self.with_server(&key.target, node, now, |s, ctx| s.relay_upgraded(key, ctx));
     }
 
+    /// A relayed server slot's client reached us on pool socket `socket`: it now belongs to
+    /// the slot's stream (false if it is not the slot puncher's).
+    pub fn server_relay_via_pool(
+        &mut self,
+        key: SlotKey,
+        socket: crate::core::random_punch::PoolId,
+        node: &mut Node,
+        now: Instant,
+    ) -> bool {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.relay_via_pool(key, socket, ctx)
+        })
+        .unwrap_or(false)
+    }
+
     /// A server slot's blind relay failed before pairing.
     pub fn server_relay_failed(&mut self, key: SlotKey, node: &mut Node, now: Instant) {
         self.with_server(&key.target, node, now, |s, ctx| s.relay_failed(key, ctx));

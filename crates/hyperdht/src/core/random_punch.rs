@@ -166,7 +166,7 @@ impl Punchers {
                 left: RANDOM_TRIES,
                 next: now,
             }
-        } else if local >= Firewall::Random && remote == Firewall::Consistent && !p.no_pool {
+        } else if local >= Firewall::Random && remote == Firewall::Consistent {
             RandomPunch::Birthday {
                 to: verified,
                 left: RANDOM_TRIES,
@@ -191,19 +191,18 @@ impl Punchers {
         true
     }
 
-    /// The connection of this (responder's) puncher is relayed already, on the DHT socket, where
-    /// a stream stays: a birthday punch would answer the peer from a pool socket the stream
-    /// cannot move to, and the peer would upgrade to a path we never read. So no birthday
-    /// sockets from now on, and a birthday punch already running stops; the connection stays
-    /// relayed (upstream moves its stream to the pool socket, which ours cannot).
-    pub(crate) fn forbid_pool(&mut self, id: PuncherId) {
-        let Some(p) = self.list.get_mut(&id) else {
-            return;
-        };
-        p.no_pool = true;
-        if matches!(p.random, Some(RandomPunch::Birthday { .. })) {
-            self.destroy(id);
+    /// A relayed connection moves to pool socket `socket` of its puncher `id` (the peer's
+    /// packets reached us there): the socket leaves the puncher (it is not closed with it) and
+    /// belongs to the connection's stream from now on. False if `id` does not own `socket`.
+    pub(crate) fn take_pool_socket(&mut self, id: PuncherId, socket: PoolId) -> bool {
+        if self.pool_owner.get(&socket) != Some(&id) {
+            return false;
         }
+        self.pool_owner.remove(&socket);
+        if let Some(p) = self.list.get_mut(&id) {
+            p.pool.retain(|s| *s != socket);
+        }
+        true
     }
 
     /// `_openBirthdaySockets`: sockets until [`BIRTHDAY_SOCKETS`] in all, each opening its NAT mapping toward

@@ -334,7 +334,7 @@ impl Dialing<'_> {
 }
 
 /// A relayed connection whose connect still runs: a path it finds replaces the relay (unless
-/// it needs a pool socket, which a live stream cannot move to); a connect that fails leaves the
+/// it goes through one of our pool sockets, see below); a connect that fails leaves the
 /// connection relayed. The relay connection lives as long as the stream needs it; a stream
 /// closed meanwhile cancels the connect.
 async fn follow(
@@ -359,8 +359,15 @@ async fn follow(
                 }
             }
         };
-        if let Some(est) = found.filter(|e| e.via.is_none()) {
-            if let Some(addr) = est.connect_to {
+        if let Some(est) = found {
+            // A punch through one of our pool sockets (our side behind a RANDOM NAT) does not
+            // move the stream there: against a JS server the move stalled the connection (the
+            // server kept sending through the relay we then closed; rs↔rs upgraded fine), so
+            // the connection stays relayed and the socket goes back.
+            if let Some(socket) = est.via {
+                dht.engine(move |e, _, _| e.pool.close(socket));
+            }
+            if let (None, Some(addr)) = (est.via, est.connect_to) {
                 dht.engine(|e, _, _| e.paths.upgraded(local_id));
                 relay::upgrade(stream, est.remote_id, SocketAddr::V4(addr), link).await;
                 return;

@@ -44,7 +44,7 @@ pub(crate) struct Engine {
     udx: Option<UdxSocket>,
     pub(crate) sinks: HashMap<[u8; 32], ServerSink>,
     /// pool sockets for RANDOM-NAT punching
-    pool: Pool,
+    pub(crate) pool: Pool,
     /// accepted handshakes whose stream has not connected yet (candidates on several sockets)
     pending_streams: HashMap<SlotKey, PendingStream>,
     /// callers waiting for an announcer phase (`listen`, `suspend`, `close`)
@@ -55,6 +55,9 @@ pub(crate) struct Engine {
     pub(crate) route_streams: RouteStreams,
     /// how each open connection was made
     pub(crate) paths: Paths,
+    /// relayed server streams waiting for an upgrade, by local stream id: the client's packets
+    /// may reach us on a pool socket the stream then moves to
+    relayed: HashMap<u32, (SlotKey, hyperdht_udx::socket::UdxStreamRef)>,
 }
 
 impl Engine {
@@ -71,6 +74,7 @@ impl Engine {
             connect_sinks: HashMap::new(),
             route_streams: RouteStreams::default(),
             paths: Paths::default(),
+            relayed: HashMap::new(),
         }
     }
 
@@ -273,6 +277,9 @@ impl Engine {
                 let client_id = e.pending_streams.get(&key)?.remote_id;
                 let ok =
                     e.core.server_relay_paired(key, n, now) && stream.connect(p.remote_id, p.addr);
+                if ok {
+                    e.relayed.insert(stream_id, (key, stream.clone()));
+                }
                 ok.then_some(client_id)
             });
             let Some(Some(client_id)) = paired else {
@@ -288,6 +295,7 @@ impl Engine {
                 _ = stream.closed() => None,
                 r = rx => r.ok(),
             };
+            Engine::run(&rpc, |e, _, _| e.relayed.remove(&stream_id));
             match up {
                 Some(addr) => {
                     Engine::run(&rpc, |e, n, now| {
@@ -323,6 +331,8 @@ impl Engine {
         id: u32,
         from: SocketAddrV4,
         d: &[u8],
+        node: &mut Node,
+        now: Instant,
     ) {
         let Some(key) = self
             .pending_streams
@@ -330,12 +340,39 @@ impl Engine {
             .find(|(_, p)| p.local_id == id)
             .map(|(k, _)| *k)
         else {
+            // a relayed stream's client punched through to this socket: the stream moves here
+            // and the packet, from a new source, starts the upgrade (`server_relay`)
+            let Some((key, stream)) = self.relayed.get(&id).cloned() else {
+                return;
+            };
+            if self.core.server_relay_via_pool(key, socket, node, now) {
+                if let Some(udx) = self.adopt_pool(socket, &stream) {
+                    udx.feed(SocketAddr::V4(from), d);
+                }
+            }
             return;
         };
         let Some(rpc) = self.rpc.clone() else { return };
         if let Some(udx) = self.accept_on_pool(rpc, key, socket) {
             udx.feed(SocketAddr::V4(from), d);
         }
+    }
+
+    /// Moves the live `stream` (a relayed connection upgrading) to pool socket `socket`, which
+    /// then belongs to it; the socket, or `None` (and the socket closed) if the stream could
+    /// not move there.
+    pub(crate) fn adopt_pool(
+        &mut self,
+        socket: PoolId,
+        stream: &hyperdht_udx::socket::UdxStreamRef,
+    ) -> Option<UdxSocket> {
+        let udx = self.pool.get(socket)?.clone();
+        if !stream.move_to(&udx) {
+            self.pool.close(socket);
+            return None;
+        }
+        self.pool.hand_over(socket, stream.clone());
+        Some(udx)
     }
 
     /// A stream with our id `local_id` on pool socket `socket` (a connect punched through it),
@@ -346,7 +383,7 @@ impl Engine {
         local_id: u32,
     ) -> Option<hyperdht_udx::UdxStream> {
         let raw = self.pool.get(socket)?.try_reserve(local_id)?;
-        self.pool.hand_over(socket, &raw);
+        self.pool.hand_over(socket, raw.downgrade());
         Some(raw)
     }
 
@@ -405,7 +442,7 @@ impl Engine {
         let path = self.core.server_stream_connected(key, via, node, now);
         self.paths.record(raw, path);
         if let Some(socket) = via {
-            self.pool.hand_over(socket, raw);
+            self.pool.hand_over(socket, raw.downgrade());
         }
         if let (true, Some(SocketAddr::V4(addr))) = (info.route, raw.remote()) {
             // a route to the client's key, tied to this stream

@@ -33,7 +33,9 @@ impl Pool {
                         // a UDX packet for a stream this socket does not have: like udx-native's
                         // per-instance demux, a pending server stream accepts it here
                         let d = d.to_vec();
-                        Engine::run(&rpc, |e, _, _| e.pool_stream_packet(socket, id, from, &d));
+                        Engine::run(&rpc, |e, n, now| {
+                            e.pool_stream_packet(socket, id, from, &d, n, now)
+                        });
                     }
                 }));
                 self.sockets.insert(socket, udx);
@@ -43,11 +45,7 @@ impl Pool {
                     s.send_raw_ttl(SocketAddr::V4(to), &[0], ttl);
                 }
             }
-            PoolOp::Close { socket } => {
-                if let Some(s) = self.sockets.remove(&socket) {
-                    s.close();
-                }
-            }
+            PoolOp::Close { socket } => self.close(socket),
         }
     }
 
@@ -57,16 +55,22 @@ impl Pool {
 
     /// Hands a socket over to a connection punched through it: closed once that stream is
     /// (checked every 2 s: the stream's owner holds it, we only hold a weak reference).
-    pub(crate) fn hand_over(&mut self, socket: PoolId, stream: &hyperdht_udx::UdxStream) {
+    pub(crate) fn hand_over(&mut self, socket: PoolId, weak: hyperdht_udx::socket::UdxStreamRef) {
         let Some(s) = self.sockets.remove(&socket) else {
             return;
         };
-        let weak = stream.downgrade();
         super::engine::spawn(async move {
             while weak.is_open() {
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
             s.close();
         });
+    }
+
+    /// Closes pool socket `socket` now (a stream that was to take it could not).
+    pub(crate) fn close(&mut self, socket: PoolId) {
+        if let Some(s) = self.sockets.remove(&socket) {
+            s.close();
+        }
     }
 }

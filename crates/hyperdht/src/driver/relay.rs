@@ -83,7 +83,9 @@ impl Relayer {
 
 /// `changeRemote` + `confirmDirectUpgrade`: the relayed stream now goes to `remote_id` at
 /// `addr`; an empty UDX message lets the peer hear the new path, and the relay connection
-/// closes once a datagram came back on it (or when the stream closes).
+/// closes once the old path is no longer needed: a datagram came back on the new one and
+/// whatever either side sent through the relay before the switch arrived (the peer retransmits
+/// such packets through the relay), or when the stream closes.
 pub(crate) async fn upgrade(
     stream: UdxStreamRef,
     remote_id: u32,
@@ -94,7 +96,7 @@ pub(crate) async fn upgrade(
         return;
     }
     stream.send_message(&[]);
-    stream.remote_heard().await;
+    stream.old_path_done().await;
     drop(link);
 }
 

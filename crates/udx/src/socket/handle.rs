@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, Weak};
 use std::task::Poll;
 
-use super::{flush, lock, poll_state, wait_state, Inner, SocketInner};
+use super::{flush, lock, poll_state, wait_state, Inner, UdxSocket};
 
 /// A weak handle on a stream that tells whether it is still open, without keeping it alive
 /// (bookkeeping that should last as long as a stream, like reusable-socket routes).
 #[derive(Clone)]
-pub struct UdxStreamRef(pub(super) Weak<Mutex<Inner>>, pub(super) Weak<SocketInner>);
+pub struct UdxStreamRef(pub(super) Weak<Mutex<Inner>>);
 
 impl UdxStreamRef {
     /// False once the stream closed or was dropped everywhere.
@@ -29,15 +29,20 @@ impl UdxStreamRef {
         change_remote_locked(&mut g, remote_id, addr);
         true
     }
-    /// Resolves true once a datagram arrives from the stream's current remote (after a
-    /// `change_remote`: the new path works), false if the stream closes or goes first.
-    pub async fn remote_heard(&self) -> bool {
+    /// Resolves true once, after a `change_remote`, the old path is no longer needed (libudx's
+    /// `remote-changed` plus hyperdht's `confirmDirectUpgrade`): a datagram came from the new
+    /// remote, the peer acknowledged everything we sent before the change, and nothing the peer
+    /// sent is missing (libudx retransmits a packet to where it first sent it, so what was lost
+    /// on the old path can only come back that way); false if the stream closes or goes first.
+    pub async fn old_path_done(&self) -> bool {
         std::future::poll_fn(|cx| {
             let Some(s) = self.0.upgrade() else {
                 return Poll::Ready(false);
             };
             let mut g = lock(&s);
-            poll_state(&mut g, cx, |g| g.ext.heard_remote)
+            poll_state(&mut g, cx, |g| {
+                g.ext.heard_remote && g.ext.change_seq.is_none_or(|c| g.stream.old_path_done(c))
+            })
         })
         .await
     }
@@ -45,6 +50,7 @@ impl UdxStreamRef {
 
 /// `changeRemote`: new packets go to `remote_id` at `addr`.
 pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) {
+    g.ext.change_seq = Some(g.stream.next_seq());
     g.stream.change_remote(remote_id);
     g.stream.set_ipv6(addr.is_ipv6());
     g.remote = Some(addr);
@@ -72,23 +78,23 @@ impl UdxStreamRef {
 
 impl UdxStreamRef {
     /// An unreliable UDX message on the stream (an empty one makes the peer hear its new
-    /// path); false if the stream or its socket is gone.
+    /// path); false if the stream is gone.
     pub fn send_message(&self, data: &[u8]) -> bool {
-        let (Some(s), Some(socket)) = (self.0.upgrade(), self.1.upgrade()) else {
+        let Some(s) = self.0.upgrade() else {
             return false;
         };
         let mut g = lock(&s);
         let ok = g.stream.send_message(data);
-        flush(&*socket.transport, &mut g);
+        flush(&mut g);
         ok
     }
 }
 
 impl UdxStreamRef {
     /// [`UdxStream::connect`](super::UdxStream::connect) through the handle (a stream owned by
-    /// a task waiting for its first packet); false if the stream or its socket is gone.
+    /// a task waiting for its first packet); false if the stream is gone.
     pub fn connect(&self, remote_id: u32, addr: SocketAddr) -> bool {
-        let (Some(s), Some(socket)) = (self.0.upgrade(), self.1.upgrade()) else {
+        let Some(s) = self.0.upgrade() else {
             return false;
         };
         let mut g = lock(&s);
@@ -97,10 +103,11 @@ impl UdxStreamRef {
         }
         if !g.stream.is_connected() {
             let fwd = super::connect_locked(&mut g, remote_id, addr);
-            flush(&*socket.transport, &mut g);
+            flush(&mut g);
+            let home = g.home.clone();
             drop(g);
-            super::relay_out(&socket, &s, fwd);
-            socket.notify.notify_one();
+            super::relay_out(&home, &s, fwd);
+            home.notify.notify_one();
         }
         true
     }
@@ -118,6 +125,65 @@ impl UdxStreamRef {
             return false;
         }
         g.ext.new_source = Some(hook);
+        true
+    }
+}
+
+impl UdxStreamRef {
+    /// Moves the stream to socket `to` (udx-native `changeRemote(socket, ...)` with another
+    /// socket): from now on its datagrams go out through `to` and `to`'s driver runs its timers.
+    /// Datagrams for it are taken on both sockets until it closes (udx-native demuxes by id
+    /// across its sockets; the peer retransmits a packet to where it first sent it, so a
+    /// relayed connection's packets still come through the relay for a while). Nothing else
+    /// changes: its sequence numbers, buffers and peer stay (a
+    /// [`UdxStreamRef::change_remote`] usually follows). False, and nothing
+    /// moved, if the stream is gone or closed, `to` is closed, or `to` already has a stream
+    /// with its id.
+    pub fn move_to(&self, to: &UdxSocket) -> bool {
+        let Some(s) = self.0.upgrade() else {
+            return false;
+        };
+        let (id, from) = {
+            let g = lock(&s);
+            if g.closed {
+                return false;
+            }
+            (g.stream.local_id, g.home.clone())
+        };
+        if std::sync::Arc::ptr_eq(&from, &to.inner) {
+            return true;
+        }
+        if to.inner.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        // the tables are never locked while a stream is (the drivers lock a table, copy it,
+        // then lock streams one by one), so neither is here
+        {
+            let Ok(mut m) = to.inner.streams.lock() else {
+                return false;
+            };
+            let alias = to.inner.moved_stream(id);
+            if m.contains_key(&id) || alias.is_some_and(|a| !std::sync::Arc::ptr_eq(&a, &s)) {
+                return false;
+            }
+            m.insert(id, s.clone());
+        }
+        lock(&s).home = to.inner.clone();
+        if let Ok(mut m) = from.streams.lock() {
+            if m.get(&id).is_some_and(|t| std::sync::Arc::ptr_eq(t, &s)) {
+                m.remove(&id);
+            }
+        }
+        // datagrams the peer still sends on the old path keep reaching the stream there
+        if let Ok(mut m) = from.moved.lock() {
+            m.retain(|_, w| w.strong_count() > 0);
+            m.insert(id, std::sync::Arc::downgrade(&s));
+        }
+        if let Ok(mut m) = to.inner.moved.lock() {
+            m.remove(&id);
+        }
+        // the new driver reads the stream's timers on its next turn
+        to.inner.notify.notify_one();
         true
     }
 }

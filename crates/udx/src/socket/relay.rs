@@ -42,6 +42,9 @@ pub(crate) struct Extras {
     pub new_source: Option<EarlyHook>,
     /// a datagram came from the current remote since it was last set
     pub heard_remote: bool,
+    /// our next sequence number when the remote last changed (`changeRemote`): what we sent
+    /// before went to the old path
+    pub change_seq: Option<u32>,
 }
 
 /// A datagram to forward (relaying): the rewritten bytes, where to, and the destination

@@ -6,7 +6,6 @@ use super::*;
 /// A UDX stream: `AsyncRead` + `AsyncWrite` (`shutdown` sends END, i.e. half-close).
 pub struct UdxStream {
     pub(super) shared: Shared,
-    pub(super) socket: Arc<SocketInner>,
 }
 
 impl UdxStream {
@@ -32,7 +31,7 @@ impl UdxStream {
     }
     /// A [`UdxStreamRef`] on this stream.
     pub fn downgrade(&self) -> UdxStreamRef {
-        UdxStreamRef(Arc::downgrade(&self.shared), Arc::downgrade(&self.socket))
+        UdxStreamRef(Arc::downgrade(&self.shared))
     }
     /// True once the stream knows its peer (connected locally or via the firewall hook).
     pub fn is_connected(&self) -> bool {
@@ -55,10 +54,11 @@ impl UdxStream {
             return;
         }
         let fwd = connect_locked(&mut g, remote_id, addr);
-        flush(&*self.socket.transport, &mut g);
+        flush(&mut g);
+        let home = g.home.clone();
         drop(g);
-        relay_out(&self.socket, &self.shared, fwd);
-        self.socket.notify.notify_one();
+        relay_out(&home, &self.shared, fwd);
+        home.notify.notify_one();
     }
     /// Where the first datagram a reserved stream is holding came from (the peer that already
     /// talks to it), if any.
@@ -79,20 +79,24 @@ impl UdxStream {
         match g.early.front().and_then(|(from, _)| firewall(*from)) {
             Some((remote_id, addr)) => {
                 let fwd = connect_locked(&mut g, remote_id, addr);
-                flush(&*self.socket.transport, &mut g);
+                flush(&mut g);
+                let home = g.home.clone();
                 drop(g);
-                relay_out(&self.socket, &self.shared, fwd);
-                self.socket.notify.notify_one();
+                relay_out(&home, &self.shared, fwd);
+                home.notify.notify_one();
             }
             None => g.firewall = Some(firewall),
         }
     }
     /// Sends HEARTBEATs while idle (`setKeepalive`).
     pub fn set_keepalive(&self, ka: Option<Duration>) {
-        lock(&self.shared)
-            .stream
-            .set_keepalive(ka, Instant::now().into_std());
-        self.socket.notify.notify_one();
+        let mut g = lock(&self.shared);
+        g.stream.set_keepalive(ka, Instant::now().into_std());
+        g.home.notify.notify_one();
+    }
+    /// [`UdxStreamRef::move_to`]: the stream now lives on socket `to`.
+    pub fn move_to(&self, to: &UdxSocket) -> bool {
+        self.downgrade().move_to(to)
     }
     /// `changeRemote`: new packets go to `remote_id` at `addr`.
     pub fn change_remote(&self, remote_id: u32, addr: SocketAddr) {
@@ -125,15 +129,14 @@ impl UdxStream {
     pub fn destroy(&self) {
         let mut g = lock(&self.shared);
         g.stream.destroy();
-        flush(&*self.socket.transport, &mut g);
-        drop(g);
-        self.socket.notify.notify_one();
+        flush(&mut g);
+        g.home.notify.notify_one();
     }
     /// An unreliable datagram on this stream.
     pub fn send_message(&self, data: &[u8]) -> bool {
         let mut g = lock(&self.shared);
         let ok = g.stream.send_message(data);
-        flush(&*self.socket.transport, &mut g);
+        flush(&mut g);
         ok
     }
     pub fn try_recv_message(&self) -> Option<Vec<u8>> {
@@ -184,7 +187,7 @@ impl AsyncRead for UdxStream {
             // (a writer stalled on our closed window would otherwise wait for its next probe);
             // a plain pending ACK waits for the socket's flush (a reply may carry it)
             if g.stream.window_update_due() {
-                flush(&*self.socket.transport, &mut g);
+                flush(&mut g);
             }
             return Poll::Ready(Ok(()));
         }
@@ -219,12 +222,11 @@ impl AsyncWrite for UdxStream {
             return Poll::Pending;
         }
         g.stream.write(buf, Instant::now().into_std());
-        flush(&*self.socket.transport, &mut g);
-        let after = g.stream.poll_timeout();
-        drop(g);
+        flush(&mut g);
         // the driver re-computes its timers only if the new packets armed one earlier than
         // its planned wake-up
-        self.socket.wake_for(after);
+        let after = g.stream.poll_timeout();
+        g.home.wake_for(after);
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -235,9 +237,8 @@ impl AsyncWrite for UdxStream {
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut g = lock(&self.shared);
         g.stream.end(Instant::now().into_std());
-        flush(&*self.socket.transport, &mut g);
-        drop(g);
-        self.socket.notify.notify_one();
+        flush(&mut g);
+        g.home.notify.notify_one();
         Poll::Ready(Ok(()))
     }
 }

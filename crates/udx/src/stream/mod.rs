@@ -300,6 +300,18 @@ impl Stream {
 
     /// Bytes the application holds outside the stream (lowers the advertised window on top of
     /// what [`Stream::readable_bytes`] holds).
+    /// Our next sequence number.
+    pub fn next_seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// After a remote change at `change_seq` (our next sequence number then): true once the
+    /// peer acknowledged everything we sent before it and nothing it sent is missing (no gap
+    /// before out-of-order data) — no datagram of either side needs the old path any more.
+    pub fn old_path_done(&self, change_seq: u32) -> bool {
+        self.ooo.is_empty() && crate::header::seq_le(change_seq, self.remote_acked)
+    }
+
     pub fn set_recv_buffered(&mut self, n: usize) {
         self.recv_buffered = n;
         self.check_window_update();

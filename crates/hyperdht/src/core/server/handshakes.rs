@@ -569,9 +569,6 @@ impl Server {
                 Some(hp) => hp.path_info(Path::Relayed, ctx.punchers, now),
                 None => PathInfo::unpunched(Path::Relayed, ours, theirs),
             };
-            if let Some(hp) = &s.hp {
-                ctx.punchers.forbid_pool(hp.puncher);
-            }
             info.relay_through = Some(r.key);
             return info;
         }
@@ -614,6 +611,21 @@ impl Server {
 
     /// The client reached the slot's relayed stream directly (`hs.onsocket` from the stream
     /// firewall): the stream moves there, the puncher is done.
+    /// The relayed slot's client reached us on pool socket `socket` (a birthday punch got
+    /// through): the socket leaves the slot's puncher for the connection's stream. False if it
+    /// is not this slot's.
+    pub(crate) fn relay_via_pool(
+        &mut self,
+        key: SlotKey,
+        socket: crate::core::random_punch::PoolId,
+        ctx: &mut Ctx<'_>,
+    ) -> bool {
+        let Some(hp) = self.slot_of(key).and_then(|s| s.hp.as_ref()) else {
+            return false;
+        };
+        ctx.punchers.take_pool_socket(hp.puncher, socket)
+    }
+
     pub(crate) fn relay_upgraded(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let Some(s) = self.slot_of(key) else { return };
