@@ -102,8 +102,12 @@ class HyperDHT extends EventEmitter {
     this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
     // the one UDP socket every UDX stream of this node lives on (rawStream.socket, io.serverSocket)
     this._socket = new DHTSocket(this)
+    this._readyEmitted = false
     this._bootstrapping = this._native.ready().then(() => {
-      this.bootstrapped = true
+      // dht-rpc: `bootstrapped = true; emit('ready')`, then the bootstrap promise resolves;
+      // the engine's 'ready' event and this promise travel separately, whichever comes first
+      // emits it
+      this._onready()
     }, (err) => {
       throw errors.fromNative(err.message)
     })
@@ -174,10 +178,21 @@ class HyperDHT extends EventEmitter {
         this._state = null
         this.emit('nat-update', ev.host, ev.port)
         return
+      case 'ready':
+        this._state = null
+        this._onready()
+        return
       default:
         this._state = null
         this.emit(ev.type)
     }
+  }
+
+  _onready () {
+    this.bootstrapped = true
+    if (this._readyEmitted || this.destroyed) return
+    this._readyEmitted = true
+    this.emit('ready')
   }
 
   // hyperdht persistent.js onplugin: the engine already dropped requests without a value, that
