@@ -149,13 +149,15 @@ test('NAT rig', { timeout: 480_000 }, async (t) => {
     }
     // a relayed connection between a RANDOM-NAT side and a CONSISTENT one keeps punching and
     // moves to the direct path: both ends' streams leave the relay, then 1 MiB echoes byte-exact
-    // on the new path. A Rust server behind the RANDOM NAT moves its live UDX stream onto the
-    // birthday socket the client reached (upstream: changeRemote onto that pool socket), for a
-    // Rust or a JS client; a Rust server upgrading for a JS client behind a RANDOM NAT keeps
-    // the relay until the client's packets sent through it arrived.
+    // on the new path. The Rust side behind the RANDOM NAT, server or client, moves its live UDX
+    // stream onto the birthday socket the punch got through (upstream: changeRemote onto that
+    // pool socket), against Rust and JS peers; every relay stays until the packets sent
+    // through it before the switch arrived (libudx retransmits them that way).
     for (const [clientImpl, serverImpl, clientKind, serverKind] of [
       ['rs', 'rs', 'consistent', 'random'],
+      ['rs', 'rs', 'random', 'consistent'],
       ['js', 'rs', 'consistent', 'random'],
+      ['rs', 'js', 'random', 'consistent'],
       ['js', 'rs', 'random', 'consistent']
     ]) {
       await t.test(`${clientImpl}→${serverImpl} ${clientKind}→${serverKind} relayThrough: opens relayed, upgrades to direct, 1 MiB echo byte-exact`, async () => {

@@ -59,6 +59,12 @@ impl Header {
         }
         Some(u32::from_le_bytes([d[4], d[5], d[6], d[7]]))
     }
+
+    /// The sequence number of a UDX datagram without parsing the rest.
+    pub fn peek_seq(d: &[u8]) -> Option<u32> {
+        Self::peek_id(d)?;
+        Some(u32::from_le_bytes([d[12], d[13], d[14], d[15]]))
+    }
 }
 
 /// Serial-number comparison: `a < b` on the u32 ring.

@@ -585,6 +585,20 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) -> Vec<relay::Forward> {
                 w.wake();
             }
         }
+        if g.ext.change_seq.is_some() {
+            // after a remote change: the lowest sequence number the peer sent on the new path
+            // (what it sent below it went, and is retransmitted, through the old one)
+            if let Some(seq) = Header::peek_seq(d) {
+                let low = g.ext.new_path_seq.map_or(seq, |s| {
+                    if crate::header::seq_lt(seq, s) {
+                        seq
+                    } else {
+                        s
+                    }
+                });
+                g.ext.new_path_seq = Some(low);
+            }
+        }
     } else {
         g.ext.stray(from);
     }

@@ -333,8 +333,8 @@ impl Dialing<'_> {
     }
 }
 
-/// A relayed connection whose connect still runs: a path it finds replaces the relay (unless
-/// it goes through one of our pool sockets, see below); a connect that fails leaves the
+/// A relayed connection whose connect still runs: a path it finds replaces the relay (through
+/// one of our pool sockets too: the stream moves there); a connect that fails leaves the
 /// connection relayed. The relay connection lives as long as the stream needs it; a stream
 /// closed meanwhile cancels the connect.
 async fn follow(
@@ -360,14 +360,20 @@ async fn follow(
             }
         };
         if let Some(est) = found {
-            // A punch through one of our pool sockets (our side behind a RANDOM NAT) does not
-            // move the stream there: against a JS server the move stalled the connection (the
-            // server kept sending through the relay we then closed; rs↔rs upgraded fine), so
-            // the connection stays relayed and the socket goes back.
-            if let Some(socket) = est.via {
-                dht.engine(move |e, _, _| e.pool.close(socket));
-            }
-            if let (None, Some(addr)) = (est.via, est.connect_to) {
+            // a pool socket the punch got through (our side behind a RANDOM NAT) is the
+            // stream's from now on, as upstream's `changeRemote(socket, ...)` (or goes back)
+            let s = stream.clone();
+            let moved = match (est.via, est.connect_to) {
+                (Some(socket), Some(_)) => {
+                    dht.engine(move |e, _, _| e.adopt_pool(socket, &s).is_some()) == Some(true)
+                }
+                (Some(socket), None) => {
+                    dht.engine(move |e, _, _| e.pool.close(socket));
+                    false
+                }
+                (None, _) => true,
+            };
+            if let (true, Some(addr)) = (moved, est.connect_to) {
                 dht.engine(|e, _, _| e.paths.upgraded(local_id));
                 relay::upgrade(stream, est.remote_id, SocketAddr::V4(addr), link).await;
                 return;

@@ -31,9 +31,10 @@ impl UdxStreamRef {
     }
     /// Resolves true once, after a `change_remote`, the old path is no longer needed (libudx's
     /// `remote-changed` plus hyperdht's `confirmDirectUpgrade`): a datagram came from the new
-    /// remote, the peer acknowledged everything we sent before the change, and nothing the peer
-    /// sent is missing (libudx retransmits a packet to where it first sent it, so what was lost
-    /// on the old path can only come back that way); false if the stream closes or goes first.
+    /// remote, the peer acknowledged everything we sent before the change, and we received
+    /// everything the peer sent before its first datagram on the new path (libudx retransmits a
+    /// packet to where it first sent it, so what was lost on the old path can only come back
+    /// that way); false if the stream closes or goes first.
     pub async fn old_path_done(&self) -> bool {
         std::future::poll_fn(|cx| {
             let Some(s) = self.0.upgrade() else {
@@ -41,7 +42,11 @@ impl UdxStreamRef {
             };
             let mut g = lock(&s);
             poll_state(&mut g, cx, |g| {
-                g.ext.heard_remote && g.ext.change_seq.is_none_or(|c| g.stream.old_path_done(c))
+                match (g.ext.change_seq, g.ext.new_path_seq) {
+                    (Some(c), Some(n)) => g.stream.old_path_done(c, n),
+                    (None, _) => g.ext.heard_remote,
+                    (Some(_), None) => false,
+                }
             })
         })
         .await

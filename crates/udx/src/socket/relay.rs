@@ -45,6 +45,8 @@ pub(crate) struct Extras {
     /// our next sequence number when the remote last changed (`changeRemote`): what we sent
     /// before went to the old path
     pub change_seq: Option<u32>,
+    /// since then, the lowest sequence number heard from the new remote
+    pub new_path_seq: Option<u32>,
 }
 
 /// A datagram to forward (relaying): the rewritten bytes, where to, and the destination
@@ -60,6 +62,7 @@ impl Extras {
     /// go out now.
     pub(crate) fn set_peer(&mut self, remote_id: u32, addr: SocketAddr) -> Vec<Forward> {
         self.heard_remote = false;
+        self.new_path_seq = None;
         let Ok(mut p) = self.peer.lock() else {
             return Vec::new();
         };

@@ -305,11 +305,13 @@ impl Stream {
         self.seq
     }
 
-    /// After a remote change at `change_seq` (our next sequence number then): true once the
-    /// peer acknowledged everything we sent before it and nothing it sent is missing (no gap
-    /// before out-of-order data) — no datagram of either side needs the old path any more.
-    pub fn old_path_done(&self, change_seq: u32) -> bool {
-        self.ooo.is_empty() && crate::header::seq_le(change_seq, self.remote_acked)
+    /// After a remote change at `change_seq` (our next sequence number then), the peer's first
+    /// datagram on the new path carrying `new_path_seq`: true once the peer acknowledged
+    /// everything we sent before the change and we received everything it sent before
+    /// `new_path_seq` — no datagram of either side needs the old path any more.
+    pub fn old_path_done(&self, change_seq: u32, new_path_seq: u32) -> bool {
+        crate::header::seq_le(change_seq, self.remote_acked)
+            && crate::header::seq_le(new_path_seq, self.ack)
     }
 
     pub fn set_recv_buffered(&mut self, n: usize) {
