@@ -9,6 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const T: Duration = Duration::from_secs(20);
 
+fn sock() -> UdxSocket {
+    UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap()
+}
+
 fn pattern(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)
         .map(|i| (i.wrapping_mul(seed) ^ (i >> 9)) as u8)
@@ -17,9 +21,9 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_moves_to_another_socket_mid_transfer() {
-    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let peer = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let a = sock();
+    let b = sock();
+    let peer = sock();
     let mut s = a.connect(1, 2, peer.local_addr().unwrap());
     let mut p = peer.connect(2, 1, a.local_addr().unwrap());
     let half = 2 * 1024 * 1024;
@@ -92,9 +96,9 @@ async fn a_stream_moves_to_another_socket_mid_transfer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_is_refused_when_the_id_is_taken_or_the_target_closed() {
-    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let c = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let a = sock();
+    let b = sock();
+    let c = sock();
     let s = a.connect(5, 9, "127.0.0.1:9".parse().unwrap());
     let other = b.try_reserve(5).expect("free on b");
     assert!(!s.move_to(&b), "id 5 is taken on b");
@@ -107,7 +111,7 @@ async fn a_move_is_refused_when_the_id_is_taken_or_the_target_closed() {
     c.close();
     assert!(!s.move_to(&c), "c is closed");
     // its id is free on a once it moved; a closed stream does not move
-    let d = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let d = sock();
     assert!(s.move_to(&d));
     assert!(
         a.try_reserve(5).is_none(),
@@ -129,9 +133,9 @@ async fn a_move_is_refused_when_the_id_is_taken_or_the_target_closed() {
 async fn the_new_socket_runs_the_moved_streams_retransmits() {
     // data written before the move and lost (the peer was not listening yet) is retransmitted
     // from the new socket: its timers moved with it
-    let a = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let b = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let peer = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let a = sock();
+    let b = sock();
+    let peer = sock();
     let dead: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
     let mut s = a.connect(1, 2, dead);
     s.write_all(b"sent into the void first").await.unwrap();
