@@ -14,7 +14,7 @@
 //!   is handed to JS. A panic in the dial or the stream task closes the connection with
 //!   EDRIVERFAILED.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -27,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::events::Sink;
-use crate::flow::ReadFlow;
+use crate::flow::{Pushed, ReadFlow, WriteGate};
 use crate::jsloop::JsLoop;
 use crate::live::Live;
 use crate::path_info::{js_path_info, JsPathInfo};
@@ -41,9 +41,6 @@ use hyperdht_core::driver::paths::SharedPath;
 mod js_read;
 use js_read::JsRead;
 
-/// Writes queued per connection before JS is told to wait for `drain` (only writes the
-/// stream could not take at once wait here).
-const WRITE_QUEUE: usize = 64;
 /// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
 const CONTROL_QUEUE: usize = 8;
 
@@ -159,15 +156,12 @@ impl Dial {
 struct Io {
     tx: mpsc::Sender<Command>,
     ctl: mpsc::Sender<Control>,
-    /// a write was refused: the task emits `drain` when it takes the next command
-    blocked: AtomicBool,
     /// `destroy()`: wakes the task even when the write queue is full
     kill: Notify,
     /// the stream itself, for direct writes, `rawStream.rtt` and `mtu`
     stream: Arc<Mutex<Connection>>,
-    /// commands in `tx` not yet taken by the task: direct writes only when this is 0, so
-    /// bytes never overtake queued ones
-    queued: AtomicUsize,
+    /// what `tx` holds, and whether JS waits for `drain`
+    gate: WriteGate,
 }
 
 enum State {
@@ -400,15 +394,14 @@ impl ConnCore {
     /// `kill()` that sees Running always finds the stream); returns the task's ends of the
     /// queues.
     fn install(&self, conn: Connection) -> (mpsc::Receiver<Command>, mpsc::Receiver<Control>) {
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let (tx, rx) = mpsc::channel(crate::flow::WRITE_QUEUE);
         let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
         let io = Io {
             tx,
             ctl: ctl_tx,
-            blocked: AtomicBool::new(false),
             kill: Notify::new(),
             stream: Arc::new(Mutex::new(conn)),
-            queued: AtomicUsize::new(0),
+            gate: WriteGate::default(),
         };
         // set once: only Accepted and Dialing lead here, and they leave that state as they do
         let _ = self.io.set(io);
@@ -646,7 +639,7 @@ impl NativeConnection {
     pub fn write(&self, data: &[u8]) -> bool {
         let Some(io) = self.io() else { return true };
         let mut taken = false;
-        if io.queued.load(Ordering::Acquire) == 0 {
+        if io.gate.idle() {
             if let Ok(mut c) = io.stream.try_lock() {
                 taken = crate::flow::write_now(&mut *c, data);
                 // the noop waker cannot finish a partial drain: let the task do it
@@ -655,34 +648,15 @@ impl NativeConnection {
                 }
             }
         }
-        let cmd = if taken {
-            Command::Flush
-        } else {
-            Command::Write(data.to_vec())
-        };
-        io.queued.fetch_add(1, Ordering::SeqCst);
-        let cmd = match io.tx.try_send(cmd) {
-            Ok(()) => return true,
-            Err(e) => e.into_inner(),
-        };
         if taken {
-            // unreachable in practice (a Flush is only queued when the queue was empty); the
-            // task flushes after whatever fills the queue anyway
-            io.queued.fetch_sub(1, Ordering::SeqCst);
+            // a Flush is only queued when the queue was empty, so it fits (else the task
+            // flushes after whatever filled the queue anyway)
+            io.gate.push(&io.tx, 0, || Command::Flush);
             return true;
         }
-        // Full: ask for `drain`, then look again. The task clears `blocked` and emits the drain
-        // when it takes a command off the queue; a queue that was full after the flag was set
-        // still has a command to take, so the drain cannot be missed (a spurious one is
-        // harmless: JS then has nothing pending).
-        io.blocked.store(true, Ordering::SeqCst);
-        match io.tx.try_send(cmd) {
-            Ok(()) => true,
-            Err(_) => {
-                io.queued.fetch_sub(1, Ordering::SeqCst);
-                false
-            }
-        }
+        io.gate
+            .push(&io.tx, data.len(), || Command::Write(data.to_vec()))
+            != Pushed::Full
     }
 
     /// `connection.end()`: ends our side after the queued writes.
@@ -940,21 +914,25 @@ async fn run(
     };
     let writer = async {
         while let Some(cmd) = rx.recv().await {
-            if io.blocked.swap(false, Ordering::SeqCst) {
+            let bytes = match &cmd {
+                Command::Write(v) => v.len(),
+                _ => 0,
+            };
+            if io.gate.taken(bytes) {
                 core.emit(JsConnectionEvent::Drain);
             }
             match cmd {
                 Command::Write(v) => {
                     wr.write_all(&v).await.map_err(|e| e.to_string())?;
                     // the last queued write is fully handed to UDX before direct writes resume
-                    if io.queued.load(Ordering::Acquire) == 1 {
+                    if io.gate.last() {
                         wr.flush().await.map_err(|e| e.to_string())?;
                     }
-                    io.queued.fetch_sub(1, Ordering::AcqRel);
+                    io.gate.done();
                 }
                 Command::Flush => {
                     wr.flush().await.map_err(|e| e.to_string())?;
-                    io.queued.fetch_sub(1, Ordering::AcqRel);
+                    io.gate.done();
                 }
                 Command::End => {
                     wr.shutdown().await.map_err(|e| e.to_string())?;

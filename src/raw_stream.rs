@@ -15,7 +15,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
@@ -29,12 +29,10 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::dht::NativeDht;
 use crate::events::{JsAddress, Sink};
-use crate::flow::ReadFlow;
+use crate::flow::{Pushed, ReadFlow, WriteGate};
 use crate::live::Live;
 use crate::supervise::{spawn_supervised, Tripwire};
 
-/// Writes queued per raw stream before JS is told to wait for `drain`.
-const WRITE_QUEUE: usize = 64;
 /// Bytes read from UDX per `data` event at most.
 const READ_CHUNK: usize = 64 * 1024;
 /// Tries at finding a free stream id before giving up (each try succeeds with p ≈ 1).
@@ -79,10 +77,8 @@ pub(crate) struct RawCore {
     stream: Arc<Mutex<UdxStream>>,
     /// the task's write queue, once connected
     tx: OnceLock<mpsc::Sender<RawCmd>>,
-    /// writes in `tx` not yet written by the task: direct writes only when this is 0, so bytes
-    /// never overtake queued ones
-    queued: AtomicUsize,
-    blocked: AtomicBool,
+    /// what `tx` holds, and whether JS waits for `drain`
+    gate: WriteGate,
     kill: Notify,
     flow: Arc<ReadFlow>,
     sink: OnceLock<Sink<JsRawStreamEvent>>,
@@ -98,7 +94,7 @@ impl RawCore {
     /// thread (UDX takes a write whole or, above its high-water mark, not at all), which saves
     /// the thread hop to the task per message (a relay node forwards every message this way).
     fn write_now(&self, data: &[u8]) -> bool {
-        if self.queued.load(Ordering::SeqCst) != 0 {
+        if !self.gate.idle() {
             return false;
         }
         match self.stream.try_lock() {
@@ -201,8 +197,7 @@ impl NativeDht {
                 raws: Arc::downgrade(&self.raws),
                 stream: Arc::new(Mutex::new(stream.take().expect("once"))),
                 tx: OnceLock::new(),
-                queued: AtomicUsize::new(0),
-                blocked: AtomicBool::new(false),
+                gate: WriteGate::default(),
                 kill: Notify::new(),
                 flow: Arc::default(),
                 sink: OnceLock::new(),
@@ -263,7 +258,7 @@ impl NativeRawStream {
                 flow.acked(data.len());
             }
         })?;
-        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let (tx, rx) = mpsc::channel(crate::flow::WRITE_QUEUE);
         if core.sink.set(sink).is_err() || core.tx.set(tx).is_err() {
             return Ok(false);
         }
@@ -341,20 +336,10 @@ impl NativeRawStream {
         if core.write_now(data) {
             return true;
         }
-        core.queued.fetch_add(1, Ordering::SeqCst);
-        let sent = tx.try_send(RawCmd::Write(data.to_vec()));
-        if sent.is_err() {
-            core.queued.fetch_sub(1, Ordering::SeqCst);
-        }
-        match sent {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                core.blocked.store(true, Ordering::Release);
-                false
-            }
-            // the task is gone: its close is on the way
-            Err(mpsc::error::TrySendError::Closed(_)) => true,
-        }
+        // refused = wait for `drain`; a task that is gone has its close on the way
+        core.gate
+            .push(tx, data.len(), || RawCmd::Write(data.to_vec()))
+            != Pushed::Full
     }
 
     /// `rawStream.end()`: a UDX END after the queued writes.
@@ -462,7 +447,11 @@ impl RawCore {
 
     async fn write(&self, rx: &mut mpsc::Receiver<RawCmd>) -> std::result::Result<(), String> {
         while let Some(cmd) = rx.recv().await {
-            if self.blocked.swap(false, Ordering::AcqRel) {
+            let bytes = match &cmd {
+                RawCmd::Write(v) => v.len(),
+                RawCmd::End => 0,
+            };
+            if self.gate.taken(bytes) {
                 self.emit(JsRawStreamEvent::Drain);
             }
             match cmd {
@@ -476,7 +465,7 @@ impl RawCore {
                         .map_err(|e| e.to_string())?;
                         rest = &rest[n..];
                     }
-                    self.queued.fetch_sub(1, Ordering::SeqCst);
+                    self.gate.done();
                 }
                 RawCmd::End => {
                     std::future::poll_fn(|cx| {

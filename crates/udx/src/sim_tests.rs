@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::stream::{MtuState, Stream, StreamEvent, MSS, MTU_BASE, MTU_MAX};
+use crate::stream::{
+    MtuState, Stream, StreamEvent, MSS, MTU_BASE, MTU_MAX, RWND_MAX, TX_BURST, WRITE_SLACK,
+};
 
 struct Link {
     /// arrival time (+ tiebreak) → datagram
@@ -636,4 +638,85 @@ fn idle_and_closed_streams_give_their_burst_buffers_back() {
             "a closed stream keeps {recv} receive bytes"
         );
     }
+}
+
+/// A bulk writer is held to libudx's bound, the send window plus `UDX_HIGH_WATERMARK`
+/// (before: 4 MiB not yet sent on top of the window, twice what libudx keeps), and one
+/// window opening queues at most one burst of datagrams at a time.
+#[test]
+fn a_bulk_sender_buffers_the_window_plus_the_slack() {
+    // ~115 MB/s, 20 ms one way: the bandwidth-delay product exceeds the 4 MiB receive window
+    let mut sim = Sim::new(100_000.0, Duration::from_millis(20), 0, 0);
+    let total = 16 << 20;
+    sim.a_total = total;
+    // the reader stalls first: its window update then opens the whole window at once
+    sim.b_reading = false;
+    sim.run_until(sim.t0 + Duration::from_secs(2));
+    sim.b_reading = true;
+    let (mut max_queued, mut max_out) = (0, 0);
+    for _ in 0..5_000_000 {
+        if sim.done() {
+            break;
+        }
+        let now = sim.now;
+        sim.a.pump_writes(total, now);
+        max_queued = max_queued.max(sim.a.s.queued_bytes());
+        max_out = max_out.max(sim.a.s.transmit_queue_bytes());
+        sim.step();
+    }
+    assert!(sim.done());
+    assert_eq!(sim.b.read, total);
+    let rwnd = RWND_MAX as usize;
+    // one 64 KiB write may cross the bound
+    assert!(
+        max_queued <= rwnd + WRITE_SLACK + 65536,
+        "sender buffered {max_queued} bytes"
+    );
+    assert!(
+        max_queued >= rwnd,
+        "the window was filled ({max_queued} bytes)"
+    );
+    assert!(
+        max_out <= TX_BURST + MTU_MAX as usize,
+        "{max_out} bytes of datagrams queued at once"
+    );
+}
+
+/// The window can shrink under a writer whose last write was taken; one that then finds the
+/// stream blocked and waits (`wait_writable`, as the socket's `poll_write` does) is sent the
+/// `Drain` a refused write gets (when `poll_write` only looked, a bulk transfer sometimes
+/// stalled: nothing woke it).
+#[test]
+fn a_writer_blocked_by_a_shrinking_window_gets_a_drain() {
+    use crate::header::Header;
+    let now = Instant::now();
+    let mut a = Stream::new_at(1, now);
+    a.connect(2, now);
+    // taken: under the slack plus the initial window
+    assert!(a.write(&vec![7u8; WRITE_SLACK + 4 * 1024], now));
+    assert!(!a.is_write_blocked());
+    // the peer's window closes (an ACK of nothing with a zero window)
+    let mut ack = Vec::new();
+    Header {
+        remote_id: 1,
+        rwnd: 0,
+        ..Header::default()
+    }
+    .write(&mut ack);
+    a.handle_datagram(&ack, now);
+    assert!(a.wait_writable(), "blocked by the closed window");
+    // it opens again
+    let mut ack = Vec::new();
+    Header {
+        remote_id: 1,
+        rwnd: RWND_MAX,
+        ..Header::default()
+    }
+    .write(&mut ack);
+    a.handle_datagram(&ack, now);
+    let mut drained = false;
+    while let Some(ev) = a.poll_event() {
+        drained |= ev == StreamEvent::Drain;
+    }
+    assert!(drained, "the waiting writer is told");
 }

@@ -25,6 +25,11 @@ impl TxQueue {
         self.buf.capacity() + self.lens.capacity() * 2
     }
 
+    /// Bytes of the queued datagrams.
+    pub fn bytes(&self) -> usize {
+        self.buf.len() - self.head_off
+    }
+
     pub fn len(&self) -> usize {
         self.lens.len() - self.head
     }

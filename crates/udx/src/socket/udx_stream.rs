@@ -217,7 +217,7 @@ impl AsyncWrite for UdxStream {
                 g.error.unwrap_or(UdxError::Destroyed),
             )));
         }
-        if g.stream.is_write_blocked() {
+        if g.stream.wait_writable() {
             g.write_waker = Some(cx.waker().clone());
             return Poll::Pending;
         }

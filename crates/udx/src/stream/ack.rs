@@ -35,6 +35,7 @@ impl Stream {
             };
             if p.sacked {
                 self.sacked = self.sacked.saturating_sub(1);
+                self.sacked_bytes = self.sacked_bytes.saturating_sub(p.len as usize);
             } else {
                 if p.transmissions == 1 {
                     rtt_from = Some(p.sent_at);
@@ -85,9 +86,10 @@ impl Stream {
                     if !p.sacked {
                         p.sacked = true;
                         let (sent_at, tx, rate) = (p.sent_at, p.transmissions, p.rate);
-                        let probe = p.probe;
+                        let (probe, len) = (p.probe, p.len as usize);
                         self.mtu_on_acked(probe);
                         self.sacked += 1;
+                        self.sacked_bytes += len;
                         acked_sacked += 1;
                         sacked_any = true;
                         self.rate.on_delivered(&rate, sent_at);

@@ -76,6 +76,10 @@ impl Stream {
             if !self.window_open() {
                 break;
             }
+            if self.out.bytes() >= super::TX_BURST {
+                self.fill_more = true;
+                break;
+            }
             if !self.pacer.ready(now) {
                 self.pacing_deadline = Some(self.pacer.next_send_time(now));
                 break;
