@@ -8,7 +8,7 @@ const SERVED_TIMEOUT = 5_000
 
 /**
  * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool),
- * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs (see peer.js).
+ * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs and connections (see peer.js).
  */
 async function runCell (rig, opts) {
   const bytes = opts.bytes || 1024 * 1024
@@ -35,15 +35,22 @@ async function runCell (rig, opts) {
     const listening = await server.waitFor('listening', BOOT_TIMEOUT)
     const cOpts = { ...base, impl: opts.clientImpl, role: 'client', remoteKey: listening.publicKey }
     if (opts.upgradeWaitMs) cOpts.upgradeWaitMs = opts.upgradeWaitMs
+    if (opts.connections) cOpts.connections = opts.connections
     if (opts.relayThrough) {
       if (!rig.relay) throw new Error('relayThrough needs a rig with a relay')
       cOpts.relayThrough = rig.relay.publicKey
     }
     client = rig.start(cs.peer, 'peer.js', [JSON.stringify(cOpts)], `client(${opts.clientImpl},${opts.clientKind})`)
     const boot = await client.waitFor('bootstrapped', BOOT_TIMEOUT)
-    const res = await client.waitFor('result', timeoutMs + 10_000)
+    const res = await client.waitFor('result', timeoutMs * (opts.connections || 1) + 10_000)
     let served = null
     if (res.connected) served = await server.waitFor('served', SERVED_TIMEOUT).catch(() => null)
+    if (res.more && res.more.length) {
+      // the other connections' server sides, in the order they closed
+      await waitServed(server, 1 + res.more.filter((m) => m.connected).length)
+      record.more = res.more
+      record.serverMore = server.all('served').slice(1)
+    }
     Object.assign(record, {
       connected: res.connected,
       error: res.error,
@@ -73,6 +80,11 @@ async function runCell (rig, opts) {
     await Promise.all([server.stop(), client ? client.stop() : null])
   }
   return record
+}
+
+async function waitServed (server, n) {
+  const end = Date.now() + SERVED_TIMEOUT
+  while (server.all('served').length < n && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
 // relayed if either side says so; holepunched if either side punched; else the client's view

@@ -7,7 +7,9 @@
 //   one {"event":"result",...} line: connected, error code, openMs, echoMs, path, echoOk.
 // Options (JSON): impl js|rs, role, bootstrap ["h:p"], remoteKey hex, relayThrough hex|null,
 // relayHost (to recognise relayed streams), bytes, timeoutMs, upgradeWaitMs (client: after open, wait
-// up to this long for a relayed stream to move to a direct path before the echo).
+// up to this long for a relayed stream to move to a direct path before the echo), connections (client:
+// how many connections to open, one after the other opened; the result line describes the first,
+// its `more` array the others: a RANDOM-NAT punch budget of one per 20 s makes the later ones wait).
 const crypto = require('crypto')
 const path = require('path')
 const { emit } = require('./jsonl')
@@ -94,6 +96,27 @@ function leftRelay (socket, limit) {
 }
 
 async function client () {
+  const n = opts.connections || 1
+  const results = []
+  const pending = []
+  for (let i = 0; i < n; i++) {
+    // each connection starts once the previous one opened (or failed to)
+    const opened = deferred()
+    pending.push(connectOnce(opened.resolve).then((r) => { results[i] = r }))
+    await opened.promise
+  }
+  await Promise.all(pending)
+  const [first, ...more] = results
+  emit({ ...first, more, self: self() })
+}
+
+function deferred () {
+  let resolve
+  const promise = new Promise((_resolve) => { resolve = _resolve })
+  return { promise, resolve }
+}
+
+async function connectOnce (onOpenOrFail) {
   const seen = {}
   const data = crypto.randomBytes(opts.bytes)
   const track = tracker(opts.impl, dht, 'client', opts.relayHost)
@@ -110,6 +133,7 @@ async function client () {
       socket.once('error', reject)
       socket.once('close', () => reject(new Error('closed before open')))
     })
+    onOpenOrFail()
     result.connected = true
     result.openMs = Math.round(ms())
     Object.assign(result, track(socket))
@@ -125,14 +149,14 @@ async function client () {
     result.bytesEchoed = back.byteLength
     result.echoOk = back.byteLength === data.byteLength && back.equals(data)
   } catch (err) {
+    onOpenOrFail()
     result.error = err.code || err.message
     if (result.openMs === null) result.failMs = Math.round(ms())
   } finally {
     clearTimeout(timer)
   }
-  result.self = self()
-  emit(result)
   socket.destroy()
+  return result
 }
 
 async function main () {

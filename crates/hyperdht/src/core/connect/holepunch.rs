@@ -38,6 +38,10 @@ const UNKNOWN_REMOTE_PAUSE: Duration = Duration::from_secs(1);
 const PUNCH_WAIT: Duration = Duration::from_secs(12);
 /// The same for a RANDOM-NAT punch (1750 probes 20 ms apart, plus the birthday burst).
 const RANDOM_PUNCH_WAIT: Duration = Duration::from_secs(40);
+/// `tryLater`: a relayed connect whose random punch found no budget (ours, or the server's
+/// TRY_LATER) asks again after 10 s plus up to 10 s of jitter.
+const TRY_LATER: Duration = Duration::from_secs(10);
+const TRY_LATER_JITTER_MS: u64 = 10_000;
 
 /// A PEER_HOLEPUNCH request in flight.
 #[derive(Debug, Clone, Copy)]
@@ -68,12 +72,23 @@ enum HpStep {
     ProbeAnalyze { reply: RoundReply, retry: bool },
     /// the app's `holepunch(...)` veto was asked
     Veto { token: Option<[u8; 32]> },
-    /// `roundPunch`: we told the server we punch
-    Punch { sent: Sent },
+    /// `roundPunch`: we told the server we punch (`remote_token` again if it says try later)
+    Punch {
+        sent: Sent,
+        remote_token: Option<[u8; 32]>,
+    },
     /// `abort`: the server is told (best effort), then the connect fails with `err`
     Abort { seq: u32, err: ConnectError },
     /// both sides punch: waiting for a probe
     Wait { until: Instant },
+    /// `tryLater`: relayed, a random punch waits for the budget (ours or the server's), then
+    /// a delayed `roundPunch`
+    Later {
+        until: Instant,
+        remote_token: Option<[u8; 32]>,
+        /// the round that told the server we wait (its reply verifies the server's address)
+        told: Option<Sent>,
+    },
 }
 
 pub(crate) struct Holepunch {
@@ -273,10 +288,32 @@ impl Holepunch {
                     Err(e) => self.fail(e, ctx),
                 }
             }
-            HpStep::Punch { sent } if sent.seq == seq => {
-                let sent = *sent;
+            HpStep::Punch { sent, remote_token } if sent.seq == seq => {
+                let (sent, remote_token) = (*sent, *remote_token);
                 match self.read_update(sent, result, ctx) {
                     Ok(_) => self.punched(ctx),
+                    // the server's random-punch budget is spent; relayed, we ask again later
+                    Err(ConnectError::RemoteAborted(code))
+                        if code == PayloadError::TryLater.code() && base.relay.is_some() =>
+                    {
+                        self.later(remote_token, None, ctx)
+                    }
+                    Err(e) => self.fail(e, ctx),
+                }
+            }
+            // the server heard we wait: its reply updates our view of it (a failed one fails
+            // the punch, as upstream's awaited `updateHolepunch` throws)
+            HpStep::Later {
+                told: Some(sent), ..
+            } if sent.seq == seq => {
+                let sent = *sent;
+                match self.read_update(sent, result, ctx) {
+                    Ok(_) => {
+                        if let HpStep::Later { told, .. } = &mut self.step {
+                            *told = None;
+                        }
+                        Step::Stay
+                    }
                     Err(e) => self.fail(e, ctx),
                 }
             }
@@ -374,7 +411,7 @@ impl Holepunch {
             self.step = HpStep::Veto { token: reply.token };
             return Step::Stay;
         }
-        self.punch_round(base, reply.token, ctx)
+        self.punch_round(base, reply.token, false, ctx)
     }
 
     /// The app's veto answered.
@@ -391,14 +428,16 @@ impl Holepunch {
             // 'Client aborted holepunch'
             return self.abort(base, ConnectError::HolepunchAborted, ctx);
         }
-        self.punch_round(base, token, ctx)
+        self.punch_round(base, token, false, ctx)
     }
 
-    /// `roundPunch`: freeze our NAT verdict and tell the server we punch.
+    /// `roundPunch`: freeze our NAT verdict and tell the server we punch. `delayed` (a retry
+    /// after `tryLater`) goes through the server's chosen relay, without a token.
     fn punch_round(
         &mut self,
         base: &mut Base,
         remote_token: Option<[u8; 32]>,
+        delayed: bool,
         ctx: &mut Ctx<'_>,
     ) -> Step {
         let Some(p) = ctx.punchers.get_mut(self.puncher) else {
@@ -406,27 +445,65 @@ impl Holepunch {
         };
         p.nat.freeze();
         let (local, addresses) = p.local();
-        // a random punch waits for the node's budget (one at a time, 20 s apart); with no
-        // relay to fall back on (`c.relayToken`) the connect gives up
+        // a random punch waits for the node's budget (one at a time, 20 s apart): with no relay
+        // to fall back on (`c.relayToken`) the connect gives up, a relayed one tries later and
+        // first tells the server where it stands (not punching)
         let random = local >= Firewall::Random || p.remote_firewall() >= Firewall::Random;
         if random && !ctx.punchers.random_budget().allows(ctx.now) {
-            return self.abort(base, ConnectError::HolepunchAborted, ctx);
+            if base.relay.is_none() {
+                return self.abort(base, ConnectError::HolepunchAborted, ctx);
+            }
+            if !delayed {
+                let payload = HolepunchPayload {
+                    firewall: local.code(),
+                    round: self.next_round(),
+                    addresses,
+                    token: Some(self.payload.token(&self.server_address)),
+                    remote_token,
+                    ..HolepunchPayload::default()
+                };
+                let (to, relay) = (self.server_address, self.relay);
+                let told = self.update(base, to, relay, payload, ctx);
+                return self.later(remote_token, Some(told), ctx);
+            }
+            return self.later(remote_token, None, ctx);
         }
         self.random = random;
-        let token = self.payload.token(&self.server_address);
+        let (to, relay, token) = if delayed {
+            let r = self.server_relay;
+            (r.peer_address, r.relay_address, None)
+        } else {
+            let token = self.payload.token(&self.server_address);
+            (self.server_address, self.relay, Some(token))
+        };
         let round = self.next_round();
         let payload = HolepunchPayload {
             firewall: local.code(),
             round,
             punching: true,
             addresses,
-            token: Some(token),
+            token,
             remote_token,
             ..HolepunchPayload::default()
         };
-        let (to, relay) = (self.server_address, self.relay);
         let sent = self.update(base, to, relay, payload, ctx);
-        self.step = HpStep::Punch { sent };
+        self.step = HpStep::Punch { sent, remote_token };
+        Step::Stay
+    }
+
+    /// `await tryLater(c)`: sleep 10-20 s, then a delayed `roundPunch`.
+    fn later(
+        &mut self,
+        remote_token: Option<[u8; 32]>,
+        told: Option<Sent>,
+        ctx: &mut Ctx<'_>,
+    ) -> Step {
+        let jitter = Duration::from_millis(rand::random::<u64>() % (TRY_LATER_JITTER_MS + 1));
+        self.step = HpStep::Later {
+            until: ctx.now + TRY_LATER + jitter,
+            remote_token,
+            told,
+        };
         Step::Stay
     }
 
@@ -522,7 +599,9 @@ impl Holepunch {
 
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self.step {
-            HpStep::ProbePause { until, .. } | HpStep::Wait { until } => Some(until),
+            HpStep::ProbePause { until, .. }
+            | HpStep::Wait { until }
+            | HpStep::Later { until, .. } => Some(until),
             _ => None,
         }
     }
@@ -537,6 +616,11 @@ impl Holepunch {
             HpStep::Wait { until } if until <= ctx.now => {
                 self.fail(ConnectError::HolepunchAborted, ctx)
             }
+            HpStep::Later {
+                until,
+                remote_token,
+                ..
+            } if until <= ctx.now => self.punch_round(base, remote_token, true, ctx),
             _ => Step::Stay,
         }
     }

@@ -95,6 +95,13 @@ pub(crate) struct SlotRelay {
     paired: bool,
 }
 
+impl Slot {
+    /// A blind relay carries (or will carry) this handshake's connection (`hs.relayToken`).
+    pub(crate) fn relayed(&self) -> bool {
+        self.relay.is_some()
+    }
+}
+
 /// A random non-zero UDX stream id.
 fn random_stream_id() -> u32 {
     loop {

@@ -58,6 +58,8 @@ pub(crate) struct SlotPunch {
     parked: Vec<Parked>,
     /// when the slot started punching (`PathInfo::punch_time`)
     started: std::time::Instant,
+    /// told the client to try later at least once (`hs.tryLaterCounted`)
+    try_later_counted: bool,
 }
 
 impl SlotPunch {
@@ -125,6 +127,7 @@ pub(crate) fn plan(
             unprobed,
             parked: Vec::new(),
             started: ctx.now,
+            try_later_counted: false,
         }
     };
     // same public host: maybe a LAN peer; keep a puncher ready but advertise the normal socket
@@ -284,7 +287,11 @@ impl Server {
     /// Moves the slot's parked rounds on as far as they can go now.
     pub(crate) fn advance_rounds(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) {
         let veto = self.config.holepunch_veto;
-        let Some(hp) = self.slot_of(key).and_then(|s| s.hp.as_mut()) else {
+        let Some(slot) = self.slot_of(key) else {
+            return;
+        };
+        let relayed = slot.relayed();
+        let Some(hp) = slot.hp.as_mut() else {
             return;
         };
         let mut i = 0;
@@ -345,13 +352,17 @@ impl Server {
                 i += 1;
                 continue;
             }
-            finish_round(hp, r, punching, ctx);
+            finish_round(hp, r, punching, relayed, ctx);
         }
     }
 
     /// The app's holepunch veto answered for the slot's oldest round waiting on it.
     pub(crate) fn veto_answer(&mut self, key: SlotKey, allowed: bool, ctx: &mut Ctx<'_>) {
-        let Some(hp) = self.slot_of(key).and_then(|s| s.hp.as_mut()) else {
+        let Some(slot) = self.slot_of(key) else {
+            return;
+        };
+        let relayed = slot.relayed();
+        let Some(hp) = slot.hp.as_mut() else {
             return;
         };
         let Some(i) = hp.parked.iter().position(|p| p.stage == Stage::Veto) else {
@@ -365,7 +376,7 @@ impl Server {
             abort(&r.req, hp, r.round, r.peer, ctx).apply(&r.req, ctx.node);
             return;
         }
-        finish_round(hp, r, true, ctx);
+        finish_round(hp, r, true, relayed, ctx);
     }
 }
 
@@ -378,9 +389,20 @@ pub(crate) fn holepunch_info(punchers: &Punchers, id: PuncherId) -> HolepunchInf
 }
 
 /// The end of `_onpeerholepunch`: punch if the client does, then answer with our NAT state.
-fn finish_round(hp: &mut SlotPunch, r: Parked, punch: bool, ctx: &mut Ctx<'_>) {
-    // a random punch waits for the node's budget (one at a time, 20 s apart); without a
-    // relay to fall back on the client is told to try later
+/// `relayed`: a blind relay carries the connection (`hs.relayToken`).
+fn finish_round(hp: &mut SlotPunch, r: Parked, punch: bool, relayed: bool, ctx: &mut Ctx<'_>) {
+    // the client punches and the veto agreed: the prepunch timer goes (`h.prepunching`), so a
+    // client told to try later finds the slot's puncher still there. Relayed, any round stops
+    // it (upstream: a punching one): a client waiting on its own random-punch budget says so
+    // in a round that does not punch and comes back 10-40 s later
+    if punch || relayed {
+        if let Some(p) = ctx.punchers.get_mut(hp.puncher) {
+            p.prepunch_deadline = None;
+        }
+    }
+    // a random punch waits for the node's budget (one at a time, 20 s apart): the client is
+    // told to try later, in an abort when there is no relay to fall back on, else in a normal
+    // reply (the handshake stays; the client's `tryLater` loop comes back)
     let random = ctx.punchers.get(hp.puncher).is_some_and(|p| {
         p.remote_firewall() >= Firewall::Random || p.local().0 >= Firewall::Random
     });
@@ -389,15 +411,25 @@ fn finish_round(hp: &mut SlotPunch, r: Parked, punch: bool, ctx: &mut Ctx<'_>) {
         .get(hp.puncher)
         .is_some_and(|p| p.is_punching());
     if punch && random && !punching && !ctx.punchers.random_budget().allows(ctx.now) {
-        ctx.stats.try_later(false);
-        let reply = abort_with(&r.req, hp, r.round, r.peer, PayloadError::TryLater, ctx);
-        reply.apply(&r.req, ctx.node);
+        ctx.stats.try_later(relayed && !hp.try_later_counted);
+        if !relayed {
+            let reply = abort_with(&r.req, hp, r.round, r.peer, PayloadError::TryLater, ctx);
+            reply.apply(&r.req, ctx.node);
+            return;
+        }
+        hp.try_later_counted = true;
+        reply_state(hp, r, PayloadError::TryLater, ctx);
         return;
     }
     if punch && !ctx.punchers.punch(hp.puncher, ctx.stats, ctx.now) {
         abort(&r.req, hp, r.round, r.peer, ctx).apply(&r.req, ctx.node);
         return;
     }
+    reply_state(hp, r, PayloadError::None, ctx);
+}
+
+/// Answers a round with our NAT state (and `error`: none, or TRY_LATER to a relayed client).
+fn reply_state(hp: &mut SlotPunch, r: Parked, error: PayloadError, ctx: &mut Ctx<'_>) {
     let Some(p) = ctx.punchers.get_mut(hp.puncher) else {
         return;
     };
@@ -406,7 +438,7 @@ fn finish_round(hp: &mut SlotPunch, r: Parked, punch: bool, ctx: &mut Ctx<'_>) {
         p.nat.freeze();
     }
     let reply = HolepunchPayload {
-        error: PayloadError::None.code(),
+        error: error.code(),
         firewall: local.code(),
         round: r.round,
         connected: p.is_connected(),
