@@ -310,6 +310,7 @@ export type JsConnectionEvent =
   | { type: 'lan-ping'; id: number; host: string; port: number }
   | { type: 'relay'; request: JsRelayRequest }
   | { type: 'relay-close'; id: number }
+  | { type: 'remote-changed' }
 
 /** What NoiseSecretStream users read once a connection is open. */
 export interface JsConnectionInfo {

@@ -554,8 +554,11 @@ interface RawStream extends Duplex<RawStreamEvents> {
   toJSON(): object
 }
 
-/** `conn.rawStream`: the UDX stream under an encrypted connection. */
-interface ConnectionRawStream {
+/**
+ * `conn.rawStream`: the UDX stream under an encrypted connection. Emits `remote-changed` when a
+ * relayed connection moved to its direct path (as udx-native's stream does after `changeRemote`).
+ */
+interface ConnectionRawStream extends EventEmitter {
   readonly remoteHost: string | null
   readonly remotePort: number
   readonly remoteFamily: number

@@ -148,11 +148,12 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
       })
     }
     // a relayed connection between a RANDOM-NAT side and a CONSISTENT one keeps punching and
-    // moves to the direct path: both ends' streams leave the relay, then 1 MiB echoes byte-exact
-    // on the new path. The Rust side behind the RANDOM NAT, server or client, moves its live UDX
-    // stream onto the birthday socket the punch got through (upstream: changeRemote onto that
-    // pool socket), against Rust and JS peers; every relay stays until the packets sent
-    // through it before the switch arrived (libudx retransmits them that way).
+    // moves to the direct path: both ends' streams leave the relay (and their `rawStream` emits
+    // `remote-changed` once), then 1 MiB echoes byte-exact on the new path. The Rust side behind
+    // the RANDOM NAT, server or client, moves its live UDX stream onto the birthday socket the
+    // punch got through (upstream: changeRemote onto that pool socket), against Rust and JS
+    // peers; every relay stays until the packets sent through it before the switch arrived
+    // (libudx retransmits them that way).
     for (const [clientImpl, serverImpl, clientKind, serverKind] of [
       ['rs', 'rs', 'consistent', 'random'],
       ['rs', 'rs', 'random', 'consistent'],
@@ -176,6 +177,8 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
         assert.notStrictEqual(r.upgradeMs, null, 'the client left the relay: ' + summary)
         assert.notStrictEqual(r.clientRemoteAfter.host, rig.relay.host, summary)
         assert.ok(r.serverRemoteAtEnd && r.serverRemoteAtEnd.host !== rig.relay.host, 'the server left the relay: ' + summary)
+        // udx-native's `remote-changed` on `rawStream`, once per end (JS<->JS on this rig: once each)
+        assert.deepStrictEqual([r.clientRemoteChanged, r.serverRemoteChanged], [1, 1], 'rawStream remote-changed: ' + summary)
         assert.strictEqual(r.echoOk, true, summary)
         assert.strictEqual(r.bytesEchoed, MiB, summary)
       })

@@ -14,6 +14,7 @@
 // (`open`, `data`, `end`, `drain`, `close`, and a dial's `holepunch-veto` / `lan-ping` questions)
 // arrive at `_onevent`. Writes are queued in Rust (bounded) and `drain` releases a held write.
 const { RelayPairings } = require('./relay')
+const { EventEmitter } = require('events')
 const { Duplex, Writable } = require('streamx')
 const errors = require('./errors')
 const { ReadFlow, READ_HWM } = require('./read-flow')
@@ -92,6 +93,7 @@ class Connection extends Duplex {
       case 'lan-ping': return this._onlanping(ev.id, ev.host, ev.port)
       case 'relay': return this._relayPairings().pair(ev.request)
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
+      case 'remote-changed': return this.rawStream !== null && this.rawStream.emit('remote-changed')
     }
   }
 
@@ -312,9 +314,14 @@ class Connection extends Duplex {
   }
 }
 
-/** What NoiseSecretStream users read from `rawStream` (a UDX stream in hyperdht). */
-class RawStreamInfo {
+/**
+ * What NoiseSecretStream users read from `rawStream` (a UDX stream in hyperdht): an
+ * EventEmitter like udx-native's stream, emitting `remote-changed` when a relayed connection
+ * moved to its direct path (once the peer acknowledged what went through the relay).
+ */
+class RawStreamInfo extends EventEmitter {
   constructor (conn, info) {
+    super()
     this._conn = conn
     // where the stream's datagrams went last seen: live while open (a relayed connection shows
     // the relay, then the peer once it upgraded, like udx-native after changeRemote), the last

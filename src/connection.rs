@@ -85,6 +85,9 @@ pub enum JsConnectionEvent {
     Relay { request: JsRelayRequest },
     /// the relay connection of pairing `id` is no longer needed: end it
     RelayClose { id: u32 },
+    /// the stream moved to another path (a relay upgrade) and the peer acknowledged what went
+    /// the old way (udx-native's `remote-changed` on `rawStream`)
+    RemoteChanged,
 }
 
 pub(crate) type Conns = Arc<Live<ConnCore>>;
@@ -942,11 +945,21 @@ async fn run(
         }
         Err(DESTROYED.to_string())
     };
-    tokio::pin!(reader, writer);
+    let stream_ref = lock_stream(&io.stream).get_ref().downgrade();
+    let remote_changes = async {
+        let mut seen = 0;
+        while let Some(n) = stream_ref.remote_changed(seen).await {
+            seen = n;
+            core.emit(JsConnectionEvent::RemoteChanged);
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(reader, writer, remote_changes);
     // clean close once the peer ended and we ended; the first error wins
     let (mut read_done, mut write_done) = (false, false);
     while !(read_done && write_done) {
         tokio::select! {
+            _ = &mut remote_changes => {}
             r = &mut reader, if !read_done => {
                 r?;
                 read_done = true;

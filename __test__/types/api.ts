@@ -401,6 +401,7 @@ async function connections (dht: DHT): Promise<void> {
     expectType<boolean>()(raw.connected)
     expectType<DHT.DHTSocket | null>()(raw.socket)
     expectType<boolean>()(raw.toJSON().connected)
+    raw.on('remote-changed', () => {})
   }
   socket.setKeepAlive(5000)
   socket.sendKeepAlive()

@@ -69,6 +69,8 @@ async function runCell (rig, opts) {
       upgradeMs: res.upgradeMs,
       clientRemoteAfter: res.remoteAfter,
       serverRemoteAtEnd: served ? served.remoteAtEnd : null,
+      clientRemoteChanged: res.remoteChanged,
+      serverRemoteChanged: served ? served.remoteChanged : null,
       clientSelf: res.self,
       serverSelf: listening.self,
       clientBootMs: boot.ms

@@ -44,13 +44,17 @@ async function server () {
   const srv = dht.createServer({ holepunch: vetoRecorder(seen) }, (socket) => {
     let bytes = 0
     let info = null
+    let remoteChanged = 0
     const done = (err) => {
       if (!info) info = track(socket)
       const raw = socket.rawStream || {}
       const remoteAtEnd = { host: raw.remoteHost || null, port: raw.remotePort || 0 }
-      emit({ event: 'served', ...info, remoteAtEnd, bytes, error: err ? err.code || err.message : null, seen, self: self() })
+      emit({ event: 'served', ...info, remoteAtEnd, remoteChanged, bytes, error: err ? err.code || err.message : null, seen, self: self() })
     }
-    socket.on('open', () => { info = track(socket) })
+    socket.on('open', () => {
+      info = track(socket)
+      socket.rawStream.on('remote-changed', () => { remoteChanged++ })
+    })
     socket.on('data', (d) => { bytes += d.byteLength; socket.write(d) })
     socket.on('end', () => socket.end())
     socket.on('error', done)
@@ -134,6 +138,8 @@ async function connectOnce (onOpenOrFail) {
       socket.once('close', () => reject(new Error('closed before open')))
     })
     onOpenOrFail()
+    result.remoteChanged = 0
+    socket.rawStream.on('remote-changed', () => { result.remoteChanged++ })
     result.connected = true
     result.openMs = Math.round(ms())
     Object.assign(result, track(socket))

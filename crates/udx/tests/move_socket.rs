@@ -64,6 +64,11 @@ async fn a_stream_moves_to_another_socket_mid_transfer() {
         .unwrap();
     got_s.extend(got);
     p.change_remote(1, b.local_addr().unwrap());
+    // udx-native's `remote-changed`: once the peer acknowledged what went the old way
+    let changed = {
+        let r = p.downgrade();
+        tokio::spawn(async move { r.remote_changed(0).await })
+    };
 
     // second half each way, then both ends close cleanly on b
     let (o2, b2) = (out[half..].to_vec(), back[half + q..].to_vec());
@@ -89,6 +94,8 @@ async fn a_stream_moves_to_another_socket_mid_transfer() {
     assert!(got_p == out, "peer received {} bytes", got_p.len());
     assert_eq!(tokio::time::timeout(T, s.closed()).await.unwrap(), None);
     assert_eq!(tokio::time::timeout(T, p.closed()).await.unwrap(), None);
+    let changed = tokio::time::timeout(T, changed).await.unwrap().unwrap();
+    assert_eq!(changed, Some(1), "one remote change, reported");
     for x in [a, b, peer] {
         x.close();
     }

@@ -53,9 +53,30 @@ impl UdxStreamRef {
     }
 }
 
+impl UdxStreamRef {
+    /// udx-native's `remote-changed`: resolves with the number of remote changes so far once it
+    /// exceeds `seen` and the peer acknowledged everything we sent before the latest (libudx's
+    /// `on_remote_changed`); `None` once the stream closed or is gone.
+    pub async fn remote_changed(&self, seen: u64) -> Option<u64> {
+        std::future::poll_fn(|cx| {
+            let Some(s) = self.0.upgrade() else {
+                return Poll::Ready(None);
+            };
+            let mut g = lock(&s);
+            let done = poll_state(&mut g, cx, |g| {
+                g.ext.remote_changes > seen
+                    && g.ext.change_seq.is_none_or(|c| g.stream.acked_before(c))
+            });
+            done.map(|ok| ok.then_some(g.ext.remote_changes))
+        })
+        .await
+    }
+}
+
 /// `changeRemote`: new packets go to `remote_id` at `addr`.
 pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) {
     g.ext.change_seq = Some(g.stream.next_seq());
+    g.ext.remote_changes += 1;
     g.stream.change_remote(remote_id);
     g.stream.set_ipv6(addr.is_ipv6());
     g.remote = Some(addr);

@@ -47,6 +47,8 @@ pub(crate) struct Extras {
     pub change_seq: Option<u32>,
     /// since then, the lowest sequence number heard from the new remote
     pub new_path_seq: Option<u32>,
+    /// how many times the remote changed (`changeRemote` calls)
+    pub remote_changes: u64,
 }
 
 /// A datagram to forward (relaying): the rewritten bytes, where to, and the destination

@@ -336,6 +336,11 @@ impl Stream {
         self.seq
     }
 
+    /// The peer acknowledged everything we sent before sequence number `seq`.
+    pub fn acked_before(&self, seq: u32) -> bool {
+        crate::header::seq_le(seq, self.remote_acked)
+    }
+
     /// After a remote change at `change_seq` (our next sequence number then), the peer's first
     /// datagram on the new path carrying `new_path_seq`: true once the peer acknowledged
     /// everything we sent before the change and we received everything it sent before
