@@ -63,6 +63,13 @@ impl UdxStreamRef {
                 return Poll::Ready(None);
             };
             let mut g = lock(&s);
+            if g.ext.remote_changes <= seen && !g.closed {
+                // no change to report: only the next one wakes us
+                g.ext.change_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            // a change is pending until the peer acknowledged what went the old way: its
+            // ACKs wake us meanwhile
             let done = poll_state(&mut g, cx, |g| {
                 g.ext.remote_changes > seen
                     && g.ext.change_seq.is_none_or(|c| g.stream.acked_before(c))
@@ -77,6 +84,9 @@ impl UdxStreamRef {
 pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAddr) {
     g.ext.change_seq = Some(g.stream.next_seq());
     g.ext.remote_changes += 1;
+    if let Some(w) = g.ext.change_waker.take() {
+        w.wake();
+    }
     g.stream.change_remote(remote_id);
     g.stream.set_ipv6(addr.is_ipv6());
     g.remote = Some(addr);

@@ -49,6 +49,9 @@ pub(crate) struct Extras {
     pub new_path_seq: Option<u32>,
     /// how many times the remote changed (`changeRemote` calls)
     pub remote_changes: u64,
+    /// a `remote_changed` waiter with nothing pending: woken by the next change only (the
+    /// stream's state wakers fire on every datagram, a task wake per message on an idle path)
+    pub change_waker: Option<std::task::Waker>,
 }
 
 /// A datagram to forward (relaying): the rewritten bytes, where to, and the destination
