@@ -51,9 +51,7 @@ impl UdxStreamRef {
         })
         .await
     }
-}
 
-impl UdxStreamRef {
     /// udx-native's `remote-changed`: resolves with the number of remote changes so far once it
     /// exceeds `seen` and the peer acknowledged everything we sent before the latest (libudx's
     /// `on_remote_changed`); `None` once the stream closed or is gone.

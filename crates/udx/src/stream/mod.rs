@@ -329,8 +329,6 @@ impl Stream {
         self.sbuf.len().saturating_sub(self.sacked_bytes) >= WRITE_SLACK + window
     }
 
-    /// Bytes the application holds outside the stream (lowers the advertised window on top of
-    /// what [`Stream::readable_bytes`] holds).
     /// Our next sequence number.
     pub fn next_seq(&self) -> u32 {
         self.seq
@@ -346,10 +344,11 @@ impl Stream {
     /// everything we sent before the change and we received everything it sent before
     /// `new_path_seq` — no datagram of either side needs the old path any more.
     pub fn old_path_done(&self, change_seq: u32, new_path_seq: u32) -> bool {
-        crate::header::seq_le(change_seq, self.remote_acked)
-            && crate::header::seq_le(new_path_seq, self.ack)
+        self.acked_before(change_seq) && crate::header::seq_le(new_path_seq, self.ack)
     }
 
+    /// Bytes the application holds outside the stream (lowers the advertised window on top of
+    /// what [`Stream::readable_bytes`] holds).
     pub fn set_recv_buffered(&mut self, n: usize) {
         self.recv_buffered = n;
         self.check_window_update();

@@ -616,8 +616,6 @@ impl Server {
         }
     }
 
-    /// The client reached the slot's relayed stream directly (`hs.onsocket` from the stream
-    /// firewall): the stream moves there, the puncher is done.
     /// The relayed slot's client reached us on pool socket `socket` (a birthday punch got
     /// through): the socket leaves the slot's puncher for the connection's stream. False if it
     /// is not this slot's.
@@ -633,6 +631,8 @@ impl Server {
         ctx.punchers.take_pool_socket(hp.puncher, socket)
     }
 
+    /// The client reached the slot's relayed stream directly (`hs.onsocket` from the stream
+    /// firewall): the stream moves there, the puncher is done.
     pub(crate) fn relay_upgraded(&mut self, key: SlotKey, ctx: &mut Ctx<'_>) {
         let now = ctx.now;
         let Some(s) = self.slot_of(key) else { return };
