@@ -539,6 +539,60 @@ fn a_peer_ignoring_our_window_cannot_grow_the_receive_buffers() {
     assert!(s.recv_held_bytes() <= limit, "{} held", s.recv_held_bytes());
 }
 
+/// A libudx sender does not count SACKed bytes against our window, so under loss it fills our
+/// out-of-order buffer up to the bound. The retransmission of the missing packet in front
+/// must still be taken: it turns the whole buffer into readable bytes (before, it was
+/// dropped with the rest and the transfer stalled for good, ~1 in 15 runs of the lossy
+/// udx-native interop).
+#[test]
+fn the_packet_filling_the_hole_is_taken_with_the_out_of_order_buffer_full() {
+    use crate::header::{Header, DATA};
+    const WINDOW: u32 = 256 * 1024;
+    const LEN: usize = 1376;
+    let limit = WINDOW as usize + WINDOW as usize / 4 + 64 * 1024;
+    let now = Instant::now();
+    let data = |s: &mut Stream, seq: u32| {
+        let mut d = Vec::new();
+        let h = Header {
+            kind: DATA,
+            remote_id: s.local_id,
+            rwnd: crate::stream::RWND_MAX,
+            seq,
+            ..Header::default()
+        };
+        h.write(&mut d);
+        d.resize(d.len() + LEN, seq as u8);
+        s.handle_datagram(&d, now);
+    };
+    let mut s = Stream::new_at(1, now);
+    s.connect(2, now);
+    s.set_recv_window(WINDOW);
+    // seq 0 lost; the sender goes on until we drop
+    let mut seq = 1;
+    loop {
+        let held = s.recv_held_bytes();
+        data(&mut s, seq);
+        if s.recv_held_bytes() == held {
+            assert!(held + 2 * LEN > limit, "the buffer is full ({held})");
+            break;
+        }
+        seq += 1;
+    }
+    assert_eq!(s.readable_bytes(), 0);
+    data(&mut s, 0);
+    let delivered = s.readable_bytes();
+    assert_eq!(
+        delivered,
+        seq as usize * LEN,
+        "everything up to the drop is readable"
+    );
+    assert!(s.recv_held_bytes() <= limit + 64 * 1024);
+    // the reader drains; the packet we dropped is taken when retransmitted
+    s.consume(delivered);
+    data(&mut s, seq);
+    assert_eq!(s.readable_bytes(), LEN);
+}
+
 /// A stream connected to an address nobody proved to own (issue 14 #6, a server answering a
 /// spoofed handshake): while the peer is silent it sends at most its budget, however long its
 /// timers run; once the peer speaks, what was held back is delivered in full.

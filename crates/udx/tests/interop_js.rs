@@ -83,6 +83,24 @@ async fn lossy_proxy(
     }
 }
 
+/// Prints the stream's state whenever a few seconds pass without bytes written or read.
+async fn watch(stream: hyperdht_udx::UdxStreamRef, progress: Arc<[AtomicUsize; 2]>) {
+    let mut last = [usize::MAX; 2];
+    loop {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let now = [0, 1].map(|i| progress[i].load(Ordering::Relaxed));
+        if now == last {
+            eprintln!(
+                "stalled: written {} read {}: {}",
+                now[0],
+                now[1],
+                stream.debug_state().unwrap_or_default()
+            );
+        }
+        last = now;
+    }
+}
+
 /// Returns peer.js's result and, through the proxy, the largest datagram from (JS, Rust).
 async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) {
     let largest = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
@@ -125,6 +143,10 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
         let _ = tx.send(node_addr);
     }
     let mut stream = sock.connect(1, 2, proxy_rust.unwrap_or(node_addr));
+    // a stalled transfer prints both ends' state every few seconds (seen with --nocapture)
+    let progress = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let watchdog = tokio::spawn(watch(stream.downgrade(), progress.clone()));
+    let started = std::time::Instant::now();
     let (mut rd, mut wr) = tokio::io::split(&mut stream);
     let writer = async {
         let mut off = 0;
@@ -132,6 +154,7 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
             let n = (bytes - off).min(65536);
             wr.write_all(&pattern(off, n, 99)).await.unwrap();
             off += n;
+            progress[0].store(off, Ordering::Relaxed);
         }
         wr.shutdown().await.unwrap();
     };
@@ -145,6 +168,7 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
                 break;
             }
             total += n;
+            progress[1].store(total, Ordering::Relaxed);
             h.update(&buf[..n]);
         }
         (total, format!("{:x}", h.finalize()))
@@ -154,6 +178,12 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
     })
     .await
     .expect("transfer finished in time");
+    watchdog.abort();
+    eprintln!(
+        "transfer done in {:?}: {}",
+        started.elapsed(),
+        stream.downgrade().debug_state().unwrap_or_default()
+    );
     assert_eq!(total, bytes);
     assert_eq!(
         sha,

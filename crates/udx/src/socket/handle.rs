@@ -13,6 +13,20 @@ use super::{flush, lock, poll_state, wait_state, Inner, UdxSocket};
 pub struct UdxStreamRef(pub(super) Weak<Mutex<Inner>>);
 
 impl UdxStreamRef {
+    /// One line of the stream's protocol state, for diagnosing a stalled transfer.
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> Option<String> {
+        let s = self.0.upgrade()?;
+        let g = lock(&s);
+        Some(format!(
+            "{} eof={} closed={} write_waker={} read_waker={}",
+            g.stream.debug_state(),
+            g.eof,
+            g.closed,
+            g.write_waker.is_some(),
+            g.read_waker.is_some()
+        ))
+    }
     /// False once the stream closed or was dropped everywhere.
     pub fn is_open(&self) -> bool {
         self.0.upgrade().is_some_and(|s| !lock(&s).closed)

@@ -140,6 +140,8 @@ pub struct Stream {
     ooo: BTreeMap<u64, (u8, Vec<u8>)>,
     /// payload bytes in `ooo` plus [`recv::OOO_ENTRY_COST`] per packet
     ooo_bytes: usize,
+    /// DATA packets dropped past the receive bound ([`recv::window_slack`])
+    recv_dropped: u64,
     /// datagrams we may still send before the peer is heard from; `None` = verified
     unverified_budget: Option<usize>,
     unverified_dropped: u64,
@@ -214,6 +216,7 @@ impl Stream {
             ack64: 0,
             ooo: BTreeMap::new(),
             ooo_bytes: 0,
+            recv_dropped: 0,
             unverified_budget: None,
             unverified_dropped: 0,
             rbuf: VecDeque::new(),
@@ -327,6 +330,52 @@ impl Stream {
         let cwnd = (self.bbr.cwnd() as usize).saturating_mul(self.mss());
         let window = cwnd.min(self.send_rwnd as usize);
         self.sbuf.len().saturating_sub(self.sacked_bytes) >= WRITE_SLACK + window
+    }
+
+    /// One line of sender/receiver state for diagnosing a stalled transfer (tests print it).
+    pub fn debug_state(&self) -> String {
+        format!(
+            "seq={} remote_acked={} ack={} inflight={} sacked={}/{}B sbuf={} unsent={} out={} \
+             cwnd={} rwnd={} adv={} blocked={}/{} fill_more={} ca={:?} rto={:?} deadlines \
+             rto={:?} pto={:?} zwp={:?} pacing={:?} end_queued={} end_seq={:?} ended={}/{} \
+             rbuf={} ooo={}/{}B recv_buffered={} recv_dropped={} retransmits={} closed={}",
+            self.seq,
+            self.remote_acked,
+            self.ack,
+            self.inflight.len(),
+            self.sacked,
+            self.sacked_bytes,
+            self.sbuf.len(),
+            self.unsent_bytes(),
+            self.out.len(),
+            self.bbr.cwnd(),
+            self.send_rwnd,
+            self.advertised_rwnd,
+            self.write_blocked,
+            self.is_write_blocked(),
+            self.fill_more,
+            self.ca,
+            self.rto,
+            self.rto_deadline
+                .map(|d| d.saturating_duration_since(self.last_now)),
+            self.pto_deadline
+                .map(|d| d.saturating_duration_since(self.last_now)),
+            self.zwp_deadline
+                .map(|d| d.saturating_duration_since(self.last_now)),
+            self.pacing_deadline
+                .map(|d| d.saturating_duration_since(self.last_now)),
+            self.end_queued,
+            self.end_seq,
+            self.local_ended,
+            self.remote_ended,
+            self.rbuf.len(),
+            self.ooo.len(),
+            self.ooo_bytes,
+            self.recv_buffered,
+            self.recv_dropped,
+            self.retransmits,
+            self.closed,
+        )
     }
 
     /// Our next sequence number.

@@ -7,9 +7,18 @@
 //! past that is dropped unacknowledged, as TCP drops segments outside its window; an honest
 //! sender never gets there (its bytes in flight are bounded by our last advertisement) and
 //! retransmits once the reader drained. libudx has no such bound: its receiver keeps whatever
-//! arrives.
+//! arrives. The packet that fills the hole in front of the out-of-order buffer may go one
+//! datagram ([`HOLE_SLACK`]) past the bound.
 
 use super::{Stream, StreamEvent, MAX_OOO, MAX_SACK_BLOCKS};
+
+/// How far past the bound the packet at `ack` — the one that fills the hole in front of the
+/// out-of-order buffer — may take us: one datagram of any size. Without it a libudx sender
+/// deadlocked us: it does not count SACKed bytes against our window, so under loss it fills
+/// the out-of-order buffer past the bound, and the retransmission that would have turned all
+/// of it into readable bytes was dropped with the rest, forever (seen through the lossy
+/// proxy of `tests/interop_js.rs`, ~1 run in 15).
+pub(super) const HOLE_SLACK: usize = 64 * 1024;
 
 /// Bookkeeping charged per out-of-order packet besides its payload (map node + vector header).
 pub(super) const OOO_ENTRY_COST: usize = 64;
@@ -76,6 +85,7 @@ impl Stream {
         }
         if off == 0 && self.ooo.is_empty() {
             if !self.fits(payload.len()) {
+                self.recv_dropped += 1;
                 return; // past our window: dropped unacknowledged
             }
             // in-order fast path: straight into the read ring
@@ -85,7 +95,13 @@ impl Stream {
         let key = self.ack64 + off;
         if !self.ooo.contains_key(&key) {
             let cost = payload.len() + OOO_ENTRY_COST;
-            if !self.fits(cost) {
+            let fits = if off == 0 {
+                self.fits_hole(payload.len())
+            } else {
+                self.fits(cost)
+            };
+            if !fits {
+                self.recv_dropped += 1;
                 return;
             }
             self.ooo_bytes += cost;
@@ -109,6 +125,14 @@ impl Stream {
         extra == 0
             || self.recv_held_bytes() + extra
                 <= self.rwnd_max as usize + window_slack(self.rwnd_max)
+    }
+
+    /// [`Stream::fits`] for the packet at `ack` while out-of-order packets wait behind it:
+    /// [`HOLE_SLACK`] more, so the buffer behind it can always be delivered once the reader
+    /// drained what it can read (out-of-order packets only ever fill up to the bound).
+    fn fits_hole(&self, len: usize) -> bool {
+        self.recv_held_bytes() + len
+            <= self.rwnd_max as usize + window_slack(self.rwnd_max) + HOLE_SLACK
     }
 
     fn deliver(&mut self, kind: u8, data: &[u8]) {

@@ -44,6 +44,19 @@ stream.on('close', () => {
   sock.close()
 })
 
+// a stalled transfer prints this end's state every few seconds (the Rust test shows stderr)
+let last = -1
+const watchdog = setInterval(() => {
+  const now = received + off
+  if (now === last) {
+    console.error('peer.js stalled: ' + JSON.stringify({
+      received, written: off, writableNeedDrain: stream.writableNeedDrain, inflight: stream.inflight, cwnd: stream.cwnd, rtoCount: stream.rtoCount, retransmits: stream.retransmits, rtt: stream.rtt, mtu: stream.mtu, fastRecoveries: stream.fastRecoveries, bytesReceived: stream.bytesReceived, packetsReceived: stream.packetsReceived
+    }))
+  }
+  last = now
+}, 3000)
+watchdog.unref()
+
 const CH = 65536
 let off = 0
 function write () {
