@@ -770,6 +770,12 @@ export interface JsUdxInfo {
 /** Same keys as libsodium `crypto_sign_seed_keypair`; random when no seed is given. */
 export declare function keyPair(seed?: Uint8Array | undefined | null): JsKeyPair
 
+/**
+ * Native objects whose events still keep Node's event loop alive (test hook: after every DHT
+ * was destroyed this must reach 0, or Node never exits).
+ */
+export declare function liveEventSinks(): number
+
 /** `NS.MUTABLE_PUT ‖ hash(mutableSignable{seq, value})`. */
 export declare function mutableSignable(seq: number, value: Uint8Array): Buffer
 

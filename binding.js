@@ -845,5 +845,6 @@ module.exports.encodeAnnounce = nativeBinding.encodeAnnounce
 module.exports.encodeMutablePut = nativeBinding.encodeMutablePut
 module.exports.hash = nativeBinding.hash
 module.exports.keyPair = nativeBinding.keyPair
+module.exports.liveEventSinks = nativeBinding.liveEventSinks
 module.exports.mutableSignable = nativeBinding.mutableSignable
 module.exports.sign = nativeBinding.sign

@@ -99,11 +99,23 @@ class HyperDHT extends EventEmitter {
       maxPingDelay: u32(this._maxPingDelay)
     }
 
-    this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
+    // dht-rpc binds in the background: a port (or host) it cannot have rejects ready() and
+    // fullyBootstrapped() with udx-native's error (EADDRINUSE, ...), the constructor still returns
+    this._bindError = null
+    try {
+      this._native = new binding.NativeDht(native, (ev) => this._onevent(ev))
+    } catch (err) {
+      this._bindError = bindError(err)
+      if (!this._bindError) throw err
+      // an inert node in its place (loopback, nobody to bootstrap from, destroyed at once):
+      // every method then behaves as on a destroyed node, and none of its events reach us
+      this._native = new binding.NativeDht({ ...native, bootstrap: [], nodes: [], host: '127.0.0.1', port: 0, portRange: undefined, anyPort: true }, noop)
+      this._native.destroy(true).catch(noop)
+    }
     // the one UDP socket every UDX stream of this node lives on (rawStream.socket, io.serverSocket)
     this._socket = new DHTSocket(this)
     this._readyEmitted = false
-    this._bootstrapping = this._native.ready().then(() => {
+    this._bootstrapping = this._bindError ? Promise.reject(this._bindError) : this._native.ready().then(() => {
       // dht-rpc: `bootstrapped = true; emit('ready')`, then the bootstrap promise resolves;
       // the engine's 'ready' event and this promise travel separately, whichever comes first
       // emits it
@@ -948,6 +960,28 @@ class PluginOuterRequest {
 function relayAddressesArg (list) {
   if (!Array.isArray(list)) throw new TypeError('relayAddresses must be an array')
   return list.map(({ host, port }) => `${host}:${port}`)
+}
+
+/**
+ * The engine's "Could not bind: <reason> (os error N)" as the error udx-native's bind() throws
+ * (`code` and libuv's message), or null for any other error.
+ */
+function bindError (err) {
+  const m = /^Could not bind: .*?(?:\(os error (\d+)\))?$/.exec(err && err.message)
+  if (!m) return null
+  const [code, message] = BIND_ERRNOS[Number(m[1])] || ['EINVAL', 'invalid argument']
+  const e = new Error(message)
+  e.code = code
+  return e
+}
+
+// errno -> [code, libuv message] for what a UDP bind can fail with
+const BIND_ERRNOS = {
+  13: ['EACCES', 'permission denied'],
+  98: ['EADDRINUSE', 'address already in use'],
+  99: ['EADDRNOTAVAIL', 'address not available'],
+  22: ['EINVAL', 'invalid argument'],
+  97: ['EAFNOSUPPORT', 'address family not supported']
 }
 
 function noop () {}

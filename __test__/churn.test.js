@@ -5,7 +5,7 @@
 // CHURN_CYCLES overrides the cycle count (default 10,000).
 const test = require('node:test')
 const assert = require('node:assert')
-const { RS, bootstrapper, persistentNode, cleanup } = require('./helpers')
+const { RS, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 
 const CYCLES = Number(process.env.CHURN_CYCLES) || 10000
 
@@ -81,3 +81,5 @@ test(`${CYCLES} connect/destroy cycles (half with reusable sockets) leave every 
   assert.ok(grown < 48, `RSS grew ${grown.toFixed(1)} MiB over the last ${CYCLES - Math.floor(CYCLES / 5)} cycles`)
   await srv.close()
 })
+
+nothingKeepsNodeAlive(test)

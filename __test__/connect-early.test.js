@@ -8,7 +8,7 @@
 // Runs inside the loopback-only netns (npm test).
 const test = require('node:test')
 const assert = require('node:assert')
-const { RS, JS, bootstrapper, persistentNode, cleanup, echoServer } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, echoServer, nothingKeepsNodeAlive } = require('./helpers')
 
 const CLIENTS = 20
 // a connect that falls into the bug ends after 10 s (passive timeout); a good one takes well under
@@ -69,3 +69,5 @@ for (const [S, name] of [[JS, 'JS server'], [RS, 'Rust server']]) {
     assert.deepStrictEqual(outcomes, new Array(CLIENTS).fill('ok'), 'every early connect opens and echoes')
   })
 }
+
+nothingKeepsNodeAlive(test)

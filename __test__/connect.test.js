@@ -4,7 +4,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet, echoServer } = require('./helpers')
+const { RS, JS, mixedNet, echoServer, nothingKeepsNodeAlive } = require('./helpers')
 
 async function roundTrip (conn, bytes) {
   const data = Buffer.alloc(bytes)
@@ -226,3 +226,5 @@ for (const [S, name] of [[RS, 'Rust server'], [JS, 'JS server']]) {
     await Promise.race([all, timeout])
   })
 }
+
+nothingKeepsNodeAlive(test)

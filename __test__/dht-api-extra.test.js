@@ -9,7 +9,7 @@ const assert = require('node:assert')
 const dgram = require('dgram')
 const { spawnSync } = require('child_process')
 const peer = require('dht-rpc/lib/peer')
-const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 
 const BOTH = [['rs', RS], ['js', JS]]
 // a dht-rpc reply's fields
@@ -447,3 +447,5 @@ test('after destroy(): node views are empty, sessions and delayedPing fail like 
   await assert.rejects(s.ping({ host: '127.0.0.1', port: 1 }), (err) => err.code === 'NODE_DESTROYED')
   s.destroy()
 })
+
+nothingKeepsNodeAlive(test)

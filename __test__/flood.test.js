@@ -10,7 +10,7 @@ const dgram = require('dgram')
 const c = require('compact-encoding')
 const NoiseWrap = require('hyperdht/lib/noise-wrap')
 const jsMessages = require('hyperdht/lib/messages')
-const { RS, bootstrapper, persistentNode, cleanup, echoServer } = require('./helpers')
+const { RS, bootstrapper, persistentNode, cleanup, echoServer, nothingKeepsNodeAlive } = require('./helpers')
 
 const FROM_CLIENT = 0
 const FROM_RELAY = 2
@@ -143,3 +143,5 @@ test('a spoofed OPEN handshake makes the server send its victim at most a few da
   assert.ok(received <= 3 * N, `${received} datagrams to the victim for ${N} spoofed handshakes`)
   assert.ok(Date.now() - last >= 3000, 'the server went quiet')
 })
+
+nothingKeepsNodeAlive(test)

@@ -9,7 +9,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const SIZES = [1024, 65536 + 300, 200 * 1024, 17, 1024 * 1024, 65536 - 20, 70000]
 const RESPONSES = 240
@@ -105,3 +105,5 @@ for (const [S, C] of [[RS, JS], [JS, RS], [RS, RS], [JS, JS]]) {
     assert.strictEqual(got, RESPONSES)
   })
 }
+
+nothingKeepsNodeAlive(test)

@@ -7,7 +7,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const CONSISTENT = 2
 const PUNCH = { localConnection: false, fastOpen: false }
@@ -78,3 +78,5 @@ for (const [C, S, name] of [[RS, RS, 'Rust client -> Rust server'], [JS, RS, 'JS
     assert.ok(serverCalls.length > asked, 'server veto asked')
   })
 }
+
+nothingKeepsNodeAlive(test)

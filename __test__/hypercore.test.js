@@ -11,7 +11,7 @@ const path = require('path')
 const { once } = require('events')
 const Corestore = require('corestore')
 const Hyperswarm = require('hyperswarm')
-const { RS, JS, mixedNet, tmpDir } = require('./helpers')
+const { RS, JS, mixedNet, tmpDir, nothingKeepsNodeAlive } = require('./helpers')
 
 const SMALL = 4000
 const BIG = 256
@@ -86,3 +86,5 @@ for (const [W, R] of [[JS, JS], [JS, RS], [RS, JS], [RS, RS]]) {
     assert.strictEqual(reader.connections, 1, 'reader connections')
   })
 }
+
+nothingKeepsNodeAlive(test)

@@ -6,7 +6,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('node:events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const PAIRS = [[JS, JS, 'JS->JS'], [RS, RS, 'RS->RS'], [RS, JS, 'RS->JS'], [JS, RS, 'JS->RS']]
 
@@ -364,3 +364,5 @@ for (const C of [JS, RS]) {
     await srv.close()
   })
 }
+
+nothingKeepsNodeAlive(test)

@@ -6,7 +6,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('node:events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 async function pair (t, serverOpts, clientOpts, { lan = true } = {}) {
   const net = await mixedNet(t)
@@ -75,3 +75,5 @@ test('path: a JS client to a Rust server still gets a path on the server side', 
   const [conn] = await Promise.all([once(server, 'connection'), once(c.connect(server.publicKey, { localConnection: false }).on('error', () => {}), 'open')])
   assert.strictEqual(conn[0].path.type, 'holepunched')
 })
+
+nothingKeepsNodeAlive(test)

@@ -5,7 +5,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 test('pool: a second connect to the same key returns the pooled stream', async (t) => {
   const net = await mixedNet(t)
@@ -75,3 +75,5 @@ async function settled (pool, key, name) {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+nothingKeepsNodeAlive(test)

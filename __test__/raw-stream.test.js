@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert')
 const crypto = require('crypto')
 const { once } = require('events')
-const { RS, JS, kindOf, mixedNet } = require('./helpers')
+const { RS, JS, kindOf, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const PAIRS = [[RS, RS], [RS, JS], [JS, RS]]
 
@@ -279,3 +279,5 @@ test('rawStream.socket differs between two Rust nodes', { timeout: 30000 }, asyn
   assert.strictEqual(net.serverConn.rawStream.socket, net.a.io.serverSocket)
   assert.strictEqual(net.clientConn.rawStream.socket, net.b.io.serverSocket)
 })
+
+nothingKeepsNodeAlive(test)

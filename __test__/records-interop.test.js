@@ -2,7 +2,7 @@
 // Issue 3: records across the JS/Rust boundary, every direction (npm test runs this in a loopback netns).
 const test = require('node:test')
 const assert = require('node:assert')
-const { RS, JS, bootstrapper, persistentNode, cleanup } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 const Persistent = require('hyperdht/lib/persistent')
 const { COMMANDS } = require('hyperdht/lib/constants')
 
@@ -264,3 +264,5 @@ test('Rust DHT nodes route handshakes between a JS client and a JS server', asyn
   conn.end()
   conn.destroy()
 })
+
+nothingKeepsNodeAlive(test)

@@ -11,7 +11,7 @@ const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('node:events')
 const RelayServer = require('blind-relay').Server
-const { RS, JS, kindOf, mixedNet } = require('./helpers')
+const { RS, JS, kindOf, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const IMPL = { rs: RS, js: JS }
 
@@ -125,3 +125,5 @@ for (const kind of ['rs', 'js']) {
     assert.strictEqual(err.code, 'CHANNEL_CLOSED')
   })
 }
+
+nothingKeepsNodeAlive(test)

@@ -5,7 +5,7 @@ const assert = require('node:assert')
 const dgram = require('dgram')
 const { spawnSync } = require('child_process')
 const path = require('path')
-const { RS, bootstrapper, cleanup } = require('./helpers')
+const { RS, bootstrapper, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 
 test('random and truncated datagrams are dropped and counted; pings still answered', async (t) => {
   const nodes = []
@@ -168,3 +168,5 @@ test('operations in flight when the node is destroyed settle as in JS', async (t
   }
   assert.deepStrictEqual(outcomes.rs, outcomes.js)
 })
+
+nothingKeepsNodeAlive(test)

@@ -2,7 +2,7 @@
 // Issue 2: mixed JS/Rust dht-rpc networks (run via `npm test`, inside a loopback-only netns).
 const test = require('node:test')
 const assert = require('node:assert')
-const { RS, JS, bootstrapper, persistentNode, cleanup, addrKey } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, addrKey, nothingKeepsNodeAlive } = require('./helpers')
 
 test('a Rust bootstrapper serves JS nodes', async (t) => {
   const nodes = []
@@ -122,3 +122,5 @@ test('ping a dead address rejects, destroy is prompt', async (t) => {
   assert.ok(Date.now() - start < 2000)
   assert.strictEqual(addrKey({ host: 'a', port: 1 }), 'a:1')
 })
+
+nothingKeepsNodeAlive(test)

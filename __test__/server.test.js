@@ -5,7 +5,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 const NAME = (Impl) => (Impl === RS ? 'Rust' : 'JS')
 
@@ -276,3 +276,5 @@ test('listen: destroying the node while listen() announces resolves listen() and
     }
   }
 })
+
+nothingKeepsNodeAlive(test)

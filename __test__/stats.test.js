@@ -5,7 +5,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, bootstrapper, persistentNode, cleanup, echoServer } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, echoServer, nothingKeepsNodeAlive } = require('./helpers')
 
 /** A JS bootstrapper plus 3 JS and 3 Rust persistent nodes; `node(Impl, opts)` adds one. */
 async function net (t) {
@@ -340,3 +340,5 @@ test('metrics() is Prometheus text 0.0.4: parses, counters grow, records and byt
     for (const s of f.samples) assert.strictEqual(s.labels.node, 'a\\"b\\\\c', 'escaped const label')
   }
 })
+
+nothingKeepsNodeAlive(test)

@@ -3,7 +3,7 @@
 // into errors on the affected objects, never a silent hang.
 const test = require('node:test')
 const assert = require('node:assert')
-const { RS, bootstrapper, persistentNode, cleanup, echoServer } = require('./helpers')
+const { RS, bootstrapper, persistentNode, cleanup, echoServer, nothingKeepsNodeAlive } = require('./helpers')
 
 async function net (t) {
   const nodes = []
@@ -115,3 +115,5 @@ test('a panic in a raw stream\'s task closes it with EDRIVERFAILED', async (t) =
   assert.deepStrictEqual(await log, ['open', 'error:EDRIVERFAILED', 'close'])
   rb.destroy()
 })
+
+nothingKeepsNodeAlive(test)

@@ -10,7 +10,7 @@ const { once } = require('events')
 const c = require('compact-encoding')
 const messages = require('../lib/messages')
 const { COMMANDS } = require('../lib/constants')
-const { RS, JS, bootstrapper, persistentNode, cleanup, mixedNet, echoServer } = require('./helpers')
+const { RS, JS, bootstrapper, persistentNode, cleanup, mixedNet, echoServer, freePort, destroyUnbound, nothingKeepsNodeAlive } = require('./helpers')
 
 /** A Rust bootstrapper plus `n` Rust persistent nodes, all destroyed with the test. */
 async function rustNet (t, n) {
@@ -170,3 +170,38 @@ test('a lookup started right after construction (before ready) still finds the a
     assert.ok(peers > 0, 'try ' + i + ': the lookup found the peer')
   }
 })
+
+// dht-rpc binds in the background: the constructor returns, ready() and fullyBootstrapped()
+// reject with udx-native's error, address() is null; with anyPort (the default) a taken port
+// falls back to another one. Ours threw from the constructor (a "GenericFailure").
+test('a port or host the node cannot bind rejects ready() as in JS; the constructor returns', async () => {
+  const held = dgram.createSocket('udp4')
+  await new Promise((resolve) => held.bind(0, '127.0.0.1', resolve))
+  const port = held.address().port
+  const seen = {}
+  try {
+    for (const [name, Impl] of [['JS', JS], ['RS', RS]]) {
+      const out = []
+      for (const opts of [{ port, anyPort: false }, { port }, { host: '10.9.9.9', port: await freePort() }]) {
+        const node = new Impl({ host: '127.0.0.1', bootstrap: [], ...opts })
+        const ready = await node.ready().then(() => 'ready', (e) => `rejected ${e.code}: ${e.message}`)
+        const fully = await node.fullyBootstrapped().then(() => 'ready', (e) => `rejected ${e.code}`)
+        const addr = node.address()
+        out.push([ready, fully, addr === null ? 'no address' : addr.port === port ? 'the held port' : 'another port'])
+        await destroyUnbound(node)
+      }
+      seen[name] = out
+    }
+  } finally {
+    held.close()
+  }
+  assert.deepStrictEqual(seen.JS, [
+    ['rejected EADDRINUSE: address already in use', 'rejected EADDRINUSE', 'no address'],
+    ['ready', 'ready', 'another port'],
+    ['rejected EADDRNOTAVAIL: address not available', 'rejected EADDRNOTAVAIL', 'no address']
+  ])
+  assert.deepStrictEqual(seen.RS, seen.JS)
+})
+
+
+nothingKeepsNodeAlive(test)

@@ -8,7 +8,7 @@ const test = require('node:test')
 const assert = require('node:assert')
 const { spawn } = require('child_process')
 const { once } = require('events')
-const { RS, bootstrapper, cleanup } = require('./helpers')
+const { RS, bootstrapper, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 
 const PAYLOAD = 60 * 1024
 const OFFERED = 64 * 1024 * 1024
@@ -66,3 +66,5 @@ test('a peer ignoring our window cannot grow memory while the reader is paused',
   assert.ok(grown < 24, `RSS grew ${grown.toFixed(1)} MiB for 64 MiB offered`)
   raw.destroy()
 })
+
+nothingKeepsNodeAlive(test)

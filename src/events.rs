@@ -119,6 +119,15 @@ pub struct JsPluginRequest {
     pub outer_value: Option<Buffer>,
 }
 
+/// Sinks whose ThreadsafeFunction is not released yet: each keeps Node's event loop alive
+/// (`liveEventSinks()`, for tests asserting that destroyed objects let Node exit).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many event sinks still hold Node's event loop open.
+pub fn live_sinks() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
 /// The ThreadsafeFunction behind a [`Sink`]: one event value per call, no error-first argument.
 pub type EventFn<E> = ThreadsafeFunction<E, (), E, Status, false>;
 
@@ -165,6 +174,7 @@ impl<E: ToNapiValue + 'static> Sink<E> {
                 delivered(&ctx.value);
                 Ok(ctx.value)
             })?;
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Ok(Sink {
             tsfn: Mutex::new(Some(tsfn)),
             pending: Some(pending),
@@ -183,6 +193,7 @@ impl<E: ToNapiValue + 'static> Sink<E> {
 
     /// A sink around a ThreadsafeFunction napi already built from a JS callback argument.
     pub fn from_fn(tsfn: EventFn<E>) -> Self {
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Sink {
             tsfn: Mutex::new(Some(tsfn)),
             pending: None,
@@ -204,7 +215,10 @@ impl<E: ToNapiValue + 'static> Sink<E> {
     /// Queues `ev` as the object's last event and closes the sink.
     pub fn emit_last(&self, ev: E) -> bool {
         match self.lock().take() {
-            Some(f) => self.call(&f, ev),
+            Some(f) => {
+                LIVE.fetch_sub(1, Ordering::Relaxed);
+                self.call(&f, ev)
+            }
             None => false,
         }
     }
@@ -222,6 +236,14 @@ impl<E: ToNapiValue + 'static> Sink<E> {
 
     /// Releases the ThreadsafeFunction (queued events are still delivered).
     pub fn close(&self) {
-        self.lock().take();
+        if self.lock().take().is_some() {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<E: ToNapiValue + 'static> Drop for Sink<E> {
+    fn drop(&mut self) {
+        self.close();
     }
 }

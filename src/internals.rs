@@ -5,6 +5,13 @@ use napi_derive::napi;
 
 use crate::dht::NativeDht;
 
+/// Native objects whose events still keep Node's event loop alive (test hook: after every DHT
+/// was destroyed this must reach 0, or Node never exits).
+#[napi(catch_unwind)]
+pub fn live_event_sinks() -> u32 {
+    crate::events::live_sinks() as u32
+}
+
 #[napi(object)]
 pub struct JsInternalCounts {
     /// handshake slots of listening servers (pending, connecting or kept for retransmits)
