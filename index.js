@@ -47,7 +47,10 @@ function portRangeOf (port) {
 class HyperDHT extends EventEmitter {
   constructor (opts = {}) {
     super()
-    const port = opts.port || DEFAULT_PORT // like hyperdht: 0 means the default port
+    // like hyperdht: 0 means the default port. A port given as a string (an environment
+    // variable) is taken as its number: dht-rpc would read the string as a port range and end
+    // on a random port, and the native side would throw
+    const port = (typeof opts.port === 'string' ? Number(opts.port) || 0 : opts.port) || DEFAULT_PORT
     const bootstrap = bootstrapList(opts.bootstrap || BOOTSTRAP_NODES)
 
     this.defaultKeyPair = opts.keyPair || HyperDHT.keyPair(opts.seed)
@@ -296,7 +299,7 @@ class HyperDHT extends EventEmitter {
   /** dht-rpc `delayedPing({host, port}, delayMs)`: the node answers after `delayMs`. */
   delayedPing ({ host, port }, delayMs, opts = {}) {
     if (delayMs > this.maxPingDelay) throw new Error(`Delay exceeds max delay: ${this.maxPingDelay}ms`)
-    if (this.destroyed) return Promise.reject(errors.NODE_DESTROYED())
+    if (this.destroyed) return Promise.reject(rpcDestroyed())
     const retry = opts && opts.retry === false ? false : undefined
     return this._rpc((opts && opts.session) || null, (sid) => this._native.delayedPing(host, port, delayMs, { session: sid, retry })).then(pingReply)
   }
@@ -524,7 +527,7 @@ class HyperDHT extends EventEmitter {
 
   // dht-rpc ping(to, {session, size, retry}): `size` zero bytes ride along as the value
   async ping ({ host, port }, opts) {
-    if (this.destroyed) throw errors.NODE_DESTROYED()
+    if (this.destroyed) throw rpcDestroyed()
     const session = (opts && opts.session) || null
     const size = opts && opts.size > 0 ? opts.size : 0
     const retry = opts && opts.retry === false ? false : undefined
@@ -548,7 +551,7 @@ class HyperDHT extends EventEmitter {
     })
     if (pool) pool._attachStream(conn, false)
     if (this.destroyed || this.suspended) {
-      conn.destroy(this.destroyed ? errors.DESTROYED() : errors.SUSPENDED())
+      conn.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
       return conn
     }
     const native = {
@@ -627,7 +630,7 @@ class HyperDHT extends EventEmitter {
 
   /** dht-rpc `request({token, target, command, value}, {host, port}, {retry, session})`. */
   async request ({ token = null, command, target = null, value = null }, { host, port }, opts = {}) {
-    if (this.destroyed) throw errors.NODE_DESTROYED()
+    if (this.destroyed) throw rpcDestroyed()
     const r = await this._rpc(opts.session || null, (sid) => this._native.request(host, port, {
       command,
       token: token || undefined,
@@ -640,7 +643,7 @@ class HyperDHT extends EventEmitter {
   }
 
   _startQuery (spec, kind, target, opts) {
-    if (this.destroyed) throw errors.NODE_DESTROYED()
+    if (this.destroyed) throw rpcDestroyed()
     const q = new Query(this, target)
     q.kind = kind
     if (opts) {
@@ -759,7 +762,7 @@ class HyperDHT extends EventEmitter {
 
   async immutableGet (target, opts = {}) {
     const hash = buffer32(target, 'hash')
-    if (this.destroyed) throw errors.NODE_DESTROYED()
+    if (this.destroyed) throw rpcDestroyed()
     const spec = queryOpts(opts)
     spec.kind = 'immutableGet'
     spec.target = hash
@@ -982,6 +985,17 @@ const BIND_ERRNOS = {
   99: ['EADDRNOTAVAIL', 'address not available'],
   22: ['EINVAL', 'invalid argument'],
   97: ['EAFNOSUPPORT', 'address family not supported']
+}
+
+/**
+ * dht-rpc's error for a query, request or ping on a destroyed node: a plain Error('Node
+ * destroyed') (hyperdht's NODE_DESTROYED, message "NODE_DESTROYED: Node destroyed", is only
+ * for listen()); the code is ours, for apps that check codes.
+ */
+function rpcDestroyed () {
+  const err = new Error('Node destroyed')
+  err.code = 'NODE_DESTROYED'
+  return err
 }
 
 function noop () {}

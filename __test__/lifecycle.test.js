@@ -158,12 +158,12 @@ test('lifecycle: a connection the server destroys on arrival fails with ECONNRES
 })
 
 /** One bootstrapped node of `Impl` on a fresh mixed network, and a log of a stream it connects. */
-async function dialer (t, Impl) {
+async function dialer (t, Impl, key = Impl.keyPair().publicKey) {
   const net = await mixedNet(t)
   const node = net.client(Impl)
   await node.fullyBootstrapped()
   const log = []
-  const s = node.connect(Impl.keyPair().publicKey)
+  const s = node.connect(key)
   record(s, log, 'c')
   return { s, log }
 }
@@ -181,16 +181,36 @@ for (const Impl of [JS, RS]) {
   })
 }
 
-test('lifecycle: connecting to a key nobody announced fails like JS (PEER_NOT_FOUND, no open)', async (t) => {
+// Also with a key that is no Ed25519 point (half of all random 32-byte strings, e.g. 0xab × 32):
+// JS only computes the Noise message once a peer is found (ours said HANDSHAKE_INVALID at once).
+for (const [name, key] of [['a fresh key', null], ['a key that is no curve point', Buffer.alloc(32, 0xab)]]) {
+  test(`lifecycle: connecting to ${name} nobody announced fails like JS (PEER_NOT_FOUND, no open)`, async (t) => {
+    const logs = []
+    for (const Impl of [JS, RS]) {
+      const { s, log } = await dialer(t, Impl, key || Impl.keyPair().publicKey)
+      s.end()
+      await closed(s)
+      logs.push({ log, opened: await s.opened })
+    }
+    assert.deepStrictEqual(logs[1], logs[0])
+    assert.deepStrictEqual(logs[0].log, ['c error:PEER_NOT_FOUND', 'c close'])
+  })
+}
+
+test('lifecycle: connect() on a destroyed node fails like JS (Node destroyed, no open)', async (t) => {
   const logs = []
   for (const Impl of [JS, RS]) {
-    const { s, log } = await dialer(t, Impl)
-    s.end()
+    const node = new Impl({ bootstrap: [], host: '127.0.0.1' })
+    await node.destroy()
+    const s = node.connect(Impl.keyPair().publicKey)
+    const log = []
+    s.on('error', (e) => log.push(`error:${e.message}`))
+    s.on('open', () => log.push('open'))
     await closed(s)
-    logs.push({ log, opened: await s.opened })
+    logs.push(log)
   }
   assert.deepStrictEqual(logs[1], logs[0])
-  assert.deepStrictEqual(logs[0].log, ['c error:PEER_NOT_FOUND', 'c close'])
+  assert.deepStrictEqual(logs[0], ['error:Node destroyed'])
 })
 
 // Churn, destroying at every step (before the dial, after a tick, on open, after end): every

@@ -83,6 +83,10 @@ impl Initiator {
             relay_through: p.relay_through,
             ..NoisePayload::default()
         };
+        // A remote key that is no Ed25519 point (half of all random 32-byte strings) cannot be
+        // DH'd with. JS computes the first Noise message only once a peer was found, and no
+        // storing node keeps a record signed by such a key, so its connect always ends in
+        // PEER_NOT_FOUND after the lookup: ours says so at once (it said HANDSHAKE_INVALID).
         let mut hs = Handshake::new(
             Pattern::IK,
             true,
@@ -90,10 +94,10 @@ impl Initiator {
             ns::peer_handshake(),
             Some(p.remote_public_key),
         )
-        .map_err(|_| ConnectError::HandshakeInvalid)?;
+        .map_err(|_| ConnectError::PeerNotFound)?;
         let noise = hs
             .send(&payload.to_bytes())
-            .map_err(|_| ConnectError::HandshakeInvalid)?;
+            .map_err(|_| ConnectError::PeerNotFound)?;
         let request = HandshakeMessage {
             mode: RouterMode::FromClient.code(),
             noise,
