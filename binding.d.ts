@@ -33,6 +33,13 @@ export declare class NativeConnection {
    * dominant cost of a small request/response). Anything else goes through the task's queue.
    */
   write(data: Uint8Array): boolean
+  /**
+   * secret-stream's `send(buffer)` / `trySend`: `buffer` sealed as an unordered datagram
+   * (`_boxMessage`) in one UDX message; false when the connection is not open or the
+   * message was not sent. A counter that wrapped (2^64 messages) destroys the connection,
+   * as in JS.
+   */
+  sendMessage(data: Uint8Array): boolean
   /** `connection.end()`: ends our side after the queued writes. */
   end(): void
   /**
@@ -311,6 +318,7 @@ export type JsConnectionEvent =
   | { type: 'relay'; request: JsRelayRequest }
   | { type: 'relay-close'; id: number }
   | { type: 'remote-changed' }
+  | { type: 'message'; data: Buffer }
 
 /** What NoiseSecretStream users read once a connection is open. */
 export interface JsConnectionInfo {

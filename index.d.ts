@@ -577,6 +577,8 @@ interface NoiseSecretStreamEvents extends DuplexEvents {
   open: []
   connect: []
   data: [data: Buffer]
+  /** an unordered datagram from the peer's `send`/`trySend` */
+  message: [data: Buffer]
   error: [err: DHTErrorLike]
 }
 
@@ -608,6 +610,13 @@ interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
   sendKeepAlive(): void
   /** the stream fails when nothing arrives for `ms` (0 = off) */
   setTimeout(ms: number): void
+  /**
+   * An unordered encrypted datagram (the peer's `message` event; may be lost, reordered or
+   * duplicated): resolves to whether it was sent; undefined before the connection opened.
+   */
+  send(data: Uint8Array | string): Promise<boolean> | undefined
+  /** `send` without the promise */
+  trySend(data: Uint8Array | string): void
   write(data: Uint8Array | string): boolean
   end(data?: Uint8Array | string): this
   read(): Buffer | null

@@ -94,6 +94,7 @@ class Connection extends Duplex {
       case 'relay': return this._relayPairings().pair(ev.request)
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
       case 'remote-changed': return this.rawStream !== null && this.rawStream.emit('remote-changed')
+      case 'message': return this.emit('message', ev.data)
     }
   }
 
@@ -285,6 +286,21 @@ class Connection extends Duplex {
 
   sendKeepAlive () {
     if (this._live()) this._handle.sendKeepAlive()
+  }
+
+  /**
+   * secret-stream's unordered encrypted datagrams: `send(buffer)` resolves to whether the UDX
+   * message went out (udx-native's `send`), `trySend(buffer)` returns nothing; both do nothing
+   * before the connection is open. The peer gets a `message` event (or nothing: no ordering,
+   * no retransmits).
+   */
+  send (buffer) {
+    if (!this._isOpen) return
+    return Promise.resolve(this._live() && this._handle.sendMessage(toBuffer(buffer)))
+  }
+
+  trySend (buffer) {
+    if (this._live()) this._handle.sendMessage(toBuffer(buffer))
   }
 
   setTimeout (ms) {

@@ -88,6 +88,12 @@ pub enum JsConnectionEvent {
     /// the stream moved to another path (a relay upgrade) and the peer acknowledged what went
     /// the old way (udx-native's `remote-changed` on `rawStream`)
     RemoteChanged,
+    /// an unordered encrypted datagram from the peer's `send`/`trySend` (secret-stream's
+    /// `message` event); ones that do not open are dropped, as in JS
+    Message {
+        #[napi(ts_type = "Buffer")]
+        data: crate::uvloop::CopiedBuffer,
+    },
 }
 
 pub(crate) type Conns = Arc<Live<ConnCore>>;
@@ -662,6 +668,26 @@ impl NativeConnection {
             != Pushed::Full
     }
 
+    /// secret-stream's `send(buffer)` / `trySend`: `buffer` sealed as an unordered datagram
+    /// (`_boxMessage`) in one UDX message; false when the connection is not open or the
+    /// message was not sent. A counter that wrapped (2^64 messages) destroys the connection,
+    /// as in JS.
+    #[napi(catch_unwind)]
+    pub fn send_message(&self, data: &[u8]) -> bool {
+        let Some(io) = self.io() else { return false };
+        let mut c = lock_stream(&io.stream);
+        match c.seal_message(data) {
+            Ok(m) => {
+                napi::bindgen_prelude::within_runtime_if_available(|| c.get_ref().send_message(&m))
+            }
+            Err(_) => {
+                drop(c);
+                io.kill.notify_one();
+                false
+            }
+        }
+    }
+
     /// `connection.end()`: ends our side after the queued writes.
     #[napi(catch_unwind)]
     pub fn end(&self) {
@@ -954,12 +980,25 @@ async fn run(
         }
         std::future::pending::<()>().await
     };
-    tokio::pin!(reader, writer, remote_changes);
+    // UDX messages: the peer's `send`/`trySend` datagrams (secret-stream `_onmessage`)
+    let messages = async {
+        while let Some(m) =
+            std::future::poll_fn(|cx| lock_stream(&io.stream).get_ref().poll_message(cx)).await
+        {
+            let plain = lock_stream(&io.stream).open_message(&m);
+            if let Some(data) = plain {
+                core.emit(JsConnectionEvent::Message { data: data.into() });
+            }
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(reader, writer, remote_changes, messages);
     // clean close once the peer ended and we ended; the first error wins
     let (mut read_done, mut write_done) = (false, false);
     while !(read_done && write_done) {
         tokio::select! {
             _ = &mut remote_changes => {}
+            _ = &mut messages => {}
             r = &mut reader, if !read_done => {
                 r?;
                 read_done = true;

@@ -405,6 +405,9 @@ async function connections (dht: DHT): Promise<void> {
   }
   socket.setKeepAlive(5000)
   socket.sendKeepAlive()
+  expectType<Promise<boolean> | undefined>()(socket.send(Buffer.from('datagram')))
+  socket.trySend('datagram')
+  socket.on('message', (m) => expectType<Buffer>()(m))
   socket.setTimeout(10000)
   socket.write(Buffer.from('hello'))
   socket.write('strings are sent as UTF-8')
