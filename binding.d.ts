@@ -56,6 +56,11 @@ export declare class NativeConnection {
   sendKeepAlive(): void
   /** `rawStream.rtt` in milliseconds (0 when unknown). */
   rtt(): number
+  /**
+   * udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
+   * `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
+   */
+  rawStats(): JsRawStats | null
   /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
   mtu(): number
   /**
@@ -647,6 +652,19 @@ export interface JsQuerySpec {
   publicKey?: Buffer
   /** mutablePut with a signature computed in JS (non-custodial) */
   signature?: Buffer
+}
+
+/** A connection's UDX stream statistics (udx-native stream getters of the same names). */
+export interface JsRawStats {
+  bytesTransmitted: number
+  packetsTransmitted: number
+  bytesReceived: number
+  packetsReceived: number
+  retransmits: number
+  rtoCount: number
+  fastRecoveries: number
+  cwnd: number
+  inflight: number
 }
 
 /** Events of one raw stream. */

@@ -569,6 +569,18 @@ interface ConnectionRawStream extends EventEmitter {
   readonly socket: DHTSocket | null
   readonly bytesRead: number
   readonly bytesWritten: number
+  /** udx-native's stream counters (the last values once closed) */
+  readonly bytesTransmitted: number
+  readonly packetsTransmitted: number
+  readonly bytesReceived: number
+  readonly packetsReceived: number
+  readonly retransmits: number
+  readonly rtoCount: number
+  readonly fastRecoveries: number
+  /** congestion window in packets */
+  readonly cwnd: number
+  /** payload bytes sent and not yet acknowledged */
+  readonly inflight: number
   toJSON(): { remoteHost: string | null; remotePort: number; connected: boolean }
 }
 

@@ -51,6 +51,15 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
     assert.ok(conn.rawStream.mtu > 1200, 'client MTU after 8 MiB: ' + conn.rawStream.mtu)
     assert.ok(sconn.rawStream.mtu > 1200, 'server MTU after 8 MiB: ' + sconn.rawStream.mtu)
     assert.ok(conn.rawBytesRead >= 8 * 1024 * 1024)
+    // udx-native's stream counters, on JS and Rust ends alike: 8 MiB went each way
+    for (const raw of [conn.rawStream, sconn.rawStream]) {
+      for (const k of ['bytesTransmitted', 'bytesReceived']) assert.ok(raw[k] >= 8 * 1024 * 1024, `${k} ${raw[k]}`)
+      for (const k of ['packetsTransmitted', 'packetsReceived']) {
+        assert.ok(raw[k] >= (8 * 1024 * 1024) / 65536 && raw[k] <= raw[k.replace('packets', 'bytes')] / 20, `${k} ${raw[k]}`)
+      }
+      for (const k of ['retransmits', 'rtoCount', 'fastRecoveries', 'inflight']) assert.ok(Number.isInteger(raw[k]) && raw[k] >= 0, `${k} ${raw[k]}`)
+      assert.ok(raw.cwnd > 0, 'cwnd ' + raw.cwnd)
+    }
     // end and close may fire in the same tick (NoiseSecretStream does the same): listen first
     const ended = once(conn, 'end')
     const closed = once(conn, 'close')

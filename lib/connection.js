@@ -343,6 +343,7 @@ class RawStreamInfo extends EventEmitter {
     // the relay, then the peer once it upgraded, like udx-native after changeRemote), the last
     // value once closed
     this._remote = { host: info.remoteHost || null, port: info.remotePort || 0 }
+    this._stats = null
     this.remoteFamily = 4
   }
 
@@ -372,6 +373,23 @@ class RawStreamInfo extends EventEmitter {
     return this._conn._live()
   }
 
+  // udx-native's stream counters; the last values once closed
+  _counters () {
+    const s = this._conn._live() ? this._conn._handle.rawStats() : null
+    if (s) this._stats = s
+    return this._stats || EMPTY_STATS
+  }
+
+  get bytesTransmitted () { return this._counters().bytesTransmitted }
+  get packetsTransmitted () { return this._counters().packetsTransmitted }
+  get bytesReceived () { return this._counters().bytesReceived }
+  get packetsReceived () { return this._counters().packetsReceived }
+  get retransmits () { return this._counters().retransmits }
+  get rtoCount () { return this._counters().rtoCount }
+  get fastRecoveries () { return this._counters().fastRecoveries }
+  get cwnd () { return this._counters().cwnd }
+  get inflight () { return this._counters().inflight }
+
   // the UDP socket the stream runs on (one object per socket: the engine runs every stream on the
   // DHT's socket); null once closed, like udx-native
   get socket () {
@@ -390,6 +408,18 @@ class RawStreamInfo extends EventEmitter {
     return { remoteHost: this.remoteHost, remotePort: this.remotePort, connected: this.connected }
   }
 }
+
+const EMPTY_STATS = Object.freeze({
+  bytesTransmitted: 0,
+  packetsTransmitted: 0,
+  bytesReceived: 0,
+  packetsReceived: 0,
+  retransmits: 0,
+  rtoCount: 0,
+  fastRecoveries: 0,
+  cwnd: 0,
+  inflight: 0
+})
 
 function toBuffer (data) {
   return typeof data === 'string' ? Buffer.from(data) : data

@@ -96,6 +96,20 @@ pub enum JsConnectionEvent {
     },
 }
 
+/// A connection's UDX stream statistics (udx-native stream getters of the same names).
+#[napi(object)]
+pub struct JsRawStats {
+    pub bytes_transmitted: f64,
+    pub packets_transmitted: f64,
+    pub bytes_received: f64,
+    pub packets_received: f64,
+    pub retransmits: f64,
+    pub rto_count: f64,
+    pub fast_recoveries: f64,
+    pub cwnd: f64,
+    pub inflight: f64,
+}
+
 pub(crate) type Conns = Arc<Live<ConnCore>>;
 
 pub(crate) enum Command {
@@ -767,6 +781,24 @@ impl NativeConnection {
             .io()
             .and_then(|io| lock_stream(&io.stream).get_ref().rtt());
         rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
+    }
+
+    /// udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
+    /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
+    #[napi(catch_unwind)]
+    pub fn raw_stats(&self) -> Option<JsRawStats> {
+        let s = lock_stream(&self.io()?.stream).get_ref().stats();
+        Some(JsRawStats {
+            bytes_transmitted: s.bytes_transmitted as f64,
+            packets_transmitted: s.packets_transmitted as f64,
+            bytes_received: s.bytes_received as f64,
+            packets_received: s.packets_received as f64,
+            retransmits: s.retransmits as f64,
+            rto_count: s.rto_count as f64,
+            fast_recoveries: s.fast_recoveries as f64,
+            cwnd: s.cwnd as f64,
+            inflight: s.inflight as f64,
+        })
     }
 
     /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).

@@ -396,7 +396,9 @@ async function connections (dht: DHT): Promise<void> {
   const raw = socket.rawStream
   if (raw) {
     expectType<string | null>()(raw.remoteHost)
-    const path: number[] = [raw.remotePort, raw.remoteFamily, raw.rtt, raw.mtu, raw.bytesRead, raw.bytesWritten]
+    const path: number[] = [raw.remotePort, raw.remoteFamily, raw.rtt, raw.mtu, raw.bytesRead, raw.bytesWritten,
+      raw.bytesTransmitted, raw.packetsTransmitted, raw.bytesReceived, raw.packetsReceived, raw.retransmits,
+      raw.rtoCount, raw.fastRecoveries, raw.cwnd, raw.inflight]
     void path
     expectType<boolean>()(raw.connected)
     expectType<DHT.DHTSocket | null>()(raw.socket)

@@ -31,7 +31,7 @@ pub mod txqueue;
 mod udp;
 
 pub use socket::{Firewall, Transport, UdxSocket, UdxStream, UdxStreamRef};
-pub use stream::{Stream, StreamEvent};
+pub use stream::{Stream, StreamEvent, StreamStats};
 
 /// Errors surfaced on a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

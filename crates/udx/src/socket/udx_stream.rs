@@ -15,6 +15,10 @@ impl UdxStream {
     pub fn rtt(&self) -> Option<Duration> {
         lock(&self.shared).stream.rtt()
     }
+    /// udx-native's stream statistics (`bytesTransmitted`, `packetsReceived`, `cwnd`, ...).
+    pub fn stats(&self) -> crate::StreamStats {
+        lock(&self.shared).stream.stats()
+    }
     pub fn retransmits(&self) -> u64 {
         lock(&self.shared).stream.retransmits
     }

@@ -203,6 +203,7 @@ impl Stream {
             return;
         }
         self.bbr.save_cwnd();
+        self.counters.fast_recoveries += 1;
         self.ca = CaState::Recovery;
         self.recovery_until = Some(self.seq.wrapping_sub(1));
     }

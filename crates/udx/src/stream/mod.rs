@@ -65,6 +65,36 @@ pub enum StreamEvent {
     Close(Option<UdxError>),
 }
 
+/// What libudx counts per stream (`udx_stream_t`: `bytes_tx`, `packets_tx`, `bytes_rx`,
+/// `packets_rx`, `rto_count`, `fast_recovery_count`), read by udx-native's stream getters.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    bytes_tx: u64,
+    packets_tx: u64,
+    bytes_rx: u64,
+    packets_rx: u64,
+    rto_count: u64,
+    fast_recoveries: u64,
+}
+
+/// A stream's statistics, as udx-native's stream getters show them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StreamStats {
+    /// datagrams and their bytes (headers included) handed to the socket / received
+    pub bytes_transmitted: u64,
+    pub packets_transmitted: u64,
+    pub bytes_received: u64,
+    pub packets_received: u64,
+    /// packets sent again, retransmission timeouts, entries into fast recovery
+    pub retransmits: u64,
+    pub rto_count: u64,
+    pub fast_recoveries: u64,
+    /// congestion window in packets
+    pub cwnd: u64,
+    /// payload bytes in flight (sent, not acknowledged)
+    pub inflight: u64,
+}
+
 #[derive(Debug)]
 struct Sent {
     seq: u32,
@@ -161,6 +191,8 @@ pub struct Stream {
     closed: bool,
     pub retransmits: u64,
     pub packets_sent: u64,
+    /// udx-native's stream counters (`bytesTransmitted`, ... see [`Stream::stats`])
+    counters: Counters,
     keepalive: Option<Duration>,
     keepalive_deadline: Option<Instant>,
     /// latest time the stream was driven with (for deadlines set without a `now`)
@@ -231,6 +263,7 @@ impl Stream {
             closed: false,
             retransmits: 0,
             packets_sent: 0,
+            counters: Counters::default(),
             keepalive: None,
             keepalive_deadline: None,
             last_now: now,
@@ -330,6 +363,22 @@ impl Stream {
         let cwnd = (self.bbr.cwnd() as usize).saturating_mul(self.mss());
         let window = cwnd.min(self.send_rwnd as usize);
         self.sbuf.len().saturating_sub(self.sacked_bytes) >= WRITE_SLACK + window
+    }
+
+    /// udx-native's stream statistics (`bytesTransmitted`, `packetsReceived`, `rtoCount`, ...).
+    pub fn stats(&self) -> StreamStats {
+        let c = &self.counters;
+        StreamStats {
+            bytes_transmitted: c.bytes_tx,
+            packets_transmitted: c.packets_tx,
+            bytes_received: c.bytes_rx,
+            packets_received: c.packets_rx,
+            retransmits: self.retransmits,
+            rto_count: c.rto_count,
+            fast_recoveries: c.fast_recoveries,
+            cwnd: u64::from(self.bbr.cwnd()),
+            inflight: self.inflight.iter().map(|p| u64::from(p.len)).sum(),
+        }
     }
 
     /// One line of sender/receiver state for diagnosing a stalled transfer (tests print it).
@@ -466,8 +515,12 @@ impl Stream {
         }
         self.emit_pending_ack();
         let d = self.pop_budgeted();
-        if d.is_none() {
-            self.maybe_finish();
+        match &d {
+            Some(d) => {
+                self.counters.packets_tx += 1;
+                self.counters.bytes_tx += d.len() as u64;
+            }
+            None => self.maybe_finish(),
         }
         d
     }
@@ -476,6 +529,12 @@ impl Stream {
     /// [`TxQueue::drain_runs`]), pending ACK included.
     pub fn drain_transmit(&mut self, max_segments: usize, mut send: impl FnMut(&[u8], usize)) {
         self.emit_pending_ack();
+        let (mut bytes, mut packets) = (0u64, 0u64);
+        let mut send = |d: &[u8], seg: usize| {
+            bytes += d.len() as u64;
+            packets += d.len().div_ceil(seg.max(1)) as u64;
+            send(d, seg)
+        };
         loop {
             if self.unverified_budget.is_some() {
                 while let Some(d) = self.pop_budgeted() {
@@ -489,6 +548,8 @@ impl Stream {
             }
             self.fill(self.last_now);
         }
+        self.counters.bytes_tx += bytes;
+        self.counters.packets_tx += packets;
         self.maybe_finish();
     }
 
@@ -632,6 +693,8 @@ impl Stream {
 
     pub fn handle_datagram(&mut self, d: &[u8], now: Instant) {
         self.last_now = self.last_now.max(now);
+        self.counters.packets_rx += 1;
+        self.counters.bytes_rx += d.len() as u64;
         let Some((h, payload)) = Header::parse(d) else {
             return;
         };
@@ -709,6 +772,7 @@ impl Stream {
                     return;
                 }
                 self.bbr.on_rto();
+                self.counters.rto_count += 1;
                 self.ca = CaState::Loss;
                 self.recovery_until = Some(self.seq.wrapping_sub(1));
                 self.transmit(idx, now);
