@@ -376,7 +376,7 @@ impl Stream {
             retransmits: self.retransmits,
             rto_count: c.rto_count,
             fast_recoveries: c.fast_recoveries,
-            cwnd: u64::from(self.bbr.cwnd()),
+            cwnd: self.bbr.cwnd(),
             inflight: self.inflight.iter().map(|p| u64::from(p.len)).sum(),
         }
     }
