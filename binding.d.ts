@@ -332,6 +332,9 @@ export interface JsConnectionInfo {
   handshakeHash: Buffer
   remoteHost?: string
   remotePort?: number
+  /** the UDX stream ids (`rawStream.id`, `rawStream.remoteId`) */
+  streamId: number
+  remoteStreamId: number
 }
 
 export interface JsConnections {
@@ -665,6 +668,8 @@ export interface JsRawStats {
   fastRecoveries: number
   cwnd: number
   inflight: number
+  /** the peer's stream id now (a relay upgrade changes it) */
+  remoteId: number
 }
 
 /** Events of one raw stream. */

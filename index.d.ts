@@ -559,6 +559,16 @@ interface RawStream extends Duplex<RawStreamEvents> {
  * relayed connection moved to its direct path (as udx-native's stream does after `changeRemote`).
  */
 interface ConnectionRawStream extends EventEmitter {
+  /** our UDX stream id, and the peer's (a relay upgrade changes the peer's) */
+  readonly id: number
+  readonly remoteId: number
+  /** the local address of the socket it runs on (the DHT's) */
+  readonly localHost: string | null
+  readonly localPort: number
+  readonly localFamily: number
+  /** true once the connection closed */
+  readonly destroyed: boolean
+  userData: any
   readonly remoteHost: string | null
   readonly remotePort: number
   readonly remoteFamily: number

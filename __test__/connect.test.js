@@ -59,7 +59,14 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
       }
       for (const k of ['retransmits', 'rtoCount', 'fastRecoveries', 'inflight']) assert.ok(Number.isInteger(raw[k]) && raw[k] >= 0, `${k} ${raw[k]}`)
       assert.ok(raw.cwnd > 0, 'cwnd ' + raw.cwnd)
+      assert.strictEqual(raw.localHost, '127.0.0.1')
+      assert.ok(raw.localPort > 0)
+      assert.strictEqual(raw.localFamily, 4)
+      assert.strictEqual(raw.destroyed, false)
     }
+    // each end's id is the other's remoteId
+    assert.strictEqual(conn.rawStream.id, sconn.rawStream.remoteId)
+    assert.strictEqual(sconn.rawStream.id, conn.rawStream.remoteId)
     // end and close may fire in the same tick (NoiseSecretStream does the same): listen first
     const ended = once(conn, 'end')
     const closed = once(conn, 'close')

@@ -345,6 +345,9 @@ class RawStreamInfo extends EventEmitter {
     this._remote = { host: info.remoteHost || null, port: info.remotePort || 0 }
     this._stats = null
     this.remoteFamily = 4
+    this.id = info.streamId
+    this._remoteId = info.remoteStreamId
+    this.userData = null
   }
 
   get remoteHost () {
@@ -378,6 +381,31 @@ class RawStreamInfo extends EventEmitter {
     const s = this._conn._live() ? this._conn._handle.rawStats() : null
     if (s) this._stats = s
     return this._stats || EMPTY_STATS
+  }
+
+  get remoteId () {
+    const s = this._conn._live() ? this._counters() : null
+    if (s) this._remoteId = s.remoteId
+    return this._remoteId
+  }
+
+  // the stream runs on the DHT's socket: its local address is that socket's
+  get localHost () {
+    const a = this._conn.dht._socket.address()
+    return a ? a.host : null
+  }
+
+  get localPort () {
+    const a = this._conn.dht._socket.address()
+    return a ? a.port : 0
+  }
+
+  get localFamily () {
+    return this.localHost === null ? 0 : 4
+  }
+
+  get destroyed () {
+    return !this._conn._live()
   }
 
   get bytesTransmitted () { return this._counters().bytesTransmitted }
@@ -418,7 +446,8 @@ const EMPTY_STATS = Object.freeze({
   rtoCount: 0,
   fastRecoveries: 0,
   cwnd: 0,
-  inflight: 0
+  inflight: 0,
+  remoteId: 0
 })
 
 function toBuffer (data) {

@@ -55,6 +55,9 @@ pub struct JsConnectionInfo {
     pub handshake_hash: Buffer,
     pub remote_host: Option<String>,
     pub remote_port: Option<u32>,
+    /// the UDX stream ids (`rawStream.id`, `rawStream.remoteId`)
+    pub stream_id: u32,
+    pub remote_stream_id: u32,
 }
 
 /// Events of one connection (`{type: 'data', data}`, ...).
@@ -108,6 +111,8 @@ pub struct JsRawStats {
     pub fast_recoveries: f64,
     pub cwnd: f64,
     pub inflight: f64,
+    /// the peer's stream id now (a relay upgrade changes it)
+    pub remote_id: u32,
 }
 
 pub(crate) type Conns = Arc<Live<ConnCore>>;
@@ -257,6 +262,8 @@ pub(crate) fn info_of(conn: &Connection) -> JsConnectionInfo {
         handshake_hash: conn.handshake_hash().to_vec().into(),
         remote_host: remote.map(|r| r.ip().to_string()),
         remote_port: remote.map(|r| u32::from(r.port())),
+        stream_id: conn.get_ref().local_id(),
+        remote_stream_id: conn.get_ref().remote_id(),
     }
 }
 
@@ -787,8 +794,11 @@ impl NativeConnection {
     /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
     #[napi(catch_unwind)]
     pub fn raw_stats(&self) -> Option<JsRawStats> {
-        let s = lock_stream(&self.io()?.stream).get_ref().stats();
+        let c = lock_stream(&self.io()?.stream);
+        let (s, remote_id) = (c.get_ref().stats(), c.get_ref().remote_id());
+        drop(c);
         Some(JsRawStats {
+            remote_id,
             bytes_transmitted: s.bytes_transmitted as f64,
             packets_transmitted: s.packets_transmitted as f64,
             bytes_received: s.bytes_received as f64,

@@ -401,6 +401,11 @@ async function connections (dht: DHT): Promise<void> {
       raw.rtoCount, raw.fastRecoveries, raw.cwnd, raw.inflight]
     void path
     expectType<boolean>()(raw.connected)
+    const ids: number[] = [raw.id, raw.remoteId, raw.localPort, raw.localFamily]
+    void ids
+    expectType<string | null>()(raw.localHost)
+    expectType<boolean>()(raw.destroyed)
+    raw.userData = { any: 'thing' }
     expectType<DHT.DHTSocket | null>()(raw.socket)
     expectType<boolean>()(raw.toJSON().connected)
     raw.on('remote-changed', () => {})
