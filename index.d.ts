@@ -702,6 +702,10 @@ interface Server extends TypedEventEmitter<ServerEvents> {
   listen(keyPair?: KeyPair): Promise<this>
   /** re-announce now */
   refresh(): void
+  /** hyperdht's hook for the node coming back online (the announcer notices by itself) */
+  notifyOnline(): void
+  /** called with every accepted connection; emits `connection` (override in a subclass) */
+  onconnection(socket: NoiseSecretStream): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
   close(): Promise<void>
   suspend(): Promise<void>

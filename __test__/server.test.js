@@ -277,4 +277,36 @@ test('listen: destroying the node while listen() announces resolves listen() and
   }
 })
 
+// hyperdht hands every accepted connection to `server.onconnection(socket)`, which emits
+// `connection`; an app (or subclass) replacing it gets the sockets instead of the event.
+for (const S of [JS, RS]) {
+  test(`${NAME(S)} server: a replaced onconnection gets every connection, no 'connection' event`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(RS)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer()
+    let events = 0
+    server.on('connection', () => events++)
+    const got = new Promise((resolve) => {
+      server.onconnection = (socket) => {
+        socket.on('error', () => {})
+        socket.end()
+        resolve(socket)
+      }
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+    const c = cNode.connect(server.publicKey)
+    c.on('error', () => {})
+    c.on('end', () => c.end())
+    c.resume()
+    const socket = await got
+    assert.ok(socket.remotePublicKey.equals(cNode.defaultKeyPair.publicKey))
+    await once(c, 'close')
+    assert.strictEqual(events, 0)
+    server.notifyOnline()
+  })
+}
+
 nothingKeepsNodeAlive(test)

@@ -185,7 +185,7 @@ class Server extends EventEmitter {
     this.dht._conns.add(conn)
     handle.start((ev) => conn._onevent(ev))
     conn._onopen(info)
-    this.emit('connection', conn)
+    this.onconnection(conn)
   }
 
   // hyperdht `_addHandshake`/`onsocket`: `this.createSecretStream(false, rawStream, {handshake,
@@ -206,8 +206,17 @@ class Server extends EventEmitter {
       rx: hs.rx
     }
     const socket = this.createSecretStream(false, rawStream, { handshake, keepAlive: this.dht.connectionKeepAlive })
-    this.emit('connection', socket)
+    this.onconnection(socket)
   }
+
+  // hyperdht: every accepted connection goes through here (a subclass may override it)
+  onconnection (encryptedSocket) {
+    this.emit('connection', encryptedSocket)
+  }
+
+  // hyperdht wakes its announcer when the node comes back online; the engine's announcer
+  // polls the node's state every second while offline (upstream's own loop), nothing to wake
+  notifyOnline () {}
 
   refresh () {
     if (this.listening && !this.closed && !this.dht.destroyed) this._native.refresh()

@@ -348,6 +348,8 @@ async function connections (dht: DHT): Promise<void> {
   expectType<DHT.Firewall | null>()(server.firewall)
   if (server.firewall) await server.firewall(Buffer.alloc(32), c.decode(m.noisePayload, Buffer.alloc(4)), { host: '127.0.0.1', port: 1 })
   server.refresh()
+  server.notifyOnline()
+  server.onconnection = function (socket) { this.emit('connection', socket) }
   await server.suspend()
   await server.resume()
   await server.close()
