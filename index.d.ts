@@ -802,6 +802,14 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** Resolves once bootstrapped (same as `fullyBootstrapped()`); rejects if the socket cannot bind. */
   ready(): Promise<void>
   fullyBootstrapped(): Promise<void>
+  /** resolves once the socket is bound; rejects with the bind error (EADDRINUSE, ...) */
+  bind(): Promise<void>
+  /** the bootstrap list as given, as `{host, port}` */
+  readonly bootstrapNodes: Address[]
+  /** whether the node may switch between ephemeral and persistent by itself */
+  readonly adaptive: boolean
+  /** dht-rpc's settings view */
+  readonly config: { concurrency: number; maxWindow: number; randomPunchInterval: number; connectionKeepAlive: number; sendDownHints: boolean; downHintsRateLimit: number }
   /** Closes servers first (unannouncing) unless `force`; connections close, dials fail with DESTROYED. */
   destroy(opts?: { force?: boolean }): Promise<void>
   /** The bound socket's address; null before it is bound. */

@@ -53,6 +53,12 @@ class HyperDHT extends EventEmitter {
     const port = (typeof opts.port === 'string' ? Number(opts.port) || 0 : opts.port) || DEFAULT_PORT
     const bootstrap = bootstrapList(opts.bootstrap || BOOTSTRAP_NODES)
 
+    // dht-rpc: the bootstrap list as {host, port}; adaptive = may turn persistent by itself
+    this.bootstrapNodes = bootstrap.map((b) => {
+      const i = b.lastIndexOf(':')
+      return { host: b.slice(0, i), port: Number(b.slice(i + 1)) }
+    })
+    this.adaptive = typeof opts.ephemeral !== 'boolean' && opts.adaptive !== false
     this.defaultKeyPair = opts.keyPair || HyperDHT.keyPair(opts.seed)
     this.listening = new Set()
     this.destroyed = false
@@ -519,6 +525,23 @@ class HyperDHT extends EventEmitter {
 
   ready () {
     return this._bootstrapping
+  }
+
+  // dht-rpc bind(): resolves once the sockets are bound (ours bind in the constructor)
+  bind () {
+    return this._bindError ? Promise.reject(this._bindError) : Promise.resolve()
+  }
+
+  // dht-rpc's settings view
+  get config () {
+    return {
+      concurrency: this.concurrency,
+      maxWindow: HyperDHT.DEFAULTS.maxWindow,
+      randomPunchInterval: HyperDHT.DEFAULTS.randomPunchInterval,
+      connectionKeepAlive: this.connectionKeepAlive,
+      sendDownHints: true,
+      downHintsRateLimit: 50
+    }
   }
 
   fullyBootstrapped () {

@@ -448,4 +448,19 @@ test('after destroy(): node views are empty, sessions and delayedPing fail like 
   s.destroy()
 })
 
+test("dht-rpc's bootstrapNodes, adaptive, config and bind() read as in JS", async () => {
+  const seen = {}
+  for (const [kind, Impl] of BOTH) {
+    const out = []
+    for (const opts of [{ bootstrap: ['127.0.0.1:1', { host: '127.0.0.2', port: 2 }, 3] }, { bootstrap: [], ephemeral: false }, { bootstrap: [], adaptive: false }]) {
+      const dht = new Impl({ host: '127.0.0.1', port: 0, ...opts })
+      out.push({ nodes: dht.bootstrapNodes, adaptive: dht.adaptive, config: dht.config, bound: await dht.bind().then(() => true) })
+      await dht.destroy()
+    }
+    seen[kind] = out
+  }
+  assert.deepStrictEqual(seen.rs, seen.js)
+  assert.deepStrictEqual(seen.js[0].nodes, [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.2', port: 2 }, { host: '127.0.0.1', port: 3 }])
+})
+
 nothingKeepsNodeAlive(test)

@@ -113,6 +113,10 @@ async function dhtLayer (): Promise<void> {
   expectType<DHT.Address[] | null>()(pong.closerNodes)
   expectType<DHT.NodeRef>()(pong.from)
   dht.refresh()
+  await dht.bind()
+  expectType<DHT.Address[]>()(dht.bootstrapNodes)
+  expectType<boolean>()(dht.adaptive)
+  expectType<number>()(dht.config.concurrency)
   await dht.suspend({ log: (msg) => expectType<string>()(msg) })
   await dht.resume()
 
