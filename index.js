@@ -425,19 +425,20 @@ class HyperDHT extends EventEmitter {
   }
 
   address () {
+    if (this._bindError) return null // nothing was bound (dht-rpc: no socket)
     const s = this._native.info()
     return s.address || null
   }
 
   // dht-rpc: {host, port} of the server socket as bound (no family)
   localAddress () {
-    const a = this._native.info().localAddress
+    const a = this._bindError ? null : this._native.info().localAddress
     return a ? { host: localIP(), port: a.port } : null
   }
 
   // dht-rpc: {host, port} when reachable on the server port (no family)
   remoteAddress () {
-    const a = this._native.info().remoteAddress
+    const a = this._bindError ? null : this._native.info().remoteAddress
     return a ? { host: a.host, port: a.port } : null
   }
 

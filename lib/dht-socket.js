@@ -31,7 +31,7 @@ class DHTSocket extends EventEmitter {
 
   /** `{ host, family, port }` as bound, like udx-native; null once closed. */
   address () {
-    if (this.closing) return null
+    if (this.closing || this._dht._bindError) return null
     if (this._address === null) {
       const a = this._dht._native.info().localAddress
       if (!a || !a.port) return a || null
