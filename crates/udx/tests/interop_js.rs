@@ -1,6 +1,6 @@
 //! Interop with real udx-native (node child process, `tests/js/peer.js`): 64 MiB each way with
 //! half-close, directly and through a lossy proxy (5% loss, duplication, reordering). Both
-//! sides probe the path MTU: the proxy sees datagrams above the 1200-byte base from each.
+//! sides probe the path MTU: directly, each ends above the 1200-byte base.
 //! Needs `npm install` at the repo root (udx-native comes with the hyperdht devDependency).
 
 use std::io::{BufRead, BufReader};
@@ -101,8 +101,9 @@ async fn watch(stream: hyperdht_udx::UdxStreamRef, progress: Arc<[AtomicUsize; 2
     }
 }
 
-/// Returns peer.js's result and, through the proxy, the largest datagram from (JS, Rust).
-async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) {
+/// Returns peer.js's result, the largest datagram from (JS, Rust) through the proxy, and our
+/// stream's MTU at the end.
+async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2], usize) {
     let largest = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
     let sock = UdxSocket::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
     let rust_addr = sock.local_addr().unwrap();
@@ -223,7 +224,7 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2]) 
         );
     }
     let sizes = [0, 1].map(|i| largest[i].load(Ordering::Relaxed));
-    (v, sizes)
+    (v, sizes, stream.mtu())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,21 +233,21 @@ async fn udx_native_64mib_both_ways() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(64 * MIB);
-    let (v, _) = exchange(bytes, false).await;
-    // udx-native's own MTU search: its probes reached our receiver (padding skipped, acked)
+    let (v, _, our_mtu) = exchange(bytes, false).await;
+    // udx-native's own MTU search: its probes reached our receiver (padding skipped, acked),
+    // and ours reached udx-native's
     let js_mtu = v["mtu"].as_u64().unwrap_or(0);
-    eprintln!("udx-native stream mtu {js_mtu}");
+    eprintln!("udx-native stream mtu {js_mtu}, ours {our_mtu}");
     assert!(js_mtu > 1200, "udx-native raised its MTU: {v}");
+    assert!(our_mtu > 1200, "we raised our MTU: {our_mtu}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udx_native_through_lossy_proxy() {
-    let (v, [from_js, from_rust]) = exchange(64 * MIB, true).await;
+    let (v, [from_js, from_rust], _) = exchange(64 * MIB, true).await;
+    // Probes bigger than the 1200-byte base (a 1172-byte datagram) go through the proxy too,
+    // but are not asserted here: a probe lost or overtaken (13% of datagrams) counts as lost,
+    // and three such in a row end the search at the base, in libudx as in ours (seen in ~1 of
+    // 20 runs, either side). The direct exchange asserts that both sides probe.
     eprintln!("largest datagrams: udx-native {from_js}, rust {from_rust}; {v}");
-    // 1172 = a full packet at the 1200-byte base MTU (1152 payload + 20 header)
-    assert!(from_rust > 1172, "our MTU probes went out: {from_rust}");
-    assert!(
-        from_js > 1172,
-        "udx-native's MTU probes went out: {from_js}"
-    );
 }
