@@ -379,6 +379,39 @@ fn heavy_loss_still_completes() {
     );
 }
 
+/// A path that loses 70% of its datagrams for longer than the retransmission timeout in the
+/// middle of a bulk transfer, then recovers: the rest arrives at once (0.69 s; before: 13.4 s,
+/// 2.99 s at 50%, as fast as now only when the path went fully dark). A timeout now
+/// marks what was in flight lost (libudx's `udx_rto_timeout`), so the window opens for the
+/// retransmissions; it used to resend only the oldest packet and keep the rest counted in the
+/// pipe, and the transfer then crawled on at one packet per timer (a 64 MiB exchange through
+/// the lossy interop proxy took 51 s instead of 2).
+#[test]
+fn a_lossy_spell_longer_than_the_rto_recovers_at_once() {
+    let mut sim = Sim::new(20_000.0, Duration::from_millis(5), 0, 0);
+    sim.a_total = 8 << 20;
+    let t0 = sim.now;
+    sim.run_until(t0 + Duration::from_millis(300));
+    assert!(
+        sim.a.s.inflight() > 100,
+        "a window in flight when the path degrades"
+    );
+    sim.ab.loss_permille = 700;
+    sim.ba.loss_permille = 700;
+    sim.run_until(t0 + Duration::from_millis(2500));
+    sim.ab.loss_permille = 0;
+    sim.ba.loss_permille = 0;
+    let back = sim.now - t0;
+    let total = sim.finish();
+    assert_eq!(sim.b.read, 8 << 20);
+    // the rest of 8 MiB is ~0.3 s at the link's rate; the next timer comes within ~2 s
+    let after = total - back;
+    assert!(
+        after < Duration::from_secs(5),
+        "took {after:?} after the path came back"
+    );
+}
+
 /// The reader of `b` stops consuming: `a` may only fill `b`'s receive window, then waits with
 /// nothing in flight, probing the closed window; once `b` reads again everything arrives.
 /// With `lose_update` the window update `b` volunteers when it drains is lost, and `a` learns

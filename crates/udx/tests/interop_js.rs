@@ -179,7 +179,6 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2], 
     })
     .await
     .expect("transfer finished in time");
-    watchdog.abort();
     eprintln!(
         "transfer done in {:?}: {}",
         started.elapsed(),
@@ -201,6 +200,8 @@ async fn exchange(bytes: usize, lossy: bool) -> (serde_json::Value, [usize; 2], 
     })
     .await
     .unwrap();
+    // the watchdog also covers the wait for udx-native's result (our sending may still run)
+    watchdog.abort();
     let _ = child.wait();
     let v: serde_json::Value = serde_json::from_str(&result)
         .unwrap_or_else(|_| panic!("no result from peer.js: {result}"));

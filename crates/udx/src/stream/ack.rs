@@ -33,6 +33,9 @@ impl Stream {
             let Some(p) = self.inflight.pop_front() else {
                 break;
             };
+            if p.lost {
+                self.lost = self.lost.saturating_sub(1);
+            }
             if p.sacked {
                 self.sacked = self.sacked.saturating_sub(1);
                 self.sacked_bytes = self.sacked_bytes.saturating_sub(p.len as usize);
@@ -85,6 +88,10 @@ impl Stream {
                     let p = &mut self.inflight[k];
                     if !p.sacked {
                         p.sacked = true;
+                        if std::mem::take(&mut p.lost) {
+                            self.lost = self.lost.saturating_sub(1);
+                        }
+                        let p = &self.inflight[k];
                         let (sent_at, tx, rate) = (p.sent_at, p.transmissions, p.rate);
                         let (probe, len) = (p.probe, p.len as usize);
                         self.mtu_on_acked(probe);
@@ -196,6 +203,30 @@ impl Stream {
             self.transmit(i, now);
         }
         n
+    }
+
+    /// `udx_rto_timeout` (RFC 8985 §6.3): the unacknowledged packet at `head` and every other
+    /// one not selectively acknowledged and sent more than an RTT plus the reordering window
+    /// ago is lost. They leave the pipe and [`Stream::fill`] retransmits them as the reduced
+    /// window allows. Retransmitting only the head left hundreds of lost packets counted in
+    /// the pipe after a burst of losses, so the window never opened again and the transfer
+    /// crawled on at one packet per timer (a 64 MiB exchange through the lossy proxy: 51 s).
+    pub(super) fn mark_lost_on_rto(&mut self, head: usize, now: Instant) {
+        let ms = Duration::from_millis(1);
+        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
+        let srtt = self.srtt.unwrap_or(min_rtt);
+        let reo = (min_rtt / 4).max(ms).min(srtt.max(ms));
+        let mut marked = 0;
+        for (i, p) in self.inflight.iter_mut().enumerate() {
+            if p.sacked || p.lost {
+                continue;
+            }
+            if i == head || now.saturating_duration_since(p.sent_at) >= srtt + reo {
+                p.lost = true;
+                marked += 1;
+            }
+        }
+        self.lost += marked;
     }
 
     fn enter_recovery(&mut self) {

@@ -106,6 +106,9 @@ struct Sent {
     transmissions: u32,
     rto_count: u32,
     sacked: bool,
+    /// marked lost by a retransmission timeout and not sent again yet: not in the pipe,
+    /// [`Stream::fill`] retransmits it as the window allows (libudx's `retransmit_queue`)
+    lost: bool,
     rate: PacketRate,
     /// an MTU probe (`is_mtu_probe`), padded with `pad` zero bytes after the header
     probe: bool,
@@ -136,6 +139,8 @@ pub struct Stream {
     sacked: usize,
     /// payload bytes of the selectively acknowledged packets in `inflight`
     sacked_bytes: usize,
+    /// in-flight packets marked `lost` (waiting for their retransmission)
+    lost: usize,
     bbr: Bbr,
     rate: RateSampler,
     pacer: Pacer,
@@ -223,6 +228,7 @@ impl Stream {
             local_ended: false,
             sacked: 0,
             sacked_bytes: 0,
+            lost: 0,
             bbr: Bbr::new(now, MSS),
             rate: RateSampler::new(now),
             pacer: Pacer::new(now, MSS),
@@ -333,7 +339,10 @@ impl Stream {
     }
     /// Packets still in the network: in flight and not SACKed.
     fn pipe(&self) -> usize {
-        self.inflight.len() - self.sacked.min(self.inflight.len())
+        self.inflight
+            .len()
+            .saturating_sub(self.sacked)
+            .saturating_sub(self.lost)
     }
     pub fn inflight(&self) -> usize {
         self.inflight.len()
@@ -666,7 +675,7 @@ impl Stream {
         // for LINGER, and thousands of closing streams each holding their last burst add up)
         self.sbuf = VecDeque::new();
         self.inflight = VecDeque::new();
-        (self.sacked, self.sacked_bytes) = (0, 0);
+        (self.sacked, self.sacked_bytes, self.lost) = (0, 0, 0);
         self.ooo = BTreeMap::new();
         self.ooo_bytes = 0;
         self.out.trim(0);
@@ -775,6 +784,9 @@ impl Stream {
                 self.counters.rto_count += 1;
                 self.ca = CaState::Loss;
                 self.recovery_until = Some(self.seq.wrapping_sub(1));
+                self.mark_lost_on_rto(idx, now);
+                // the head goes now whatever the window; the fill below retransmits the rest
+                // as the reduced window allows
                 self.transmit(idx, now);
                 self.rto_deadline = Some(now + self.rto * 2);
                 self.pto_deadline = Some(now + self.pto());

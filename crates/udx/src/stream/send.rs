@@ -17,9 +17,13 @@ impl Stream {
     }
 
     pub(super) fn transmit(&mut self, idx: usize, now: Instant) {
-        let Some(p) = self.inflight.get(idx) else {
+        let Some(p) = self.inflight.get_mut(idx) else {
             return;
         };
+        if std::mem::take(&mut p.lost) {
+            self.lost = self.lost.saturating_sub(1);
+        }
+        let p = &self.inflight[idx];
         let (kind, seq) = (p.kind, p.seq);
         if p.probe && p.transmissions > 0 {
             // a probe sent again (lost, or as a TLP) goes without its padding and counts as
@@ -65,6 +69,25 @@ impl Stream {
         }
         self.pacing_deadline = None;
         loop {
+            if self.lost > 0 {
+                // packets a retransmission timeout marked lost go first, as the window allows
+                if !self.window_open() {
+                    break;
+                }
+                if self.out.bytes() >= super::TX_BURST {
+                    self.fill_more = true;
+                    break;
+                }
+                if !self.pacer.ready(now) {
+                    self.pacing_deadline = Some(self.pacer.next_send_time(now));
+                    break;
+                }
+                match self.inflight.iter().position(|p| p.lost) {
+                    Some(i) => self.transmit(i, now),
+                    None => self.lost = 0,
+                }
+                continue;
+            }
             let unsent = self.unsent_bytes();
             let has_end = self.end_queued && self.end_seq.is_none();
             if unsent == 0 && !has_end {
@@ -136,6 +159,7 @@ impl Stream {
             transmissions: 0,
             rto_count: 0,
             sacked: false,
+            lost: false,
             rate: self.rate.on_sent(now, false),
             probe: pad.is_some(),
             pad: pad.unwrap_or(0),
