@@ -448,6 +448,19 @@ impl ConnCore {
         let js = self.js.get().map(|l| JsRead::start(l, self));
         let task = async move {
             let Some(io) = core.io.get() else { return };
+            // UDX messages, the peer's `send`/`trySend` datagrams (secret-stream
+            // `_onmessage`), are opened and emitted by the socket's driver as they arrive: no
+            // future waits for them (a weak handle: the stream must not keep its owner alive)
+            {
+                let c = lock_stream(&io.stream);
+                let opener = c.message_opener();
+                let owner = Arc::downgrade(&core);
+                c.get_ref().on_message(Box::new(move |m| {
+                    if let (Some(data), Some(core)) = (opener.open(&m), owner.upgrade()) {
+                        core.emit(JsConnectionEvent::Message { data: data.into() });
+                    }
+                }));
+            }
             let err = tokio::select! {
                 r = run(&core, io, rx, ctl, js.as_ref()) => r.err(),
                 _ = io.kill.notified() => Some(DESTROYED.to_string()),
@@ -1022,25 +1035,12 @@ async fn run(
         }
         std::future::pending::<()>().await
     };
-    // UDX messages: the peer's `send`/`trySend` datagrams (secret-stream `_onmessage`)
-    let messages = async {
-        while let Some(m) =
-            std::future::poll_fn(|cx| lock_stream(&io.stream).get_ref().poll_message(cx)).await
-        {
-            let plain = lock_stream(&io.stream).open_message(&m);
-            if let Some(data) = plain {
-                core.emit(JsConnectionEvent::Message { data: data.into() });
-            }
-        }
-        std::future::pending::<()>().await
-    };
-    tokio::pin!(reader, writer, remote_changes, messages);
+    tokio::pin!(reader, writer, remote_changes);
     // clean close once the peer ended and we ended; the first error wins
     let (mut read_done, mut write_done) = (false, false);
     while !(read_done && write_done) {
         tokio::select! {
             _ = &mut remote_changes => {}
-            _ = &mut messages => {}
             r = &mut reader, if !read_done => {
                 r?;
                 read_done = true;

@@ -86,12 +86,33 @@ impl Datagrams {
 
     /// `_onmessage`: `None` for anything too short or failing the MAC (dropped silently).
     pub fn open(&self, d: &[u8]) -> Option<Vec<u8>> {
-        if d.len() < OVERHEAD {
-            return None;
-        }
-        let counter: [u8; 8] = d.get(..8)?.try_into().ok()?;
-        self.open.decrypt(&nonce(&counter).into(), d.get(8..)?).ok()
+        open_with(&self.open, d)
     }
+
+    /// The receiving half alone, for whoever gets the stream's UDX messages (it keeps no state
+    /// that changes: receiving has no counter).
+    pub fn opener(&self) -> Opener {
+        Opener(self.open.clone())
+    }
+}
+
+/// Opens the peer's datagrams ([`Datagrams::open`]) away from the stream.
+#[derive(Clone)]
+pub struct Opener(XSalsa20Poly1305);
+
+impl Opener {
+    /// `_onmessage`, as [`Datagrams::open`].
+    pub fn open(&self, d: &[u8]) -> Option<Vec<u8>> {
+        open_with(&self.0, d)
+    }
+}
+
+fn open_with(c: &XSalsa20Poly1305, d: &[u8]) -> Option<Vec<u8>> {
+    if d.len() < OVERHEAD {
+        return None;
+    }
+    let counter: [u8; 8] = d.get(..8)?.try_into().ok()?;
+    c.decrypt(&nonce(&counter).into(), d.get(8..)?).ok()
 }
 
 #[cfg(test)]

@@ -101,6 +101,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         self.datagrams.open(d)
     }
 
+    /// [`Self::open_message`] away from the stream (e.g. in the UDX stream's message hook).
+    pub fn message_opener(&self) -> crate::datagram::Opener {
+        self.datagrams.opener()
+    }
+
     /// Runs secret-stream's standalone Noise XX handshake on `inner` (what
     /// `new NoiseSecretStream(isInitiator, rawStream, { keyPair })` does without a `handshake`
     /// option), then starts the stream.

@@ -25,7 +25,7 @@ pub mod standalone;
 pub mod stream;
 mod symmetric;
 
-pub use datagram::Datagrams;
+pub use datagram::{Datagrams, Opener};
 pub use handshake::{Handshake, HandshakeResult, Pattern};
 pub use io::SecretStreamIo;
 pub use standalone::{FramedHandshake, FramedStep};

@@ -30,7 +30,7 @@ pub mod stream;
 pub mod txqueue;
 mod udp;
 
-pub use socket::{Firewall, Transport, UdxSocket, UdxStream, UdxStreamRef};
+pub use socket::{Firewall, MessageHook, Transport, UdxSocket, UdxStream, UdxStreamRef};
 pub use stream::{Stream, StreamEvent, StreamStats};
 
 /// Errors surfaced on a stream.

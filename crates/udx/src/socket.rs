@@ -29,6 +29,10 @@ mod udx_stream;
 
 pub use handle::UdxStreamRef;
 pub use relay::EarlyHook;
+
+/// Takes each UDX message of a stream as it arrives, on the socket's driver with the stream
+/// locked ([`UdxStream::on_message`]): it must not call back into the stream.
+pub type MessageHook = Box<dyn FnMut(Vec<u8>) + Send>;
 pub use udx_stream::UdxStream;
 
 /// The IP TTL datagrams go out with unless a send asks otherwise.
@@ -56,6 +60,8 @@ struct Inner {
     messages: VecDeque<Vec<u8>>,
     /// the task waiting in [`UdxStream::poll_message`]
     message_waker: Option<Waker>,
+    /// takes every UDX message as it arrives instead of `messages` (`UdxStream::on_message`)
+    message_hook: Option<MessageHook>,
     /// datagrams for a reserved stream that arrived before it knew its peer
     early: VecDeque<(SocketAddr, Vec<u8>)>,
     /// relaying, the early hook, upgrade confirmation (`relay.rs`)
@@ -441,6 +447,7 @@ fn new_shared(
         state_wakers: Vec::new(),
         messages: VecDeque::new(),
         message_waker: None,
+        message_hook: None,
         early: VecDeque::new(),
         ext: relay::Extras::default(),
     }))
@@ -676,6 +683,10 @@ fn dispatch(g: &mut Inner) {
                 wake_read = true;
             }
             StreamEvent::Message(m) => {
+                if let Some(hook) = g.message_hook.as_mut() {
+                    hook(m);
+                    continue;
+                }
                 if g.messages.len() < 1024 {
                     g.messages.push_back(m);
                 }

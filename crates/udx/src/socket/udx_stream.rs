@@ -33,6 +33,17 @@ impl UdxStream {
     pub fn remote_id(&self) -> u32 {
         lock(&self.shared).stream.remote_id()
     }
+    /// Hands every UDX message to `hook` as it arrives (those already queued first) instead of
+    /// queueing them for [`Self::poll_message`]: an owner that only forwards messages needs no
+    /// task waiting for them.
+    pub fn on_message(&self, mut hook: MessageHook) {
+        let mut g = lock(&self.shared);
+        for m in std::mem::take(&mut g.messages) {
+            hook(m);
+        }
+        g.message_hook = Some(hook);
+    }
+
     /// A [`UdxStreamRef`] on this stream.
     pub fn downgrade(&self) -> UdxStreamRef {
         UdxStreamRef(Arc::downgrade(&self.shared))
