@@ -383,10 +383,10 @@ class RawStreamInfo extends EventEmitter {
     return this._stats || EMPTY_STATS
   }
 
+  // the peer's id at open until a live read refreshes it (a relay upgrade changes it)
   get remoteId () {
-    const s = this._conn._live() ? this._counters() : null
-    if (s) this._remoteId = s.remoteId
-    return this._remoteId
+    const s = this._counters()
+    return s === EMPTY_STATS ? this._remoteId : s.remoteId
   }
 
   // the stream runs on the DHT's socket: its local address is that socket's

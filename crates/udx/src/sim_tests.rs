@@ -512,29 +512,37 @@ fn mtu_search_settles_below_a_path_limit() {
     assert_eq!(largest, 1392 - 28);
 }
 
+/// Hands `s` a DATA packet from its peer: sequence number `seq`, `len` payload bytes of `fill`.
+fn feed_data(s: &mut Stream, seq: u32, len: usize, fill: u8, now: Instant) {
+    use crate::header::{Header, DATA};
+    let mut d = Vec::new();
+    let h = Header {
+        kind: DATA,
+        remote_id: s.local_id,
+        rwnd: crate::stream::RWND_MAX,
+        seq,
+        ..Header::default()
+    };
+    h.write(&mut d);
+    d.resize(d.len() + len, fill);
+    s.handle_datagram(&d, now);
+}
+
+/// What a stream with receive window `window` may hold: the window, a quarter more, 64 KiB.
+fn recv_limit(window: u32) -> usize {
+    window as usize + window as usize / 4 + 64 * 1024
+}
+
 /// A peer that ignores our window (issue 14 #1): DATA packets of up to 60 KiB, in order and far
 /// ahead of `ack`, while nobody reads. What the stream holds stays within the advertised
 /// window plus its slack; the packets past it are dropped unacknowledged, and once the reader
 /// drains, a retransmission of the first dropped packet is accepted again.
 #[test]
 fn a_peer_ignoring_our_window_cannot_grow_the_receive_buffers() {
-    use crate::header::{Header, DATA};
     const WINDOW: u32 = 256 * 1024;
-    let limit = WINDOW as usize + WINDOW as usize / 4 + 64 * 1024;
+    let limit = recv_limit(WINDOW);
     let now = Instant::now();
-    let hostile = |s: &mut Stream, seq: u32, len: usize| {
-        let mut d = Vec::new();
-        let h = Header {
-            kind: DATA,
-            remote_id: s.local_id,
-            rwnd: crate::stream::RWND_MAX,
-            seq,
-            ..Header::default()
-        };
-        h.write(&mut d);
-        d.resize(d.len() + len, 0xab);
-        s.handle_datagram(&d, now);
-    };
+    let hostile = |s: &mut Stream, seq: u32, len: usize| feed_data(s, seq, len, 0xab, now);
 
     // in order: 200 × 60 KiB = 12 MiB offered
     let mut s = Stream::new_at(1, now);
@@ -579,24 +587,11 @@ fn a_peer_ignoring_our_window_cannot_grow_the_receive_buffers() {
 /// udx-native interop).
 #[test]
 fn the_packet_filling_the_hole_is_taken_with_the_out_of_order_buffer_full() {
-    use crate::header::{Header, DATA};
     const WINDOW: u32 = 256 * 1024;
     const LEN: usize = 1376;
-    let limit = WINDOW as usize + WINDOW as usize / 4 + 64 * 1024;
+    let limit = recv_limit(WINDOW);
     let now = Instant::now();
-    let data = |s: &mut Stream, seq: u32| {
-        let mut d = Vec::new();
-        let h = Header {
-            kind: DATA,
-            remote_id: s.local_id,
-            rwnd: crate::stream::RWND_MAX,
-            seq,
-            ..Header::default()
-        };
-        h.write(&mut d);
-        d.resize(d.len() + LEN, seq as u8);
-        s.handle_datagram(&d, now);
-    };
+    let data = |s: &mut Stream, seq: u32| feed_data(s, seq, LEN, seq as u8, now);
     let mut s = Stream::new_at(1, now);
     s.connect(2, now);
     s.set_recv_window(WINDOW);

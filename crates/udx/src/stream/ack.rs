@@ -171,6 +171,15 @@ impl Stream {
         self.rack_xmit = Some(self.rack_xmit.map_or(sent_at, |t| t.max(sent_at)));
     }
 
+    /// The smoothed RTT (the minimum RTT, or 100 ms, before a sample) and RACK's reordering
+    /// window: min_rtt / 4, at least 1 ms, at most srtt (RFC 8985 §6.2.4).
+    fn rtt_and_reordering_window(&self) -> (Duration, Duration) {
+        let ms = Duration::from_millis(1);
+        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
+        let srtt = self.srtt.unwrap_or(min_rtt);
+        (srtt, (min_rtt / 4).max(ms).min(srtt.max(ms)))
+    }
+
     /// RACK (RFC 8985, `rack_detect_loss`): an unacknowledged packet sent more than a
     /// reordering window (min_rtt / 4, at least 1 ms, at most srtt) before the most recently
     /// sent packet that was delivered is lost, and retransmitted right away.
@@ -178,10 +187,7 @@ impl Stream {
         let Some(xmit) = self.rack_xmit else {
             return 0;
         };
-        let ms = Duration::from_millis(1);
-        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
-        let srtt = self.srtt.unwrap_or(min_rtt);
-        let reo = (min_rtt / 4).max(ms).min(srtt.max(ms));
+        let (_, reo) = self.rtt_and_reordering_window();
         let Some(cutoff) = xmit.checked_sub(reo) else {
             return 0;
         };
@@ -212,10 +218,7 @@ impl Stream {
     /// the pipe after a burst of losses, so the window never opened again and the transfer
     /// crawled on at one packet per timer (a 64 MiB exchange through the lossy proxy: 51 s).
     pub(super) fn mark_lost_on_rto(&mut self, head: usize, now: Instant) {
-        let ms = Duration::from_millis(1);
-        let min_rtt = self.bbr.min_rtt().or(self.srtt).unwrap_or(ms * 100);
-        let srtt = self.srtt.unwrap_or(min_rtt);
-        let reo = (min_rtt / 4).max(ms).min(srtt.max(ms));
+        let (srtt, reo) = self.rtt_and_reordering_window();
         let mut marked = 0;
         for (i, p) in self.inflight.iter_mut().enumerate() {
             if p.sacked || p.lost {

@@ -122,17 +122,19 @@ impl Stream {
     /// Whether `extra` more bytes stay within the advertised window plus [`window_slack`].
     /// Packets without payload (a bare END) always fit.
     fn fits(&self, extra: usize) -> bool {
-        extra == 0
-            || self.recv_held_bytes() + extra
-                <= self.rwnd_max as usize + window_slack(self.rwnd_max)
+        extra == 0 || self.recv_held_bytes() + extra <= self.recv_bound()
+    }
+
+    /// What a peer may make us hold: the advertised window plus [`window_slack`].
+    fn recv_bound(&self) -> usize {
+        self.rwnd_max as usize + window_slack(self.rwnd_max)
     }
 
     /// [`Stream::fits`] for the packet at `ack` while out-of-order packets wait behind it:
     /// [`HOLE_SLACK`] more, so the buffer behind it can always be delivered once the reader
     /// drained what it can read (out-of-order packets only ever fill up to the bound).
     fn fits_hole(&self, len: usize) -> bool {
-        self.recv_held_bytes() + len
-            <= self.rwnd_max as usize + window_slack(self.rwnd_max) + HOLE_SLACK
+        self.recv_held_bytes() + len <= self.recv_bound() + HOLE_SLACK
     }
 
     fn deliver(&mut self, kind: u8, data: &[u8]) {

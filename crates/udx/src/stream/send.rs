@@ -69,32 +69,17 @@ impl Stream {
         }
         self.pacing_deadline = None;
         loop {
-            if self.lost > 0 {
-                // packets a retransmission timeout marked lost go first, as the window allows
-                if !self.window_open() {
+            // packets a retransmission timeout marked lost go first, as the window allows
+            let retransmit = self.lost > 0;
+            if !retransmit {
+                let unsent = self.unsent_bytes();
+                let has_end = self.end_queued && self.end_seq.is_none();
+                if unsent == 0 && !has_end {
+                    if self.pipe() < self.bbr.cwnd() as usize {
+                        self.rate.set_app_limited(self.pipe());
+                    }
                     break;
                 }
-                if self.out.bytes() >= super::TX_BURST {
-                    self.fill_more = true;
-                    break;
-                }
-                if !self.pacer.ready(now) {
-                    self.pacing_deadline = Some(self.pacer.next_send_time(now));
-                    break;
-                }
-                match self.inflight.iter().position(|p| p.lost) {
-                    Some(i) => self.transmit(i, now),
-                    None => self.lost = 0,
-                }
-                continue;
-            }
-            let unsent = self.unsent_bytes();
-            let has_end = self.end_queued && self.end_seq.is_none();
-            if unsent == 0 && !has_end {
-                if self.pipe() < self.bbr.cwnd() as usize {
-                    self.rate.set_app_limited(self.pipe());
-                }
-                break;
             }
             if !self.window_open() {
                 break;
@@ -106,6 +91,13 @@ impl Stream {
             if !self.pacer.ready(now) {
                 self.pacing_deadline = Some(self.pacer.next_send_time(now));
                 break;
+            }
+            if retransmit {
+                match self.inflight.iter().position(|p| p.lost) {
+                    Some(i) => self.transmit(i, now),
+                    None => self.lost = 0,
+                }
+                continue;
             }
             if self.inflight.is_empty() && self.rate.is_app_limited() {
                 self.bbr.on_restart_from_idle(now);
