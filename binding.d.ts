@@ -369,6 +369,11 @@ export interface JsConnectOptions {
   relayThrough?: Buffer
   /** relays are paired through the connection's `relay` events (always in index.js) */
   relays?: boolean
+  /**
+   * `createSecretStream`: the connection opens as its bare stream (not started), which JS
+   * adopts (`adoptConnection`) for the app's secret-stream
+   */
+  raw?: boolean
 }
 
 /** Options of `delayedPing(to, delayMs, opts)`. */

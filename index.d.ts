@@ -304,7 +304,28 @@ interface ConnectOptions {
   relayThrough?: RelayThrough
   /** keep-alive (ms) of the connection to the relay node (default 5000) */
   relayKeepAlive?: number
+  /**
+   * Run your own secret-stream (e.g. a subclass of @hyperswarm/secret-stream's): called at once
+   * as `createSecretStream(true, null, {publicKey, remotePublicKey, autoStart: false, keepAlive})`;
+   * its stream is what `connect` returns, and it is started with `start(rawStream, {handshake})`
+   * over the connection's raw UDX stream once the node's Noise handshake is done (a failed
+   * connect destroys it with the error). `createHandshake` is not supported.
+   */
+  createSecretStream?: (isInitiator: boolean, rawStream: null, opts: { publicKey: Buffer; remotePublicKey: Buffer; autoStart: false; keepAlive: number }) => AppSecretStream
 }
+
+/** The handshake result a `createSecretStream` stream is started with (NoiseSecretStream `opts.handshake`). */
+interface SecretStreamHandshake {
+  isInitiator: boolean
+  publicKey: Buffer
+  remotePublicKey: Buffer
+  hash: Buffer
+  tx: Buffer
+  rx: Buffer
+}
+
+/** What a client's `createSecretStream` returns: a stream started once the connection is made. */
+type AppSecretStream = Duplex & { start(rawStream: RawStream, opts: { handshake: SecretStreamHandshake }): void }
 
 type RelayThrough = Uint8Array | Uint8Array[] | null | (() => Uint8Array | Uint8Array[] | null)
 
@@ -672,7 +693,7 @@ interface ServerOptions {
    * `createSecretStream(false, rawStream, {handshake, keepAlive})` (the Noise handshake itself
    * runs in the engine; `createHandshake` is not supported).
    */
-  createSecretStream?: (isInitiator: boolean, rawStream: RawStream, opts: { handshake: { isInitiator: boolean; publicKey: Buffer; remotePublicKey: Buffer; hash: Buffer; tx: Buffer; rx: Buffer }; keepAlive: number }) => NoiseSecretStream | Duplex
+  createSecretStream?: (isInitiator: boolean, rawStream: RawStream, opts: { handshake: SecretStreamHandshake; keepAlive: number }) => NoiseSecretStream | Duplex
 }
 
 interface ServerEvents {
@@ -861,6 +882,7 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
    * Returns the encrypted stream synchronously; `open` fires once connected. Keys may be Buffer,
    * hex, z-base32, a `pear://` link or a hyperdht-address Buffer; others throw `Invalid Hypercore key`.
    */
+  connect<T extends AppSecretStream>(remotePublicKey: Uint8Array | string, opts: ConnectOptions & { createSecretStream: (isInitiator: boolean, rawStream: null, opts: { publicKey: Buffer; remotePublicKey: Buffer; autoStart: false; keepAlive: number }) => T }): T
   connect(remotePublicKey: Uint8Array | string, opts?: ConnectOptions): NoiseSecretStream
   createServer(opts?: ServerOptions, onconnection?: (socket: NoiseSecretStream) => void): Server
   createServer(onconnection: (socket: NoiseSecretStream) => void): Server
@@ -880,7 +902,7 @@ declare namespace HyperDHT {
     AnnounceOptions, UnannounceOptions, MutablePutOptions, MutableGetOptions,
     DHTPlugin, PluginRequest, PluginOuterRequest, QueryEvents, Query,
     PeerRecord, RecordReply, LookupReply, FindPeerReply, ImmutableGetResult, MutableGetResult, MutablePutResult, RpcReply, PingReply,
-    Stats, CommandStats, DHTErrorLike, ConnectOptions, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
+    Stats, CommandStats, DHTErrorLike, ConnectOptions, SecretStreamHandshake, AppSecretStream, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
     DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream,
     NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents,
     NetworkInterface, RoutingNode, NodeSet, RoutingTable, HealthStats, NetworkHealth, RttStats, Session, ReplyOptions, DHTRequest

@@ -566,6 +566,7 @@ class HyperDHT extends EventEmitter {
     const pool = opts.pool || null
     if (pool && pool.has(key)) return pool.get(key)
     const keyPair = opts.keyPair || this.defaultKeyPair
+    if (typeof opts.createSecretStream === 'function') return this._connectSecretStream(key, nodes, keyPair, opts)
     const conn = new Connection(this, true, {
       publicKey: keyPair.publicKey,
       remotePublicKey: key,
@@ -578,6 +579,58 @@ class HyperDHT extends EventEmitter {
       conn.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
       return conn
     }
+    this._dial(conn, key, nodes, keyPair, opts, false)
+    return conn
+  }
+
+  // hyperdht connect({createSecretStream}): the app's stream is made at once
+  // (`createSecretStream(true, null, {publicKey, remotePublicKey, autoStart: false, keepAlive})`)
+  // and started over the connection's bare UDX stream with the handshake result once the engine's
+  // Noise handshake is done. A Connection that is never handed out runs the dial (its questions
+  // and blind-relay pairings); it is destroyed with the app's stream.
+  _connectSecretStream (key, nodes, keyPair, opts) {
+    const socket = opts.createSecretStream(true, null, {
+      publicKey: keyPair.publicKey,
+      remotePublicKey: key,
+      autoStart: false,
+      keepAlive: this.connectionKeepAlive
+    })
+    if (this.destroyed || this.suspended) {
+      socket.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
+      return socket
+    }
+    if (opts.pool) opts.pool._attachStream(socket, false)
+    const dial = new Connection(this, true, {
+      publicKey: keyPair.publicKey,
+      remotePublicKey: key,
+      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null,
+      relayKeepAlive: opts.relayKeepAlive || 5000
+    })
+    let adopted = false
+    dial.on('error', (err) => socket.destroy(err))
+    dial.on('close', () => { if (!adopted) socket.destroy() })
+    socket.on('close', () => dial.destroy())
+    dial._onrawopen = () => {
+      let hs = null
+      const native = this._native.adoptConnection(dial._handle, (h) => { hs = h })
+      if (!native || hs === null || socket.destroying) {
+        if (native) native.destroy()
+        return dial.destroy()
+      }
+      adopted = true
+      const rawStream = new RawStream(this, native, { framed: true })
+      this._rawStreams.add(rawStream)
+      rawStream.connect(this._socket, hs.remoteId, hs.remotePort, hs.remoteHost)
+      socket.start(rawStream, {
+        handshake: { isInitiator: true, publicKey: hs.publicKey, remotePublicKey: hs.remotePublicKey, hash: hs.hash, tx: hs.tx, rx: hs.rx }
+      })
+    }
+    this._dial(dial, key, nodes, keyPair, opts, true)
+    return socket
+  }
+
+  // starts the native dial of `conn` (raw: it opens as a bare stream for `_onrawopen`)
+  _dial (conn, key, nodes, keyPair, opts, raw) {
     const native = {
       localConnection: opts.localConnection !== false,
       fastOpen: opts.fastOpen !== false,
@@ -589,7 +642,8 @@ class HyperDHT extends EventEmitter {
       lanPing: this.ping !== HyperDHT.prototype.ping,
       // `relayThrough` (a key, an array of keys, or a function returning either)
       relayThrough: relayKey(opts.relayThrough) || undefined,
-      relays: true
+      relays: true,
+      raw
     }
     // the connection's native half exists from here on; its events (open first, or close with
     // the dial's error) go straight to it
@@ -599,14 +653,13 @@ class HyperDHT extends EventEmitter {
     } catch (err) {
       // unusable arguments (e.g. a key pair without its secret key) fail the stream, not the call
       conn._onfail(errors.fromNative(err.message))
-      return conn
+      return
     }
     conn._attach(handle)
     this._conns.add(conn)
     // like hyperdht, the connect's network work begins after the current tick: a stream
     // destroyed synchronously sends nothing
     process.nextTick(() => handle.go())
-    return conn
   }
 
   /** dht-rpc `dht.socket`: here always the server socket, which carries every UDX stream. */

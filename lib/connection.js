@@ -50,6 +50,7 @@ class Connection extends Duplex {
     this._relays = null // blind-relay connections (lib/relay.js), made on `relay` events
     this._relayKeepAlive = relayKeepAlive
     this._openDone = null
+    this._onrawopen = null // set by index.js for connect({createSecretStream})
     this._pendingWrite = null
     this._nativeClosed = false
     this._flow = new ReadFlow({
@@ -115,6 +116,8 @@ class Connection extends Duplex {
 
   /** The native connection is open (client: handshake done; server: accepted). */
   _onopen (info) {
+    // a raw dial (connect({createSecretStream})): index.js adopts the bare stream
+    if (this._onrawopen !== null && !this.destroying) return this._onrawopen()
     if (this.destroying) {
       // destroyed while the open was on its way: the native side goes too
       this._handle.destroy()

@@ -1,6 +1,7 @@
-//! `createServer({createSecretStream})`: the app runs secret-stream itself (e.g. the npm
-//! `@hyperswarm/secret-stream` with its own options). The engine still runs the Noise handshake;
-//! an accepted connection is handed over as its bare UDX stream (a raw stream of the node, like
+//! `createServer({createSecretStream})` and `connect(key, {createSecretStream})`: the app runs
+//! secret-stream itself (e.g. the npm `@hyperswarm/secret-stream` with its own options). The
+//! engine still runs the Noise handshake; an accepted connection (or a raw dial's, once open) is
+//! handed over as its bare UDX stream (a raw stream of the node, like
 //! `dht.createRawStream()`) plus the handshake result hyperdht passes as `opts.handshake`
 //! (`{publicKey, remotePublicKey, hash, tx, rx}`). Nothing was written on the stream yet: the
 //! secret-stream header is the app's.
@@ -28,8 +29,9 @@ pub struct JsAdoptedHandshake {
 
 #[napi]
 impl NativeDht {
-    /// Takes an accepted connection (not started) as a raw stream of this node; its handshake
-    /// goes to `onHandshake` first. None if the connection was started or closed already.
+    /// Takes an accepted connection (not started; or a raw dial's, see `JsConnectOptions.raw`)
+    /// as a raw stream of this node; its handshake goes to `onHandshake` first. None if the
+    /// connection was started or closed already.
     #[napi(catch_unwind)]
     pub fn adopt_connection(
         &self,

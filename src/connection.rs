@@ -140,6 +140,9 @@ pub(crate) struct Dial {
     /// begins asynchronously: a stream destroyed in the same tick sends nothing)
     go: Notify,
     started: AtomicBool,
+    /// `connect({createSecretStream})`: the connection opens as its bare stream, for JS to
+    /// adopt (`NativeDht.adoptConnection`) and hand to the app's secret-stream
+    pub(crate) raw: AtomicBool,
 }
 
 impl Dial {
@@ -388,8 +391,8 @@ impl ConnCore {
     /// The client's dial ended.
     fn finish_dial(self: &Arc<Self>, result: std::result::Result<Connection, String>) {
         let mut st = self.state();
-        let cancelled = match &*st {
-            State::Dialing(dial) => dial.cancelled(),
+        let (cancelled, raw) = match &*st {
+            State::Dialing(dial) => (dial.cancelled(), dial.raw.load(Ordering::Acquire)),
             _ => {
                 // closed meanwhile (cannot happen: only the dial leaves Dialing)
                 drop(st);
@@ -400,6 +403,13 @@ impl ConnCore {
             }
         };
         match result {
+            Ok(conn) if !cancelled && raw => {
+                // nothing was written on it: JS adopts it on `open` (src/adopt.rs)
+                let info = info_of(&conn);
+                *st = State::Accepted(Box::new(conn));
+                drop(st);
+                self.emit(JsConnectionEvent::Open { info });
+            }
             Ok(conn) if !cancelled => {
                 let info = info_of(&conn);
                 let queues = self.install(conn);
@@ -767,7 +777,15 @@ impl NativeConnection {
                     io.kill.notify_one();
                 }
             }
-            State::Closed => {}
+            State::Closed => {
+                // a raw dial whose stream JS adopted kept its events (relay pairings) until now
+                drop(st);
+                core.questions.clear();
+                core.relays.clear();
+                if let Some(s) = core.sink.get() {
+                    s.close();
+                }
+            }
         }
     }
 

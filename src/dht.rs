@@ -137,6 +137,9 @@ pub struct JsConnectOptions {
     pub relay_through: Option<Buffer>,
     /// relays are paired through the connection's `relay` events (always in index.js)
     pub relays: Option<bool>,
+    /// `createSecretStream`: the connection opens as its bare stream (not started), which JS
+    /// adopts (`adoptConnection`) for the app's secret-stream
+    pub raw: Option<bool>,
 }
 
 #[napi(object)]
@@ -529,6 +532,8 @@ impl NativeDht {
             .map_err(|_| Error::new(Status::InvalidArg, "remotePublicKey must be 32 bytes"))?;
         let kp = key_pair_of(&key_pair)?;
         let dial = Arc::new(Dial::default());
+        dial.raw
+            .store(opts.raw == Some(true), std::sync::atomic::Ordering::Release);
         let native = NativeConnection::dialing(&self.conns, dial.clone(), on_event)?;
         let core = native.core();
         if !core.is_dialing() {

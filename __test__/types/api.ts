@@ -376,6 +376,30 @@ async function connections (dht: DHT): Promise<void> {
   // @ts-expect-error relay addresses are {host, port}
   dht.connect(kp.publicKey, { relayAddresses: ['127.0.0.1:1'] })
 
+  // the app's own secret-stream: connect returns it, a server hands it to `connection`
+  class AppStream extends Duplex {
+    start (rawStream: DHT.RawStream, opts: { handshake: DHT.SecretStreamHandshake }): void {
+      void [rawStream, opts.handshake.tx]
+    }
+  }
+  const own = dht.connect(kp.publicKey, {
+    createSecretStream: (isInitiator, rawStream, opts) => {
+      expectType<Buffer>()(opts.remotePublicKey)
+      expectType<null>()(rawStream)
+      return new AppStream()
+    }
+  })
+  expectType<AppStream>()(own)
+  dht.createServer({
+    createSecretStream: (isInitiator, rawStream, opts) => {
+      expectType<Buffer>()(opts.handshake.rx)
+      expectType<DHT.RawStream>()(rawStream)
+      return new AppStream()
+    }
+  })
+  // @ts-expect-error the app's stream must be startable
+  dht.connect(kp.publicKey, { createSecretStream: () => new Duplex() })
+
   socket.on('open', () => {})
   socket.on('connect', () => {})
   socket.on('data', (data) => expectType<Buffer>()(data))
