@@ -68,6 +68,8 @@ export declare class NativeConnection {
    * connection's relay until an upgrade, then the peer); null before open and after close.
    */
   remote(): JsAddress | null
+  /** JS's answer to a `noise-send` / `noise-recv` event (`null`: the handshake object threw). */
+  noiseReply(id: number, answer?: JsNoiseAnswer | undefined | null): void
   /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
   answer(id: number, value: boolean): void
   /**
@@ -89,8 +91,9 @@ export declare class NativeConnection {
 
 export declare class NativeDht {
   /**
-   * Takes an accepted connection (not started) as a raw stream of this node; its handshake
-   * goes to `onHandshake` first. None if the connection was started or closed already.
+   * Takes an accepted connection (not started; or a raw dial's, see `JsConnectOptions.raw`)
+   * as a raw stream of this node; its handshake goes to `onHandshake` first. None if the
+   * connection was started or closed already.
    */
   adoptConnection(connection: NativeConnection, onHandshake: (arg: JsAdoptedHandshake) => void): NativeRawStream | null
   /**
@@ -324,6 +327,8 @@ export type JsConnectionEvent =
   | { type: 'relay-close'; id: number }
   | { type: 'remote-changed' }
   | { type: 'message'; data: Buffer }
+  | { type: 'noise-send'; id: number; payload: Buffer }
+  | { type: 'noise-recv'; id: number; noise: Buffer }
 
 /** What NoiseSecretStream users read once a connection is open. */
 export interface JsConnectionInfo {
@@ -374,6 +379,11 @@ export interface JsConnectOptions {
    * adopts (`adoptConnection`) for the app's secret-stream
    */
   raw?: boolean
+  /**
+   * `createHandshake`: the Noise messages are asked through the connection's `noise-send` /
+   * `noise-recv` events; the key pair needs no secret key
+   */
+  externalHandshake?: boolean
 }
 
 /** Options of `delayedPing(to, delayMs, opts)`. */
@@ -547,6 +557,28 @@ export interface JsNode {
   pinged: number
   seen: number
   downHints: number
+}
+
+/**
+ * What JS answers: `{noise}` for a send; `{payload, ...final()}` for a recv (a client's:
+ * `final()` after `recv`; a server's recv answers `{payload, remotePublicKey}` and its send
+ * `{noise, ...final()}`).
+ */
+export interface JsNoiseAnswer {
+  /** the Noise message written (`send`) */
+  noise?: Buffer
+  /** the remote's payload, encoded with `noisePayload` (`recv`) */
+  payload?: Buffer
+  publicKey?: Buffer
+  remotePublicKey?: Buffer
+  holepunchSecret?: Buffer
+  /**
+   * `final()`'s hash and keys: absent when the app keeps them to itself (its own
+   * `createSecretStream` gets them)
+   */
+  hash?: Buffer
+  tx?: Buffer
+  rx?: Buffer
 }
 
 /** hyperdht's decoded `remotePayload` as the firewall sees it (lib/messages.js noisePayload). */

@@ -579,8 +579,23 @@ class HyperDHT extends EventEmitter {
       conn.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
       return conn
     }
+    if (!this._withHandshake(conn, keyPair, key, opts)) return conn
     this._dial(conn, key, nodes, keyPair, opts, false)
     return conn
+  }
+
+  // connect({createHandshake}): `createHandshake(keyPair, remotePublicKey)` makes the object that
+  // writes and reads the Noise messages (the engine then never sees the secret key); false when
+  // it threw (the stream is destroyed with that error)
+  _withHandshake (conn, keyPair, key, opts) {
+    if (typeof opts.createHandshake !== 'function') return true
+    try {
+      conn._handshake = opts.createHandshake(keyPair, key)
+      return true
+    } catch (err) {
+      conn._onfail(err)
+      return false
+    }
   }
 
   // hyperdht connect({createSecretStream}): the app's stream is made at once
@@ -610,6 +625,7 @@ class HyperDHT extends EventEmitter {
     dial.on('error', (err) => socket.destroy(err))
     dial.on('close', () => { if (!adopted) socket.destroy() })
     socket.on('close', () => dial.destroy())
+    if (!this._withHandshake(dial, keyPair, key, opts)) return socket
     dial._onrawopen = () => {
       let hs = null
       const native = this._native.adoptConnection(dial._handle, (h) => { hs = h })
@@ -621,9 +637,9 @@ class HyperDHT extends EventEmitter {
       const rawStream = new RawStream(this, native, { framed: true })
       this._rawStreams.add(rawStream)
       rawStream.connect(this._socket, hs.remoteId, hs.remotePort, hs.remoteHost)
-      socket.start(rawStream, {
-        handshake: { isInitiator: true, publicKey: hs.publicKey, remotePublicKey: hs.remotePublicKey, hash: hs.hash, tx: hs.tx, rx: hs.rx }
-      })
+      // an app's handshake object: its own final() (it may keep the keys in there its own way)
+      const handshake = dial._handshakeResult || { isInitiator: true, publicKey: hs.publicKey, remotePublicKey: hs.remotePublicKey, hash: hs.hash, tx: hs.tx, rx: hs.rx }
+      socket.start(rawStream, { handshake })
     }
     this._dial(dial, key, nodes, keyPair, opts, true)
     return socket
@@ -643,7 +659,8 @@ class HyperDHT extends EventEmitter {
       // `relayThrough` (a key, an array of keys, or a function returning either)
       relayThrough: relayKey(opts.relayThrough) || undefined,
       relays: true,
-      raw
+      raw,
+      externalHandshake: conn._handshake !== null
     }
     // the connection's native half exists from here on; its events (open first, or close with
     // the dial's error) go straight to it

@@ -16,7 +16,10 @@
 const { RelayPairings } = require('./relay')
 const { EventEmitter } = require('events')
 const { Duplex, Writable } = require('streamx')
+const b4a = require('b4a')
+const c = require('compact-encoding')
 const errors = require('./errors')
+const m = require('./messages')
 const { ReadFlow, READ_HWM } = require('./read-flow')
 
 // secretstream's per-message overhead: NoiseSecretStream counts raw bytes as the encrypted message
@@ -51,6 +54,8 @@ class Connection extends Duplex {
     this._relayKeepAlive = relayKeepAlive
     this._openDone = null
     this._onrawopen = null // set by index.js for connect({createSecretStream})
+    this._handshake = null // connect({createHandshake}): the app's handshake object
+    this._handshakeResult = null // and what its final() returned
     this._pendingWrite = null
     this._nativeClosed = false
     this._flow = new ReadFlow({
@@ -96,7 +101,42 @@ class Connection extends Duplex {
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
       case 'remote-changed': return this.rawStream !== null && this.rawStream.emit('remote-changed')
       case 'message': return this.emit('message', ev.data)
+      case 'noise-send': return this._onnoisesend(ev.id, ev.payload)
+      case 'noise-recv': return this._onnoiserecv(ev.id, ev.noise)
     }
+  }
+
+  // connect({createHandshake}): the app's handshake object writes message 1...
+  _onnoisesend (id, payload) {
+    const hs = this._handshake
+    Promise.resolve()
+      .then(() => hs.send(c.decode(m.noisePayload, payload)))
+      .then((noise) => ({ noise: b4a.toBuffer(noise) }), () => null)
+      .then((answer) => { if (!this._nativeClosed) this._handle.noiseReply(id, answer) })
+  }
+
+  // ...and reads the server's message 2; `final()` is kept for the app's createSecretStream
+  _onnoiserecv (id, noise) {
+    const hs = this._handshake
+    Promise.resolve()
+      .then(() => hs.recv(noise))
+      .then((payload) => {
+        const f = hs.final()
+        // the engine runs secret-stream unless the app does: it needs the keys then
+        if (this._onrawopen === null && !(f.hash && f.tx && f.rx)) return null
+        this._handshakeResult = f
+        return {
+          payload: c.encode(m.noisePayload, payload),
+          publicKey: f.publicKey,
+          remotePublicKey: f.remotePublicKey || hs.remotePublicKey,
+          holepunchSecret: f.holepunchSecret,
+          hash: f.hash,
+          tx: f.tx,
+          rx: f.rx
+        }
+      })
+      .catch(() => null)
+      .then((answer) => { if (!this._nativeClosed) this._handle.noiseReply(id, answer) })
   }
 
   // hyperdht `relayConnection`: the blind-relay connections of this connection (client side)

@@ -30,6 +30,7 @@ use crate::events::Sink;
 use crate::flow::{Pushed, ReadFlow, WriteGate};
 use crate::jsloop::JsLoop;
 use crate::live::Live;
+use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions};
 use crate::path_info::{js_path_info, JsPathInfo};
 use crate::questions::JsQuestions;
 use crate::relay::{JsRelayRequest, RelayEvent, Relays};
@@ -97,6 +98,12 @@ pub enum JsConnectionEvent {
         #[napi(ts_type = "Buffer")]
         data: crate::uvloop::CopiedBuffer,
     },
+    /// `createHandshake`: write message 1 carrying `payload` (an encoded `noisePayload`);
+    /// answer with `noiseReply(id, {noise})`
+    NoiseSend { id: u32, payload: Buffer },
+    /// `createHandshake`: read the server's message 2; answer with `noiseReply(id, {payload,
+    /// ...final()})`
+    NoiseRecv { id: u32, noise: Buffer },
 }
 
 /// A connection's UDX stream statistics (udx-native stream getters of the same names).
@@ -222,6 +229,8 @@ pub(crate) struct ConnCore {
     /// object and no Buffer per message (src/uvloop.rs `SlabData`); dropped at `close` too
     data_fn: Mutex<Option<FunctionRef<SlabData, ()>>>,
     questions: JsQuestions,
+    /// `createHandshake` questions (src/noise.rs)
+    noise: NoiseQuestions,
     relays: Relays,
     trip: Tripwire,
     /// how the connection was made (set when it opens)
@@ -283,6 +292,7 @@ impl ConnCore {
             js_fn: Mutex::new(None),
             data_fn: Mutex::new(None),
             questions: JsQuestions::default(),
+            noise: NoiseQuestions::default(),
             relays: Relays::default(),
             trip: Tripwire::default(),
             path: OnceLock::new(),
@@ -321,6 +331,7 @@ impl ConnCore {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         self.questions.clear();
+        self.noise.clear();
         self.relays.clear();
         if let Some(c) = self.conns.upgrade() {
             c.remove(self.id);
@@ -617,6 +628,25 @@ impl ConnCore {
     pub(crate) fn questions(&self) -> &JsQuestions {
         &self.questions
     }
+
+    pub(crate) fn noise_questions(&self) -> &NoiseQuestions {
+        &self.noise
+    }
+
+    /// Emits a question for the connect's handshake object (false once the connection is gone).
+    pub(crate) fn ask_noise(&self, ev: NoiseEvent) -> bool {
+        self.emit(match ev {
+            NoiseEvent::Send { id, data, .. } => JsConnectionEvent::NoiseSend {
+                id,
+                payload: data.into(),
+            },
+            NoiseEvent::Recv { id, data, .. } => JsConnectionEvent::NoiseRecv {
+                id,
+                noise: data.into(),
+            },
+            NoiseEvent::Forget { .. } => return true,
+        })
+    }
 }
 
 impl Drop for NativeConnection {
@@ -767,6 +797,7 @@ impl NativeConnection {
                 }
                 drop(st);
                 core.questions.clear();
+                core.noise.clear();
                 if let Some(s) = core.sink.get() {
                     s.close();
                 }
@@ -781,6 +812,7 @@ impl NativeConnection {
                 // a raw dial whose stream JS adopted kept its events (relay pairings) until now
                 drop(st);
                 core.questions.clear();
+                core.noise.clear();
                 core.relays.clear();
                 if let Some(s) = core.sink.get() {
                     s.close();
@@ -860,6 +892,12 @@ impl NativeConnection {
             host: r.ip().to_string(),
             port: u32::from(r.port()),
         })
+    }
+
+    /// JS's answer to a `noise-send` / `noise-recv` event (`null`: the handshake object threw).
+    #[napi(catch_unwind)]
+    pub fn noise_reply(&self, id: u32, answer: Option<JsNoiseAnswer>) {
+        self.core.noise.answer(id, answer);
     }
 
     /// JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event.

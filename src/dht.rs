@@ -140,6 +140,9 @@ pub struct JsConnectOptions {
     /// `createSecretStream`: the connection opens as its bare stream (not started), which JS
     /// adopts (`adoptConnection`) for the app's secret-stream
     pub raw: Option<bool>,
+    /// `createHandshake`: the Noise messages are asked through the connection's `noise-send` /
+    /// `noise-recv` events; the key pair needs no secret key
+    pub external_handshake: Option<bool>,
 }
 
 #[napi(object)]
@@ -235,6 +238,20 @@ pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
         ));
     }
     Ok(pair)
+}
+
+/// The key pair of a `createHandshake` connect or server: only its public key is used (the
+/// app's handshake object holds the secret), so the secret half is left zero.
+pub(crate) fn public_only(kp: &JsKeyPairArg) -> Result<KeyPair> {
+    let public_key: [u8; 32] = kp
+        .public_key
+        .as_ref()
+        .try_into()
+        .map_err(|_| Error::new(Status::InvalidArg, "keyPair.publicKey must be 32 bytes"))?;
+    Ok(KeyPair {
+        public_key,
+        secret_key: [0; 64],
+    })
 }
 
 #[napi]
@@ -530,7 +547,12 @@ impl NativeDht {
             .as_ref()
             .try_into()
             .map_err(|_| Error::new(Status::InvalidArg, "remotePublicKey must be 32 bytes"))?;
-        let kp = key_pair_of(&key_pair)?;
+        let external = opts.external_handshake == Some(true);
+        let kp = if external {
+            public_only(&key_pair)?
+        } else {
+            key_pair_of(&key_pair)?
+        };
         let dial = Arc::new(Dial::default());
         dial.raw
             .store(opts.raw == Some(true), std::sync::atomic::Ordering::Release);
@@ -563,6 +585,12 @@ impl NativeDht {
                 Error::new(Status::InvalidArg, "relayThrough must be a 32-byte key")
             })?),
         };
+        let noise = external.then(|| {
+            let weak = weak.clone();
+            crate::noise::client_noise(core.noise_questions(), move |ev| {
+                weak.upgrade().is_some_and(|c| c.ask_noise(ev))
+            })
+        });
         let lan_ping = (opts.lan_ping == Some(true)).then(|| {
             crate::veto::lan_ping(core.questions(), move |id, addr| {
                 weak.upgrade().is_some_and(|c| c.ask_lan_ping(id, addr))
@@ -579,6 +607,7 @@ impl NativeDht {
             lan_ping,
             relay_through,
             relayer,
+            noise,
         };
         let (hyper, udx) = (self.hyper.clone(), self.udx.clone());
         let conn_core = core.clone();

@@ -19,6 +19,7 @@ mod flow;
 mod internals;
 mod jsloop;
 mod live;
+mod noise;
 mod ops;
 mod path_info;
 mod query;

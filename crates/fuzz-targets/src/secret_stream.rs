@@ -76,6 +76,7 @@ fn result(initiator: bool) -> HandshakeResult {
         hash: unhex::<64>(HANDSHAKE_HASH),
         tx: if initiator { itx } else { irx },
         rx: if initiator { irx } else { itx },
+        holepunch_secret: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn secret_stream_constants_are_the_vectors() {
         hash: h(&noise["ik"]["handshake_hash"]).try_into().expect("64"),
         tx: h(&noise["ik"]["initiator_rx"]).try_into().expect("32"),
         rx: h(&noise["ik"]["initiator_tx"]).try_into().expect("32"),
+        holepunch_secret: None,
     };
     let (mut s, _) = SecretStream::new(&local);
     let mut got = Vec::new();

@@ -19,6 +19,7 @@ pub use driver::{dht, dial as connect, relay, transport};
 pub mod holepunch_veto;
 pub mod messages;
 pub mod nat;
+pub mod noise_wrap;
 pub mod noise_payload;
 pub mod path_info;
 pub mod persistent;

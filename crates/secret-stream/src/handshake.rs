@@ -55,12 +55,17 @@ pub struct HandshakeResult {
     pub tx: [u8; 32],
     /// Incoming secret-stream key.
     pub rx: [u8; 32],
+    /// The holepunch secret as a handshake run outside this crate reported it (hyperdht's
+    /// `NoiseWrap.final().holepunchSecret`, from an app's `createHandshake`, which may keep the
+    /// hash and keys to itself); `None`: derived from `hash`.
+    pub holepunch_secret: Option<[u8; 32]>,
 }
 
 impl HandshakeResult {
-    /// `BLAKE2b-256(msg = NS.PEER_HOLEPUNCH, key = handshakeHash)`.
+    /// `BLAKE2b-256(msg = NS.PEER_HOLEPUNCH, key = handshakeHash)`, unless given.
     pub fn holepunch_secret(&self, ns_peer_holepunch: &[u8; 32]) -> [u8; 32] {
-        keyed_hash(ns_peer_holepunch, &self.hash)
+        self.holepunch_secret
+            .unwrap_or_else(|| keyed_hash(ns_peer_holepunch, &self.hash))
     }
 }
 
@@ -256,6 +261,7 @@ impl Handshake {
             hash: self.sym.h,
             tx,
             rx,
+            holepunch_secret: None,
         })
     }
 }

@@ -211,6 +211,7 @@ mod buffer_tests {
             hash: [9; 64],
             tx: [tx; 32],
             rx: [rx; 32],
+            holepunch_secret: None,
         };
         let (a, header) = SecretStream::new(&hs(true, 1, 2));
         let (mut b, _) = SecretStream::new(&hs(false, 2, 1));

@@ -20,6 +20,7 @@ fn result(initiator: bool, hash: [u8; 64]) -> HandshakeResult {
         hash,
         tx: [0; 32],
         rx: [0; 32],
+        holepunch_secret: None,
     }
 }
 

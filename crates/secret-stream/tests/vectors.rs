@@ -232,6 +232,7 @@ fn random_input_never_panics() {
                 hash: [3; 64],
                 tx: [4; 32],
                 rx: [5; 32],
+                holepunch_secret: None,
             };
             let (mut st, _) = SecretStream::new(&fake);
             let _ = st.feed(&data);

@@ -678,6 +678,28 @@ impl Core {
         self.with_connects(node, now, |c, ctx| c.veto_answer(id, allowed, ctx));
     }
 
+    /// The app's handshake (`createHandshake`) wrote message 1 of connect `id` (`None`: failed).
+    pub fn connect_noise_sent(
+        &mut self,
+        id: u64,
+        noise: Option<Vec<u8>>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_connects(node, now, |c, ctx| c.noise_sent(id, noise, ctx));
+    }
+
+    /// The app's handshake read the server's message 2 for connect `id` (`None`: failed).
+    pub fn connect_noise_received(
+        &mut self,
+        id: u64,
+        answer: Option<connect::ExternalReply>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_connects(node, now, |c, ctx| c.noise_received(id, answer, ctx));
+    }
+
     /// The app's LAN ping answered for connect `id`.
     pub fn connect_lan_answer(&mut self, id: u64, answered: bool, node: &mut Node, now: Instant) {
         self.with_connects(node, now, |c, ctx| c.lan_answer(id, answered, ctx));

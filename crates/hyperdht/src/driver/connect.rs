@@ -45,6 +45,7 @@ pub(crate) struct ConnectSink {
     pub events: mpsc::Sender<ConnectEvent>,
     pub veto: Option<HolepunchVeto>,
     pub lan_ping: Option<LanPing>,
+    pub noise: Option<crate::noise_wrap::ClientNoise>,
 }
 
 /// Streams routes are tied to, watched for their close.
@@ -126,6 +127,32 @@ impl Engine {
                     };
                     Engine::run(&rpc, |e, n, now| {
                         e.core.connect_lan_answer(id, answered, n, now)
+                    });
+                });
+            }
+            ConnectOut::NoiseSend { id, payload } => {
+                let Some(rpc) = self.rpc.clone() else { return };
+                let noise = self.connect_sinks.get(&id).and_then(|s| s.noise.clone());
+                spawn(async move {
+                    let sent = match noise {
+                        Some(n) => n.send(payload).await,
+                        None => None,
+                    };
+                    Engine::run(&rpc, |e, n, now| {
+                        e.core.connect_noise_sent(id, sent, n, now)
+                    });
+                });
+            }
+            ConnectOut::NoiseRecv { id, noise: msg } => {
+                let Some(rpc) = self.rpc.clone() else { return };
+                let noise = self.connect_sinks.get(&id).and_then(|s| s.noise.clone());
+                spawn(async move {
+                    let read = match noise {
+                        Some(n) => n.recv(msg).await,
+                        None => None,
+                    };
+                    Engine::run(&rpc, |e, n, now| {
+                        e.core.connect_noise_received(id, read, n, now)
                     });
                 });
             }

@@ -74,6 +74,9 @@ pub struct ConnectExtras {
     /// Pairs streams through blind relays (ours, or one the server names); without it relays
     /// are not used.
     pub relayer: Option<crate::Relayer>,
+    /// `createHandshake`: the app's handshake object does the Noise messages; the key pair's
+    /// secret key is then not used (any bytes do)
+    pub noise: Option<crate::noise_wrap::ClientNoise>,
 }
 
 /// A replacement for the LAN shortcut's PING: resolves true when the address answered.
@@ -141,6 +144,7 @@ impl HyperDht {
             events: tx,
             veto: extras.holepunch.clone(),
             lan_ping: extras.lan_ping.clone(),
+            noise: extras.noise.clone(),
         };
         let stream_ref = raw.downgrade();
         let reusable = extras.reusable_socket;
@@ -172,6 +176,7 @@ impl HyperDht {
                 veto: sink.veto.is_some(),
                 lan_ping: sink.lan_ping.is_some(),
                 relay_through,
+                external: sink.noise.is_some(),
             };
             let id = e.core.connect(params, node, now);
             e.connect_sinks.insert(id, sink);

@@ -42,10 +42,10 @@ use hyperdht_rpc::query::{QueryId, QuerySpec};
 use hyperdht_rpc::{Response, RpcError};
 
 use super::error::ConnectError;
-use super::handshake::{read_reply, Attempt, Initiator};
+use super::handshake::{read_reply, Attempt, ExternalReply, Initiator, Settled};
 use super::routes::Via;
-use super::{Base, Shared, Step};
-use crate::core::Ctx;
+use super::{Base, ConnectOut, Shared, Step};
+use crate::core::{Ctx, Output};
 use crate::messages::Peer;
 use crate::Command;
 
@@ -77,6 +77,8 @@ enum Stage {
 
 pub(crate) struct Find {
     init: Initiator,
+    /// the attempt whose reply the app's handshake reads (`createHandshake`)
+    asking: Option<Attempt>,
     /// `c.remoteRelayAddresses`: nodes we handshook through, in order
     tried: Vec<SocketAddrV4>,
     stage: Stage,
@@ -100,13 +102,14 @@ pub(crate) struct Find {
 impl Find {
     /// `connectAndHolepunch`: the route first if there is one, else `findAndConnect`.
     pub(super) fn start(
+        init: Initiator,
         base: &mut Base,
         sh: &mut Shared,
         ctx: &mut Ctx<'_>,
-    ) -> Result<(Find, Step), ConnectError> {
-        let init = Initiator::new(&base.p, ctx.node, ctx.local_address)?;
+    ) -> (Find, Step) {
         let mut f = Find {
             init,
+            asking: None,
             tried: Vec::new(),
             stage: Stage::Draining,
             chain: Vec::new(),
@@ -128,10 +131,10 @@ impl Find {
         if let Some(addr) = route {
             f.send(base, Via::Route, addr, ctx);
             f.stage = Stage::Route { addr };
-            return Ok((f, Step::Stay));
+            return (f, Step::Stay);
         }
         let step = f.begin(base, sh, ctx);
-        Ok((f, step))
+        (f, step)
     }
 
     /// `Router.peerHandshake(target, {noise, socket}, address)`.
@@ -256,6 +259,10 @@ impl Find {
 
     /// Ends rounds whose query and handshakes are over; the last one ends the connect.
     fn check(&mut self, base: &mut Base, sh: &mut Shared, ctx: &mut Ctx<'_>) -> Step {
+        if self.asking.is_some() {
+            // the app's handshake reads a reply: its answer decides
+            return Step::Stay;
+        }
         loop {
             match self.stage {
                 Stage::Route { .. } | Stage::QueryAt(_) | Stage::Query { done: false, .. } => {
@@ -303,16 +310,53 @@ impl Find {
             return Step::Stay;
         };
         let att = self.in_flight.remove(i);
+        if self.asking.is_some() {
+            // upstream's second `handshake.recv` on the app's object fails: only the slot is freed
+            self.free += 1;
+            return Step::Stay;
+        }
         if let Some(reply) = read_reply(att.to, result) {
             match self.init.settle(att.to, reply, &self.tried) {
                 Err(e) => return Step::Done(Err(e)),
-                Ok(Some(hs)) => {
+                Ok(Settled::Won(hs)) => {
                     sh.stats.count_via(att.via);
-                    return Step::Handshaken(Box::new(hs));
+                    return Step::Handshaken(hs);
                 }
-                Ok(None) => {}
+                Ok(Settled::Ask(noise)) => {
+                    self.asking = Some(att);
+                    ctx.out
+                        .push_back(Output::Connect(ConnectOut::NoiseRecv { id: base.id, noise }));
+                    return Step::Stay;
+                }
+                Ok(Settled::Lost) => {}
             }
         }
+        self.lost(att, base, sh, ctx)
+    }
+
+    /// The app's handshake read the reply it was asked about (`None`: it failed).
+    pub(super) fn noise_received(
+        &mut self,
+        base: &mut Base,
+        answer: Option<ExternalReply>,
+        sh: &mut Shared,
+        ctx: &mut Ctx<'_>,
+    ) -> Step {
+        let Some(att) = self.asking.take() else {
+            return Step::Stay;
+        };
+        match self.init.settle_external(answer, &self.tried) {
+            Err(e) => Step::Done(Err(e)),
+            Ok(Settled::Won(hs)) => {
+                sh.stats.count_via(att.via);
+                Step::Handshaken(hs)
+            }
+            Ok(_) => self.lost(att, base, sh, ctx),
+        }
+    }
+
+    /// A handshake attempt that gave nothing: the route is dropped, or the slot goes on.
+    fn lost(&mut self, att: Attempt, base: &mut Base, sh: &mut Shared, ctx: &mut Ctx<'_>) -> Step {
         if let Stage::Route { addr } = self.stage {
             sh.routes.drop_if(&base.remote_public_key, addr);
             if self.init.spent() {

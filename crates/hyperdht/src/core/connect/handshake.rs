@@ -37,10 +37,21 @@ pub(crate) struct Handshaken {
     pub announced_open: bool,
 }
 
+/// Where our Noise state is.
+enum Noise {
+    /// the engine holds the key pair (`c.handshake`)
+    Local(Box<Handshake>),
+    /// an app's `createHandshake`: the server's message 2 goes to it
+    External,
+    /// the app's handshake reads this reply (through `relay`)
+    Asking { relay: SocketAddrV4, reply: Reply },
+    /// a reply was fed to it
+    Spent,
+}
+
 /// Our side of the handshake until the server's reply is read.
 pub(crate) struct Initiator {
-    /// `c.handshake`: `None` once a reply was fed to it
-    noise: Option<Handshake>,
+    noise: Noise,
     /// the PEER_HANDSHAKE value (`{mode: FROM_CLIENT, noise}`)
     pub request: Vec<u8>,
     pub announced_open: bool,
@@ -52,14 +63,43 @@ pub(crate) struct Reply {
     client_address: SocketAddrV4,
 }
 
+/// What the app's handshake (`createHandshake`) made of the server's message 2: its payload
+/// (`recv(noise)`, encoded) and `final()`.
+#[derive(Debug, Clone)]
+pub struct ExternalReply {
+    pub payload: Vec<u8>,
+    pub result: HandshakeResult,
+}
+
+/// What a reply did to the handshake.
+pub(crate) enum Settled {
+    /// it decrypted and the server accepted: the handshake is done
+    Won(Box<Handshaken>),
+    /// the app's handshake must read this message 2 ([`Initiator::settle_external`] follows)
+    Ask(Vec<u8>),
+    /// it did not decrypt (the state is spent), or the state was spent already
+    Lost,
+}
+
+/// `{mode: FROM_CLIENT, noise}`.
+fn request_of(noise: Vec<u8>) -> Vec<u8> {
+    HandshakeMessage {
+        mode: RouterMode::FromClient.code(),
+        noise,
+        peer_address: None,
+        relay_address: None,
+    }
+    .to_bytes()
+}
+
 impl Initiator {
     /// `connectThroughNode`, first call: our stable address (if any) and our local address go in
-    /// the payload with the id of the stream we reserved.
-    pub(crate) fn new(
+    /// the payload with the id of the stream we reserved; also whether it says we are OPEN.
+    pub(crate) fn payload(
         p: &super::ConnectParams,
         node: &Node,
         local_address: SocketAddrV4,
-    ) -> Result<Self, ConnectError> {
+    ) -> (NoisePayload, bool) {
         let public = node.remote_address().filter(|_| !node.is_firewalled());
         let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
         if p.local_connection {
@@ -83,6 +123,16 @@ impl Initiator {
             relay_through: p.relay_through,
             ..NoisePayload::default()
         };
+        (payload, public.is_some())
+    }
+
+    /// Our Noise message 1 with [`Initiator::payload`].
+    pub(crate) fn new(
+        p: &super::ConnectParams,
+        node: &Node,
+        local_address: SocketAddrV4,
+    ) -> Result<Self, ConnectError> {
+        let (payload, announced_open) = Self::payload(p, node, local_address);
         // A remote key that is no Ed25519 point (half of all random 32-byte strings) cannot be
         // DH'd with. JS computes the first Noise message only once a peer was found, and no
         // storing node keeps a record signed by such a key, so its connect always ends in
@@ -98,44 +148,89 @@ impl Initiator {
         let noise = hs
             .send(&payload.to_bytes())
             .map_err(|_| ConnectError::PeerNotFound)?;
-        let request = HandshakeMessage {
-            mode: RouterMode::FromClient.code(),
-            noise,
-            peer_address: None,
-            relay_address: None,
-        }
-        .to_bytes();
         Ok(Initiator {
-            noise: Some(hs),
-            request,
-            announced_open: public.is_some(),
+            noise: Noise::Local(Box::new(hs)),
+            request: request_of(noise),
+            announced_open,
         })
+    }
+
+    /// Message 1 as the app's handshake wrote it (`await c.handshake.send(payload)`).
+    pub(crate) fn external(noise: Vec<u8>, announced_open: bool) -> Self {
+        Initiator {
+            noise: Noise::External,
+            request: request_of(noise),
+            announced_open,
+        }
     }
 
     /// Whether a reply already spent the Noise state.
     pub(crate) fn spent(&self) -> bool {
-        self.noise.is_none()
+        matches!(self.noise, Noise::Spent)
     }
 
     /// The rest of `connectThroughNode`: decrypt the server's payload and check it. A reply that
     /// does not decrypt is ignored (but spends the Noise state); version / error / missing UDX
-    /// data end the connect.
+    /// data end the connect. An app's handshake is asked to read it first.
     pub(crate) fn settle(
         &mut self,
         relay: SocketAddrV4,
         reply: Reply,
         tried: &[SocketAddrV4],
-    ) -> Result<Option<Handshaken>, ConnectError> {
-        let Some(mut hs) = self.noise.take() else {
-            return Ok(None);
-        };
-        let Some(remote) = hs
-            .recv(&reply.msg.noise)
-            .ok()
-            .and_then(|p| NoisePayload::from_bytes(&p).ok())
+    ) -> Result<Settled, ConnectError> {
+        match std::mem::replace(&mut self.noise, Noise::Spent) {
+            Noise::Local(mut hs) => {
+                let remote = hs
+                    .recv(&reply.msg.noise)
+                    .ok()
+                    .and_then(|p| NoisePayload::from_bytes(&p).ok());
+                match (remote, hs.result()) {
+                    (Some(remote), Some(result)) => {
+                        self.handshaken(relay, reply, remote, result, tried)
+                    }
+                    (Some(_), None) => Err(ConnectError::HandshakeInvalid),
+                    (None, _) => Ok(Settled::Lost),
+                }
+            }
+            Noise::External => {
+                let noise = reply.msg.noise.clone();
+                self.noise = Noise::Asking { relay, reply };
+                Ok(Settled::Ask(noise))
+            }
+            other => {
+                self.noise = other;
+                Ok(Settled::Lost)
+            }
+        }
+    }
+
+    /// The app's handshake read the reply [`Initiator::settle`] asked about (`None`: it threw).
+    pub(crate) fn settle_external(
+        &mut self,
+        answer: Option<ExternalReply>,
+        tried: &[SocketAddrV4],
+    ) -> Result<Settled, ConnectError> {
+        let Noise::Asking { relay, reply } = std::mem::replace(&mut self.noise, Noise::Spent)
         else {
-            return Ok(None);
+            return Ok(Settled::Lost);
         };
+        let Some((remote, result)) = answer.and_then(|a| {
+            let remote = NoisePayload::from_bytes(&a.payload).ok()?;
+            Some((remote, a.result))
+        }) else {
+            return Ok(Settled::Lost);
+        };
+        self.handshaken(relay, reply, remote, result, tried)
+    }
+
+    fn handshaken(
+        &self,
+        relay: SocketAddrV4,
+        reply: Reply,
+        remote: NoisePayload,
+        result: HandshakeResult,
+        tried: &[SocketAddrV4],
+    ) -> Result<Settled, ConnectError> {
         if remote.version != 1 {
             return Err(ConnectError::ServerIncompatible);
         }
@@ -150,8 +245,7 @@ impl Initiator {
                 "Server did not send UDX data".into(),
             ));
         }
-        let result = hs.result().ok_or(ConnectError::HandshakeInvalid)?;
-        Ok(Some(Handshaken {
+        Ok(Settled::Won(Box::new(Handshaken {
             relay,
             relayed: reply.msg.peer_address.is_some(),
             client_address: reply.client_address,
@@ -160,7 +254,7 @@ impl Initiator {
             result,
             tried: tried.to_vec(),
             announced_open: self.announced_open,
-        }))
+        })))
     }
 }
 

@@ -27,13 +27,15 @@ use hyperdht_rpc::driver::QueryEvent;
 use hyperdht_rpc::node::{RequestSpec, SessionId};
 use hyperdht_rpc::query::QueryId;
 use hyperdht_rpc::{Response, RpcError};
+use hyperdht_encoding::Codec;
 use hyperdht_secret_stream::HandshakeResult;
 
 pub use error::ConnectError;
 pub use routes::{ConnectStats, StreamKey};
 
 use self::find::Find;
-use self::handshake::Handshaken;
+pub use self::handshake::ExternalReply;
+use self::handshake::{Handshaken, Initiator};
 use self::holepunch::Holepunch;
 use self::routes::{RelayCache, Routes};
 use crate::constants::Firewall;
@@ -70,6 +72,10 @@ pub struct ConnectParams {
     /// `relayThrough` (its key) with the token we pair with (`c.relayToken`), sent in our
     /// handshake payload
     pub relay_through: Option<RelayThroughInfo>,
+    /// `createHandshake`: the app's handshake object writes message 1
+    /// ([`ConnectOut::NoiseSend`]) and reads message 2 ([`ConnectOut::NoiseRecv`]); `key_pair`
+    /// is then only its public half
+    pub external: bool,
 }
 
 /// Where the connection goes, once a path is chosen.
@@ -119,6 +125,12 @@ pub enum ConnectOut {
         /// the session keys (a relayed stream starts now)
         result: Box<HandshakeResult>,
     },
+    /// The app's handshake writes Noise message 1 carrying `payload` (an encoded
+    /// `noisePayload`); answer with `Core::connect_noise_sent`.
+    NoiseSend { id: u64, payload: Vec<u8> },
+    /// The app's handshake reads the server's message 2; answer with
+    /// `Core::connect_noise_received`.
+    NoiseRecv { id: u64, noise: Vec<u8> },
     /// The connect ended (the connect is gone from the core).
     Done {
         id: u64,
@@ -177,6 +189,10 @@ pub(crate) enum Step {
 }
 
 pub(crate) enum Phase {
+    /// the app's handshake writes message 1 (`createHandshake`)
+    Noise {
+        announced_open: bool,
+    },
     Find(Box<Find>),
     /// `c.passiveConnectTimeout`: the server connects to us
     Passive {
@@ -275,7 +291,7 @@ impl Connects {
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        let mut base = Base {
+        let base = Base {
             id,
             remote_public_key: p.remote_public_key,
             target: hyperdht_crypto::hash(&p.remote_public_key),
@@ -287,26 +303,65 @@ impl Connects {
             relay: None,
             relay_paired: false,
         };
-        let step = match Find::start(&mut base, &mut self.sh, ctx) {
-            Ok((find, step)) => {
-                self.list.insert(
-                    id,
-                    Connect {
-                        base,
-                        phase: Phase::Find(Box::new(find)),
-                    },
-                );
-                step
-            }
+        if base.p.external {
+            let (payload, announced_open) =
+                Initiator::payload(&base.p, ctx.node, ctx.local_address);
+            ctx.out.push_back(Output::Connect(ConnectOut::NoiseSend {
+                id,
+                payload: payload.to_bytes(),
+            }));
+            let phase = Phase::Noise { announced_open };
+            self.list.insert(id, Connect { base, phase });
+            return id;
+        }
+        match Initiator::new(&base.p, ctx.node, ctx.local_address) {
+            Ok(init) => self.find(base, init, ctx),
             Err(e) => {
                 ctx.stats.connection(Side::Client, Path::NotChosen, false);
                 ctx.out
                     .push_back(Output::Connect(ConnectOut::Done { id, result: Err(e) }));
-                return id;
             }
-        };
-        self.apply(id, step, ctx);
+        }
         id
+    }
+
+    /// Phase 1 with our message 1 ready.
+    fn find(&mut self, mut base: Base, init: Initiator, ctx: &mut Ctx<'_>) {
+        let id = base.id;
+        let (find, step) = Find::start(init, &mut base, &mut self.sh, ctx);
+        let phase = Phase::Find(Box::new(find));
+        self.list.insert(id, Connect { base, phase });
+        self.apply(id, step, ctx);
+    }
+
+    /// The app's handshake wrote message 1 (`None`: it failed, the connect ends).
+    pub(crate) fn noise_sent(&mut self, id: u64, noise: Option<Vec<u8>>, ctx: &mut Ctx<'_>) {
+        let Some(Phase::Noise { announced_open }) = self.list.get(&id).map(|c| &c.phase) else {
+            return;
+        };
+        let announced_open = *announced_open;
+        match noise {
+            Some(noise) => {
+                let Some(c) = self.list.remove(&id) else {
+                    return;
+                };
+                self.find(c.base, Initiator::external(noise, announced_open), ctx);
+            }
+            None => self.finish(id, Err(ConnectError::HandshakeInvalid), ctx),
+        }
+    }
+
+    /// The app's handshake read the reply it was asked about (`None`: it failed).
+    pub(crate) fn noise_received(
+        &mut self,
+        id: u64,
+        answer: Option<ExternalReply>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        self.with(id, ctx, |c, sh, ctx| match &mut c.phase {
+            Phase::Find(f) => f.noise_received(&mut c.base, answer, sh, ctx),
+            _ => Step::Stay,
+        });
     }
 
     /// Runs `f` on connect `id` (if it is still running) and applies what it decided.
@@ -514,7 +569,7 @@ impl Connects {
             .filter_map(|c| match &c.phase {
                 Phase::Find(f) => f.poll_timeout(),
                 Phase::Passive { deadline, .. } => Some(*deadline),
-                Phase::Lan { .. } | Phase::Gone => None,
+                Phase::Noise { .. } | Phase::Lan { .. } | Phase::Gone => None,
                 Phase::Punch(h) => h.poll_timeout(),
             })
             .min()
@@ -528,7 +583,7 @@ impl Connects {
                 let t = match &c.phase {
                     Phase::Find(f) => f.poll_timeout(),
                     Phase::Passive { deadline, .. } => Some(*deadline),
-                    Phase::Lan { .. } | Phase::Gone => None,
+                    Phase::Noise { .. } | Phase::Lan { .. } | Phase::Gone => None,
                     Phase::Punch(h) => h.poll_timeout(),
                 };
                 t.is_some_and(|t| t <= ctx.now)
@@ -540,7 +595,7 @@ impl Connects {
                 Phase::Find(f) => f.on_timeout(&mut c.base, sh, ctx),
                 // `passiveConnectTimeout` → `onabort`
                 Phase::Passive { .. } => c.passive_done(Err(ConnectError::HolepunchAborted)),
-                Phase::Lan { .. } | Phase::Gone => Step::Stay,
+                Phase::Noise { .. } | Phase::Lan { .. } | Phase::Gone => Step::Stay,
                 Phase::Punch(h) => h.on_timeout(&mut c.base, ctx),
             });
         }
@@ -553,7 +608,7 @@ impl Connect {
         match &mut self.phase {
             Phase::Find(f) => f.stop(sh, ctx),
             Phase::Punch(h) => h.stop(ctx),
-            Phase::Passive { .. } | Phase::Lan { .. } | Phase::Gone => {}
+            Phase::Noise { .. } | Phase::Passive { .. } | Phase::Lan { .. } | Phase::Gone => {}
         }
         ctx.node.destroy_session(self.base.session, ctx.now);
     }
