@@ -249,6 +249,8 @@ export declare class NativeServer {
   relayThroughReply(id: number, key?: Buffer | undefined | null): void
   /** JS paired relay request `id` (see `NativeConnection.relayReply`). */
   relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
+  /** JS's answer to a `noise-recv` / `noise-send` event (`null`: the handshake object threw). */
+  noiseReply(id: number, answer?: JsNoiseAnswer | undefined | null): void
   /** JS's answer to a `holepunch-veto` event. */
   holepunchReply(id: number, allow: boolean): void
   /** `server.close()`: stops accepting and unannounces; no events after this. */
@@ -540,6 +542,11 @@ export interface JsListenOptions {
   relayAsk?: boolean
   /** relays are paired through the server's `relay` events (always in lib/server.js) */
   relays?: boolean
+  /**
+   * `createHandshake`: the Noise messages are asked through `noise-recv` / `noise-send`
+   * events; the key pair needs no secret key
+   */
+  externalHandshake?: boolean
 }
 
 /**
@@ -803,6 +810,8 @@ export type JsServerEvent =
   | { type: 'relay-through'; id: number }
   | { type: 'relay'; request: JsRelayRequest }
   | { type: 'relay-close'; id: number }
+  | { type: 'noise-recv'; id: number; handshake: number; noise: Buffer }
+  | { type: 'noise-send'; id: number; handshake: number; payload: Buffer }
 
 /** `stats.socketPool`. */
 export interface JsSocketPool {

@@ -35,10 +35,12 @@ class Server extends EventEmitter {
     this._relays = null
     // hyperdht: how long a finished handshake is remembered for retransmits (ms)
     this.handshakeClearWait = opts.handshakeClearWait || 10000
-    // hyperdht's external-key servers (createHandshake, used with a keyPair that has no
-    // secretKey) run the Noise handshake in JS objects; here the handshake runs in the engine,
-    // so listen() refuses them instead of failing on the first connection
-    this._externalHandshake = !!opts.createHandshake
+    // hyperdht `createHandshake(keyPair, null)`: one handshake object per incoming handshake
+    // (e.g. a NoiseWrap subclass for a key whose secret lives elsewhere); the engine asks it
+    // through `noise-recv` / `noise-send` events. Without it the engine does the handshake.
+    this.createHandshake = typeof opts.createHandshake === 'function' ? opts.createHandshake : null
+    this._handshakes = new Map() // handshake id -> {hs, at}: objects between recv and send
+    this._finals = new Map() // our stream id -> {final, at}: for createSecretStream
     // createSecretStream(isInitiator, rawStream, {handshake, keepAlive}): the app's own
     // secret-stream over the connection's raw UDX stream (the engine only does the handshake)
     this.createSecretStream = opts.createSecretStream || null
@@ -61,12 +63,12 @@ class Server extends EventEmitter {
     return { host: a ? a.host : null, port: a ? a.port : 0, publicKey: this.keyPair.publicKey }
   }
 
-  async listen (keyPair = this.dht.defaultKeyPair) {
+  async listen (keyPair = this.dht.defaultKeyPair, opts = {}) {
     if (this.listening) throw errors.ALREADY_LISTENING()
     if (this.dht.destroyed) throw errors.NODE_DESTROYED()
     const kp = keyPairArg(keyPair)
-    if (this._externalHandshake) throw new Error('createHandshake is not supported by hyperdht-rs (the Noise handshake runs in the engine)')
-    if (!kp.secretKey) throw new TypeError('keyPair.secretKey is required to listen (hyperdht-rs runs the server\'s Noise handshake in the engine)')
+    const external = this.createHandshake !== null
+    if (!kp.secretKey && !external) throw new TypeError('keyPair.secretKey is required to listen without createHandshake')
     for (const s of this.dht.listening) {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
     }
@@ -86,7 +88,8 @@ class Server extends EventEmitter {
         reusableSocket: this._reusableSocket,
         relayThrough: this._relayAsk() ? undefined : relayKey(this.relayThrough) || undefined,
         relayAsk: this._relayAsk(),
-        relays: true
+        relays: true,
+        externalHandshake: external
       }, (ev) => this._onevent(ev))
     } catch (err) {
       this._stoppedListening()
@@ -118,7 +121,61 @@ class Server extends EventEmitter {
       case 'relay-through': return this._native.relayThroughReply(ev.id, relayKey(this.relayThrough) || undefined)
       case 'relay': return this._relayPairings().pair(ev.request)
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
+      case 'noise-recv': return this._onnoiserecv(ev.id, ev.handshake, ev.noise)
+      case 'noise-send': return this._onnoisesend(ev.id, ev.handshake, ev.payload)
     }
+  }
+
+  // hyperdht `_addHandshake`: `handshake = this.createHandshake(this._keyPair, null)` reads the
+  // client's message 1...
+  _onnoiserecv (id, handshakeId, noise) {
+    const now = Date.now()
+    expire(this._handshakes, now)
+    expire(this._finals, now)
+    let hs = null
+    Promise.resolve()
+      .then(() => {
+        hs = this.createHandshake(this.keyPair, null)
+        return hs.recv(noise)
+      })
+      .then((payload) => {
+        if (!payload || !hs.remotePublicKey) return null
+        this._handshakes.set(handshakeId, { hs, at: now })
+        return { payload: messages().encode(payload), remotePublicKey: b4a.toBuffer(hs.remotePublicKey) }
+      })
+      .catch(() => null)
+      .then((answer) => this._noiseReply(id, answer))
+  }
+
+  // ...and writes message 2; `final()` is kept for the app's createSecretStream
+  _onnoisesend (id, handshakeId, payload) {
+    const entry = this._handshakes.get(handshakeId)
+    this._handshakes.delete(handshakeId)
+    Promise.resolve()
+      .then(() => {
+        const decoded = messages().decode(payload)
+        return Promise.resolve(entry.hs.send(decoded)).then((noise) => {
+          const f = entry.hs.final()
+          // the engine runs secret-stream unless the app does: it needs the keys then
+          if (this.createSecretStream === null && !(f.hash && f.tx && f.rx)) return null
+          if (decoded.udx) this._finals.set(decoded.udx.id, { final: f, at: Date.now() })
+          return {
+            noise: b4a.toBuffer(noise),
+            publicKey: f.publicKey,
+            remotePublicKey: f.remotePublicKey || entry.hs.remotePublicKey,
+            holepunchSecret: f.holepunchSecret,
+            hash: f.hash,
+            tx: f.tx,
+            rx: f.rx
+          }
+        })
+      })
+      .catch(() => null)
+      .then((answer) => this._noiseReply(id, answer))
+  }
+
+  _noiseReply (id, answer) {
+    if (!this.closed && !this.dht.destroyed) this._native.noiseReply(id, answer)
   }
 
   // `selectRelay(this.relayThrough)` runs per handshake unless relayThrough is a plain key
@@ -179,7 +236,7 @@ class Server extends EventEmitter {
       handle.destroy()
       return
     }
-    if (this.createSecretStream !== null) return this._onrawconnection(handle)
+    if (this.createSecretStream !== null) return this._onrawconnection(handle, info)
     const conn = new Connection(this.dht, false, { keepAlive: this.dht.connectionKeepAlive })
     conn._attach(handle)
     this.dht._conns.add(conn)
@@ -190,14 +247,17 @@ class Server extends EventEmitter {
 
   // hyperdht `_addHandshake`/`onsocket`: `this.createSecretStream(false, rawStream, {handshake,
   // keepAlive})` over the accepted connection's bare stream
-  _onrawconnection (handle) {
+  _onrawconnection (handle, info) {
+    // an app's handshake object: its own final() (it may keep the keys in there its own way)
+    const external = this._finals.get(info.streamId)
+    this._finals.delete(info.streamId)
     let hs = null
     const native = this.dht._native.adoptConnection(handle, (h) => { hs = h })
     if (!native || hs === null) return
     const rawStream = new RawStream(this.dht, native, { framed: true })
     this.dht._rawStreams.add(rawStream)
     rawStream.connect(this.dht._socket, hs.remoteId, hs.remotePort, hs.remoteHost)
-    const handshake = {
+    const handshake = external ? external.final : {
       isInitiator: false,
       publicKey: hs.publicKey,
       remotePublicKey: hs.remotePublicKey,
@@ -240,6 +300,8 @@ class Server extends EventEmitter {
 
   async _close () {
     this.closed = true
+    this._handshakes.clear()
+    this._finals.clear()
     this.dht.listening.delete(this)
     if (this.listening && !this.dht.destroyed) {
       await this._native.close().catch(() => {})
@@ -247,6 +309,27 @@ class Server extends EventEmitter {
     this.listening = false
     this.emit('close')
   }
+}
+
+// handshake objects and results a handshake never came back for (a rejected or vanished client)
+// go after this long (the engine gives up on a handshake after 20 s)
+const HANDSHAKE_EXPIRY = 60000
+
+function expire (map, now) {
+  for (const [k, v] of map) {
+    if (now - v.at > HANDSHAKE_EXPIRY) map.delete(k)
+  }
+}
+
+// lib/messages.js's noisePayload codec (loaded on first use)
+let codec = null
+function messages () {
+  if (codec === null) {
+    const c = require('compact-encoding')
+    const { noisePayload } = require('./messages')
+    codec = { encode: (p) => c.encode(noisePayload, p), decode: (b) => c.decode(noisePayload, b) }
+  }
+  return codec
 }
 
 module.exports = Server

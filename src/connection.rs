@@ -644,7 +644,6 @@ impl ConnCore {
                 id,
                 noise: data.into(),
             },
-            NoiseEvent::Forget { .. } => return true,
         })
     }
 }

@@ -64,10 +64,7 @@ fn result_of(a: &JsNoiseAnswer, is_initiator: bool) -> Option<HandshakeResult> {
 }
 
 /// Asks question `id` through `ask` and waits for the answer (none if it could not be asked).
-async fn asked(
-    q: &NoiseQuestions,
-    ask: impl FnOnce(u32) -> bool,
-) -> Option<JsNoiseAnswer> {
+async fn asked(q: &NoiseQuestions, ask: impl FnOnce(u32) -> bool) -> Option<JsNoiseAnswer> {
     let (id, answer) = q.ask(NOISE_TIMEOUT);
     if !ask(id) {
         q.forget(id);
@@ -86,14 +83,28 @@ pub(crate) fn client_noise(
         move |payload| {
             let (q, emit) = (qs.clone(), es.clone());
             Box::pin(async move {
-                let a = asked(&q, |id| emit(NoiseEvent::Send { id, data: payload, handshake: 0 })).await?;
+                let a = asked(&q, |id| {
+                    emit(NoiseEvent::Send {
+                        id,
+                        data: payload,
+                        handshake: 0,
+                    })
+                })
+                .await?;
                 a.noise.map(|n| n.to_vec())
             })
         },
         move |noise| {
             let (q, emit) = (qr.clone(), er.clone());
             Box::pin(async move {
-                let a = asked(&q, |id| emit(NoiseEvent::Recv { id, data: noise, handshake: 0 })).await?;
+                let a = asked(&q, |id| {
+                    emit(NoiseEvent::Recv {
+                        id,
+                        data: noise,
+                        handshake: 0,
+                    })
+                })
+                .await?;
                 let result = result_of(&a, true)?;
                 Some(ExternalReply {
                     payload: a.payload?.to_vec(),
@@ -104,18 +115,25 @@ pub(crate) fn client_noise(
     )
 }
 
-/// A server's handshake objects (`handshake` names one); `forget` drops JS's object.
+/// A server's handshake objects (`handshake` names one; JS expires those never sent to).
 pub(crate) fn server_noise(
     q: &NoiseQuestions,
     emit: impl Fn(NoiseEvent) -> bool + Send + Sync + Clone + 'static,
 ) -> ServerNoise {
     let (qs, qr) = (q.clone(), q.clone());
-    let (es, er, ef) = (emit.clone(), emit.clone(), emit);
+    let (es, er) = (emit.clone(), emit);
     ServerNoise::new(
         move |(handshake, noise)| {
             let (q, emit) = (qr.clone(), er.clone());
             Box::pin(async move {
-                let a = asked(&q, |id| emit(NoiseEvent::Recv { id, data: noise, handshake })).await?;
+                let a = asked(&q, |id| {
+                    emit(NoiseEvent::Recv {
+                        id,
+                        data: noise,
+                        handshake,
+                    })
+                })
+                .await?;
                 Some(ServerRecv {
                     remote_public_key: bytes(&a.remote_public_key)?,
                     payload: a.payload?.to_vec(),
@@ -125,7 +143,14 @@ pub(crate) fn server_noise(
         move |(handshake, payload)| {
             let (q, emit) = (qs.clone(), es.clone());
             Box::pin(async move {
-                let a = asked(&q, |id| emit(NoiseEvent::Send { id, data: payload, handshake })).await?;
+                let a = asked(&q, |id| {
+                    emit(NoiseEvent::Send {
+                        id,
+                        data: payload,
+                        handshake,
+                    })
+                })
+                .await?;
                 let result = result_of(&a, false)?;
                 Some(ServerSend {
                     noise: a.noise?.to_vec(),
@@ -133,18 +158,21 @@ pub(crate) fn server_noise(
                 })
             })
         },
-        move |handshake| {
-            ef(NoiseEvent::Forget { handshake });
-        },
     )
 }
 
 /// A question for the owning object's handshake object(s).
 pub(crate) enum NoiseEvent {
     /// `send(decode(payload))` → `{noise, ...final()}` (server) or `{noise}` (client)
-    Send { id: u32, data: Vec<u8>, handshake: u64 },
+    Send {
+        id: u32,
+        data: Vec<u8>,
+        handshake: u64,
+    },
     /// `recv(noise)` → `{payload: encode(payload), ...}`
-    Recv { id: u32, data: Vec<u8>, handshake: u64 },
-    /// a server's handshake that will not be sent: drop its object
-    Forget { handshake: u64 },
+    Recv {
+        id: u32,
+        data: Vec<u8>,
+        handshake: u64,
+    },
 }

@@ -21,9 +21,10 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
 use crate::connection::{Conns, JsConnectionInfo, NativeConnection};
-use crate::dht::{addr_js, key_pair_of, reason, JsKeyPairArg, NativeDht};
+use crate::dht::{addr_js, key_pair_of, public_only, reason, JsKeyPairArg, NativeDht};
 use crate::events::{JsAddress, Sink};
 use crate::live::Live;
+use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions};
 use crate::questions::JsQuestions;
 use crate::relay::{JsRelayRequest, RelayAsks, RelayEvent, Relays};
 use crate::supervise::spawn_supervised;
@@ -61,6 +62,20 @@ pub enum JsServerEvent {
     Relay { request: JsRelayRequest },
     /// the relay connection of pairing `id` is no longer needed: end it
     RelayClose { id: u32 },
+    /// `createHandshake`: a new handshake object for handshake `handshake` reads the client's
+    /// message 1; answer with `noiseReply(id, {payload, remotePublicKey})`
+    NoiseRecv {
+        id: u32,
+        handshake: f64,
+        noise: Buffer,
+    },
+    /// `createHandshake`: handshake `handshake`'s object writes message 2 carrying `payload`
+    /// (an encoded `noisePayload`); answer with `noiseReply(id, {noise, ...final()})`
+    NoiseSend {
+        id: u32,
+        handshake: f64,
+        payload: Buffer,
+    },
 }
 
 /// The sink of a listening server's events.
@@ -162,11 +177,37 @@ fn relay_extras(
             sink.emit(JsServerEvent::RelayThrough { id })
         }))
     });
+    let noise = (opts.external_handshake == Some(true)).then(|| {
+        let sink = sink.clone();
+        crate::noise::server_noise(&core.noise, move |ev| {
+            sink.emit(match ev {
+                NoiseEvent::Recv {
+                    id,
+                    data,
+                    handshake,
+                } => JsServerEvent::NoiseRecv {
+                    id,
+                    handshake: handshake as f64,
+                    noise: data.into(),
+                },
+                NoiseEvent::Send {
+                    id,
+                    data,
+                    handshake,
+                } => JsServerEvent::NoiseSend {
+                    id,
+                    handshake: handshake as f64,
+                    payload: data.into(),
+                },
+            })
+        })
+    });
     Ok(ListenExtras {
         reusable_socket: opts.reusable_socket,
         relay_through,
         relay_ask,
         relayer,
+        noise,
     })
 }
 
@@ -189,6 +230,9 @@ pub struct JsListenOptions {
     pub relay_ask: Option<bool>,
     /// relays are paired through the server's `relay` events (always in lib/server.js)
     pub relays: Option<bool>,
+    /// `createHandshake`: the Noise messages are asked through `noise-recv` / `noise-send`
+    /// events; the key pair needs no secret key
+    pub external_handshake: Option<bool>,
 }
 
 pub(crate) type Servers = Arc<Live<ServerCore>>;
@@ -201,6 +245,8 @@ pub(crate) struct ServerCore {
     conns: Conns,
     servers: Weak<Live<ServerCore>>,
     questions: JsQuestions,
+    /// `createHandshake` questions (src/noise.rs)
+    noise: NoiseQuestions,
     relays: Relays,
     relay_asks: RelayAsks,
     listening: Mutex<Option<Listening>>,
@@ -228,6 +274,7 @@ impl ServerCore {
         let l = self.listening().take()?;
         l.sink.close();
         self.questions.clear();
+        self.noise.clear();
         self.relays.clear();
         self.relay_asks.clear();
         if let Some(s) = self.servers.upgrade() {
@@ -254,6 +301,7 @@ impl NativeDht {
                 conns: self.conns.clone(),
                 servers: Arc::downgrade(&self.servers),
                 questions: JsQuestions::default(),
+                noise: NoiseQuestions::default(),
                 relays: Relays::default(),
                 relay_asks: RelayAsks::default(),
                 listening: Mutex::new(None),
@@ -273,7 +321,11 @@ impl NativeServer {
         on_event: ThreadsafeFunction<JsServerEvent, (), JsServerEvent, Status, false>,
     ) -> Result<()> {
         let core = &self.core;
-        let kp = key_pair_of(&key_pair)?;
+        let kp = if opts.external_handshake == Some(true) && key_pair.secret_key.is_none() {
+            public_only(&key_pair)?
+        } else {
+            key_pair_of(&key_pair)?
+        };
         let sink: ServerSink = Arc::new(Sink::from_fn(on_event));
         let servers = core
             .servers
@@ -365,6 +417,12 @@ impl NativeServer {
         self.core
             .relays
             .reply(id, relay_host, relay_port, remote_id)
+    }
+
+    /// JS's answer to a `noise-recv` / `noise-send` event (`null`: the handshake object threw).
+    #[napi(catch_unwind)]
+    pub fn noise_reply(&self, id: u32, answer: Option<JsNoiseAnswer>) {
+        self.core.noise.answer(id, answer);
     }
 
     /// JS's answer to a `holepunch-veto` event.

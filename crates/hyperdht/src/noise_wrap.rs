@@ -64,25 +64,22 @@ pub struct ServerSend {
 
 /// A server's handshake objects, one per handshake (`createHandshake(keyPair, null)` each
 /// time), named by a handshake id the engine picks: `recv(id, noise)` makes one and reads
-/// message 1, `send(id, payload)` writes message 2 and ends it, `forget(id)` drops one that
-/// will not be sent (rejected or gone). Cheap to clone.
+/// message 1, `send(id, payload)` writes message 2 and ends it. One that is never sent to (the
+/// firewall rejected it, the client went away) is the asker's to expire. Cheap to clone.
 #[derive(Clone)]
 pub struct ServerNoise {
     recv: Call<(u64, Vec<u8>), ServerRecv>,
     send: Call<(u64, Vec<u8>), ServerSend>,
-    forget: Arc<dyn Fn(u64) + Send + Sync>,
 }
 
 impl ServerNoise {
     pub fn new(
         recv: impl Fn((u64, Vec<u8>)) -> NoiseFuture<ServerRecv> + Send + Sync + 'static,
         send: impl Fn((u64, Vec<u8>)) -> NoiseFuture<ServerSend> + Send + Sync + 'static,
-        forget: impl Fn(u64) + Send + Sync + 'static,
     ) -> Self {
         ServerNoise {
             recv: Arc::new(recv),
             send: Arc::new(send),
-            forget: Arc::new(forget),
         }
     }
 
@@ -92,10 +89,6 @@ impl ServerNoise {
 
     pub(crate) fn send(&self, id: u64, payload: Vec<u8>) -> NoiseFuture<ServerSend> {
         (self.send)((id, payload))
-    }
-
-    pub(crate) fn forget(&self, id: u64) {
-        (self.forget)(id)
     }
 }
 

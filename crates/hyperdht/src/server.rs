@@ -42,6 +42,9 @@ pub struct ListenExtras {
     /// Pairs streams through blind relays (ours, or one a client names); without it relays
     /// are not used.
     pub relayer: Option<crate::Relayer>,
+    /// `createHandshake`: the app's handshake objects do the Noise messages; the key pair's
+    /// secret key is then not used (any bytes do)
+    pub noise: Option<crate::noise_wrap::ServerNoise>,
 }
 
 impl std::fmt::Debug for ListenExtras {
@@ -51,6 +54,7 @@ impl std::fmt::Debug for ListenExtras {
             .field("relay_through", &self.relay_through.is_some())
             .field("relay_ask", &self.relay_ask.is_some())
             .field("relayer", &self.relayer.is_some())
+            .field("noise", &self.noise.is_some())
             .finish()
     }
 }

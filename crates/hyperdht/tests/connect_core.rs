@@ -223,6 +223,7 @@ impl Sim {
             veto: self.veto,
             lan_ping: false,
             relay_through: None,
+            external: false,
         };
         let id = p.core.connect(params, &mut p.node, now);
         while let Some(o) = p.core.poll_output() {

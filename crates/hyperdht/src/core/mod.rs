@@ -566,6 +566,32 @@ impl Core {
         self.with_server(&key.target, node, now, |s, ctx| s.relay_failed(key, ctx));
     }
 
+    /// The app's handshake object read message 1 of handshake `key` (`None`: it threw).
+    pub fn server_noise_received(
+        &mut self,
+        key: SlotKey,
+        answer: Option<crate::noise_wrap::ServerRecv>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.noise_received(key, answer, ctx)
+        });
+    }
+
+    /// The app's handshake object wrote message 2 of handshake `key` (`None`: it threw).
+    pub fn server_noise_sent(
+        &mut self,
+        key: SlotKey,
+        answer: Option<crate::noise_wrap::ServerSend>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        self.with_server(&key.target, node, now, |s, ctx| {
+            s.noise_sent(key, answer, ctx)
+        });
+    }
+
     /// The app's holepunch veto answered for a server round.
     pub fn server_veto_answer(
         &mut self,

@@ -190,6 +190,7 @@ impl HyperDht {
                 (Some(_), None, Some(k)) => RelayChoice::Key(k),
                 (Some(_), None, None) => RelayChoice::None,
             },
+            external: extras.noise.is_some(),
         };
         self.ensure_attached(udx);
         let sink = ServerSink {
@@ -198,6 +199,7 @@ impl HyperDht {
             veto: opts.holepunch_veto,
             relay_ask: extras.relay_ask,
             relayer: extras.relayer,
+            noise: extras.noise,
         };
         let ready = self
             .engine(|e, node, now| {

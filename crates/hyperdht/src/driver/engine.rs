@@ -34,6 +34,7 @@ pub(crate) struct ServerSink {
     pub veto: Option<HolepunchVeto>,
     pub relay_ask: Option<RelayAskFn>,
     pub relayer: Option<Relayer>,
+    pub noise: Option<crate::noise_wrap::ServerNoise>,
 }
 
 /// The rpc request handler of a hyperdht node.
@@ -191,6 +192,30 @@ impl Engine {
                 public_key,
                 token,
             } => self.server_relay(rpc, key, is_initiator, public_key, token),
+            ServerOut::NoiseRecv { key, noise: msg } => {
+                let noise = self.sinks.get(&key.target).and_then(|s| s.noise.clone());
+                spawn(async move {
+                    let read = match noise {
+                        Some(n) => n.recv(key.gen, msg).await,
+                        None => None,
+                    };
+                    Engine::run(&rpc, |e, n, now| {
+                        e.core.server_noise_received(key, read, n, now)
+                    });
+                });
+            }
+            ServerOut::NoiseSend { key, payload } => {
+                let noise = self.sinks.get(&key.target).and_then(|s| s.noise.clone());
+                spawn(async move {
+                    let sent = match noise {
+                        Some(n) => n.send(key.gen, payload).await,
+                        None => None,
+                    };
+                    Engine::run(&rpc, |e, n, now| {
+                        e.core.server_noise_sent(key, sent, n, now)
+                    });
+                });
+            }
             ServerOut::AskVeto { key, info } => {
                 let veto = self.sinks.get(&key.target).and_then(|s| s.veto.clone());
                 spawn(async move {

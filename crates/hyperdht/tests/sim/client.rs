@@ -98,6 +98,7 @@ impl SimHost {
             veto: opts.veto,
             lan_ping: false,
             relay_through: None,
+            external: false,
         };
         // like `c.rawStream`, the stream exists before the handshake is sent
         let stream = self.streams.open(

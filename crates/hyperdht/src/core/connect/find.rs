@@ -324,8 +324,10 @@ impl Find {
                 }
                 Ok(Settled::Ask(noise)) => {
                     self.asking = Some(att);
-                    ctx.out
-                        .push_back(Output::Connect(ConnectOut::NoiseRecv { id: base.id, noise }));
+                    ctx.out.push_back(Output::Connect(ConnectOut::NoiseRecv {
+                        id: base.id,
+                        noise,
+                    }));
                     return Step::Stay;
                 }
                 Ok(Settled::Lost) => {}

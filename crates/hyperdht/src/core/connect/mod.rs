@@ -23,11 +23,11 @@ use std::net::SocketAddrV4;
 use std::time::Instant;
 
 use hyperdht_crypto::KeyPair;
+use hyperdht_encoding::Codec;
 use hyperdht_rpc::driver::QueryEvent;
 use hyperdht_rpc::node::{RequestSpec, SessionId};
 use hyperdht_rpc::query::QueryId;
 use hyperdht_rpc::{Response, RpcError};
-use hyperdht_encoding::Codec;
 use hyperdht_secret_stream::HandshakeResult;
 
 pub use error::ConnectError;

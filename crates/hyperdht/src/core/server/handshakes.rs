@@ -56,12 +56,35 @@ pub(crate) struct Ready {
     from_puncher: bool,
 }
 
-/// What a pending (firewall) handshake keeps until the answer.
+/// What a pending handshake keeps until the answer it waits for.
 pub(crate) struct PendingHandshake {
     waiters: Vec<Waiter>,
-    hs: Box<Handshake>,
-    client: Box<NoisePayload>,
     client_address: SocketAddrV4,
+    view: NodeView,
+    stage: Stage,
+}
+
+/// What a pending handshake waits for.
+enum Stage {
+    /// the app's handshake object (`createHandshake`) reads message 1
+    Recv,
+    /// the firewall (and/or the `relayThrough` function); `hs` is ours, `None` with an app's
+    /// handshake object
+    Firewall {
+        hs: Option<Box<Handshake>>,
+        client: Box<NoisePayload>,
+    },
+    /// the app's handshake object writes message 2
+    Send(Box<Accepting>),
+}
+
+/// What `_addHandshake` decided before message 2 is written.
+pub(crate) struct Accepting {
+    ok: bool,
+    stream_id: u32,
+    client: NoisePayload,
+    client_address: SocketAddrV4,
+    relay_through: Option<RelayThroughInfo>,
     view: NodeView,
 }
 
@@ -277,6 +300,9 @@ impl Server {
                 SlotState::Dropped => RouteAction::Drop,
             };
         }
+        if self.config.external {
+            return self.ask_recv(req, msg, ctx);
+        }
         // Noise responder first: a message we cannot read is dropped silently and costs no slot
         let Some((hs, client, remote_pk)) = self.read_noise1(&msg.noise) else {
             return RouteAction::Drop;
@@ -296,6 +322,37 @@ impl Server {
             };
         }
         // firewall callback: park this request and ask
+        let waiters = vec![Waiter {
+            req: req.clone(),
+            msg,
+        }];
+        let hs = Some(Box::new(hs));
+        self.ask_firewall(
+            id,
+            hs,
+            client,
+            remote_pk,
+            client_address,
+            waiters,
+            view,
+            ctx,
+        );
+        RouteAction::Drop
+    }
+
+    /// Parks the handshake's requests and asks the firewall (and/or the relay function).
+    #[allow(clippy::too_many_arguments)]
+    fn ask_firewall(
+        &mut self,
+        id: usize,
+        hs: Option<Box<Handshake>>,
+        client: NoisePayload,
+        remote_pk: [u8; 32],
+        client_address: SocketAddrV4,
+        waiters: Vec<Waiter>,
+        view: NodeView,
+        ctx: &mut Ctx<'_>,
+    ) {
         let gen = self.slot_mut(id).map_or(0, |s| s.gen);
         ctx.out.push_back(Output::Server(ServerOut::AskFirewall {
             key: self.key(id, gen),
@@ -303,21 +360,166 @@ impl Server {
             payload: Box::new(client.clone()),
             address: client_address,
             firewall: self.config.firewall,
-            relay: ask_relay,
+            relay: self.config.relay_through == RelayChoice::Ask,
         }));
+        if let Some(s) = self.slot_mut(id) {
+            s.state = SlotState::Pending(PendingHandshake {
+                waiters,
+                client_address,
+                view,
+                stage: Stage::Firewall {
+                    hs,
+                    client: Box::new(client),
+                },
+            });
+        }
+    }
+
+    /// `createHandshake`: a new handshake's message 1 goes to the app's handshake object (its
+    /// requests wait in a slot keyed by the noise bytes, like a firewall decision).
+    fn ask_recv(
+        &mut self,
+        req: &IncomingRequest,
+        msg: HandshakeMessage,
+        ctx: &mut Ctx<'_>,
+    ) -> RouteAction {
+        let client_address = msg.peer_address.unwrap_or(req.from);
+        let Some(id) = self.take_slot(&msg.noise, *client_address.ip(), ctx) else {
+            return RouteAction::Drop;
+        };
+        let gen = self.slot_mut(id).map_or(0, |s| s.gen);
+        ctx.out.push_back(Output::Server(ServerOut::NoiseRecv {
+            key: self.key(id, gen),
+            noise: msg.noise.clone(),
+        }));
+        let view = NodeView::of(ctx.node, ctx.local_address);
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Pending(PendingHandshake {
                 waiters: vec![Waiter {
                     req: req.clone(),
                     msg,
                 }],
-                hs: Box::new(hs),
-                client: Box::new(client),
                 client_address,
                 view,
+                stage: Stage::Recv,
             });
         }
         RouteAction::Drop
+    }
+
+    /// Takes the slot's pending handshake if it waits at a stage `want` accepts.
+    fn take_pending(&mut self, key: SlotKey, want: fn(&Stage) -> bool) -> Option<PendingHandshake> {
+        let slot = self.slot_of(key)?;
+        match &slot.state {
+            SlotState::Pending(p) if want(&p.stage) => {}
+            _ => return None,
+        }
+        match std::mem::replace(&mut slot.state, SlotState::Dropped) {
+            SlotState::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The app's handshake object read message 1 (`None`: it threw): on to the firewall, or
+    /// straight to message 2.
+    pub(crate) fn noise_received(
+        &mut self,
+        key: SlotKey,
+        answer: Option<crate::noise_wrap::ServerRecv>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(p) = self.take_pending(key, |s| matches!(s, Stage::Recv)) else {
+            return;
+        };
+        let read = answer.and_then(|a| {
+            let client = NoisePayload::from_bytes(&a.payload).ok()?;
+            Some((client, a.remote_public_key))
+        });
+        let Some((client, remote_pk)) = read.filter(|_| !self.suspended) else {
+            self.drop_slot(key.slot, ctx.now);
+            return;
+        };
+        let PendingHandshake {
+            waiters,
+            client_address,
+            view,
+            ..
+        } = p;
+        if !self.config.firewall && self.config.relay_through != RelayChoice::Ask {
+            let relay = self.config.relay_through.resolve(None);
+            self.ask_send(key.slot, client, client_address, waiters, view, relay, ctx);
+            return;
+        }
+        self.ask_firewall(
+            key.slot,
+            None,
+            client,
+            remote_pk,
+            client_address,
+            waiters,
+            view,
+            ctx,
+        );
+    }
+
+    /// `createHandshake`: our payload goes to the app's handshake object for message 2.
+    #[allow(clippy::too_many_arguments)]
+    fn ask_send(
+        &mut self,
+        id: usize,
+        client: NoisePayload,
+        client_address: SocketAddrV4,
+        waiters: Vec<Waiter>,
+        view: NodeView,
+        relay: Option<[u8; 32]>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let (accepting, payload) = self.prepare(id, client, client_address, view, relay);
+        let gen = self.slot_mut(id).map_or(0, |s| s.gen);
+        ctx.out.push_back(Output::Server(ServerOut::NoiseSend {
+            key: self.key(id, gen),
+            payload: payload.to_bytes(),
+        }));
+        if let Some(s) = self.slot_mut(id) {
+            s.state = SlotState::Pending(PendingHandshake {
+                waiters,
+                client_address,
+                view,
+                stage: Stage::Send(Box::new(accepting)),
+            });
+        }
+    }
+
+    /// The app's handshake object wrote message 2 (`None`: it threw): every waiting request is
+    /// answered, and the connection goes on as with ours.
+    pub(crate) fn noise_sent(
+        &mut self,
+        key: SlotKey,
+        answer: Option<crate::noise_wrap::ServerSend>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let Some(p) = self.take_pending(key, |s| matches!(s, Stage::Send(_))) else {
+            return;
+        };
+        let (Some(answer), Stage::Send(accepting)) = (answer, p.stage) else {
+            self.drop_slot(key.slot, ctx.now);
+            return;
+        };
+        let first = &p.waiters[0];
+        let ready = self.accept(
+            key.slot,
+            answer.noise,
+            Some(answer.result),
+            *accepting,
+            &first.req,
+            &first.msg,
+            ctx,
+        );
+        if let Some(r) = ready {
+            for w in &p.waiters {
+                routed_reply(&w.req, &w.msg, &r).apply(&w.req, ctx.node);
+            }
+        }
     }
 
     /// The firewall's answer for a pending handshake (and the relay to pair through, when the
@@ -329,18 +531,8 @@ impl Server {
         relay: Option<[u8; 32]>,
         ctx: &mut Ctx<'_>,
     ) {
-        let pending = match self
-            .slot_of(key)
-            .map(|s| std::mem::replace(&mut s.state, SlotState::Dropped))
-        {
-            Some(SlotState::Pending(p)) => p,
-            Some(other) => {
-                if let Some(s) = self.slot_of(key) {
-                    s.state = other;
-                }
-                return;
-            }
-            None => return,
+        let Some(pending) = self.take_pending(key, |s| matches!(s, Stage::Firewall { .. })) else {
+            return;
         };
         if rejected || self.suspended {
             self.drop_slot(key.slot, ctx.now);
@@ -348,13 +540,19 @@ impl Server {
         }
         let PendingHandshake {
             waiters,
-            hs,
-            client,
             client_address,
             view,
+            stage,
         } = pending;
-        let first = &waiters[0];
+        let Stage::Firewall { hs, client } = stage else {
+            return;
+        };
         let relay = self.config.relay_through.resolve(relay);
+        let Some(hs) = hs else {
+            self.ask_send(key.slot, *client, client_address, waiters, view, relay, ctx);
+            return;
+        };
+        let first = &waiters[0];
         let ready = self.complete(
             key.slot,
             *hs,
@@ -395,6 +593,24 @@ impl Server {
         relay: Option<[u8; 32]>,
         ctx: &mut Ctx<'_>,
     ) -> Option<Ready> {
+        let (accepting, payload) = self.prepare(id, client, client_address, view, relay);
+        let Ok(noise2) = hs.send(&payload.to_bytes()) else {
+            self.drop_slot(id, ctx.now);
+            return None;
+        };
+        self.accept(id, noise2, hs.result(), accepting, req, msg, ctx)
+    }
+
+    /// `_addHandshake`'s decisions before message 2: the error to report, our stream id, the
+    /// relay we pair through; and our payload.
+    fn prepare(
+        &self,
+        id: usize,
+        client: NoisePayload,
+        client_address: SocketAddrV4,
+        view: NodeView,
+        relay: Option<[u8; 32]>,
+    ) -> (Accepting, NoisePayload) {
         let error = if client.version != 1 {
             PayloadError::VersionMismatch
         } else if client.udx.is_none() {
@@ -412,11 +628,39 @@ impl Server {
         });
         let mut payload = self.server_payload(id, error, stream_id, view);
         payload.relay_through = relay_through;
-        let Ok(noise2) = hs.send(&payload.to_bytes()) else {
-            self.drop_slot(id, ctx.now);
-            return None;
+        let accepting = Accepting {
+            ok,
+            stream_id,
+            client,
+            client_address,
+            relay_through,
+            view,
         };
-        let (Some(result), true) = (hs.result(), ok) else {
+        (accepting, payload)
+    }
+
+    /// `_addHandshake` once message 2 is written: the raw stream that connects on the client's
+    /// first UDX packet, and the choice of path; the answer every request for it gets.
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &mut self,
+        id: usize,
+        noise2: Vec<u8>,
+        result: Option<HandshakeResult>,
+        a: Accepting,
+        req: &IncomingRequest,
+        msg: &HandshakeMessage,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<Ready> {
+        let Accepting {
+            ok,
+            stream_id,
+            client,
+            client_address,
+            relay_through,
+            view,
+        } = a;
+        let (Some(result), true) = (result, ok) else {
             // an error payload is still answered, but nothing connects
             let ready = Ready {
                 noise2,

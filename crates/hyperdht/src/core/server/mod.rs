@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub reusable_socket: bool,
     /// `relayThrough`
     pub relay_through: RelayChoice,
+    /// `createHandshake`: the app's handshake objects read message 1 ([`ServerOut::NoiseRecv`])
+    /// and write message 2 ([`ServerOut::NoiseSend`]); the key pair is only its public half
+    pub external: bool,
 }
 
 /// `createServer({relayThrough})`: no relay, a fixed relay node's key, or a function the app
@@ -76,6 +79,7 @@ impl Default for ServerConfig {
             share_local_address: true,
             reusable_socket: false,
             relay_through: RelayChoice::None,
+            external: false,
         }
     }
 }
@@ -118,6 +122,12 @@ pub enum ServerOut {
         key: SlotKey,
         socket: crate::core::random_punch::PoolId,
     },
+    /// A new handshake (`key.gen` names it): the app's handshake object reads message 1;
+    /// answer with `Core::server_noise_received`.
+    NoiseRecv { key: SlotKey, noise: Vec<u8> },
+    /// The app's handshake object of `key` writes message 2 carrying `payload` (an encoded
+    /// `noisePayload`); answer with `Core::server_noise_sent`.
+    NoiseSend { key: SlotKey, payload: Vec<u8> },
     /// Ask the app's holepunch veto; answer with `Core::server_veto_answer`.
     AskVeto { key: SlotKey, info: HolepunchInfo },
     /// Open the slot's UDX stream; report `Core::server_stream_connected` once connected, or
