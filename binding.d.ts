@@ -255,6 +255,8 @@ export declare class NativeServer {
   holepunchReply(id: number, allow: boolean): void
   /** `server.close()`: stops accepting and unannounces; no events after this. */
   close(): Promise<void>
+  /** JS's answer to a `sign` event (the 64-byte signature; anything else: it failed). */
+  signReply(id: number, signature?: Buffer | undefined | null): void
   /** `server.relayAddresses`: the nodes our announcement currently sits on. */
   relayAddresses(): Array<JsAddress>
   /** `server.refresh()`: re-announce now. */
@@ -547,6 +549,11 @@ export interface JsListenOptions {
    * events; the key pair needs no secret key
    */
   externalHandshake?: boolean
+  /**
+   * `listen(keyPair, {signAnnounce, signUnannounce})`: announces are signed in JS through
+   * `sign` events; the key pair needs no secret key
+   */
+  sign?: boolean
 }
 
 /**
@@ -812,6 +819,7 @@ export type JsServerEvent =
   | { type: 'relay-close'; id: number }
   | { type: 'noise-recv'; id: number; handshake: number; noise: Buffer }
   | { type: 'noise-send'; id: number; handshake: number; payload: Buffer }
+  | { type: 'sign'; id: number; target: Buffer; token: Buffer; nodeId: Buffer; unannounce: boolean }
 
 /** `stats.socketPool`. */
 export interface JsSocketPool {

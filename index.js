@@ -9,6 +9,7 @@ const binding = require('./binding.js')
 const Query = require('./lib/query')
 const { FirstReply } = Query
 const Server = require('./lib/server')
+const Persistent = require('./lib/persistent')
 const Connection = require('./lib/connection')
 const RawStream = require('./lib/raw-stream')
 const DHTSocket = require('./lib/dht-socket')
@@ -1109,24 +1110,7 @@ function nonCustodial (keyPair, kp, hook) {
   return !!hook || !kp.secretKey || typeof keyPair.sign === 'function'
 }
 
-// hyperdht lib/persistent.js: sign(signable, keyPair) prefers keyPair.sign
-async function signWith (signable, keyPair) {
-  if (typeof keyPair.sign === 'function') return keyPair.sign(signable)
-  return binding.sign(signable, keyPair.secretKey)
-}
-
-function annRelays (ann) {
-  return (ann.peer.relayAddresses || []).map((a) => `${a.host}:${a.port}`)
-}
-
-function defaultSignAnnounce (target, token, id, ann, keyPair) {
-  return signWith(binding.annSignable(target, token, id, ann.peer.publicKey, annRelays(ann), false), keyPair)
-}
-
-function defaultSignUnannounce (target, token, id, ann, keyPair) {
-  return signWith(binding.annSignable(target, token, id, ann.peer.publicKey, annRelays(ann), true), keyPair)
-}
-
-function defaultSignMutable (seq, value, keyPair) {
-  return signWith(binding.mutableSignable(seq, value), keyPair)
-}
+// hyperdht's defaults (lib/persistent.js statics; keyPair.sign preferred over the secret key)
+const defaultSignAnnounce = (...args) => Persistent.signAnnounce(...args)
+const defaultSignUnannounce = (...args) => Persistent.signUnannounce(...args)
+const defaultSignMutable = (...args) => Persistent.signMutable(...args)

@@ -9,6 +9,7 @@ const Connection = require('./connection')
 const RawStream = require('./raw-stream')
 const { RelayPairings, relayKey } = require('./relay')
 const { keyPairArg } = require('./keys')
+const Persistent = require('./persistent')
 
 class Server extends EventEmitter {
   constructor (dht, opts = {}) {
@@ -41,6 +42,8 @@ class Server extends EventEmitter {
     this.createHandshake = typeof opts.createHandshake === 'function' ? opts.createHandshake : null
     this._handshakes = new Map() // handshake id -> {hs, at}: objects between recv and send
     this._finals = new Map() // our stream id -> {final, at}: for createSecretStream
+    this._signAnnounce = null // listen(keyPair, {signAnnounce, signUnannounce})
+    this._signUnannounce = null
     // createSecretStream(isInitiator, rawStream, {handshake, keepAlive}): the app's own
     // secret-stream over the connection's raw UDX stream (the engine only does the handshake)
     this.createSecretStream = opts.createSecretStream || null
@@ -69,6 +72,12 @@ class Server extends EventEmitter {
     const kp = keyPairArg(keyPair)
     const external = this.createHandshake !== null
     if (!kp.secretKey && !external) throw new TypeError('keyPair.secretKey is required to listen without createHandshake')
+    // hyperdht's announcer signs with `opts.signAnnounce || Persistent.signAnnounce` (which
+    // prefers keyPair.sign): here in JS when the app brings a signer, else in the engine
+    const sign = !!(opts.signAnnounce || opts.signUnannounce) || (!kp.secretKey && typeof keyPair.sign === 'function')
+    if (!kp.secretKey && !sign) throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signAnnounce is required to listen')
+    this._signAnnounce = opts.signAnnounce || Persistent.signAnnounce
+    this._signUnannounce = opts.signUnannounce || Persistent.signUnannounce
     for (const s of this.dht.listening) {
       if (s !== this && s.keyPair && b4a.equals(s.keyPair.publicKey, keyPair.publicKey)) throw errors.KEYPAIR_ALREADY_USED()
     }
@@ -80,7 +89,7 @@ class Server extends EventEmitter {
       await this.dht.ready()
       // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
       if (this._closing) return this._stoppedListening()
-      await this._native.listen(kp, {
+      await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
         firewall: typeof this.firewall === 'function',
         holepunch: !this._neverPunch,
         holepunchVeto: this.holepunch !== null,
@@ -89,7 +98,8 @@ class Server extends EventEmitter {
         relayThrough: this._relayAsk() ? undefined : relayKey(this.relayThrough) || undefined,
         relayAsk: this._relayAsk(),
         relays: true,
-        externalHandshake: external
+        externalHandshake: external,
+        sign
       }, (ev) => this._onevent(ev))
     } catch (err) {
       this._stoppedListening()
@@ -123,7 +133,19 @@ class Server extends EventEmitter {
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
       case 'noise-recv': return this._onnoiserecv(ev.id, ev.handshake, ev.noise)
       case 'noise-send': return this._onnoisesend(ev.id, ev.handshake, ev.payload)
+      case 'sign': return this._onsign(ev)
     }
+  }
+
+  // hyperdht announcer: `ann.signature = await this._signAnnounce(this.target, token, from.id,
+  // ann, this.keyPair)` (or `_signUnannounce`); asked while listening and during close()
+  _onsign (ev) {
+    const fn = ev.unannounce ? this._signUnannounce : this._signAnnounce
+    const ann = { peer: { publicKey: this.keyPair.publicKey, relayAddresses: [] }, refresh: null, signature: null }
+    Promise.resolve()
+      .then(() => fn(ev.target, ev.token, ev.nodeId, ann, this.keyPair))
+      .then((sig) => b4a.toBuffer(sig), () => null)
+      .then((sig) => { if (!this.dht.destroyed) this._native.signReply(ev.id, sig) })
   }
 
   // hyperdht `_addHandshake`: `handshake = this.createHandshake(this._keyPair, null)` reads the

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use hyperdht_core::noise_payload::NoisePayload;
+use hyperdht_core::server::{AnnounceSigner, SignRequest};
 use hyperdht_core::{FirewallFn, HyperDht, ListenExtras, ListenOptions};
 use hyperdht_crypto::KeyPair;
 use hyperdht_udx::UdxSocket;
@@ -76,6 +77,34 @@ pub enum JsServerEvent {
         handshake: f64,
         payload: Buffer,
     },
+    /// `listen(keyPair, {signAnnounce, signUnannounce})`: sign an (un)announce to node
+    /// `nodeId`; answer with `signReply(id, signature)`
+    Sign {
+        id: u32,
+        target: Buffer,
+        token: Buffer,
+        node_id: Buffer,
+        unannounce: bool,
+    },
+}
+
+/// The app's announce signer: asks JS through the server's events.
+fn signer(questions: &JsQuestions<[u8; 64]>, sink: ServerSink) -> AnnounceSigner {
+    let questions = questions.clone();
+    Arc::new(move |r: SignRequest| {
+        let (id, answer) = questions.ask(FIREWALL_TIMEOUT);
+        let asked = sink.emit(JsServerEvent::Sign {
+            id,
+            target: r.target.to_vec().into(),
+            token: r.token.to_vec().into(),
+            node_id: r.node_id.to_vec().into(),
+            unannounce: r.unannounce,
+        });
+        if !asked {
+            questions.forget(id);
+        }
+        Box::pin(answer)
+    })
 }
 
 /// The sink of a listening server's events.
@@ -202,12 +231,14 @@ fn relay_extras(
             })
         })
     });
+    let signer = (opts.sign == Some(true)).then(|| signer(&core.signs, sink.clone()));
     Ok(ListenExtras {
         reusable_socket: opts.reusable_socket,
         relay_through,
         relay_ask,
         relayer,
         noise,
+        signer,
     })
 }
 
@@ -233,6 +264,9 @@ pub struct JsListenOptions {
     /// `createHandshake`: the Noise messages are asked through `noise-recv` / `noise-send`
     /// events; the key pair needs no secret key
     pub external_handshake: Option<bool>,
+    /// `listen(keyPair, {signAnnounce, signUnannounce})`: announces are signed in JS through
+    /// `sign` events; the key pair needs no secret key
+    pub sign: Option<bool>,
 }
 
 pub(crate) type Servers = Arc<Live<ServerCore>>;
@@ -247,6 +281,8 @@ pub(crate) struct ServerCore {
     questions: JsQuestions,
     /// `createHandshake` questions (src/noise.rs)
     noise: NoiseQuestions,
+    /// signatures asked of the app's `signAnnounce` / `signUnannounce`
+    signs: JsQuestions<[u8; 64]>,
     relays: Relays,
     relay_asks: RelayAsks,
     listening: Mutex<Option<Listening>>,
@@ -257,6 +293,8 @@ struct Listening {
     id: u64,
     key_pair: KeyPair,
     sink: ServerSink,
+    /// the app signs: its events stay open until a close has unannounced
+    signing: bool,
 }
 
 impl ServerCore {
@@ -275,6 +313,7 @@ impl ServerCore {
         l.sink.close();
         self.questions.clear();
         self.noise.clear();
+        self.signs.clear();
         self.relays.clear();
         self.relay_asks.clear();
         if let Some(s) = self.servers.upgrade() {
@@ -302,6 +341,7 @@ impl NativeDht {
                 servers: Arc::downgrade(&self.servers),
                 questions: JsQuestions::default(),
                 noise: NoiseQuestions::default(),
+                signs: JsQuestions::default(),
                 relays: Relays::default(),
                 relay_asks: RelayAsks::default(),
                 listening: Mutex::new(None),
@@ -321,7 +361,8 @@ impl NativeServer {
         on_event: ThreadsafeFunction<JsServerEvent, (), JsServerEvent, Status, false>,
     ) -> Result<()> {
         let core = &self.core;
-        let kp = if opts.external_handshake == Some(true) && key_pair.secret_key.is_none() {
+        let external = opts.external_handshake == Some(true) || opts.sign == Some(true);
+        let kp = if external && key_pair.secret_key.is_none() {
             public_only(&key_pair)?
         } else {
             key_pair_of(&key_pair)?
@@ -343,6 +384,7 @@ impl NativeServer {
                 id,
                 key_pair: kp.clone(),
                 sink: sink.clone(),
+                signing: opts.sign == Some(true),
             });
         }
         let veto_sink = sink.clone();
@@ -434,8 +476,28 @@ impl NativeServer {
     /// `server.close()`: stops accepting and unannounces; no events after this.
     #[napi(catch_unwind)]
     pub async fn close(&self) {
-        if let Some(kp) = self.core.stop() {
+        let signing = self
+            .core
+            .listening()
+            .as_ref()
+            .and_then(|l| l.signing.then(|| l.key_pair.clone()));
+        if let Some(kp) = signing {
+            // the app signs the unannounces: its events stay open until they are out
             self.core.hyper.unlisten(&kp).await;
+            self.core.stop();
+        } else if let Some(kp) = self.core.stop() {
+            self.core.hyper.unlisten(&kp).await;
+        }
+    }
+
+    /// JS's answer to a `sign` event (the 64-byte signature; anything else: it failed).
+    #[napi(catch_unwind)]
+    pub fn sign_reply(&self, id: u32, signature: Option<Buffer>) {
+        match signature.and_then(|s| <[u8; 64]>::try_from(s.as_ref()).ok()) {
+            Some(sig) => {
+                self.core.signs.answer(id, sig);
+            }
+            None => self.core.signs.forget(id),
         }
     }
 

@@ -27,6 +27,22 @@ pub type FirewallFn =
 pub type RelayAskFn =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<[u8; 32]>> + Send>> + Send + Sync>;
 
+/// What the app is asked to sign for a server's announcer (`signAnnounce(target, token, id,
+/// ann)` / `signUnannounce`, with `ann = {peer: {publicKey, relayAddresses: []}, refresh: null}`).
+#[derive(Debug, Clone, Copy)]
+pub struct SignRequest {
+    pub target: [u8; 32],
+    pub token: [u8; 32],
+    pub node_id: [u8; 32],
+    pub unannounce: bool,
+}
+
+/// `listen(keyPair, {signAnnounce, signUnannounce})`: the app's signer (it resolves to the
+/// 64-byte signature, or `None` when it failed).
+pub type AnnounceSigner = Arc<
+    dyn Fn(SignRequest) -> Pin<Box<dyn Future<Output = Option<[u8; 64]>> + Send>> + Send + Sync,
+>;
+
 /// `createServer(opts)` options beyond [`ListenOptions`] (kept apart so existing struct literals
 /// of `ListenOptions` keep compiling).
 #[derive(Clone, Default)]
@@ -45,6 +61,9 @@ pub struct ListenExtras {
     /// `createHandshake`: the app's handshake objects do the Noise messages; the key pair's
     /// secret key is then not used (any bytes do)
     pub noise: Option<crate::noise_wrap::ServerNoise>,
+    /// `signAnnounce`/`signUnannounce`: the app signs the announcer's requests; the key pair's
+    /// secret key is then not used
+    pub signer: Option<AnnounceSigner>,
 }
 
 impl std::fmt::Debug for ListenExtras {
@@ -55,6 +74,7 @@ impl std::fmt::Debug for ListenExtras {
             .field("relay_ask", &self.relay_ask.is_some())
             .field("relayer", &self.relayer.is_some())
             .field("noise", &self.noise.is_some())
+            .field("signer", &self.signer.is_some())
             .finish()
     }
 }

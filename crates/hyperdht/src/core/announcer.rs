@@ -73,9 +73,20 @@ impl RelayGenerations {
     }
 }
 
-/// What the app may be waiting on.
+/// What the app may be waiting on, or is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnnouncerOut {
+    /// `signAnnounce` / `signUnannounce(target, token, nodeId, {peer: {publicKey,
+    /// relayAddresses: []}, refresh: null})`: the app signs (the key pair has no secret key);
+    /// answer with `Core::announcer_signed`.
+    Sign {
+        target: [u8; 32],
+        announcer: u64,
+        seq: u32,
+        token: [u8; 32],
+        node_id: [u8; 32],
+        unannounce: bool,
+    },
     /// The first announce finished (`server.listen()` resolves).
     Ready { target: [u8; 32] },
     /// `suspend()` finished unannouncing.
@@ -103,6 +114,19 @@ enum Req {
         to: SocketAddrV4,
     },
     Unannounce,
+    /// the app signs an announce for `from` (then [`Req::Announce`])
+    SignAnnounce {
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        token: [u8; 32],
+        node_id: [u8; 32],
+    },
+    /// the app signs an unannounce for `to` (then [`Req::Unannounce`])
+    SignUnannounce {
+        to: SocketAddrV4,
+        token: [u8; 32],
+        node_id: [u8; 32],
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +168,8 @@ pub struct Announcer {
     next_seq: u32,
     /// unannounces in flight (suspend / stop wait for them)
     unannouncing: usize,
+    /// `signAnnounce`/`signUnannounce`: the app signs ([`AnnouncerOut::Sign`])
+    external_sign: bool,
 }
 
 /// What an input produced for the core to pass on.
@@ -162,6 +188,7 @@ impl Announcer {
         id: u64,
         key_pair: KeyPair,
         target: [u8; 32],
+        external_sign: bool,
         tags: &mut Tags,
         node: &mut Node,
         now: Instant,
@@ -183,6 +210,7 @@ impl Announcer {
             pending: HashMap::new(),
             next_seq: 0,
             unannouncing: 0,
+            external_sign,
         };
         let mut fx = a.effects();
         a.begin_update(tags, node, now, &mut fx);
@@ -267,48 +295,126 @@ impl Announcer {
         }
         self.phase = Phase::Announcing;
         for r in closest.iter().take(MAX_RELAYS) {
-            if let Some(spec) = self.announce_request(r) {
-                self.send(
-                    Req::Announce {
-                        from: r.from,
-                        to: r.to,
-                    },
-                    spec,
-                    tags,
-                    node,
-                    now,
-                );
+            let (Some(node_id), Some(token)) = (r.from_id, r.token) else {
+                continue;
+            };
+            let (from, to) = (r.from, r.to);
+            if self.external_sign {
+                let req = Req::SignAnnounce {
+                    from,
+                    to,
+                    token,
+                    node_id,
+                };
+                self.ask_sign(req, &mut fx);
+                continue;
             }
+            let peer = self.peer();
+            let signature =
+                sign_announce(&self.key_pair, &self.target, &node_id, &token, &peer, None);
+            let spec = self.announce_request(from, token, signature);
+            self.send(Req::Announce { from, to }, spec, tags, node, now);
         }
         self.update = closest;
-        if !self
-            .pending
-            .values()
-            .any(|r| matches!(r, Req::Announce { .. }))
-        {
+        if !self.announcing() {
             self.finish_update(tags, node, now, &mut fx);
         }
         fx
     }
 
-    fn announce_request(&self, r: &Response) -> Option<RequestSpec> {
-        let (node_id, token) = (r.from_id?, r.token?);
-        let peer = Peer {
+    /// Announces in flight (or being signed).
+    fn announcing(&self) -> bool {
+        self.pending
+            .values()
+            .any(|r| matches!(r, Req::Announce { .. } | Req::SignAnnounce { .. }))
+    }
+
+    /// What we announce: our key, no relay addresses (the storing node is our relay).
+    fn peer(&self) -> Peer {
+        Peer {
             public_key: self.key_pair.public_key,
             relay_addresses: Vec::new(),
+        }
+    }
+
+    /// Asks the app to sign (`req` is a `Sign*` request waiting for its answer).
+    fn ask_sign(&mut self, req: Req, fx: &mut Effects) {
+        let (token, node_id, unannounce) = match req {
+            Req::SignAnnounce { token, node_id, .. } => (token, node_id, false),
+            Req::SignUnannounce { token, node_id, .. } => (token, node_id, true),
+            _ => return,
         };
-        let signature = sign_announce(&self.key_pair, &self.target, &node_id, &token, &peer, None);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.pending.insert(seq, req);
+        fx.out.push(AnnouncerOut::Sign {
+            target: self.target,
+            announcer: self.id,
+            seq,
+            token,
+            node_id,
+            unannounce,
+        });
+    }
+
+    /// The app signed request `seq` (`None`: it failed): the signed request goes out, or counts
+    /// as failed.
+    pub fn signed(
+        &mut self,
+        seq: u32,
+        signature: Option<[u8; 64]>,
+        tags: &mut Tags,
+        node: &mut Node,
+        now: Instant,
+    ) -> Effects {
+        let mut fx = self.effects();
+        match self.pending.remove(&seq) {
+            Some(Req::SignAnnounce {
+                from, to, token, ..
+            }) => {
+                if self.phase != Phase::Announcing {
+                    return fx;
+                }
+                if let Some(sig) = signature {
+                    let spec = self.announce_request(from, token, sig);
+                    self.send(Req::Announce { from, to }, spec, tags, node, now);
+                } else if !self.announcing() {
+                    self.finish_update(tags, node, now, &mut fx);
+                }
+            }
+            Some(Req::SignUnannounce { to, token, .. }) => match signature {
+                Some(sig) => {
+                    let spec = self.unannounce_request(to, token, sig);
+                    self.send(Req::Unannounce, spec, tags, node, now);
+                }
+                None => self.unannounced(&mut fx),
+            },
+            Some(other) => {
+                self.pending.insert(seq, other);
+            }
+            None => {}
+        }
+        fx
+    }
+
+    fn announce_request(
+        &self,
+        to: SocketAddrV4,
+        token: [u8; 32],
+        signature: [u8; 64],
+    ) -> RequestSpec {
+        let peer = self.peer();
         let ann = Announce {
             peer: Some(peer),
             refresh: None,
             signature: Some(signature),
             bump: 0,
         };
-        let mut spec = RequestSpec::new(r.from, false, Command::Announce.code());
+        let mut spec = RequestSpec::new(to, false, Command::Announce.code());
         spec.token = Some(token);
         spec.target = Some(self.target);
         spec.value = Some(ann.to_bytes());
-        Some(spec)
+        spec
     }
 
     /// Every announce answered: publish the relay set, unannounce the dropped relays, resume
@@ -381,25 +487,39 @@ impl Announcer {
                     });
                     self.generations.insert_current(from);
                 }
-                let announcing = self
-                    .pending
-                    .values()
-                    .any(|r| matches!(r, Req::Announce { .. }));
-                if self.phase == Phase::Announcing && !announcing {
+                if self.phase == Phase::Announcing && !self.announcing() {
                     self.finish_update(tags, node, now, &mut fx);
                 }
             }
             Req::UnannounceToken { to } => {
-                let signed = result.ok().and_then(|res| {
+                let got = result.ok().and_then(|res| {
                     let (token, node_id, _) = (res.token?, res.from_id?, res.value?);
-                    Some(self.unannounce_request(to, token, node_id))
+                    Some((token, node_id))
                 });
-                match signed {
-                    Some(spec) => self.send(Req::Unannounce, spec, tags, node, now),
+                match got {
+                    Some((token, node_id)) if self.external_sign => {
+                        let req = Req::SignUnannounce { to, token, node_id };
+                        self.ask_sign(req, &mut fx);
+                    }
+                    Some((token, node_id)) => {
+                        let peer = self.peer();
+                        let sig = sign_unannounce(
+                            &self.key_pair,
+                            &self.target,
+                            &node_id,
+                            &token,
+                            &peer,
+                            None,
+                        );
+                        let spec = self.unannounce_request(to, token, sig);
+                        self.send(Req::Unannounce, spec, tags, node, now);
+                    }
                     None => self.unannounced(&mut fx),
                 }
             }
             Req::Unannounce => self.unannounced(&mut fx),
+            // answered through `signed`
+            Req::SignAnnounce { .. } | Req::SignUnannounce { .. } => {}
         }
         fx
     }
@@ -408,14 +528,9 @@ impl Announcer {
         &self,
         to: SocketAddrV4,
         token: [u8; 32],
-        node_id: [u8; 32],
+        signature: [u8; 64],
     ) -> RequestSpec {
-        let peer = Peer {
-            public_key: self.key_pair.public_key,
-            relay_addresses: Vec::new(),
-        };
-        let signature =
-            sign_unannounce(&self.key_pair, &self.target, &node_id, &token, &peer, None);
+        let peer = self.peer();
         let ann = Announce {
             peer: Some(peer),
             refresh: None,
@@ -552,15 +667,19 @@ impl Announcer {
         let mut targets = self.generations.current();
         if matches!(self.phase, Phase::Querying(_) | Phase::Announcing) {
             let announcing = self.pending.values().filter_map(|r| match r {
-                Req::Announce { from, .. } => Some(*from),
+                Req::Announce { from, .. } | Req::SignAnnounce { from, .. } => Some(*from),
                 _ => None,
             });
             targets.extend(self.generations.all().chain(announcing));
             targets.sort_unstable();
             targets.dedup();
         }
-        self.pending
-            .retain(|_, r| matches!(r, Req::UnannounceToken { .. } | Req::Unannounce));
+        self.pending.retain(|_, r| {
+            matches!(
+                r,
+                Req::UnannounceToken { .. } | Req::Unannounce | Req::SignUnannounce { .. }
+            )
+        });
         self.phase = phase;
         self.next_at = None;
         for to in targets {

@@ -436,6 +436,7 @@ impl Core {
             self.next_announcer,
             key_pair.clone(),
             target,
+            config.external_sign,
             &mut self.tags,
             node,
             now,
@@ -447,6 +448,26 @@ impl Core {
             }
         }
         self.apply(target, fx);
+    }
+
+    /// The app signed announcer `announcer`'s request `seq` ([`AnnouncerOut::Sign`]; `None`:
+    /// it failed).
+    pub fn announcer_signed(
+        &mut self,
+        announcer: u64,
+        seq: u32,
+        signature: Option<[u8; 64]>,
+        node: &mut Node,
+        now: Instant,
+    ) {
+        let fx = self
+            .announcers
+            .values_mut()
+            .find(|a| a.id() == announcer)
+            .map(|a| a.signed(seq, signature, &mut self.tags, node, now));
+        if let Some(fx) = fx {
+            self.apply(fx.target, fx);
+        }
     }
 
     /// Runs `f` on the announcer for `target` and passes on its effects.

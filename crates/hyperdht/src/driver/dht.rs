@@ -191,6 +191,7 @@ impl HyperDht {
                 (Some(_), None, None) => RelayChoice::None,
             },
             external: extras.noise.is_some(),
+            external_sign: extras.signer.is_some(),
         };
         self.ensure_attached(udx);
         let sink = ServerSink {
@@ -201,9 +202,15 @@ impl HyperDht {
             relayer: extras.relayer,
             noise: extras.noise,
         };
+        let signer = extras.signer;
         let ready = self
             .engine(|e, node, now| {
                 e.sinks.insert(target, sink);
+                // kept until its announcer stopped (it signs the unannounces of a close)
+                match signer {
+                    Some(s) => e.signers.insert(target, s),
+                    None => e.signers.remove(&target),
+                };
                 let ready = e.wait_for(AnnouncerOut::Ready { target });
                 e.core.listen(key_pair, config, node, now);
                 ready

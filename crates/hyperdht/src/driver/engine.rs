@@ -24,7 +24,7 @@ use crate::driver::paths::Paths;
 use crate::driver::plugins::Forwarder;
 use crate::driver::pool::Pool;
 use crate::driver::relay::{self, RelayRequest, Relayer};
-use crate::server::{Connection, FirewallFn, RelayAskFn};
+use crate::server::{AnnounceSigner, Connection, FirewallFn, RelayAskFn};
 use crate::HolepunchVeto;
 
 /// What the driver keeps for a listening server: where its connections go and its callbacks.
@@ -52,6 +52,8 @@ pub(crate) struct Engine {
     waiters: Vec<(AnnouncerOut, oneshot::Sender<()>)>,
     /// client connects in progress
     pub(crate) connect_sinks: HashMap<u64, ConnectSink>,
+    /// the app's announce signers, by server target (`listen(keyPair, {signAnnounce})`)
+    pub(crate) signers: HashMap<[u8; 32], AnnounceSigner>,
     /// streams reusable-socket routes are tied to
     pub(crate) route_streams: RouteStreams,
     /// how each open connection was made
@@ -73,6 +75,7 @@ impl Engine {
             pending_streams: HashMap::new(),
             waiters: Vec::new(),
             connect_sinks: HashMap::new(),
+            signers: HashMap::new(),
             route_streams: RouteStreams::default(),
             paths: Paths::default(),
             relayed: HashMap::new(),
@@ -129,7 +132,39 @@ impl Engine {
                         fw(f);
                     }
                 }
+                Output::Announcer(AnnouncerOut::Sign {
+                    target,
+                    announcer,
+                    seq,
+                    token,
+                    node_id,
+                    unannounce,
+                }) => {
+                    let (Some(rpc), Some(signer)) = (self.rpc.clone(), self.signers.get(&target))
+                    else {
+                        continue;
+                    };
+                    let req = crate::server::SignRequest {
+                        target,
+                        token,
+                        node_id,
+                        unannounce,
+                    };
+                    let signed = signer(req);
+                    spawn(async move {
+                        let sig = signed.await;
+                        Engine::run(&rpc, |e, n, now| {
+                            e.core.announcer_signed(announcer, seq, sig, n, now)
+                        });
+                    });
+                }
                 Output::Announcer(a) => {
+                    if let AnnouncerOut::Stopped { target } = a {
+                        // a new listen on the key put its own sink (and signer) in place
+                        if !self.sinks.contains_key(&target) {
+                            self.signers.remove(&target);
+                        }
+                    }
                     // a stopped announcer also ends a listen or suspend still waiting on it
                     let ends = |w: &AnnouncerOut| match (a, *w) {
                         (AnnouncerOut::Stopped { target }, AnnouncerOut::Ready { target: t })

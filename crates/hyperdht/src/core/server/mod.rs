@@ -47,6 +47,9 @@ pub struct ServerConfig {
     /// `createHandshake`: the app's handshake objects read message 1 ([`ServerOut::NoiseRecv`])
     /// and write message 2 ([`ServerOut::NoiseSend`]); the key pair is only its public half
     pub external: bool,
+    /// `listen(keyPair, {signAnnounce, signUnannounce})` (or a key pair without its secret
+    /// key): the app signs the announcer's requests (`AnnouncerOut::Sign`)
+    pub external_sign: bool,
 }
 
 /// `createServer({relayThrough})`: no relay, a fixed relay node's key, or a function the app
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             reusable_socket: false,
             relay_through: RelayChoice::None,
             external: false,
+            external_sign: false,
         }
     }
 }
