@@ -279,8 +279,8 @@ interface CommandStats { tx: number; rx: number }
 type DHTErrorLike = Error & { code?: string }
 
 interface ConnectOptions {
-  /** default: the node's `defaultKeyPair` */
-  keyPair?: KeyPair
+  /** default: the node's `defaultKeyPair`; just `{publicKey}` with `createHandshake` */
+  keyPair?: KeyPair | PublicKeyOnly
   /** DHT nodes the server is announced on (else found by a lookup) */
   relayAddresses?: Address[]
   /**
@@ -304,14 +304,48 @@ interface ConnectOptions {
   relayThrough?: RelayThrough
   /** keep-alive (ms) of the connection to the relay node (default 5000) */
   relayKeepAlive?: number
+  /** Your own handshake object writes and reads the Noise messages (`keyPair` may then be `{publicKey}`). */
+  createHandshake?: CreateHandshake
   /**
    * Run your own secret-stream (e.g. a subclass of @hyperswarm/secret-stream's): called at once
    * as `createSecretStream(true, null, {publicKey, remotePublicKey, autoStart: false, keepAlive})`;
    * its stream is what `connect` returns, and it is started with `start(rawStream, {handshake})`
    * over the connection's raw UDX stream once the node's Noise handshake is done (a failed
-   * connect destroys it with the error). `createHandshake` is not supported.
+   * connect destroys it with the error). With `createHandshake`, `handshake` is what its
+   * object's `final()` returned.
    */
   createSecretStream?: (isInitiator: boolean, rawStream: null, opts: { publicKey: Buffer; remotePublicKey: Buffer; autoStart: false; keepAlive: number }) => AppSecretStream
+}
+
+/**
+ * An app's Noise IK handshake object (hyperdht `lib/noise-wrap.js` shape; subclass NoiseWrap from
+ * `hyperdht-rs/lib/noise-wrap`): the messages are made here, so the node never holds the secret
+ * key. Each method may return a promise. `final()` must give `holepunchSecret` (or `hash`), and
+ * `hash`/`tx`/`rx` unless the app runs its own `createSecretStream` (which then gets `final()`
+ * as its `handshake`, in whatever shape the app chose).
+ */
+interface HandshakeObject {
+  remotePublicKey?: Uint8Array | null
+  send(payload: messages.NoisePayload): Uint8Array | Promise<Uint8Array>
+  recv(noise: Buffer): messages.NoisePayload | Promise<messages.NoisePayload>
+  final(): {
+    publicKey?: Uint8Array
+    remotePublicKey?: Uint8Array | null
+    holepunchSecret?: Uint8Array
+    hash?: Uint8Array
+    tx?: Uint8Array
+    rx?: Uint8Array
+    [other: string]: unknown
+  }
+}
+
+/** `createHandshake(keyPair, remotePublicKey)`: `remotePublicKey` is null on a server (responder). */
+type CreateHandshake = (keyPair: RecordKeyPair, remotePublicKey: Buffer | null) => HandshakeObject
+
+/** `server.listen(keyPair, opts)`: sign the announcer's requests yourself (e.g. with `Persistent.signAnnounce` from `hyperdht-rs/lib/persistent`). */
+interface ServerListenOptions {
+  signAnnounce?: SignAnnounce
+  signUnannounce?: SignAnnounce
 }
 
 /** The handshake result a `createSecretStream` stream is started with (NoiseSecretStream `opts.handshake`). */
@@ -688,10 +722,12 @@ interface ServerOptions {
   /** pair punched connections through this blind relay (see ConnectOptions.relayThrough) */
   relayThrough?: RelayThrough
   relayKeepAlive?: number
+  /** Your own handshake objects (one per incoming handshake) do the Noise messages: with a signer, the server's secret key never reaches the node. */
+  createHandshake?: CreateHandshake
   /**
    * Run your own secret-stream over each accepted connection's raw UDX stream:
-   * `createSecretStream(false, rawStream, {handshake, keepAlive})` (the Noise handshake itself
-   * runs in the engine; `createHandshake` is not supported).
+   * `createSecretStream(false, rawStream, {handshake, keepAlive})` (with `createHandshake`,
+   * `handshake` is what its object's `final()` returned).
    */
   createSecretStream?: (isInitiator: boolean, rawStream: RawStream, opts: { handshake: SecretStreamHandshake; keepAlive: number }) => NoiseSecretStream | Duplex
 }
@@ -719,8 +755,13 @@ interface Server extends TypedEventEmitter<ServerEvents> {
   readonly firewall: Firewall | null
   readonly holepunch: HolepunchVeto | null
   readonly handshakeClearWait: number
-  /** Announces under `keyPair` (default: the node's `defaultKeyPair`); rejects ALREADY_LISTENING, KEYPAIR_ALREADY_USED, NODE_DESTROYED. */
-  listen(keyPair?: KeyPair): Promise<this>
+  /**
+   * Announces under `keyPair` (default: the node's `defaultKeyPair`); rejects ALREADY_LISTENING,
+   * KEYPAIR_ALREADY_USED, NODE_DESTROYED. Non-custodial: a key pair without its secret key needs
+   * the server's `createHandshake` and a signer (`keyPair.sign` or `opts.signAnnounce`).
+   */
+  listen(keyPair?: KeyPair | SignerKeyPair, opts?: ServerListenOptions): Promise<this>
+  listen(keyPair: PublicKeyOnly, opts: ServerListenOptions & { signAnnounce: SignAnnounce }): Promise<this>
   /** re-announce now */
   refresh(): void
   /** hyperdht's hook for the node coming back online (the announcer notices by itself) */
@@ -902,7 +943,7 @@ declare namespace HyperDHT {
     AnnounceOptions, UnannounceOptions, MutablePutOptions, MutableGetOptions,
     DHTPlugin, PluginRequest, PluginOuterRequest, QueryEvents, Query,
     PeerRecord, RecordReply, LookupReply, FindPeerReply, ImmutableGetResult, MutableGetResult, MutablePutResult, RpcReply, PingReply,
-    Stats, CommandStats, DHTErrorLike, ConnectOptions, SecretStreamHandshake, AppSecretStream, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
+    Stats, CommandStats, DHTErrorLike, ConnectOptions, HandshakeObject, CreateHandshake, ServerListenOptions, SecretStreamHandshake, AppSecretStream, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
     DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream,
     NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents,
     NetworkInterface, RoutingNode, NodeSet, RoutingTable, HealthStats, NetworkHealth, RttStats, Session, ReplyOptions, DHTRequest

@@ -580,22 +580,21 @@ class HyperDHT extends EventEmitter {
       conn.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
       return conn
     }
-    if (!this._withHandshake(conn, keyPair, key, opts)) return conn
+    this._withHandshake(conn, keyPair, key, opts)
     this._dial(conn, key, nodes, keyPair, opts, false)
     return conn
   }
 
   // connect({createHandshake}): `createHandshake(keyPair, remotePublicKey)` makes the object that
-  // writes and reads the Noise messages (the engine then never sees the secret key); false when
-  // it threw (the stream is destroyed with that error)
+  // writes and reads the Noise messages (the engine then never sees the secret key); like
+  // hyperdht, an exception it throws leaves connect() (the stream goes quietly first)
   _withHandshake (conn, keyPair, key, opts) {
-    if (typeof opts.createHandshake !== 'function') return true
+    if (typeof opts.createHandshake !== 'function') return
     try {
       conn._handshake = opts.createHandshake(keyPair, key)
-      return true
     } catch (err) {
-      conn._onfail(err)
-      return false
+      conn.destroy()
+      throw err
     }
   }
 
@@ -626,7 +625,7 @@ class HyperDHT extends EventEmitter {
     dial.on('error', (err) => socket.destroy(err))
     dial.on('close', () => { if (!adopted) socket.destroy() })
     socket.on('close', () => dial.destroy())
-    if (!this._withHandshake(dial, keyPair, key, opts)) return socket
+    this._withHandshake(dial, keyPair, key, opts)
     dial._onrawopen = () => {
       let hs = null
       const native = this._native.adoptConnection(dial._handle, (h) => { hs = h })

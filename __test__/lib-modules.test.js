@@ -529,6 +529,36 @@ test('noise-wrap: handshakes with upstream\'s NoiseWrap both ways, same keys and
   }
 })
 
+// --- persistent ---------------------------------------------------------------------------------
+
+test('persistent: the static signing helpers give upstream\'s signatures, with every kind of signer', () => {
+  const Persistent = require('../lib/persistent')
+  const Ref = up('persistent')
+  const kp = require('..').keyPair(Buffer.alloc(32, 3))
+  const [target, token, id] = [1, 2, 3].map((b) => Buffer.alloc(32, b))
+  const anns = [
+    { peer: { publicKey: kp.publicKey, relayAddresses: [] }, refresh: null, signature: null },
+    { peer: { publicKey: kp.publicKey, relayAddresses: [{ host: '10.0.0.1', port: 4000 }] }, refresh: null, signature: null }
+  ]
+  for (const ann of anns) {
+    for (const key of [kp, kp.secretKey]) {
+      assert.deepStrictEqual(Persistent.signAnnounce(target, token, id, ann, key), Ref.signAnnounce(target, token, id, ann, key))
+      assert.deepStrictEqual(Persistent.signUnannounce(target, token, id, ann, key), Ref.signUnannounce(target, token, id, ann, key))
+    }
+  }
+  const sig = Persistent.signMutable(7, Buffer.from('value'), kp)
+  assert.deepStrictEqual(sig, Ref.signMutable(7, Buffer.from('value'), kp))
+  assert.strictEqual(Persistent.verifyMutable(sig, 7, Buffer.from('value'), kp.publicKey), true)
+  assert.strictEqual(Persistent.verifyMutable(sig, 8, Buffer.from('value'), kp.publicKey), false)
+  // a key pair's own sign() is used when it has one, as upstream does
+  const signables = []
+  const viaSign = { publicKey: kp.publicKey, sign: (signable) => { signables.push(signable); return Buffer.alloc(64, 9) } }
+  assert.deepStrictEqual(Persistent.signAnnounce(target, token, id, anns[0], viaSign), Buffer.alloc(64, 9))
+  assert.deepStrictEqual(Ref.signAnnounce(target, token, id, anns[0], viaSign), Buffer.alloc(64, 9))
+  assert.deepStrictEqual(signables[0], signables[1])
+  assert.throws(() => new Persistent())
+})
+
 test('encode: encodeUnslab gives the same bytes in a buffer of its own', () => {
   const { encodeUnslab } = require('../lib/encode')
   const ref = up('encode')

@@ -11,6 +11,7 @@ import Nat = require('hyperdht-rs/lib/nat')
 import Holepuncher = require('hyperdht-rs/lib/holepuncher')
 import Plugin = require('hyperdht-rs/lib/plugin')
 import NoiseWrap = require('hyperdht-rs/lib/noise-wrap')
+import Persistent = require('hyperdht-rs/lib/persistent')
 import c = require('compact-encoding')
 
 async function testnet (): Promise<void> {
@@ -168,4 +169,20 @@ function noiseWrap (): void {
   initiator.send({ version: 1 })
 }
 
-void [testnet, errors, messages, constantsAndCrypto, natAndHolepuncher, plugins, noiseWrap]
+// non-custodial: the app's handshake objects and signatures, the node sees public keys only
+async function nonCustodial (dht: DHT): Promise<void> {
+  const kp = DHT.keyPair()
+  const server = dht.createServer({ createHandshake: (keyPair, remote) => new NoiseWrap(kp, remote) })
+  await server.listen({ publicKey: kp.publicKey }, {
+    signAnnounce: (target, token, id, ann) => Persistent.signAnnounce(target, token, id, ann, kp.secretKey),
+    signUnannounce: (target, token, id, ann) => Persistent.signUnannounce(target, token, id, ann, kp)
+  })
+  await server.listen({ publicKey: kp.publicKey, sign: (signable) => Persistent.signMutable(0, signable, kp) })
+  const ok: boolean = Persistent.verifyMutable(Buffer.alloc(64), 1, Buffer.from('v'), kp.publicKey)
+  const socket = dht.connect(kp.publicKey, { keyPair: { publicKey: kp.publicKey }, createHandshake: (keyPair, remote) => new NoiseWrap(kp, remote) })
+  void [ok, socket]
+  // @ts-expect-error Persistent only has static helpers
+  void new Persistent()
+}
+
+void [testnet, errors, messages, constantsAndCrypto, natAndHolepuncher, plugins, noiseWrap, nonCustodial]

@@ -472,3 +472,131 @@ fn a_vetoed_holepunch_aborts() {
     // the server's slot heard the abort: its puncher is gone too
     assert_eq!(sim.peers[s].core.punchers.live(), 0);
 }
+
+/// `createHandshake` on both sides: the cores hold public keys only and ask for every Noise
+/// message (here answered by Noise states the test keeps, as the app's NoiseWrap objects would);
+/// the connection comes out with the keys those states derived.
+#[test]
+fn external_handshake_objects_on_both_ends() {
+    use hyperdht_core::noise_wrap::{ExternalReply, ServerRecv, ServerSend};
+    use hyperdht_crypto::ns;
+    use hyperdht_secret_stream::dh::DhKeyPair;
+    use hyperdht_secret_stream::{Handshake, Pattern};
+    use std::collections::HashMap;
+
+    let mut sim = Sim::network(6);
+    let (s, c) = (3, 5);
+    let (skp, ckp) = (KeyPair::generate(), KeyPair::generate());
+    let public = |kp: &KeyPair| KeyPair {
+        public_key: kp.public_key,
+        secret_key: [0; 64],
+    };
+    let now = sim.now;
+    let p = &mut sim.peers[s];
+    let cfg = ServerConfig {
+        external: true,
+        ..ServerConfig::default()
+    };
+    p.core.listen(&public(&skp), cfg, &mut p.node, now);
+    let now = sim.now;
+    let p = &mut sim.peers[c];
+    let params = ConnectParams {
+        key_pair: public(&ckp),
+        remote_public_key: skp.public_key,
+        stream_id: 77,
+        stream: 1,
+        local_connection: false,
+        fast_open: true,
+        reusable_socket: false,
+        relay_addresses: Vec::new(),
+        veto: false,
+        lan_ping: false,
+        relay_through: None,
+        external: true,
+    };
+    p.core.connect(params, &mut p.node, now);
+
+    let mut server_hs: HashMap<u64, Handshake> = HashMap::new();
+    let mut client_hs: Option<Handshake> = None;
+    let (mut asked_server, mut asked_client) = (0, 0);
+    let mut opened = None;
+    let mut result = None;
+    for _ in 0..200 {
+        sim.advance(Duration::from_millis(10));
+        let now = sim.now;
+        // the server's handshake objects
+        let p = &mut sim.peers[s];
+        for o in std::mem::take(&mut p.outputs) {
+            match o {
+                Output::Server(ServerOut::NoiseRecv { key, noise }) => {
+                    asked_server += 1;
+                    let dh = DhKeyPair::from_seed(&skp.seed());
+                    let mut hs =
+                        Handshake::new(Pattern::IK, false, dh, ns::peer_handshake(), None).unwrap();
+                    let payload = hs.recv(&noise).unwrap();
+                    let remote_public_key = hs.remote_static().unwrap();
+                    server_hs.insert(key.gen, hs);
+                    let answer = ServerRecv {
+                        payload,
+                        remote_public_key,
+                    };
+                    p.core
+                        .server_noise_received(key, Some(answer), &mut p.node, now);
+                }
+                Output::Server(ServerOut::NoiseSend { key, payload }) => {
+                    asked_server += 1;
+                    let mut hs = server_hs.remove(&key.gen).unwrap();
+                    let noise = hs.send(&payload).unwrap();
+                    let result = hs.result().unwrap();
+                    let answer = ServerSend { noise, result };
+                    p.core
+                        .server_noise_sent(key, Some(answer), &mut p.node, now);
+                }
+                Output::Server(ServerOut::OpenStream { result, .. }) => opened = Some(result),
+                _ => {}
+            }
+        }
+        // the client's
+        let p = &mut sim.peers[c];
+        for o in std::mem::take(&mut p.outputs) {
+            match o {
+                Output::Connect(ConnectOut::NoiseSend { id, payload }) => {
+                    asked_client += 1;
+                    let dh = DhKeyPair::from_seed(&ckp.seed());
+                    let pk = Some(skp.public_key);
+                    let mut hs =
+                        Handshake::new(Pattern::IK, true, dh, ns::peer_handshake(), pk).unwrap();
+                    let noise = hs.send(&payload).unwrap();
+                    client_hs = Some(hs);
+                    p.core.connect_noise_sent(id, Some(noise), &mut p.node, now);
+                }
+                Output::Connect(ConnectOut::NoiseRecv { id, noise }) => {
+                    asked_client += 1;
+                    let hs = client_hs.as_mut().unwrap();
+                    let payload = hs.recv(&noise).unwrap();
+                    let answer = ExternalReply {
+                        payload,
+                        result: hs.result().unwrap(),
+                    };
+                    p.core
+                        .connect_noise_received(id, Some(answer), &mut p.node, now);
+                }
+                Output::Connect(ConnectOut::Done { result: r, .. }) => result = Some(r),
+                _ => {}
+            }
+        }
+        if result.is_some() {
+            break;
+        }
+    }
+    let est = result.expect("done").expect("connected");
+    assert_eq!((asked_server, asked_client), (2, 2));
+    assert_eq!(est.connect_to, Some(sim.peers[s].server));
+    let theirs = opened.expect("the server opened a stream");
+    // the keys the handshake objects derived, on both ends
+    assert_eq!(est.result.remote_public_key, skp.public_key);
+    assert_eq!(theirs.remote_public_key, ckp.public_key);
+    assert_eq!(est.result.tx, theirs.rx);
+    assert_eq!(est.result.hash, theirs.hash);
+    assert!(server_hs.is_empty());
+}

@@ -161,6 +161,7 @@ fn relayed_connection_upgrades_to_the_punched_path() {
         let cextras = ConnectExtras {
             holepunch: Some(held_punch(go.clone())),
             relayer: Some(relay.relayer()),
+            noise: None,
             ..ConnectExtras::default()
         };
         let conn = tokio::time::timeout(

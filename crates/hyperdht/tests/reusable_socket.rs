@@ -20,6 +20,7 @@ const REUSABLE: ConnectExtras = ConnectExtras {
     lan_ping: None,
     relay_through: None,
     relayer: None,
+    noise: None,
 };
 
 async fn connect_echo(node: &HyperDht, udx: &UdxSocket, kp: &KeyPair, server: [u8; 32]) {

@@ -172,6 +172,8 @@ impl SimHost {
         match o {
             // no relayer in the simulation: relays are tested end to end (`__test__/relay*`)
             ConnectOut::Relay { .. } => {}
+            // the simulated connects hold their key pairs (createHandshake: `connect_core.rs`)
+            ConnectOut::NoiseSend { .. } | ConnectOut::NoiseRecv { .. } => {}
             ConnectOut::Handshaken {
                 id,
                 remote_id,

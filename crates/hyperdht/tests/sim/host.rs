@@ -307,6 +307,8 @@ impl SimHost {
         match o {
             // servers here have no relay
             ServerOut::Relay { .. } => {}
+            // nor handshake objects of an app (createHandshake: `connect_core.rs`)
+            ServerOut::NoiseRecv { .. } | ServerOut::NoiseSend { .. } => {}
             ServerOut::AskFirewall { key, address, .. } => {
                 self.asks.push(Ask::Firewall { key, address });
                 match self.policy.firewall {

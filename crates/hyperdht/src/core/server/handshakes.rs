@@ -44,8 +44,8 @@ const MAX_WAITERS: usize = 16;
 
 /// A request waiting for its handshake's outcome.
 pub(crate) struct Waiter {
-    req: IncomingRequest,
-    msg: HandshakeMessage,
+    pub(super) req: IncomingRequest,
+    pub(super) msg: HandshakeMessage,
 }
 
 /// The answer every request carrying the same noise bytes gets.
@@ -58,14 +58,14 @@ pub(crate) struct Ready {
 
 /// What a pending handshake keeps until the answer it waits for.
 pub(crate) struct PendingHandshake {
-    waiters: Vec<Waiter>,
-    client_address: SocketAddrV4,
-    view: NodeView,
-    stage: Stage,
+    pub(super) waiters: Vec<Waiter>,
+    pub(super) client_address: SocketAddrV4,
+    pub(super) view: NodeView,
+    pub(super) stage: Stage,
 }
 
 /// What a pending handshake waits for.
-enum Stage {
+pub(super) enum Stage {
     /// the app's handshake object (`createHandshake`) reads message 1
     Recv,
     /// the firewall (and/or the `relayThrough` function); `hs` is ours, `None` with an app's
@@ -100,7 +100,7 @@ pub(crate) struct Slot {
     noise1: Vec<u8>,
     /// the client's host (as the first relay saw it), for the per-host bound
     host: Ipv4Addr,
-    state: SlotState,
+    pub(super) state: SlotState,
     clear_at: Instant,
     pub(crate) hp: Option<SlotPunch>,
     /// its stream connected: kept only so retransmits of message 1 are recognised
@@ -140,7 +140,7 @@ impl Server {
         self.slots.get_mut(id).and_then(|s| s.as_mut())
     }
 
-    fn key(&self, id: usize, gen: u64) -> SlotKey {
+    pub(super) fn key(&self, id: usize, gen: u64) -> SlotKey {
         SlotKey {
             target: self.target(),
             slot: id,
@@ -215,7 +215,12 @@ impl Server {
     /// handshake (connected, or rejected) give way first: the host's oldest when it holds
     /// [`MAX_SLOTS_PER_HOST`], anyone's oldest when all are taken. Handshakes still in progress
     /// are never evicted, so a flood from one host fills that host's share and no more.
-    fn take_slot(&mut self, noise1: &[u8], host: Ipv4Addr, ctx: &mut Ctx<'_>) -> Option<usize> {
+    pub(super) fn take_slot(
+        &mut self,
+        noise1: &[u8],
+        host: Ipv4Addr,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<usize> {
         let live = self.slots.iter().flatten();
         let id = if live.filter(|s| s.host == host).count() >= MAX_SLOTS_PER_HOST {
             self.evict_oldest(Some(host), ctx)?
@@ -342,7 +347,7 @@ impl Server {
 
     /// Parks the handshake's requests and asks the firewall (and/or the relay function).
     #[allow(clippy::too_many_arguments)]
-    fn ask_firewall(
+    pub(super) fn ask_firewall(
         &mut self,
         id: usize,
         hs: Option<Box<Handshake>>,
@@ -372,153 +377,6 @@ impl Server {
                     client: Box::new(client),
                 },
             });
-        }
-    }
-
-    /// `createHandshake`: a new handshake's message 1 goes to the app's handshake object (its
-    /// requests wait in a slot keyed by the noise bytes, like a firewall decision).
-    fn ask_recv(
-        &mut self,
-        req: &IncomingRequest,
-        msg: HandshakeMessage,
-        ctx: &mut Ctx<'_>,
-    ) -> RouteAction {
-        let client_address = msg.peer_address.unwrap_or(req.from);
-        let Some(id) = self.take_slot(&msg.noise, *client_address.ip(), ctx) else {
-            return RouteAction::Drop;
-        };
-        let gen = self.slot_mut(id).map_or(0, |s| s.gen);
-        ctx.out.push_back(Output::Server(ServerOut::NoiseRecv {
-            key: self.key(id, gen),
-            noise: msg.noise.clone(),
-        }));
-        let view = NodeView::of(ctx.node, ctx.local_address);
-        if let Some(s) = self.slot_mut(id) {
-            s.state = SlotState::Pending(PendingHandshake {
-                waiters: vec![Waiter {
-                    req: req.clone(),
-                    msg,
-                }],
-                client_address,
-                view,
-                stage: Stage::Recv,
-            });
-        }
-        RouteAction::Drop
-    }
-
-    /// Takes the slot's pending handshake if it waits at a stage `want` accepts.
-    fn take_pending(&mut self, key: SlotKey, want: fn(&Stage) -> bool) -> Option<PendingHandshake> {
-        let slot = self.slot_of(key)?;
-        match &slot.state {
-            SlotState::Pending(p) if want(&p.stage) => {}
-            _ => return None,
-        }
-        match std::mem::replace(&mut slot.state, SlotState::Dropped) {
-            SlotState::Pending(p) => Some(p),
-            _ => None,
-        }
-    }
-
-    /// The app's handshake object read message 1 (`None`: it threw): on to the firewall, or
-    /// straight to message 2.
-    pub(crate) fn noise_received(
-        &mut self,
-        key: SlotKey,
-        answer: Option<crate::noise_wrap::ServerRecv>,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let Some(p) = self.take_pending(key, |s| matches!(s, Stage::Recv)) else {
-            return;
-        };
-        let read = answer.and_then(|a| {
-            let client = NoisePayload::from_bytes(&a.payload).ok()?;
-            Some((client, a.remote_public_key))
-        });
-        let Some((client, remote_pk)) = read.filter(|_| !self.suspended) else {
-            self.drop_slot(key.slot, ctx.now);
-            return;
-        };
-        let PendingHandshake {
-            waiters,
-            client_address,
-            view,
-            ..
-        } = p;
-        if !self.config.firewall && self.config.relay_through != RelayChoice::Ask {
-            let relay = self.config.relay_through.resolve(None);
-            self.ask_send(key.slot, client, client_address, waiters, view, relay, ctx);
-            return;
-        }
-        self.ask_firewall(
-            key.slot,
-            None,
-            client,
-            remote_pk,
-            client_address,
-            waiters,
-            view,
-            ctx,
-        );
-    }
-
-    /// `createHandshake`: our payload goes to the app's handshake object for message 2.
-    #[allow(clippy::too_many_arguments)]
-    fn ask_send(
-        &mut self,
-        id: usize,
-        client: NoisePayload,
-        client_address: SocketAddrV4,
-        waiters: Vec<Waiter>,
-        view: NodeView,
-        relay: Option<[u8; 32]>,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let (accepting, payload) = self.prepare(id, client, client_address, view, relay);
-        let gen = self.slot_mut(id).map_or(0, |s| s.gen);
-        ctx.out.push_back(Output::Server(ServerOut::NoiseSend {
-            key: self.key(id, gen),
-            payload: payload.to_bytes(),
-        }));
-        if let Some(s) = self.slot_mut(id) {
-            s.state = SlotState::Pending(PendingHandshake {
-                waiters,
-                client_address,
-                view,
-                stage: Stage::Send(Box::new(accepting)),
-            });
-        }
-    }
-
-    /// The app's handshake object wrote message 2 (`None`: it threw): every waiting request is
-    /// answered, and the connection goes on as with ours.
-    pub(crate) fn noise_sent(
-        &mut self,
-        key: SlotKey,
-        answer: Option<crate::noise_wrap::ServerSend>,
-        ctx: &mut Ctx<'_>,
-    ) {
-        let Some(p) = self.take_pending(key, |s| matches!(s, Stage::Send(_))) else {
-            return;
-        };
-        let (Some(answer), Stage::Send(accepting)) = (answer, p.stage) else {
-            self.drop_slot(key.slot, ctx.now);
-            return;
-        };
-        let first = &p.waiters[0];
-        let ready = self.accept(
-            key.slot,
-            answer.noise,
-            Some(answer.result),
-            *accepting,
-            &first.req,
-            &first.msg,
-            ctx,
-        );
-        if let Some(r) = ready {
-            for w in &p.waiters {
-                routed_reply(&w.req, &w.msg, &r).apply(&w.req, ctx.node);
-            }
         }
     }
 
@@ -571,7 +429,7 @@ impl Server {
         }
     }
 
-    fn drop_slot(&mut self, id: usize, now: Instant) {
+    pub(super) fn drop_slot(&mut self, id: usize, now: Instant) {
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Dropped;
             s.clear_at = now + HANDSHAKE_CLEAR_WAIT;
@@ -603,7 +461,7 @@ impl Server {
 
     /// `_addHandshake`'s decisions before message 2: the error to report, our stream id, the
     /// relay we pair through; and our payload.
-    fn prepare(
+    pub(super) fn prepare(
         &self,
         id: usize,
         client: NoisePayload,
@@ -642,7 +500,7 @@ impl Server {
     /// `_addHandshake` once message 2 is written: the raw stream that connects on the client's
     /// first UDX packet, and the choice of path; the answer every request for it gets.
     #[allow(clippy::too_many_arguments)]
-    fn accept(
+    pub(super) fn accept(
         &mut self,
         id: usize,
         noise2: Vec<u8>,
@@ -898,7 +756,11 @@ impl Server {
 }
 
 /// The router's answer for one request (`Router.onpeerhandshake`, server branch).
-fn routed_reply(req: &IncomingRequest, msg: &HandshakeMessage, r: &Ready) -> RouteAction {
+pub(super) fn routed_reply(
+    req: &IncomingRequest,
+    msg: &HandshakeMessage,
+    r: &Ready,
+) -> RouteAction {
     let socket = r.from_puncher.then_some(SocketKind::Server);
     let out = |mode: RouterMode, peer_address| HandshakeMessage {
         mode: mode.code(),

@@ -4,6 +4,7 @@
 //! [`ServerOut`]: asking the app's firewall or holepunch veto, opening the UDX stream of an
 //! accepted handshake. Their outcomes come back through the `Core` methods named after them.
 
+mod external;
 mod handshakes;
 mod holepunch;
 
