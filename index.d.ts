@@ -646,6 +646,8 @@ interface ConnectionRawStream extends EventEmitter {
   readonly cwnd: number
   /** payload bytes sent and not yet acknowledged */
   readonly inflight: number
+  /** udx-native `destroy(err)`: the connection goes with it (the peer sees ECONNRESET). */
+  destroy(err?: Error): void
   toJSON(): { remoteHost: string | null; remotePort: number; connected: boolean }
 }
 

@@ -105,6 +105,18 @@ const scenarios = {
       return { timeout: s.timeout }
     }
   },
+  'rawStream.destroy() after open: the client closes quietly, the server sees ECONNRESET': {
+    onServer (conn) {},
+    async client (node, key, log) {
+      const s = node.connect(key)
+      record(s, log, 'c')
+      await once(s, 'open')
+      const raw = s.rawStream
+      raw.destroy()
+      await closed(s)
+      return { destroyed: raw.destroyed }
+    }
+  },
   'destroy on open': {
     onServer (conn) {},
     async client (node, key, log) {

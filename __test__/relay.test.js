@@ -97,6 +97,51 @@ for (const kinds of combos) {
   }
 }
 
+// connect({createSecretStream}) through a blind relay: the dial pairs through the relay as
+// usual and the app's secret-stream runs over the relayed raw stream; the relay connection ends
+// with the app's stream.
+for (const kind of ['rs', 'js']) {
+  test(`rs client with its own secret-stream through a blind relay, ${kind} server`, { timeout: 30000 }, async (t) => {
+    const NoiseSecretStream = require('@hyperswarm/secret-stream')
+    const net = await mixedNet(t)
+    const r = await relayNode(t, net, RS)
+    const b = net.client(IMPL[kind], { quickFirewall: false, ephemeral: true })
+    const c = net.client(RS, { quickFirewall: false, ephemeral: true })
+    await Promise.all([b.ready(), c.ready()])
+    const server = b.createServer({ holepunch: () => false, shareLocalAddress: false }, (socket) => {
+      socket.on('error', () => {})
+      socket.pipe(socket)
+    })
+    await server.listen()
+    const made = []
+    const socket = c.connect(server.publicKey, {
+      holepunch: () => false,
+      fastOpen: false,
+      localConnection: false,
+      relayThrough: r.server.publicKey,
+      createSecretStream: (isInitiator, rawStream, opts) => {
+        const s = new NoiseSecretStream(isInitiator, rawStream, opts)
+        made.push(s)
+        return s
+      }
+    })
+    assert.strictEqual(made[0], socket)
+    const data = pattern(256 * 1024)
+    const chunks = []
+    let got = 0
+    socket.on('data', (d) => {
+      chunks.push(d)
+      got += d.length
+      if (got >= data.length) socket.end()
+    })
+    socket.write(data)
+    await once(socket, 'open')
+    assert.strictEqual(r.relay.stats.pairings.matched, 1, 'the relay paired the two')
+    await once(socket, 'close')
+    assert.ok(Buffer.concat(chunks).equals(data), 'echo byte-exact through the relay')
+  })
+}
+
 // The relay node accepts the connection but is no blind relay (it hangs up after 500 ms), and
 // the holepunch is vetoed: the connect fails once the relay gives up, with the blind-relay
 // client's error (CHANNEL_CLOSED), like JS hyperdht (`onabort(err)`; a holepunch error is

@@ -475,6 +475,12 @@ class RawStreamInfo extends EventEmitter {
     return this._conn.rawBytesWritten
   }
 
+  // udx-native `destroy(err)`: the stream goes (the peer hears a DESTROY: ECONNRESET) and
+  // NoiseSecretStream, which watches it, goes with it
+  destroy (err) {
+    this._conn.destroy(err)
+  }
+
   toJSON () {
     return { remoteHost: this.remoteHost, remotePort: this.remotePort, connected: this.connected }
   }
