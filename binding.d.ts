@@ -11,6 +11,38 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** The JS object's handle on its connection. */
 export declare class NativeConnection {
+  /** JS's answer to a `noise-send` / `noise-recv` event (`null`: the handshake object threw). */
+  noiseReply(id: number, answer?: JsNoiseAnswer | undefined | null): void
+  /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
+  answer(id: number, value: boolean): void
+  /**
+   * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
+   * in it would.
+   * Lets a dialing connection start (index.js calls it on the tick after `connect()`).
+   */
+  go(): void
+  /**
+   * JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
+   * `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
+   * pairing is no longer wanted: JS ends that relay connection.
+   */
+  relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
+  /** `rawStream.rtt` in milliseconds (0 when unknown). */
+  rtt(): number
+  /**
+   * udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
+   * `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
+   */
+  rawStats(): JsRawStats | null
+  /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
+  mtu(): number
+  /**
+   * Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
+   * connection's relay until an upgrade, then the peer); null before open and after close.
+   */
+  remote(): JsAddress | null
+  /** How the connection was made (null before it opened). */
+  pathInfo(): JsPathInfo | null
   /**
    * `onData(buffer, start, end)` receives the data of `buffer.subarray(start, end)` when
    * the connection reads on the JS thread and the message overtakes no queued event (else
@@ -54,38 +86,6 @@ export declare class NativeConnection {
   /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
   setTimeout(ms: number): void
   sendKeepAlive(): void
-  /** `rawStream.rtt` in milliseconds (0 when unknown). */
-  rtt(): number
-  /**
-   * udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
-   * `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
-   */
-  rawStats(): JsRawStats | null
-  /** `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native). */
-  mtu(): number
-  /**
-   * Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
-   * connection's relay until an upgrade, then the peer); null before open and after close.
-   */
-  remote(): JsAddress | null
-  /** JS's answer to a `noise-send` / `noise-recv` event (`null`: the handshake object threw). */
-  noiseReply(id: number, answer?: JsNoiseAnswer | undefined | null): void
-  /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
-  answer(id: number, value: boolean): void
-  /**
-   * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
-   * in it would.
-   * Lets a dialing connection start (index.js calls it on the tick after `connect()`).
-   */
-  go(): void
-  /**
-   * JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
-   * `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
-   * pairing is no longer wanted: JS ends that relay connection.
-   */
-  relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
-  /** How the connection was made (null before it opened). */
-  pathInfo(): JsPathInfo | null
   injectPanic(): void
 }
 

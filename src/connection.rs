@@ -16,31 +16,30 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
-use std::task::{Context, Poll};
-use std::time::Duration;
 
 use hyperdht_core::server::Connection;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::pin::Pin;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::{mpsc, Notify};
 
 use crate::events::Sink;
 use crate::flow::{Pushed, ReadFlow, WriteGate};
 use crate::jsloop::JsLoop;
 use crate::live::Live;
-use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions};
-use crate::path_info::{js_path_info, JsPathInfo};
+use crate::noise::NoiseQuestions;
 use crate::questions::JsQuestions;
-use crate::relay::{JsRelayRequest, RelayEvent, Relays};
+use crate::relay::{JsRelayRequest, Relays};
 use crate::supervise::{spawn_supervised, Tripwire};
 use crate::uvloop::SlabData;
 use crate::veto::JsHolepunchInfo;
 use hyperdht_core::driver::paths::SharedPath;
 
+mod dial;
+mod info;
 mod js_read;
+mod task;
 use js_read::JsRead;
+use task::run;
 
 /// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
 const CONTROL_QUEUE: usize = 8;
@@ -104,22 +103,6 @@ pub enum JsConnectionEvent {
     /// `createHandshake`: read the server's message 2; answer with `noiseReply(id, {payload,
     /// ...final()})`
     NoiseRecv { id: u32, noise: Buffer },
-}
-
-/// A connection's UDX stream statistics (udx-native stream getters of the same names).
-#[napi(object)]
-pub struct JsRawStats {
-    pub bytes_transmitted: f64,
-    pub packets_transmitted: f64,
-    pub bytes_received: f64,
-    pub packets_received: f64,
-    pub retransmits: f64,
-    pub rto_count: f64,
-    pub fast_recoveries: f64,
-    pub cwnd: f64,
-    pub inflight: f64,
-    /// the peer's stream id now (a relay upgrade changes it)
-    pub remote_id: u32,
 }
 
 pub(crate) type Conns = Arc<Live<ConnCore>>;
@@ -591,63 +574,6 @@ impl NativeConnection {
     }
 }
 
-impl ConnCore {
-    /// Emits a question for the client's `holepunch` function.
-    pub(crate) fn ask_veto(&self, id: u32, veto: JsHolepunchInfo) -> bool {
-        self.emit(JsConnectionEvent::HolepunchVeto { id, veto })
-    }
-
-    /// Emits a LAN-shortcut ping for the app's `dht.ping`.
-    pub(crate) fn ask_lan_ping(&self, id: u32, addr: std::net::SocketAddrV4) -> bool {
-        self.emit(JsConnectionEvent::LanPing {
-            id,
-            host: addr.ip().to_string(),
-            port: u32::from(addr.port()),
-        })
-    }
-
-    /// Records how the connection was made (the engine's shared entry).
-    pub(crate) fn set_path(&self, path: Option<SharedPath>) {
-        if let Some(p) = path {
-            let _ = self.path.set(p);
-        }
-    }
-
-    pub(crate) fn relays(&self) -> &Relays {
-        &self.relays
-    }
-
-    /// Emits a relay event (false once the connection is gone).
-    pub(crate) fn relay_event(&self, ev: RelayEvent) -> bool {
-        self.emit(match ev {
-            RelayEvent::Pair(request) => JsConnectionEvent::Relay { request },
-            RelayEvent::Close(id) => JsConnectionEvent::RelayClose { id },
-        })
-    }
-
-    pub(crate) fn questions(&self) -> &JsQuestions {
-        &self.questions
-    }
-
-    pub(crate) fn noise_questions(&self) -> &NoiseQuestions {
-        &self.noise
-    }
-
-    /// Emits a question for the connect's handshake object (false once the connection is gone).
-    pub(crate) fn ask_noise(&self, ev: NoiseEvent) -> bool {
-        self.emit(match ev {
-            NoiseEvent::Send { id, data, .. } => JsConnectionEvent::NoiseSend {
-                id,
-                payload: data.into(),
-            },
-            NoiseEvent::Recv { id, data, .. } => JsConnectionEvent::NoiseRecv {
-                id,
-                noise: data.into(),
-            },
-        })
-    }
-}
-
 impl Drop for NativeConnection {
     /// An accepted connection JS never started (its event was dropped, or its object collected
     /// unused) is destroyed; anything else belongs to its task. (May run as a finalizer while
@@ -843,104 +769,6 @@ impl NativeConnection {
         self.control(Control::SendKeepAlive);
     }
 
-    /// `rawStream.rtt` in milliseconds (0 when unknown).
-    #[napi(catch_unwind)]
-    pub fn rtt(&self) -> u32 {
-        let rtt = self
-            .io()
-            .and_then(|io| lock_stream(&io.stream).get_ref().rtt());
-        rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
-    }
-
-    /// udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
-    /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
-    #[napi(catch_unwind)]
-    pub fn raw_stats(&self) -> Option<JsRawStats> {
-        let c = lock_stream(&self.io()?.stream);
-        let (s, remote_id) = (c.get_ref().stats(), c.get_ref().remote_id());
-        drop(c);
-        Some(JsRawStats {
-            remote_id,
-            bytes_transmitted: s.bytes_transmitted as f64,
-            packets_transmitted: s.packets_transmitted as f64,
-            bytes_received: s.bytes_received as f64,
-            packets_received: s.packets_received as f64,
-            retransmits: s.retransmits as f64,
-            rto_count: s.rto_count as f64,
-            fast_recoveries: s.fast_recoveries as f64,
-            cwnd: s.cwnd as f64,
-            inflight: s.inflight as f64,
-        })
-    }
-
-    /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
-    #[napi(catch_unwind)]
-    pub fn mtu(&self) -> u32 {
-        self.io()
-            .map_or(0, |io| lock_stream(&io.stream).get_ref().mtu() as u32)
-    }
-
-    /// Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
-    /// connection's relay until an upgrade, then the peer); null before open and after close.
-    #[napi(catch_unwind)]
-    pub fn remote(&self) -> Option<crate::events::JsAddress> {
-        let r = self
-            .io()
-            .and_then(|io| lock_stream(&io.stream).get_ref().remote())?;
-        Some(crate::events::JsAddress {
-            host: r.ip().to_string(),
-            port: u32::from(r.port()),
-        })
-    }
-
-    /// JS's answer to a `noise-send` / `noise-recv` event (`null`: the handshake object threw).
-    #[napi(catch_unwind)]
-    pub fn noise_reply(&self, id: u32, answer: Option<JsNoiseAnswer>) {
-        self.core.noise.answer(id, answer);
-    }
-
-    /// JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event.
-    #[napi(catch_unwind)]
-    pub fn answer(&self, id: u32, value: bool) {
-        self.core.questions.answer(id, value);
-    }
-
-    /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
-    /// in it would.
-    /// Lets a dialing connection start (index.js calls it on the tick after `connect()`).
-    #[napi(catch_unwind)]
-    pub fn go(&self) {
-        if let State::Dialing(dial) = &*self.core.state() {
-            if !dial.cancelled() {
-                dial.start();
-            }
-        }
-    }
-
-    /// JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
-    /// `remoteId` the relay's stream for us), or failed to (`relayHost` null). False when the
-    /// pairing is no longer wanted: JS ends that relay connection.
-    #[napi(catch_unwind)]
-    pub fn relay_reply(
-        &self,
-        id: u32,
-        relay_host: Option<String>,
-        relay_port: u32,
-        remote_id: u32,
-    ) -> bool {
-        self.core
-            .relays
-            .reply(id, relay_host, relay_port, remote_id)
-    }
-
-    /// How the connection was made (null before it opened).
-    #[napi(catch_unwind)]
-    pub fn path_info(&self) -> Option<JsPathInfo> {
-        let p = self.core.path.get()?;
-        let p = p.lock().unwrap_or_else(|e| e.into_inner());
-        Some(js_path_info(&p))
-    }
-
     #[napi(catch_unwind)]
     pub fn inject_panic(&self) {
         self.core.trip.trip();
@@ -954,157 +782,4 @@ impl NativeConnection {
             let _ = io.ctl.try_send(c);
         }
     }
-}
-
-/// Read and write halves sharing the connection behind a mutex (like `tokio::io::split`),
-/// so keep-alive/timeout settings can still reach the stream while both halves are in use.
-struct Half(Arc<Mutex<Connection>>);
-
-impl Half {
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        lock_stream(&self.0)
-    }
-}
-
-impl AsyncRead for Half {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.lock()).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Half {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut *self.lock()).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.lock()).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut *self.lock()).poll_shutdown(cx)
-    }
-}
-
-fn apply(conn: &mut Connection, ctl: Control) {
-    let ms = |v: u32| (v > 0).then(|| Duration::from_millis(u64::from(v)));
-    match ctl {
-        Control::KeepAlive(v) => conn.set_keep_alive(ms(v)),
-        Control::Timeout(v) => conn.set_timeout(ms(v)),
-        Control::SendKeepAlive => conn.send_keep_alive(),
-    }
-}
-
-/// Moves bytes until both sides ended (Ok) or the stream failed (the first error wins).
-async fn run(
-    core: &ConnCore,
-    io: &Io,
-    mut rx: mpsc::Receiver<Command>,
-    mut ctl: mpsc::Receiver<Control>,
-    js: Option<&(Arc<JsRead>, std::task::Waker)>,
-) -> std::result::Result<(), String> {
-    let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
-    let flow = &core.flow;
-    let reader = async {
-        if let Some((js, waker)) = js {
-            // the JS thread reads (JsRead); settings changes arm their timers on its next poll
-            waker.wake_by_ref();
-            loop {
-                tokio::select! {
-                    r = js.finished_or_note_task() => return r,
-                    Some(c) = ctl.recv() => {
-                        apply(&mut rd.lock(), c);
-                        waker.wake_by_ref();
-                    }
-                }
-            }
-        }
-        loop {
-            while flow.blocked() {
-                tokio::select! {
-                    _ = flow.changed() => {}
-                    Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
-                }
-            }
-            // settings are applied between reads so the next poll arms their timers;
-            // whole decrypted messages, no per-connection read buffer
-            let chunk = tokio::select! {
-                r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
-                    r.map_err(|e| e.to_string())?
-                }
-                Some(c) = ctl.recv() => {
-                    apply(&mut rd.lock(), c);
-                    continue;
-                }
-            };
-            let Some(chunk) = chunk else {
-                core.emit(JsConnectionEvent::End);
-                return Ok::<(), String>(());
-            };
-            flow.sent(chunk.len());
-            core.emit(JsConnectionEvent::Data { data: chunk.into() });
-        }
-    };
-    let writer = async {
-        while let Some(cmd) = rx.recv().await {
-            let bytes = match &cmd {
-                Command::Write(v) => v.len(),
-                _ => 0,
-            };
-            if io.gate.taken(bytes) {
-                core.emit(JsConnectionEvent::Drain);
-            }
-            match cmd {
-                Command::Write(v) => {
-                    wr.write_all(&v).await.map_err(|e| e.to_string())?;
-                    // the last queued write is fully handed to UDX before direct writes resume
-                    if io.gate.last() {
-                        wr.flush().await.map_err(|e| e.to_string())?;
-                    }
-                    io.gate.done();
-                }
-                Command::Flush => {
-                    wr.flush().await.map_err(|e| e.to_string())?;
-                    io.gate.done();
-                }
-                Command::End => {
-                    wr.shutdown().await.map_err(|e| e.to_string())?;
-                    return Ok::<(), String>(());
-                }
-            }
-        }
-        Err(DESTROYED.to_string())
-    };
-    let stream_ref = lock_stream(&io.stream).get_ref().downgrade();
-    let remote_changes = async {
-        let mut seen = 0;
-        while let Some(n) = stream_ref.remote_changed(seen).await {
-            seen = n;
-            core.emit(JsConnectionEvent::RemoteChanged);
-        }
-        std::future::pending::<()>().await
-    };
-    tokio::pin!(reader, writer, remote_changes);
-    // clean close once the peer ended and we ended; the first error wins
-    let (mut read_done, mut write_done) = (false, false);
-    while !(read_done && write_done) {
-        tokio::select! {
-            _ = &mut remote_changes => {}
-            r = &mut reader, if !read_done => {
-                r?;
-                read_done = true;
-            }
-            w = &mut writer, if !write_done => {
-                w?;
-                write_done = true;
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,84 @@
+//! What JS reads about an open connection's stream (`rawStream.rtt`, `mtu`, udx-native's
+//! counters, the remote address) and how the connection was made (`socket.path`).
+
+use napi_derive::napi;
+
+use super::{lock_stream, NativeConnection};
+use crate::path_info::{js_path_info, JsPathInfo};
+
+/// A connection's UDX stream statistics (udx-native stream getters of the same names).
+#[napi(object)]
+pub struct JsRawStats {
+    pub bytes_transmitted: f64,
+    pub packets_transmitted: f64,
+    pub bytes_received: f64,
+    pub packets_received: f64,
+    pub retransmits: f64,
+    pub rto_count: f64,
+    pub fast_recoveries: f64,
+    pub cwnd: f64,
+    pub inflight: f64,
+    /// the peer's stream id now (a relay upgrade changes it)
+    pub remote_id: u32,
+}
+
+#[napi]
+impl NativeConnection {
+    /// `rawStream.rtt` in milliseconds (0 when unknown).
+    #[napi(catch_unwind)]
+    pub fn rtt(&self) -> u32 {
+        let rtt = self
+            .io()
+            .and_then(|io| lock_stream(&io.stream).get_ref().rtt());
+        rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
+    }
+
+    /// udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
+    /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
+    #[napi(catch_unwind)]
+    pub fn raw_stats(&self) -> Option<JsRawStats> {
+        let c = lock_stream(&self.io()?.stream);
+        let (s, remote_id) = (c.get_ref().stats(), c.get_ref().remote_id());
+        drop(c);
+        Some(JsRawStats {
+            remote_id,
+            bytes_transmitted: s.bytes_transmitted as f64,
+            packets_transmitted: s.packets_transmitted as f64,
+            bytes_received: s.bytes_received as f64,
+            packets_received: s.packets_received as f64,
+            retransmits: s.retransmits as f64,
+            rto_count: s.rto_count as f64,
+            fast_recoveries: s.fast_recoveries as f64,
+            cwnd: s.cwnd as f64,
+            inflight: s.inflight as f64,
+        })
+    }
+
+    /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
+    #[napi(catch_unwind)]
+    pub fn mtu(&self) -> u32 {
+        self.io()
+            .map_or(0, |io| lock_stream(&io.stream).get_ref().mtu() as u32)
+    }
+
+    /// Where the stream's datagrams go now (`rawStream.remoteHost`/`remotePort`: a relayed
+    /// connection's relay until an upgrade, then the peer); null before open and after close.
+    #[napi(catch_unwind)]
+    pub fn remote(&self) -> Option<crate::events::JsAddress> {
+        let r = self
+            .io()
+            .and_then(|io| lock_stream(&io.stream).get_ref().remote())?;
+        Some(crate::events::JsAddress {
+            host: r.ip().to_string(),
+            port: u32::from(r.port()),
+        })
+    }
+
+    /// How the connection was made (null before it opened).
+    #[napi(catch_unwind)]
+    pub fn path_info(&self) -> Option<JsPathInfo> {
+        let p = self.core.path.get()?;
+        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        Some(js_path_info(&p))
+    }
+}
