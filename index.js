@@ -10,11 +10,9 @@ const Query = require('./lib/query')
 const { FirstReply } = Query
 const Server = require('./lib/server')
 const Persistent = require('./lib/persistent')
-const Connection = require('./lib/connection')
 const RawStream = require('./lib/raw-stream')
 const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
-const { relayKey } = require('./lib/relay')
 const UDX = require('./lib/udx')
 const Session = require('./lib/session')
 const Request = require('./lib/request')
@@ -24,7 +22,8 @@ const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { pingReply, mapReply } = require('./lib/replies')
-const { toKey, toConnectKey, buffer32, keyPairArg, bufferArg } = require('./lib/keys')
+const { toKey, buffer32, keyPairArg, bufferArg, relayAddressesArg } = require('./lib/keys')
+const connect = require('./lib/connect')
 
 // dht-rpc parseNode: 'host:port' and 'suggestedIP@host:port' strings, {host, port}, or a port
 // on 127.0.0.1; the engine resolves names and tries suggested IPs
@@ -561,122 +560,14 @@ class HyperDHT extends EventEmitter {
     return pingReply(await this._rpc(session, (sid) => this._native.request(host, port, { command: 0, internal: true, value, retry, session: sid })))
   }
 
-  /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously. */
+  /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously (lib/connect.js). */
   connect (remotePublicKey, opts = {}) {
-    const { key, nodes } = toConnectKey(remotePublicKey, 'remotePublicKey')
-    const pool = opts.pool || null
-    if (pool && pool.has(key)) return pool.get(key)
-    const keyPair = opts.keyPair || this.defaultKeyPair
-    if (typeof opts.createSecretStream === 'function') return this._connectSecretStream(key, nodes, keyPair, opts)
-    const conn = new Connection(this, true, {
-      publicKey: keyPair.publicKey,
-      remotePublicKey: key,
-      keepAlive: this.connectionKeepAlive,
-      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null,
-      relayKeepAlive: opts.relayKeepAlive || 5000
-    })
-    if (pool) pool._attachStream(conn, false)
-    if (this.destroyed || this.suspended) {
-      conn.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
-      return conn
-    }
-    this._withHandshake(conn, keyPair, key, opts)
-    this._dial(conn, key, nodes, keyPair, opts, false)
-    return conn
+    return connect(this, remotePublicKey, opts)
   }
 
-  // connect({createHandshake}): `createHandshake(keyPair, remotePublicKey)` makes the object that
-  // writes and reads the Noise messages (the engine then never sees the secret key); like
-  // hyperdht, an exception it throws leaves connect() (the stream goes quietly first)
-  _withHandshake (conn, keyPair, key, opts) {
-    if (typeof opts.createHandshake !== 'function') return
-    try {
-      conn._handshake = opts.createHandshake(keyPair, key)
-    } catch (err) {
-      conn.destroy()
-      throw err
-    }
-  }
-
-  // hyperdht connect({createSecretStream}): the app's stream is made at once
-  // (`createSecretStream(true, null, {publicKey, remotePublicKey, autoStart: false, keepAlive})`)
-  // and started over the connection's bare UDX stream with the handshake result once the engine's
-  // Noise handshake is done. A Connection that is never handed out runs the dial (its questions
-  // and blind-relay pairings); it is destroyed with the app's stream.
-  _connectSecretStream (key, nodes, keyPair, opts) {
-    const socket = opts.createSecretStream(true, null, {
-      publicKey: keyPair.publicKey,
-      remotePublicKey: key,
-      autoStart: false,
-      keepAlive: this.connectionKeepAlive
-    })
-    if (this.destroyed || this.suspended) {
-      socket.destroy(this.destroyed ? rpcDestroyed() : errors.SUSPENDED())
-      return socket
-    }
-    if (opts.pool) opts.pool._attachStream(socket, false)
-    const dial = new Connection(this, true, {
-      publicKey: keyPair.publicKey,
-      remotePublicKey: key,
-      holepunch: typeof opts.holepunch === 'function' ? opts.holepunch : null,
-      relayKeepAlive: opts.relayKeepAlive || 5000
-    })
-    let adopted = false
-    dial.on('error', (err) => socket.destroy(err))
-    dial.on('close', () => { if (!adopted) socket.destroy() })
-    socket.on('close', () => dial.destroy())
-    this._withHandshake(dial, keyPair, key, opts)
-    dial._onrawopen = () => {
-      let hs = null
-      const native = this._native.adoptConnection(dial._handle, (h) => { hs = h })
-      if (!native || hs === null || socket.destroying) {
-        if (native) native.destroy()
-        return dial.destroy()
-      }
-      adopted = true
-      const rawStream = new RawStream(this, native, { framed: true })
-      this._rawStreams.add(rawStream)
-      rawStream.connect(this._socket, hs.remoteId, hs.remotePort, hs.remoteHost)
-      // an app's handshake object: its own final() (it may keep the keys in there its own way)
-      const handshake = dial._handshakeResult || { isInitiator: true, publicKey: hs.publicKey, remotePublicKey: hs.remotePublicKey, hash: hs.hash, tx: hs.tx, rx: hs.rx }
-      socket.start(rawStream, { handshake })
-    }
-    this._dial(dial, key, nodes, keyPair, opts, true)
-    return socket
-  }
-
-  // starts the native dial of `conn` (raw: it opens as a bare stream for `_onrawopen`)
-  _dial (conn, key, nodes, keyPair, opts, raw) {
-    const native = {
-      localConnection: opts.localConnection !== false,
-      fastOpen: opts.fastOpen !== false,
-      reusableSocket: !!opts.reusableSocket,
-      // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
-      relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
-      holepunchVeto: typeof opts.holepunch === 'function',
-      // hyperdht's LAN shortcut pings through dht.ping: honour an app's replacement of it
-      lanPing: this.ping !== HyperDHT.prototype.ping,
-      // `relayThrough` (a key, an array of keys, or a function returning either)
-      relayThrough: relayKey(opts.relayThrough) || undefined,
-      relays: true,
-      raw,
-      externalHandshake: conn._handshake !== null
-    }
-    // the connection's native half exists from here on; its events (open first, or close with
-    // the dial's error) go straight to it
-    let handle
-    try {
-      handle = this._native.connect(key, { publicKey: keyPair.publicKey, secretKey: keyPair.secretKey }, native, (ev) => conn._onevent(ev))
-    } catch (err) {
-      // unusable arguments (e.g. a key pair without its secret key) fail the stream, not the call
-      conn._onfail(errors.fromNative(err.message))
-      return
-    }
-    conn._attach(handle)
-    this._conns.add(conn)
-    // like hyperdht, the connect's network work begins after the current tick: a stream
-    // destroyed synchronously sends nothing
-    process.nextTick(() => handle.go())
+  // the app replaced `dht.ping`: the LAN shortcut of a connect pings through it (hyperdht does)
+  _pingReplaced () {
+    return this.ping !== HyperDHT.prototype.ping
   }
 
   /** dht-rpc `dht.socket`: here always the server socket, which carries every UDX stream. */
@@ -1054,11 +945,6 @@ class PluginOuterRequest {
   }
 }
 
-function relayAddressesArg (list) {
-  if (!Array.isArray(list)) throw new TypeError('relayAddresses must be an array')
-  return list.map(({ host, port }) => `${host}:${port}`)
-}
-
 /**
  * The engine's "Could not bind: <reason> (os error N)" as the error udx-native's bind() throws
  * (`code` and libuv's message), or null for any other error.
@@ -1081,16 +967,8 @@ const BIND_ERRNOS = {
   97: ['EAFNOSUPPORT', 'address family not supported']
 }
 
-/**
- * dht-rpc's error for a query, request or ping on a destroyed node: a plain Error('Node
- * destroyed') (hyperdht's NODE_DESTROYED, message "NODE_DESTROYED: Node destroyed", is only
- * for listen()); the code is ours, for apps that check codes.
- */
-function rpcDestroyed () {
-  const err = new Error('Node destroyed')
-  err.code = 'NODE_DESTROYED'
-  return err
-}
+// dht-rpc's error for a query, request or ping on a destroyed node (lib/errors.js)
+const rpcDestroyed = () => errors.rpcDestroyed()
 
 function noop () {}
 

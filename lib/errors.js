@@ -69,4 +69,17 @@ DHTError.fromNative = function fromNative (str) {
   return new Error(String(str))
 }
 
+/**
+ * dht-rpc's error for a query, request, ping or connect on a destroyed node: a plain
+ * Error('Node destroyed') (hyperdht's NODE_DESTROYED, message "NODE_DESTROYED: Node destroyed",
+ * is only for listen()); the code is ours, for apps that check codes.
+ */
+Object.defineProperty(DHTError, 'rpcDestroyed', {
+  value: function rpcDestroyed () {
+    const err = new Error('Node destroyed')
+    err.code = 'NODE_DESTROYED'
+    return err
+  }
+})
+
 module.exports = DHTError

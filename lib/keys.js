@@ -105,4 +105,10 @@ function bufferArg (buf, name) {
   return buf
 }
 
-module.exports = { toKey, toConnectKey, buffer32, keyPairArg, bufferArg, z32Decode }
+/** `relayAddresses` ({host, port} objects) as the engine's "host:port" strings. */
+function relayAddressesArg (list) {
+  if (!Array.isArray(list)) throw new TypeError('relayAddresses must be an array')
+  return list.map(({ host, port }) => `${host}:${port}`)
+}
+
+module.exports = { toKey, toConnectKey, buffer32, keyPairArg, bufferArg, relayAddressesArg, z32Decode }
