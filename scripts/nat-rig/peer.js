@@ -25,7 +25,9 @@ let dht = null
 exitWithStdin(opts.timeoutMs + 60_000, () => dht && dht.destroy({ force: true }))
 
 function self () {
-  return { firewalled: dht.firewalled, host: dht.host, port: dht.port }
+  // the node's punch counters (hyperdht `dht.stats.punches`: consistent, random, open, tryLater)
+  const punches = dht.stats && dht.stats.punches ? { ...dht.stats.punches } : null
+  return { firewalled: dht.firewalled, host: dht.host, port: dht.port, punches }
 }
 
 function vetoRecorder (seen) {

@@ -141,6 +141,12 @@ pub struct Puncher {
     pub(crate) connected_via: Option<PoolId>,
     /// counted in the node's random-punch budget
     pub(crate) randomized: bool,
+    /// the initiator told the remote it punches (a punching round went out): from then on a
+    /// RANDOM remote's probes, from any port, are this punch's. Upstream gives every puncher a
+    /// socket of its own; here the initiators of one node share the punch socket, so before
+    /// that a probe from the remote's host belongs to another connection's punch (a second
+    /// connection to the same server took the first one's birthday socket and broke both)
+    pub(crate) punch_requested: bool,
     /// fresh analyses done (`MAX_REOPENS`)
     reanalyses: u32,
 }
@@ -210,10 +216,21 @@ impl Puncher {
     fn expects_probe(&self, from: &SocketAddrV4) -> bool {
         self.expects(from)
             || (self.remote_firewall >= Firewall::Random
+                && (self.punching || self.punch_requested)
                 && self
                     .remote_addresses
                     .iter()
                     .any(|a| a.verified && a.addr.ip() == from.ip()))
+    }
+
+    /// The remote proved it reads us at `host` (it echoed our token from there): its addresses
+    /// on that host are verified.
+    pub fn verify_host(&mut self, host: Ipv4Addr) {
+        for a in &mut self.remote_addresses {
+            if *a.addr.ip() == host {
+                a.verified = true;
+            }
+        }
     }
 
     /// `updateRemote({punching, firewall, addresses, verified})`.
@@ -347,6 +364,7 @@ impl Punchers {
             sampled_from: Vec::new(),
             analyze_deadline: now + ANALYZE_LIMIT,
             prepunch_deadline: prepunch.map(|d| now + d),
+            punch_requested: false,
             random: None,
             pool: Vec::new(),
             connected_via: None,
@@ -723,7 +741,69 @@ pub(crate) fn token_eq(a: Option<[u8; 32]>, b: Option<[u8; 32]>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::match_address;
+    use super::*;
+
+    /// A RANDOM-NAT punch needs a verified address of the remote; a TRY_LATER reply that echoed
+    /// our token verifies it (`verify_host`), else a delayed round (sent without a token) never
+    /// could and the punch would not start.
+    #[test]
+    fn a_random_punch_starts_once_the_remote_host_is_verified() {
+        use hyperdht_rpc::node::{Config, Node};
+        let now = Instant::now();
+        let mut node = Node::new(Config::default(), now);
+        let mut tags = Tags::default();
+        let mut ps = Punchers::default();
+        let stats = crate::stats::Stats::default();
+        let host = std::net::Ipv4Addr::new(198, 18, 11, 1);
+        let id = ps.create(true, Firewall::Random, None, &mut tags, &mut node, now);
+        let p = ps.get_mut(id).unwrap();
+        p.nat.firewall = Firewall::Consistent;
+        p.update_remote(
+            true,
+            Firewall::Random,
+            Some(&[SocketAddrV4::new(host, 0)]),
+            None,
+        );
+        assert!(
+            !ps.punch(id, &stats, now),
+            "no verified address: no random punch"
+        );
+        ps.get_mut(id).unwrap().verify_host(host);
+        assert!(ps.punch(id, &stats, now));
+        assert!(ps.get(id).unwrap().is_punching());
+    }
+
+    /// Two connects of one node to the same RANDOM-NAT server share the punch socket: the
+    /// probes a server's birthday sockets send (from any port of its host) belong to the
+    /// connect that asked for that punch, never to one still waiting for the random-punch
+    /// budget (which then "connected" to another connection's socket and broke both).
+    #[test]
+    fn a_random_remotes_probes_go_to_the_punch_that_asked_for_them() {
+        use hyperdht_rpc::node::{Config, Node};
+        let now = Instant::now();
+        let mut node = Node::new(Config::default(), now);
+        let mut tags = Tags::default();
+        let mut ps = Punchers::default();
+        let server: SocketAddrV4 = "198.18.11.1:49737".parse().unwrap();
+        let from = |port: u16| SocketAddrV4::new(*server.ip(), port);
+        let mut punch = || {
+            let id = ps.create(true, Firewall::Random, None, &mut tags, &mut node, now);
+            let p = ps.get_mut(id).unwrap();
+            p.update_remote(true, Firewall::Random, Some(&[server]), Some(*server.ip()));
+            id
+        };
+        let (a, b) = (punch(), punch());
+        ps.get_mut(a).unwrap().punch_requested = true;
+        ps.on_probe(PUNCH_SOCKET, from(44524), &mut node, now);
+        assert_eq!(ps.get(a).unwrap().connected_to(), Some(from(44524)));
+        // the rest of `a`'s punch (other birthday sockets) is not `b`'s
+        ps.on_probe(PUNCH_SOCKET, from(36212), &mut node, now);
+        assert_eq!(ps.get(b).unwrap().connected_to(), None);
+        // once `b` asked for its own punch, the server's probes are its
+        ps.get_mut(b).unwrap().punch_requested = true;
+        ps.on_probe(PUNCH_SOCKET, from(50001), &mut node, now);
+        assert_eq!(ps.get(b).unwrap().connected_to(), Some(from(50001)));
+    }
 
     #[test]
     fn lan_match_prefers_longest_prefix() {

@@ -228,11 +228,21 @@ impl Holepunch {
             .payload
             .decrypt(&hp.payload)
             .ok_or(ConnectError::HolepunchInvalid)?;
+        let echoed = remote.remote_token.is_some() && token_eq(remote.remote_token, sent.token);
+        if PayloadError::from_code(remote.error) == PayloadError::TryLater && echoed {
+            // the server echoed our token from its address: that address is verified, as a
+            // normal reply would have made it. Upstream skips this, so a client whose first
+            // punching round is told to try later retries with no token (delayed), never
+            // verifies the server and cannot start a RANDOM-NAT punch (REMOTE_NOT_HOLEPUNCHABLE;
+            // a relayed connection then never upgrades)
+            if let Some(p) = ctx.punchers.get_mut(self.puncher) {
+                p.verify_host(*sent.peer_address.ip());
+            }
+        }
         if PayloadError::from_code(remote.error) != PayloadError::None {
             return Err(ConnectError::RemoteAborted(remote.error));
         }
         ctx.punchers.add_sample(self.puncher, res.to, res.from);
-        let echoed = remote.remote_token.is_some() && token_eq(remote.remote_token, sent.token);
         if let Some(p) = ctx.punchers.get_mut(self.puncher) {
             p.update_remote(
                 remote.punching,
@@ -469,6 +479,10 @@ impl Holepunch {
             return self.later(remote_token, None, ctx);
         }
         self.random = random;
+        // from here a RANDOM remote's probes from any of its ports are ours
+        if let Some(p) = ctx.punchers.get_mut(self.puncher) {
+            p.punch_requested = true;
+        }
         let (to, relay, token) = if delayed {
             let r = self.server_relay;
             (r.peer_address, r.relay_address, None)
