@@ -197,7 +197,8 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
       await t.test(`${clientImpl}→${serverImpl} ${clientKind}→${serverKind} relayThrough, two connections: the second waits for the punch budget, then upgrades`, async () => {
         const r = await runCell(rig, { clientImpl, serverImpl, clientKind, serverKind, relayThrough: true, connections: 2, upgradeWaitMs: 70_000, bytes: 256 * 1024, timeoutMs: 90_000 })
         const second = (r.more || [])[0] || {}
-        const summary = JSON.stringify({ error: r.error, upgradeMs: r.upgradeMs, second: { error: second.error, upgradeMs: second.upgradeMs, remote: second.remoteAfter } })
+        const punches = { client: r.clientSelf && r.clientSelf.punches, server: (r.serverMore || []).map((m) => m.self && m.self.punches) }
+        const summary = JSON.stringify({ error: r.error, upgradeMs: r.upgradeMs, second: { error: second.error, upgradeMs: second.upgradeMs, remote: second.remoteAfter }, punches })
         assert.strictEqual(r.connected, true, summary)
         assert.strictEqual(second.connected, true, summary)
         assert.notStrictEqual(r.upgradeMs, null, 'the first connection left the relay: ' + summary)
