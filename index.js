@@ -7,9 +7,10 @@ const os = require('os')
 const b4a = require('b4a')
 const binding = require('./binding.js')
 const Query = require('./lib/query')
-const { FirstReply } = Query
 const Server = require('./lib/server')
-const Persistent = require('./lib/persistent')
+const records = require('./lib/records')
+const { queryOpts, autoCommit } = require('./lib/query-options')
+const PluginOuterRequest = require('./lib/outer-request')
 const RawStream = require('./lib/raw-stream')
 const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
@@ -22,7 +23,7 @@ const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
 const { pingReply, mapReply } = require('./lib/replies')
-const { toKey, buffer32, keyPairArg, bufferArg, relayAddressesArg } = require('./lib/keys')
+const { toKey, buffer32, bufferArg } = require('./lib/keys')
 const connect = require('./lib/connect')
 
 // dht-rpc parseNode: 'host:port' and 'suggestedIP@host:port' strings, {host, port}, or a port
@@ -666,145 +667,31 @@ class HyperDHT extends EventEmitter {
   }
 
   announce (target, keyPair, relayAddresses, opts = {}) {
-    const t = buffer32(target, 'topic')
-    const kp = keyPairArg(keyPair)
-    if (!kp.secretKey && !opts.signAnnounce && typeof keyPair.sign !== 'function') {
-      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signAnnounce is required')
-    }
-    if (nonCustodial(keyPair, kp, opts.signAnnounce || (opts.clear && opts.signUnannounce))) {
-      const signAnnounce = opts.signAnnounce || defaultSignAnnounce
-      const relays = relayAddressesArg(relayAddresses || [])
-      const ann = { peer: { publicKey: kp.publicKey, relayAddresses: relays.map(parseHostPort) }, refresh: null, signature: null, bump: opts.bump || 0 }
-      // hyperdht announce: its commit replaces opts.commit
-      const lookupOpts = { ...opts, commit: null }
-      const q = opts.clear ? this._hookedLookupAndUnannounce(t, keyPair, lookupOpts) : this.lookup(t, lookupOpts)
-      const userCommit = q._commit
-      q._commit = async (reply, dht, query) => {
-        if (userCommit) await userCommit(reply, dht, query)
-        const signature = await signAnnounce(t, reply.token, reply.from.id, ann, keyPair)
-        const value = binding.encodeAnnounce(kp.publicKey, relays, signature, ann.bump)
-        return this.request({ token: reply.token, target: t, command: COMMANDS.ANNOUNCE, value }, reply.from)
-      }
-      return q
-    }
-    return this._startQuery({
-      keyPair: kp,
-      relayAddresses: relayAddressesArg(relayAddresses || []),
-      bump: opts.bump || 0,
-      clear: !!opts.clear,
-      ...queryOpts(opts)
-    }, 'announce', t)
+    return records.announce(this, target, keyPair, relayAddresses, opts)
   }
 
   lookupAndUnannounce (target, keyPair, opts = {}) {
-    const t = buffer32(target, 'topic')
-    const kp = keyPairArg(keyPair)
-    if (!kp.secretKey && !opts.signUnannounce && typeof keyPair.sign !== 'function') {
-      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signUnannounce is required')
-    }
-    if (nonCustodial(keyPair, kp, opts.signUnannounce)) return this._hookedLookupAndUnannounce(t, keyPair, opts)
-    // the engine unannounces before the query ends; opts.commit then runs like upstream's
-    return this._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t, { commit: opts.commit })
-  }
-
-  // lookupAndUnannounce with JS-side signing (hyperdht index.js: lookupAndUnannounce).
-  _hookedLookupAndUnannounce (t, keyPair, opts) {
-    const kp = keyPairArg(keyPair)
-    const signUnannounce = opts.signUnannounce || defaultSignUnannounce
-    const unannounces = []
-    const q = this.lookup(t, opts)
-    q._onmap = (data) => {
-      if (!data.token || !data.from.id) return
-      const found = data.peers.length >= 20 || data.peers.some((p) => p.publicKey.equals(kp.publicKey))
-      if (!found) return
-      const unann = { peer: { publicKey: kp.publicKey, relayAddresses: [] }, refresh: null, signature: null }
-      unannounces.push((async () => {
-        const signature = await signUnannounce(t, data.token, data.from.id, unann, keyPair)
-        const value = binding.encodeAnnounce(kp.publicKey, [], signature, 0)
-        await this.request({ token: data.token, target: t, command: COMMANDS.UNANNOUNCE, value }, data.from)
-      })().catch(noop))
-    }
-    // hyperdht: commit = await the unannounces, then opts.commit
-    const userCommit = typeof opts.commit === 'function' ? opts.commit : null
-    q._commit = async (reply, dht, query) => {
-      await Promise.all(unannounces)
-      if (userCommit) return userCommit(reply, dht, query)
-    }
-    return q
+    return records.lookupAndUnannounce(this, target, keyPair, opts)
   }
 
   unannounce (target, keyPair, opts = {}) {
     return this.lookupAndUnannounce(target, keyPair, opts).finished()
   }
 
-  async immutablePut (value, opts = {}) {
-    value = bufferArg(value, 'value')
-    const target = HyperDHT.hash(value)
-    const q = this._startQuery({ value, ...queryOpts(opts) }, 'immutablePut', target)
-    await q.finished()
-    return { hash: target, closestNodes: q.closestNodes }
+  immutablePut (value, opts = {}) {
+    return records.immutablePut(this, value, opts)
   }
 
-  async immutableGet (target, opts = {}) {
-    const hash = buffer32(target, 'hash')
-    if (this.destroyed) throw rpcDestroyed()
-    const spec = queryOpts(opts)
-    spec.kind = 'immutableGet'
-    spec.target = hash
-    spec.concurrency = spec.concurrency || this.concurrency
-    return new Promise((resolve, reject) => {
-      new FirstReply(this, 'immutableGet', resolve, reject)._start((onevent) => this._native.query(spec, onevent))
-    })
+  immutableGet (target, opts = {}) {
+    return records.immutableGet(this, target, opts)
   }
 
-  async mutablePut (keyPair, value, opts = {}) {
-    const kp = keyPairArg(keyPair)
-    if (!kp.secretKey && !opts.signMutable && typeof keyPair.sign !== 'function') {
-      throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signMutable is required')
-    }
-    value = bufferArg(value, 'value')
-    const seq = opts.seq || 0
-    const target = HyperDHT.hash(kp.publicKey)
-    let signature
-    if (nonCustodial(keyPair, kp, opts.signMutable)) {
-      signature = await (opts.signMutable || defaultSignMutable)(seq, value, keyPair)
-    }
-    const q = this._startQuery({ keyPair: kp, value, seq, signature, ...queryOpts(opts) }, 'mutablePut', target)
-    await q.finished()
-    return { publicKey: kp.publicKey, closestNodes: q.closestNodes, seq, signature: q.result.signature }
+  mutablePut (keyPair, value, opts = {}) {
+    return records.mutablePut(this, keyPair, value, opts)
   }
 
-  async mutableGet (publicKey, opts = {}) {
-    const pk = buffer32(publicKey, 'publicKey')
-    const target = HyperDHT.hash(pk)
-    const userSeq = opts.seq || 0
-    const latest = opts.latest !== false
-    const q = this._startQuery({ publicKey: pk, seq: userSeq, ...queryOpts(opts) }, 'mutableGet', target)
-    let result = null
-    // hyperdht: opts.refresh(result) => true re-puts the latest record to the closest nodes
-    let refresh = opts.refresh || null
-    let signed = null
-    if (refresh) {
-      q._commit = (reply, dht) => {
-        if (!signed && result && refresh) {
-          if (refresh(result)) signed = binding.encodeMutablePut(pk, result.seq, result.value, result.signature)
-          else refresh = null
-        }
-        return signed
-          ? dht.request({ token: reply.token, target, command: COMMANDS.MUTABLE_PUT, value: signed }, reply.from)
-          : Promise.resolve(null)
-      }
-    }
-    // Replies are verified in Rust (signature + seq >= userSeq) before they reach JS.
-    for await (const node of q) {
-      if (result && node.seq <= result.seq) continue
-      if (!latest) {
-        q.destroy()
-        return node
-      }
-      result = node
-    }
-    return result
+  mutableGet (publicKey, opts = {}) {
+    return records.mutableGet(this, publicKey, opts)
   }
 
   async destroy ({ force = false } = {}) {
@@ -882,27 +769,6 @@ module.exports = HyperDHT
 
 const COMMANDS_FIND_NODE = 2 // dht-rpc internal FIND_NODE
 
-// dht-rpc Query options the engine takes: concurrency, the nodes to start from (opts.nodes /
-// closestNodes, else the senders of opts.replies / closestReplies), onlyClosestNodes (ask just
-// those; hyperswarm's unannounce) and force (no congestion window, no retries)
-function queryOpts (opts) {
-  const out = {}
-  if (opts.concurrency) out.concurrency = opts.concurrency
-  const nodes = opts.nodes || opts.closestNodes
-  const replies = opts.replies || opts.closestReplies
-  if (nodes) out.nodes = nodes.map((n) => `${n.host}:${n.port}`)
-  else if (replies) out.nodes = replies.map((r) => `${r.from.host}:${r.from.port}`)
-  if (opts.onlyClosestNodes) out.onlyClosestNodes = true
-  if (opts.force) out.force = true
-  return out
-}
-
-// dht-rpc query.js autoCommit (`commit: true`): repeat the query's request with the token
-function autoCommit (reply, dht, query) {
-  if (!reply.token) return Promise.reject(new Error('No token received for closest node'))
-  return dht.request({ token: reply.token, target: query.target, command: query.command, value: query.value }, reply.from)
-}
-
 // dht-rpc localIP(): the first non-internal IPv4 address (en0 preferred), else 127.0.0.1
 function localIP () {
   let host = null
@@ -915,34 +781,6 @@ function localIP () {
     }
   }
   return host || '127.0.0.1'
-}
-
-// The outer request a plugin's onrequest(req, outerReq) gets (dht-rpc io.js Request):
-// reply(value, {token, closerNodes}) and error(code, {token, closerNodes}) answer it once.
-class PluginOuterRequest {
-  constructor (dht, p) {
-    this.tid = p.tid
-    this.from = { id: p.fromId || null, host: p.fromHost, port: p.fromPort }
-    this.to = { id: null, host: p.toHost, port: p.toPort }
-    this.token = p.token || null
-    this.internal = false
-    this.command = COMMANDS.PLUGIN
-    this.target = p.target || null
-    this.value = p.outerValue || null
-    this._dht = dht
-    this._id = p.id
-  }
-
-  reply (value, opts = {}) {
-    if (this._dht.destroyed) return
-    const v = value ? b4a.toBuffer(value) : undefined
-    this._dht._native.pluginReply(this._id, v, 0, opts.token !== false, opts.closerNodes !== false)
-  }
-
-  error (code, opts = {}) {
-    if (this._dht.destroyed) return
-    this._dht._native.pluginReply(this._id, undefined, code, opts.token === true, opts.closerNodes !== false)
-  }
 }
 
 /**
@@ -976,18 +814,3 @@ function noop () {}
 function u32 (n) {
   return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
 }
-
-function parseHostPort (s) {
-  const i = s.lastIndexOf(':')
-  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }
-}
-
-// Signing goes through JS when the caller brings a hook or an external signer (`keyPair.sign`).
-function nonCustodial (keyPair, kp, hook) {
-  return !!hook || !kp.secretKey || typeof keyPair.sign === 'function'
-}
-
-// hyperdht's defaults (lib/persistent.js statics; keyPair.sign preferred over the secret key)
-const defaultSignAnnounce = (...args) => Persistent.signAnnounce(...args)
-const defaultSignUnannounce = (...args) => Persistent.signUnannounce(...args)
-const defaultSignMutable = (...args) => Persistent.signMutable(...args)
