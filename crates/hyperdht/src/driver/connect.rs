@@ -10,7 +10,7 @@ use std::time::Instant;
 use hyperdht_udx::socket::UdxStreamRef;
 use tokio::sync::mpsc;
 
-use super::engine::{spawn, Engine};
+use super::engine::Engine;
 use crate::core::connect::{ConnectError, ConnectOut, Established, StreamKey};
 use crate::{HolepunchVeto, LanPing};
 
@@ -118,55 +118,51 @@ impl Engine {
                 }
             }
             ConnectOut::AskLanPing { id, addr } => {
-                let Some(rpc) = self.rpc.clone() else { return };
                 let ping = self.connect_sinks.get(&id).and_then(|s| s.lan_ping.clone());
-                spawn(async move {
-                    let answered = match ping {
+                let asked = async move {
+                    match ping {
                         Some(p) => (p.0)(addr).await,
                         None => false,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.connect_lan_answer(id, answered, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, answered, n, now| {
+                    core.connect_lan_answer(id, answered, n, now)
                 });
             }
             ConnectOut::NoiseSend { id, payload } => {
-                let Some(rpc) = self.rpc.clone() else { return };
                 let noise = self.connect_sinks.get(&id).and_then(|s| s.noise.clone());
-                spawn(async move {
-                    let sent = match noise {
+                let asked = async move {
+                    match noise {
                         Some(n) => n.send(payload).await,
                         None => None,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.connect_noise_sent(id, sent, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, sent, n, now| {
+                    core.connect_noise_sent(id, sent, n, now)
                 });
             }
             ConnectOut::NoiseRecv { id, noise: msg } => {
-                let Some(rpc) = self.rpc.clone() else { return };
                 let noise = self.connect_sinks.get(&id).and_then(|s| s.noise.clone());
-                spawn(async move {
-                    let read = match noise {
+                let asked = async move {
+                    match noise {
                         Some(n) => n.recv(msg).await,
                         None => None,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.connect_noise_received(id, read, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, read, n, now| {
+                    core.connect_noise_received(id, read, n, now)
                 });
             }
             ConnectOut::AskVeto { id, info } => {
-                let Some(rpc) = self.rpc.clone() else { return };
                 let veto = self.connect_sinks.get(&id).and_then(|s| s.veto.clone());
-                spawn(async move {
-                    let allowed = match veto {
+                let asked = async move {
+                    match veto {
                         Some(v) => v.allows(info).await,
                         None => true,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.connect_veto_answer(id, allowed, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, allowed, n, now| {
+                    core.connect_veto_answer(id, allowed, n, now)
                 });
             }
         }

@@ -107,6 +107,21 @@ impl Engine {
         })
     }
 
+    /// Waits off the engine for what the app was asked (`asked`: a firewall, a veto, a handshake
+    /// object, a signer), then hands the answer to the core with `answer` (dropped if the node
+    /// is gone by then).
+    pub(crate) fn answer_later<T: Send + 'static>(
+        &self,
+        asked: impl std::future::Future<Output = T> + Send + 'static,
+        answer: impl FnOnce(&mut Core, T, &mut Node, Instant) + Send + 'static,
+    ) {
+        let Some(rpc) = self.rpc.clone() else { return };
+        spawn(async move {
+            let value = asked.await;
+            Engine::run(&rpc, |e, n, now| answer(&mut e.core, value, n, now));
+        });
+    }
+
     /// A receiver that fires when the core reports `what` (or is dropped with the engine).
     pub(crate) fn wait_for(&mut self, what: AnnouncerOut) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
@@ -140,22 +155,17 @@ impl Engine {
                     node_id,
                     unannounce,
                 }) => {
-                    let (Some(rpc), Some(signer)) = (self.rpc.clone(), self.signers.get(&target))
-                    else {
+                    let Some(signer) = self.signers.get(&target) else {
                         continue;
                     };
-                    let req = crate::server::SignRequest {
+                    let signed = signer(crate::server::SignRequest {
                         target,
                         token,
                         node_id,
                         unannounce,
-                    };
-                    let signed = signer(req);
-                    spawn(async move {
-                        let sig = signed.await;
-                        Engine::run(&rpc, |e, n, now| {
-                            e.core.announcer_signed(announcer, seq, sig, n, now)
-                        });
+                    });
+                    self.answer_later(signed, move |core, sig, n, now| {
+                        core.announcer_signed(announcer, seq, sig, n, now)
                     });
                 }
                 Output::Announcer(a) => {
@@ -206,7 +216,7 @@ impl Engine {
                     return;
                 }
                 let ask = sink.relay_ask.clone().filter(|_| relay);
-                spawn(async move {
+                let asked = async move {
                     let rejected = match fw {
                         Some(fw) => fw(remote_public_key, *payload, address).await,
                         None => false,
@@ -216,9 +226,10 @@ impl Engine {
                         (false, Some(ask)) => ask().await,
                         _ => None,
                     };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.firewall_answer(key, rejected, relay, n, now)
-                    });
+                    (rejected, relay)
+                };
+                self.answer_later(asked, move |core, (rejected, relay), n, now| {
+                    core.firewall_answer(key, rejected, relay, n, now)
                 });
             }
             ServerOut::Relay {
@@ -229,38 +240,38 @@ impl Engine {
             } => self.server_relay(rpc, key, is_initiator, public_key, token),
             ServerOut::NoiseRecv { key, noise: msg } => {
                 let noise = self.sinks.get(&key.target).and_then(|s| s.noise.clone());
-                spawn(async move {
-                    let read = match noise {
+                let asked = async move {
+                    match noise {
                         Some(n) => n.recv(key.gen, msg).await,
                         None => None,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.server_noise_received(key, read, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, read, n, now| {
+                    core.server_noise_received(key, read, n, now)
                 });
             }
             ServerOut::NoiseSend { key, payload } => {
                 let noise = self.sinks.get(&key.target).and_then(|s| s.noise.clone());
-                spawn(async move {
-                    let sent = match noise {
+                let asked = async move {
+                    match noise {
                         Some(n) => n.send(key.gen, payload).await,
                         None => None,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.server_noise_sent(key, sent, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, sent, n, now| {
+                    core.server_noise_sent(key, sent, n, now)
                 });
             }
             ServerOut::AskVeto { key, info } => {
                 let veto = self.sinks.get(&key.target).and_then(|s| s.veto.clone());
-                spawn(async move {
-                    let allowed = match veto {
+                let asked = async move {
+                    match veto {
                         Some(v) => v.allows(info).await,
                         None => true,
-                    };
-                    Engine::run(&rpc, |e, n, now| {
-                        e.core.server_veto_answer(key, allowed, n, now)
-                    });
+                    }
+                };
+                self.answer_later(asked, move |core, allowed, n, now| {
+                    core.server_veto_answer(key, allowed, n, now)
                 });
             }
             ServerOut::OpenStream {
