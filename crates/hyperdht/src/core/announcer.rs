@@ -309,10 +309,8 @@ impl Announcer {
                 self.ask_sign(req, &mut fx);
                 continue;
             }
-            let peer = self.peer();
-            let signature =
-                sign_announce(&self.key_pair, &self.target, &node_id, &token, &peer, None);
-            let spec = self.announce_request(from, token, signature);
+            let signature = self.sign(Command::Announce, &token, &node_id);
+            let spec = self.record_request(Command::Announce, from, token, signature);
             self.send(Req::Announce { from, to }, spec, tags, node, now);
         }
         self.update = closest;
@@ -376,7 +374,7 @@ impl Announcer {
                     return fx;
                 }
                 if let Some(sig) = signature {
-                    let spec = self.announce_request(from, token, sig);
+                    let spec = self.record_request(Command::Announce, from, token, sig);
                     self.send(Req::Announce { from, to }, spec, tags, node, now);
                 } else if !self.announcing() {
                     self.finish_update(tags, node, now, &mut fx);
@@ -384,7 +382,7 @@ impl Announcer {
             }
             Some(Req::SignUnannounce { to, token, .. }) => match signature {
                 Some(sig) => {
-                    let spec = self.unannounce_request(to, token, sig);
+                    let spec = self.record_request(Command::Unannounce, to, token, sig);
                     self.send(Req::Unannounce, spec, tags, node, now);
                 }
                 None => self.unannounced(&mut fx),
@@ -397,20 +395,31 @@ impl Announcer {
         fx
     }
 
-    fn announce_request(
+    /// Our record signed for an ANNOUNCE or UNANNOUNCE (`command`) with our own key.
+    fn sign(&self, command: Command, token: &[u8; 32], node_id: &[u8; 32]) -> [u8; 64] {
+        let (kp, target, peer) = (&self.key_pair, &self.target, &self.peer());
+        if command == Command::Unannounce {
+            sign_unannounce(kp, target, node_id, token, peer, None)
+        } else {
+            sign_announce(kp, target, node_id, token, peer, None)
+        }
+    }
+
+    /// The ANNOUNCE or UNANNOUNCE (`command`) of our record with `signature`, to `to`.
+    fn record_request(
         &self,
+        command: Command,
         to: SocketAddrV4,
         token: [u8; 32],
         signature: [u8; 64],
     ) -> RequestSpec {
-        let peer = self.peer();
         let ann = Announce {
-            peer: Some(peer),
+            peer: Some(self.peer()),
             refresh: None,
             signature: Some(signature),
             bump: 0,
         };
-        let mut spec = RequestSpec::new(to, false, Command::Announce.code());
+        let mut spec = RequestSpec::new(to, false, command.code());
         spec.token = Some(token);
         spec.target = Some(self.target);
         spec.value = Some(ann.to_bytes());
@@ -502,16 +511,8 @@ impl Announcer {
                         self.ask_sign(req, &mut fx);
                     }
                     Some((token, node_id)) => {
-                        let peer = self.peer();
-                        let sig = sign_unannounce(
-                            &self.key_pair,
-                            &self.target,
-                            &node_id,
-                            &token,
-                            &peer,
-                            None,
-                        );
-                        let spec = self.unannounce_request(to, token, sig);
+                        let sig = self.sign(Command::Unannounce, &token, &node_id);
+                        let spec = self.record_request(Command::Unannounce, to, token, sig);
                         self.send(Req::Unannounce, spec, tags, node, now);
                     }
                     None => self.unannounced(&mut fx),
@@ -522,26 +523,6 @@ impl Announcer {
             Req::SignAnnounce { .. } | Req::SignUnannounce { .. } => {}
         }
         fx
-    }
-
-    fn unannounce_request(
-        &self,
-        to: SocketAddrV4,
-        token: [u8; 32],
-        signature: [u8; 64],
-    ) -> RequestSpec {
-        let peer = self.peer();
-        let ann = Announce {
-            peer: Some(peer),
-            refresh: None,
-            signature: Some(signature),
-            bump: 0,
-        };
-        let mut spec = RequestSpec::new(to, false, Command::Unannounce.code());
-        spec.token = Some(token);
-        spec.target = Some(self.target);
-        spec.value = Some(ann.to_bytes());
-        spec
     }
 
     fn unannounced(&mut self, fx: &mut Effects) {
