@@ -63,13 +63,29 @@ fn result_of(a: &JsNoiseAnswer, is_initiator: bool) -> Option<HandshakeResult> {
     })
 }
 
-/// Asks question `id` through `ask` and waits for the answer (none if it could not be asked).
-async fn asked(q: &NoiseQuestions, ask: impl FnOnce(u32) -> bool) -> Option<JsNoiseAnswer> {
-    let (id, answer) = q.ask(NOISE_TIMEOUT);
-    if !ask(id) {
-        q.forget(id);
+/// Asks the owning object's handshake object(s) through `emit` and waits for JS's answer.
+#[derive(Clone)]
+struct Asker<E> {
+    q: NoiseQuestions,
+    emit: E,
+}
+
+impl<E: Fn(NoiseEvent) -> bool> Asker<E> {
+    /// `step` of handshake `handshake` with `data`; none if it could not be asked, JS's object
+    /// threw, or no answer came in [`NOISE_TIMEOUT`].
+    async fn ask(&self, step: NoiseStep, handshake: u64, data: Vec<u8>) -> Option<JsNoiseAnswer> {
+        let (id, answer) = self.q.ask(NOISE_TIMEOUT);
+        let event = NoiseEvent {
+            id,
+            step,
+            data,
+            handshake,
+        };
+        if !(self.emit)(event) {
+            self.q.forget(id);
+        }
+        answer.await.flatten()
     }
-    answer.await.flatten()
 }
 
 /// A connect's handshake object: `emit(event)` puts a question on the connection's events.
@@ -77,38 +93,23 @@ pub(crate) fn client_noise(
     q: &NoiseQuestions,
     emit: impl Fn(NoiseEvent) -> bool + Send + Sync + Clone + 'static,
 ) -> ClientNoise {
-    let (qs, qr) = (q.clone(), q.clone());
-    let (es, er) = (emit.clone(), emit);
+    let send = Asker { q: q.clone(), emit };
+    let recv = send.clone();
     ClientNoise::new(
         move |payload| {
-            let (q, emit) = (qs.clone(), es.clone());
+            let asker = send.clone();
             Box::pin(async move {
-                let a = asked(&q, |id| {
-                    emit(NoiseEvent::Send {
-                        id,
-                        data: payload,
-                        handshake: 0,
-                    })
-                })
-                .await?;
+                let a = asker.ask(NoiseStep::Send, 0, payload).await?;
                 a.noise.map(|n| n.to_vec())
             })
         },
         move |noise| {
-            let (q, emit) = (qr.clone(), er.clone());
+            let asker = recv.clone();
             Box::pin(async move {
-                let a = asked(&q, |id| {
-                    emit(NoiseEvent::Recv {
-                        id,
-                        data: noise,
-                        handshake: 0,
-                    })
-                })
-                .await?;
-                let result = result_of(&a, true)?;
+                let a = asker.ask(NoiseStep::Recv, 0, noise).await?;
                 Some(ExternalReply {
+                    result: result_of(&a, true)?,
                     payload: a.payload?.to_vec(),
-                    result,
                 })
             })
         },
@@ -120,20 +121,13 @@ pub(crate) fn server_noise(
     q: &NoiseQuestions,
     emit: impl Fn(NoiseEvent) -> bool + Send + Sync + Clone + 'static,
 ) -> ServerNoise {
-    let (qs, qr) = (q.clone(), q.clone());
-    let (es, er) = (emit.clone(), emit);
+    let recv = Asker { q: q.clone(), emit };
+    let send = recv.clone();
     ServerNoise::new(
         move |(handshake, noise)| {
-            let (q, emit) = (qr.clone(), er.clone());
+            let asker = recv.clone();
             Box::pin(async move {
-                let a = asked(&q, |id| {
-                    emit(NoiseEvent::Recv {
-                        id,
-                        data: noise,
-                        handshake,
-                    })
-                })
-                .await?;
+                let a = asker.ask(NoiseStep::Recv, handshake, noise).await?;
                 Some(ServerRecv {
                     remote_public_key: bytes(&a.remote_public_key)?,
                     payload: a.payload?.to_vec(),
@@ -141,38 +135,32 @@ pub(crate) fn server_noise(
             })
         },
         move |(handshake, payload)| {
-            let (q, emit) = (qs.clone(), es.clone());
+            let asker = send.clone();
             Box::pin(async move {
-                let a = asked(&q, |id| {
-                    emit(NoiseEvent::Send {
-                        id,
-                        data: payload,
-                        handshake,
-                    })
-                })
-                .await?;
-                let result = result_of(&a, false)?;
+                let a = asker.ask(NoiseStep::Send, handshake, payload).await?;
                 Some(ServerSend {
+                    result: result_of(&a, false)?,
                     noise: a.noise?.to_vec(),
-                    result,
                 })
             })
         },
     )
 }
 
-/// A question for the owning object's handshake object(s).
-pub(crate) enum NoiseEvent {
+/// Which message a handshake object is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoiseStep {
     /// `send(decode(payload))` → `{noise, ...final()}` (server) or `{noise}` (client)
-    Send {
-        id: u32,
-        data: Vec<u8>,
-        handshake: u64,
-    },
+    Send,
     /// `recv(noise)` → `{payload: encode(payload), ...}`
-    Recv {
-        id: u32,
-        data: Vec<u8>,
-        handshake: u64,
-    },
+    Recv,
+}
+
+/// A question for the owning object's handshake object(s): question `id`, the bytes (a payload
+/// to send, or a message to read), and which of a server's handshakes (0 on a connect).
+pub(crate) struct NoiseEvent {
+    pub id: u32,
+    pub step: NoiseStep,
+    pub data: Vec<u8>,
+    pub handshake: u64,
 }

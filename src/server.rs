@@ -25,7 +25,7 @@ use crate::connection::{Conns, JsConnectionInfo, NativeConnection};
 use crate::dht::{addr_js, key_pair_of, public_only, reason, JsKeyPairArg, NativeDht};
 use crate::events::{JsAddress, Sink};
 use crate::live::Live;
-use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions};
+use crate::noise::{JsNoiseAnswer, NoiseQuestions, NoiseStep};
 use crate::questions::JsQuestions;
 use crate::relay::{JsRelayRequest, RelayAsks, RelayEvent, Relays};
 use crate::supervise::spawn_supervised;
@@ -209,24 +209,17 @@ fn relay_extras(
     let noise = (opts.external_handshake == Some(true)).then(|| {
         let sink = sink.clone();
         crate::noise::server_noise(&core.noise, move |ev| {
-            sink.emit(match ev {
-                NoiseEvent::Recv {
+            let (id, handshake, data) = (ev.id, ev.handshake as f64, ev.data.into());
+            sink.emit(match ev.step {
+                NoiseStep::Recv => JsServerEvent::NoiseRecv {
                     id,
-                    data,
                     handshake,
-                } => JsServerEvent::NoiseRecv {
-                    id,
-                    handshake: handshake as f64,
-                    noise: data.into(),
+                    noise: data,
                 },
-                NoiseEvent::Send {
+                NoiseStep::Send => JsServerEvent::NoiseSend {
                     id,
-                    data,
                     handshake,
-                } => JsServerEvent::NoiseSend {
-                    id,
-                    handshake: handshake as f64,
-                    payload: data.into(),
+                    payload: data,
                 },
             })
         })

@@ -5,7 +5,7 @@
 use napi_derive::napi;
 
 use super::{ConnCore, JsConnectionEvent, NativeConnection, State};
-use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions};
+use crate::noise::{JsNoiseAnswer, NoiseEvent, NoiseQuestions, NoiseStep};
 use crate::questions::JsQuestions;
 use crate::relay::{RelayEvent, Relays};
 use crate::veto::JsHolepunchInfo;
@@ -55,15 +55,10 @@ impl ConnCore {
 
     /// Emits a question for the connect's handshake object (false once the connection is gone).
     pub(crate) fn ask_noise(&self, ev: NoiseEvent) -> bool {
-        self.emit(match ev {
-            NoiseEvent::Send { id, data, .. } => JsConnectionEvent::NoiseSend {
-                id,
-                payload: data.into(),
-            },
-            NoiseEvent::Recv { id, data, .. } => JsConnectionEvent::NoiseRecv {
-                id,
-                noise: data.into(),
-            },
+        let (id, data) = (ev.id, ev.data.into());
+        self.emit(match ev.step {
+            NoiseStep::Send => JsConnectionEvent::NoiseSend { id, payload: data },
+            NoiseStep::Recv => JsConnectionEvent::NoiseRecv { id, noise: data },
         })
     }
 }
@@ -82,8 +77,6 @@ impl NativeConnection {
         self.core.questions.answer(id, value);
     }
 
-    /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
-    /// in it would.
     /// Lets a dialing connection start (index.js calls it on the tick after `connect()`).
     #[napi(catch_unwind)]
     pub fn go(&self) {

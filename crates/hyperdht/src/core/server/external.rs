@@ -7,7 +7,7 @@ use hyperdht_encoding::Codec;
 use hyperdht_rpc::node::IncomingRequest;
 
 use super::handshakes::{routed_reply, PendingHandshake, SlotState, Stage, Waiter};
-use super::{NodeView, RelayChoice, Server, ServerOut, SlotKey};
+use super::{NodeView, Server, ServerOut, SlotKey};
 use crate::core::{Ctx, Output};
 use crate::messages::HandshakeMessage;
 use crate::noise_payload::NoisePayload;
@@ -89,7 +89,7 @@ impl Server {
             view,
             ..
         } = p;
-        if !self.config.firewall && self.config.relay_through != RelayChoice::Ask {
+        if !self.config.asks_app() {
             let relay = self.config.relay_through.resolve(None);
             self.ask_send(key.slot, client, client_address, waiters, view, relay, ctx);
             return;

@@ -13,7 +13,7 @@ use hyperdht_rpc::node::{IncomingRequest, Reply, SocketKind};
 use hyperdht_secret_stream::{Handshake, HandshakeResult, Pattern};
 
 use super::holepunch::SlotPunch;
-use super::{NodeView, RelayChoice, Server, ServerOut, SlotKey, StreamOpen};
+use super::{NodeView, Server, ServerOut, SlotKey, StreamOpen};
 use crate::constants::{Firewall, PayloadError};
 use crate::core::{Ctx, Output};
 use crate::messages::{HandshakeMessage, RouterMode};
@@ -317,8 +317,7 @@ impl Server {
             return RouteAction::Drop;
         };
         let view = NodeView::of(ctx.node, ctx.local_address);
-        let ask_relay = self.config.relay_through == RelayChoice::Ask;
-        if !self.config.firewall && !ask_relay {
+        if !self.config.asks_app() {
             let relay = self.config.relay_through.resolve(None);
             let ready = self.complete(id, hs, client, client_address, req, &msg, view, relay, ctx);
             return match ready {
@@ -365,7 +364,7 @@ impl Server {
             payload: Box::new(client.clone()),
             address: client_address,
             firewall: self.config.firewall,
-            relay: self.config.relay_through == RelayChoice::Ask,
+            relay: self.config.asks_relay(),
         }));
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Pending(PendingHandshake {

@@ -74,6 +74,18 @@ impl RelayChoice {
     }
 }
 
+impl ServerConfig {
+    /// `relayThrough` is a function the app answers per handshake.
+    pub(crate) fn asks_relay(&self) -> bool {
+        self.relay_through == RelayChoice::Ask
+    }
+
+    /// A handshake waits for the app (its firewall, its relay function) before message 2.
+    pub(crate) fn asks_app(&self) -> bool {
+        self.firewall || self.asks_relay()
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
