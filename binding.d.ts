@@ -15,11 +15,7 @@ export declare class NativeConnection {
   noiseReply(id: number, answer?: JsNoiseAnswer | undefined | null): void
   /** JS's answer to a `holepunch-veto` (`allow`) or `lan-ping` (`answered`) event. */
   answer(id: number, value: boolean): void
-  /**
-   * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
-   * in it would.
-   * Lets a dialing connection start (index.js calls it on the tick after `connect()`).
-   */
+  /** Lets a dialing connection start (index.js calls it on the tick after `connect()`). */
   go(): void
   /**
    * JS paired relay request `id` (`relayHost:relayPort` is the relay connection's remote,
@@ -86,6 +82,10 @@ export declare class NativeConnection {
   /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
   setTimeout(ms: number): void
   sendKeepAlive(): void
+  /**
+   * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
+   * in it would.
+   */
   injectPanic(): void
 }
 

@@ -33,6 +33,19 @@ function pattern (n) {
   return b
 }
 
+/** Writes `data` on `socket` (which the peer echoes), ends it once the echo is all back; resolves with the echo at `close`. */
+function echoed (socket, data) {
+  const chunks = []
+  let got = 0
+  socket.on('data', (d) => {
+    chunks.push(d)
+    got += d.length
+    if (got >= data.length) socket.end()
+  })
+  socket.write(data)
+  return once(socket, 'close').then(() => Buffer.concat(chunks))
+}
+
 async function relayedEcho (t, kinds, mode) {
   const net = await mixedNet(t)
   const r = await relayNode(t, net, IMPL[kinds[0]])
@@ -65,16 +78,7 @@ async function relayedEcho (t, kinds, mode) {
     assert.strictEqual(socket.path.type, 'relayed')
     assert.ok(socket.path.relayThrough.equals(relayKey), 'the path names the relay')
   }
-  const chunks = []
-  let got = 0
-  socket.on('data', (d) => {
-    chunks.push(d)
-    got += d.length
-    if (got >= data.length) socket.end()
-  })
-  socket.write(data)
-  await once(socket, 'close')
-  assert.ok(Buffer.concat(chunks).equals(data), 'echo byte-exact through the relay')
+  assert.ok((await echoed(socket, data)).equals(data), 'echo byte-exact through the relay')
   for (const p of serverPaths) {
     assert.strictEqual(p.type, 'relayed')
     assert.ok(p.relayThrough.equals(relayKey))
@@ -127,18 +131,10 @@ for (const kind of ['rs', 'js']) {
     })
     assert.strictEqual(made[0], socket)
     const data = pattern(256 * 1024)
-    const chunks = []
-    let got = 0
-    socket.on('data', (d) => {
-      chunks.push(d)
-      got += d.length
-      if (got >= data.length) socket.end()
-    })
-    socket.write(data)
+    const echo = echoed(socket, data)
     await once(socket, 'open')
     assert.strictEqual(r.relay.stats.pairings.matched, 1, 'the relay paired the two')
-    await once(socket, 'close')
-    assert.ok(Buffer.concat(chunks).equals(data), 'echo byte-exact through the relay')
+    assert.ok((await echo).equals(data), 'echo byte-exact through the relay')
   })
 }
 

@@ -769,6 +769,8 @@ impl NativeConnection {
         self.control(Control::SendKeepAlive);
     }
 
+    /// Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
+    /// in it would.
     #[napi(catch_unwind)]
     pub fn inject_panic(&self) {
         self.core.trip.trip();
