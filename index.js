@@ -253,6 +253,8 @@ class HyperDHT extends EventEmitter {
 
   _onnetworkchange (interfaces) {
     this._state = null
+    // the addresses handshakes share with peers behind our NAT (hyperdht reads them per handshake)
+    if (!this.destroyed) this._native.refreshLocalAddresses()
     this.emit('network-change', interfaces)
     this.emit('network-update')
   }

@@ -20,7 +20,9 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
   }
   const rig = await createRig({
     relay: true,
-    slots: [['client', 'open'], ['client', 'firewalled'], ['client', 'consistent'], ['client', 'random'], ['server', 'consistent'], ['server', 'random']]
+    slots: [['client', 'open'], ['client', 'firewalled'], ['client', 'consistent'], ['client', 'random'], ['server', 'consistent'], ['server', 'random']],
+    // a client and a server on one LAN behind one router (no hairpinning, as Linux NATs by default)
+    sharedLans: ['consistent', 'random']
   })
   const children = []
   const probe = async (ns, port, name) => {
@@ -94,6 +96,26 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
       })
     }
     await pub.stop()
+
+    // Two peers behind the same NAT (one home network): they share a public IP, and the only way
+    // between them is the LAN (the router does not hairpin). The server shares its interface
+    // addresses in its handshake (`shareLocalAddress`), the client its own (`localConnection`),
+    // and the client pings the server's matching LAN address and connects there. Every pairing;
+    // Rust reports the path as `lan`, JS as a direct connection.
+    for (const kind of ['consistent', 'random']) {
+      for (const [clientImpl, serverImpl] of [['js', 'js'], ['rs', 'rs'], ['rs', 'js'], ['js', 'rs']]) {
+        await t.test(`${clientImpl}→${serverImpl} both behind one ${kind} NAT: connects over the LAN, 1 MiB echo byte-exact`, async () => {
+          const r = await runCell(rig, { clientImpl, serverImpl, clientKind: `lan-${kind}`, serverKind: `lan-${kind}`, bytes: MiB, timeoutMs: 20_000 })
+          const summary = JSON.stringify({ error: r.error, path: r.path, clientPath: r.clientPath, serverPath: r.serverPath, remote: r.remote })
+          assert.strictEqual(r.connected, true, summary)
+          assert.strictEqual(r.echoOk, true, summary)
+          assert.strictEqual(r.bytesEchoed, MiB, summary)
+          assert.strictEqual(r.remote.host, rig.slot('server', `lan-${kind}`).addr.peer, 'the client reached the server at its LAN address: ' + summary)
+          const expected = { js: 'direct', rs: 'lan' }
+          assert.deepStrictEqual([r.clientPath, r.serverPath], [expected[clientImpl], expected[serverImpl]], summary)
+        })
+      }
+    }
 
     for (const impl of ['js', 'rs']) {
       for (const clientKind of ['open', 'consistent']) {

@@ -12,8 +12,11 @@ function dhtHost (i) {
 
 const RELAY_HOST = '198.18.2.1'
 
-/** Slot `s` (0-based): one peer position, with its router if the kind has one. */
-function slot (s, kind) {
+/**
+ * Slot `s` (0-based): one peer position, with its router if the kind has one. `host` numbers the
+ * peers of a LAN that several share behind one NAT router (2, 3, ...; NAT kinds only).
+ */
+function slot (s, kind, host = 2) {
   if (s < 0 || s > 60) throw new Error('slot out of range: ' + s)
   const wan = `198.18.${10 + s}.1`
   if (kind === 'open') return { wan, peer: wan, peerPrefix: PREFIX, peerGateway: GATEWAY }
@@ -33,7 +36,7 @@ function slot (s, kind) {
     wan,
     lan: `10.${10 + s}.0.1`,
     lanPrefix: 24,
-    peer: `10.${10 + s}.0.2`,
+    peer: `10.${10 + s}.0.${host}`,
     peerPrefix: 24,
     peerGateway: `10.${10 + s}.0.1`
   }

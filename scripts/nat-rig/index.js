@@ -50,6 +50,7 @@ class Rig {
 
 /**
  * opts: sides (e.g. ['client', 'server']) × kinds (subset of KINDS), or slots ([[side, kind]]),
+ * sharedLans ([kind]: a client and a server slot `lan-<kind>` on one LAN behind one NAT router),
  * dhtNodes (5),
  * bootstrapDelayMs (2) and dhtDelayMs (20): send delays of the bootstrap node and the others,
  * relay (false).
@@ -85,6 +86,11 @@ async function createRig (opts = {}) {
     const wanted = opts.slots || sides.flatMap((side) => kinds.map((kind) => [side, kind]))
     let s = 0
     for (const [side, kind] of wanted) rig.slots.set(`${side}:${kind}`, { side, ...(await topo.buildSlot(s++, kind)) })
+    for (const kind of opts.sharedLans || []) {
+      const [c, sv] = await topo.buildSharedLan(s++, kind, 2)
+      rig.slots.set(`client:lan-${kind}`, { side: 'client', ...c })
+      rig.slots.set(`server:lan-${kind}`, { side: 'server', ...sv })
+    }
     return rig
   } catch (err) {
     await rig.destroy().catch(() => {})

@@ -22,6 +22,9 @@ function filter () {
     '  chain forward {',
     '    type filter hook forward priority filter; policy drop;',
     '    iifname "lan" oifname "wan" accept',
+    // peers sharing a LAN talk over the router's bridge (bridged, so this matters only where
+    // br_netfilter hands bridged packets to this hook)
+    '    iifname "lan" oifname "lan" accept',
     '    iifname "wan" oifname "lan" ct state established,related accept',
     '  }'
   ]

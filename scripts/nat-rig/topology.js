@@ -95,6 +95,41 @@ class Topology {
     return { s, kind, peer, router, addr }
   }
 
+  /**
+   * Slot `s` as a LAN that `count` peers share behind one router of NAT `kind` (a bridge `lan` in
+   * the router, one veth per peer): [{ kind, peer, router, addr }], one per peer, same router.
+   */
+  async buildSharedLan (s, kind, count) {
+    if (kind !== 'consistent' && kind !== 'random') throw new Error('a shared LAN needs a NAT kind: ' + kind)
+    const addr = A.slot(s, kind)
+    const router = await this.ns(`s${s}-${kind}-lan-router`)
+    this.attach(router, 'wan', [addr.wan])
+    router.ip([
+      'link add lan type bridge',
+      `addr add ${addr.lan}/${addr.lanPrefix} dev lan`,
+      'link set lan up'
+    ])
+    const slots = []
+    for (let i = 0; i < count; i++) {
+      const a = A.slot(s, kind, 2 + i)
+      const peer = await this.ns(`s${s}-${kind}-lan-peer${i}`)
+      router.ip([
+        `link add lan${i} type veth peer name eth0 netns ${peer.pid}`,
+        `link set lan${i} master lan`,
+        `link set lan${i} up`
+      ])
+      peer.ip([
+        `addr add ${a.peer}/${a.peerPrefix} dev eth0`,
+        'link set eth0 up',
+        `route add default via ${a.peerGateway}`
+      ])
+      slots.push({ s, kind, peer, router, addr: a })
+    }
+    router.sysctl('net.ipv4.ip_forward', 1)
+    router.run('nft', ['-f', '-'], { input: ruleset(kind) })
+    return slots
+  }
+
   destroy () {
     // children (DHT nodes, peers) first, then the holders; the kernel removes each namespace,
     // and the veths in it, once nothing holds it

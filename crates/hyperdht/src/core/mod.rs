@@ -83,7 +83,8 @@ pub(crate) struct Ctx<'a> {
     pub out: &'a mut VecDeque<Output>,
     pub stats: &'a Stats,
     pub now: Instant,
-    pub local_address: SocketAddrV4,
+    /// where a peer on our LAN reaches our server socket (`Holepuncher.localAddresses`)
+    pub local_addresses: &'a [SocketAddrV4],
 }
 
 /// The protocol core of one node.
@@ -102,11 +103,14 @@ pub struct Core {
     tags: Tags,
     out: VecDeque<Output>,
     stats: Arc<Stats>,
-    /// our server socket's local address
-    local_address: SocketAddrV4,
+    /// where a peer on our LAN reaches our server socket (`Holepuncher.localAddresses`; the
+    /// driver lists the interfaces, see `driver/local_addresses.rs`)
+    local_addresses: Vec<SocketAddrV4>,
 }
 
 impl Core {
+    /// A core whose server socket is reachable on the LAN at `local_address` only (see
+    /// [`Core::set_local_addresses`]).
     pub fn new(store: Persistent, stats: Arc<Stats>, local_address: SocketAddrV4) -> Self {
         Core {
             store,
@@ -120,8 +124,20 @@ impl Core {
             tags: Tags::default(),
             out: VecDeque::new(),
             stats,
-            local_address,
+            local_addresses: vec![local_address],
         }
+    }
+
+    /// Where a peer on our LAN reaches our server socket: shared in handshakes and matched
+    /// against a same-NAT peer's private addresses. Handshakes from now on use the new list.
+    pub fn set_local_addresses(&mut self, addresses: Vec<SocketAddrV4>) {
+        if !addresses.is_empty() {
+            self.local_addresses = addresses;
+        }
+    }
+
+    pub fn local_addresses(&self) -> &[SocketAddrV4] {
+        &self.local_addresses
     }
 
     pub fn stats(&self) -> &Arc<Stats> {
@@ -219,7 +235,7 @@ impl Core {
             out: &mut self.out,
             stats: &self.stats,
             now,
-            local_address: self.local_address,
+            local_addresses: &self.local_addresses,
         };
         Some(f(srv, &mut ctx))
     }
@@ -499,7 +515,7 @@ impl Core {
             out: &mut self.out,
             stats: &self.stats,
             now,
-            local_address: self.local_address,
+            local_addresses: &self.local_addresses,
         }
     }
 
@@ -674,7 +690,7 @@ impl Core {
             out: &mut self.out,
             stats: &self.stats,
             now,
-            local_address: self.local_address,
+            local_addresses: &self.local_addresses,
         };
         f(&mut self.connects, &mut ctx)
     }

@@ -2,6 +2,7 @@
 //! `hyperdht index.js` (lookup, announce, unannounce, findPeer, immutable/mutable put/get). Each
 //! operation runs its whole query and commit phase in Rust and hands replies to a callback.
 
+use super::local_addresses::local_addresses;
 use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -98,6 +99,7 @@ impl HyperDht {
         let plugins = Plugins::new(rpc.clone());
         let stats = Arc::new(crate::stats::Stats::default());
         let mut core = Core::new(store, stats.clone(), rpc.server_address());
+        core.set_local_addresses(local_addresses(rpc.server_address()));
         core.connects.set_relay_cache_max(limits.max_size);
         let mut engine = Engine::new(core);
         engine.set_rpc(rpc.clone());
@@ -116,6 +118,20 @@ impl HyperDht {
         f: impl FnOnce(&mut Engine, &mut Node, Instant) -> R,
     ) -> Option<R> {
         Engine::run(&self.rpc, f)
+    }
+
+    /// Lists the network interfaces again for the addresses a peer on our LAN can reach us at
+    /// (hyperdht re-reads them per handshake; call after the interfaces changed).
+    pub fn refresh_local_addresses(&self) {
+        let list = local_addresses(self.rpc.server_address());
+        self.engine(move |e, _, _| e.core.set_local_addresses(list));
+    }
+
+    /// The addresses a peer on our LAN can reach our server socket at (see
+    /// [`HyperDht::refresh_local_addresses`]).
+    pub fn local_addresses(&self) -> Vec<SocketAddrV4> {
+        self.engine(|e, _, _| e.core.local_addresses().to_vec())
+            .unwrap_or_default()
     }
 
     /// Routes the datagrams on the DHT sockets that are not dht-rpc frames: UDX packets to

@@ -5,6 +5,7 @@
 //!   plugin outputs; candidate streams of accepted handshakes.
 //! - `connect.rs`: executes a connect's outputs (per-connect sink, reusable-socket streams).
 //! - `pool.rs`: UDP sockets for RANDOM-NAT punching.
+//! - `local_addresses.rs`: the interface addresses shared with peers behind the same NAT.
 //! - `plugins.rs`: the embedder's plugin handle.
 //! - `dht.rs` (`HyperDht`: listen, queries, records), `dial.rs` (`dht.connect()`),
 //!   `transport.rs` (UDX on the DHT socket): async façades.
@@ -13,6 +14,7 @@ pub(crate) mod connect;
 pub mod dht;
 pub mod dial;
 pub(crate) mod engine;
+pub(crate) mod local_addresses;
 pub mod paths;
 pub mod plugins;
 pub(crate) mod pool;

@@ -93,17 +93,17 @@ fn request_of(noise: Vec<u8>) -> Vec<u8> {
 }
 
 impl Initiator {
-    /// `connectThroughNode`, first call: our stable address (if any) and our local address go in
+    /// `connectThroughNode`, first call: our stable address (if any) and our local addresses go in
     /// the payload with the id of the stream we reserved; also whether it says we are OPEN.
     pub(crate) fn payload(
         p: &super::ConnectParams,
         node: &Node,
-        local_address: SocketAddrV4,
+        local_addresses: &[SocketAddrV4],
     ) -> (NoisePayload, bool) {
         let public = node.remote_address().filter(|_| !node.is_firewalled());
         let mut addresses4: Vec<SocketAddrV4> = public.into_iter().collect();
         if p.local_connection {
-            addresses4.push(local_address);
+            addresses4.extend_from_slice(local_addresses);
         }
         let firewall = if public.is_some() {
             Firewall::Open
@@ -130,9 +130,9 @@ impl Initiator {
     pub(crate) fn new(
         p: &super::ConnectParams,
         node: &Node,
-        local_address: SocketAddrV4,
+        local_addresses: &[SocketAddrV4],
     ) -> Result<Self, ConnectError> {
-        let (payload, announced_open) = Self::payload(p, node, local_address);
+        let (payload, announced_open) = Self::payload(p, node, local_addresses);
         // A remote key that is no Ed25519 point (half of all random 32-byte strings) cannot be
         // DH'd with. JS computes the first Noise message only once a peer was found, and no
         // storing node keeps a record signed by such a key, so its connect always ends in

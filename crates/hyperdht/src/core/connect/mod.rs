@@ -305,7 +305,7 @@ impl Connects {
         };
         if base.p.external {
             let (payload, announced_open) =
-                Initiator::payload(&base.p, ctx.node, ctx.local_address);
+                Initiator::payload(&base.p, ctx.node, ctx.local_addresses);
             ctx.out.push_back(Output::Connect(ConnectOut::NoiseSend {
                 id,
                 payload: payload.to_bytes(),
@@ -314,7 +314,7 @@ impl Connects {
             self.list.insert(id, Connect { base, phase });
             return id;
         }
-        match Initiator::new(&base.p, ctx.node, ctx.local_address) {
+        match Initiator::new(&base.p, ctx.node, ctx.local_addresses) {
             Ok(init) => self.find(base, init, ctx),
             Err(e) => {
                 ctx.stats.connection(Side::Client, Path::NotChosen, false);

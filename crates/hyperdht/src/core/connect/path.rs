@@ -108,7 +108,7 @@ pub(super) fn choose(base: &mut Base, hs: Box<Handshaken>, ctx: &mut Ctx<'_>) ->
             deadline: ctx.now + PASSIVE_TIMEOUT,
         });
     }
-    if let Some(addr) = lan_candidate(base, &hs, ctx.local_address) {
+    if let Some(addr) = lan_candidate(base, &hs, ctx.local_addresses) {
         if base.p.lan_ping {
             ctx.out
                 .push_back(Output::Connect(ConnectOut::AskLanPing { id, addr }));
@@ -132,7 +132,7 @@ pub(super) fn choose(base: &mut Base, hs: Box<Handshaken>, ctx: &mut Ctx<'_>) ->
 
 /// The LAN shortcut applies (same public host): the server's local address that matches ours
 /// best (`Holepuncher.matchAddress`), else its first one.
-fn lan_candidate(base: &Base, hs: &Handshaken, local: SocketAddrV4) -> Option<SocketAddrV4> {
+fn lan_candidate(base: &Base, hs: &Handshaken, local: &[SocketAddrV4]) -> Option<SocketAddrV4> {
     if !base.p.local_connection || hs.client_address.ip() != hs.server_address.ip() {
         return None;
     }
@@ -143,7 +143,7 @@ fn lan_candidate(base: &Base, hs: &Handshaken, local: SocketAddrV4) -> Option<So
         .copied()
         .filter(|a| !is_reserved(a))
         .collect();
-    match_address(&[local], &candidates).or(candidates.first().copied())
+    match_address(local, &candidates).or(candidates.first().copied())
 }
 
 /// The LAN ping answered (or not): a blocked LAN ping is not fatal, holepunching may still work.

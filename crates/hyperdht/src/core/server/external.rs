@@ -32,7 +32,7 @@ impl Server {
             key: self.key(id, gen),
             noise: msg.noise.clone(),
         }));
-        let view = NodeView::of(ctx.node, ctx.local_address);
+        let view = NodeView::of(ctx.node, ctx.local_addresses);
         if let Some(s) = self.slot_mut(id) {
             s.state = SlotState::Pending(PendingHandshake {
                 waiters: vec![Waiter {
@@ -118,7 +118,7 @@ impl Server {
         relay: Option<[u8; 32]>,
         ctx: &mut Ctx<'_>,
     ) {
-        let (accepting, payload) = self.prepare(id, client, client_address, view, relay);
+        let (accepting, payload) = self.prepare(id, client, client_address, view.clone(), relay);
         let gen = self.slot_mut(id).map_or(0, |s| s.gen);
         ctx.out.push_back(Output::Server(ServerOut::NoiseSend {
             key: self.key(id, gen),

@@ -316,7 +316,7 @@ impl Server {
         let Some(id) = self.take_slot(&msg.noise, *client_address.ip(), ctx) else {
             return RouteAction::Drop;
         };
-        let view = NodeView::of(ctx.node, ctx.local_address);
+        let view = NodeView::of(ctx.node, ctx.local_addresses);
         if !self.config.asks_app() {
             let relay = self.config.relay_through.resolve(None);
             let ready = self.complete(id, hs, client, client_address, req, &msg, view, relay, ctx);
@@ -483,7 +483,7 @@ impl Server {
             public_key,
             token: rand::random(),
         });
-        let mut payload = self.server_payload(id, error, stream_id, view);
+        let mut payload = self.server_payload(id, error, stream_id, &view);
         payload.relay_through = relay_through;
         let accepting = Accepting {
             ok,
@@ -612,14 +612,14 @@ impl Server {
         id: usize,
         error: PayloadError,
         stream_id: u32,
-        view: NodeView,
+        view: &NodeView,
     ) -> NoisePayload {
         let mut addresses4 = Vec::new();
         if let Some(a) = view.remote_address {
             addresses4.push(a);
         }
         if self.config.share_local_address {
-            addresses4.push(view.local_address);
+            addresses4.extend_from_slice(&view.local_addresses);
         }
         let open = view.remote_address.is_some();
         NoisePayload {

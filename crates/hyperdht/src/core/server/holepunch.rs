@@ -138,7 +138,7 @@ pub(crate) fn plan(
             .copied()
             .filter(|a| is_private(a.ip()))
             .collect();
-        if match_address(&[view.local_address], &theirs).is_some() {
+        if match_address(&view.local_addresses, &theirs).is_some() {
             let unprobed = if view.remote_address.is_some() {
                 Path::Direct
             } else {

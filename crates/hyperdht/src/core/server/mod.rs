@@ -205,23 +205,23 @@ impl Server {
 }
 
 /// The node's view of itself when a handshake arrives.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct NodeView {
     /// `dht.remoteAddress()`: our public address if we are not firewalled.
     pub remote_address: Option<SocketAddrV4>,
-    /// our server socket's local address (`dht.localAddress()`)
-    pub local_address: SocketAddrV4,
+    /// where a peer on our LAN reaches our server socket (`Holepuncher.localAddresses`)
+    pub local_addresses: Vec<SocketAddrV4>,
 }
 
 impl NodeView {
-    pub(crate) fn of(node: &Node, local_address: SocketAddrV4) -> Self {
+    pub(crate) fn of(node: &Node, local_addresses: &[SocketAddrV4]) -> Self {
         NodeView {
             remote_address: if node.is_firewalled() {
                 None
             } else {
                 node.remote_address()
             },
-            local_address,
+            local_addresses: local_addresses.to_vec(),
         }
     }
 }
