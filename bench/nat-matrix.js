@@ -2,7 +2,8 @@
 'use strict'
 // Connect matrix on the real-kernel NAT rig (scripts/nat-rig): client NAT × server NAT (open,
 // firewalled, consistent, random) for JS→JS (the reference), rs→rs, rs→JS server and JS→rs server,
-// plus random→random with relayThrough a blind relay. Each try is a fresh pair of processes after a
+// plus random→random with relayThrough a blind relay, and client and server on one LAN behind one
+// consistent or random NAT (`lan-consistent→lan-consistent`: no hairpinning). Each try is a fresh pair of processes after a
 // conntrack flush; it records connected, error code, path, time to open and a 1 MiB byte-exact
 // echo. Prints a markdown table and writes every record as JSON.
 //   node bench/nat-matrix.js [--tries 1] [--timeout 30] [--kinds open,firewalled,consistent,random]
@@ -44,9 +45,11 @@ async function main () {
   for (const ck of o.kinds) for (const sk of o.kinds) cells.push({ clientKind: ck, serverKind: sk, relayThrough: false })
   const relay = o.relay && o.kinds.includes('random')
   if (relay) cells.push({ clientKind: 'random', serverKind: 'random', relayThrough: true })
+  const sharedLans = o.kinds.filter((k) => k === 'consistent' || k === 'random')
+  for (const k of sharedLans) cells.push({ clientKind: `lan-${k}`, serverKind: `lan-${k}`, relayThrough: false })
 
   const t0 = Date.now()
-  const rig = await createRig({ kinds: o.kinds, relay })
+  const rig = await createRig({ kinds: o.kinds, relay, sharedLans })
   const records = []
   const stop = () => { rig.destroy().finally(() => process.exit(130)) }
   process.once('SIGINT', stop)
