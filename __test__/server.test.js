@@ -124,6 +124,25 @@ test('Rust server: relayAddresses, address(), refresh, suspend/resume', async (t
   assert.deepStrictEqual(server.relayAddresses, [], 'no relays after close')
 })
 
+test('server.address() is the node\'s host and port as the DHT sees them, not the bound 0.0.0.0 (JS and Rust alike)', async (t) => {
+  const net = await mixedNet(t)
+  const got = {}
+  for (const Impl of [JS, RS]) {
+    const node = net.client(Impl, { host: '0.0.0.0' })
+    await node.fullyBootstrapped()
+    const server = node.createServer(() => {})
+    assert.strictEqual(server.address(), null, 'null before listen')
+    const kp = Impl.keyPair()
+    await server.listen(kp)
+    t.after(() => server.close())
+    assert.strictEqual(node.address().host, '0.0.0.0', 'bound to every interface')
+    const a = server.address()
+    assert.deepStrictEqual({ ...a }, { publicKey: kp.publicKey, host: node.host, port: node.port }, NAME(Impl))
+    got[NAME(Impl)] = a.host
+  }
+  assert.deepStrictEqual(got, { JS: '127.0.0.1', Rust: '127.0.0.1' })
+})
+
 test('connect accepts the server key as Buffer, hex or z-base32 (like hyperdht)', async (t) => {
   const z32 = require('z32')
   const net = await mixedNet(t)

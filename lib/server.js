@@ -62,8 +62,8 @@ class Server extends EventEmitter {
 
   address () {
     if (!this.keyPair) return null
-    const a = this.dht.address()
-    return { host: a ? a.host : null, port: a ? a.port : 0, publicKey: this.keyPair.publicKey }
+    // hyperdht: the node's address as the DHT sees it (NAT sampling), not the bound socket's
+    return { publicKey: this.keyPair.publicKey, host: this.dht.host, port: this.dht.port }
   }
 
   async listen (keyPair = this.dht.defaultKeyPair, opts = {}) {
