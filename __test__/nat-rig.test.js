@@ -117,6 +117,24 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
       }
     }
 
+    // Hyperswarm on top (scripts/nat-rig/swarm-peer.js): the server joins a topic, the client
+    // joins it as a client and connects through the relay addresses the topic lookup returned, not
+    // a findPeer; both behind CONSISTENT NATs (holepunched), and both behind one NAT (LAN)
+    for (const [clientKind, serverKind, expected] of [['consistent', 'consistent', 'holepunched'], ['lan-consistent', 'lan-consistent', null]]) {
+      for (const [clientImpl, serverImpl] of [['js', 'js'], ['rs', 'rs'], ['rs', 'js'], ['js', 'rs']]) {
+        await t.test(`hyperswarm ${clientImpl}→${serverImpl} ${clientKind}→${serverKind}: the topic's peer connects, 1 MiB echo byte-exact`, async () => {
+          const r = await runCell(rig, { swarm: true, clientImpl, serverImpl, clientKind, serverKind, bytes: MiB, timeoutMs: 20_000 })
+          const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, remote: r.remote })
+          assert.strictEqual(r.connected, true, summary)
+          assert.strictEqual(r.remoteIsServer, true, 'connected to the server\'s swarm key: ' + summary)
+          assert.strictEqual(r.echoOk, true, summary)
+          assert.strictEqual(r.bytesEchoed, MiB, summary)
+          if (expected) assert.strictEqual(r.path, expected, summary)
+          else assert.strictEqual(r.remote.host, rig.slot('server', serverKind).addr.peer, 'over the LAN: ' + summary)
+        })
+      }
+    }
+
     for (const impl of ['js', 'rs']) {
       for (const clientKind of ['open', 'consistent']) {
         await t.test(`${impl}→${impl} ${clientKind}→consistent: connects, 1 MiB echo byte-exact`, async () => {

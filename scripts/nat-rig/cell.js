@@ -7,13 +7,16 @@ const BOOT_TIMEOUT = 20_000
 const SERVED_TIMEOUT = 5_000
 
 /**
- * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool),
+ * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool), swarm (bool:
+ * both ends run Hyperswarm on their DHT and meet on a fresh topic, swarm-peer.js),
  * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs and connections (see peer.js).
  */
 async function runCell (rig, opts) {
   const bytes = opts.bytes || 1024 * 1024
   const timeoutMs = opts.timeoutMs || 30_000
   const base = { bootstrap: rig.bootstrap, relayHost: rig.relay ? rig.relay.host : null, bytes, timeoutMs }
+  const script = opts.swarm ? 'swarm-peer.js' : 'peer.js'
+  if (opts.swarm) base.topic = require('crypto').randomBytes(32).toString('hex')
   const cs = rig.slot('client', opts.clientKind)
   const ss = rig.slot('server', opts.serverKind)
   const record = {
@@ -29,7 +32,7 @@ async function runCell (rig, opts) {
     path: null
   }
   rig.resetNat()
-  const server = rig.start(ss.peer, 'peer.js', [JSON.stringify({ ...base, impl: opts.serverImpl, role: 'server' })], `server(${opts.serverImpl},${opts.serverKind})`)
+  const server = rig.start(ss.peer, script, [JSON.stringify({ ...base, impl: opts.serverImpl, role: 'server' })], `server(${opts.serverImpl},${opts.serverKind})`)
   let client = null
   try {
     const listening = await server.waitFor('listening', BOOT_TIMEOUT)
@@ -40,7 +43,7 @@ async function runCell (rig, opts) {
       if (!rig.relay) throw new Error('relayThrough needs a rig with a relay')
       cOpts.relayThrough = rig.relay.publicKey
     }
-    client = rig.start(cs.peer, 'peer.js', [JSON.stringify(cOpts)], `client(${opts.clientImpl},${opts.clientKind})`)
+    client = rig.start(cs.peer, script, [JSON.stringify(cOpts)], `client(${opts.clientImpl},${opts.clientKind})`)
     const boot = await client.waitFor('bootstrapped', BOOT_TIMEOUT)
     const res = await client.waitFor('result', timeoutMs * (opts.connections || 1) + 10_000)
     let served = null
@@ -59,6 +62,7 @@ async function runCell (rig, opts) {
       echoMs: res.echoMs,
       echoOk: res.echoOk,
       bytesEchoed: res.bytesEchoed,
+      remoteIsServer: res.remoteIsServer,
       clientPath: res.path,
       serverPath: served ? served.path : null,
       clientCounters: res.js || null,

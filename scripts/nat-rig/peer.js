@@ -15,10 +15,10 @@ const path = require('path')
 const { emit } = require('./jsonl')
 const { tracker, firewallName, instrumentJs } = require('./path')
 const exitWithStdin = require('./stdin-exit')
+const { echo, echoBack } = require('./echo')
 
 const opts = JSON.parse(process.argv[2])
 const DHT = opts.impl === 'js' ? require('hyperdht') : require(path.join(__dirname, '..', '..'))
-const CHUNK = 64 * 1024
 if (opts.impl === 'js') instrumentJs()
 
 let dht = null
@@ -44,47 +44,24 @@ async function server () {
   // hands the socket out only after the punch has already been counted
   const track = tracker(opts.impl, dht, 'server', opts.relayHost)
   const srv = dht.createServer({ holepunch: vetoRecorder(seen) }, (socket) => {
-    let bytes = 0
+    const bytes = echoBack(socket)
     let info = null
     let remoteChanged = 0
     const done = (err) => {
       if (!info) info = track(socket)
       const raw = socket.rawStream || {}
       const remoteAtEnd = { host: raw.remoteHost || null, port: raw.remotePort || 0 }
-      emit({ event: 'served', ...info, remoteAtEnd, remoteChanged, bytes, error: err ? err.code || err.message : null, seen, self: self() })
+      emit({ event: 'served', ...info, remoteAtEnd, remoteChanged, bytes: bytes(), error: err ? err.code || err.message : null, seen, self: self() })
     }
     socket.on('open', () => {
       info = track(socket)
       socket.rawStream.on('remote-changed', () => { remoteChanged++ })
     })
-    socket.on('data', (d) => { bytes += d.byteLength; socket.write(d) })
-    socket.on('end', () => socket.end())
     socket.on('error', done)
     socket.on('close', () => done(null))
   })
   await srv.listen()
   emit({ event: 'listening', publicKey: srv.publicKey.toString('hex'), self: self() })
-}
-
-function echo (socket, data) {
-  return new Promise((resolve, reject) => {
-    const got = []
-    let len = 0
-    socket.on('data', (d) => { got.push(d); len += d.byteLength })
-    socket.on('end', () => resolve(Buffer.concat(got, len)))
-    socket.on('error', reject)
-    socket.on('close', () => reject(new Error('closed before the echo ended')))
-    let off = 0
-    const pump = () => {
-      while (off < data.byteLength) {
-        const chunk = data.subarray(off, off + CHUNK)
-        off += chunk.byteLength
-        if (!socket.write(chunk)) return socket.once('drain', pump)
-      }
-      socket.end()
-    }
-    pump()
-  })
 }
 
 // ms from now until the stream's remote is no longer the relay (null: not within `limit` ms)
