@@ -252,6 +252,22 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
         assert.strictEqual(second.bytesEchoed, 256 * 1024, summary)
       })
     }
+    // Idle connections behind NATs whose UDP mappings expire fast (3 s unreplied, 6 s after
+    // traffic both ways; Linux defaults 30 / 120 s): after 14 s with no app data, only the
+    // connection keepalives (5 s, hyperdht's connectionKeepAlive) kept both NATs' mappings and
+    // pinholes, and the echo still goes through. Last, as the short timeouts would break the
+    // RANDOM-NAT punches above (birthday mappings are refreshed every ~20 s).
+    rig.setUdpTimeouts(3, 6)
+    for (const [clientImpl, serverImpl] of [['rs', 'rs'], ['rs', 'js'], ['js', 'rs']]) {
+      await t.test(`${clientImpl}→${serverImpl} consistent→consistent, idle 14 s with 3/6 s NAT timeouts: keepalives hold the path, 1 MiB echo byte-exact`, async () => {
+        const r = await runCell(rig, { clientImpl, serverImpl, clientKind: 'consistent', serverKind: 'consistent', idleMs: 14_000, bytes: MiB, timeoutMs: 40_000 })
+        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, echoMs: r.echoMs })
+        assert.strictEqual(r.connected, true, summary)
+        assert.strictEqual(r.path, 'holepunched', summary)
+        assert.strictEqual(r.echoOk, true, summary)
+        assert.strictEqual(r.bytesEchoed, MiB, summary)
+      })
+    }
   } finally {
     await Promise.all(children.map((c) => c.stop()))
     await rig.destroy()

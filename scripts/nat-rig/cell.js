@@ -9,12 +9,14 @@ const SERVED_TIMEOUT = 5_000
 /**
  * opts: clientImpl/serverImpl 'js'|'rs', clientKind, serverKind, relayThrough (bool), swarm (bool:
  * both ends run Hyperswarm on their DHT and meet on a fresh topic, swarm-peer.js),
- * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs and connections (see peer.js).
+ * bytes (1 MiB), timeoutMs (30 s, connect + echo), upgradeWaitMs, connections, idleMs and
+ * connectionKeepAlive (see peer.js).
  */
 async function runCell (rig, opts) {
   const bytes = opts.bytes || 1024 * 1024
   const timeoutMs = opts.timeoutMs || 30_000
   const base = { bootstrap: rig.bootstrap, relayHost: rig.relay ? rig.relay.host : null, bytes, timeoutMs }
+  if (opts.connectionKeepAlive !== undefined) base.connectionKeepAlive = opts.connectionKeepAlive
   const script = opts.swarm ? 'swarm-peer.js' : 'peer.js'
   if (opts.swarm) base.topic = require('crypto').randomBytes(32).toString('hex')
   const cs = rig.slot('client', opts.clientKind)
@@ -39,6 +41,7 @@ async function runCell (rig, opts) {
     const cOpts = { ...base, impl: opts.clientImpl, role: 'client', remoteKey: listening.publicKey }
     if (opts.upgradeWaitMs) cOpts.upgradeWaitMs = opts.upgradeWaitMs
     if (opts.connections) cOpts.connections = opts.connections
+    if (opts.idleMs) cOpts.idleMs = opts.idleMs
     if (opts.relayThrough) {
       if (!rig.relay) throw new Error('relayThrough needs a rig with a relay')
       cOpts.relayThrough = rig.relay.publicKey

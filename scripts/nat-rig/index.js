@@ -34,6 +34,18 @@ class Rig {
     }
   }
 
+  /**
+   * Every router's UDP conntrack timeouts in seconds (Linux: 30 unreplied, 120 once both ways
+   * carried traffic): a NAT mapping or pinhole without traffic for that long is gone.
+   */
+  setUdpTimeouts (unreplied, stream) {
+    for (const s of this.slots.values()) {
+      if (!s.router) continue
+      s.router.sysctl('net.netfilter.nf_conntrack_udp_timeout', unreplied)
+      s.router.sysctl('net.netfilter.nf_conntrack_udp_timeout_stream', stream)
+    }
+  }
+
   /** Starts `script` (a file of this directory) in the namespace of `ns`. */
   start (ns, script, args, name) {
     return new NodeChild(ns, script, args, name)

@@ -9,7 +9,9 @@
 // relayHost (to recognise relayed streams), bytes, timeoutMs, upgradeWaitMs (client: after open, wait
 // up to this long for a relayed stream to move to a direct path before the echo), connections (client:
 // how many connections to open, one after the other opened; the result line describes the first,
-// its `more` array the others: a RANDOM-NAT punch budget of one per 20 s makes the later ones wait).
+// its `more` array the others: a RANDOM-NAT punch budget of one per 20 s makes the later ones wait),
+// idleMs (client: leave the open connection idle this long before the echo; only keepalives flow),
+// connectionKeepAlive (both: the DHT option, e.g. false).
 const crypto = require('crypto')
 const path = require('path')
 const { emit } = require('./jsonl')
@@ -128,6 +130,7 @@ async function connectOnce (onOpenOrFail) {
       result.upgradeMs = await leftRelay(socket, opts.upgradeWaitMs)
       result.remoteAfter = { host: socket.rawStream.remoteHost, port: socket.rawStream.remotePort }
     }
+    if (opts.idleMs) await new Promise((resolve) => setTimeout(resolve, opts.idleMs))
     const t1 = ms()
     const back = await echo(socket, data)
     result.echoMs = Math.round(ms() - t1)
@@ -145,7 +148,9 @@ async function connectOnce (onOpenOrFail) {
 }
 
 async function main () {
-  dht = new DHT({ bootstrap: opts.bootstrap })
+  const dhtOpts = { bootstrap: opts.bootstrap }
+  if (opts.connectionKeepAlive !== undefined) dhtOpts.connectionKeepAlive = opts.connectionKeepAlive
+  dht = new DHT(dhtOpts)
   const t0 = Date.now()
   await dht.fullyBootstrapped()
   emit({ event: 'bootstrapped', ms: Date.now() - t0, self: self() })
