@@ -696,6 +696,10 @@ interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
   send(data: Uint8Array | string): Promise<boolean> | undefined
   /** `send` without the promise */
   trySend(data: Uint8Array | string): void
+  /** false: the peer's datagrams are not emitted as `message` (secret-stream's `enableSend`) */
+  enableSend: boolean
+  /** secret-stream `alloc(len)`: a buffer of `len` bytes to fill and write (protomux uses it) */
+  alloc(len: number): Buffer
   write(data: Uint8Array | string): boolean
   end(data?: Uint8Array | string): this
   read(): Buffer | null

@@ -78,4 +78,42 @@ for (const [C, S, pair] of PAIRS) {
   })
 }
 
+for (const [C, S, pair] of PAIRS) {
+  test(`messages: enableSend = false (set at connect()) drops the peer's datagrams; alloc() buffers write as usual (${pair})`, { timeout: 30000 }, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    let accept = null
+    const accepted = new Promise((resolve) => { accept = resolve })
+    const srv = sNode.createServer((conn) => {
+      conn.on('error', () => {})
+      conn.on('data', (d) => conn.write(d))
+      accept(conn)
+    })
+    t.after(() => srv.close())
+    await srv.listen(S.keyPair())
+    const client = cNode.connect(srv.publicKey)
+    client.enableSend = false
+    client.on('error', () => {})
+    let got = 0
+    client.on('message', () => { got++ })
+    const server = await accepted
+    assert.strictEqual(await client.opened, true)
+    // the server's datagrams arrive while data round trips go through: none is emitted
+    for (const text of ['hello', 'ok']) {
+      for (let i = 0; i < 10; i++) server.trySend(Buffer.from('dropped'))
+      const buf = client.alloc(text.length)
+      assert.strictEqual(buf.byteLength, text.length)
+      buf.write(text)
+      client.write(buf)
+      const [echoed] = await once(client, 'data')
+      assert.strictEqual(echoed.toString(), text)
+    }
+    assert.strictEqual(got, 0)
+    client.destroy()
+    server.destroy()
+  })
+}
+
 nothingKeepsNodeAlive(test)

@@ -43,6 +43,8 @@ class Connection extends Duplex {
     this.rawBytesRead = 0
     this.rawBytesWritten = 0
     this.rawStream = null
+    // secret-stream: with `enableSend` false, the peer's `send()` datagrams are not emitted
+    this.enableSend = true
     // metadata hyperdht sets
     this.relay = null
     this.puncher = null
@@ -100,7 +102,7 @@ class Connection extends Duplex {
       case 'relay': return this._relayPairings().pair(ev.request)
       case 'relay-close': return this._relays && this._relays.close(ev.id, true)
       case 'remote-changed': return this.rawStream !== null && this.rawStream.emit('remote-changed')
-      case 'message': return this.emit('message', ev.data)
+      case 'message': return this.enableSend && this.emit('message', ev.data)
       case 'noise-send': return this._onnoisesend(ev.id, ev.payload)
       case 'noise-recv': return this._onnoiserecv(ev.id, ev.noise)
     }
@@ -344,6 +346,15 @@ class Connection extends Duplex {
 
   trySend (buffer) {
     if (this._live()) this._handle.sendMessage(toBuffer(buffer))
+  }
+
+  /**
+   * secret-stream's `alloc(len)`: a buffer to fill and `write()` (protomux builds its messages in
+   * one). secret-stream reserves the frame header and MAC around it to skip a copy; here every
+   * write is copied into the native side anyway, so a plain buffer of `len` bytes.
+   */
+  alloc (len) {
+    return b4a.allocUnsafe(len)
   }
 
   setTimeout (ms) {
