@@ -19,6 +19,7 @@ use crate::events::{JsAddress, JsAppRequest, JsNode, JsPluginRequest, JsReply, S
 use crate::query::Queries;
 use crate::raw_stream::RawStreams;
 use crate::server::Servers;
+use crate::teardown::NodeParts;
 use hyperdht_core::plugin::PluginForward;
 use hyperdht_rpc::node::Reply;
 use hyperdht_udx::UdxSocket;
@@ -222,6 +223,8 @@ pub struct NativeDht {
     pub(crate) raws: RawStreams,
     /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
     pub(crate) app_requests: crate::app_requests::AppRequests,
+    /// the same parts, for `destroy()` and the environment's teardown (src/teardown.rs)
+    parts: Arc<NodeParts>,
 }
 
 pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
@@ -362,16 +365,29 @@ impl NativeDht {
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
         // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
         crate::server_recv::attach(&env, &dht, &udx);
-        Ok(NativeDht {
-            dht,
-            hyper,
-            udx,
+        let parts = Arc::new(NodeParts {
+            dht: dht.clone(),
+            hyper: hyper.clone(),
+            udx: udx.clone(),
             conns: Arc::default(),
             servers: Arc::default(),
             queries: Arc::default(),
             raws: Arc::default(),
+            sink: sink.clone(),
+            app_requests: app_requests.clone(),
+        });
+        crate::teardown::on_env_exit(&env, &parts);
+        Ok(NativeDht {
+            dht,
+            hyper,
+            udx,
+            conns: parts.conns.clone(),
+            servers: parts.servers.clone(),
+            queries: parts.queries.clone(),
+            raws: parts.raws.clone(),
             sink,
             app_requests,
+            parts,
         })
     }
 
@@ -634,21 +650,7 @@ impl NativeDht {
     /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
     #[napi(catch_unwind)]
     pub async fn destroy(&self, _force: bool) -> Result<()> {
-        for q in self.queries.close() {
-            q.cancel();
-        }
-        for c in self.conns.close() {
-            c.kill();
-        }
-        for r in self.raws.close() {
-            r.destroy();
-        }
-        for s in self.servers.close() {
-            s.stop();
-        }
-        self.hyper.plugins.clear();
-        self.app_requests.clear();
-        self.udx.close();
+        self.parts.close_objects();
         self.dht.destroy().await;
         self.sink.close();
         Ok(())

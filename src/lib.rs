@@ -32,6 +32,7 @@ mod server;
 mod server_recv;
 mod stats;
 mod supervise;
+mod teardown;
 mod uvloop;
 mod veto;
 

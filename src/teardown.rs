@@ -1,0 +1,102 @@
+//! A node dies with the Node environment that made it. A worker thread's environment goes away
+//! on `worker.terminate()`, on `process.exit()` inside the worker, or when its script ends; with
+//! udx-native (JS hyperdht) the node's sockets are libuv handles of that environment and close
+//! with it. Ours run on the addon's own threads, so without this a node outlived its worker: its
+//! port stayed bound, its engine kept answering the DHT and its announces went on.
+//!
+//! Each JS thread (one environment each) keeps weak references to the nodes it made and one
+//! environment cleanup hook that destroys those still alive (a node destroyed or collected
+//! before is skipped; the list is pruned on every registration, so it stays as long as the
+//! number of live nodes).
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Weak};
+
+use hyperdht_core::HyperDht;
+use hyperdht_rpc::Dht;
+use hyperdht_udx::UdxSocket;
+use napi::Env;
+
+use crate::app_requests::AppRequests;
+use crate::connection::Conns;
+use crate::dht::DhtSink;
+use crate::query::Queries;
+use crate::raw_stream::RawStreams;
+use crate::server::Servers;
+
+/// What closing a node touches: shared handles of a `NativeDht`'s parts.
+pub(crate) struct NodeParts {
+    pub dht: Dht,
+    pub hyper: HyperDht,
+    pub udx: UdxSocket,
+    pub conns: Conns,
+    pub servers: Servers,
+    pub queries: Queries,
+    pub raws: RawStreams,
+    pub sink: DhtSink,
+    pub app_requests: AppRequests,
+}
+
+impl NodeParts {
+    /// Everything `destroy()` does before waiting for the rpc driver to stop: queries cancelled,
+    /// connections killed, raw streams destroyed, servers stopped, the UDX endpoint closed.
+    pub(crate) fn close_objects(&self) {
+        for q in self.queries.close() {
+            q.cancel();
+        }
+        for c in self.conns.close() {
+            c.kill();
+        }
+        for r in self.raws.close() {
+            r.destroy();
+        }
+        for s in self.servers.close() {
+            s.stop();
+        }
+        self.hyper.plugins.clear();
+        self.app_requests.clear();
+        self.udx.close();
+    }
+
+    /// The environment is going away: close everything now, let the driver stop on its own.
+    fn teardown(&self) {
+        if self.dht.is_destroyed() {
+            return;
+        }
+        self.close_objects();
+        let dht = self.dht.clone();
+        napi::bindgen_prelude::spawn(async move { dht.destroy().await });
+        self.sink.close();
+    }
+}
+
+thread_local! {
+    /// nodes made on this JS thread
+    static NODES: RefCell<Vec<Weak<NodeParts>>> = const { RefCell::new(Vec::new()) };
+    /// whether this thread's environment has the hook below
+    static HOOKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Destroys `parts` when `env` (this JS thread's environment) is torn down, if still alive.
+pub(crate) fn on_env_exit(env: &Env, parts: &Arc<NodeParts>) {
+    NODES.with(|n| {
+        let mut n = n.borrow_mut();
+        n.retain(|w| w.strong_count() > 0);
+        n.push(Arc::downgrade(parts));
+    });
+    if HOOKED.with(|h| h.replace(true)) {
+        return;
+    }
+    let hooked = env.add_env_cleanup_hook((), |()| {
+        HOOKED.with(|h| h.set(false));
+        let nodes = NODES.with(|n| std::mem::take(&mut *n.borrow_mut()));
+        for parts in nodes.iter().filter_map(Weak::upgrade) {
+            // a panic must not unwind into Node's teardown; the panic hook reported it
+            let _ = catch_unwind(AssertUnwindSafe(|| parts.teardown()));
+        }
+    });
+    if hooked.is_err() {
+        HOOKED.with(|h| h.set(false));
+    }
+}
