@@ -97,6 +97,25 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
     }
     await pub.stop()
 
+    // What a node concludes about itself behind each kind (NAT sampling, firewall check): the
+    // same as JS hyperdht in the same place
+    for (const kind of ['firewalled', 'consistent', 'random']) {
+      await t.test(`${kind}: a Rust node knows what a JS node knows about itself (firewalled, host, port, randomized)`, async () => {
+        const seen = {}
+        for (const impl of ['js', 'rs']) {
+          rig.resetNat()
+          const p = rig.start(rig.slot('client', kind).peer, 'self-report.js', [JSON.stringify({ impl, bootstrap: rig.bootstrap })], `self(${impl},${kind})`)
+          children.push(p)
+          const { event, ...self } = await p.waitFor('self', 30_000)
+          seen[impl] = self
+          await p.stop()
+        }
+        assert.deepStrictEqual(seen.rs, seen.js)
+        assert.strictEqual(seen.js.firewalled, true)
+        assert.strictEqual(seen.js.randomized, kind === 'random')
+      })
+    }
+
     // Two peers behind the same NAT (one home network): they share a public IP, and the only way
     // between them is the LAN (the router does not hairpin). The server shares its interface
     // addresses in its handshake (`shareLocalAddress`), the client its own (`localConnection`),
