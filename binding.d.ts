@@ -263,6 +263,11 @@ export declare class NativeServer {
   signReply(id: number, signature?: Buffer | undefined | null): void
   /** `server.relayAddresses`: the nodes our announcement currently sits on. */
   relayAddresses(): Array<JsAddress>
+  /**
+   * `server.firewall` / `server.holepunch` assigned while listening: whether the engine asks
+   * JS from now on (hyperdht reads both per handshake).
+   */
+  setAsks(firewall: boolean, holepunchVeto: boolean): void
   /** `server.refresh()`: re-announce now. */
   refresh(): void
   /** `server.suspend()` / `server.resume()`. */

@@ -758,8 +758,10 @@ interface Server extends TypedEventEmitter<ServerEvents> {
   readonly closed: boolean
   readonly suspended: boolean
   readonly pool: ConnectionPool | null
-  readonly firewall: Firewall | null
-  readonly holepunch: HolepunchVeto | null
+  /** read per handshake, as in hyperdht: assign a new one at any time (default: lets everyone in) */
+  firewall: Firewall
+  /** read per punch (default: always punch) */
+  holepunch: HolepunchVeto
   readonly handshakeClearWait: number
   /**
    * Announces under `keyPair` (default: the node's `defaultKeyPair`); rejects ALREADY_LISTENING,

@@ -52,6 +52,36 @@ for (const [C, S] of [[JS, RS], [RS, RS], [RS, JS]]) {
   })
 }
 
+for (const S of [JS, RS]) {
+  test(`${NAME(S)} server: firewall and holepunch are functions by default, and a firewall assigned while listening is asked from the next handshake on`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(JS)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer((c) => c.on('error', () => {}))
+    assert.strictEqual(typeof server.firewall, 'function')
+    assert.strictEqual(server.firewall(), false, 'the default lets everyone in')
+    assert.strictEqual(typeof server.holepunch, 'function')
+    assert.strictEqual(server.holepunch(), true, 'the default punches')
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+    const open = async () => {
+      const c = cNode.connect(server.publicKey)
+      c.on('error', () => {})
+      const opened = await c.opened
+      c.destroy()
+      return opened
+    }
+    assert.strictEqual(await open(), true)
+    const seen = []
+    const mine = (remotePublicKey) => { seen.push(remotePublicKey.toString('hex')); return false }
+    server.firewall = mine
+    assert.strictEqual(server.firewall, mine)
+    assert.strictEqual(await open(), true)
+    assert.deepStrictEqual(seen, [cNode.defaultKeyPair.publicKey.toString('hex')], 'asked once, about the client')
+  })
+}
+
 test('Rust server: a throwing firewall rejects', async (t) => {
   const net = await mixedNet(t)
   const sNode = net.client(RS)

@@ -21,10 +21,12 @@ class Server extends EventEmitter {
     this.closed = false
     this.listening = false
     this.suspended = false
-    this.firewall = opts.firewall || null
-    // hyperdht: `holepunch` is a veto function (remoteFirewall, localFirewall, remoteAddresses,
-    // localAddresses) => bool, asked through `holepunch-veto` events; `false` never punches
-    this.holepunch = typeof opts.holepunch === 'function' ? opts.holepunch : null
+    // hyperdht: `firewall(remotePublicKey, remotePayload, clientAddress)` and the `holepunch` veto
+    // (remoteFirewall, localFirewall, remoteAddresses, localAddresses) => bool are read per
+    // handshake (accessors below); the engine asks only for the ones the app set, through
+    // `firewall` / `holepunch-veto` events. `holepunch: false` never punches.
+    this._firewall = typeof opts.firewall === 'function' ? opts.firewall : null
+    this._holepunch = typeof opts.holepunch === 'function' ? opts.holepunch : null
     this._neverPunch = opts.holepunch === false
     this._shareLocalAddress = opts.shareLocalAddress !== false
     this._reusableSocket = !!opts.reusableSocket
@@ -49,6 +51,31 @@ class Server extends EventEmitter {
     this.createSecretStream = opts.createSecretStream || null
     this._closing = null
     this._native = dht.destroyed ? null : dht._native.createServer()
+  }
+
+  // hyperdht's defaults: allow every client, punch whenever asked
+  get firewall () {
+    return this._firewall || allowAll
+  }
+
+  set firewall (fn) {
+    this._firewall = typeof fn === 'function' && fn !== allowAll ? fn : null
+    this._syncAsks()
+  }
+
+  get holepunch () {
+    return this._holepunch || punchAlways
+  }
+
+  set holepunch (fn) {
+    this._holepunch = typeof fn === 'function' && fn !== punchAlways ? fn : null
+    this._syncAsks()
+  }
+
+  _syncAsks () {
+    if (this.listening && this._native !== null && !this.dht.destroyed) {
+      this._native.setAsks(this._firewall !== null, this._holepunch !== null)
+    }
   }
 
   get relayAddresses () {
@@ -90,9 +117,9 @@ class Server extends EventEmitter {
       // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
       if (this._closing) return this._stoppedListening()
       await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
-        firewall: typeof this.firewall === 'function',
+        firewall: this._firewall !== null,
         holepunch: !this._neverPunch,
-        holepunchVeto: this.holepunch !== null,
+        holepunchVeto: this._holepunch !== null,
         shareLocalAddress: this._shareLocalAddress,
         reusableSocket: this._reusableSocket,
         relayThrough: this._relayAsk() ? undefined : relayKey(this.relayThrough) || undefined,
@@ -245,7 +272,7 @@ class Server extends EventEmitter {
   _onholepunchveto (id, v) {
     let allow = false
     try {
-      allow = typeof this.holepunch === 'function' && !!this.holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
+      allow = !!this.holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
     } catch {
       allow = false
     }
@@ -352,6 +379,14 @@ function messages () {
     codec = { encode: (p) => c.encode(noisePayload, p), decode: (b) => c.decode(noisePayload, b) }
   }
   return codec
+}
+
+function allowAll () {
+  return false
+}
+
+function punchAlways () {
+  return true
 }
 
 module.exports = Server

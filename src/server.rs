@@ -291,6 +291,24 @@ struct Listening {
 }
 
 impl ServerCore {
+    /// The engine's `firewall` and `holepunch` veto callbacks for the asks JS wants: each asks
+    /// JS through this server's events.
+    fn asks(
+        &self,
+        sink: &ServerSink,
+        firewall: bool,
+        holepunch_veto: bool,
+    ) -> (Option<FirewallFn>, Option<hyperdht_core::HolepunchVeto>) {
+        let fw = firewall.then(|| crate::server::firewall(&self.questions, sink.clone()));
+        let veto_sink = sink.clone();
+        let veto = holepunch_veto.then(|| {
+            crate::veto::holepunch_veto(&self.questions, move |id, veto| {
+                veto_sink.emit(JsServerEvent::HolepunchVeto { id, veto })
+            })
+        });
+        (fw, veto)
+    }
+
     fn listening(&self) -> MutexGuard<'_, Option<Listening>> {
         self.listening.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -380,18 +398,12 @@ impl NativeServer {
                 signing: opts.sign == Some(true),
             });
         }
-        let veto_sink = sink.clone();
+        let (firewall, holepunch_veto) = core.asks(&sink, opts.firewall, opts.holepunch_veto);
         let options = ListenOptions {
-            firewall: opts
-                .firewall
-                .then(|| firewall(&core.questions, sink.clone())),
+            firewall,
             holepunch: opts.holepunch,
             share_local_address: opts.share_local_address,
-            holepunch_veto: opts.holepunch_veto.then(|| {
-                crate::veto::holepunch_veto(&core.questions, move |id, veto| {
-                    veto_sink.emit(JsServerEvent::HolepunchVeto { id, veto })
-                })
-            }),
+            holepunch_veto,
         };
         let listened = core
             .hyper
@@ -504,6 +516,22 @@ impl NativeServer {
             .into_iter()
             .map(addr_js)
             .collect()
+    }
+
+    /// `server.firewall` / `server.holepunch` assigned while listening: whether the engine asks
+    /// JS from now on (hyperdht reads both per handshake).
+    #[napi(catch_unwind)]
+    pub fn set_asks(&self, firewall: bool, holepunch_veto: bool) {
+        let Some((pk, sink)) = self
+            .core
+            .listening()
+            .as_ref()
+            .map(|l| (l.key_pair.public_key, l.sink.clone()))
+        else {
+            return;
+        };
+        let (fw, veto) = self.core.asks(&sink, firewall, holepunch_veto);
+        self.core.hyper.set_server_callbacks(&pk, fw, veto);
     }
 
     /// `server.refresh()`: re-announce now.

@@ -348,9 +348,10 @@ async function connections (dht: DHT): Promise<void> {
   expectType<number>()(server.handshakeClearWait)
   expectType<DHT>()(server.dht)
   expectType<DHT.ConnectionPool | null>()(server.pool)
-  expectType<DHT.HolepunchVeto | null>()(server.holepunch)
-  expectType<DHT.Firewall | null>()(server.firewall)
-  if (server.firewall) await server.firewall(Buffer.alloc(32), c.decode(m.noisePayload, Buffer.alloc(4)), { host: '127.0.0.1', port: 1 })
+  expectType<DHT.HolepunchVeto>()(server.holepunch)
+  expectType<DHT.Firewall>()(server.firewall)
+  server.firewall = (remotePublicKey) => remotePublicKey.byteLength !== 32
+  await server.firewall(Buffer.alloc(32), c.decode(m.noisePayload, Buffer.alloc(4)), { host: '127.0.0.1', port: 1 })
   server.refresh()
   server.notifyOnline()
   server.onconnection = function (socket) { this.emit('connection', socket) }

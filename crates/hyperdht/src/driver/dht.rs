@@ -21,7 +21,7 @@ use crate::driver::engine::{Engine, ServerSink};
 use crate::driver::plugins::Plugins;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Persistent, StorageLimits, WallClock};
-use crate::server::{Connection, ListenExtras, ListenOptions};
+use crate::server::{Connection, FirewallFn, ListenExtras, ListenOptions};
 use crate::signing::{sign_announce, sign_mutable, sign_unannounce, verify_mutable};
 use crate::Command;
 use hyperdht_udx::UdxSocket;
@@ -273,6 +273,29 @@ impl HyperDht {
 
     /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
     /// suspended or not listening.
+    /// A listening server's `firewall` and `holepunch` veto callbacks replaced (hyperdht reads
+    /// `server.firewall` / `server.holepunch` per handshake, so an app may assign new ones):
+    /// `None` stops asking. Handshakes from now on use them.
+    pub fn set_server_callbacks(
+        &self,
+        public_key: &[u8; 32],
+        firewall: Option<FirewallFn>,
+        holepunch_veto: Option<crate::HolepunchVeto>,
+    ) {
+        let target = hash(public_key);
+        self.engine(move |e, _, _| {
+            let (Some(sink), Some(server)) =
+                (e.sinks.get_mut(&target), e.core.servers.get_mut(&target))
+            else {
+                return;
+            };
+            server.config.firewall = firewall.is_some();
+            server.config.holepunch_veto = holepunch_veto.is_some();
+            sink.firewall = firewall;
+            sink.veto = holepunch_veto;
+        });
+    }
+
     pub fn refresh(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
         self.engine(|e, n, now| e.core.refresh_server(&target, n, now));
