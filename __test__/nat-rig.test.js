@@ -242,6 +242,21 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
         assert.strictEqual(r.bytesEchoed, MiB, summary)
       })
     }
+    // upstream 6.33's "relay connection upgrades to direct connection" without keepalives: an idle
+    // relayed connection (connectionKeepAlive: false on every peer) still leaves the relay once the
+    // punch gets through, and echoes on the direct path
+    for (const [clientImpl, serverImpl] of [['rs', 'rs'], ['rs', 'js'], ['js', 'rs']]) {
+      await t.test(`${clientImpl}→${serverImpl} random→consistent relayThrough, no keepalives: idle, upgrades to direct, 1 MiB echo byte-exact`, async () => {
+        const r = await runCell(rig, { clientImpl, serverImpl, clientKind: 'random', serverKind: 'consistent', relayThrough: true, connectionKeepAlive: false, upgradeWaitMs: 40_000, bytes: MiB, timeoutMs: 60_000 })
+        const summary = JSON.stringify({ error: r.error, path: r.path, upgradeMs: r.upgradeMs, client: r.clientRemoteAfter, server: r.serverRemoteAtEnd })
+        assert.strictEqual(r.connected, true, summary)
+        assert.strictEqual(r.path, 'relayed', summary)
+        assert.notStrictEqual(r.upgradeMs, null, 'the client left the relay: ' + summary)
+        assert.ok(r.serverRemoteAtEnd && r.serverRemoteAtEnd.host !== rig.relay.host, 'the server left the relay: ' + summary)
+        assert.deepStrictEqual([r.clientRemoteChanged, r.serverRemoteChanged], [1, 1], summary)
+        assert.strictEqual(r.echoOk, true, summary)
+      })
+    }
     // upstream's `tryLater` loop: a node starts one RANDOM-NAT punch at a time, 20 s after the
     // last. A second relayed connection made right after the first finds the budget spent (the
     // server's: TRY_LATER in a normal reply; the client's own: a round that does not punch),
