@@ -79,6 +79,19 @@ for (const S of [JS, RS]) {
     assert.strictEqual(server.firewall, mine)
     assert.strictEqual(await open(), true)
     assert.deepStrictEqual(seen, [cNode.defaultKeyPair.publicKey.toString('hex')], 'asked once, about the client')
+
+    // assigned while listen() is still announcing
+    const late = sNode.createServer((c) => c.on('error', () => {}))
+    const listening = late.listen(S.keyPair())
+    const lateSeen = []
+    late.firewall = (remotePublicKey) => { lateSeen.push(remotePublicKey.toString('hex')); return false }
+    await listening
+    t.after(() => late.close())
+    const c = cNode.connect(late.publicKey)
+    c.on('error', () => {})
+    assert.strictEqual(await c.opened, true)
+    c.destroy()
+    assert.deepStrictEqual(lateSeen, [cNode.defaultKeyPair.publicKey.toString('hex')], 'a firewall assigned during listen() is asked')
   })
 }
 

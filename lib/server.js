@@ -112,10 +112,12 @@ class Server extends EventEmitter {
     this.target = this.dht.constructor.hash(kp.publicKey)
     this.listening = true
     this.dht.listening.add(this)
+    let asked = null // the firewall and veto the native listen was told about
     try {
       await this.dht.ready()
       // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
       if (this._closing) return this._stoppedListening()
+      asked = [this._firewall, this._holepunch]
       await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
         firewall: this._firewall !== null,
         holepunch: !this._neverPunch,
@@ -139,6 +141,8 @@ class Server extends EventEmitter {
       if (!this.dht.destroyed) await this._native.close().catch(() => {})
       return this._stoppedListening()
     }
+    // a firewall or veto assigned while the native listen was under way
+    if ((asked[0] === null) !== (this._firewall === null) || (asked[1] === null) !== (this._holepunch === null)) this._syncAsks()
     if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
     return this
