@@ -14,15 +14,11 @@ use hyperdht_rpc::{Dht, DhtOptions, Response};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::connection::{Conns, Dial, JsConnectionEvent, NativeConnection, DESTROYED};
+use crate::connection::{Dial, JsConnectionEvent, NativeConnection, DESTROYED};
 use crate::events::{JsAddress, JsAppRequest, JsNode, JsPluginRequest, JsReply, Sink};
-use crate::query::Queries;
-use crate::raw_stream::RawStreams;
-use crate::server::Servers;
 use crate::teardown::NodeParts;
 use hyperdht_core::plugin::PluginForward;
 use hyperdht_rpc::node::Reply;
-use hyperdht_udx::UdxSocket;
 
 /// The node's own events (`{type: 'ready'}`, `{type: 'nat-update', host, port}`, ...); the
 /// plain ones are re-emitted by index.js under their `type`.
@@ -210,21 +206,18 @@ pub(crate) fn js_reply(r: &Response) -> JsReply {
     }
 }
 
+// A node's parts (`self.dht`, `self.hyper`, ... through `Deref`) are shared with its
+// environment's teardown (src/teardown.rs), which closes them if the node outlives its worker.
 #[napi]
 pub struct NativeDht {
-    dht: Dht,
-    pub(crate) hyper: HyperDht,
-    pub(crate) sink: DhtSink,
-    pub(crate) udx: UdxSocket,
-    /// live objects, closed on destroy (src/live.rs)
-    pub(crate) conns: Conns,
-    pub(crate) servers: Servers,
-    pub(crate) queries: Queries,
-    pub(crate) raws: RawStreams,
-    /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
-    pub(crate) app_requests: crate::app_requests::AppRequests,
-    /// the same parts, for `destroy()` and the environment's teardown (src/teardown.rs)
     parts: Arc<NodeParts>,
+}
+
+impl std::ops::Deref for NativeDht {
+    type Target = NodeParts;
+    fn deref(&self) -> &NodeParts {
+        &self.parts
+    }
 }
 
 pub(crate) fn key_pair_of(kp: &JsKeyPairArg) -> Result<KeyPair> {
@@ -366,29 +359,18 @@ impl NativeDht {
         // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
         crate::server_recv::attach(&env, &dht, &udx);
         let parts = Arc::new(NodeParts {
-            dht: dht.clone(),
-            hyper: hyper.clone(),
-            udx: udx.clone(),
+            dht,
+            hyper,
+            udx,
             conns: Arc::default(),
             servers: Arc::default(),
             queries: Arc::default(),
             raws: Arc::default(),
-            sink: sink.clone(),
-            app_requests: app_requests.clone(),
-        });
-        crate::teardown::on_env_exit(&env, &parts);
-        Ok(NativeDht {
-            dht,
-            hyper,
-            udx,
-            conns: parts.conns.clone(),
-            servers: parts.servers.clone(),
-            queries: parts.queries.clone(),
-            raws: parts.raws.clone(),
             sink,
             app_requests,
-            parts,
-        })
+        });
+        crate::teardown::on_env_exit(&env, &parts);
+        Ok(NativeDht { parts })
     }
 
     #[napi(catch_unwind)]
@@ -650,7 +632,7 @@ impl NativeDht {
     /// Closes sockets, fails pending work, then releases the event callback so Node can exit.
     #[napi(catch_unwind)]
     pub async fn destroy(&self, _force: bool) -> Result<()> {
-        self.parts.close_objects();
+        self.close_objects();
         self.dht.destroy().await;
         self.sink.close();
         Ok(())

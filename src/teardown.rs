@@ -25,17 +25,20 @@ use crate::query::Queries;
 use crate::raw_stream::RawStreams;
 use crate::server::Servers;
 
-/// What closing a node touches: shared handles of a `NativeDht`'s parts.
-pub(crate) struct NodeParts {
-    pub dht: Dht,
-    pub hyper: HyperDht,
-    pub udx: UdxSocket,
-    pub conns: Conns,
-    pub servers: Servers,
-    pub queries: Queries,
-    pub raws: RawStreams,
-    pub sink: DhtSink,
-    pub app_requests: AppRequests,
+/// A node's parts (`NativeDht` derefs to them), shared with the environment's teardown.
+pub struct NodeParts {
+    pub(crate) dht: Dht,
+    pub(crate) hyper: HyperDht,
+    pub(crate) udx: UdxSocket,
+    /// live objects, closed on destroy (src/live.rs)
+    pub(crate) conns: Conns,
+    pub(crate) servers: Servers,
+    pub(crate) queries: Queries,
+    pub(crate) raws: RawStreams,
+    /// the node's event channel to its JS object
+    pub(crate) sink: DhtSink,
+    /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
+    pub(crate) app_requests: AppRequests,
 }
 
 impl NodeParts {
