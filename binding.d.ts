@@ -173,9 +173,10 @@ export declare class NativeDht {
   session(): number
   /** `session.destroy()`: the session's in-flight requests fail with REQUEST_DESTROYED. */
   sessionDestroy(id: number): void
-  /** `Holepuncher.localAddresses(dht.io.serverSocket)`: where a peer behind our NAT reaches us. */
-  localAddresses(): Array<JsAddress>
-  /** The network interfaces changed: list them again for [`NativeDht::local_addresses`]. */
+  /**
+   * The network interfaces changed: list them again for the addresses handshakes share with
+   * peers behind our NAT (`HyperDht::refresh_local_addresses`).
+   */
   refreshLocalAddresses(): void
   /** `add-node` / `remove-node` events on (JS has listeners) or off. */
   watchNodes(on: boolean): void

@@ -105,17 +105,8 @@ impl NativeDht {
             .with_node(|n| n.destroy_session(u64::from(id), now));
     }
 
-    /// `Holepuncher.localAddresses(dht.io.serverSocket)`: where a peer behind our NAT reaches us.
-    #[napi(catch_unwind)]
-    pub fn local_addresses(&self) -> Vec<crate::events::JsAddress> {
-        self.hyper
-            .local_addresses()
-            .into_iter()
-            .map(addr_js)
-            .collect()
-    }
-
-    /// The network interfaces changed: list them again for [`NativeDht::local_addresses`].
+    /// The network interfaces changed: list them again for the addresses handshakes share with
+    /// peers behind our NAT (`HyperDht::refresh_local_addresses`).
     #[napi(catch_unwind)]
     pub fn refresh_local_addresses(&self) {
         self.hyper.refresh_local_addresses();

@@ -69,7 +69,7 @@ impl Sim {
             unix_ms: 1_700_000_000_000,
         };
         let store = Persistent::new(StorageLimits::from_options(None, None), self.now, wall);
-        let core = Core::new(store, Arc::new(Stats::default()), server);
+        let core = Core::new(store, Arc::new(Stats::default()), vec![server]);
         self.peers.push(Host {
             node,
             core,

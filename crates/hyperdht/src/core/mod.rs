@@ -109,9 +109,9 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core whose server socket is reachable on the LAN at `local_address` only (see
+    /// A core whose server socket a peer on our LAN reaches at `local_addresses` (see
     /// [`Core::set_local_addresses`]).
-    pub fn new(store: Persistent, stats: Arc<Stats>, local_address: SocketAddrV4) -> Self {
+    pub fn new(store: Persistent, stats: Arc<Stats>, local_addresses: Vec<SocketAddrV4>) -> Self {
         Core {
             store,
             plugins: Default::default(),
@@ -124,7 +124,7 @@ impl Core {
             tags: Tags::default(),
             out: VecDeque::new(),
             stats,
-            local_addresses: vec![local_address],
+            local_addresses,
         }
     }
 

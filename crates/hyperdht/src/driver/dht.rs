@@ -2,7 +2,6 @@
 //! `hyperdht index.js` (lookup, announce, unannounce, findPeer, immutable/mutable put/get). Each
 //! operation runs its whole query and commit phase in Rust and hands replies to a callback.
 
-use super::local_addresses::local_addresses;
 use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +17,7 @@ use crate::core::announcer::AnnouncerOut;
 use crate::core::server::{RelayChoice, ServerConfig};
 use crate::core::Core;
 use crate::driver::engine::{Engine, ServerSink};
+use crate::driver::local_addresses::local_addresses;
 use crate::driver::plugins::Plugins;
 use crate::messages::{Announce, LookupReply, MutableGetResponse, MutablePutRequest, Peer};
 use crate::persistent::{Persistent, StorageLimits, WallClock};
@@ -98,8 +98,7 @@ impl HyperDht {
         let store = Persistent::new(limits, now, WallClock { at: now, unix_ms });
         let plugins = Plugins::new(rpc.clone());
         let stats = Arc::new(crate::stats::Stats::default());
-        let mut core = Core::new(store, stats.clone(), rpc.server_address());
-        core.set_local_addresses(local_addresses(rpc.server_address()));
+        let mut core = Core::new(store, stats.clone(), local_addresses(rpc.server_address()));
         core.connects.set_relay_cache_max(limits.max_size);
         let mut engine = Engine::new(core);
         engine.set_rpc(rpc.clone());
@@ -271,8 +270,6 @@ impl HyperDht {
         self.engine(|e, _, _| e.paths.get(local_id)).flatten()
     }
 
-    /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
-    /// suspended or not listening.
     /// A listening server's `firewall` and `holepunch` veto callbacks replaced (hyperdht reads
     /// `server.firewall` / `server.holepunch` per handshake, so an app may assign new ones):
     /// `None` stops asking. Handshakes from now on use them.
@@ -296,6 +293,8 @@ impl HyperDht {
         });
     }
 
+    /// `server.refresh()`: re-announce now (e.g. after a network change). No-op while
+    /// suspended or not listening.
     pub fn refresh(&self, public_key: &[u8; 32]) {
         let target = hash(public_key);
         self.engine(|e, n, now| e.core.refresh_server(&target, n, now));

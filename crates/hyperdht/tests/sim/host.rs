@@ -126,7 +126,7 @@ impl SimHost {
             unix_ms: WALL_CLOCK_MS,
         };
         let store = Persistent::new(StorageLimits::from_options(None, None), now, wall);
-        let core = Core::new(store, Arc::new(Stats::default()), local);
+        let core = Core::new(store, Arc::new(Stats::default()), vec![local]);
         SimHost {
             name: name.to_string(),
             node,
