@@ -1,32 +1,24 @@
 'use strict'
 const b4a = require('b4a')
+const Request = require('./request')
 const { COMMANDS } = require('./constants')
 
-// The outer request a plugin's onrequest(req, outerReq) gets (dht-rpc io.js Request):
-// reply(value, {token, closerNodes}) and error(code, {token, closerNodes}) answer it once.
-class PluginOuterRequest {
+// The outer request a plugin's onrequest(req, outerReq) gets (dht-rpc io.js Request): an
+// application request of command PLUGIN whose value is the whole plugin message; reply(value,
+// {token, closerNodes}) and error(code, {token, closerNodes}) answer it once, through the
+// engine's plugin table rather than its application requests.
+class PluginOuterRequest extends Request {
   constructor (dht, p) {
-    this.tid = p.tid
-    this.from = { id: p.fromId || null, host: p.fromHost, port: p.fromPort }
-    this.to = { id: null, host: p.toHost, port: p.toPort }
-    this.token = p.token || null
-    this.internal = false
-    this.command = COMMANDS.PLUGIN
-    this.target = p.target || null
-    this.value = p.outerValue || null
-    this._dht = dht
-    this._id = p.id
+    super(dht, { ...p, command: COMMANDS.PLUGIN, value: p.outerValue })
   }
 
-  reply (value, opts = {}) {
-    if (this._dht.destroyed) return
-    const v = value ? b4a.toBuffer(value) : undefined
-    this._dht._native.pluginReply(this._id, v, 0, opts.token !== false, opts.closerNodes !== false)
+  relay () {
+    throw new TypeError('a plugin request cannot be relayed')
   }
 
-  error (code, opts = {}) {
+  _send (error, value, token, closerNodes) {
     if (this._dht.destroyed) return
-    this._dht._native.pluginReply(this._id, undefined, code, opts.token === true, opts.closerNodes !== false)
+    this._dht._native.pluginReply(this._id, value ? b4a.toBuffer(value) : undefined, error, !!token, !!closerNodes)
   }
 }
 
