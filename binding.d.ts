@@ -264,6 +264,8 @@ export declare class NativeServer {
   signReply(id: number, signature?: Buffer | undefined | null): void
   /** `server.relayAddresses`: the nodes our announcement currently sits on. */
   relayAddresses(): Array<JsAddress>
+  /** `server._holepunches`: the handshake slots by id, `null` where free. */
+  holepunches(): Array<JsHolepunch | undefined | null>
   /**
    * `server.firewall` / `server.holepunch` assigned while listening: whether the engine asks
    * JS from now on (hyperdht reads both per handshake).
@@ -458,6 +460,13 @@ export interface JsHealth {
   responses: number
   timeouts: number
   timeoutsRate: number
+}
+
+/** One entry of `server._holepunches` (hyperdht's handshake state object, the fields it shows). */
+export interface JsHolepunch {
+  round: number
+  aborted: boolean
+  relayPaired: boolean
 }
 
 /** The veto's arguments as JS sees them (firewalls are hyperdht's FIREWALL codes). */

@@ -168,3 +168,35 @@ for (const kind of ['rs', 'js']) {
 }
 
 nothingKeepsNodeAlive(test)
+
+// `server._holepunches` (hyperdht's handshake state objects, by holepunch id): a client whose
+// veto refuses to punch aborts the server's punch, which the entry records (`aborted`), beside
+// its relay pairing; as upstream's relaying.js "client abort notifies remote".
+for (const kind of ['rs', 'js']) {
+  test(`${kind} server: _holepunches records a client's punch abort`, { timeout: 30000 }, async (t) => {
+    const net = await mixedNet(t)
+    const r = await relayNode(t, net, RS)
+    const b = net.client(IMPL[kind], { quickFirewall: false, ephemeral: true })
+    const c = net.client(RS, { quickFirewall: false, ephemeral: true })
+    await Promise.all([b.ready(), c.ready()])
+    const server = b.createServer({ relayThrough: r.server.publicKey, shareLocalAddress: false }, (socket) => {
+      socket.on('error', () => {})
+      socket.pipe(socket)
+    })
+    await server.listen()
+    assert.deepStrictEqual(server._holepunches.filter(Boolean), [], 'no handshakes yet')
+    const socket = c.connect(server.publicKey, { fastOpen: false, localConnection: false, holepunch: () => false })
+    socket.on('error', () => {})
+    const aborted = () => server._holepunches.find((hs) => hs && hs.aborted)
+    const deadline = Date.now() + 10000
+    while (!aborted()) {
+      assert.ok(Date.now() < deadline, 'an aborted entry within 10 s: ' + JSON.stringify(server._holepunches.map((h) => h && { aborted: h.aborted, round: h.round, relayPaired: h.relayPaired })))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    const hs = aborted()
+    assert.strictEqual(typeof hs.round, 'number')
+    const data = pattern(64 * 1024)
+    assert.ok((await echoed(socket, data)).equals(data), 'the relayed connection carries on')
+    assert.strictEqual(hs.relayPaired, true, 'paired through the relay')
+  })
+}

@@ -83,6 +83,15 @@ class Server extends EventEmitter {
     return this._native.relayAddresses()
   }
 
+  // hyperdht's array of handshake state objects, by the holepunch id clients echo (null where a
+  // slot is free). A snapshot read from the engine on each access, with the fields upstream's
+  // objects have that mean something here: round, aborted (the punch ended before a direct
+  // path took over: the client aborted, punching ran out, or the server gave up), relayPaired.
+  get _holepunches () {
+    if (!this.listening || this.closed || this.dht.destroyed) return []
+    return this._native.holepunches()
+  }
+
   get publicKey () {
     return this.keyPair && this.keyPair.publicKey
   }

@@ -145,6 +145,14 @@ pub struct JsNoisePayload {
     pub holepunch_id: Option<u32>,
 }
 
+/// One entry of `server._holepunches` (hyperdht's handshake state object, the fields it shows).
+#[napi(object)]
+pub struct JsHolepunch {
+    pub round: f64,
+    pub aborted: bool,
+    pub relay_paired: bool,
+}
+
 #[napi(object)]
 pub struct JsUdxInfo {
     pub version: u32,
@@ -515,6 +523,26 @@ impl NativeServer {
             .unwrap_or_default()
             .into_iter()
             .map(addr_js)
+            .collect()
+    }
+
+    /// `server._holepunches`: the handshake slots by id, `null` where free.
+    #[napi(catch_unwind)]
+    pub fn holepunches(&self) -> Vec<Option<JsHolepunch>> {
+        let Some(pk) = self.core.public_key() else {
+            return Vec::new();
+        };
+        self.core
+            .hyper
+            .server_holepunches(&pk)
+            .into_iter()
+            .map(|v| {
+                v.map(|v| JsHolepunch {
+                    round: v.round as f64,
+                    aborted: v.aborted,
+                    relay_paired: v.relay_paired,
+                })
+            })
             .collect()
     }
 

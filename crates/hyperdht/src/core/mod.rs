@@ -177,7 +177,20 @@ impl Core {
                         });
                     }
                 }
-                PunchEvent::Connected(..) | PunchEvent::Destroyed(_) => {}
+                PunchEvent::Destroyed(pid) => {
+                    // a slot still holding its puncher had no direct path take over (that
+                    // takes the puncher first): upstream's `onabort` (`hs.aborted`)
+                    if let Some(key) = self.slot_of_puncher(pid) {
+                        if let Some(slot) = self
+                            .servers
+                            .get_mut(&key.target)
+                            .and_then(|s| s.slot_mut(key.slot))
+                        {
+                            slot.aborted = true;
+                        }
+                    }
+                }
+                PunchEvent::Connected(..) => {}
             }
             self.with_connects_raw(node, now, |c, ctx| c.on_punch_event(ev, ctx));
         }

@@ -264,6 +264,18 @@ impl HyperDht {
         .unwrap_or_default()
     }
 
+    /// `server._holepunches`: the listening server's handshake slots by id (empty when it is
+    /// not listening).
+    pub fn server_holepunches(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Vec<Option<crate::core::server::HolepunchView>> {
+        let target = hash(public_key);
+        self.engine(|e, _, _| e.core.servers.get(&target).map(|s| s.holepunches()))
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// How the connection whose UDX stream has local id `local_id` was made (while it is
     /// open): shared, so a relay upgrade shows in it.
     pub fn path_info(&self, local_id: u32) -> Option<crate::driver::paths::SharedPath> {

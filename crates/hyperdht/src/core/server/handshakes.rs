@@ -109,6 +109,9 @@ pub(crate) struct Slot {
     relay: Option<SlotRelay>,
     /// (ours, the client's) NAT class as the handshake told, for the connection's `PathInfo`
     firewalls: (Firewall, Firewall),
+    /// its puncher ended before a direct path took over (`hs.aborted`: the client aborted,
+    /// punching ran out, or the server gave up)
+    pub(crate) aborted: bool,
 }
 
 /// A slot's blind relay.
@@ -122,6 +125,15 @@ impl Slot {
     /// A blind relay carries (or will carry) this handshake's connection (`hs.relayToken`).
     pub(crate) fn relayed(&self) -> bool {
         self.relay.is_some()
+    }
+
+    /// What `server._holepunches[id]` shows of it.
+    pub(crate) fn view(&self) -> super::HolepunchView {
+        super::HolepunchView {
+            round: self.hp.as_ref().map_or(0, |hp| hp.round()),
+            aborted: self.aborted,
+            relay_paired: self.relay.is_some_and(|r| r.paired),
+        }
     }
 }
 
@@ -241,6 +253,7 @@ impl Server {
             connected: false,
             relay: None,
             firewalls: (Firewall::Unknown, Firewall::Unknown),
+            aborted: false,
         };
         if id == self.slots.len() {
             self.slots.push(Some(slot));

@@ -63,6 +63,11 @@ pub(crate) struct SlotPunch {
 }
 
 impl SlotPunch {
+    /// The holepunch round reached (`hs.round`).
+    pub(crate) fn round(&self) -> u64 {
+        self.round
+    }
+
     /// What the slot's punching saw and took, for the connection's [`PathInfo`].
     pub(crate) fn path_info(
         &self,

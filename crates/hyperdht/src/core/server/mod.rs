@@ -30,6 +30,19 @@ pub struct SlotKey {
     pub gen: u64,
 }
 
+/// A handshake slot as `server._holepunches[id]` shows it (hyperdht keeps its handshake state
+/// objects in that array; tests and tools read them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HolepunchView {
+    /// `hs.round`: the last holepunch round
+    pub round: u64,
+    /// `hs.aborted`: its puncher ended before a direct path took over (the client aborted,
+    /// punching ran out, or the server gave up)
+    pub aborted: bool,
+    /// `hs.relayPaired`: a blind relay paired its connection
+    pub relay_paired: bool,
+}
+
 /// `createServer(opts)` options as the core sees them (the callables stay with the driver).
 #[derive(Debug, Clone, Copy)]
 pub struct ServerConfig {
@@ -201,6 +214,15 @@ impl Server {
     /// (handshake slots in use, noise-keyed entries).
     pub fn slot_counts(&self) -> (usize, usize) {
         (self.slots.iter().flatten().count(), self.by_noise.len())
+    }
+
+    /// `server._holepunches`: each handshake slot by its id (the `holepunch.id` the client
+    /// echoes), `None` where a slot is free.
+    pub fn holepunches(&self) -> Vec<Option<HolepunchView>> {
+        self.slots
+            .iter()
+            .map(|s| s.as_ref().map(Slot::view))
+            .collect()
     }
 }
 
