@@ -738,6 +738,10 @@ export interface JsRawStats {
   fastRecoveries: number
   cwnd: number
   inflight: number
+  /** `UDX_BBR_STATE_*` (0 startup, 1 drain, 2 probe bandwidth, 3 probe RTT) */
+  bbrState: number
+  /** bottleneck bandwidth estimate, bytes per second */
+  bbrBandwidth: number
   /** the peer's stream id now (a relay upgrade changes it) */
   remoteId: number
 }

@@ -646,9 +646,30 @@ interface ConnectionRawStream extends EventEmitter {
   readonly cwnd: number
   /** payload bytes sent and not yet acknowledged */
   readonly inflight: number
+  /** libudx's BBR state: 0 startup, 1 drain, 2 probe bandwidth, 3 probe RTT */
+  readonly bbrState: number
+  /** BBR's bottleneck bandwidth estimate, bytes per second */
+  readonly bbrBandwidth: number
+  /** the stream is being (or was) destroyed */
+  readonly destroying: boolean
   /** udx-native `destroy(err)`: the connection goes with it (the peer sees ECONNRESET). */
   destroy(err?: Error): void
-  toJSON(): { remoteHost: string | null; remotePort: number; connected: boolean }
+  /** udx-native's shape */
+  toJSON(): {
+    id: number
+    connected: boolean
+    destroying: boolean
+    destroyed: boolean
+    remoteId: number
+    remoteHost: string | null
+    remoteFamily: number
+    remotePort: number
+    mtu: number
+    rtt: number
+    cwnd: number
+    inflight: number
+    socket: { bound: boolean; closing: boolean; address: { host: string; family: number; port: number } | null } | null
+  }
 }
 
 interface NoiseSecretStreamEvents extends DuplexEvents {

@@ -63,6 +63,11 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
       assert.ok(raw.localPort > 0)
       assert.strictEqual(raw.localFamily, 4)
       assert.strictEqual(raw.destroyed, false)
+      assert.strictEqual(raw.destroying, false)
+      // libudx's BBR: its state number, a bandwidth estimate in bytes/s after 8 MiB
+      assert.ok([0, 1, 2, 3].includes(raw.bbrState), 'bbrState ' + raw.bbrState)
+      assert.ok(raw.bbrBandwidth > 1e6, 'bbrBandwidth ' + raw.bbrBandwidth)
+      assert.deepStrictEqual(Object.keys(raw.toJSON()), ['id', 'connected', 'destroying', 'destroyed', 'remoteId', 'remoteHost', 'remoteFamily', 'remotePort', 'mtu', 'rtt', 'cwnd', 'inflight', 'socket'])
     }
     // each end's id is the other's remoteId
     assert.strictEqual(conn.rawStream.id, sconn.rawStream.remoteId)
@@ -73,6 +78,14 @@ for (const [C, S, name] of [[RS, JS, 'Rust client -> JS server'], [JS, RS, 'JS c
     conn.end()
     await ended
     await closed
+    if (C === RS) {
+      // what our closed stream still shows, as udx-native's once it closed (which it does a
+      // moment after the NoiseSecretStream's close: not asserted on the JS end)
+      assert.strictEqual(conn.rawStream.destroyed, true)
+      assert.strictEqual(conn.rawStream.destroying, true)
+      assert.ok(conn.rawStream.mtu > 1200, 'last MTU ' + conn.rawStream.mtu)
+      assert.strictEqual(conn.rawStream.toJSON().socket, null)
+    }
   })
 }
 

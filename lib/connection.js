@@ -398,6 +398,8 @@ class RawStreamInfo extends EventEmitter {
     // value once closed
     this._remote = { host: info.remoteHost || null, port: info.remotePort || 0 }
     this._stats = null
+    this._rtt = 0
+    this._mtu = 0
     this.remoteFamily = 4
     this.id = info.streamId
     this._remoteId = info.remoteStreamId
@@ -418,12 +420,15 @@ class RawStreamInfo extends EventEmitter {
     return this._remote
   }
 
+  // the last values once closed, like udx-native
   get rtt () {
-    return this._conn._live() ? this._conn._handle.rtt() : 0
+    if (this._conn._live()) this._rtt = this._conn._handle.rtt()
+    return this._rtt
   }
 
   get mtu () {
-    return this._conn._live() ? this._conn._handle.mtu() : 0
+    if (this._conn._live()) this._mtu = this._conn._handle.mtu()
+    return this._mtu
   }
 
   get connected () {
@@ -471,6 +476,15 @@ class RawStreamInfo extends EventEmitter {
   get fastRecoveries () { return this._counters().fastRecoveries }
   get cwnd () { return this._counters().cwnd }
   get inflight () { return this._counters().inflight }
+  // udx-native's BBR view: libudx's state number (0 startup, 1 drain, 2 probe bandwidth,
+  // 3 probe RTT) and the bottleneck bandwidth estimate in bytes per second
+  get bbrState () { return this._counters().bbrState }
+  get bbrBandwidth () { return this._counters().bbrBandwidth }
+
+  // udx-native: the stream is being (or was) destroyed
+  get destroying () {
+    return this._conn.destroying
+  }
 
   // the UDP socket the stream runs on (one object per socket: the engine runs every stream on the
   // DHT's socket); null once closed, like udx-native
@@ -492,8 +506,24 @@ class RawStreamInfo extends EventEmitter {
     this._conn.destroy(err)
   }
 
+  // udx-native's shape
   toJSON () {
-    return { remoteHost: this.remoteHost, remotePort: this.remotePort, connected: this.connected }
+    const socket = this.socket
+    return {
+      id: this.id,
+      connected: this.connected,
+      destroying: this.destroying,
+      destroyed: this.destroyed,
+      remoteId: this.remoteId,
+      remoteHost: this.remoteHost,
+      remoteFamily: this.remoteFamily,
+      remotePort: this.remotePort,
+      mtu: this.mtu,
+      rtt: this.rtt,
+      cwnd: this.cwnd,
+      inflight: this.inflight,
+      socket: socket ? socket.toJSON() : null
+    }
   }
 }
 
@@ -507,6 +537,8 @@ const EMPTY_STATS = Object.freeze({
   fastRecoveries: 0,
   cwnd: 0,
   inflight: 0,
+  bbrState: 0,
+  bbrBandwidth: 0,
   remoteId: 0
 })
 

@@ -18,6 +18,10 @@ pub struct JsRawStats {
     pub fast_recoveries: f64,
     pub cwnd: f64,
     pub inflight: f64,
+    /// `UDX_BBR_STATE_*` (0 startup, 1 drain, 2 probe bandwidth, 3 probe RTT)
+    pub bbr_state: u32,
+    /// bottleneck bandwidth estimate, bytes per second
+    pub bbr_bandwidth: f64,
     /// the peer's stream id now (a relay upgrade changes it)
     pub remote_id: u32,
 }
@@ -51,6 +55,8 @@ impl NativeConnection {
             fast_recoveries: s.fast_recoveries as f64,
             cwnd: s.cwnd as f64,
             inflight: s.inflight as f64,
+            bbr_state: u32::from(s.bbr_state),
+            bbr_bandwidth: s.bbr_bandwidth as f64,
         })
     }
 

@@ -93,6 +93,11 @@ pub struct StreamStats {
     pub cwnd: u64,
     /// payload bytes in flight (sent, not acknowledged)
     pub inflight: u64,
+    /// BBR's mode as libudx numbers it (`UDX_BBR_STATE_*`: 0 startup, 1 drain, 2 probe
+    /// bandwidth, 3 probe RTT)
+    pub bbr_state: u8,
+    /// BBR's bottleneck bandwidth estimate in bytes per second (`udx_stream_get_bw`)
+    pub bbr_bandwidth: u64,
 }
 
 #[derive(Debug)]
@@ -387,6 +392,13 @@ impl Stream {
             fast_recoveries: c.fast_recoveries,
             cwnd: self.bbr.cwnd(),
             inflight: self.inflight.iter().map(|p| u64::from(p.len)).sum(),
+            bbr_state: match self.bbr.mode() {
+                crate::bbr::Mode::Startup => 0,
+                crate::bbr::Mode::Drain => 1,
+                crate::bbr::Mode::ProbeBw => 2,
+                crate::bbr::Mode::ProbeRtt => 3,
+            },
+            bbr_bandwidth: (self.bbr.bandwidth() * self.mss() as f64) as u64,
         }
     }
 
