@@ -19,6 +19,7 @@ const { Duplex, Writable } = require('streamx')
 const b4a = require('b4a')
 const c = require('compact-encoding')
 const errors = require('./errors')
+const udxStreamJSON = require('./udx-stream-json')
 const m = require('./messages')
 const { ReadFlow, READ_HWM } = require('./read-flow')
 
@@ -508,22 +509,7 @@ class RawStreamInfo extends EventEmitter {
 
   // udx-native's shape
   toJSON () {
-    const socket = this.socket
-    return {
-      id: this.id,
-      connected: this.connected,
-      destroying: this.destroying,
-      destroyed: this.destroyed,
-      remoteId: this.remoteId,
-      remoteHost: this.remoteHost,
-      remoteFamily: this.remoteFamily,
-      remotePort: this.remotePort,
-      mtu: this.mtu,
-      rtt: this.rtt,
-      cwnd: this.cwnd,
-      inflight: this.inflight,
-      socket: socket ? socket.toJSON() : null
-    }
+    return udxStreamJSON(this)
   }
 }
 

@@ -17,8 +17,8 @@
 const { Duplex } = require('streamx')
 const net = require('net')
 const errors = require('./errors')
+const udxStreamJSON = require('./udx-stream-json')
 const { ReadFlow, READ_HWM } = require('./read-flow')
-
 
 class RawStream extends Duplex {
   constructor (dht, handle, opts = {}) {
@@ -143,19 +143,7 @@ class RawStream extends Duplex {
   }
 
   toJSON () {
-    return {
-      id: this.id,
-      connected: this.connected,
-      destroying: this.destroying,
-      destroyed: this.destroyed,
-      remoteId: this.remoteId,
-      remoteHost: this.remoteHost,
-      remoteFamily: this.remoteFamily,
-      remotePort: this.remotePort,
-      mtu: this.mtu,
-      rtt: this.rtt,
-      socket: this.socket ? this.socket.toJSON() : null
-    }
+    return udxStreamJSON(this)
   }
 
   _live () {
