@@ -7,8 +7,11 @@
 // relay paired us with). A relay connection ends when the engine says so (`relay-close`: an
 // upgrade to a direct path was confirmed, or the pairing was dropped) or with the object it
 // serves.
-const relay = require('blind-relay')
 const { toKey } = require('./keys')
+
+// blind-relay is loaded on the first pairing: it pulls in sodium-native (~9 MiB of RSS in a
+// process that never relays, e.g. a bootstrap node)
+let blindRelay = null
 
 class RelayPairings {
   /**
@@ -49,7 +52,8 @@ class RelayPairings {
 
     let client
     try {
-      client = relay.Client.from(socket, { id: socket.publicKey })
+      if (blindRelay === null) blindRelay = require('blind-relay')
+      client = blindRelay.Client.from(socket, { id: socket.publicKey })
       client
         .pair(request.isInitiator, request.token, { id: request.streamId })
         .on('error', (err) => {
