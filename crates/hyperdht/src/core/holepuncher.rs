@@ -417,7 +417,7 @@ impl Punchers {
         }
     }
 
-    /// `_reopen`: a fresh NAT analysis (at most [`MAX_REANALYSES`] per puncher); false if
+    /// `_reopen`: a fresh NAT analysis (at most `MAX_REANALYSES` per puncher); false if
     /// none may start. Upstream binds a new socket first; ours is shared, so this samples again.
     pub fn reanalyze(
         &mut self,

@@ -368,7 +368,7 @@ impl Stream {
     }
 
     /// libudx's write back-pressure (`on_bytes_acked`): wait while the bytes written and not
-    /// yet acknowledged, selectively or not, reach [`WRITE_SLACK`] plus the send window
+    /// yet acknowledged, selectively or not, reach `WRITE_SLACK` plus the send window
     /// (before: 4 MiB *unsent* on top of the window, 8 MiB held per bulk sender where libudx
     /// holds 4.25). SACKed bytes do not count, as in libudx: behind a lost packet the
     /// buffer keeps them until the retransmit lands, and counting them stalled the writer for

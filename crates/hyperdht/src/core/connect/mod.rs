@@ -1,9 +1,9 @@
-//! Client connects as sans-IO state machines (`hyperdht lib/connect.js`). One [`Connect`] per
+//! Client connects as sans-IO state machines (`hyperdht lib/connect.js`). One `Connect` per
 //! `dht.connect()`, owned by [`Connects`], goes through three phases:
-//! 1. [`find`]: reusable-socket route → relay-address chain → FIND_PEER query with parallel
+//! 1. `find`: reusable-socket route → relay-address chain → FIND_PEER query with parallel
 //!    PEER_HANDSHAKE attempts (`connectAndHolepunch`, `findAndConnect`, `connectThroughNode`);
-//! 2. the path choice once the Noise handshake is done ([`path`]: direct, passive, LAN);
-//! 3. holepunching ([`holepunch`]: `probeRound`, `roundPunch`, `abort`).
+//! 2. the path choice once the Noise handshake is done (`path`: direct, passive, LAN);
+//! 3. holepunching (`holepunch`: `probeRound`, `roundPunch`, `abort`).
 //!
 //! Inputs: responses to the requests it sent (tags owned by `Owner::Connect`), events of the
 //! FIND_PEER queries it started, puncher events, timers, and the driver's answers

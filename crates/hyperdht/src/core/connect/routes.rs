@@ -6,7 +6,7 @@
 //! raw stream; here every stream lives on the DHT server socket, so a route is the remote address
 //! plus the [`StreamKey`] of the stream it was made with. Upstream drops a route when its raw
 //! stream errors (or its pooled socket closes); here the driver reports a closed stream
-//! ([`Routes::stream_closed`]) and the route lingers [`ROUTE_LINGER`] after that, and a handshake
+//! (`Routes::stream_closed`) and the route lingers `ROUTE_LINGER` after that, and a handshake
 //! through a route that fails drops it (`retryRoute`).
 
 use std::collections::HashMap;
