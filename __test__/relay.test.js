@@ -197,6 +197,87 @@ for (const kind of ['rs', 'js']) {
     assert.strictEqual(typeof hs.round, 'number')
     const data = pattern(64 * 1024)
     assert.ok((await echoed(socket, data)).equals(data), 'the relayed connection carries on')
-    assert.strictEqual(hs.relayPaired, true, 'paired through the relay')
+    // ours are snapshots (read again); upstream's the live objects
+    const later = aborted()
+    assert.ok(later, 'the entry stays while the connection is young (cleared 10 s after it connected)')
+    assert.strictEqual(later.relayPaired, true, 'paired through the relay')
+  })
+}
+
+// A relayed connection moves to the punched path and leaves the relay, with punching held back
+// by wrapping `Holepuncher.prototype._punch` (each implementation's own lib/holepuncher, as
+// upstream's relaying.js "relay connection upgrades to direct connection" does; ours runs the
+// wrapper before the engine punches, lib/punch-hook.js) until data has crossed the relay. With
+// `connectionKeepAlive: false` and nothing written after the switch, the ends' empty
+// confirmation messages alone must close both relay connections.
+const HP = { rs: require('../lib/holepuncher'), js: require('hyperdht/lib/holepuncher') }
+
+function holdPunching (t, kinds, nodes) {
+  let resume
+  const resumed = new Promise((resolve) => { resume = resolve })
+  for (const kind of new Set(kinds)) {
+    const proto = HP[kind].prototype
+    const punch = proto._punch
+    proto._punch = async function () {
+      if (nodes.includes(this.dht)) await resumed
+      return punch.call(this)
+    }
+    t.after(() => { proto._punch = punch })
+  }
+  t.after(() => resume())
+  return resume
+}
+
+for (const [ck, sk] of [['rs', 'rs'], ['js', 'rs'], ['rs', 'js'], ['js', 'js']]) {
+  test(`idle relayed connection (client ${ck}, server ${sk}) upgrades once punching resumes and leaves the relay`, { timeout: 30000 }, async (t) => {
+    const net = await mixedNet(t)
+    const relayNodeDht = net.client(RS)
+    await relayNodeDht.ready()
+    const relay = new RelayServer({ createStream: (opts) => relayNodeDht.createRawStream({ ...opts, framed: true }) })
+    t.after(() => relay.close())
+    const relaySockets = []
+    let bothRelaySockets
+    const relaySocketsOpen = new Promise((resolve) => { bothRelaySockets = resolve })
+    const relayTransport = relayNodeDht.createServer((socket) => {
+      relaySockets.push(socket)
+      if (relaySockets.length === 2) bothRelaySockets()
+      relay.accept(socket, { id: socket.remotePublicKey }).on('error', () => {})
+    })
+    await relayTransport.listen()
+    const opts = { quickFirewall: false, ephemeral: true, connectionKeepAlive: false }
+    const b = net.client(IMPL[sk], opts)
+    const c = net.client(IMPL[ck], opts)
+    await Promise.all([b.ready(), c.ready()])
+    const resume = holdPunching(t, [ck, sk], [b, c])
+    let accepted
+    const serverSide = new Promise((resolve) => { accepted = resolve })
+    const server = b.createServer({ relayThrough: relayTransport.publicKey, shareLocalAddress: false }, (socket) => {
+      socket.on('error', () => {})
+      socket.on('data', (d) => socket.write(d))
+      socket.on('end', () => socket.end())
+      accepted(socket)
+    })
+    await server.listen()
+    const client = c.connect(server.publicKey, { fastOpen: false, localConnection: false })
+    client.on('error', () => {})
+    const [serverSocket] = await Promise.all([serverSide, once(client, 'open')])
+    await relaySocketsOpen
+    assert.notStrictEqual(client.rawStream.remotePort, serverSocket.rawStream.localPort, 'the client starts on the relay')
+    const echoed = once(client, 'data')
+    client.write(Buffer.from('through the relay'))
+    assert.deepStrictEqual((await echoed)[0], Buffer.from('through the relay'))
+
+    const upgraded = [once(client.rawStream, 'remote-changed'), once(serverSocket.rawStream, 'remote-changed')]
+    const relayClosed = relaySockets.map((s) => once(s, 'close'))
+    resume()
+    await Promise.all(upgraded)
+    await Promise.all(relayClosed) // nothing written: the confirmations alone
+    assert.strictEqual(client.rawStream.remotePort, serverSocket.rawStream.localPort, 'the client moved to the server')
+    assert.strictEqual(serverSocket.rawStream.remotePort, client.rawStream.localPort, 'the server moved to the client')
+    const direct = once(client, 'data')
+    client.write(Buffer.from('direct'))
+    assert.deepStrictEqual((await direct)[0], Buffer.from('direct'))
+    client.end()
+    await once(client, 'close')
   })
 }

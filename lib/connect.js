@@ -8,6 +8,7 @@ const RawStream = require('./raw-stream')
 const errors = require('./errors')
 const { relayKey } = require('./relay')
 const { toConnectKey, relayAddressesArg } = require('./keys')
+const { punchWrapped } = require('./punch-hook')
 
 /** hyperdht `connect(dht, remotePublicKey, opts)`: returns the encrypted Duplex synchronously. */
 function connect (dht, remotePublicKey, opts = {}) {
@@ -101,7 +102,8 @@ function dial (dht, conn, key, nodes, keyPair, opts, raw) {
     reusableSocket: !!opts.reusableSocket,
     // hyperdht: opts.relayAddresses || the nodes of a hyperdht-address key
     relayAddresses: relayAddressesArg(opts.relayAddresses || nodes || []),
-    holepunchVeto: typeof opts.holepunch === 'function',
+    // asked also while `Holepuncher.prototype._punch` is wrapped (lib/punch-hook.js)
+    holepunchVeto: typeof opts.holepunch === 'function' || punchWrapped(),
     // hyperdht's LAN shortcut pings through dht.ping: honour an app's replacement of it
     lanPing: dht._pingReplaced(),
     // `relayThrough` (a key, an array of keys, or a function returning either)

@@ -20,6 +20,7 @@ const b4a = require('b4a')
 const c = require('compact-encoding')
 const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
+const { punchWrapped, punchGate } = require('./punch-hook')
 const m = require('./messages')
 const { ReadFlow, READ_HWM } = require('./read-flow')
 
@@ -201,15 +202,20 @@ class Connection extends Duplex {
   }
 
   // connect({holepunch}): hyperdht asks it (remoteFirewall, localFirewall, remoteAddresses,
-  // localAddresses) before punching; throwing or falsy = do not punch
+  // localAddresses) before punching; throwing or falsy = do not punch. Then a wrapped
+  // `Holepuncher.prototype._punch` runs (lib/punch-hook.js).
   _onholepunchveto (id, v) {
     let allow = false
     try {
-      allow = typeof this._holepunch === 'function' && !!this._holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
+      allow = typeof this._holepunch !== 'function' || !!this._holepunch(v.remoteFirewall, v.localFirewall, v.remoteAddresses, v.localAddresses === undefined ? null : v.localAddresses)
     } catch {
       allow = false
     }
-    this._handle.answer(id, allow)
+    if (!allow || !punchWrapped()) {
+      this._handle.answer(id, allow)
+      return
+    }
+    punchGate(this.dht, true, v).then((go) => { if (!this._nativeClosed) this._handle.answer(id, go) })
   }
 
   // hyperdht's LAN shortcut pings through dht.ping (an app may have replaced it)

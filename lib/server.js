@@ -10,6 +10,7 @@ const RawStream = require('./raw-stream')
 const { RelayPairings, relayKey } = require('./relay')
 const { keyPairArg } = require('./keys')
 const Persistent = require('./persistent')
+const { punchWrapped, punchGate } = require('./punch-hook')
 
 class Server extends EventEmitter {
   constructor (dht, opts = {}) {
@@ -72,9 +73,15 @@ class Server extends EventEmitter {
     this._syncAsks()
   }
 
+  // the engine asks before punching back when there is a veto, or while Holepuncher.prototype._punch
+  // is wrapped (lib/punch-hook.js; read when listening starts and when a veto is assigned)
+  _asksVeto () {
+    return this._holepunch !== null || punchWrapped()
+  }
+
   _syncAsks () {
     if (this.listening && this._native !== null && !this.dht.destroyed) {
-      this._native.setAsks(this._firewall !== null, this._holepunch !== null)
+      this._native.setAsks(this._firewall !== null, this._asksVeto())
     }
   }
 
@@ -130,7 +137,7 @@ class Server extends EventEmitter {
       await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
         firewall: this._firewall !== null,
         holepunch: !this._neverPunch,
-        holepunchVeto: this._holepunch !== null,
+        holepunchVeto: this._asksVeto(),
         shareLocalAddress: this._shareLocalAddress,
         reusableSocket: this._reusableSocket,
         relayThrough: this._relayAsk() ? undefined : relayKey(this.relayThrough) || undefined,
@@ -289,7 +296,12 @@ class Server extends EventEmitter {
     } catch {
       allow = false
     }
-    this._native.holepunchReply(id, allow)
+    if (!allow || !punchWrapped()) {
+      this._native.holepunchReply(id, allow)
+      return
+    }
+    // a wrapped Holepuncher.prototype._punch runs first (lib/punch-hook.js)
+    punchGate(this.dht, false, v).then((go) => { if (!this.dht.destroyed) this._native.holepunchReply(id, go) })
   }
 
   // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`

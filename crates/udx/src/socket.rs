@@ -607,6 +607,7 @@ fn deliver(g: &mut Inner, from: SocketAddr, d: &[u8]) -> Vec<relay::Forward> {
             }
         }
     } else {
+        g.ext.last_stray = Some((from, Header::peek_seq(d)));
         g.ext.stray(from);
     }
     g.stream.handle_datagram(d, Instant::now().into_std());

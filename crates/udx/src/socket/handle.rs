@@ -104,6 +104,12 @@ pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAd
     g.remote = Some(addr);
     // (datagrams wait for a peer only before the first connect)
     let _ = g.ext.set_peer(remote_id, addr);
+    if let Some((from, seq)) = g.ext.last_stray.take() {
+        if from == addr {
+            g.ext.heard_remote = true;
+            g.ext.new_path_seq = seq;
+        }
+    }
 }
 
 impl UdxStreamRef {

@@ -47,6 +47,11 @@ pub(crate) struct Extras {
     pub change_seq: Option<u32>,
     /// since then, the lowest sequence number heard from the new remote
     pub new_path_seq: Option<u32>,
+    /// the last datagram from an address other than the remote, and its sequence number: a
+    /// `changeRemote` to that address counts it as heard on the new path (the peer that punched
+    /// through first sends its empty confirmation before we switch, and an idle connection
+    /// sends nothing after it)
+    pub last_stray: Option<(SocketAddr, Option<u32>)>,
     /// how many times the remote changed (`changeRemote` calls)
     pub remote_changes: u64,
     /// a `remote_changed` waiter with nothing pending: woken by the next change only (the
