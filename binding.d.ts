@@ -25,6 +25,8 @@ export declare class NativeConnection {
   relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
   /** `rawStream.rtt` in milliseconds (0 when unknown). */
   rtt(): number
+  /** One line of the UDX stream's protocol state, for diagnosing a stalled transfer (not API). */
+  _debugState(): string | null
   /**
    * udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
    * `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.

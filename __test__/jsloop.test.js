@@ -50,6 +50,11 @@ test('jsloop: 8 busy connections with pausing readers get every message intact a
   assert.deepStrictEqual(out.mixed, { intact: 8 })
 })
 
+test('jsloop: 500 back-to-back 8 MiB echoes without keep-alives all complete (no lost writer wake-up)', async () => {
+  const out = await child('bulk-echo', '1', 180000)
+  assert.deepStrictEqual(out.bulkEcho, { echoed: 500 })
+})
+
 test('jsloop: a worker thread exiting with connections open closes its polls (no abort)', async () => {
   const out = await child('worker')
   assert.deepStrictEqual(out, { workerExit: 0 })

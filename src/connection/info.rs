@@ -37,6 +37,13 @@ impl NativeConnection {
         rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
     }
 
+    /// One line of the UDX stream's protocol state, for diagnosing a stalled transfer (not API).
+    #[napi(js_name = "_debugState", catch_unwind)]
+    pub fn debug_state(&self) -> Option<String> {
+        let r = lock_stream(&self.io()?.stream).get_ref().downgrade();
+        r.debug_state()
+    }
+
     /// udx-native's stream counters for `rawStream` (`bytesTransmitted`, `packetsReceived`,
     /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
     #[napi(catch_unwind)]

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::FunctionRef;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
@@ -101,18 +101,11 @@ impl JsRead {
         }
         let flow = &core.flow;
         // A read pushes the secret-stream's pending output (keep-alives, the rest of a large
-        // write), registering its waker as the transport's writer: with output pending, the
-        // stream task (whose writer may be waiting for that wake-up) must be woken too.
-        let both;
-        let pending_out = lock_stream(&io.stream).has_pending_output();
+        // write), registering its waker as the transport's writer. The stream task's writer may
+        // be waiting for that output to go: whenever a read finds output pending (checked under
+        // the same lock as the read, as the task writes from another thread), it registers a
+        // waker that wakes the task too.
         let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let waker = match task {
-            Some(t) if pending_out => {
-                both = std::task::Waker::from(Arc::new(Both(waker.clone(), t)));
-                &both
-            }
-            _ => waker,
-        };
         let mut cx = Context::from_waker(waker);
         let mut bytes = 0;
         loop {
@@ -122,9 +115,25 @@ impl JsRead {
                     return;
                 }
             }
-            let r = napi::bindgen_prelude::within_runtime_if_available(|| {
-                lock_stream(&io.stream).poll_read_chunk(&mut cx)
+            let (r, output_changed) = napi::bindgen_prelude::within_runtime_if_available(|| {
+                let mut s = lock_stream(&io.stream);
+                let before = s.has_pending_output();
+                let r = match task.as_ref().filter(|_| before) {
+                    Some(t) => {
+                        let both = Waker::from(Arc::new(Both(waker.clone(), t.clone())));
+                        s.poll_read_chunk(&mut Context::from_waker(&both))
+                    }
+                    None => s.poll_read_chunk(&mut cx),
+                };
+                (r, before != s.has_pending_output())
             });
+            // the read sent all the pending output (a writer may wait for it), or left a
+            // keep-alive pending under this reader's waker alone: the task looks again
+            if output_changed {
+                if let Some(t) = task.as_ref() {
+                    t.wake_by_ref();
+                }
+            }
             match r {
                 Poll::Pending => return,
                 Poll::Ready(Ok(Some(chunk))) => {
