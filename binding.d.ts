@@ -25,6 +25,11 @@ export declare class NativeConnection {
   relayReply(id: number, relayHost: string | undefined | null, relayPort: number, remoteId: number): boolean
   /** `rawStream.rtt` in milliseconds (0 when unknown). */
   rtt(): number
+  /**
+   * The port of the socket the stream lives on when it is not the DHT's (a connection
+   * punched through a RANDOM NAT runs on its birthday socket); null on the DHT socket.
+   */
+  localPort(): number | null
   /** One line of the UDX stream's protocol state, for diagnosing a stalled transfer (not API). */
   _debugState(): string | null
   /**

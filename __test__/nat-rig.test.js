@@ -183,7 +183,7 @@ test('NAT rig', { timeout: 720_000 }, async (t) => {
     ]) {
       await t.test(`${clientImpl}→${serverImpl} ${clientKind}→${serverKind}: holepunches, 1 MiB echo byte-exact`, async () => {
         const r = await runCell(rig, { clientImpl, serverImpl, clientKind, serverKind, bytes: MiB, timeoutMs: 50_000 })
-        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, saw: r.clientSaw, bytesEchoed: r.bytesEchoed, remote: r.remote, serverPath: r.serverPath, serverRemoteAtEnd: r.serverRemoteAtEnd, clientSelf: r.clientSelf })
+        const summary = JSON.stringify({ error: r.error, path: r.path, openMs: r.openMs, saw: r.clientSaw, bytesEchoed: r.bytesEchoed, remote: r.remote, clientLocalPort: r.clientLocalPort, serverPath: r.serverPath, serverRemoteAtEnd: r.serverRemoteAtEnd, clientSelf: r.clientSelf })
         assert.strictEqual(r.connected, true, summary)
         assert.strictEqual(r.path, 'holepunched', summary)
         assert.strictEqual(r.echoOk, true, summary)

@@ -407,6 +407,7 @@ class RawStreamInfo extends EventEmitter {
     this._stats = null
     this._rtt = 0
     this._mtu = 0
+    this._localPort = 0
     this.remoteFamily = 4
     this.id = info.streamId
     this._remoteId = info.remoteStreamId
@@ -455,13 +456,17 @@ class RawStreamInfo extends EventEmitter {
     return s === EMPTY_STATS ? this._remoteId : s.remoteId
   }
 
-  // the stream runs on the DHT's socket: its local address is that socket's
+  // the stream runs on the DHT's socket, or a birthday socket bound to the same host
   get localHost () {
     const a = this._conn.dht._socket.address()
     return a ? a.host : null
   }
 
+  // a connection punched through a RANDOM NAT lives on its own (birthday) socket
   get localPort () {
+    const own = this._conn._live() ? this._conn._handle.localPort() : null
+    if (own) this._localPort = own
+    if (this._localPort) return this._localPort
     const a = this._conn.dht._socket.address()
     return a ? a.port : 0
   }

@@ -71,6 +71,7 @@ async function runCell (rig, opts) {
       clientCounters: res.js || null,
       serverCounters: served ? served.js || null : null,
       remote: res.remote,
+      clientLocalPort: res.localPort,
       clientSaw: res.seen,
       serverSaw: served ? served.seen : null,
       upgradeMs: res.upgradeMs,

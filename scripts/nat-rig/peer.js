@@ -123,6 +123,9 @@ async function connectOnce (onOpenOrFail) {
     socket.rawStream.on('remote-changed', () => { result.remoteChanged++ })
     result.connected = true
     result.openMs = Math.round(ms())
+    // the local port the connection's stream uses (a RANDOM-NAT punch moves it to a birthday
+    // socket): with the server's remote, what a failed echo needs to tell which socket carried it
+    result.localPort = socket.rawStream.localPort
     Object.assign(result, track(socket))
     if (opts.upgradeWaitMs) {
       // a relayed connection whose punch goes on: wait (bounded) for its stream to leave the

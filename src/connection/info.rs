@@ -37,6 +37,15 @@ impl NativeConnection {
         rtt.map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
     }
 
+    /// The port of the socket the stream lives on when it is not the DHT's (a connection
+    /// punched through a RANDOM NAT runs on its birthday socket); null on the DHT socket.
+    #[napi(catch_unwind)]
+    pub fn local_port(&self) -> Option<u32> {
+        let io = self.io()?;
+        let addr = lock_stream(&io.stream).get_ref().local_addr()?;
+        Some(u32::from(addr.port()))
+    }
+
     /// One line of the UDX stream's protocol state, for diagnosing a stalled transfer (not API).
     #[napi(js_name = "_debugState", catch_unwind)]
     pub fn debug_state(&self) -> Option<String> {

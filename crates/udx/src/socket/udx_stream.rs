@@ -26,6 +26,13 @@ impl UdxStream {
     pub fn mtu(&self) -> usize {
         lock(&self.shared).stream.mtu() as usize
     }
+    /// Where the socket the stream lives on is bound; `None` for a socket on an external
+    /// transport (a DHT node's server socket, whose owner knows its address).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        let home = lock(&self.shared).home.clone();
+        let own = home.own.as_ref()?;
+        own.io.local_addr().ok()
+    }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
     }
