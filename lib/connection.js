@@ -20,7 +20,7 @@ const b4a = require('b4a')
 const c = require('compact-encoding')
 const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
-const { punchWrapped, punchGate } = require('./punch-hook')
+const { answerPunch } = require('./punch-hook')
 const m = require('./messages')
 const { ReadFlow, READ_HWM } = require('./read-flow')
 
@@ -211,11 +211,7 @@ class Connection extends Duplex {
     } catch {
       allow = false
     }
-    if (!allow || !punchWrapped()) {
-      this._handle.answer(id, allow)
-      return
-    }
-    punchGate(this.dht, true, v).then((go) => { if (!this._nativeClosed) this._handle.answer(id, go) })
+    answerPunch(this.dht, true, v, allow, (go) => { if (!this._nativeClosed) this._handle.answer(id, go) })
   }
 
   // hyperdht's LAN shortcut pings through dht.ping (an app may have replaced it)

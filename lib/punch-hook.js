@@ -39,4 +39,14 @@ async function punchGate (dht, isInitiator, v) {
   }
 }
 
-module.exports = { punchWrapped, punchGate }
+/**
+ * Answers the engine's question before a punch: `answer(allow)` with the app's veto verdict, or,
+ * when that allows and `_punch` is wrapped, `answer(go)` once the wrapper settled (see
+ * {@link punchGate}). Connects and servers alike.
+ */
+function answerPunch (dht, isInitiator, v, allow, answer) {
+  if (allow && punchWrapped()) punchGate(dht, isInitiator, v).then(answer)
+  else answer(allow)
+}
+
+module.exports = { punchWrapped, answerPunch }

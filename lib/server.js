@@ -10,7 +10,7 @@ const RawStream = require('./raw-stream')
 const { RelayPairings, relayKey } = require('./relay')
 const { keyPairArg } = require('./keys')
 const Persistent = require('./persistent')
-const { punchWrapped, punchGate } = require('./punch-hook')
+const { punchWrapped, answerPunch } = require('./punch-hook')
 
 class Server extends EventEmitter {
   constructor (dht, opts = {}) {
@@ -133,7 +133,7 @@ class Server extends EventEmitter {
       await this.dht.ready()
       // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
       if (this._closing) return this._stoppedListening()
-      asked = [this._firewall, this._holepunch]
+      asked = [this._firewall !== null, this._asksVeto()]
       await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
         firewall: this._firewall !== null,
         holepunch: !this._neverPunch,
@@ -158,7 +158,7 @@ class Server extends EventEmitter {
       return this._stoppedListening()
     }
     // a firewall or veto assigned while the native listen was under way
-    if ((asked[0] === null) !== (this._firewall === null) || (asked[1] === null) !== (this._holepunch === null)) this._syncAsks()
+    if (asked[0] !== (this._firewall !== null) || asked[1] !== this._asksVeto()) this._syncAsks()
     if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
     return this
@@ -296,12 +296,8 @@ class Server extends EventEmitter {
     } catch {
       allow = false
     }
-    if (!allow || !punchWrapped()) {
-      this._native.holepunchReply(id, allow)
-      return
-    }
     // a wrapped Holepuncher.prototype._punch runs first (lib/punch-hook.js)
-    punchGate(this.dht, false, v).then((go) => { if (!this.dht.destroyed) this._native.holepunchReply(id, go) })
+    answerPunch(this.dht, false, v, allow, (go) => { if (!this.dht.destroyed) this._native.holepunchReply(id, go) })
   }
 
   // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`

@@ -2,9 +2,10 @@
 //! decodes `messages.pluginRequest` and hands it to the plugin registered under that name and
 //! version, which answers (or not) whenever it likes. Here the plugins live in the embedding
 //! layer (JS): a matching request is parked under an id and forwarded through a callback; the
-//! embedder answers with [`Plugins::reply`](crate::driver::plugins::Plugins::reply). Parked requests are bounded in number and age; a
-//! request that overflows the bound, or whose answer never comes, is dropped without a reply,
-//! as an upstream plugin that never calls `req.reply` leaves it.
+//! embedder answers with [`Plugins::reply`](crate::driver::plugins::Plugins::reply). Parked
+//! requests are bounded in number and age; a request that overflows the bound, or whose answer
+//! never comes, is dropped without a reply, as an upstream plugin that never calls `req.reply`
+//! leaves it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -131,6 +131,17 @@ struct SocketInner {
 }
 
 impl SocketInner {
+    /// Where its own UDP socket is bound (a socket on an external transport has none here).
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        match &self.own {
+            Some(s) => s.io.local_addr(),
+            None => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "UDX socket uses an external transport",
+            )),
+        }
+    }
+
     fn new(transport: Arc<dyn Transport>, own: Option<Arc<OwnSocket>>) -> Arc<Self> {
         Arc::new(SocketInner {
             transport,
@@ -310,13 +321,7 @@ impl UdxSocket {
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        match &self.inner.own {
-            Some(s) => s.io.local_addr(),
-            None => Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "UDX socket uses an external transport",
-            )),
-        }
+        self.inner.local_addr()
     }
 
     /// Sends one raw datagram (a holepunch probe) from an owned socket with IP TTL `ttl` for

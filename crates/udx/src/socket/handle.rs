@@ -31,7 +31,8 @@ impl UdxStreamRef {
     pub fn is_open(&self) -> bool {
         self.0.upgrade().is_some_and(|s| !lock(&s).closed)
     }
-    /// [`UdxStream::change_remote`](super::UdxStream::change_remote) through the handle; false if the stream is gone.
+    /// [`UdxStream::change_remote`](super::UdxStream::change_remote) through the handle; false
+    /// if the stream is gone.
     pub fn change_remote(&self, remote_id: u32, addr: SocketAddr) -> bool {
         let Some(s) = self.0.upgrade() else {
             return false;

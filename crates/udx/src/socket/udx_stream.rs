@@ -30,8 +30,7 @@ impl UdxStream {
     /// transport (a DHT node's server socket, whose owner knows its address).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         let home = lock(&self.shared).home.clone();
-        let own = home.own.as_ref()?;
-        own.io.local_addr().ok()
+        home.local_addr().ok()
     }
     pub fn remote(&self) -> Option<SocketAddr> {
         lock(&self.shared).remote
