@@ -371,4 +371,37 @@ for (const S of [JS, RS]) {
   })
 }
 
+// The upstream pool test's pattern: the client ends at once and the server is closed as soon as the
+// client is open. hyperdht emits `connection` as soon as the accepted stream connects (a close()
+// after that does not end it), so the app's server gets every such connection and the client sees
+// a clean end. Ours delivers the connection through its engine's event queue, which close() used to
+// overtake: the queued connection was then destroyed and the client failed with ECONNRESET.
+for (const C of [RS, JS]) {
+  test(`${NAME(C)} client -> Rust server: a connection accepted just before close() still reaches the server`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(RS)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    let accepted = 0
+    for (let i = 0; i < 25; i++) {
+      const server = sNode.createServer((c) => {
+        accepted++
+        c.on('error', () => {})
+        c.end()
+      })
+      await server.listen(RS.keyPair())
+      const client = cNode.connect(server.publicKey)
+      const errors = []
+      client.on('error', (e) => errors.push(e.code))
+      const closed = once(client, 'close')
+      client.end()
+      await once(client, 'open')
+      await server.close()
+      await closed
+      assert.deepStrictEqual(errors, [], `connection ${i} ended cleanly`)
+    }
+    assert.strictEqual(accepted, 25, 'the server got every connection')
+  })
+}
+
 nothingKeepsNodeAlive(test)

@@ -300,9 +300,12 @@ class Server extends EventEmitter {
     answerPunch(this.dht, false, v, allow, (go) => { if (!this.dht.destroyed) this._native.holepunchReply(id, go) })
   }
 
-  // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`
+  // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`.
+  // Also after close(): the engine answered its handshake before the server closed and the client
+  // may already be open (hyperdht emits such a connection at once, before close() can run; a
+  // close() does not end established connections). Only a destroyed node drops it.
   _onconnection (handle, info) {
-    if (this.closed || this.dht.destroyed) {
+    if (this.dht.destroyed) {
       handle.destroy()
       return
     }

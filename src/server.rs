@@ -34,6 +34,9 @@ use crate::veto::JsHolepunchInfo;
 /// How long a handshake waits for JS's firewall answer before it is rejected (hyperdht itself
 /// waits forever; the client gives up after its own handshake timeout long before this).
 const FIREWALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// After `close()`, how long connections the engine accepted before it (handshake answered,
+/// stream connecting) may still reach JS before the server's events close for good.
+const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
 /// Events of one listening server (`{type: 'connection', connection, info}`, ...).
 #[napi(
@@ -287,6 +290,8 @@ pub(crate) struct ServerCore {
     relays: Relays,
     relay_asks: RelayAsks,
     listening: Mutex<Option<Listening>>,
+    /// `close()` reached a running accept loop: it delivers what is queued, then closes the sink
+    accept_stop: tokio::sync::Notify,
 }
 
 struct Listening {
@@ -296,6 +301,8 @@ struct Listening {
     sink: ServerSink,
     /// the app signs: its events stay open until a close has unannounced
     signing: bool,
+    /// the accept loop runs and closes the sink itself once stopped
+    accepting: bool,
 }
 
 impl ServerCore {
@@ -329,7 +336,11 @@ impl ServerCore {
     /// pending questions count as unanswered. Returns the key pair it listened with.
     pub(crate) fn stop(&self) -> Option<KeyPair> {
         let l = self.listening().take()?;
-        l.sink.close();
+        if l.accepting {
+            self.accept_stop.notify_one();
+        } else {
+            l.sink.close();
+        }
         self.questions.clear();
         self.noise.clear();
         self.signs.clear();
@@ -364,6 +375,7 @@ impl NativeDht {
                 relays: Relays::default(),
                 relay_asks: RelayAsks::default(),
                 listening: Mutex::new(None),
+                accept_stop: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -404,6 +416,7 @@ impl NativeServer {
                 key_pair: kp.clone(),
                 sink: sink.clone(),
                 signing: opts.sign == Some(true),
+                accepting: false,
             });
         }
         let (firewall, holepunch_veto) = core.asks(&sink, opts.firewall, opts.holepunch_veto);
@@ -431,15 +444,41 @@ impl NativeServer {
         };
         let conns = core.conns.clone();
         let hyper = core.hyper.clone();
+        let events = sink.clone();
+        let deliver = move |conn: hyperdht_core::server::Connection| {
+            let path = hyper.path_info(conn.get_ref().local_id());
+            if let Some((connection, info)) = NativeConnection::accepted(&conns, conn) {
+                connection.core().set_path(path);
+                // not delivered (sink closed): dropping it destroys the connection
+                sink.emit(JsServerEvent::Connection { connection, info });
+            }
+        };
+        if let Some(l) = core.listening().as_mut() {
+            l.accepting = true;
+        }
+        let owner = core.clone();
         let accept = async move {
-            while let Some(conn) = rx.recv().await {
-                let path = hyper.path_info(conn.get_ref().local_id());
-                if let Some((connection, info)) = NativeConnection::accepted(&conns, conn) {
-                    connection.core().set_path(path);
-                    // not delivered (server closed): dropping it destroys the connection
-                    sink.emit(JsServerEvent::Connection { connection, info });
+            loop {
+                tokio::select! {
+                    c = rx.recv() => match c {
+                        Some(conn) => deliver(conn),
+                        None => break,
+                    },
+                    _ = owner.accept_stop.notified() => {
+                        // hyperdht emits a connection as soon as its stream connects, so one
+                        // that connected before close() still reaches the app; the channel
+                        // ends once the engine forgot the key (close's unlisten)
+                        let drain = async {
+                            while let Some(conn) = rx.recv().await {
+                                deliver(conn);
+                            }
+                        };
+                        let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
+                        break;
+                    }
                 }
             }
+            events.close();
         };
         // nothing to tell JS if this loop panicked (hyperdht servers have no error event; the
         // panic hook printed it): connections then stop arriving, as if the server was closed
