@@ -41,9 +41,6 @@ mod task;
 use js_read::JsRead;
 use task::run;
 
-/// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
-const CONTROL_QUEUE: usize = 8;
-
 pub(crate) const DESTROYED: &str = "DESTROYED: Connection destroyed";
 const TASK_PANICKED: &str = "EDRIVERFAILED: connection task panicked";
 
@@ -176,7 +173,8 @@ impl Dial {
 /// The running stream's handles.
 struct Io {
     tx: mpsc::Sender<Command>,
-    ctl: mpsc::Sender<Control>,
+    /// a keep-alive/timeout change was applied: the reader polls again to arm its timers
+    settings: Notify,
     /// `destroy()`: wakes the task even when the write queue is full
     kill: Notify,
     /// the stream itself, for direct writes, `rawStream.rtt` and `mtu`
@@ -427,27 +425,23 @@ impl ConnCore {
     /// Hands an open connection to this core (before it is marked Running, so a `destroy()` or
     /// `kill()` that sees Running always finds the stream); returns the task's ends of the
     /// queues.
-    fn install(&self, conn: Connection) -> (mpsc::Receiver<Command>, mpsc::Receiver<Control>) {
+    fn install(&self, conn: Connection) -> mpsc::Receiver<Command> {
         let (tx, rx) = mpsc::channel(crate::flow::WRITE_QUEUE);
-        let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
         let io = Io {
             tx,
-            ctl: ctl_tx,
+            settings: Notify::new(),
             kill: Notify::new(),
             stream: Arc::new(Mutex::new(conn)),
             gate: WriteGate::default(),
         };
         // set once: only Accepted and Dialing lead here, and they leave that state as they do
         let _ = self.io.set(io);
-        (rx, ctl)
+        rx
     }
 
     /// Starts the (supervised) stream task of an installed connection. A `destroy()` before
     /// the task runs is not lost: the kill Notify keeps the permit.
-    fn spawn_stream(
-        self: &Arc<Self>,
-        (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
-    ) {
+    fn spawn_stream(self: &Arc<Self>, rx: mpsc::Receiver<Command>) {
         let core = self.clone();
         let js = self.js.get().map(|l| JsRead::start(l, self));
         let task = async move {
@@ -466,7 +460,7 @@ impl ConnCore {
                 }));
             }
             let err = tokio::select! {
-                r = run(&core, io, rx, ctl, js.as_ref()) => r.err(),
+                r = run(&core, io, rx, js.as_ref()) => r.err(),
                 _ = io.kill.notified() => Some(DESTROYED.to_string()),
                 _ = core.trip.armed() => None,
             };
@@ -778,10 +772,15 @@ impl NativeConnection {
 }
 
 impl NativeConnection {
-    /// Sends a keep-alive/timeout change (ignored before open, after close, or when saturated).
+    /// Applies a keep-alive/timeout change to the running stream (ignored before open and after
+    /// close) and has its reader poll again, which arms the new timers.
     fn control(&self, c: Control) {
         if let Some(io) = self.io() {
-            let _ = io.ctl.try_send(c);
+            // the stream's timers are tokio's
+            napi::bindgen_prelude::within_runtime_if_available(|| {
+                task::apply(&mut lock_stream(&io.stream), c)
+            });
+            io.settings.notify_one();
         }
     }
 }
