@@ -256,4 +256,59 @@ for (const [S, name] of [[RS, 'Rust server'], [JS, 'JS server']]) {
   })
 }
 
+// `rawStream` is udx-native's stream in hyperdht: apps watching it see `error` and `close` as
+// there. Destroyed or failed, the UDX stream closes first and NoiseSecretStream (which watches it)
+// follows; after a clean end of both sides NoiseSecretStream closes first. Checked for JS too.
+for (const Impl of [JS, RS]) {
+  for (const how of ['destroy', 'end']) {
+    test(`${Impl === RS ? 'Rust' : 'JS'} both ends, ${how}: rawStream error/close around the connection's`, async (t) => {
+      const net = await mixedNet(t)
+      const sNode = net.client(Impl)
+      const cNode = net.client(Impl)
+      await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+      const seen = { c: [], s: [] }
+      const track = (side, conn) => {
+        const ev = seen[side]
+        conn.on('error', (e) => ev.push('error:' + e.code))
+        conn.on('close', () => ev.push('close'))
+        conn.on('open', () => {
+          conn.rawStream.on('error', (e) => ev.push('raw-error:' + e.code))
+          conn.rawStream.on('close', () => ev.push('raw-close'))
+        })
+      }
+      let serverSide
+      const accepted = new Promise((resolve) => {
+        serverSide = sNode.createServer((conn) => {
+          track('s', conn)
+          if (how === 'end') conn.on('end', () => conn.end())
+          resolve(conn)
+        })
+      })
+      await serverSide.listen(Impl.keyPair())
+      t.after(() => serverSide.close())
+      const client = cNode.connect(serverSide.publicKey)
+      track('c', client)
+      await once(client, 'open')
+      const conn = await accepted
+      // the raw close that follows a clean `close` comes right after it
+      const rawClosed = (side) => seen[side].includes('raw-close') ? null : new Promise((resolve) => (side === 'c' ? client : conn).rawStream.once('close', resolve))
+      const closed = (x) => new Promise((resolve) => x.once('close', resolve))
+      const waits = [closed(conn), closed(client)]
+      if (how === 'end') client.end()
+      else client.destroy()
+      client.resume()
+      await Promise.all(waits)
+      // bounded: a missing raw close fails the assertions below instead of hanging
+      await Promise.race([Promise.all([rawClosed('c'), rawClosed('s')]), new Promise((resolve) => setTimeout(resolve, 5000).unref())])
+      if (how === 'destroy') {
+        assert.deepStrictEqual(seen.c, ['raw-close', 'close'])
+        assert.deepStrictEqual(seen.s, ['raw-error:ECONNRESET', 'raw-close', 'error:ECONNRESET', 'close'])
+      } else {
+        assert.deepStrictEqual(seen.c, ['close', 'raw-close'])
+        assert.deepStrictEqual(seen.s, ['close', 'raw-close'])
+      }
+    })
+  }
+}
+
 nothingKeepsNodeAlive(test)

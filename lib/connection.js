@@ -62,6 +62,8 @@ class Connection extends Duplex {
     this._handshakeResult = null // and what its final() returned
     this._pendingWrite = null
     this._nativeClosed = false
+    // destroy() was called (not streamx's own destroy after a clean end of both sides)
+    this._destroyCalled = false
     this._flow = new ReadFlow({
       setPaused: (paused) => this._handle.setPaused(paused),
       live: () => this._live()
@@ -248,6 +250,7 @@ class Connection extends Duplex {
     this._nativeClosed = true
     // `rawStream.on('close', () => destroyRelayConnection(c))`
     if (this._relays !== null) this._relays.closeAll()
+    if (this.rawStream !== null && this._isOpen) this._rawClosed(error)
     if (error && error.startsWith('RELAY_ABORTED') && this._relays !== null && this._relays.failure) {
       // `maybeDestroyEncryptedSocket(c, err || RELAY_ABORTED())`: the relay's own error
       this.destroy(this._relays.failure)
@@ -257,6 +260,19 @@ class Connection extends Duplex {
     const cb = this._destroyDone
     this._destroyDone = null
     if (cb) cb(null)
+  }
+
+  // The UDX stream closed: udx-native's `error` and `close` on `rawStream`. A failed or destroyed
+  // stream closes before NoiseSecretStream does (which watches it); after a clean end of both
+  // sides NoiseSecretStream has already closed by the time the UDX stream finishes its own close.
+  _rawClosed (error) {
+    const raw = this.rawStream
+    if (error && !this._destroyCalled) {
+      // NoiseSecretStream always listens on its rawStream: an error there never goes uncaught
+      if (raw.listenerCount('error') > 0) raw.emit('error', errors.fromNative(error))
+    }
+    if (error || this._destroyCalled) raw.emit('close')
+    else this.once('close', () => raw.emit('close'))
   }
 
   // hands `data` to the native connection; false when its queue is full (wait for `drain`)
@@ -289,6 +305,7 @@ class Connection extends Duplex {
   }
 
   _predestroy () {
+    this._destroyCalled = true
     if (this._handle !== null && !this._nativeClosed) this._handle.destroy()
     if (this._openDone !== null) {
       const cb = this._openDone
