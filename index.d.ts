@@ -609,9 +609,19 @@ interface RawStream extends Duplex<RawStreamEvents> {
   toJSON(): object
 }
 
+/** hyperdht lib/raw-stream-set.js, `dht.rawStreams` */
+interface RawStreamSet extends Iterable<RawStream | ConnectionRawStream> {
+  readonly size: number
+  /** `dht.createRawStream(opts)` */
+  add(opts?: { framed?: boolean; firewall?: (socket: DHTSocket, port: number, host: string) => boolean }): RawStream
+  /** destroys every stream; resolves once they closed */
+  clear(): Promise<void>
+}
+
 /**
  * `conn.rawStream`: the UDX stream under an encrypted connection. Emits `remote-changed` when a
- * relayed connection moved to its direct path (as udx-native's stream does after `changeRemote`).
+ * relayed connection moved to its direct path (as udx-native's stream does after `changeRemote`),
+ * and udx-native's `error` (a reset or timeout) and `close`.
  */
 interface ConnectionRawStream extends EventEmitter {
   /** our UDX stream id, and the peer's (a relay upgrade changes the peer's) */
@@ -963,6 +973,8 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
    * unconnected; connect the stream there and return false, or true to reject.
    */
   createRawStream(opts?: { framed?: boolean; firewall?: (socket: DHTSocket, port: number, host: string) => boolean }): RawStream
+  /** hyperdht `dht.rawStreams`: each open connection's `rawStream` and every `createRawStream()` stream not yet closed */
+  readonly rawStreams: RawStreamSet
 }
 
 declare namespace HyperDHT {
@@ -973,7 +985,7 @@ declare namespace HyperDHT {
     DHTPlugin, PluginRequest, PluginOuterRequest, QueryEvents, Query,
     PeerRecord, RecordReply, LookupReply, FindPeerReply, ImmutableGetResult, MutableGetResult, MutablePutResult, RpcReply, PingReply,
     Stats, CommandStats, DHTErrorLike, ConnectOptions, HandshakeObject, CreateHandshake, ServerListenOptions, SecretStreamHandshake, AppSecretStream, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
-    DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream,
+    DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream, RawStreamSet,
     NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents,
     NetworkInterface, RoutingNode, NodeSet, RoutingTable, HealthStats, NetworkHealth, RttStats, Session, ReplyOptions, DHTRequest
   }

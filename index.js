@@ -12,6 +12,7 @@ const records = require('./lib/records')
 const { queryOpts, autoCommit } = require('./lib/query-options')
 const PluginOuterRequest = require('./lib/outer-request')
 const RawStream = require('./lib/raw-stream')
+const RawStreamSet = require('./lib/raw-stream-set')
 const DHTSocket = require('./lib/dht-socket')
 const ConnectionPool = require('./lib/connection-pool')
 const UDX = require('./lib/udx')
@@ -576,6 +577,12 @@ class HyperDHT extends EventEmitter {
   /** dht-rpc `dht.socket`: here always the server socket, which carries every UDX stream. */
   get socket () {
     return this._socket
+  }
+
+  /** hyperdht `dht.rawStreams`: the node's UDX streams (lib/raw-stream-set.js). */
+  get rawStreams () {
+    if (this._rawStreamSet === undefined) this._rawStreamSet = new RawStreamSet(this)
+    return this._rawStreamSet
   }
 
   /** hyperdht `createRawStream(opts)`: a udx-native-shaped stream on this node's socket. */

@@ -311,4 +311,30 @@ for (const Impl of [JS, RS]) {
   }
 }
 
+// hyperdht's dht.rawStreams (RawStreamSet): the node's UDX streams, a connection's included
+for (const Impl of [JS, RS]) {
+  test(`${Impl === RS ? 'Rust' : 'JS'}: dht.rawStreams holds each open connection's rawStream and createRawStream() streams until they close`, async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(Impl)
+    const cNode = net.client(Impl)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer((c) => c.on('error', () => {}))
+    await server.listen(Impl.keyPair())
+    t.after(() => server.close())
+    assert.strictEqual(cNode.rawStreams.size, 0)
+    assert.strictEqual(cNode.rawStreams, cNode.rawStreams, 'one set per node')
+    const conn = cNode.connect(server.publicKey)
+    conn.on('error', () => {})
+    await once(conn, 'open')
+    assert.ok([...cNode.rawStreams].includes(conn.rawStream), 'the connection\'s rawStream is in the set')
+    const size = cNode.rawStreams.size
+    const raw = cNode.rawStreams.add()
+    assert.strictEqual(cNode.rawStreams.size, size + 1)
+    assert.ok([...cNode.rawStreams].includes(raw))
+    await cNode.rawStreams.clear()
+    assert.ok(conn.destroyed || conn.destroying, 'clear() destroyed the connection')
+    assert.strictEqual(cNode.rawStreams.size, 0, 'every stream left the set once closed')
+  })
+}
+
 nothingKeepsNodeAlive(test)

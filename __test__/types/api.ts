@@ -488,6 +488,11 @@ async function connections (dht: DHT): Promise<void> {
   const rawStream = dht.createRawStream({ framed: true })
   dht.createRawStream()
   dht.createRawStream({ firewall: () => false })
+  const streams: number = dht.rawStreams.size
+  for (const s of dht.rawStreams) void [s.id, s.remotePort, streams]
+  const added: DHT.RawStream = dht.rawStreams.add({ framed: true })
+  const cleared: Promise<void> = dht.rawStreams.clear()
+  void [added, cleared]
   // @ts-expect-error unknown option
   dht.createRawStream({ fast: true })
   DHT.connectRawStream(socket, rawStream, 42)
