@@ -355,9 +355,11 @@ export type JsConnectionEvent =
 
 /** What NoiseSecretStream users read once a connection is open. */
 export interface JsConnectionInfo {
-  remotePublicKey: Buffer
-  publicKey: Buffer
-  handshakeHash: Buffer
+  /**
+   * `remotePublicKey` (32 bytes), `publicKey` (32) and `handshakeHash` (64) in one Buffer, which
+   * JS views in three parts: one allocation per connection end instead of three external ones
+   */
+  keys: Buffer
   remoteHost?: string
   remotePort?: number
   /** the UDX stream ids (`rawStream.id`, `rawStream.remoteId`) */

@@ -170,9 +170,11 @@ class Connection extends Duplex {
       return
     }
     this._isOpen = true
-    this.remotePublicKey = info.remotePublicKey
-    this.publicKey = info.publicKey
-    this.handshakeHash = info.handshakeHash
+    // one Buffer: remotePublicKey | publicKey | handshakeHash (src/connection.rs JsConnectionInfo)
+    const keys = info.keys
+    this.remotePublicKey = keys.subarray(0, 32)
+    this.publicKey = keys.subarray(32, 64)
+    this.handshakeHash = keys.subarray(64, 128)
     this.rawStream = new RawStreamInfo(this, info)
     if (this.keepAlive) this._handle.setKeepAlive(this.keepAlive)
     if (this.timeout) this._handle.setTimeout(this.timeout)

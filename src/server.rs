@@ -403,7 +403,7 @@ impl NativeServer {
             .servers
             .upgrade()
             .ok_or_else(|| Error::from_reason("NODE_DESTROYED: Node destroyed"))?;
-        {
+        let id = {
             let mut l = core.listening();
             if l.is_some() {
                 return Err(Error::from_reason("ALREADY_LISTENING: Already listening"));
@@ -418,7 +418,8 @@ impl NativeServer {
                 signing: opts.sign == Some(true),
                 accepting: false,
             });
-        }
+            id
+        };
         let (firewall, holepunch_veto) = core.asks(&sink, opts.firewall, opts.holepunch_veto);
         let options = ListenOptions {
             firewall,
@@ -453,16 +454,26 @@ impl NativeServer {
                 sink.emit(JsServerEvent::Connection { connection, info });
             }
         };
-        if let Some(l) = core.listening().as_mut() {
-            l.accepting = true;
+        let still = match core.listening().as_mut() {
+            Some(l) if l.id == id => {
+                l.accepting = true;
+                true
+            }
+            _ => false,
+        };
+        if !still {
+            // close() ran while the engine took the key, and its unlisten may have come first:
+            // without this the engine would answer handshakes for the closed server
+            core.hyper.unlisten(&kp).await;
+            return Ok(());
         }
         let owner = core.clone();
         let accept = async move {
-            loop {
+            let stopped = loop {
                 tokio::select! {
                     c = rx.recv() => match c {
                         Some(conn) => deliver(conn),
-                        None => break,
+                        None => break false,
                     },
                     _ = owner.accept_stop.notified() => {
                         // hyperdht emits a connection as soon as its stream connects, so one
@@ -474,11 +485,24 @@ impl NativeServer {
                             }
                         };
                         let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
-                        break;
+                        break true;
                     }
                 }
+            };
+            // the channel ended first (a signing server's close unlistens before it stops, and
+            // its unannounce signatures still need the events): stop() closes them; unless it
+            // already ran, counting on this loop
+            let close = stopped
+                || match owner.listening().as_mut() {
+                    Some(l) => {
+                        l.accepting = false;
+                        false
+                    }
+                    None => true,
+                };
+            if close {
+                events.close();
             }
-            events.close();
         };
         // nothing to tell JS if this loop panicked (hyperdht servers have no error event; the
         // panic hook printed it): connections then stop arriving, as if the server was closed
