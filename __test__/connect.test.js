@@ -337,4 +337,41 @@ for (const Impl of [JS, RS]) {
   })
 }
 
+// The peer ends, then destroys: once its data is all read, the reset is all that is left to
+// notice. A Rust server's connection used to miss it (nothing watched the stream once the reader
+// had finished) and stayed open with no error; udx-native's stream errors at once.
+for (const [C, S, name] of [[RS, RS, 'Rust client -> Rust server'], [JS, RS, 'JS client -> Rust server'], [RS, JS, 'Rust client -> JS server']]) {
+  test(name + ': end() then destroy() resets the server side (ECONNRESET), also after its reader finished', async (t) => {
+    const net = await mixedNet(t)
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const outcomes = []
+    const server = sNode.createServer((conn) => {
+      const out = new Promise((resolve) => {
+        let code = null
+        conn.on('error', (e) => { code = e.code })
+        conn.on('close', () => resolve(code))
+      })
+      outcomes.push(out)
+      conn.on('data', (d) => conn.write(d))
+    })
+    await server.listen(S.keyPair())
+    t.after(() => server.close())
+    for (let i = 0; i < 10; i++) {
+      const c = cNode.connect(server.publicKey)
+      c.on('error', () => {})
+      const closed = new Promise((resolve) => c.once('close', resolve))
+      c.write(Buffer.alloc(20000 + i * 1000, i))
+      await new Promise((resolve) => c.once('data', resolve))
+      c.end()
+      setImmediate(() => c.destroy())
+      await closed
+    }
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 10000).unref())
+    const codes = await Promise.race([Promise.all(outcomes), timeout])
+    assert.deepStrictEqual(codes, new Array(10).fill('ECONNRESET'))
+  })
+}
+
 nothingKeepsNodeAlive(test)

@@ -175,6 +175,25 @@ test('raw stream destroyed by the peer errors with ECONNRESET (JS destroys, Rust
   assert.strictEqual(err.code, 'ECONNRESET')
 })
 
+// the peer ends (our reader finishes) and then destroys: the reset must still reach us, as it
+// does udx-native's stream; ours used to watch only its reader and writer, so a stream whose
+// reader had finished stayed open until its next write
+for (const Peer of [JS, RS]) {
+  test(`raw stream: a ${Peer === RS ? 'Rust' : 'JS'} peer that ended and then destroyed resets ours after its end was read`, { timeout: 30000 }, async (t) => {
+    const net = await connected(t, RS, Peer)
+    const [ra, rb] = rawPair(net)
+    const ended = once(ra, 'end')
+    ra.resume()
+    rb.end('bye')
+    await ended
+    const closing = closed(ra)
+    rb.destroy()
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('still open after 10 s'), 10000).unref())
+    const err = await Promise.race([closing, timeout])
+    assert.ok(err && err.code === 'ECONNRESET', `errored with ECONNRESET (got ${err && (err.code || err)})`)
+  })
+}
+
 test('dht.destroy() destroys raw streams (connected and not), the peer sees the stream go', { timeout: 30000 }, async (t) => {
   const net = await connected(t, RS, JS)
   const [ra, rb] = rawPair(net)

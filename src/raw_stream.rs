@@ -495,10 +495,20 @@ impl RawCore {
         let reader = self.read();
         let writer = self.write(&mut rx);
         let messages = self.messages();
-        tokio::pin!(reader, writer, messages);
+        let stream = self.stream.clone();
+        let closed = std::future::poll_fn(move |cx| {
+            let g = lock_stream(&stream);
+            let fut = g.closed();
+            tokio::pin!(fut);
+            fut.poll(cx)
+        });
+        tokio::pin!(reader, writer, messages, closed);
         let (mut read_done, mut write_done) = (false, false);
+        let mut early = None;
         // both halves done cleanly, then the stream closes once the peer acked our END; a
-        // failed read or write means the stream closed: its error is taken below
+        // failed read or write means the stream closed: its error is taken below. Once the
+        // reader finished (the peer ended), a reset is noticed only by watching the stream:
+        // nothing else wakes until our next write
         while !(read_done && write_done) {
             tokio::select! {
                 r = &mut reader, if !read_done => {
@@ -509,19 +519,19 @@ impl RawCore {
                     if w.is_err() { break }
                     write_done = true;
                 }
+                e = &mut closed, if read_done => {
+                    early = Some(e);
+                    break;
+                }
                 _ = &mut messages => {}
             }
         }
-        let stream = self.stream.clone();
-        let closed = std::future::poll_fn(move |cx| {
-            let g = lock_stream(&stream);
-            let fut = g.closed();
-            tokio::pin!(fut);
-            fut.poll(cx)
-        });
-        let err = tokio::select! {
-            e = closed => e,
-            _ = &mut messages => None,
+        let err = match early {
+            Some(e) => e,
+            None => tokio::select! {
+                e = &mut closed => e,
+                _ = &mut messages => None,
+            },
         };
         match err {
             // closed locally (our destroy, or the DHT socket closing): no error, like libudx

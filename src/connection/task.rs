@@ -142,12 +142,22 @@ pub(super) async fn run(
         }
         std::future::pending::<()>().await
     };
-    tokio::pin!(reader, writer, remote_changes);
+    // A stream reset or failed once the peer's data is all read (it ended, then destroyed) is
+    // noticed by nothing else until our next write: the connection then fails at once, as
+    // NoiseSecretStream does when its UDX stream errors
+    let failed = async {
+        match stream_ref.close_reason().await {
+            Some(e) => e.to_string(),
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(reader, writer, remote_changes, failed);
     // clean close once the peer ended and we ended; the first error wins
     let (mut read_done, mut write_done) = (false, false);
     while !(read_done && write_done) {
         tokio::select! {
             _ = &mut remote_changes => {}
+            e = &mut failed, if read_done => return Err(e),
             r = &mut reader, if !read_done => {
                 r?;
                 read_done = true;

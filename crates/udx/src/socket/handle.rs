@@ -6,6 +6,7 @@ use std::sync::{Mutex, Weak};
 use std::task::Poll;
 
 use super::{flush, lock, poll_state, wait_state, Inner, UdxSocket};
+use crate::UdxError;
 
 /// A weak handle on a stream that tells whether it is still open, without keeping it alive
 /// (bookkeeping that should last as long as a stream, like reusable-socket routes).
@@ -114,6 +115,23 @@ pub(super) fn change_remote_locked(g: &mut Inner, remote_id: u32, addr: SocketAd
 }
 
 impl UdxStreamRef {
+    /// Resolves once the stream closed, with why: `None` after a clean end of both sides (or
+    /// when it was dropped everywhere).
+    pub async fn close_reason(&self) -> Option<UdxError> {
+        std::future::poll_fn(|cx| {
+            let Some(s) = self.0.upgrade() else {
+                return Poll::Ready(None);
+            };
+            let mut g = lock(&s);
+            if g.closed {
+                return Poll::Ready(g.error);
+            }
+            wait_state(&mut g, cx);
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Resolves once the stream closed (or was dropped everywhere).
     pub async fn closed(&self) {
         std::future::poll_fn(|cx| {
