@@ -29,6 +29,7 @@ mod ack;
 mod mtu;
 mod recv;
 mod send;
+mod teardown;
 mod window;
 
 /// Payload bytes per packet at the base MTU (1200 − IPv4/UDP/UDX overhead); MTU probing
@@ -208,6 +209,10 @@ pub struct Stream {
     /// latest time the stream was driven with (for deadlines set without a `now`)
     last_now: Instant,
     linger_until: Option<Instant>,
+    /// after our destroy: DESTROYs we may still repeat to a peer that keeps sending, and when
+    /// the next may go (see `teardown.rs`)
+    resets_left: u8,
+    next_reset: Option<Instant>,
 }
 
 impl Stream {
@@ -279,6 +284,8 @@ impl Stream {
             keepalive_deadline: None,
             last_now: now,
             linger_until: None,
+            resets_left: 0,
+            next_reset: None,
         }
     }
 
@@ -649,18 +656,6 @@ impl Stream {
         self.fill(now);
     }
 
-    /// Sends one DESTROY (if connected) and closes immediately.
-    pub fn destroy(&mut self) {
-        if self.closed {
-            return;
-        }
-        if self.connected {
-            let h = self.header(header::DESTROY, self.seq);
-            self.out.push_with(|d| h.write(d));
-        }
-        self.close(Some(UdxError::Destroyed));
-    }
-
     /// An unreliable MESSAGE packet (not retransmitted, not congestion controlled).
     pub fn send_message(&mut self, data: &[u8]) -> bool {
         if !self.connected || self.closed {
@@ -672,31 +667,6 @@ impl Stream {
             d.extend_from_slice(data);
         });
         true
-    }
-
-    fn close(&mut self, err: Option<UdxError>) {
-        if self.closed {
-            return;
-        }
-        self.closed = true;
-        self.rto_deadline = None;
-        self.pto_deadline = None;
-        self.pacing_deadline = None;
-        self.zwp_deadline = None;
-        // nothing is sent or reassembled any more: give the buffers back (a clean close lingers
-        // for LINGER, and thousands of closing streams each holding their last burst add up)
-        self.sbuf = VecDeque::new();
-        self.inflight = VecDeque::new();
-        (self.sacked, self.sacked_bytes, self.lost) = (0, 0, 0);
-        self.ooo = BTreeMap::new();
-        self.ooo_bytes = 0;
-        self.out.trim(0);
-        ring::trim_idle(&mut self.rbuf);
-        let ev = match err {
-            Some(UdxError::Destroyed) => StreamEvent::Close(None),
-            e => StreamEvent::Close(e),
-        };
-        self.events.push_back(ev);
     }
 
     /// A header carrying our current ack and receive window (`udx_write_header`); remembers
@@ -720,9 +690,7 @@ impl Stream {
             return;
         };
         if self.closed {
-            if self.linger_until.is_some() && h.kind & (header::DATA | header::END) != 0 {
-                self.ack_needed = true;
-            }
+            self.after_close(&h, now);
             return;
         }
         if self.unverified_budget.take().is_some() {
@@ -749,19 +717,6 @@ impl Stream {
         }
         self.maybe_finish();
         self.fill(now);
-    }
-
-    fn maybe_finish(&mut self) {
-        if !self.closed
-            && self.local_ended
-            && self.remote_ended
-            && !self.ack_needed
-            && self.inflight.is_empty()
-            && self.out.is_empty()
-        {
-            self.close(None);
-            self.linger_until = Some(self.last_now + LINGER);
-        }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
