@@ -55,11 +55,14 @@ struct Inner {
     closed: bool,
     read_waker: Option<Waker>,
     write_waker: Option<Waker>,
-    /// tasks waiting in `connected()` / `closed()`
+    /// tasks waiting for a change of state (`poll_state`: connected, heard on a new path)
     state_wakers: Vec<Waker>,
     messages: VecDeque<Vec<u8>>,
     /// the task waiting in [`UdxStream::poll_message`]
     message_waker: Option<Waker>,
+    /// tasks waiting for the close alone (`closed()`, `close_reason()`: long-lived, so not
+    /// among `state_wakers`, which every datagram of a connected stream wakes)
+    close_wakers: Vec<Waker>,
     /// takes every UDX message as it arrives instead of `messages` (`UdxStream::on_message`)
     message_hook: Option<MessageHook>,
     /// datagrams for a reserved stream that arrived before it knew its peer
@@ -452,6 +455,7 @@ fn new_shared(
         state_wakers: Vec::new(),
         messages: VecDeque::new(),
         message_waker: None,
+        close_wakers: Vec::new(),
         message_hook: None,
         early: VecDeque::new(),
         ext: relay::Extras::default(),
@@ -706,6 +710,9 @@ fn dispatch(g: &mut Inner) {
                 g.error = err;
                 wake_read = true;
                 wake_write = true;
+                for w in g.close_wakers.drain(..) {
+                    w.wake();
+                }
                 if let Some(w) = g.message_waker.take() {
                     w.wake();
                 }
@@ -740,6 +747,13 @@ fn poll_state(g: &mut Inner, cx: &Context<'_>, reached: impl Fn(&Inner) -> bool)
     }
     wait_state(g, cx);
     Poll::Pending
+}
+
+/// Registers the task of `cx` to be woken when the stream closes (only then).
+fn wait_close(g: &mut Inner, cx: &Context<'_>) {
+    if !g.close_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+        g.close_wakers.push(cx.waker().clone());
+    }
 }
 
 /// Registers the task of `cx` to be woken when the stream connects or closes.

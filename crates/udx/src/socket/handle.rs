@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, Weak};
 use std::task::Poll;
 
-use super::{flush, lock, poll_state, wait_state, Inner, UdxSocket};
+use super::{flush, lock, poll_state, wait_close, Inner, UdxSocket};
 use crate::UdxError;
 
 /// A weak handle on a stream that tells whether it is still open, without keeping it alive
@@ -126,7 +126,7 @@ impl UdxStreamRef {
             if g.closed {
                 return Poll::Ready(g.error);
             }
-            wait_state(&mut g, cx);
+            wait_close(&mut g, cx);
             Poll::Pending
         })
         .await
@@ -142,7 +142,7 @@ impl UdxStreamRef {
             if g.closed {
                 return Poll::Ready(());
             }
-            wait_state(&mut g, cx);
+            wait_close(&mut g, cx);
             Poll::Pending
         })
         .await

@@ -47,7 +47,7 @@ pub(super) fn fail_stream(g: &mut super::Inner) {
     for w in wakers.into_iter().flatten() {
         w.wake();
     }
-    for w in g.state_wakers.drain(..) {
+    for w in g.state_wakers.drain(..).chain(g.close_wakers.drain(..)) {
         w.wake();
     }
 }

@@ -183,7 +183,7 @@ impl UdxStream {
             if g.closed {
                 return Poll::Ready(g.error);
             }
-            wait_state(&mut g, cx);
+            wait_close(&mut g, cx);
             Poll::Pending
         })
         .await
