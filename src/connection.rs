@@ -41,6 +41,9 @@ mod task;
 use js_read::JsRead;
 use task::run;
 
+/// Pending keep-alive/timeout changes; more than this in flight are dropped (last one wins anyway).
+const CONTROL_QUEUE: usize = 8;
+
 pub(crate) const DESTROYED: &str = "DESTROYED: Connection destroyed";
 const TASK_PANICKED: &str = "EDRIVERFAILED: connection task panicked";
 
@@ -174,8 +177,7 @@ impl Dial {
 /// The running stream's handles.
 struct Io {
     tx: mpsc::Sender<Command>,
-    /// a keep-alive/timeout change was applied: the reader polls again to arm its timers
-    settings: Notify,
+    ctl: mpsc::Sender<Control>,
     /// `destroy()`: wakes the task even when the write queue is full
     kill: Notify,
     /// the stream itself, for direct writes, `rawStream.rtt` and `mtu`
@@ -430,23 +432,27 @@ impl ConnCore {
     /// Hands an open connection to this core (before it is marked Running, so a `destroy()` or
     /// `kill()` that sees Running always finds the stream); returns the task's ends of the
     /// queues.
-    fn install(&self, conn: Connection) -> mpsc::Receiver<Command> {
+    fn install(&self, conn: Connection) -> (mpsc::Receiver<Command>, mpsc::Receiver<Control>) {
         let (tx, rx) = mpsc::channel(crate::flow::WRITE_QUEUE);
+        let (ctl_tx, ctl) = mpsc::channel(CONTROL_QUEUE);
         let io = Io {
             tx,
-            settings: Notify::new(),
+            ctl: ctl_tx,
             kill: Notify::new(),
             stream: Arc::new(Mutex::new(conn)),
             gate: WriteGate::default(),
         };
         // set once: only Accepted and Dialing lead here, and they leave that state as they do
         let _ = self.io.set(io);
-        rx
+        (rx, ctl)
     }
 
     /// Starts the (supervised) stream task of an installed connection. A `destroy()` before
     /// the task runs is not lost: the kill Notify keeps the permit.
-    fn spawn_stream(self: &Arc<Self>, rx: mpsc::Receiver<Command>) {
+    fn spawn_stream(
+        self: &Arc<Self>,
+        (rx, ctl): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
+    ) {
         let core = self.clone();
         let js = self.js.get().map(|l| JsRead::start(l, self));
         let task = async move {
@@ -465,7 +471,7 @@ impl ConnCore {
                 }));
             }
             let err = tokio::select! {
-                r = run(&core, io, rx, js.as_ref()) => r.err(),
+                r = run(&core, io, rx, ctl, js.as_ref()) => r.err(),
                 _ = io.kill.notified() => Some(DESTROYED.to_string()),
                 _ = core.trip.armed() => None,
             };
@@ -777,15 +783,10 @@ impl NativeConnection {
 }
 
 impl NativeConnection {
-    /// Applies a keep-alive/timeout change to the running stream (ignored before open and after
-    /// close) and has its reader poll again, which arms the new timers.
+    /// Sends a keep-alive/timeout change (ignored before open, after close, or when saturated).
     fn control(&self, c: Control) {
         if let Some(io) = self.io() {
-            // the stream's timers are tokio's
-            napi::bindgen_prelude::within_runtime_if_available(|| {
-                task::apply(&mut lock_stream(&io.stream), c)
-            });
-            io.settings.notify_one();
+            let _ = io.ctl.try_send(c);
         }
     }
 }

@@ -49,9 +49,7 @@ impl AsyncWrite for Half {
     }
 }
 
-/// Applies a keep-alive/timeout change; the stream's reader must poll again to arm its timers
-/// (the caller then notifies [`Io::settings`]).
-pub(super) fn apply(conn: &mut Connection, ctl: Control) {
+fn apply(conn: &mut Connection, ctl: Control) {
     let ms = |v: u32| (v > 0).then(|| Duration::from_millis(u64::from(v)));
     match ctl {
         Control::KeepAlive(v) => conn.set_keep_alive(ms(v)),
@@ -65,6 +63,7 @@ pub(super) async fn run(
     core: &ConnCore,
     io: &Io,
     mut rx: mpsc::Receiver<Command>,
+    mut ctl: mpsc::Receiver<Control>,
     js: Option<&(Arc<JsRead>, std::task::Waker)>,
 ) -> std::result::Result<(), String> {
     let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
@@ -76,7 +75,10 @@ pub(super) async fn run(
             loop {
                 tokio::select! {
                     r = js.finished_or_note_task() => return r,
-                    _ = io.settings.notified() => waker.wake_by_ref(),
+                    Some(c) = ctl.recv() => {
+                        apply(&mut rd.lock(), c);
+                        waker.wake_by_ref();
+                    }
                 }
             }
         }
@@ -84,7 +86,7 @@ pub(super) async fn run(
             while flow.blocked() {
                 tokio::select! {
                     _ = flow.changed() => {}
-                    _ = io.settings.notified() => {}
+                    Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
                 }
             }
             // settings are applied between reads so the next poll arms their timers;
@@ -93,7 +95,10 @@ pub(super) async fn run(
                 r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
                     r.map_err(|e| e.to_string())?
                 }
-                _ = io.settings.notified() => continue,
+                Some(c) = ctl.recv() => {
+                    apply(&mut rd.lock(), c);
+                    continue;
+                }
             };
             let Some(chunk) = chunk else {
                 core.emit(JsConnectionEvent::End);
