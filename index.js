@@ -600,13 +600,9 @@ class HyperDHT extends EventEmitter {
     rawStream.connect(stream.socket, remoteId, stream.remotePort, stream.remoteHost)
   }
 
-  // hyperdht RawStreamSet.clear(): destroy every raw stream, wait for their close
-  async _clearRawStreams () {
-    const closing = []
-    for (const s of this._rawStreams) {
-      closing.push(new Promise((resolve) => s.once('close', resolve).destroy()))
-    }
-    await Promise.allSettled(closing)
+  // the createRawStream() part of hyperdht's rawStreams.clear(): destroy them, wait for their close
+  _clearRawStreams () {
+    return RawStreamSet.destroyAll(this._rawStreams)
   }
 
   /** hyperdht `pool()`: one connection per remote key for `connect(key, {pool})` and `createServer({pool})`. */

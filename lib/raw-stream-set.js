@@ -3,7 +3,7 @@
 // stream `createRawStream()` made, encrypted connections' included, until it closes; here the
 // engine owns the streams, so this is a view over what the node tracks: each connection's
 // `rawStream` while the connection lives, and every `createRawStream()` stream not yet closed.
-module.exports = class RawStreamSet {
+class RawStreamSet {
   constructor (dht) {
     this._dht = dht
   }
@@ -25,9 +25,14 @@ module.exports = class RawStreamSet {
   }
 
   /** Upstream `clear()`: destroys every stream and resolves once they closed. */
-  async clear () {
+  clear () {
+    return RawStreamSet.destroyAll(this)
+  }
+
+  /** Destroys each of `streams` and resolves once they all closed (one closed already counts). */
+  static async destroyAll (streams) {
     const closing = []
-    for (const s of this) {
+    for (const s of streams) {
       closing.push(new Promise((resolve) => {
         if (s.destroyed) return resolve()
         s.once('close', resolve)
@@ -37,3 +42,5 @@ module.exports = class RawStreamSet {
     await Promise.allSettled(closing)
   }
 }
+
+module.exports = RawStreamSet

@@ -19,8 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
-use std::future::Future;
-
 use hyperdht_udx::{UdxError, UdxSocket, UdxStream};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -495,13 +493,8 @@ impl RawCore {
         let reader = self.read();
         let writer = self.write(&mut rx);
         let messages = self.messages();
-        let stream = self.stream.clone();
-        let closed = std::future::poll_fn(move |cx| {
-            let g = lock_stream(&stream);
-            let fut = g.closed();
-            tokio::pin!(fut);
-            fut.poll(cx)
-        });
+        let stream_ref = lock_stream(&self.stream).downgrade();
+        let closed = stream_ref.close_reason();
         tokio::pin!(reader, writer, messages, closed);
         let (mut read_done, mut write_done) = (false, false);
         let mut early = None;

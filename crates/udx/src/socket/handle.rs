@@ -134,18 +134,7 @@ impl UdxStreamRef {
 
     /// Resolves once the stream closed (or was dropped everywhere).
     pub async fn closed(&self) {
-        std::future::poll_fn(|cx| {
-            let Some(s) = self.0.upgrade() else {
-                return Poll::Ready(());
-            };
-            let mut g = lock(&s);
-            if g.closed {
-                return Poll::Ready(());
-            }
-            wait_close(&mut g, cx);
-            Poll::Pending
-        })
-        .await
+        self.close_reason().await;
     }
 }
 
