@@ -303,9 +303,10 @@ class Server extends EventEmitter {
   // an accepted connection (`handle`, a NativeConnection) becomes this server's `connection`.
   // Also after close(): the engine answered its handshake before the server closed and the client
   // may already be open (hyperdht emits such a connection at once, before close() can run; a
-  // close() does not end established connections). Only a destroyed node drops it.
+  // close() does not end established connections). A node being destroyed drops it, as
+  // hyperdht's destroy clears every raw stream (it arrived after that sweep of our connections).
   _onconnection (handle, info) {
-    if (this.dht.destroyed) {
+    if (this.dht.destroyed || this.dht._destroying !== null) {
       handle.destroy()
       return
     }
