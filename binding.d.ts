@@ -199,6 +199,14 @@ export declare class NativeDht {
   tableGet(id: Uint8Array): JsNode | null
   /** `dht.table.random()`. */
   tableRandom(): JsNode | null
+  /**
+   * The `add-node` / `remove-node` changes numbered up to `upto` (all without it), oldest
+   * first: those a table read took, then the engine's log. index.js calls it on each
+   * `node-changes` event and right after each table read with `upto` 0 (only what the read
+   * took: the engine may have changed since), so what it reported always matches the table
+   * an app reads (as in dht-rpc, where both change in the same tick).
+   */
+  takeNodeChanges(upto?: number | undefined | null): Array<JsNodeChange>
   /** `dht.createServer()`: a server that is not listening yet. */
   createServer(): NativeServer
 }
@@ -430,8 +438,7 @@ export type JsDhtEvent =
   | { type: 'wakeup' }
   | { type: 'nat-update'; host: string; port: number }
   | { type: 'network-update' }
-  | { type: 'add-node'; node: JsNode }
-  | { type: 'remove-node'; node: JsNode }
+  | { type: 'node-changes'; upto: number }
   | { type: 'app-request'; request: JsAppRequest }
   | { type: 'plugin-request'; plugin: JsPluginRequest }
 
@@ -599,6 +606,12 @@ export interface JsNode {
   pinged: number
   seen: number
   downHints: number
+}
+
+/** One `add-node` (added) or `remove-node`. */
+export interface JsNodeChange {
+  added: boolean
+  node: JsNode
 }
 
 /**

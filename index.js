@@ -126,6 +126,9 @@ class HyperDHT extends EventEmitter {
     // the one UDP socket every UDX stream of this node lives on (rawStream.socket, io.serverSocket)
     this._socket = new DHTSocket(this)
     this._readyEmitted = false
+    // add-node / remove-node changes taken from the engine, being reported (_reportNodeChanges)
+    this._nodeChanges = []
+    this._reportingNodes = false
     this._bootstrapping = this._bindError ? Promise.reject(this._bindError) : this._native.ready().then(() => {
       // dht-rpc: `bootstrapped = true; emit('ready')`, then the bootstrap promise resolves;
       // the engine's 'ready' event and this promise travel separately, whichever comes first
@@ -190,9 +193,8 @@ class HyperDHT extends EventEmitter {
       case 'plugin-request':
         this._onpluginrequest(ev.plugin)
         return
-      case 'add-node':
-      case 'remove-node':
-        this.emit(ev.type, toNode(ev.node))
+      case 'node-changes':
+        this._reportNodeChanges(ev.upto)
         return
       case 'app-request':
         this._onapprequest(ev.request)
@@ -208,6 +210,27 @@ class HyperDHT extends EventEmitter {
       default:
         this._state = null
         this.emit(ev.type)
+    }
+  }
+
+  // `add-node` / `remove-node`, in the order the table changed. Changes wait in the engine until
+  // taken: here on their event (up to the change it names), or right after a table read with
+  // `upto` 0 (only those the read took with its snapshot), so what was reported always matches
+  // what the app reads, as in dht-rpc. A listener that reads the table queues what it took
+  // behind the changes being reported.
+  _reportNodeChanges (upto) {
+    const taken = this._native.takeNodeChanges(upto)
+    if (taken.length === 0) return
+    for (const c of taken) this._nodeChanges.push(c)
+    if (this._reportingNodes) return
+    this._reportingNodes = true
+    try {
+      while (this._nodeChanges.length > 0) {
+        const c = this._nodeChanges.shift()
+        this.emit(c.added ? 'add-node' : 'remove-node', toNode(c.node))
+      }
+    } finally {
+      this._reportingNodes = false
     }
   }
 
@@ -525,7 +548,9 @@ class HyperDHT extends EventEmitter {
   toArray (opts) {
     const limit = opts && opts.limit
     if (limit === 0) return []
-    return this._native.toArray(limit || 0)
+    const list = this._native.toArray(limit || 0)
+    this._reportNodeChanges(0)
+    return list
   }
 
   ready () {

@@ -266,6 +266,40 @@ test('persistent node: table.id is the node id, add-node reports each table entr
   assert.deepStrictEqual(seen.rs.to, [['id', 'host', 'port'], null, '127.0.0.1', true])
 })
 
+test('add-node minus remove-node is the table an app reads, on every event-loop turn while a node joins', async (t) => {
+  // dht-rpc changes its table and emits in the same tick, so an app mirroring the table from
+  // the events never sees toArray() / dht.table / dht.nodes ahead of them
+  const net = await network(t, [JS, RS], 10)
+  for (const [kind, Impl] of BOTH) {
+    const dht = net.add(new Impl({ ephemeral: false, firewalled: false, bootstrap: net.bootstrap, host: '127.0.0.1', port: 0 }))
+    const mirror = new Set()
+    dht.on('add-node', (node) => mirror.add(node.port))
+    dht.on('remove-node', (node) => mirror.delete(node.port))
+    const mismatches = []
+    let turns = 0
+    let done = false
+    const check = () => {
+      turns++
+      // (the engine's table may change between two reads: each read is matched by the events
+      // reported before it returns)
+      const reads = { toArray: () => dht.toArray(), table: () => dht.table.toArray(), nodes: () => dht.nodes.toArray() }
+      for (const [how, read] of Object.entries(reads)) {
+        const got = read().map((n) => n.port).sort().join()
+        const want = [...mirror].sort().join()
+        if (got !== want) mismatches.push(`${how} [${got}] vs events [${want}]`)
+      }
+      if (!done) setImmediate(check)
+    }
+    setImmediate(check)
+    await dht.fullyBootstrapped()
+    for (let i = 0; i < 4; i++) await dht.findNode(Impl.hash(Buffer.from(`target ${i}`))).finished()
+    done = true
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepStrictEqual(mismatches.slice(0, 3), [], `${kind}: ${mismatches.length} of ${turns} turns`)
+    assert.ok(mirror.size >= 10, `${kind}: the events reported the network (${mirror.size})`)
+  }
+})
+
 test('remove-node: a node that stops answering leaves the table with an event', async (t) => {
   for (const [kind, Impl] of BOTH) {
     await t.test(kind, async (t) => {

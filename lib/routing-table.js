@@ -24,6 +24,13 @@ function toNode (n) {
   }
 }
 
+// a table read takes the add-node / remove-node changes its snapshot includes: the node reports
+// them before the read returns (index.js _reportNodeChanges)
+function read (dht, value) {
+  dht._reportNodeChanges(0)
+  return value
+}
+
 class Nodes {
   constructor (dht) {
     this._dht = dht
@@ -33,7 +40,7 @@ class Nodes {
   // most recently heard first, linked like time-ordered-set
   _all () {
     if (this._list !== null) return this._list
-    const list = this._dht.destroyed ? [] : this._dht._native.tableNodes(0).map(toNode)
+    const list = this._dht.destroyed ? [] : read(this._dht, this._dht._native.tableNodes(0)).map(toNode)
     for (let i = 0; i < list.length; i++) {
       list[i].prev = list[i + 1] || null
       list[i].next = list[i - 1] || null
@@ -75,12 +82,12 @@ class Table {
   }
 
   get size () {
-    return this._dht.destroyed ? 0 : this._dht._native.tableNodes(0).length
+    return this._dht.destroyed ? 0 : read(this._dht, this._dht._native.tableNodes(0)).length
   }
 
   get (id) {
     if (this._dht.destroyed) return null
-    const n = this._dht._native.tableGet(id)
+    const n = read(this._dht, this._dht._native.tableGet(id))
     return n ? toNode(n) : null
   }
 
@@ -90,13 +97,13 @@ class Table {
 
   random () {
     if (this._dht.destroyed) return null
-    const n = this._dht._native.tableRandom()
+    const n = read(this._dht, this._dht._native.tableRandom())
     return n ? toNode(n) : null
   }
 
   closest (id, k = this.k) {
     if (this._dht.destroyed) return []
-    return this._dht._native.tableClosest(id, Math.min(k, 0xffffffff)).map(toNode)
+    return read(this._dht, this._dht._native.tableClosest(id, Math.min(k, 0xffffffff))).map(toNode)
   }
 
   toArray () {

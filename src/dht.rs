@@ -15,7 +15,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::connection::{Dial, JsConnectionEvent, NativeConnection, DESTROYED};
-use crate::events::{JsAddress, JsAppRequest, JsNode, JsPluginRequest, JsReply, Sink};
+use crate::events::{JsAddress, JsAppRequest, JsPluginRequest, JsReply, Sink};
 use crate::teardown::NodeParts;
 use hyperdht_core::plugin::PluginForward;
 use hyperdht_rpc::node::Reply;
@@ -38,11 +38,9 @@ pub enum JsDhtEvent {
         port: u32,
     },
     NetworkUpdate,
-    AddNode {
-        node: JsNode,
-    },
-    RemoveNode {
-        node: JsNode,
+    /// `add-node` / `remove-node` changes numbered up to `upto` wait for `takeNodeChanges`
+    NodeChanges {
+        upto: f64,
     },
     /// an application request for `dht.onrequest` (answer with `requestReply`)
     AppRequest {
@@ -309,12 +307,7 @@ impl NativeDht {
                         port: u32::from(port),
                     },
                     DhtEvent::NetworkUpdate { .. } => JsDhtEvent::NetworkUpdate,
-                    DhtEvent::AddNode(e) => JsDhtEvent::AddNode {
-                        node: crate::rpc_extra::js_node(&e),
-                    },
-                    DhtEvent::RemoveNode(e) => JsDhtEvent::RemoveNode {
-                        node: crate::rpc_extra::js_node(&e),
-                    },
+                    DhtEvent::NodeChanges { upto } => JsDhtEvent::NodeChanges { upto: upto as f64 },
                     DhtEvent::Close => break,
                 };
                 s2.emit(js);
@@ -368,6 +361,7 @@ impl NativeDht {
             raws: Arc::default(),
             sink,
             app_requests,
+            node_stash: Default::default(),
         });
         crate::teardown::on_env_exit(&env, &parts);
         Ok(NativeDht { parts })
@@ -408,8 +402,7 @@ impl NativeDht {
 
     #[napi(catch_unwind)]
     pub fn to_array(&self, limit: u32) -> Vec<JsAddress> {
-        self.dht
-            .to_array(limit as usize)
+        self.read_node(|n| n.to_array(limit as usize))
             .into_iter()
             .map(|n| addr_js(n.addr))
             .collect()

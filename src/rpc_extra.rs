@@ -5,7 +5,8 @@
 use std::net::SocketAddrV4;
 
 use hyperdht_rpc::routing_table::Entry;
-use hyperdht_rpc::RequestSpec;
+
+use hyperdht_rpc::{Node, NodeChange, RequestSpec};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -142,9 +143,7 @@ impl NativeDht {
     /// The routing table's nodes, most recently heard first (0 = all).
     #[napi(catch_unwind)]
     pub fn table_nodes(&self, limit: u32) -> Vec<JsNode> {
-        self.hyper
-            .rpc
-            .table_entries(limit as usize)
+        self.read_node(|n| n.table_entries(limit as usize))
             .iter()
             .map(js_node)
             .collect()
@@ -155,9 +154,7 @@ impl NativeDht {
     pub fn table_closest(&self, target: &[u8], k: u32) -> Result<Vec<JsNode>> {
         let t = id32(target, "id")?;
         Ok(self
-            .hyper
-            .rpc
-            .table_closest(&t, k as usize)
+            .read_node(|n| n.table_closest(&t, k as usize))
             .iter()
             .map(js_node)
             .collect())
@@ -167,13 +164,59 @@ impl NativeDht {
     #[napi(catch_unwind)]
     pub fn table_get(&self, id: &[u8]) -> Result<Option<JsNode>> {
         let id = id32(id, "id")?;
-        Ok(self.hyper.rpc.table_get(&id).as_ref().map(js_node))
+        Ok(self.read_node(|n| n.table_get(&id)).as_ref().map(js_node))
     }
 
     /// `dht.table.random()`.
     #[napi(catch_unwind)]
     pub fn table_random(&self) -> Option<JsNode> {
-        self.hyper.rpc.table_random().as_ref().map(js_node)
+        self.read_node(|n| n.table_random()).as_ref().map(js_node)
+    }
+
+    /// The `add-node` / `remove-node` changes numbered up to `upto` (all without it), oldest
+    /// first: those a table read took, then the engine's log. index.js calls it on each
+    /// `node-changes` event and right after each table read with `upto` 0 (only what the read
+    /// took: the engine may have changed since), so what it reported always matches the table
+    /// an app reads (as in dht-rpc, where both change in the same tick).
+    #[napi(catch_unwind)]
+    pub fn take_node_changes(&self, upto: Option<f64>) -> Vec<JsNodeChange> {
+        let mut out = std::mem::take(&mut *self.node_stash.lock());
+        out.extend(self.dht.take_node_changes(upto.map(|u| u as u64)));
+        out.iter()
+            .map(|c| JsNodeChange {
+                added: c.added,
+                node: js_node(&c.entry),
+            })
+            .collect()
+    }
+}
+
+/// One `add-node` (added) or `remove-node`.
+#[napi(object, object_from_js = false)]
+pub struct JsNodeChange {
+    pub added: bool,
+    pub node: JsNode,
+}
+
+/// Routing-table changes a synchronous table read took from the engine's log together with its
+/// snapshot, waiting for `takeNodeChanges` (the reader's JS reports them right after the read).
+#[derive(Default)]
+pub(crate) struct NodeStash(std::sync::Mutex<Vec<NodeChange>>);
+
+impl NodeStash {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<NodeChange>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl NativeDht {
+    /// Reads the engine's node; changes the snapshot already includes wait in the stash.
+    pub(crate) fn read_node<R>(&self, read: impl FnOnce(&Node) -> R) -> R {
+        let (value, changes) = self.dht.read_node(read);
+        if !changes.is_empty() {
+            self.node_stash.lock().extend(changes);
+        }
+        value
     }
 }
 

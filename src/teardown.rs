@@ -39,6 +39,8 @@ pub struct NodeParts {
     pub(crate) sink: DhtSink,
     /// application requests waiting for `dht.onrequest` (src/app_requests.rs)
     pub(crate) app_requests: AppRequests,
+    /// `add-node` / `remove-node` changes taken by a table read (src/rpc_extra.rs)
+    pub(crate) node_stash: crate::rpc_extra::NodeStash,
 }
 
 impl NodeParts {

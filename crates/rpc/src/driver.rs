@@ -5,6 +5,7 @@
 mod batch;
 mod external;
 mod handles;
+mod node_log;
 mod runtime;
 mod supervisor;
 mod types;
@@ -28,6 +29,7 @@ use runtime::{bind_udp, local_v4, process_events, resolve_bootstrap, send_now, t
 pub use crate::node::IncomingRequest;
 pub use external::ServerRecv;
 pub use handles::{QueryHandle, Responder, Session};
+pub use node_log::NodeChange;
 pub use types::*;
 
 pub(super) struct State {
@@ -41,6 +43,8 @@ pub(super) struct State {
     pub(super) next_req: u64,
     pub(super) events: mpsc::Sender<DhtEvent>,
     pub(super) dropped_events: u64,
+    /// routing-table changes waiting for the application (`add-node` / `remove-node`)
+    pub(super) node_log: node_log::NodeLog,
     /// when the driver task wakes up next on its own (its timer), as of its last turn
     pub(super) driver_wakes_at: Option<Instant>,
     /// set when the driver task panicked: every later request and query fails with it
@@ -137,6 +141,7 @@ impl Dht {
                 next_req: 1,
                 events: ev_tx,
                 dropped_events: 0,
+                node_log: Default::default(),
                 driver_wakes_at: None,
                 failure: None,
             }),
@@ -510,8 +515,8 @@ impl Dht {
         self.lock().node.set_max_ping_delay(ms);
     }
 
-    /// Routing-table changes become [`DhtEvent::AddNode`] / [`DhtEvent::RemoveNode`] (off by
-    /// default; they share the bounded event queue).
+    /// Routing-table changes are logged for [`Dht::take_node_changes`] and announced by
+    /// [`DhtEvent::NodeChanges`] (off by default; the wake-ups share the bounded event queue).
     pub fn set_node_events(&self, on: bool) {
         self.lock().node.set_node_events(on);
     }

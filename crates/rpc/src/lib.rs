@@ -85,7 +85,7 @@ pub mod stats;
 pub mod tokens;
 
 pub use driver::{
-    Dht, DhtEvent, DhtOptions, IncomingRequest, QueryEvent, QueryHandle, QueryParams,
+    Dht, DhtEvent, DhtOptions, IncomingRequest, NodeChange, QueryEvent, QueryHandle, QueryParams,
     RequestHandler, RequestParams, Responder, Session,
 };
 pub use error::RpcError;

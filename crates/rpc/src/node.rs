@@ -418,6 +418,11 @@ impl Node {
         self.events.pop_front()
     }
 
+    /// Whether [`Node::poll_event`] has something.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.destroyed || self.suspended {
             return None;

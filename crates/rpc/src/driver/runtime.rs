@@ -163,8 +163,8 @@ pub(super) fn process_events(st: &mut State) -> bool {
             Event::NetworkUpdate { online, degraded } => {
                 emit(st, DhtEvent::NetworkUpdate { online, degraded })
             }
-            Event::AddNode(e) => emit(st, DhtEvent::AddNode(e)),
-            Event::RemoveNode(e) => emit(st, DhtEvent::RemoveNode(e)),
+            Event::AddNode(e) => super::node_log::push(st, true, e),
+            Event::RemoveNode(e) => super::node_log::push(st, false, e),
         }
     }
     to_queries
@@ -198,7 +198,7 @@ pub(super) fn fire_timers(st: &mut State, now: std::time::Instant) {
     }
 }
 
-fn emit(st: &mut State, ev: DhtEvent) {
+pub(super) fn emit(st: &mut State, ev: DhtEvent) {
     if st.events.try_send(ev).is_err() {
         st.dropped_events += 1;
     }

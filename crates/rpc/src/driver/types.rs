@@ -91,10 +91,14 @@ pub enum DhtEvent {
         online: bool,
         degraded: bool,
     },
-    /// `add-node` (after [`Dht::set_node_events`](super::Dht::set_node_events)`(true)`).
-    AddNode(crate::routing_table::Entry),
-    /// `remove-node` (after [`Dht::set_node_events`](super::Dht::set_node_events)`(true)`).
-    RemoveNode(crate::routing_table::Entry),
+    /// `add-node` / `remove-node` (after
+    /// [`Dht::set_node_events`](super::Dht::set_node_events)`(true)`): routing-table changes
+    /// numbered up to `upto` wait in order for
+    /// [`Dht::take_node_changes`](super::Dht::take_node_changes)`(Some(upto))` (a synchronous
+    /// [`Dht::read_node`](super::Dht::read_node) may have taken them already).
+    NodeChanges {
+        upto: u64,
+    },
     Close,
 }
 
