@@ -210,7 +210,19 @@ interface QueryEvents<T> extends ReadableEvents {
 interface Query<T> extends Readable<QueryEvents<T>> {
   readonly dht: HyperDHT
   readonly target: Buffer
-  /** the closest nodes that answered, as raw dht-rpc replies (set when the query is done) */
+  /** dht-rpc's settings of the query: k (20), the command asked (hyperdht's record queries ask with theirs), its value, whether internal (findNode) */
+  readonly k: number
+  readonly command: number
+  readonly value: Buffer | null
+  readonly internal: boolean
+  readonly concurrency: number
+  readonly force: boolean
+  /** retries per request */
+  readonly retries: number
+  /**
+   * the closest nodes that answered, as raw dht-rpc replies: kept as replies arrive in
+   * findNode()/query(), set when the query is done in hyperdht's record queries
+   */
   readonly closestReplies: RpcReply[]
   /** `closestReplies.map((r) => r.from)` */
   readonly closestNodes: NodeRef[]
@@ -241,7 +253,11 @@ interface RpcReply extends RecordReply {
   tid: number
   /** round trip in ms */
   rtt: number
-  closerNodes: Address[]
+  /**
+   * the nodes the replier knows closer to the target, null when it sent none; entries are
+   * {id, host, port}, id being the node's DHT id in query replies and null in request() replies
+   */
+  closerNodes: NodeRef[] | null
   /** 0, or the error code the node answered with */
   error: number
   value: Buffer | null
@@ -251,7 +267,7 @@ interface PingReply extends RecordReply {
   tid: number
   /** round trip in ms */
   rtt: number
-  closerNodes: Address[] | null
+  closerNodes: NodeRef[] | null
   error: number
   value: Buffer | null
 }

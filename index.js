@@ -9,7 +9,7 @@ const binding = require('./binding.js')
 const Query = require('./lib/query')
 const Server = require('./lib/server')
 const records = require('./lib/records')
-const { queryOpts, autoCommit } = require('./lib/query-options')
+const { queryOpts } = require('./lib/query-options')
 const PluginOuterRequest = require('./lib/outer-request')
 const RawStream = require('./lib/raw-stream')
 const RawStreamSet = require('./lib/raw-stream-set')
@@ -23,7 +23,7 @@ const { Nodes, Table, NetworkHealth, toNode } = require('./lib/routing-table')
 const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
-const { pingReply, mapReply } = require('./lib/replies')
+const { pingReply, requestReply } = require('./lib/replies')
 const { toKey, buffer32, bufferArg } = require('./lib/keys')
 const connect = require('./lib/connect')
 
@@ -77,6 +77,9 @@ class HyperDHT extends EventEmitter {
     this._stats = null
     this._udx = null
     this._destroying = null
+    // set when the engine is told to go: requests started before then and failed by it are
+    // dht-rpc's in-flight requests (REQUEST_DESTROYED), later ones never went out
+    this._engineDestroyed = false
     this._portRange = portRangeOf(port)
     // hyperdht: dht.register(name, plugin); PLUGIN requests for them arrive as `plugin-request`
     this.plugins = new Map()
@@ -122,6 +125,7 @@ class HyperDHT extends EventEmitter {
       // every method then behaves as on a destroyed node, and none of its events reach us
       this._native = new binding.NativeDht({ ...native, bootstrap: [], nodes: [], host: '127.0.0.1', port: 0, portRange: undefined, anyPort: true }, noop)
       this._native.destroy(true).catch(noop)
+      this._engineDestroyed = true
     }
     // the one UDP socket every UDX stream of this node lives on (rawStream.socket, io.serverSocket)
     this._socket = new DHTSocket(this)
@@ -135,7 +139,7 @@ class HyperDHT extends EventEmitter {
       // emits it
       this._onready()
     }, (err) => {
-      throw errors.fromNative(err.message)
+      throw bootstrapError(errors.fromNative(err.message))
     })
     this._bootstrapping.catch(noop)
 
@@ -318,15 +322,25 @@ class HyperDHT extends EventEmitter {
   // destroy(err) rejects with err as is.
   _rpc (session, start) {
     const call = (sid) => {
+      const inflight = !this._engineDestroyed
       let p
       try {
         p = start(sid)
       } catch (err) {
-        return Promise.reject(errors.fromNative(err.message))
+        return Promise.reject(this._rpcError(err, inflight))
       }
-      return p.catch((err) => { throw errors.fromNative(err.message) })
+      return p.catch((err) => { throw this._rpcError(err, inflight) })
     }
     return session ? session._track(call) : call(undefined)
+  }
+
+  // dht-rpc: destroy() fails the requests in flight with REQUEST_DESTROYED (lib/io.js _clear);
+  // one asked for once the io is going is never made: Error('Node destroyed') (index.js
+  // _requestToPromise)
+  _rpcError (err, inflight) {
+    const e = errors.fromNative(err.message)
+    if (e.code !== 'NODE_DESTROYED') return e
+    return inflight ? errors.fromNative('REQUEST_DESTROYED: Request destroyed') : rpcDestroyed()
   }
 
   /** dht-rpc `delayedPing({host, port}, delayMs)`: the node answers after `delayMs`. */
@@ -655,24 +669,13 @@ class HyperDHT extends EventEmitter {
       retry: opts.retry === false ? false : undefined,
       session: sid
     }))
-    return mapReply('query', r)
+    return requestReply(r)
   }
 
+  // `spec` goes to the engine; `opts` has the dht-rpc options the JS Query keeps (map, commit)
   _startQuery (spec, kind, target, opts) {
     if (this.destroyed) throw rpcDestroyed()
-    const q = new Query(this, target)
-    q.kind = kind
-    if (opts) {
-      // dht-rpc Query: opts.map shapes each reply (falsy = not pushed), opts.commit runs per
-      // closest reply at the end (true = dht-rpc autoCommit)
-      if (typeof opts.map === 'function' && (kind === 'query' || kind === 'findNode')) q._map = opts.map
-      if (opts.commit === true) q._commit = autoCommit
-      else if (typeof opts.commit === 'function') q._commit = opts.commit
-      if (kind === 'query' || kind === 'findNode') {
-        q.command = spec.command === undefined ? COMMANDS_FIND_NODE : spec.command
-        q.value = spec.value || null
-      }
-    }
+    const q = new Query(this, target, kind, spec, opts)
     q._start((onevent) => this._native.query({ kind, target, concurrency: this.concurrency, ...spec }, onevent))
     return q
   }
@@ -749,6 +752,7 @@ class HyperDHT extends EventEmitter {
     }
     // hyperdht: rawStreams.clear() (their close events come before the native side goes)
     for (const s of [...this._rawStreams]) s.destroy()
+    this._engineDestroyed = true
     await this._native.destroy(force)
     // close events still on their way are implied (each object ignores its own late one)
     for (const c of [...this._conns]) c._onclose(null)
@@ -797,8 +801,6 @@ HyperDHT.toKey = toKey
 
 module.exports = HyperDHT
 
-const COMMANDS_FIND_NODE = 2 // dht-rpc internal FIND_NODE
-
 // dht-rpc localIP(): the first non-internal IPv4 address (en0 preferred), else 127.0.0.1
 function localIP () {
   let host = null
@@ -837,6 +839,13 @@ const BIND_ERRNOS = {
 
 // dht-rpc's error for a query, request or ping on a destroyed node (lib/errors.js)
 const rpcDestroyed = () => errors.rpcDestroyed()
+
+// dht-rpc _bootstrap: a node destroyed before it is ready fails its bootstrap query's next
+// request, and that query with a plain Error('Node was destroyed') (lib/query.js _visit), which
+// ready() and fullyBootstrapped() reject with
+function bootstrapError (err) {
+  return err.code === 'NODE_DESTROYED' ? new Error('Node was destroyed') : err
+}
 
 function noop () {}
 

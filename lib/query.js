@@ -4,25 +4,65 @@
 // (src/query.rs): this object owns its NativeQuery, whose `reply` events, then one `end`, arrive
 // at `_onevent` and are pushed here.
 const { Readable, getStreamError } = require('streamx')
+const c = require('compact-encoding')
 const errors = require('./errors')
+const { COMMANDS } = require('./constants')
+const { autoCommit } = require('./query-options')
 const { mapReply, mapClosest } = require('./replies')
 
 // query kinds whose commit phase runs in Rust
 const COMMITS = new Set(['announce', 'lookupAndUnannounce', 'immutablePut', 'mutablePut'])
+// dht-rpc query kinds: every reply the query takes (error 0, before its commit) reaches JS
+// (src/ops.rs Job::Raw), so closestReplies is kept here as they arrive, as dht-rpc does
+const RAW = new Set(['query', 'findNode'])
+// kademlia-routing-table's k (dht.table.k): how many closest replies a query keeps
+const K = 20
+// the engine's per-request retries in a query (crates/rpc node/queries.rs; dht-rpc's default 5)
+const RETRIES = 5
+const FIND_NODE = 2 // dht-rpc internal FIND_NODE
+
+// hyperdht runs its record queries as dht.query({target, command, value}) (hyperdht index.js):
+// the command each kind asks with
+const RECORD_COMMANDS = {
+  lookup: COMMANDS.LOOKUP,
+  announce: COMMANDS.LOOKUP,
+  lookupAndUnannounce: COMMANDS.LOOKUP,
+  findPeer: COMMANDS.FIND_PEER,
+  immutableGet: COMMANDS.IMMUTABLE_GET,
+  immutablePut: COMMANDS.IMMUTABLE_GET,
+  mutableGet: COMMANDS.MUTABLE_GET,
+  mutablePut: COMMANDS.MUTABLE_GET
+}
 
 class Query extends Readable {
-  constructor (dht, target) {
+  /**
+   * `spec` is what the engine is asked (index.js `_startQuery`), `opts` the dht-rpc options
+   * handled here: map (query/findNode: what the stream yields per reply; falsy = skipped) and
+   * commit (run per closest reply at the end; true = dht-rpc autoCommit).
+   */
+  constructor (dht, target, kind, spec = {}, opts = {}) {
     super()
+    const raw = RAW.has(kind)
+    // dht-rpc lib/query.js constructor fields (`inflight` is the engine's, not kept here)
+    this.force = !!spec.force
     this.dht = dht
+    this.k = K
     this.target = target
-    this.closestReplies = []
+    this.internal = kind === 'findNode'
+    this.command = commandOf(kind, spec)
+    this.value = valueOf(kind, spec)
     this.errors = 0
     this.successes = 0
+    this.concurrency = spec.concurrency || dht.concurrency
+    if (raw) this.map = opts.map || defaultMap
+    this.retries = RETRIES
+    this.closestReplies = []
+    this.kind = kind
     this.result = null
-    this._commit = null
+    this._raw = raw
+    this._commit = opts.commit === true ? autoCommit : typeof opts.commit === 'function' ? opts.commit : null
     this._onmap = null
-    // dht-rpc opts.map (query/findNode): what the stream yields per reply; falsy = skipped
-    this._map = null
+    this._map = raw && typeof opts.map === 'function' ? opts.map : null
     this._native = null // the NativeQuery, while it runs
   }
 
@@ -34,8 +74,16 @@ class Query extends Readable {
 
   _onevent (ev) {
     if (this._native === null) return // cancelled: events queued before that are dropped
-    if (ev.type === 'reply') this._onreply(mapReply(this.kind, ev.reply))
-    else this._onend(mapClosest(ev.closest), ev.error ? errors.fromNative(ev.error) : null, ev.result)
+    if (ev.type === 'reply') this._onreply(this._received(ev.reply))
+    else this._onend(ev.closest, ev.error ? errors.fromNative(ev.error) : null, ev.result)
+  }
+
+  // a reply as this query's kind shapes it; a dht-rpc query keeps it among its closest replies
+  // (dht-rpc lib/query.js _onvisit: error 0, from a node with an id, closer than the k-th)
+  _received (r) {
+    const m = mapReply(this.kind, r)
+    if (this._raw && m.error === 0 && m.from.id !== null && this._isCloser(m.from.id)) this._pushClosest(m)
+    return m
   }
 
   // stops the native query (no events after this)
@@ -48,6 +96,47 @@ class Query extends Readable {
 
   get closestNodes () {
     return this.closestReplies.map((r) => r.from)
+  }
+
+  // the engine's final list, as the reply objects already handed out (the same objects the
+  // stream yielded, as in dht-rpc); new ones only for replies that did not reach JS
+  _sameReplies (closest) {
+    const seen = new Map()
+    for (const m of this.closestReplies) seen.set(m.from.host + ':' + m.from.port, m)
+    return closest.map((r) => seen.get(r.fromHost + ':' + r.fromPort) || mapReply(this.kind, r))
+  }
+
+  // dht-rpc lib/query.js _isCloser / _pushClosest / _compare: the k closest by XOR distance of
+  // the sender's id to the target, sorted; a duplicate id keeps the earlier reply
+  _isCloser (id) {
+    return this.closestReplies.length < this.k ||
+      this._compare(id, this.closestReplies[this.closestReplies.length - 1].from.id) < 0
+  }
+
+  _pushClosest (m) {
+    const list = this.closestReplies
+    list.push(m)
+    for (let i = list.length - 2; i >= 0; i--) {
+      const prev = list[i]
+      const cmp = this._compare(prev.from.id, m.from.id)
+      if (cmp < 0) break
+      if (cmp === 0) {
+        list.splice(i + 1, 1)
+        break
+      }
+      list[i + 1] = prev
+      list[i] = m
+    }
+    if (list.length > this.k) list.pop()
+  }
+
+  _compare (a, b) {
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === b[i]) continue
+      const t = this.target[i]
+      return (t ^ a[i]) - (t ^ b[i])
+    }
+    return 0
   }
 
   _onreply (data) {
@@ -66,10 +155,11 @@ class Query extends Readable {
     this.push(data)
   }
 
-  _onend (closestReplies, error, result) {
+  // `closest`: the engine's closest replies (packed), null when the query failed
+  _onend (closest, error, result) {
     this._native = null
     this.dht._queries.delete(this)
-    if (closestReplies) this.closestReplies = closestReplies
+    if (closest) this.closestReplies = this._raw ? this._sameReplies(closest) : mapClosest(closest)
     if (result && typeof result.successes === 'number') this.successes = result.successes
     this.result = result || null
     if (error) this.destroy(error)
@@ -182,6 +272,25 @@ class FirstReply {
     this._resolve = this._reject = noop
     return live
   }
+}
+
+// dht-rpc's command and value of a query of `kind`; hyperdht's mutable queries ask with a seq
+// (mutablePut with 0: "we don't care about the actual values")
+function commandOf (kind, spec) {
+  if (kind === 'findNode') return FIND_NODE
+  if (kind === 'query') return spec.command
+  return RECORD_COMMANDS[kind]
+}
+
+function valueOf (kind, spec) {
+  if (kind === 'query') return spec.value || null
+  if (kind === 'mutableGet') return c.encode(c.uint, spec.seq || 0)
+  if (kind === 'mutablePut') return c.encode(c.uint, 0)
+  return null
+}
+
+function defaultMap (m) {
+  return m
 }
 
 function noop () {}

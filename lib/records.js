@@ -3,6 +3,7 @@
 // put/get) over the engine's queries. With a secret key the engine signs; with an app's signer
 // (`opts.signAnnounce`/`signUnannounce`/`signMutable`, or a key pair's `sign()`) the query runs in
 // the engine and the signed requests go out from here, as upstream's commit hooks do.
+const c = require('compact-encoding')
 const binding = require('../binding.js')
 const errors = require('./errors')
 const Persistent = require('./persistent')
@@ -112,7 +113,8 @@ async function mutablePut (dht, keyPair, value, opts = {}) {
   if (nonCustodial(keyPair, kp, opts.signMutable)) {
     signature = await (opts.signMutable || defaultSignMutable)(seq, value, keyPair)
   }
-  const q = dht._startQuery({ keyPair: kp, value, seq, signature, ...queryOpts(opts) }, 'mutablePut', target)
+  // hyperdht signs and sends c.encode(m.mutablePutRequest, {seq, ...}): the seq as encoded
+  const q = dht._startQuery({ keyPair: kp, value, seq: uintArg(seq), signature, ...queryOpts(opts) }, 'mutablePut', target)
   await q.finished()
   return { publicKey: kp.publicKey, closestNodes: q.closestNodes, seq, signature: q.result.signature }
 }
@@ -122,7 +124,7 @@ async function mutableGet (dht, publicKey, opts = {}) {
   const target = hash(pk)
   const userSeq = opts.seq || 0
   const latest = opts.latest !== false
-  const q = dht._startQuery({ publicKey: pk, seq: userSeq, ...queryOpts(opts) }, 'mutableGet', target)
+  const q = dht._startQuery({ publicKey: pk, seq: uintArg(userSeq), ...queryOpts(opts) }, 'mutableGet', target)
   let result = null
   // hyperdht: opts.refresh(result) => true re-puts the latest record to the closest nodes
   let refresh = opts.refresh || null
@@ -138,9 +140,11 @@ async function mutableGet (dht, publicKey, opts = {}) {
         : Promise.resolve(null)
     }
   }
-  // Replies are verified in Rust (signature + seq >= userSeq) before they reach JS.
+  // Replies are verified in Rust (signature + seq >= the seq asked with) before they reach JS;
+  // hyperdht compares with the seq as given too (a fraction is cut on the wire, not here)
   for await (const node of q) {
     if (result && node.seq <= result.seq) continue
+    if (node.seq < userSeq) continue
     if (!latest) {
       q.destroy()
       return node
@@ -148,6 +152,13 @@ async function mutableGet (dht, publicKey, opts = {}) {
     result = node
   }
   return result
+}
+
+// A seq as compact-encoding's c.uint writes it (hyperdht encodes every seq with it): what it
+// rejects throws its error ("uint must be between 0 and 2^53 - 1, use biguint"), what it takes
+// (numeric strings, fractions) is the number it writes
+function uintArg (n) {
+  return c.decode(c.uint, c.encode(c.uint, n))
 }
 
 function hash (data) {

@@ -110,7 +110,7 @@ async function dhtLayer (): Promise<void> {
   dht.addNode('127.0.0.1:1')
   const pong = await dht.ping({ host: '127.0.0.1', port: 1 })
   expectType<number>()(pong.rtt)
-  expectType<DHT.Address[] | null>()(pong.closerNodes)
+  expectType<DHT.NodeRef[] | null>()(pong.closerNodes)
   expectType<DHT.NodeRef>()(pong.from)
   dht.refresh()
   await dht.bind()
@@ -278,7 +278,7 @@ async function records (dht: DHT): Promise<void> {
   // dht-rpc: findNode / query / request
   for await (const reply of dht.findNode(topic)) {
     expectType<DHT.RpcReply>()(reply)
-    expectType<DHT.Address[]>()(reply.closerNodes)
+    expectType<DHT.NodeRef[] | null>()(reply.closerNodes)
     expectType<number>()(reply.error)
     expectType<Buffer | null>()(reply.value)
   }
