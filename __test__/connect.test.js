@@ -108,8 +108,12 @@ test('server.close() then connect fails', async (t) => {
   const first = cNode.connect(server.publicKey)
   await once(first, 'open')
   first.destroy()
+  const key = server.publicKey
   await server.close()
-  const conn = cNode.connect(server.publicKey)
+  // like hyperdht's, a closed server has no key pair left
+  assert.strictEqual(server.publicKey, null)
+  assert.strictEqual(server.address(), null)
+  const conn = cNode.connect(key)
   const [err] = await once(conn, 'error').catch((e) => [e])
   assert.ok(['PEER_NOT_FOUND', 'PEER_CONNECTION_FAILED'].includes(err.code), 'got ' + err.code)
 })

@@ -15,7 +15,7 @@
 // arrive at `_onevent`. Writes are queued in Rust (bounded) and `drain` releases a held write.
 const { RelayPairings } = require('./relay')
 const { EventEmitter } = require('events')
-const { Duplex, Writable } = require('streamx')
+const { Duplex, Writable, getStreamError } = require('streamx')
 const b4a = require('b4a')
 const c = require('compact-encoding')
 const errors = require('./errors')
@@ -186,6 +186,9 @@ class Connection extends Duplex {
   }
 
   _completeOpen (cb) {
+    // secret-stream's _setupSecretStream: `handshake` once the keys are set, before `connect`
+    // (a server's stream emitted it before hyperdht handed it to the app: nobody hears it)
+    if (this.isInitiator) this.emit('handshake')
     this._resolveOpened(true)
     cb(null)
   }
@@ -269,10 +272,12 @@ class Connection extends Duplex {
   // sides NoiseSecretStream has already closed by the time the UDX stream finishes its own close.
   _rawClosed (error) {
     const raw = this.rawStream
-    if (error && !this._destroyCalled) {
-      // NoiseSecretStream always listens on its rawStream: an error there never goes uncaught
-      if (raw.listenerCount('error') > 0) raw.emit('error', errors.fromNative(error))
-    }
+    // NoiseSecretStream always listens on its rawStream: an error there never goes uncaught.
+    // A local destroy(err) destroys the raw stream with that error (secret-stream _predestroy:
+    // rawStream.destroy(getStreamError(this))); a failure of the stream itself comes as `error`
+    const local = this._destroyCalled ? getStreamError(this) : null
+    const rawError = local || (error && !this._destroyCalled ? errors.fromNative(error) : null)
+    if (rawError && raw.listenerCount('error') > 0) raw.emit('error', rawError)
     if (error || this._destroyCalled) raw.emit('close')
     else this.once('close', () => raw.emit('close'))
   }
@@ -554,8 +559,15 @@ const EMPTY_STATS = Object.freeze({
   remoteId: 0
 })
 
+// secret-stream's mapWritable turns strings into Buffers; any other ArrayBufferView (a
+// Uint16Array, a DataView) or an ArrayBuffer is sent as its bytes here (secret-stream copies such
+// a view element by element into its frame, garbling it; the native side takes bytes only)
 function toBuffer (data) {
-  return typeof data === 'string' ? Buffer.from(data) : data
+  if (typeof data === 'string') return Buffer.from(data)
+  if (data instanceof Uint8Array) return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)) return new Uint8Array(data)
+  return data
 }
 
 module.exports = Connection

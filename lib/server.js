@@ -377,10 +377,13 @@ class Server extends EventEmitter {
     this._handshakes.clear()
     this._finals.clear()
     this.dht.listening.delete(this)
+    const wasListening = this.listening
     if (this.listening && !this.dht.destroyed) {
       await this._native.close().catch(() => {})
     }
     this.listening = false
+    // hyperdht _stopListening drops the key pair: publicKey and address() are null from here
+    if (wasListening) this.keyPair = null
     this.emit('close')
   }
 }

@@ -760,6 +760,14 @@ impl NativeConnection {
     /// `setKeepAlive(ms)` (0 = off).
     #[napi(catch_unwind)]
     pub fn set_keep_alive(&self, ms: u32) {
+        if ms > 0 {
+            // secret-stream filters received empty messages from this call on: set here, under
+            // the stream's lock, so no message read after it is delivered empty (the timer
+            // itself is the task's, through the control channel)
+            if let Some(io) = self.io() {
+                lock_stream(&io.stream).set_filter_empty_messages(true);
+            }
+        }
         self.control(Control::KeepAlive(ms));
     }
 

@@ -224,8 +224,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
                 for ev in events {
                     match ev {
                         StreamEvent::Connected => self.connected = true,
-                        StreamEvent::Data(d) if !d.is_empty() => self.plain.push_back(d),
-                        StreamEvent::Data(_) => {}
+                        // an empty message (a keep-alive) gets here only while empty frames
+                        // are not filtered: secret-stream pushes it then (`poll_read_chunk`
+                        // hands it out; `poll_read` skips it, a byte stream has no empty read)
+                        StreamEvent::Data(d) => self.plain.push_back(d),
                     }
                 }
             }
@@ -403,6 +405,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for SecretStreamIo<T> {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(false)) => Poll::Ready(Ok(())),
             Poll::Ready(Ok(true)) => {
+                while this.plain.front().is_some_and(Vec::is_empty) {
+                    this.plain.pop_front();
+                }
+                if this.plain.is_empty() {
+                    // only empty messages were waiting: look again
+                    return Pin::new(this).poll_read(cx, out);
+                }
                 if let Some(front) = this.plain.front() {
                     let n = (front.len() - this.plain_off).min(out.remaining());
                     out.put_slice(&front[this.plain_off..this.plain_off + n]);

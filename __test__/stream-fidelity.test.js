@@ -1,0 +1,124 @@
+'use strict'
+// NoiseSecretStream details of a connection, each checked on a JS hyperdht pair and on ours
+// (and ours against JS) through the public API, the results compared: the `handshake` event,
+// writes of any ArrayBufferView, zero-length messages while keep-alive is off, a local
+// destroy(err) seen on `rawStream`.
+const test = require('node:test')
+const assert = require('node:assert')
+const { once } = require('events')
+const { RS, JS, mixedNet } = require('./helpers')
+
+// [client, server] implementations
+const PAIRS = [[JS, JS], [RS, RS], [RS, JS], [JS, RS]]
+const label = ([c, s]) => `${c === RS ? 'rs' : 'js'}->${s === RS ? 'rs' : 'js'}`
+
+/** An open pair: `c` (client stream), `s` (the server's), on fresh nodes of `C` and `S`. */
+async function pair (t, net, C, S, nodeOpts = {}) {
+  const sNode = net.client(S, nodeOpts)
+  const cNode = net.client(C, nodeOpts)
+  await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+  const server = sNode.createServer((s) => s.on('error', () => {}))
+  t.after(() => server.close())
+  await server.listen(S.keyPair())
+  const accepted = once(server, 'connection')
+  const c = cNode.connect(server.publicKey)
+  c.on('error', () => {})
+  const [[s]] = await Promise.all([accepted, once(c, 'open')])
+  return { c, s }
+}
+
+/** Resolves with the first `n` data chunks `stream` emits from now on. */
+function chunks (stream, n) {
+  const got = []
+  return new Promise((resolve) => {
+    const ondata = (d) => {
+      got.push(d)
+      if (got.length === n) {
+        stream.off('data', ondata)
+        resolve(got)
+      }
+    }
+    stream.on('data', ondata)
+  })
+}
+
+test('a client stream emits handshake (keys set) before connect and open, as secret-stream does', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) {
+    const [C, S] = p
+    const sNode = net.client(S)
+    const cNode = net.client(C)
+    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
+    const server = sNode.createServer((s) => s.on('error', () => {}))
+    await server.listen(S.keyPair())
+    const c = cNode.connect(server.publicKey)
+    c.on('error', () => {})
+    const log = []
+    c.on('handshake', () => log.push(`handshake ${!!c.handshakeHash} ${!!c.remotePublicKey}`))
+    c.on('connect', () => log.push('connect'))
+    c.on('open', () => log.push('open'))
+    await once(c, 'open')
+    seen[label(p)] = log
+    c.destroy()
+    await server.close()
+  }
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['handshake true true', 'connect', 'open'], label(p))
+})
+
+test('write() of a Uint16Array, DataView, Float32Array or ArrayBuffer sends its bytes and does not throw', async (t) => {
+  const net = await mixedNet(t)
+  for (const [C, S] of [[RS, RS], [RS, JS]]) {
+    const { c, s } = await pair(t, net, C, S)
+    const ab = new ArrayBuffer(16)
+    new Uint8Array(ab).forEach((_, i, a) => { a[i] = 0x10 + i })
+    const views = [new Uint16Array(ab, 8, 2), new DataView(ab, 2, 3), new Float32Array([1.5]), ab]
+    const got = chunks(s, views.length)
+    for (const v of views) assert.strictEqual(c.write(v), true)
+    const hex = (await got).map((d) => Buffer.from(d).toString('hex'))
+    // (secret-stream copies such a view element by element, garbling it; ours sends its bytes)
+    assert.deepStrictEqual(hex, ['18191a1b', '121314', '0000c03f', '101112131415161718191a1b1c1d1e1f'], label([C, S]))
+    c.destroy()
+  }
+})
+
+test('with keep-alive off, a zero-length write reaches the peer as an empty data chunk; a setKeepAlive() filters them from then on', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) {
+    const [C, S] = p
+    const { c, s } = await pair(t, net, C, S, { connectionKeepAlive: false })
+    let got = chunks(s, 2)
+    c.write(Buffer.alloc(0))
+    c.write('x')
+    const before = (await got).map((d) => d.byteLength)
+    // the receiver turns keep-alive on: empty messages are filtered, data still comes
+    s.setKeepAlive(10000)
+    got = chunks(s, 1)
+    c.write(Buffer.alloc(0))
+    c.write('yz')
+    const after = (await got).map((d) => d.byteLength)
+    seen[label(p)] = { before, after }
+    c.destroy()
+  }
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], { before: [0, 1], after: [2] }, label(p))
+})
+
+test('a local destroy(err) reaches rawStream as error(err), then close, before the stream\'s own error and close', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) {
+    const [C, S] = p
+    const { c } = await pair(t, net, C, S)
+    const log = []
+    c.rawStream.on('error', (e) => log.push(`raw error ${e.message}`))
+    c.rawStream.on('close', () => log.push('raw close'))
+    c.on('error', (e) => log.push(`error ${e.message}`))
+    // (events.once would reject on the error)
+    const closed = new Promise((resolve) => c.once('close', resolve))
+    c.destroy(new Error('mine'))
+    await closed
+    seen[label(p)] = log
+  }
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['raw error mine', 'raw close', 'error mine'], label(p))
+})
