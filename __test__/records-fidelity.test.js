@@ -273,3 +273,43 @@ test('findNode / query: closestReplies fills as replies arrive (the objects the 
 })
 
 nothingKeepsNodeAlive(test)
+test('a query nobody reads never runs (an unread announce stores nothing); read after its node is destroyed, it ends', async (t) => {
+  const net = await network(t)
+  const seen = {}
+  for (const [kind, Impl] of BOTH) {
+    const dht = net.clients[kind]
+    const topic = Impl.hash(Buffer.from(`unread ${kind}`))
+    const kp = Impl.keyPair()
+    const unread = dht.announce(topic, kp)
+    // a lookup that finishes after the announce would have (its first request went out with
+    // the announce's, were it running)
+    const found = []
+    for await (const r of dht.lookup(topic)) found.push(...r.peers)
+    await dht.announce(Impl.hash(Buffer.from(`read ${kind}`)), kp).finished()
+    const after = []
+    for await (const r of dht.lookup(topic)) after.push(...r.peers)
+    seen[kind] = { found: found.length, after: after.length, destroyed: unread.destroyed }
+  }
+  assert.deepStrictEqual(seen.rs, seen.js)
+  assert.deepStrictEqual(seen.rs, { found: 0, after: 0, destroyed: false })
+
+  // the node goes away with an unread query: no error event then; read later, it ends as a
+  // query whose node was destroyed does
+  const ends = {}
+  for (const [kind, Impl] of BOTH) {
+    const dht = new Impl({ bootstrap: net.bootstrap, host: '127.0.0.1', port: 0 })
+    net.nodes.push(dht)
+    await dht.fullyBootstrapped()
+    const q = dht.findNode(Impl.hash(Buffer.from('later')))
+    let early = null
+    q.on('error', (err) => { early = err })
+    await dht.destroy()
+    await new Promise((resolve) => setImmediate(resolve))
+    const quiet = early === null
+    const res = await settle(q.finished())
+    ends[kind] = { quiet, ended: 'value' in res || 'err' in res }
+  }
+  assert.deepStrictEqual(ends.rs, ends.js)
+  assert.deepStrictEqual(ends.rs, { quiet: true, ended: true })
+})
+

@@ -64,12 +64,35 @@ class Query extends Readable {
     this._onmap = null
     this._map = raw && typeof opts.map === 'function' ? opts.map : null
     this._native = null // the NativeQuery, while it runs
+    this._starter = null // what starts it, until the first read (_open)
   }
 
-  /** Starts the query (index.js `_startQuery`): `start(onEvent)` returns its NativeQuery. */
+  /**
+   * index.js `_startQuery`: `start(onEvent)` starts the engine's query and returns its
+   * NativeQuery. As a dht-rpc Query, which starts asking in `_open` (the first read, resume,
+   * `for await` or `finished()`), a query nobody reads never runs: an unread `announce()` stores
+   * nothing, one destroyed before it is read sends nothing.
+   */
   _start (start) {
-    this._native = start((ev) => this._onevent(ev))
+    this._starter = start
     this.dht._queries.add(this)
+  }
+
+  _open (cb) {
+    const start = this._starter
+    this._starter = null
+    if (start === null || this.dht.destroyed) {
+      // the node went away before anyone read this query
+      cb(null)
+      this._endOnDestroyedNode()
+      return
+    }
+    try {
+      this._native = start((ev) => this._onevent(ev))
+    } catch (err) {
+      return cb(errors.fromNative(err.message))
+    }
+    cb(null)
   }
 
   _onevent (ev) {
@@ -89,6 +112,7 @@ class Query extends Readable {
   // stops the native query (no events after this)
   _cancel () {
     this.dht._queries.delete(this)
+    this._starter = null
     if (this._native === null) return
     this._native.cancel()
     this._native = null
@@ -169,8 +193,15 @@ class Query extends Readable {
 
   // The node is being destroyed: like dht-rpc, the query just ends with what it has, and a
   // query with a commit phase then has no one to commit to.
+  // A query not read yet stays quiet until it is (dht-rpc's never asked anyone); read then, it
+  // ends the same way.
   _ondestroyed () {
+    const unread = this._starter !== null
     this._cancel()
+    if (!unread) this._endOnDestroyedNode()
+  }
+
+  _endOnDestroyedNode () {
     if (this.destroying) return
     if (this._commit !== null || COMMITS.has(this.kind)) this.destroy(new Error('Too few nodes responded'))
     else this.push(null)
