@@ -525,15 +525,8 @@ impl Node {
         let id = peer::id(&addr);
         let t = self.tick;
         self.insert_node(Entry {
-            id,
-            addr,
             added: t,
-            pinged: 0,
-            seen: 0,
-            sampled: 0,
-            down_hints: 0,
-            to: None,
-            heard: 0,
+            ..Entry::new(id, addr)
         });
     }
 

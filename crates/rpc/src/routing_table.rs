@@ -25,6 +25,23 @@ pub struct Entry {
     pub heard: u64,
 }
 
+impl Entry {
+    /// A node at `addr` with id `id`, never pinged, seen or sampled (ticks 0, no `to`).
+    pub fn new(id: [u8; 32], addr: SocketAddrV4) -> Self {
+        Entry {
+            id,
+            addr,
+            added: 0,
+            pinged: 0,
+            seen: 0,
+            sampled: 0,
+            down_hints: 0,
+            to: None,
+            heard: 0,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum AddResult {
     Added,
@@ -238,17 +255,7 @@ mod tests {
 
     fn entry(id: [u8; 32], i: u32) -> Entry {
         let o = i.to_be_bytes();
-        Entry {
-            id,
-            addr: SocketAddrV4::new([10, o[1], o[2], o[3]].into(), 1000),
-            added: 0,
-            pinged: 0,
-            seen: 0,
-            sampled: 0,
-            down_hints: 0,
-            to: None,
-            heard: 0,
-        }
+        Entry::new(id, SocketAddrV4::new([10, o[1], o[2], o[3]].into(), 1000))
     }
 
     #[test]

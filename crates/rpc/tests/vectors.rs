@@ -96,17 +96,7 @@ fn routing_table_rows_and_closest() {
             hyperdht_rpc::routing_table::row_index(&own, &id) as u64,
             n["row"].as_u64().unwrap()
         );
-        let r = t.add(Entry {
-            id,
-            addr: a,
-            added: 0,
-            pinged: 0,
-            seen: 0,
-            sampled: 0,
-            down_hints: 0,
-            to: None,
-            heard: 0,
-        });
+        let r = t.add(Entry::new(id, a));
         let added = matches!(r, AddResult::Added);
         assert_eq!(added, n["added"].as_bool().unwrap(), "{a}");
     }

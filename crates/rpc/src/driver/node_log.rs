@@ -94,17 +94,8 @@ mod tests {
     use super::*;
 
     fn entry(port: u16) -> Entry {
-        Entry {
-            id: [port as u8; 32],
-            addr: std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port),
-            added: 0,
-            pinged: 0,
-            seen: 0,
-            sampled: 0,
-            down_hints: 0,
-            to: None,
-            heard: 0,
-        }
+        let addr = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port);
+        Entry::new([port as u8; 32], addr)
     }
 
     #[test]
