@@ -6,7 +6,7 @@
 const test = require('node:test')
 const assert = require('node:assert')
 const { once } = require('events')
-const { RS, JS, mixedNet } = require('./helpers')
+const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 
 // [client, server] implementations
 const PAIRS = [[JS, JS], [RS, RS], [RS, JS], [JS, RS]]
@@ -122,3 +122,5 @@ test('a local destroy(err) reaches rawStream as error(err), then close, before t
   }
   for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['raw error mine', 'raw close', 'error mine'], label(p))
 })
+
+nothingKeepsNodeAlive(test)
