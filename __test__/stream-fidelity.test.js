@@ -123,4 +123,21 @@ test('a local destroy(err) reaches rawStream as error(err), then close, before t
   for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['raw error mine', 'raw close', 'error mine'], label(p))
 })
 
+test('keep-alives count in rawBytesWritten (20 per frame) and the peer\'s rawBytesRead (17), as hyperswarm\'s duplicate check expects', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) {
+    const [C, S] = p
+    const { c, s } = await pair(t, net, C, S)
+    const before = { written: c.rawBytesWritten, read: s.rawBytesRead }
+    c.sendKeepAlive()
+    // the receiver filters it (its keep-alive is on): nothing to wait for but the counter
+    const until = Date.now() + 5000
+    while (s.rawBytesRead === before.read && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
+    seen[label(p)] = { written: c.rawBytesWritten - before.written, read: s.rawBytesRead - before.read }
+    c.destroy()
+  }
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], { written: 20, read: 17 }, label(p))
+})
+
 nothingKeepsNodeAlive(test)

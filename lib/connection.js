@@ -42,8 +42,12 @@ class Connection extends Duplex {
     this.keepAlive = keepAlive || 0
     this.timeout = 0
     this.userData = null
-    this.rawBytesRead = 0
-    this.rawBytesWritten = 0
+    // rawBytesRead / rawBytesWritten: the frames JS saw plus the keep-alives the engine sent and
+    // filtered (hyperswarm keeps the newer of two connections to a peer when the older one
+    // counts bytes both ways: a peer that restarted has an idle connection with keep-alives only)
+    this._rawRead = 0
+    this._rawWritten = 0
+    this._keepAlives = [0, 0] // [sent, received and filtered], as last read from the engine
     this.rawStream = null
     // secret-stream: with `enableSend` false, the peer's `send()` datagrams are not emitted
     this.enableSend = true
@@ -230,7 +234,7 @@ class Connection extends Duplex {
   }
 
   _ondata (data) {
-    this.rawBytesRead += data.byteLength + ABYTES
+    this._rawRead += data.byteLength + ABYTES
     this._flow.push(this, data)
   }
 
@@ -285,7 +289,7 @@ class Connection extends Duplex {
   // hands `data` to the native connection; false when its queue is full (wait for `drain`)
   _send (data) {
     if (!this._handle.write(data)) return false
-    this.rawBytesWritten += data.byteLength + FRAME_HEADER + ABYTES
+    this._rawWritten += data.byteLength + FRAME_HEADER + ABYTES
     return true
   }
 
@@ -342,6 +346,19 @@ class Connection extends Duplex {
     cb(null)
   }
 
+
+  get rawBytesRead () {
+    return this._rawRead + this._keepAliveCounts()[1] * ABYTES
+  }
+
+  get rawBytesWritten () {
+    return this._rawWritten + this._keepAliveCounts()[0] * (FRAME_HEADER + ABYTES)
+  }
+
+  _keepAliveCounts () {
+    if (this._live()) this._keepAlives = this._handle.keepAliveCounts()
+    return this._keepAlives
+  }
 
   /** Resolves true once every byte written so far was handed on (NoiseSecretStream.flush). */
   async flush () {

@@ -777,6 +777,19 @@ impl NativeConnection {
         self.control(Control::Timeout(ms));
     }
 
+    /// `[keep-alives sent, empty frames received and filtered]` (JS adds them to
+    /// rawBytesWritten / rawBytesRead as secret-stream counts them); zeros until open.
+    #[napi(catch_unwind)]
+    pub fn keep_alive_counts(&self) -> Vec<f64> {
+        match self.io() {
+            Some(io) => {
+                let (sent, filtered) = lock_stream(&io.stream).keep_alive_counts();
+                vec![sent as f64, filtered as f64]
+            }
+            None => vec![0.0, 0.0],
+        }
+    }
+
     #[napi(catch_unwind)]
     pub fn send_keep_alive(&self) {
         self.control(Control::SendKeepAlive);

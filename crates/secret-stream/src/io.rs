@@ -193,6 +193,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         self.timeout.as_ref().map(|t| t.every)
     }
 
+    /// Keep-alive frames sent, and empty frames received and filtered (see
+    /// [`SecretStream::keep_alive_counts`](crate::SecretStream::keep_alive_counts)).
+    pub fn keep_alive_counts(&self) -> (u64, u64) {
+        self.codec.keep_alive_counts()
+    }
+
     /// `filterZeroByteMessages`: drop received empty frames (implied by a keep-alive).
     pub fn set_filter_empty_messages(&mut self, on: bool) {
         self.codec.set_filter_empty_messages(on);

@@ -39,6 +39,10 @@ pub struct SecretStream {
     inbuf: Vec<u8>,
     failed: bool,
     filter_empty: bool,
+    /// keep-alive frames made, empty frames received and filtered (secret-stream counts both
+    /// in rawBytesWritten / rawBytesRead)
+    keep_alives_sent: u64,
+    empty_filtered: u64,
 }
 
 impl SecretStream {
@@ -67,6 +71,8 @@ impl SecretStream {
             inbuf: Vec::new(),
             failed: false,
             filter_empty: false,
+            keep_alives_sent: 0,
+            empty_filtered: 0,
         };
         (s, msg)
     }
@@ -79,10 +85,16 @@ impl SecretStream {
 
     /// A keep-alive: an empty data frame (20 bytes on the wire), `sendKeepAlive()`.
     pub fn keep_alive_frame(&mut self) -> Vec<u8> {
+        self.keep_alives_sent += 1;
         let mut out = Vec::with_capacity(3 + ABYTES);
         // an empty write always fits a frame
         let _ = self.encrypt_into(&[], &mut out);
         out
+    }
+
+    /// Keep-alive frames made, and empty frames received and filtered (not delivered).
+    pub fn keep_alive_counts(&self) -> (u64, u64) {
+        (self.keep_alives_sent, self.empty_filtered)
     }
 
     pub fn is_initiator(&self) -> bool {
@@ -163,7 +175,7 @@ impl SecretStream {
                     events.push(StreamEvent::Connected);
                 }
                 Some(pull) => match pull.pull(frame) {
-                    Ok((m, _tag)) if m.is_empty() && self.filter_empty => {}
+                    Ok((m, _tag)) if m.is_empty() && self.filter_empty => self.empty_filtered += 1,
                     Ok((m, _tag)) => events.push(StreamEvent::Data(m)),
                     Err(e) => break Err(e),
                 },
