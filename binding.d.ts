@@ -88,6 +88,11 @@ export declare class NativeConnection {
   setKeepAlive(ms: number): void
   /** `setTimeout(ms)` (0 = off): the stream fails when nothing arrives for `ms`. */
   setTimeout(ms: number): void
+  /**
+   * `[keep-alives sent, empty frames received and filtered]` (JS adds them to
+   * rawBytesWritten / rawBytesRead as secret-stream counts them); zeros until open.
+   */
+  keepAliveCounts(): Array<number>
   sendKeepAlive(): void
   /**
    * Test hook (`connection._injectPanic()`): the dial's or the stream's task panics, as a bug
