@@ -273,6 +273,33 @@ test('findNode / query: closestReplies fills as replies arrive (the objects the 
 })
 
 nothingKeepsNodeAlive(test)
+test('lookup / announce: closestReplies fills while the query runs and a lookup broken off early keeps it', async (t) => {
+  const net = await network(t, 6)
+  const out = {}
+  for (const [kind, client] of Object.entries(net.clients)) {
+    const Impl = kind === 'rs' ? RS : JS
+    const topic = Impl.hash(Buffer.from(`closest ${kind}`))
+    const ann = client.announce(topic, Impl.keyPair())
+    await ann.finished()
+    // a lookup read until its first peer, then broken off (destroyed)
+    const q = client.lookup(topic)
+    let atFirst = -1
+    for await (const r of q) {
+      atFirst = q.closestReplies.length
+      if (r.peers.length > 0) break
+    }
+    out[kind] = {
+      announceEnded: ann.closestReplies.length > 0,
+      filling: atFirst > 0,
+      lookupDestroyed: q.destroyed,
+      lookupKept: q.closestNodes.length >= atFirst,
+      shape: q.closestReplies.every((r) => r.from.id !== null && 'closerNodes' in r && 'value' in r)
+    }
+  }
+  assert.deepStrictEqual(out.rs, out.js)
+  assert.deepStrictEqual(out.rs, { announceEnded: true, filling: true, lookupDestroyed: true, lookupKept: true, shape: true })
+})
+
 test('a query nobody reads never runs (an unread announce stores nothing); read after its node is destroyed, it ends', async (t) => {
   const net = await network(t)
   const seen = {}

@@ -15,6 +15,9 @@ const COMMITS = new Set(['announce', 'lookupAndUnannounce', 'immutablePut', 'mut
 // dht-rpc query kinds: every reply the query takes (error 0, before its commit) reaches JS
 // (src/ops.rs Job::Raw), so closestReplies is kept here as they arrive, as dht-rpc does
 const RAW = new Set(['query', 'findNode'])
+// hyperdht record queries whose every reply reaches JS too (src/ops.rs Replies): closestReplies
+// is kept as they arrive, from the raw replies (the stream yields what hyperdht's map keeps)
+const ALL_REPLIES = new Set(['query', 'findNode', 'lookup', 'announce', 'lookupAndUnannounce', 'findPeer'])
 // kademlia-routing-table's k (dht.table.k): how many closest replies a query keeps
 const K = 20
 // the engine's per-request retries in a query (crates/rpc node/queries.rs; dht-rpc's default 5)
@@ -60,6 +63,7 @@ class Query extends Readable {
     this.kind = kind
     this.result = null
     this._raw = raw
+    this._allReplies = ALL_REPLIES.has(kind)
     this._commit = opts.commit === true ? autoCommit : typeof opts.commit === 'function' ? opts.commit : null
     this._onmap = null
     this._map = raw && typeof opts.map === 'function' ? opts.map : null
@@ -105,7 +109,9 @@ class Query extends Readable {
   // (dht-rpc lib/query.js _onvisit: error 0, from a node with an id, closer than the k-th)
   _received (r) {
     const m = mapReply(this.kind, r)
-    if (this._raw && m.error === 0 && m.from.id !== null && this._isCloser(m.from.id)) this._pushClosest(m)
+    if (!this._allReplies) return m
+    const reply = this._raw ? m : mapReply('query', r)
+    if (reply.error === 0 && reply.from.id !== null && this._isCloser(reply.from.id)) this._pushClosest(reply)
     return m
   }
 
@@ -127,7 +133,7 @@ class Query extends Readable {
   _sameReplies (closest) {
     const seen = new Map()
     for (const m of this.closestReplies) seen.set(m.from.host + ':' + m.from.port, m)
-    return closest.map((r) => seen.get(r.fromHost + ':' + r.fromPort) || mapReply(this.kind, r))
+    return closest.map((r) => seen.get(r.fromHost + ':' + r.fromPort) || mapReply('query', r))
   }
 
   // dht-rpc lib/query.js _isCloser / _pushClosest / _compare: the k closest by XOR distance of
@@ -183,7 +189,7 @@ class Query extends Readable {
   _onend (closest, error, result) {
     this._native = null
     this.dht._queries.delete(this)
-    if (closest) this.closestReplies = this._raw ? this._sameReplies(closest) : mapClosest(closest)
+    if (closest) this.closestReplies = this._allReplies ? this._sameReplies(closest) : mapClosest(closest)
     if (result && typeof result.successes === 'number') this.successes = result.successes
     this.result = result || null
     if (error) this.destroy(error)

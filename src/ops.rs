@@ -99,9 +99,9 @@ fn find_peer_reply(r: &Response) -> JsReply {
     j
 }
 
-/// Replies of a lookup/announce/findPeer query: only those hyperdht's map keeps (a decodable
-/// peer list / peer record) cross into JS, where the others would be mapped to `null` and
-/// dropped; all are counted for the query's `successes`.
+/// Replies of a lookup/announce/findPeer query: all cross into JS, which keeps the closest as
+/// they arrive (dht-rpc `closestReplies`) and yields those hyperdht's map keeps (a decodable
+/// peer list / peer record); all are counted for the query's `successes`.
 #[derive(Default)]
 struct Replies {
     successes: u32,
@@ -110,9 +110,7 @@ struct Replies {
 impl Replies {
     fn emit(&mut self, sink: &QuerySink, reply: JsReply) {
         self.successes += 1;
-        if reply.peers.is_some() || reply.peer.is_some() {
-            reply_event(sink, reply);
-        }
+        reply_event(sink, reply);
     }
 
     fn result(&self) -> Option<JsResult> {
