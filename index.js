@@ -745,9 +745,10 @@ class HyperDHT extends EventEmitter {
     this._queries.clear()
     this._state = null
     // like hyperdht destroying its raw streams: open connections close without an error,
-    // dials fail
+    // dials fail as hyperdht's connect does when its FIND_PEER query dies with the node
+    // (PEER_NOT_FOUND; later stages give PEER_CONNECTION_FAILED or HOLEPUNCH_ABORTED there)
     for (const c of [...this._conns]) {
-      if (!c._isOpen) c._onfail(errors.DESTROYED())
+      if (!c._isOpen) c._onfail(errors.PEER_NOT_FOUND())
       else c.destroy()
     }
     // hyperdht: rawStreams.clear() (their close events come before the native side goes)

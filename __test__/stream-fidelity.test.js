@@ -140,4 +140,28 @@ test('keep-alives count in rawBytesWritten (20 per frame) and the peer\'s rawByt
   for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], { written: 20, read: 17 }, label(p))
 })
 
+test('a connect in flight when its own node is destroyed fails with one of hyperdht\'s codes (PEER_NOT_FOUND right away)', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) {
+    const [C, S] = p
+    const sNode = net.client(S)
+    await sNode.fullyBootstrapped()
+    const server = sNode.createServer((s) => s.on('error', () => {}))
+    await server.listen(S.keyPair())
+    const cNode = net.client(C)
+    await cNode.fullyBootstrapped()
+    const c = cNode.connect(server.publicKey)
+    const log = []
+    c.on('open', () => log.push('open'))
+    c.on('error', (e) => log.push(`error ${e.code}`))
+    const closed = new Promise((resolve) => c.once('close', resolve))
+    await cNode.destroy()
+    await closed
+    seen[label(p)] = log
+    await server.close()
+  }
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['error PEER_NOT_FOUND'], label(p))
+})
+
 nothingKeepsNodeAlive(test)

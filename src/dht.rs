@@ -14,7 +14,7 @@ use hyperdht_rpc::{Dht, DhtOptions, Response};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::connection::{Dial, JsConnectionEvent, NativeConnection, DESTROYED};
+use crate::connection::{Dial, JsConnectionEvent, NativeConnection};
 use crate::events::{JsAddress, JsAppRequest, JsPluginRequest, JsReply, Sink};
 use crate::teardown::NodeParts;
 use hyperdht_core::plugin::PluginForward;
@@ -602,15 +602,20 @@ impl NativeDht {
         };
         let (hyper, udx) = (self.hyper.clone(), self.udx.clone());
         let conn_core = core.clone();
+        // a dial aborted by its node's destroy() fails as hyperdht's connect does when its
+        // FIND_PEER query dies with the node: PEER_NOT_FOUND (later stages give
+        // PEER_CONNECTION_FAILED or HOLEPUNCH_ABORTED there, by timing); a dial aborted by its own
+        // stream's destroy() has nobody left to tell
+        let aborted = || hyperdht_core::ConnectError::PeerNotFound.to_string();
         native.run_dial(async move {
             tokio::select! {
                 biased;
-                _ = dial.aborted() => return Err(DESTROYED.to_string()),
+                _ = dial.aborted() => return Err(aborted()),
                 _ = dial.started() => {}
             }
             tokio::select! {
                 biased;
-                _ = dial.aborted() => Err(DESTROYED.to_string()),
+                _ = dial.aborted() => Err(aborted()),
                 r = hyper.connect_with_extras(&udx, &kp, pk, options, extras) => {
                     if let Ok(c) = &r {
                         conn_core.set_path(hyper.path_info(c.get_ref().local_id()));
