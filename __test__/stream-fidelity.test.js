@@ -12,14 +12,31 @@ const { RS, JS, mixedNet, nothingKeepsNodeAlive } = require('./helpers')
 const PAIRS = [[JS, JS], [RS, RS], [RS, JS], [JS, RS]]
 const label = ([c, s]) => `${c === RS ? 'rs' : 'js'}->${s === RS ? 'rs' : 'js'}`
 
-/** An open pair: `c` (client stream), `s` (the server's), on fresh nodes of `C` and `S`. */
-async function pair (t, net, C, S, nodeOpts = {}) {
+/**
+ * Runs `fn(net, C, S)` for every client/server pairing on one mixed network (a JS pair, ours, and
+ * both mixes), then asserts each pairing's result equals `expected`.
+ */
+async function everyPairing (t, expected, fn) {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const p of PAIRS) seen[label(p)] = await fn(net, ...p)
+  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], expected, label(p))
+}
+
+/** A listening server on a fresh node of `S` and a fresh client node of `C`, both bootstrapped. */
+async function serverAndClient (t, net, C, S, nodeOpts = {}) {
   const sNode = net.client(S, nodeOpts)
   const cNode = net.client(C, nodeOpts)
   await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
   const server = sNode.createServer((s) => s.on('error', () => {}))
   t.after(() => server.close())
   await server.listen(S.keyPair())
+  return { server, cNode }
+}
+
+/** An open pair: `c` (client stream), `s` (the server's), on fresh nodes of `C` and `S`. */
+async function pair (t, net, C, S, nodeOpts = {}) {
+  const { server, cNode } = await serverAndClient(t, net, C, S, nodeOpts)
   const accepted = once(server, 'connection')
   const c = cNode.connect(server.publicKey)
   c.on('error', () => {})
@@ -42,29 +59,19 @@ function chunks (stream, n) {
   })
 }
 
-test('a client stream emits handshake (keys set) before connect and open, as secret-stream does', async (t) => {
-  const net = await mixedNet(t)
-  const seen = {}
-  for (const p of PAIRS) {
-    const [C, S] = p
-    const sNode = net.client(S)
-    const cNode = net.client(C)
-    await Promise.all([sNode.fullyBootstrapped(), cNode.fullyBootstrapped()])
-    const server = sNode.createServer((s) => s.on('error', () => {}))
-    await server.listen(S.keyPair())
-    const c = cNode.connect(server.publicKey)
-    c.on('error', () => {})
-    const log = []
-    c.on('handshake', () => log.push(`handshake ${!!c.handshakeHash} ${!!c.remotePublicKey}`))
-    c.on('connect', () => log.push('connect'))
-    c.on('open', () => log.push('open'))
-    await once(c, 'open')
-    seen[label(p)] = log
-    c.destroy()
-    await server.close()
-  }
-  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['handshake true true', 'connect', 'open'], label(p))
-})
+test('a client stream emits handshake (keys set) before connect and open, as secret-stream does', (t) => everyPairing(t, ['handshake true true', 'connect', 'open'], async (net, C, S) => {
+  const { server, cNode } = await serverAndClient(t, net, C, S)
+  const c = cNode.connect(server.publicKey)
+  c.on('error', () => {})
+  const log = []
+  c.on('handshake', () => log.push(`handshake ${!!c.handshakeHash} ${!!c.remotePublicKey}`))
+  c.on('connect', () => log.push('connect'))
+  c.on('open', () => log.push('open'))
+  await once(c, 'open')
+  const seen = log.slice()
+  c.destroy()
+  return seen
+}))
 
 test('write() of a Uint16Array, DataView, Float32Array or ArrayBuffer sends its bytes and does not throw', async (t) => {
   const net = await mixedNet(t)
@@ -82,86 +89,57 @@ test('write() of a Uint16Array, DataView, Float32Array or ArrayBuffer sends its 
   }
 })
 
-test('with keep-alive off, a zero-length write reaches the peer as an empty data chunk; a setKeepAlive() filters them from then on', async (t) => {
-  const net = await mixedNet(t)
-  const seen = {}
-  for (const p of PAIRS) {
-    const [C, S] = p
-    const { c, s } = await pair(t, net, C, S, { connectionKeepAlive: false })
-    let got = chunks(s, 2)
-    c.write(Buffer.alloc(0))
-    c.write('x')
-    const before = (await got).map((d) => d.byteLength)
-    // the receiver turns keep-alive on: empty messages are filtered, data still comes
-    s.setKeepAlive(10000)
-    got = chunks(s, 1)
-    c.write(Buffer.alloc(0))
-    c.write('yz')
-    const after = (await got).map((d) => d.byteLength)
-    seen[label(p)] = { before, after }
-    c.destroy()
-  }
-  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], { before: [0, 1], after: [2] }, label(p))
-})
+test('with keep-alive off, a zero-length write reaches the peer as an empty data chunk; a setKeepAlive() filters them from then on', (t) => everyPairing(t, { before: [0, 1], after: [2] }, async (net, C, S) => {
+  const { c, s } = await pair(t, net, C, S, { connectionKeepAlive: false })
+  let got = chunks(s, 2)
+  c.write(Buffer.alloc(0))
+  c.write('x')
+  const before = (await got).map((d) => d.byteLength)
+  // the receiver turns keep-alive on: empty messages are filtered, data still comes
+  s.setKeepAlive(10000)
+  got = chunks(s, 1)
+  c.write(Buffer.alloc(0))
+  c.write('yz')
+  const after = (await got).map((d) => d.byteLength)
+  c.destroy()
+  return { before, after }
+}))
 
-test('a local destroy(err) reaches rawStream as error(err), then close, before the stream\'s own error and close', async (t) => {
-  const net = await mixedNet(t)
-  const seen = {}
-  for (const p of PAIRS) {
-    const [C, S] = p
-    const { c } = await pair(t, net, C, S)
-    const log = []
-    c.rawStream.on('error', (e) => log.push(`raw error ${e.message}`))
-    c.rawStream.on('close', () => log.push('raw close'))
-    c.on('error', (e) => log.push(`error ${e.message}`))
-    // (events.once would reject on the error)
-    const closed = new Promise((resolve) => c.once('close', resolve))
-    c.destroy(new Error('mine'))
-    await closed
-    seen[label(p)] = log
-  }
-  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['raw error mine', 'raw close', 'error mine'], label(p))
-})
+test('a local destroy(err) reaches rawStream as error(err), then close, before the stream\'s own error and close', (t) => everyPairing(t, ['raw error mine', 'raw close', 'error mine'], async (net, C, S) => {
+  const { c } = await pair(t, net, C, S)
+  const log = []
+  c.rawStream.on('error', (e) => log.push(`raw error ${e.message}`))
+  c.rawStream.on('close', () => log.push('raw close'))
+  c.on('error', (e) => log.push(`error ${e.message}`))
+  // (events.once would reject on the error)
+  const closed = new Promise((resolve) => c.once('close', resolve))
+  c.destroy(new Error('mine'))
+  await closed
+  return log
+}))
 
-test('keep-alives count in rawBytesWritten (20 per frame) and the peer\'s rawBytesRead (17), as hyperswarm\'s duplicate check expects', async (t) => {
-  const net = await mixedNet(t)
-  const seen = {}
-  for (const p of PAIRS) {
-    const [C, S] = p
-    const { c, s } = await pair(t, net, C, S)
-    const before = { written: c.rawBytesWritten, read: s.rawBytesRead }
-    c.sendKeepAlive()
-    // the receiver filters it (its keep-alive is on): nothing to wait for but the counter
-    const until = Date.now() + 5000
-    while (s.rawBytesRead === before.read && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
-    seen[label(p)] = { written: c.rawBytesWritten - before.written, read: s.rawBytesRead - before.read }
-    c.destroy()
-  }
-  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], { written: 20, read: 17 }, label(p))
-})
+test('keep-alives count in rawBytesWritten (20 per frame) and the peer\'s rawBytesRead (17), as hyperswarm\'s duplicate check expects', (t) => everyPairing(t, { written: 20, read: 17 }, async (net, C, S) => {
+  const { c, s } = await pair(t, net, C, S)
+  const before = { written: c.rawBytesWritten, read: s.rawBytesRead }
+  c.sendKeepAlive()
+  // the receiver filters it (its keep-alive is on): nothing to wait for but the counter
+  const until = Date.now() + 5000
+  while (s.rawBytesRead === before.read && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5))
+  const counted = { written: c.rawBytesWritten - before.written, read: s.rawBytesRead - before.read }
+  c.destroy()
+  return counted
+}))
 
-test('a connect in flight when its own node is destroyed fails with one of hyperdht\'s codes (PEER_NOT_FOUND right away)', async (t) => {
-  const net = await mixedNet(t)
-  const seen = {}
-  for (const p of PAIRS) {
-    const [C, S] = p
-    const sNode = net.client(S)
-    await sNode.fullyBootstrapped()
-    const server = sNode.createServer((s) => s.on('error', () => {}))
-    await server.listen(S.keyPair())
-    const cNode = net.client(C)
-    await cNode.fullyBootstrapped()
-    const c = cNode.connect(server.publicKey)
-    const log = []
-    c.on('open', () => log.push('open'))
-    c.on('error', (e) => log.push(`error ${e.code}`))
-    const closed = new Promise((resolve) => c.once('close', resolve))
-    await cNode.destroy()
-    await closed
-    seen[label(p)] = log
-    await server.close()
-  }
-  for (const p of PAIRS) assert.deepStrictEqual(seen[label(p)], ['error PEER_NOT_FOUND'], label(p))
-})
+test('a connect in flight when its own node is destroyed fails with one of hyperdht\'s codes (PEER_NOT_FOUND right away)', (t) => everyPairing(t, ['error PEER_NOT_FOUND'], async (net, C, S) => {
+  const { server, cNode } = await serverAndClient(t, net, C, S)
+  const c = cNode.connect(server.publicKey)
+  const log = []
+  c.on('open', () => log.push('open'))
+  c.on('error', (e) => log.push(`error ${e.code}`))
+  const closed = new Promise((resolve) => c.once('close', resolve))
+  await cNode.destroy()
+  await closed
+  return log
+}))
 
 nothingKeepsNodeAlive(test)

@@ -8,7 +8,7 @@ const c = require('compact-encoding')
 const errors = require('./errors')
 const { COMMANDS } = require('./constants')
 const { autoCommit } = require('./query-options')
-const { mapReply, mapClosest } = require('./replies')
+const { mapReply } = require('./replies')
 
 // query kinds whose commit phase runs in Rust
 const COMMITS = new Set(['announce', 'lookupAndUnannounce', 'immutablePut', 'mutablePut'])
@@ -128,8 +128,9 @@ class Query extends Readable {
     return this.closestReplies.map((r) => r.from)
   }
 
-  // the engine's final list, as the reply objects already handed out (the same objects the
-  // stream yielded, as in dht-rpc); new ones only for replies that did not reach JS
+  // the engine's final list, as the reply objects already kept (the same objects the stream
+  // yielded, as in dht-rpc); new raw replies for the others (all of them in the queries whose
+  // replies do not all reach JS, which keep none before the end)
   _sameReplies (closest) {
     const seen = new Map()
     for (const m of this.closestReplies) seen.set(m.from.host + ':' + m.from.port, m)
@@ -189,7 +190,7 @@ class Query extends Readable {
   _onend (closest, error, result) {
     this._native = null
     this.dht._queries.delete(this)
-    if (closest) this.closestReplies = this._allReplies ? this._sameReplies(closest) : mapClosest(closest)
+    if (closest) this.closestReplies = this._sameReplies(closest)
     if (result && typeof result.successes === 'number') this.successes = result.successes
     this.result = result || null
     if (error) this.destroy(error)

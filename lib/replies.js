@@ -48,11 +48,6 @@ function mapReply (kind, r) {
   }
 }
 
-/** A query's closest replies: raw dht-rpc replies, whatever the query kind. */
-function mapClosest (list) {
-  return (list || []).map((r) => mapReply('query', r))
-}
-
 // dht-rpc lib/io.js: a reply carries closer nodes only when it has some (flag 4), else
 // `closerNodes` is null. In a query (lib/query.js _onvisit) each gets its id, peer.id(host, port):
 // blake2b-256 of the 6-byte ipv4 address + uint16le port, which is the packed form here.
@@ -118,4 +113,4 @@ function mapPeer (p) {
   return { publicKey: p.publicKey, relayAddresses: p.relayAddresses || [] }
 }
 
-module.exports = { pingReply, requestReply, mapReply, mapClosest }
+module.exports = { pingReply, requestReply, mapReply }

@@ -37,20 +37,26 @@ pub(crate) struct NodeLog {
 
 /// Logs a change and queues the wake-up that says how far to take.
 pub(super) fn push(st: &mut State, added: bool, entry: Entry) {
-    let log = &mut st.node_log;
-    log.seq += 1;
-    let seq = log.seq;
-    if log.changes.len() == NODE_LOG {
-        log.changes.pop_front();
+    let (seq, dropped) = st.node_log.record(added, entry);
+    if dropped {
         st.dropped_events += 1;
     }
-    st.node_log
-        .changes
-        .push_back(NodeChange { seq, added, entry });
     runtime::emit(st, DhtEvent::NodeChanges { upto: seq });
 }
 
 impl NodeLog {
+    /// Appends a change; returns its number and whether the oldest waiting one was dropped.
+    fn record(&mut self, added: bool, entry: Entry) -> (u64, bool) {
+        self.seq += 1;
+        let dropped = self.changes.len() == NODE_LOG;
+        if dropped {
+            self.changes.pop_front();
+        }
+        let seq = self.seq;
+        self.changes.push_back(NodeChange { seq, added, entry });
+        (seq, dropped)
+    }
+
     fn take(&mut self, upto: Option<u64>) -> Vec<NodeChange> {
         let n = match upto {
             None => self.changes.len(),
@@ -102,12 +108,7 @@ mod tests {
     fn take_is_ordered_bounded_and_once() {
         let mut log = NodeLog::default();
         for p in 1..=5 {
-            log.seq += 1;
-            log.changes.push_back(NodeChange {
-                seq: log.seq,
-                added: p % 2 == 1,
-                entry: entry(p),
-            });
+            assert_eq!(log.record(p % 2 == 1, entry(p)), (u64::from(p), false));
         }
         let first: Vec<u64> = log.take(Some(2)).iter().map(|c| c.seq).collect();
         assert_eq!(first, [1, 2]);
@@ -115,5 +116,17 @@ mod tests {
         let rest: Vec<u64> = log.take(None).iter().map(|c| c.seq).collect();
         assert_eq!(rest, [3, 4, 5]);
         assert!(log.take(None).is_empty());
+    }
+
+    #[test]
+    fn a_full_log_drops_its_oldest_change() {
+        let mut log = NodeLog::default();
+        for _ in 0..NODE_LOG {
+            assert!(!log.record(true, entry(1)).1);
+        }
+        assert_eq!(log.record(false, entry(2)), (NODE_LOG as u64 + 1, true));
+        let left = log.take(None);
+        assert_eq!(left.len(), NODE_LOG);
+        assert_eq!(left[0].seq, 2, "the first change went");
     }
 }
