@@ -142,6 +142,8 @@ export declare class NativeDht {
   registerPlugin(name: string, version: number): void
   /** A plugin's `req.reply(value, {token, closerNodes})` (`error` 0) or `req.error(code)`. */
   pluginReply(id: number, value: Buffer | undefined | null, error: number, token: boolean, closerNodes: boolean): void
+  /** hyperdht `deferRandomPunch` at `resume()`: the random-punch interval counts from now. */
+  deferRandomPunch(): void
   /**
    * dht-rpc `suspend()`: pending requests and queries fail with IO_SUSPENDED, the node stops
    * ticking and ignores DHT traffic.
@@ -470,6 +472,14 @@ export interface JsDhtOptions {
   quickFirewall?: boolean
   /** dht-rpc `maxPingDelay` (ms): longer DELAYED_PINGs get no reply */
   maxPingDelay?: number
+  /** hyperdht `randomPunchInterval` (ms): the least time between two RANDOM-NAT punches */
+  randomPunchInterval?: number
+  /** hyperdht `deferRandomPunch`: that time counts from construction and every `resume()` */
+  deferRandomPunch?: boolean
+  /** dht-rpc `maxWindow` (default 80) */
+  maxWindow?: number
+  /** dht-rpc `downHintsRateLimit` (-1: unlimited), 0 with `sendDownHints: false` */
+  downHintsRateLimit?: number
 }
 
 /** dht-rpc `NetworkHealth#stats`. */

@@ -19,14 +19,20 @@ type EventsOf<M> = { [E in keyof M]: any[] }
  * (Not a runtime class: the objects are plain `events` EventEmitters.)
  */
 declare class TypedEventEmitter<M extends EventsOf<M>> extends EventEmitter {
-  on<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  once<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  off<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  addListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  prependListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  prependOnceListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
-  removeListener<E extends keyof M & (string | symbol)>(event: E, listener: (...args: M[E]) => void): this
+  on<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  once<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  off<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  addListener<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  prependListener<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  prependOnceListener<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
+  removeListener<E extends keyof WithListenerEvents<M> & (string | symbol)>(event: E, listener: (...args: WithListenerEvents<M>[E]) => void): this
   emit<E extends keyof M & (string | symbol)>(event: E, ...args: M[E]): boolean
+}
+
+/** `M` plus the events every EventEmitter emits about its own listeners. */
+type WithListenerEvents<M> = M & {
+  newListener: [event: string | symbol, listener: (...args: any[]) => void]
+  removeListener: [event: string | symbol, listener: (...args: any[]) => void]
 }
 
 /** `{ host, port }` of a DHT node or peer (IPv4 dotted quad). */
@@ -39,55 +45,68 @@ interface SocketAddress extends Address { family: number }
 /** An Ed25519 key pair (`DHT.keyPair()`): 32-byte public key, 64-byte secret key. */
 interface KeyPair { publicKey: Buffer; secretKey: Buffer }
 
+/** A key pair as the app gives it: any Uint8Arrays (hyperdht copies nothing it is given). */
+interface KeyPairInput { publicKey: Uint8Array; secretKey: Uint8Array }
+
 /**
  * A key pair for the record APIs without the secret key in this process (hyperdht's non-custodial
  * signing): `sign(signable)` returns the Ed25519 signature. The `sign*` options are the other way.
  */
 interface SignerKeyPair {
-  publicKey: Buffer
-  secretKey?: null
+  publicKey: Uint8Array
+  secretKey?: null | undefined
   sign(signable: Buffer): Uint8Array | Promise<Uint8Array>
 }
 
 /** Just the public key: the record APIs take it together with their signing hook (`signAnnounce`, ...). */
-interface PublicKeyOnly { publicKey: Buffer }
+interface PublicKeyOnly { publicKey: Uint8Array }
 
 /** What the record APIs and their signing hooks get as `keyPair`. */
-type RecordKeyPair = KeyPair | SignerKeyPair | PublicKeyOnly
+type RecordKeyPair = KeyPairInput | SignerKeyPair | PublicKeyOnly
 
 interface DHTOptions {
   /** 'host:port', 'suggestedIP@host:port' (the IP if it answers a ping, else the host name), {host, port}, or a port on 127.0.0.1 */
-  bootstrap?: Array<string | number | Address>
+  bootstrap?: ReadonlyArray<string | number | Address> | undefined
   /** a port (tried as [port, port + 5)) or a range [start, end) tried in order (dht-rpc io.portRange); default 49737 */
-  port?: number | [number, number]
+  port?: number | [number, number] | undefined
   /** the address the socket binds to (default '0.0.0.0') */
-  host?: string
+  host?: string | undefined
   /** unset: adaptive (ephemeral until the node proves it is reachable and stable) */
-  ephemeral?: boolean
+  ephemeral?: boolean | undefined
   /** default true until NAT sampling says otherwise */
-  firewalled?: boolean
+  firewalled?: boolean | undefined
   /** default true: when no port of `port` is free, bind a random one; false fails instead */
-  anyPort?: boolean
+  anyPort?: boolean | undefined
   /** false: an adaptive node stays ephemeral */
-  adaptive?: boolean
+  adaptive?: boolean | undefined
   /** the default key pair for servers and connections (else derived from `seed`, else random) */
-  keyPair?: KeyPair
+  keyPair?: KeyPairInput | undefined
   /** 32 bytes: `defaultKeyPair` is `DHT.keyPair(seed)` */
-  seed?: Uint8Array
+  seed?: Uint8Array | undefined
   /** nodes to seed the routing table with */
-  nodes?: Address[]
+  nodes?: readonly Address[] | undefined
   /** parallel requests per query (default 10) */
-  concurrency?: number
+  concurrency?: number | undefined
   /** entries per cache of a persistent node (records, mutables, immutables, router) */
-  maxSize?: number
+  maxSize?: number | undefined
   /** ms before a cached entry ages out (default: hyperdht's) */
-  maxAge?: number
+  maxAge?: number | undefined
   /** keep-alive of every connection in ms (default 5000); false = off */
-  connectionKeepAlive?: number | false
+  connectionKeepAlive?: number | false | undefined
   /** dht-rpc's quickFirewall (default true); false keeps a firewalled node firewalled until NAT sampling says otherwise */
-  quickFirewall?: boolean
+  quickFirewall?: boolean | undefined
   /** the longest DELAYED_PING (ms) this node answers or asks for (default 10000) */
-  maxPingDelay?: number
+  maxPingDelay?: number | undefined
+  /** hyperdht: the least time (ms) between two RANDOM-NAT punches of this node (default 20000) */
+  randomPunchInterval?: number | undefined
+  /** hyperdht: that time also counts from construction and from every `resume()` */
+  deferRandomPunch?: boolean | undefined
+  /** dht-rpc: requests in flight per congestion-window slot (default 80) */
+  maxWindow?: number | undefined
+  /** dht-rpc: false sends no DOWN_HINTs about unresponsive nodes (default true) */
+  sendDownHints?: boolean | undefined
+  /** dht-rpc: DOWN_HINTs sent per tick (default 50; -1: no limit) */
+  downHintsRateLimit?: number | undefined
 }
 
 /**
@@ -99,17 +118,17 @@ type HolepunchVeto = (remoteFirewall: number, localFirewall: number, remoteAddre
 /** dht-rpc query options every query-based method takes. */
 interface BaseQueryOptions {
   /** parallel requests (default: the node's `concurrency`) */
-  concurrency?: number
+  concurrency?: number | undefined
   /** start from these nodes instead of the routing table (also `closestNodes`) */
-  nodes?: Address[]
-  closestNodes?: Address[]
+  nodes?: Address[] | undefined
+  closestNodes?: Address[] | undefined
   /** start from the senders of these replies (e.g. a previous query's `closestReplies`) */
-  replies?: Array<{ from: Address }>
-  closestReplies?: Array<{ from: Address }>
+  replies?: Array<{ from: Address }> | undefined
+  closestReplies?: Array<{ from: Address }> | undefined
   /** ask only the given nodes (hyperswarm's unannounce) */
-  onlyClosestNodes?: boolean
+  onlyClosestNodes?: boolean | undefined
   /** no congestion window, no retries */
-  force?: boolean
+  force?: boolean | undefined
 }
 
 /**
@@ -119,12 +138,12 @@ interface BaseQueryOptions {
 type Commit<T> = true | ((reply: RpcReply, dht: HyperDHT, query: Query<T>) => Promise<unknown>)
 
 interface QueryOptions<T> extends BaseQueryOptions {
-  commit?: Commit<T>
+  commit?: Commit<T> | undefined
 }
 
 /** dht-rpc `query()` / `findNode()` options: `map` is what the stream yields per reply (a falsy result is skipped). */
 interface RawQueryOptions<T> extends QueryOptions<T> {
-  map?: (reply: RpcReply) => T | null | undefined | false
+  map?: ((reply: RpcReply) => T | null | undefined | false) | undefined
 }
 
 /** The announcement handed to `signAnnounce` / `signUnannounce` (hyperdht's `m.announce` record). */
@@ -132,7 +151,7 @@ interface Announcement {
   peer: PeerRecord
   refresh: null
   signature: null
-  bump?: number
+  bump?: number | undefined
 }
 
 /** hyperdht's signing hook for (un)announces: returns the signature over the announcement. */
@@ -142,31 +161,31 @@ type SignMutable = (seq: number, value: Uint8Array, keyPair: RecordKeyPair) => U
 
 interface AnnounceOptions extends BaseQueryOptions {
   /** a counter stored with the record (newer announcements of the same key replace older ones) */
-  bump?: number
+  bump?: number | undefined
   /** unannounce from the nodes found on the way (hyperdht `clear`) */
-  clear?: boolean
-  signAnnounce?: SignAnnounce
+  clear?: boolean | undefined
+  signAnnounce?: SignAnnounce | undefined
   /** used with `clear` */
-  signUnannounce?: SignAnnounce
+  signUnannounce?: SignAnnounce | undefined
 }
 
 interface UnannounceOptions extends QueryOptions<LookupReply> {
-  signUnannounce?: SignAnnounce
+  signUnannounce?: SignAnnounce | undefined
 }
 
 interface MutablePutOptions extends BaseQueryOptions {
   /** default 0; must grow with every put of the same key */
-  seq?: number
-  signMutable?: SignMutable
+  seq?: number | undefined
+  signMutable?: SignMutable | undefined
 }
 
 interface MutableGetOptions extends BaseQueryOptions {
   /** only values with at least this seq (default 0) */
-  seq?: number
+  seq?: number | undefined
   /** default true: look for the highest seq; false returns the first verified value */
-  latest?: boolean
+  latest?: boolean | undefined
   /** asked with the latest value found: return true to put it again to the closest nodes */
-  refresh?: (result: MutableGetResult) => boolean
+  refresh?: ((result: MutableGetResult) => boolean) | undefined
 }
 
 /** hyperdht's plugin contract (`require('hyperdht-rs/lib/plugin')` is a base class for it). */
@@ -193,9 +212,9 @@ interface PluginOuterRequest {
   readonly target: Buffer | null
   readonly value: Buffer | null
   /** `token` (default true) and `closerNodes` (default true) say what goes with the reply */
-  reply(value: Uint8Array | null, opts?: { token?: boolean; closerNodes?: boolean }): void
+  reply(value: Uint8Array | null, opts?: { token?: boolean | undefined; closerNodes?: boolean | undefined }): void
   /** `token` defaults to false here */
-  error(code: number, opts?: { token?: boolean; closerNodes?: boolean }): void
+  error(code: number, opts?: { token?: boolean | undefined; closerNodes?: boolean | undefined }): void
 }
 
 interface QueryEvents<T> extends ReadableEvents {
@@ -296,32 +315,32 @@ type DHTErrorLike = Error & { code?: string }
 
 interface ConnectOptions {
   /** default: the node's `defaultKeyPair`; just `{publicKey}` with `createHandshake` */
-  keyPair?: KeyPair | PublicKeyOnly
+  keyPair?: KeyPairInput | PublicKeyOnly | undefined
   /** DHT nodes the server is announced on (else found by a lookup) */
-  relayAddresses?: Address[]
+  relayAddresses?: Address[] | undefined
   /**
    * Documented by hyperdht's README ("close dht nodes to speed up connecting"); hyperdht 6.34
    * does not read it, nor does this package: pass `relayAddresses`, or a hyperdht-address key.
    */
-  nodes?: Address[]
+  nodes?: Address[] | undefined
   /** default true: connect over the LAN when both peers are behind the same NAT */
-  localConnection?: boolean
+  localConnection?: boolean | undefined
   /** default true */
-  fastOpen?: boolean
-  reusableSocket?: boolean
-  holepunch?: HolepunchVeto
+  fastOpen?: boolean | undefined
+  reusableSocket?: boolean | undefined
+  holepunch?: HolepunchVeto | undefined
   /** Reuse the pool's connection to this key if it has one (hyperdht `dht.pool()`). */
-  pool?: ConnectionPool
+  pool?: ConnectionPool | undefined
   /**
    * A blind-relay node's key (or keys to pick one from, or a function returning either) to
    * pair through while holepunching; the connection may open relayed and upgrade to a direct
    * path later (`socket.path`). The node runs the npm `blind-relay` server.
    */
-  relayThrough?: RelayThrough
+  relayThrough?: RelayThrough | undefined
   /** keep-alive (ms) of the connection to the relay node (default 5000) */
-  relayKeepAlive?: number
+  relayKeepAlive?: number | undefined
   /** Your own handshake object writes and reads the Noise messages (`keyPair` may then be `{publicKey}`). */
-  createHandshake?: CreateHandshake
+  createHandshake?: CreateHandshake | undefined
   /**
    * Run your own secret-stream (e.g. a subclass of @hyperswarm/secret-stream's): called at once
    * as `createSecretStream(true, null, {publicKey, remotePublicKey, autoStart: false, keepAlive})`;
@@ -330,7 +349,7 @@ interface ConnectOptions {
    * connect destroys it with the error). With `createHandshake`, `handshake` is what its
    * object's `final()` returned.
    */
-  createSecretStream?: (isInitiator: boolean, rawStream: null, opts: { publicKey: Buffer; remotePublicKey: Buffer; autoStart: false; keepAlive: number }) => AppSecretStream
+  createSecretStream?: ((isInitiator: boolean, rawStream: null, opts: { publicKey: Buffer; remotePublicKey: Buffer; autoStart: false; keepAlive: number }) => AppSecretStream) | undefined
 }
 
 /**
@@ -341,16 +360,16 @@ interface ConnectOptions {
  * as its `handshake`, in whatever shape the app chose).
  */
 interface HandshakeObject {
-  remotePublicKey?: Uint8Array | null
+  remotePublicKey?: Uint8Array | null | undefined
   send(payload: messages.NoisePayload): Uint8Array | Promise<Uint8Array>
   recv(noise: Buffer): messages.NoisePayload | Promise<messages.NoisePayload>
   final(): {
-    publicKey?: Uint8Array
-    remotePublicKey?: Uint8Array | null
-    holepunchSecret?: Uint8Array
-    hash?: Uint8Array
-    tx?: Uint8Array
-    rx?: Uint8Array
+    publicKey?: Uint8Array | undefined
+    remotePublicKey?: Uint8Array | null | undefined
+    holepunchSecret?: Uint8Array | undefined
+    hash?: Uint8Array | undefined
+    tx?: Uint8Array | undefined
+    rx?: Uint8Array | undefined
     [other: string]: unknown
   }
 }
@@ -360,8 +379,8 @@ type CreateHandshake = (keyPair: RecordKeyPair, remotePublicKey: Buffer | null) 
 
 /** `server.listen(keyPair, opts)`: sign the announcer's requests yourself (e.g. with `Persistent.signAnnounce` from `hyperdht-rs/lib/persistent`). */
 interface ServerListenOptions {
-  signAnnounce?: SignAnnounce
-  signUnannounce?: SignAnnounce
+  signAnnounce?: SignAnnounce | undefined
+  signUnannounce?: SignAnnounce | undefined
 }
 
 /** The handshake result a `createSecretStream` stream is started with (NoiseSecretStream `opts.handshake`). */
@@ -468,7 +487,7 @@ interface UDXSocket extends TypedEventEmitter<UDXSocketEvents> {
 
 /** `dht.udx`: the part of udx-native's UDX object code written for hyperdht uses. */
 interface UDX {
-  createSocket(opts?: { ipv6Only?: boolean; reuseAddress?: boolean }): UDXSocket
+  createSocket(opts?: { ipv6Only?: boolean | undefined; reuseAddress?: boolean | undefined }): UDXSocket
   networkInterfaces(): NetworkInterface[]
 }
 
@@ -503,7 +522,7 @@ interface NodeSet {
   readonly oldest: RoutingNode | null
   has(node: { id: Uint8Array }): boolean
   /** oldest first, or newest first with `reverse` */
-  toArray(opts?: { limit?: number; reverse?: boolean }): RoutingNode[]
+  toArray(opts?: { limit?: number | undefined; reverse?: boolean | undefined }): RoutingNode[]
 }
 
 /** `dht.table`: the Kademlia routing table (k = 20), read-only. */
@@ -548,10 +567,10 @@ interface RttStats {
 interface Session {
   /** one entry per request in flight */
   readonly inflight: unknown[]
-  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean }): Promise<RpcReply>
-  ping(node: Address, opts?: { size?: number; retry?: boolean }): Promise<PingReply>
+  request(req: { token?: Uint8Array | null | undefined; target?: Uint8Array | null | undefined; command: number; value?: Uint8Array | null | undefined }, to: Address, opts?: { retry?: boolean | undefined }): Promise<RpcReply>
+  ping(node: Address, opts?: { size?: number | undefined; retry?: boolean | undefined }): Promise<PingReply>
   /** `dht.query(...)`; unlike upstream, `destroy()` does not cancel its requests */
-  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
+  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null | undefined }, opts?: RawQueryOptions<T>): Query<T>
   /** in-flight requests reject with `err` (default REQUEST_DESTROYED) */
   destroy(err?: Error): void
 }
@@ -559,11 +578,11 @@ interface Session {
 /** Where `reply` / `error` send the answer and what goes with it. */
 interface ReplyOptions {
   /** send a token (default: true for reply, false for error) */
-  token?: boolean
+  token?: boolean | undefined
   /** send the nodes closest to `target` (default true) */
-  closerNodes?: boolean
+  closerNodes?: boolean | undefined
   /** answer another address than the requester */
-  to?: Address
+  to?: Address | undefined
 }
 
 /** An application request given to `dht.onrequest(req)` (dht-rpc's Request); answered once. */
@@ -619,7 +638,8 @@ interface RawStream extends Duplex<RawStreamEvents> {
   /** udx-native `relayTo(destination)`: forward this stream's datagrams to `destination`'s peer (blind relays) */
   relayTo(destination: RawStream): this
   write(data: Uint8Array | string): boolean
-  end(data?: Uint8Array | string): this
+  /** streamx `end(data)`: writes `data` (a Uint8Array or string) if given, then ends */
+  end(data?: unknown): this
   read(): Buffer | null
   [Symbol.asyncIterator](): AsyncIterator<Buffer>
   toJSON(): object
@@ -629,7 +649,7 @@ interface RawStream extends Duplex<RawStreamEvents> {
 interface RawStreamSet extends Iterable<RawStream | ConnectionRawStream> {
   readonly size: number
   /** `dht.createRawStream(opts)` */
-  add(opts?: { framed?: boolean; firewall?: (socket: DHTSocket, port: number, host: string) => boolean }): RawStream
+  add(opts?: { framed?: boolean | undefined; firewall?: ((socket: DHTSocket, port: number, host: string) => boolean) | undefined }): RawStream
   /** destroys every stream; resolves once they closed */
   clear(): Promise<void>
 }
@@ -748,7 +768,8 @@ interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
   /** secret-stream `alloc(len)`: a buffer of `len` bytes to fill and write (protomux uses it) */
   alloc(len: number): Buffer
   write(data: Uint8Array | string): boolean
-  end(data?: Uint8Array | string): this
+  /** streamx `end(data)`: writes `data` (a Uint8Array or string) if given, then ends */
+  end(data?: unknown): this
   read(): Buffer | null
   [Symbol.asyncIterator](): AsyncIterator<Buffer>
   toJSON(): object
@@ -761,28 +782,28 @@ interface NoiseSecretStream extends Duplex<NoiseSecretStreamEvents> {
 type Firewall = (remotePublicKey: Buffer, remotePayload: messages.NoisePayload, clientAddress: Address) => boolean | Promise<boolean>
 
 interface ServerOptions {
-  firewall?: Firewall
+  firewall?: Firewall | undefined
   /** `false` never punches; a function vetoes each punch (see HolepunchVeto). */
-  holepunch?: false | HolepunchVeto
+  holepunch?: false | HolepunchVeto | undefined
   /** default true: offer our LAN addresses to clients behind the same NAT */
-  shareLocalAddress?: boolean
-  reusableSocket?: boolean
+  shareLocalAddress?: boolean | undefined
+  reusableSocket?: boolean | undefined
   /** Accepted connections join this pool (hyperdht `dht.pool()`). */
-  pool?: ConnectionPool
-  onconnection?: (socket: NoiseSecretStream) => void
+  pool?: ConnectionPool | undefined
+  onconnection?: ((socket: NoiseSecretStream) => void) | undefined
   /** ms a finished handshake is remembered for retransmits (default 10000) */
-  handshakeClearWait?: number
+  handshakeClearWait?: number | undefined
   /** pair punched connections through this blind relay (see ConnectOptions.relayThrough) */
-  relayThrough?: RelayThrough
-  relayKeepAlive?: number
+  relayThrough?: RelayThrough | undefined
+  relayKeepAlive?: number | undefined
   /** Your own handshake objects (one per incoming handshake) do the Noise messages: with a signer, the server's secret key never reaches the node. */
-  createHandshake?: CreateHandshake
+  createHandshake?: CreateHandshake | undefined
   /**
    * Run your own secret-stream over each accepted connection's raw UDX stream:
    * `createSecretStream(false, rawStream, {handshake, keepAlive})` (with `createHandshake`,
    * `handshake` is what its object's `final()` returned).
    */
-  createSecretStream?: (isInitiator: boolean, rawStream: RawStream, opts: { handshake: SecretStreamHandshake; keepAlive: number }) => NoiseSecretStream | Duplex
+  createSecretStream?: ((isInitiator: boolean, rawStream: RawStream, opts: { handshake: SecretStreamHandshake; keepAlive: number }) => NoiseSecretStream | Duplex) | undefined
 }
 
 interface ServerEvents {
@@ -815,7 +836,7 @@ interface Server extends TypedEventEmitter<ServerEvents> {
    * KEYPAIR_ALREADY_USED, NODE_DESTROYED. Non-custodial: a key pair without its secret key needs
    * the server's `createHandshake` and a signer (`keyPair.sign` or `opts.signAnnounce`).
    */
-  listen(keyPair?: KeyPair | SignerKeyPair, opts?: ServerListenOptions): Promise<this>
+  listen(keyPair?: KeyPairInput | SignerKeyPair, opts?: ServerListenOptions): Promise<this>
   listen(keyPair: PublicKeyOnly, opts: ServerListenOptions & { signAnnounce: SignAnnounce }): Promise<this>
   /** re-announce now */
   refresh(): void
@@ -914,7 +935,7 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** The socket every UDX stream of this node lives on. */
   readonly socket: DHTSocket
   /** The counters in the Prometheus text format 0.0.4 (README "Metrics"); `labels` are added to every sample. */
-  metrics(opts?: { labels?: Record<string, string> }): string
+  metrics(opts?: { labels?: Record<string, string> | undefined }): string
 
   /** Resolves once bootstrapped (same as `fullyBootstrapped()`); rejects if the socket cannot bind. */
   ready(): Promise<void>
@@ -928,18 +949,18 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
   /** dht-rpc's settings view */
   readonly config: { concurrency: number; maxWindow: number; randomPunchInterval: number; connectionKeepAlive: number; sendDownHints: boolean; downHintsRateLimit: number }
   /** Closes servers first (unannouncing) unless `force`; connections close, dials fail with DESTROYED. */
-  destroy(opts?: { force?: boolean }): Promise<void>
+  destroy(opts?: { force?: boolean | undefined }): Promise<void>
   /** The bound socket's address; null before it is bound. */
   address(): SocketAddress | null
   localAddress(): Address | null
   remoteAddress(): Address | null
   /** Routing table nodes. */
-  toArray(opts?: { limit?: number }): Address[]
+  toArray(opts?: { limit?: number | undefined }): Address[]
   addNode(node: Address): void
   /** `size` zero bytes go along as the value */
-  ping(node: Address, opts?: { session?: Session; size?: number; retry?: boolean }): Promise<PingReply>
+  ping(node: Address, opts?: { session?: Session | undefined; size?: number | undefined; retry?: boolean | undefined }): Promise<PingReply>
   /** DELAYED_PING: answered after `delayMs` (never past the node's maxPingDelay); throws if above ours */
-  delayedPing(node: Address, delayMs: number, opts?: { session?: Session; retry?: boolean }): Promise<PingReply>
+  delayedPing(node: Address, delayMs: number, opts?: { session?: Session | undefined; retry?: boolean | undefined }): Promise<PingReply>
   session(): Session
   rttStats(): Promise<RttStats>
   /** those addresses whose host a local socket can bind and reach itself on (cached per host) */
@@ -950,27 +971,27 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
    */
   onrequest(req: DHTRequest): boolean | void
   refresh(): void
-  suspend(opts?: { log?: (msg: string) => void }): Promise<void>
-  resume(opts?: { log?: (msg: string) => void }): Promise<void>
+  suspend(opts?: { log?: ((msg: string) => void) | undefined }): Promise<void>
+  resume(opts?: { log?: ((msg: string) => void) | undefined }): Promise<void>
   /** hyperdht: PLUGIN requests for `name` at plugin.version reach plugin.onrequest on persistent nodes */
   register(name: string, plugin: DHTPlugin): void
   /** dht-rpc: one request to one node. */
-  request(req: { token?: Uint8Array | null; target?: Uint8Array | null; command: number; value?: Uint8Array | null }, to: Address, opts?: { retry?: boolean; session?: Session }): Promise<RpcReply>
+  request(req: { token?: Uint8Array | null | undefined; target?: Uint8Array | null | undefined; command: number; value?: Uint8Array | null | undefined }, to: Address, opts?: { retry?: boolean | undefined; session?: Session | undefined }): Promise<RpcReply>
   findNode<T = RpcReply>(target: Uint8Array, opts?: RawQueryOptions<T>): Query<T>
-  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null }, opts?: RawQueryOptions<T>): Query<T>
+  query<T = RpcReply>(q: { target: Uint8Array; command: number; value?: Uint8Array | null | undefined }, opts?: RawQueryOptions<T>): Query<T>
 
   /** Finds the announcement of a key (`hash: false` = `publicKey` is already the target). */
-  findPeer(publicKey: Uint8Array, opts?: QueryOptions<FindPeerReply> & { hash?: boolean }): Query<FindPeerReply>
+  findPeer(publicKey: Uint8Array, opts?: QueryOptions<FindPeerReply> & { hash?: boolean | undefined }): Query<FindPeerReply>
   lookup(topic: Uint8Array, opts?: QueryOptions<LookupReply>): Query<LookupReply>
-  announce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, relayAddresses?: Address[] | null, opts?: AnnounceOptions): Query<LookupReply>
+  announce(topic: Uint8Array, keyPair: KeyPairInput | SignerKeyPair, relayAddresses?: Address[] | null, opts?: AnnounceOptions): Query<LookupReply>
   announce(topic: Uint8Array, keyPair: PublicKeyOnly, relayAddresses: Address[] | null | undefined, opts: AnnounceOptions & { signAnnounce: SignAnnounce }): Query<LookupReply>
-  unannounce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, opts?: UnannounceOptions): Promise<void>
+  unannounce(topic: Uint8Array, keyPair: KeyPairInput | SignerKeyPair, opts?: UnannounceOptions): Promise<void>
   unannounce(topic: Uint8Array, keyPair: PublicKeyOnly, opts: UnannounceOptions & { signUnannounce: SignAnnounce }): Promise<void>
-  lookupAndUnannounce(topic: Uint8Array, keyPair: KeyPair | SignerKeyPair, opts?: UnannounceOptions): Query<LookupReply>
+  lookupAndUnannounce(topic: Uint8Array, keyPair: KeyPairInput | SignerKeyPair, opts?: UnannounceOptions): Query<LookupReply>
   lookupAndUnannounce(topic: Uint8Array, keyPair: PublicKeyOnly, opts: UnannounceOptions & { signUnannounce: SignAnnounce }): Query<LookupReply>
   immutablePut(value: Uint8Array | string, opts?: BaseQueryOptions): Promise<{ hash: Buffer; closestNodes: NodeRef[] }>
   immutableGet(hash: Uint8Array, opts?: BaseQueryOptions): Promise<ImmutableGetResult | null>
-  mutablePut(keyPair: KeyPair | SignerKeyPair, value: Uint8Array | string, opts?: MutablePutOptions): Promise<MutablePutResult>
+  mutablePut(keyPair: KeyPairInput | SignerKeyPair, value: Uint8Array | string, opts?: MutablePutOptions): Promise<MutablePutResult>
   mutablePut(keyPair: PublicKeyOnly, value: Uint8Array | string, opts: MutablePutOptions & { signMutable: SignMutable }): Promise<MutablePutResult>
   mutableGet(publicKey: Uint8Array, opts?: MutableGetOptions): Promise<MutableGetResult | null>
 
@@ -988,14 +1009,14 @@ declare class HyperDHT extends TypedEventEmitter<HyperDHTEvents> {
    * `firewall(socket, port, host)` (udx-native): asked about the first datagram's source while
    * unconnected; connect the stream there and return false, or true to reject.
    */
-  createRawStream(opts?: { framed?: boolean; firewall?: (socket: DHTSocket, port: number, host: string) => boolean }): RawStream
+  createRawStream(opts?: { framed?: boolean | undefined; firewall?: ((socket: DHTSocket, port: number, host: string) => boolean) | undefined }): RawStream
   /** hyperdht `dht.rawStreams`: each open connection's `rawStream` and every `createRawStream()` stream not yet closed */
   readonly rawStreams: RawStreamSet
 }
 
 declare namespace HyperDHT {
   export {
-    Address, NodeRef, SocketAddress, KeyPair, SignerKeyPair, PublicKeyOnly, RecordKeyPair, DHTOptions, HolepunchVeto, Firewall,
+    Address, NodeRef, SocketAddress, KeyPair, KeyPairInput, SignerKeyPair, PublicKeyOnly, RecordKeyPair, DHTOptions, HolepunchVeto, Firewall,
     BaseQueryOptions, Commit, QueryOptions, RawQueryOptions, Announcement, SignAnnounce, SignMutable,
     AnnounceOptions, UnannounceOptions, MutablePutOptions, MutableGetOptions,
     DHTPlugin, PluginRequest, PluginOuterRequest, QueryEvents, Query,
@@ -1003,6 +1024,7 @@ declare namespace HyperDHT {
     Stats, CommandStats, DHTErrorLike, ConnectOptions, HandshakeObject, CreateHandshake, ServerListenOptions, SecretStreamHandshake, AppSecretStream, ConnectionPoolEvents, ConnectionPool, ConnectionRef,
     DHTSocketEvents, DHTSocket, UDXSocketEvents, UDXSocket, UDX, RawStreamEvents, RawStream, ConnectionRawStream, RawStreamSet,
     NoiseSecretStreamEvents, NoiseSecretStream, ServerOptions, ServerEvents, Server, HyperDHTEvents,
+    ConnectionPath, PathCounts, FirewallName, RelayThrough,
     NetworkInterface, RoutingNode, NodeSet, RoutingTable, HealthStats, NetworkHealth, RttStats, Session, ReplyOptions, DHTRequest
   }
 }

@@ -88,6 +88,13 @@ class HyperDHT extends EventEmitter {
     })
     // dht-rpc opts.maxPingDelay: the longest DELAYED_PING we answer or ask for
     this._maxPingDelay = opts.maxPingDelay || HyperDHT.DEFAULTS.maxPingDelay
+    // hyperdht deferRandomPunch: the random-punch interval counts from construction and resume()
+    this._deferRandomPunch = !!opts.deferRandomPunch
+    this._randomPunchInterval = opts.randomPunchInterval || HyperDHT.DEFAULTS.randomPunchInterval
+    // dht-rpc maxWindow, sendDownHints and downHintsRateLimit
+    this._maxWindow = u32(opts.maxWindow) || HyperDHT.DEFAULTS.maxWindow
+    this._sendDownHints = opts.sendDownHints !== false
+    this._downHintsRateLimit = opts.downHintsRateLimit !== undefined ? opts.downHintsRateLimit : 10 * 5
     // hyperdht validateLocalAddresses: host -> Promise<bound locally>
     this._validatedLocalAddresses = new Map()
     this._health = null
@@ -110,7 +117,11 @@ class HyperDHT extends EventEmitter {
       natHost: opts._natHost || undefined,
       natPort: opts._natPort || 0,
       quickFirewall: opts.quickFirewall !== false,
-      maxPingDelay: u32(this._maxPingDelay)
+      maxPingDelay: u32(this._maxPingDelay),
+      randomPunchInterval: u32(this._randomPunchInterval),
+      deferRandomPunch: this._deferRandomPunch,
+      maxWindow: this._maxWindow,
+      downHintsRateLimit: this._sendDownHints ? downHintsLimit(this._downHintsRateLimit) : 0
     }
 
     // dht-rpc binds in the background: a port (or host) it cannot have rejects ready() and
@@ -510,6 +521,7 @@ class HyperDHT extends EventEmitter {
 
   /** hyperdht `resume({log})`: the node wakes up and refreshes, then the servers re-announce. */
   async resume ({ log = noop } = {}) {
+    if (this._deferRandomPunch && !this.destroyed) this._native.deferRandomPunch()
     if (this.suspended && !this.destroyed) {
       this.suspended = false
       log('Resuming io')
@@ -580,11 +592,11 @@ class HyperDHT extends EventEmitter {
   get config () {
     return {
       concurrency: this.concurrency,
-      maxWindow: HyperDHT.DEFAULTS.maxWindow,
-      randomPunchInterval: HyperDHT.DEFAULTS.randomPunchInterval,
+      maxWindow: this._maxWindow,
+      randomPunchInterval: this._randomPunchInterval,
       connectionKeepAlive: this.connectionKeepAlive,
-      sendDownHints: true,
-      downHintsRateLimit: 50
+      sendDownHints: this._sendDownHints,
+      downHintsRateLimit: this._downHintsRateLimit
     }
   }
 
@@ -851,6 +863,14 @@ function bootstrapError (err) {
 function noop () {}
 
 // a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
+// dht-rpc downHintsRateLimit as its `sent >= limit` test reads it: -1 (or NaN) never stops, any
+// other negative number stops at once, 2.5 stops after 3
+function downHintsLimit (n) {
+  n = Number(n)
+  if (n === -1 || Number.isNaN(n)) return -1
+  return n <= 0 ? 0 : Math.min(Math.ceil(n), 0xffffffff)
+}
+
 function u32 (n) {
   return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
 }

@@ -12,12 +12,12 @@ declare namespace createTestnet {
   type Teardown = (fn: () => Promise<void>, opts: { order: number }) => void
   interface TestnetOptions {
     /** the host nodes are reached at (default '127.0.0.1'; other hosts bind 0.0.0.0) */
-    host?: string
+    host?: string | undefined
     /** the first node's port (default: any) */
-    port?: number
+    port?: number | undefined
     /** bootstrap nodes to join instead of starting a network of its own */
-    bootstrap?: Array<string | number | HyperDHT.Address>
-    teardown?: Teardown
+    bootstrap?: ReadonlyArray<string | number | HyperDHT.Address> | undefined
+    teardown?: Teardown | undefined
   }
   interface Testnet extends Iterable<HyperDHT> {
     readonly nodes: HyperDHT[]

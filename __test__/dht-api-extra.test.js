@@ -482,11 +482,12 @@ test('after destroy(): node views are empty, sessions and delayedPing fail like 
   s.destroy()
 })
 
-test("dht-rpc's bootstrapNodes, adaptive, config and bind() read as in JS", async () => {
+test("dht-rpc's bootstrapNodes, adaptive, config (with the tuning options) and bind() read as in JS", async () => {
   const seen = {}
   for (const [kind, Impl] of BOTH) {
     const out = []
-    for (const opts of [{ bootstrap: ['127.0.0.1:1', { host: '127.0.0.2', port: 2 }, 3] }, { bootstrap: [], ephemeral: false }, { bootstrap: [], adaptive: false }]) {
+    const tuned = { bootstrap: [], maxWindow: 40, randomPunchInterval: 5000, deferRandomPunch: true, sendDownHints: false, downHintsRateLimit: 7 }
+    for (const opts of [{ bootstrap: ['127.0.0.1:1', { host: '127.0.0.2', port: 2 }, 3] }, { bootstrap: [], ephemeral: false }, { bootstrap: [], adaptive: false }, tuned]) {
       const dht = new Impl({ host: '127.0.0.1', port: 0, ...opts })
       out.push({ nodes: dht.bootstrapNodes, adaptive: dht.adaptive, config: dht.config, bound: await dht.bind().then(() => true) })
       await dht.destroy()
@@ -495,6 +496,23 @@ test("dht-rpc's bootstrapNodes, adaptive, config and bind() read as in JS", asyn
   }
   assert.deepStrictEqual(seen.rs, seen.js)
   assert.deepStrictEqual(seen.js[0].nodes, [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.2', port: 2 }, { host: '127.0.0.1', port: 3 }])
+})
+
+test('sendDownHints: false sends no DOWN_HINT about a node that stopped answering; by default its referrers get them', async (t) => {
+  // a node joins a network in which a persistent node just died: its bootstrap queries ask the
+  // dead node (the others still list it), time out, and tell the nodes that named it (JS
+  // hyperdht sends 8 here); the same with sendDownHints: false sends none. Two networks at once.
+  const sent = await Promise.all([{}, { sendDownHints: false }].map(async (opts) => {
+    const net = await network(t, [RS, JS], 3)
+    const victim = net.add(persistentNode(RS, net.bootstrap))
+    await victim.fullyBootstrapped()
+    await victim.destroy()
+    const observer = net.add(new RS({ bootstrap: net.bootstrap, host: '127.0.0.1', port: 0, ...opts }))
+    await observer.fullyBootstrapped()
+    return observer.stats.commands.downHint.tx
+  }))
+  assert.ok(sent[0] > 0, `DOWN_HINTs by default (${sent})`)
+  assert.strictEqual(sent[1], 0, 'none with sendDownHints: false')
 })
 
 nothingKeepsNodeAlive(test)

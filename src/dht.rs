@@ -76,6 +76,14 @@ pub struct JsDhtOptions {
     pub quick_firewall: Option<bool>,
     /// dht-rpc `maxPingDelay` (ms): longer DELAYED_PINGs get no reply
     pub max_ping_delay: Option<u32>,
+    /// hyperdht `randomPunchInterval` (ms): the least time between two RANDOM-NAT punches
+    pub random_punch_interval: Option<u32>,
+    /// hyperdht `deferRandomPunch`: that time counts from construction and every `resume()`
+    pub defer_random_punch: Option<bool>,
+    /// dht-rpc `maxWindow` (default 80)
+    pub max_window: Option<u32>,
+    /// dht-rpc `downHintsRateLimit` (-1: unlimited), 0 with `sendDownHints: false`
+    pub down_hints_rate_limit: Option<i64>,
 }
 
 #[napi(object)]
@@ -285,6 +293,13 @@ impl NativeDht {
             concurrency: opts.concurrency.max(1) as usize,
             nat_seed,
             quick_firewall: opts.quick_firewall != Some(false),
+            max_window: opts
+                .max_window
+                .filter(|&w| w > 0)
+                .unwrap_or(hyperdht_rpc::congestion::DEFAULT_MAX_WINDOW),
+            down_hints_rate_limit: opts
+                .down_hints_rate_limit
+                .unwrap_or(hyperdht_rpc::driver::DEFAULT_DOWN_HINTS_RATE_LIMIT),
         };
         let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
             .map_err(reason)?;
@@ -322,6 +337,14 @@ impl NativeDht {
             dht.set_max_ping_delay(ms);
         }
         let hyper = HyperDht::new(dht.clone(), cache);
+        let interval = opts
+            .random_punch_interval
+            .filter(|&ms| ms > 0)
+            .map(|ms| std::time::Duration::from_millis(u64::from(ms)));
+        let defer = opts.defer_random_punch == Some(true);
+        if interval.is_some() || defer {
+            hyper.configure_random_punch(interval, defer);
+        }
         let app_requests = crate::app_requests::AppRequests::default();
         dht.set_unhandled_request_hook(Some(app_requests.hook(sink.clone())));
         let s3 = sink.clone();
@@ -495,6 +518,12 @@ impl NativeDht {
             to: None,
         };
         self.hyper.plugins.reply(&self.dht, id, reply);
+    }
+
+    /// hyperdht `deferRandomPunch` at `resume()`: the random-punch interval counts from now.
+    #[napi(catch_unwind)]
+    pub fn defer_random_punch(&self) {
+        self.hyper.configure_random_punch(None, true);
     }
 
     /// dht-rpc `suspend()`: pending requests and queries fail with IO_SUSPENDED, the node stops

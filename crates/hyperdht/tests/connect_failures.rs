@@ -612,3 +612,59 @@ fn a_random_punch_slower_than_20_s_still_connects() {
         );
     }
 }
+
+/// hyperdht's `randomPunchInterval` and `deferRandomPunch` options (`Punchers::configure_random`,
+/// set by the addon from `new DHT(opts)` and again on `resume()`): with the interval at 5 s and
+/// deferred from the start, C's first random punch within 5 s is refused by its own budget
+/// (HOLEPUNCH_ABORTED, S never asked); after 5 s it goes through, and a second punch 5 s after
+/// that (not 20) does too.
+#[test]
+fn random_punch_interval_and_defer_are_options() {
+    use NatClass::{Consistent, Random};
+    let layout = Layout::Apart(Consistent, Random);
+    let mut p = Pair::new("random_interval", seed_from_env(341), internet(), layout);
+    let (c, s) = (p.client, p.server);
+    let s2 = extra_peer(&mut p, Random, "server2");
+    let (ckp, skp, s2kp) = (p.ckp.clone(), p.skp.clone(), p.s.key_pair());
+    listen_on(&mut p, s, &skp);
+    listen_on(&mut p, s2, &s2kp);
+    let tag = p.tag();
+    let interval = Duration::from_secs(5);
+    let t0 = p.s.now();
+    for h in [c, s, s2] {
+        p.s.host_mut(h)
+            .core
+            .punchers
+            .configure_random(interval, Some(t0));
+    }
+    let random_punches = |p: &Pair, i: usize| p.s.host(i).core.stats().snapshot().punches.random;
+
+    let early = try_connect(&mut p, c, &ckp, skp.public_key);
+    assert_eq!(
+        early.result,
+        Some(Err("HOLEPUNCH_ABORTED")),
+        "deferred, {tag}"
+    );
+    assert!(
+        early.done_at.expect("done").duration_since(t0) < interval,
+        "{tag}"
+    );
+    assert_eq!(random_punches(&p, c), 0, "C did not punch, {tag}");
+    assert!(server_vetoes(&p, s).is_empty(), "S was not asked, {tag}");
+
+    let wait = (t0 + interval).saturating_duration_since(p.s.now());
+    p.s.run_for(wait + Duration::from_millis(100));
+    let first = try_connect(&mut p, c, &ckp, skp.public_key);
+    assert_eq!(first.result, Some(Ok(Path::Holepunched)), "C -> S, {tag}");
+    let t1 = first.done_at.expect("done");
+
+    let wait = (t1 + interval).saturating_duration_since(p.s.now());
+    p.s.run_for(wait + Duration::from_millis(100));
+    let second = try_connect(&mut p, c, &ckp, s2kp.public_key);
+    assert_eq!(
+        second.result,
+        Some(Ok(Path::Holepunched)),
+        "C -> S2 5 s later, {tag}"
+    );
+    assert_eq!(random_punches(&p, c), 2, "{tag}");
+}

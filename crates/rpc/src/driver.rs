@@ -121,6 +121,8 @@ impl Dht {
             }),
             nodes: opts.nodes.clone(),
             quick_firewall: opts.quick_firewall,
+            max_window: opts.max_window.max(1),
+            down_hints_rate_limit: opts.down_hints_rate_limit,
             ..Config::default()
         };
         let now = Instant::now().into_std();

@@ -119,6 +119,18 @@ impl HyperDht {
         Engine::run(&self.rpc, f)
     }
 
+    /// hyperdht's `randomPunchInterval` (the least time between two RANDOM-NAT punches of this
+    /// node) and `deferRandomPunch` (`defer`: count that time from now, as hyperdht does at
+    /// construction and on every `resume()`). `None` keeps the interval as it is (20 s unless
+    /// set).
+    pub fn configure_random_punch(&self, interval: Option<std::time::Duration>, defer: bool) {
+        self.engine(move |e, _, now| {
+            let p = &mut e.core.punchers;
+            let interval = interval.unwrap_or(p.random_budget().interval);
+            p.configure_random(interval, defer.then_some(now))
+        });
+    }
+
     /// Lists the network interfaces again for the addresses a peer on our LAN can reach us at
     /// (hyperdht re-reads them per handshake; call after the interfaces changed).
     pub fn refresh_local_addresses(&self) {

@@ -34,6 +34,11 @@ pub struct DhtOptions {
     /// Our public address when running as `DHT.bootstrapper(port, host)`.
     pub nat_seed: Option<SocketAddrV4>,
     pub quick_firewall: bool,
+    /// dht-rpc `maxWindow`: requests in flight per congestion-window slot (default 80).
+    pub max_window: u32,
+    /// dht-rpc `downHintsRateLimit` (-1: no limit; `sendDownHints: false` is 0): DOWN_HINTs a
+    /// query may send per tick (default 50).
+    pub down_hints_rate_limit: i64,
 }
 
 impl Default for DhtOptions {
@@ -51,9 +56,14 @@ impl Default for DhtOptions {
             concurrency: DEFAULT_CONCURRENCY,
             nat_seed: None,
             quick_firewall: true,
+            max_window: crate::congestion::DEFAULT_MAX_WINDOW,
+            down_hints_rate_limit: DEFAULT_DOWN_HINTS_RATE_LIMIT,
         }
     }
 }
+
+/// dht-rpc's `downHintsRateLimit` default (`10 * 5`).
+pub const DEFAULT_DOWN_HINTS_RATE_LIMIT: i64 = 50;
 
 impl DhtOptions {
     /// `DHT.bootstrapper(port, host)`: persistent from the start with `id = hash(host:port)`,

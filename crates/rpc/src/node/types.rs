@@ -55,7 +55,7 @@ impl Default for Config {
             nat_seed: None,
             nodes: Vec::new(),
             quick_firewall: true,
-            down_hints_rate_limit: 50,
+            down_hints_rate_limit: crate::driver::DEFAULT_DOWN_HINTS_RATE_LIMIT,
         }
     }
 }
