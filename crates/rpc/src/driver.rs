@@ -123,7 +123,6 @@ impl Dht {
             quick_firewall: opts.quick_firewall,
             max_window: opts.max_window.max(1),
             down_hints_rate_limit: opts.down_hints_rate_limit,
-            ..Config::default()
         };
         let now = Instant::now().into_std();
         let node = Node::new(cfg, now);
