@@ -142,4 +142,63 @@ test('a connect in flight when its own node is destroyed fails with one of hyper
   return log
 }))
 
+// write() and drain as apps pace themselves by them (protomux's `drained`, hypercore's
+// replication): streamx's 16 KiB threshold, as in NoiseSecretStream
+test('write() returns false from 16 KiB waiting, each false is followed by one drain, as secret-stream does', (t) => everyPairing(t, {
+  single: [[16384, false, 1], [65536, false, 1], [524288, false, 1], [1000, true, 0]],
+  firstFalse: 16,
+  drains: 1
+}, async (net, C, S) => {
+  const { c, s } = await pair(t, net, C, S)
+  s.resume()
+  const drained = async (fn) => {
+    let drains = 0
+    const ondrain = () => drains++
+    c.on('drain', ondrain)
+    const ret = fn()
+    // every write went out (the peer got it all): any drain has been emitted by then
+    while (c._writableState.buffered > 0 || (c.rawStream && c.rawStream.inflight > 0)) await new Promise((resolve) => setTimeout(resolve, 5))
+    await new Promise((resolve) => setImmediate(resolve))
+    c.off('drain', ondrain)
+    return [ret, drains]
+  }
+  const single = []
+  for (const n of [16384, 65536, 524288, 1000]) {
+    const [ok, drains] = await drained(() => c.write(Buffer.alloc(n)))
+    single.push([n, ok, drains])
+  }
+  let firstFalse = -1
+  const [, drains] = await drained(() => {
+    for (let i = 1; i <= 200; i++) {
+      if (!c.write(Buffer.alloc(1024)) && firstFalse === -1) firstFalse = i
+    }
+  })
+  c.destroy()
+  return { single, firstFalse, drains }
+}))
+
+test('setTimeout() still fires once the peer ended (half-open and quiet): Stream timed out, then close', (t) => everyPairing(t, {
+  server: ['error Stream timed out', 'close'],
+  client: ['error Stream timed out', 'close']
+}, async (net, C, S) => {
+  const out = {}
+  for (const side of ['server', 'client']) {
+    const { c, s } = await pair(t, net, C, S)
+    // `timed` waits for the peer's end, then for nothing: its timer must still run
+    const [timed, quiet] = side === 'server' ? [s, c] : [c, s]
+    const log = []
+    timed.on('data', () => {})
+    timed.on('error', (e) => log.push(`error ${e.message}`))
+    const closed = new Promise((resolve) => timed.on('close', () => resolve(log.push('close'))))
+    timed.setTimeout(500)
+    quiet.on('error', () => {})
+    quiet.resume()
+    quiet.end()
+    await once(timed, 'end')
+    await closed
+    out[side] = log
+  }
+  return out
+}))
+
 nothingKeepsNodeAlive(test)

@@ -22,7 +22,7 @@ const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
 const { answerPunch } = require('./punch-hook')
 const m = require('./messages')
-const { ReadFlow, READ_HWM } = require('./read-flow')
+const { ReadFlow, READ_HWM, setWriteHighWaterMark } = require('./read-flow')
 
 // secretstream's per-message overhead: NoiseSecretStream counts raw bytes as the encrypted message
 // (rawBytesRead: plaintext + ABYTES) and the whole frame (rawBytesWritten: + 3-byte length)
@@ -32,6 +32,7 @@ const FRAME_HEADER = 3
 class Connection extends Duplex {
   constructor (dht, isInitiator, { publicKey = null, remotePublicKey = null, keepAlive = 0, holepunch = null, relayKeepAlive = 5000 } = {}) {
     super({ highWaterMark: READ_HWM, mapWritable: toBuffer })
+    setWriteHighWaterMark(this)
     this.dht = dht
     this.isInitiator = isInitiator
     this.noiseStream = this

@@ -18,11 +18,12 @@ const { Duplex } = require('streamx')
 const net = require('net')
 const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
-const { ReadFlow, READ_HWM } = require('./read-flow')
+const { ReadFlow, READ_HWM, setWriteHighWaterMark } = require('./read-flow')
 
 class RawStream extends Duplex {
   constructor (dht, handle, opts = {}) {
     super({ highWaterMark: READ_HWM, mapWritable: toBuffer, eagerOpen: true })
+    setWriteHighWaterMark(this)
     this.udx = dht.udx
     this.socket = null
     this.id = handle.id

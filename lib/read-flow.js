@@ -8,6 +8,16 @@
 // when JS falls that far behind
 const READ_HWM = 1024 * 1024
 
+// the writable side keeps streamx's default, as NoiseSecretStream and udx-native's streams do:
+// write() returns false once 16 KiB wait in streamx (a single 64 KiB write already does) and
+// `drain` follows when they went to the native queue, which holds up to 1 MiB more (src/flow.rs)
+const WRITE_HWM = 16 * 1024
+
+/** Gives `stream` (a streamx Duplex made with `highWaterMark: READ_HWM`) the write threshold. */
+function setWriteHighWaterMark (stream) {
+  stream._writableState.highWaterMark = WRITE_HWM
+}
+
 class ReadFlow {
   /** `setPaused(paused)` calls the native object; `live()` says it still exists. */
   constructor ({ setPaused, live }) {
@@ -32,4 +42,4 @@ class ReadFlow {
   }
 }
 
-module.exports = { ReadFlow, READ_HWM }
+module.exports = { ReadFlow, READ_HWM, WRITE_HWM, setWriteHighWaterMark }

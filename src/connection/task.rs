@@ -67,45 +67,20 @@ pub(super) async fn run(
     js: Option<&(Arc<JsRead>, std::task::Waker)>,
 ) -> std::result::Result<(), String> {
     let (rd, mut wr) = (Half(io.stream.clone()), Half(io.stream.clone()));
-    let flow = &core.flow;
+    // the peer ended and its data is all read; the reader goes on driving the timers
+    let read_ended = tokio::sync::Notify::new();
     let reader = async {
-        if let Some((js, waker)) = js {
-            // the JS thread reads (JsRead); settings changes arm their timers on its next poll
-            waker.wake_by_ref();
-            loop {
-                tokio::select! {
-                    r = js.finished_or_note_task() => return r,
-                    Some(c) = ctl.recv() => {
-                        apply(&mut rd.lock(), c);
-                        waker.wake_by_ref();
-                    }
-                }
-            }
-        }
+        read_until_end(core, &rd, &mut ctl, js).await?;
+        read_ended.notify_one();
+        // secret-stream's keep-alive and timeout run until the stream closes: a half-open
+        // connection still sends keep-alives and times out a quiet peer
         loop {
-            while flow.blocked() {
-                tokio::select! {
-                    _ = flow.changed() => {}
-                    Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
+            tokio::select! {
+                r = std::future::poll_fn(|cx| rd.lock().poll_timers(cx)) => {
+                    return r.map_err(|e| e.to_string());
                 }
+                Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
             }
-            // settings are applied between reads so the next poll arms their timers;
-            // whole decrypted messages, no per-connection read buffer
-            let chunk = tokio::select! {
-                r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
-                    r.map_err(|e| e.to_string())?
-                }
-                Some(c) = ctl.recv() => {
-                    apply(&mut rd.lock(), c);
-                    continue;
-                }
-            };
-            let Some(chunk) = chunk else {
-                core.emit(JsConnectionEvent::End);
-                return Ok::<(), String>(());
-            };
-            flow.sent(chunk.len());
-            core.emit(JsConnectionEvent::Data { data: chunk.into() });
         }
     };
     let writer = async {
@@ -163,10 +138,9 @@ pub(super) async fn run(
         tokio::select! {
             _ = &mut remote_changes => {}
             e = &mut failed, if read_done => return Err(e),
-            r = &mut reader, if !read_done => {
-                r?;
-                read_done = true;
-            }
+            _ = read_ended.notified(), if !read_done => read_done = true,
+            // the reader ends only by failing (a read error, a timeout)
+            r = &mut reader => return r,
             w = &mut writer, if !write_done => {
                 w?;
                 write_done = true;
@@ -174,4 +148,53 @@ pub(super) async fn run(
         }
     }
     Ok(())
+}
+
+/// Reads until the peer ended (Ok) or the stream failed, on the JS thread (`js`) or here,
+/// applying keep-alive/timeout changes on the way.
+async fn read_until_end(
+    core: &ConnCore,
+    rd: &Half,
+    ctl: &mut mpsc::Receiver<Control>,
+    js: Option<&(Arc<JsRead>, std::task::Waker)>,
+) -> std::result::Result<(), String> {
+    let flow = &core.flow;
+    if let Some((js, waker)) = js {
+        // the JS thread reads (JsRead); settings changes arm their timers on its next poll
+        waker.wake_by_ref();
+        loop {
+            tokio::select! {
+                r = js.finished_or_note_task() => return r,
+                Some(c) = ctl.recv() => {
+                    apply(&mut rd.lock(), c);
+                    waker.wake_by_ref();
+                }
+            }
+        }
+    }
+    loop {
+        while flow.blocked() {
+            tokio::select! {
+                _ = flow.changed() => {}
+                Some(c) = ctl.recv() => apply(&mut rd.lock(), c),
+            }
+        }
+        // settings are applied between reads so the next poll arms their timers;
+        // whole decrypted messages, no per-connection read buffer
+        let chunk = tokio::select! {
+            r = std::future::poll_fn(|cx| rd.lock().poll_read_chunk(cx)) => {
+                r.map_err(|e| e.to_string())?
+            }
+            Some(c) = ctl.recv() => {
+                apply(&mut rd.lock(), c);
+                continue;
+            }
+        };
+        let Some(chunk) = chunk else {
+            core.emit(JsConnectionEvent::End);
+            return Ok(());
+        };
+        flow.sent(chunk.len());
+        core.emit(JsConnectionEvent::Data { data: chunk.into() });
+    }
 }

@@ -316,20 +316,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
     /// Drives timers and the transport until decrypted bytes are queued (`Ready(Ok(true))`),
     /// the peer ended (`Ready(Ok(false))`) or the stream failed.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        if let Some(ka) = self.keep_alive.as_mut() {
-            if ka.fired(cx) {
-                ka.refresh();
-                let f = self.codec.keep_alive_frame();
-                self.wbuf.extend_from_slice(&f);
-                // re-arm the waker on the new deadline
-                let _ = ka.fired(cx);
-            }
-        }
-        // keep the header / keep-alives flowing even if the application only reads
-        if self.wpos < self.wbuf.len() {
-            if let Poll::Ready(Err(e)) = self.poll_drain(cx) {
-                return Poll::Ready(Err(e));
-            }
+        if let Err(e) = self.poll_keep_alive(cx) {
+            return Poll::Ready(Err(e));
         }
         loop {
             if let Some((kind, e)) = &self.failed {
@@ -376,6 +364,47 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
                 Poll::Ready(Ok(())) => {}
             }
         }
+    }
+
+    /// Sends a keep-alive when its timer fired (re-arming it) and pushes pending output (the
+    /// header, keep-alives) even if the application only reads.
+    fn poll_keep_alive(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if let Some(ka) = self.keep_alive.as_mut() {
+            if ka.fired(cx) {
+                ka.refresh();
+                let f = self.codec.keep_alive_frame();
+                self.wbuf.extend_from_slice(&f);
+                // re-arm the waker on the new deadline
+                let _ = ka.fired(cx);
+            }
+        }
+        if self.wpos < self.wbuf.len() {
+            if let Poll::Ready(Err(e)) = self.poll_drain(cx) {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives the keep-alive and the receive timeout once nothing reads any more (the peer
+    /// ended while our side is open): secret-stream's timers run until the stream closes, so
+    /// keep-alives still go out and a quiet peer still times out (`Stream timed out`). Never
+    /// `Ready(Ok)`.
+    pub fn poll_timers(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.poll_keep_alive(cx) {
+            return Poll::Ready(Err(e));
+        }
+        if let Some((kind, e)) = &self.failed {
+            return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
+        }
+        if let Some(t) = self.timeout.as_mut() {
+            if t.fired(cx) {
+                let e = "Stream timed out";
+                self.failed = Some((io::ErrorKind::TimedOut, e.into()));
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, e)));
+            }
+        }
+        Poll::Pending
     }
 
     /// Reads the next decrypted message whole (no copy into a caller buffer); `None` = the
