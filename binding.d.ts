@@ -443,7 +443,7 @@ export type JsDhtEvent =
   | { type: 'persistent' }
   | { type: 'ephemeral' }
   | { type: 'wakeup' }
-  | { type: 'nat-update'; host: string; port: number }
+  | { type: 'nat-update'; host?: string; port: number }
   | { type: 'network-update' }
   | { type: 'node-changes'; upto: number }
   | { type: 'app-request'; request: JsAppRequest }

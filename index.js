@@ -188,7 +188,8 @@ class HyperDHT extends EventEmitter {
       bootstrap: [],
       ...opts,
       _natHost: host,
-      _natPort: port
+      // a port from the environment comes as a string: the number it names, as for `port`
+      _natPort: (typeof port === 'string' ? Number(port) : port) || 0
     })
   }
 
@@ -216,7 +217,8 @@ class HyperDHT extends EventEmitter {
         return
       case 'nat-update':
         this._state = null
-        this.emit('nat-update', ev.host, ev.port)
+        // dht-rpc: (null, 0) while the NAT samples disagree
+        this.emit('nat-update', ev.host || null, ev.port)
         return
       case 'ready':
         this._state = null

@@ -9,7 +9,7 @@ const assert = require('node:assert')
 const dgram = require('dgram')
 const { spawnSync } = require('child_process')
 const peer = require('dht-rpc/lib/peer')
-const { RS, JS, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
+const { RS, JS, freePort, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 
 const BOTH = [['rs', RS], ['js', JS]]
 // a dht-rpc reply's fields
@@ -513,6 +513,30 @@ test('sendDownHints: false sends no DOWN_HINT about a node that stopped answerin
   }))
   assert.ok(sent[0] > 0, `DOWN_HINTs by default (${sent})`)
   assert.strictEqual(sent[1], 0, 'none with sendDownHints: false')
+})
+
+test('nat-update: a bootstrapper advertising one address and reached at another reports (null, 0) while its samples disagree, then the address', async (t) => {
+  const seen = {}
+  for (const [kind, Impl] of BOTH) {
+    const nodes = []
+    cleanup(t, nodes)
+    const boot = Impl.bootstrapper(await freePort(), '10.9.8.7', { host: '127.0.0.1' })
+    nodes.push(boot)
+    const port = () => boot.address().port
+    const events = []
+    boot.on('nat-update', (host, p) => events.push([host, p === port() ? 'P' : p]))
+    await boot.ready()
+    const bootstrap = [`127.0.0.1:${port()}`]
+    // peers see it at 127.0.0.1: each PING_NAT answer samples that, against its advertised host
+    for (let i = 0; i < 4; i++) {
+      const n = new JS({ bootstrap, host: '127.0.0.1', port: 0, ephemeral: false, firewalled: false })
+      nodes.push(n)
+      await n.ready()
+    }
+    seen[kind] = events
+  }
+  assert.deepStrictEqual(seen.rs, seen.js)
+  assert.deepStrictEqual(seen.js, [[null, 0], ['127.0.0.1', 'P']])
 })
 
 nothingKeepsNodeAlive(test)

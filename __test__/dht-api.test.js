@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert')
 const dgram = require('dgram')
 const c = require('compact-encoding')
-const { RS, JS, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
+const { RS, JS, freePort, bootstrapper, persistentNode, cleanup, nothingKeepsNodeAlive } = require('./helpers')
 const JSPlugin = require('hyperdht/lib/plugin')
 const m = require('hyperdht/lib/messages')
 const { COMMANDS } = require('hyperdht/lib/constants')
@@ -349,6 +349,46 @@ test('onlyClosestNodes asks just the given nodes; mutableGet refresh re-puts the
   const fromN2 = await onlyN2()
   assert.ok(fromN2 && fromN2.value.equals(value), 'the refresh commit stored it on n2')
   assert.strictEqual(fromN2.from.port, n2.port)
+})
+
+test('destroy() resolves with the port free: a node restarted on it at once binds it (operators restart bootstrappers in place)', async (t) => {
+  const seen = {}
+  for (const [kind, Impl] of [['rs', RS], ['js', JS]]) {
+    const out = []
+    const make = {
+      bootstrapper: (port) => Impl.bootstrapper(port, '127.0.0.1', { host: '127.0.0.1' }),
+      'anyPort: false': (port) => new Impl({ bootstrap: [], host: '127.0.0.1', port, anyPort: false, ephemeral: false, firewalled: false }),
+      // with anyPort the restart would silently take port + 1 (a new node id for a persistent node)
+      'default anyPort': (port) => new Impl({ bootstrap: [], host: '127.0.0.1', port, ephemeral: false, firewalled: false })
+    }
+    for (const [name, mk] of Object.entries(make)) {
+      const port = await freePort()
+      const first = mk(port)
+      await first.ready()
+      // a connection on the socket too (the socket then also carries UDX)
+      const server = first.createServer(() => {})
+      await server.listen()
+      await first.destroy()
+      const again = mk(port)
+      const bound = await again.ready().then(() => again.address().port === port, (e) => e.code)
+      await again.destroy()
+      out.push(`${name}: ${bound}`)
+    }
+    seen[kind] = out
+  }
+  assert.deepStrictEqual(seen.rs, seen.js)
+  assert.deepStrictEqual(seen.rs, ['bootstrapper: true', 'anyPort: false: true', 'default anyPort: true'])
+})
+
+test('bootstrapper(port, host) takes the port as a string too (from the environment): binds and advertises that port', async () => {
+  const port = await freePort()
+  const boot = RS.bootstrapper(String(port), '127.0.0.1', { host: '127.0.0.1' })
+  try {
+    await boot.ready()
+    assert.deepStrictEqual([boot.address().port, boot.remoteAddress()], [port, { host: '127.0.0.1', port }])
+  } finally {
+    await boot.destroy()
+  }
 })
 
 nothingKeepsNodeAlive(test)

@@ -33,8 +33,9 @@ pub enum JsDhtEvent {
     Persistent,
     Ephemeral,
     Wakeup,
+    /// `host` null (port 0) while the samples disagree
     NatUpdate {
-        host: String,
+        host: Option<String>,
         port: u32,
     },
     NetworkUpdate,
@@ -318,7 +319,7 @@ impl NativeDht {
                     DhtEvent::Ephemeral => JsDhtEvent::Ephemeral,
                     DhtEvent::Wakeup => JsDhtEvent::Wakeup,
                     DhtEvent::NatUpdate { host, port } => JsDhtEvent::NatUpdate {
-                        host: host.to_string(),
+                        host: host.map(|h| h.to_string()),
                         port: u32::from(port),
                     },
                     DhtEvent::NetworkUpdate { .. } => JsDhtEvent::NetworkUpdate,
@@ -373,11 +374,12 @@ impl NativeDht {
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
         let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
         // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
-        crate::server_recv::attach(&env, &dht, &udx);
+        let socket_released = std::sync::Mutex::new(crate::server_recv::attach(&env, &dht, &udx));
         let parts = Arc::new(NodeParts {
             dht,
             hyper,
             udx,
+            socket_released,
             conns: Arc::default(),
             servers: Arc::default(),
             queries: Arc::default(),
@@ -661,6 +663,16 @@ impl NativeDht {
     pub async fn destroy(&self, _force: bool) -> Result<()> {
         self.close_objects();
         self.dht.destroy().await;
+        // the JS thread's receiver lets go of the socket a few loop turns after the node
+        // stopped: resolving only then frees the port for a node started right after
+        let released = self
+            .socket_released
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(released) = released {
+            let _ = released.await;
+        }
         self.sink.close();
         Ok(())
     }

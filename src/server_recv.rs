@@ -50,31 +50,54 @@ fn detach(id: u64) {
     drop(poll);
 }
 
+/// Resolves once the JS thread let go of the server socket (its fd is closed unless something
+/// else still holds it): `destroy()` waits for it, so the port can be bound again at once, as
+/// after hyperdht's `destroy()`.
+pub(crate) type SocketReleased = tokio::sync::oneshot::Receiver<()>;
+
+/// The receive side the poll callback owns; the sender goes after the socket (fields drop in
+/// order), telling [`SocketReleased`].
+struct Owned {
+    recv: hyperdht_rpc::driver::ServerRecv,
+    _released: tokio::sync::oneshot::Sender<()>,
+}
+
 /// Takes over receiving on `dht`'s server socket from the JS thread of `env` when
 /// the JS loop is on (not `HYPERDHT_RS_JSLOOP=0`; off, or when it cannot, the rpc driver keeps
-/// receiving). Stops by
-/// itself once the node is destroyed. Call on the JS thread.
-pub(crate) fn attach(env: &Env, dht: &Dht, udx: &UdxSocket) {
+/// receiving). Stops by itself once the node is destroyed (then [`SocketReleased`] resolves,
+/// a few loop turns later: libuv closes a poll handle asynchronously). Call on the JS thread.
+pub(crate) fn attach(env: &Env, dht: &Dht, udx: &UdxSocket) -> Option<SocketReleased> {
     if crate::jsloop::enabled() {
         // the socket moves between reactors (and back if this fails half-way)
-        napi::bindgen_prelude::within_runtime_if_available(|| attach_here(env, dht, udx));
+        napi::bindgen_prelude::within_runtime_if_available(|| attach_here(env, dht, udx))
+    } else {
+        None
     }
 }
 
-fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
-    let Ok(js) = JsLoop::of(env) else { return };
-    let Some(mut recv) = dht.external_server_recv() else {
-        return;
+fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) -> Option<SocketReleased> {
+    let Ok(js) = JsLoop::of(env) else {
+        return None;
+    };
+    let recv = dht.external_server_recv()?;
+    let (tx, released) = tokio::sync::oneshot::channel();
+    let mut owned = Owned {
+        recv,
+        _released: tx,
     };
     let id = NEXT.with(|n| {
         let id = n.get();
         n.set(id + 1);
         id
     });
-    let fd = recv.fd();
+    let fd = owned.recv.fd();
     let udx = udx.clone();
     let exec = js.clone();
     let cb = Box::new(move || {
+        // the whole `owned` (a closure would capture just the field it names, dropping the
+        // sender now)
+        let owned = &mut owned;
+        let recv = &mut owned.recv;
         if !recv.is_open() {
             detach(id);
             return;
@@ -103,7 +126,7 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
         });
     });
     let Ok(poll) = UvPoll::readable(env, fd, cb) else {
-        return;
+        return None;
     };
     POLLS.with(|p| p.borrow_mut().insert(id, poll));
     hook_cleanup(env);
@@ -116,4 +139,5 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) {
         dht.closed().await;
         closer.wake_by_ref();
     });
+    Some(released)
 }

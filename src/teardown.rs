@@ -30,6 +30,8 @@ pub struct NodeParts {
     pub(crate) dht: Dht,
     pub(crate) hyper: HyperDht,
     pub(crate) udx: UdxSocket,
+    /// resolves once the JS thread's receiver let go of the server socket (src/server_recv.rs)
+    pub(crate) socket_released: std::sync::Mutex<Option<crate::server_recv::SocketReleased>>,
     /// live objects, closed on destroy (src/live.rs)
     pub(crate) conns: Conns,
     pub(crate) servers: Servers,

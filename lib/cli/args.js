@@ -14,11 +14,13 @@ class UsageError extends Error {
  * Parses `argv` against `spec = { flags: { name: { value, optional } }, positionals: [names],
  * rest }`. A flag with `value: true` takes the next argument unless that starts with `--`;
  * `optional: true` lets such a flag stand alone (upstream's `--bootstrap` without a list), its
- * value then is ''. Returns `{ flags, positionals, help }`.
+ * value then is ''. `lenient`: an unknown `--flag` (and the value after it) is skipped and
+ * listed in `ignored` instead of failing. Returns `{ flags, positionals, help, ignored }`.
  */
-function parse (argv, spec, command = null) {
+function parse (argv, spec, command = null, { lenient = false } = {}) {
   const flags = {}
   const positionals = []
+  const ignored = []
   let help = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
@@ -38,6 +40,12 @@ function parse (argv, spec, command = null) {
     const eq = a.indexOf('=')
     const name = eq === -1 ? a.slice(2) : a.slice(2, eq)
     const def = spec.flags[name]
+    if (!def && lenient) {
+      // upstream's bin looks up the flags it knows and ignores the rest (and their values)
+      ignored.push(`--${name}`)
+      if (eq === -1 && i + 1 < argv.length && !argv[i + 1].startsWith('-')) i++
+      continue
+    }
     if (!def) throw new UsageError(`unknown option --${name}`, command)
     if (!def.value) {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`, command)
@@ -61,7 +69,7 @@ function parse (argv, spec, command = null) {
     if (positionals.length < names.length) throw new UsageError(`missing <${names[positionals.length]}>`, command)
     if (positionals.length > names.length) throw new UsageError(`unexpected argument ${positionals[names.length]}`, command)
   }
-  return { flags, positionals, help }
+  return { flags, positionals, help, ignored }
 }
 
 /** An integer flag in [min, max], or `fallback` when the flag is absent. */

@@ -78,7 +78,9 @@ async function runUpstream (argv, io) {
   const nodes = load('nodes')
   const bootstrap = load('bootstrap')
   const spec = { flags: { ...nodes.spec.flags, bootstrap: { value: true, optional: true } }, positionals: [] }
-  const args = parse(argv, spec)
+  // lenient like upstream's bin, which ignores flags it does not know (wrappers pass extra ones)
+  const args = parse(argv, spec, null, { lenient: true })
+  for (const f of args.ignored) io.stderr.write(`hyperdht-rs: ignoring unknown option ${f}\n`)
   if (args.help) {
     io.stdout.write(topHelp() + '\n')
     return 0

@@ -92,8 +92,9 @@ pub enum DhtEvent {
     Persistent,
     Ephemeral,
     Wakeup,
+    /// our address as sampled; `host: None` (port 0) while the samples disagree
     NatUpdate {
-        host: Ipv4Addr,
+        host: Option<Ipv4Addr>,
         port: u16,
     },
     /// `network-update` (health): see [`Dht::online`](super::Dht::online) / [`Dht::degraded`](super::Dht::degraded).

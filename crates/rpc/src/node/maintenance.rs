@@ -138,12 +138,10 @@ impl Node {
             return;
         }
         if self.nat.add(*to.ip(), to.port()) {
-            if let Some(host) = self.nat.host {
-                self.events.push_back(Event::NatUpdate {
-                    host,
-                    port: self.nat.port,
-                });
-            }
+            self.events.push_back(Event::NatUpdate {
+                host: self.nat.host,
+                port: self.nat.port,
+            });
         }
     }
 
@@ -441,12 +439,10 @@ impl Node {
             let prev = (self.nat.host, self.nat.port);
             self.nat = s;
             if prev != (self.nat.host, self.nat.port) {
-                if let Some(h) = self.nat.host {
-                    self.events.push_back(Event::NatUpdate {
-                        host: h,
-                        port: self.nat.port,
-                    });
-                }
+                self.events.push_back(Event::NatUpdate {
+                    host: self.nat.host,
+                    port: self.nat.port,
+                });
             }
         }
         if &id != self.table.id() {

@@ -119,8 +119,10 @@ impl Reply {
 pub enum Event {
     Ready,
     Persistent,
+    /// `nat-update`: our address as the NAT sampler sees it now; `None` (port 0) while the
+    /// samples disagree, as dht-rpc emits `nat-update(null, 0)`
     NatUpdate {
-        host: Ipv4Addr,
+        host: Option<Ipv4Addr>,
         port: u16,
     },
     Ephemeral,
