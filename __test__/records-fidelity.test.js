@@ -272,6 +272,37 @@ test('findNode / query: closestReplies fills as replies arrive (the objects the 
   })
 })
 
+test('a key pair the node cannot sign with is no error at the call: announce rejects when it runs, unannounce runs the lookup and resolves', async (t) => {
+  const { clients } = await network(t)
+  const seen = {}
+  for (const [kind, Impl] of BOTH) {
+    const dht = clients[kind]
+    const kp = Impl.keyPair()
+    const bad = {
+      'no secret key': { publicKey: kp.publicKey },
+      'short public key': { publicKey: Buffer.alloc(16), secretKey: kp.secretKey },
+      'short secret key': { publicKey: kp.publicKey, secretKey: Buffer.alloc(10) },
+      'another key\'s secret key': { publicKey: kp.publicKey, secretKey: Impl.keyPair().secretKey }
+    }
+    const out = []
+    for (const [name, keyPair] of Object.entries(bad)) {
+      for (const op of ['announce', 'lookupAndUnannounce', 'unannounce']) {
+        let outcome
+        try {
+          const r = dht[op](Buffer.alloc(32, 7), keyPair)
+          outcome = await (op === 'unannounce' ? r : r.finished()).then(() => 'resolves', () => 'rejects')
+        } catch {
+          outcome = 'throws at the call'
+        }
+        out.push(`${name}: ${op} ${outcome}`)
+      }
+    }
+    seen[kind] = out
+  }
+  assert.deepStrictEqual(seen.rs, seen.js)
+  assert.ok(seen.js.includes('no secret key: announce rejects'))
+})
+
 nothingKeepsNodeAlive(test)
 test('lookup / announce: closestReplies fills while the query runs and a lookup broken off early keeps it', async (t) => {
   const net = await network(t, 6)

@@ -96,6 +96,10 @@ function keyPairArg (keyPair, name = 'keyPair') {
   if (!(sk instanceof Uint8Array) || sk.byteLength !== 64) {
     throw new TypeError(`${name}.secretKey must be 64 bytes`)
   }
+  // an Ed25519 secret key (libsodium's layout) ends with its public key
+  if (!b4a.equals(sk.subarray(32), publicKey)) {
+    throw new TypeError(`${name}.publicKey does not match ${name}.secretKey`)
+  }
   return { publicKey, secretKey: sk }
 }
 

@@ -7,17 +7,16 @@ const c = require('compact-encoding')
 const binding = require('../binding.js')
 const errors = require('./errors')
 const Persistent = require('./persistent')
-const { FirstReply } = require('./query')
+const Query = require('./query')
+const { FirstReply } = Query
 const { COMMANDS } = require('./constants')
 const { buffer32, keyPairArg, bufferArg, relayAddressesArg } = require('./keys')
 const { queryOpts } = require('./query-options')
 
 function announce (dht, target, keyPair, relayAddresses, opts = {}) {
   const t = buffer32(target, 'topic')
-  const kp = keyPairArg(keyPair)
-  if (!kp.secretKey && !opts.signAnnounce && typeof keyPair.sign !== 'function') {
-    throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signAnnounce is required')
-  }
+  const kp = signingKeyPair(keyPair, opts.signAnnounce, 'signAnnounce')
+  if (kp instanceof Error) return failedQuery(dht, t, kp)
   if (nonCustodial(keyPair, kp, opts.signAnnounce || (opts.clear && opts.signUnannounce))) {
     const signAnnounce = opts.signAnnounce || defaultSignAnnounce
     const relays = relayAddressesArg(relayAddresses || [])
@@ -45,13 +44,39 @@ function announce (dht, target, keyPair, relayAddresses, opts = {}) {
 
 function lookupAndUnannounce (dht, target, keyPair, opts = {}) {
   const t = buffer32(target, 'topic')
-  const kp = keyPairArg(keyPair)
-  if (!kp.secretKey && !opts.signUnannounce && typeof keyPair.sign !== 'function') {
-    throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signUnannounce is required')
-  }
+  const kp = signingKeyPair(keyPair, opts.signUnannounce, 'signUnannounce')
+  // hyperdht signs each unannounce in the query and ignores its failure: the lookup runs and
+  // resolves, nothing is unannounced
+  if (kp instanceof Error) return dht.lookup(t, opts)
   if (nonCustodial(keyPair, kp, opts.signUnannounce)) return hookedLookupAndUnannounce(dht, t, keyPair, opts)
   // the engine unannounces before the query ends; opts.commit then runs like upstream's
   return dht._startQuery({ keyPair: kp, ...queryOpts(opts) }, 'lookupAndUnannounce', t, { commit: opts.commit })
+}
+
+/**
+ * The key pair an announce or unannounce signs with, or the error that makes it unusable. A
+ * missing key pair throws at the call (hyperdht reads `keyPair.publicKey` there); one it cannot
+ * sign with (wrong lengths, no secret key and no signer) is no error at the call: hyperdht signs
+ * in the query, so an announce fails when it runs and an unannounce is skipped.
+ */
+function signingKeyPair (keyPair, signer, signerName) {
+  if (!keyPair || typeof keyPair !== 'object') return keyPairArg(keyPair) // throws
+  try {
+    const kp = keyPairArg(keyPair)
+    if (!kp.secretKey && !signer && typeof keyPair.sign !== 'function') {
+      throw new TypeError(`keyPair.secretKey, keyPair.sign or opts.${signerName} is required`)
+    }
+    return kp
+  } catch (err) {
+    return err
+  }
+}
+
+/** A query on `target` that fails with `err` once it runs (it runs when first read). */
+function failedQuery (dht, target, err) {
+  const q = new Query(dht, target, 'lookup')
+  q._open = (cb) => cb(err)
+  return q
 }
 
 // lookupAndUnannounce with JS-side signing (hyperdht index.js: lookupAndUnannounce).

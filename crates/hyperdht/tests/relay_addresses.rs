@@ -246,6 +246,68 @@ fn stale_relay_addresses_unknown_key() {
     js.finish();
 }
 
+/// A relay address that does not answer ends the relay-address chain, as the error thrown out
+/// of upstream's `connectThroughNodes` loop does: of three silent relay addresses only the first
+/// gets PEER_HANDSHAKE requests (all three are asked by the seeded FIND_PEER). Trying each in
+/// turn made a connect to a stale peer take 4 s per relay address.
+#[test]
+fn a_failed_relay_handshake_ends_the_chain() {
+    if !in_netns("a_failed_relay_handshake_ends_the_chain") {
+        return;
+    }
+    let js = JsHelper::spawn("dht.js", &["6"]);
+    let bootstrap = js.bootstrap();
+    runtime().block_on(async move {
+        let (dht, node, udx) = rust_node(bootstrap).await;
+        let silent: Vec<std::net::UdpSocket> = (0..3)
+            .map(|_| std::net::UdpSocket::bind("127.0.0.1:0").expect("bind"))
+            .collect();
+        let addrs = silent
+            .iter()
+            .map(|s| match s.local_addr().expect("address") {
+                std::net::SocketAddr::V4(a) => a,
+                a => panic!("{a}"),
+            })
+            .collect();
+        let res = tokio::time::timeout(
+            Duration::from_secs(30),
+            node.connect_with_extras(
+                &udx,
+                &KeyPair::generate(),
+                KeyPair::generate().public_key,
+                ConnectOptions::default(),
+                relays(addrs),
+            ),
+        )
+        .await
+        .expect("settles in time");
+        assert_eq!(res.err(), Some(ConnectError::PeerNotFound));
+        let handshakes: Vec<usize> = silent
+            .iter()
+            .map(|s| {
+                s.set_nonblocking(true).expect("nonblocking");
+                let mut buf = [0u8; 2048];
+                let mut n = 0;
+                while let Ok(len) = s.recv(&mut buf) {
+                    if let Some(hyperdht_rpc::messages::Frame::Request(r)) =
+                        hyperdht_rpc::messages::decode(&buf[..len])
+                    {
+                        n += usize::from(r.command == hyperdht_core::Command::PeerHandshake.code());
+                    }
+                }
+                n
+            })
+            .collect();
+        assert!(
+            handshakes[0] > 0,
+            "the first relay address was tried: {handshakes:?}"
+        );
+        assert_eq!(&handshakes[1..], [0, 0], "the chain ended there");
+        dht.destroy().await;
+    });
+    js.finish();
+}
+
 /// Echoes "hello" → "echo:hello" on every accepted connection.
 pub async fn echo_all(mut conns: tokio::sync::mpsc::Receiver<hyperdht_core::server::Connection>) {
     while let Some(mut c) = conns.recv().await {

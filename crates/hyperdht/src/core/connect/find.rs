@@ -6,7 +6,8 @@
 //!    address (`retryRoute`); on failure the route is dropped and we go on.
 //! 2. Relay addresses known up front (`opts.relayAddresses`, else the relay-address cache, and
 //!    on a persistent node its own router entry for the key win over both) are tried one after
-//!    another (`connectThroughNodes`) while a FIND_PEER query seeded with them runs
+//!    another (`connectThroughNodes`; a handshake that fails rather than loses ends the chain,
+//!    as the error thrown there does upstream) while a FIND_PEER query seeded with them runs
 //!    (`nodes: relayAddresses`); replies from those same nodes are skipped. Three handshakes at
 //!    most in flight (`new Semaphore(3)`), one of them the relay-address chain.
 //! 3. Without known relays: FIND_PEER, a handshake through every node that returns the record,
@@ -315,25 +316,32 @@ impl Find {
             self.free += 1;
             return Step::Stay;
         }
-        if let Some(reply) = read_reply(att.to, result) {
-            match self.init.settle(att.to, reply, &self.tried) {
-                Err(e) => return Step::Done(Err(e)),
-                Ok(Settled::Won(hs)) => {
-                    sh.stats.count_via(att.via);
-                    return Step::Handshaken(hs);
-                }
-                Ok(Settled::Ask(noise)) => {
-                    self.asking = Some(att);
-                    ctx.out.push_back(Output::Connect(ConnectOut::NoiseRecv {
-                        id: base.id,
-                        noise,
-                    }));
-                    return Step::Stay;
-                }
-                Ok(Settled::Lost) => {}
+        let Some(reply) = read_reply(att.to, result) else {
+            // upstream's `connectThroughNodes` awaits each relay address in turn, and a
+            // handshake that fails (a timeout, a bad reply) throws out of it: the chain ends
+            // there; only one that was answered but lost goes on to the next address. (Going
+            // on made a stale peer's connect take 4 s per relay address, 12-16 s, not 8.)
+            if att.via == Via::RelayAddresses {
+                self.chain_next = self.chain.len();
             }
+            return self.lost(att, base, sh, ctx);
+        };
+        match self.init.settle(att.to, reply, &self.tried) {
+            Err(e) => Step::Done(Err(e)),
+            Ok(Settled::Won(hs)) => {
+                sh.stats.count_via(att.via);
+                Step::Handshaken(hs)
+            }
+            Ok(Settled::Ask(noise)) => {
+                self.asking = Some(att);
+                ctx.out.push_back(Output::Connect(ConnectOut::NoiseRecv {
+                    id: base.id,
+                    noise,
+                }));
+                Step::Stay
+            }
+            Ok(Settled::Lost) => self.lost(att, base, sh, ctx),
         }
-        self.lost(att, base, sh, ctx)
     }
 
     /// The app's handshake read the reply it was asked about (`None`: it failed).
