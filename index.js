@@ -864,7 +864,6 @@ function bootstrapError (err) {
 
 function noop () {}
 
-// a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
 // dht-rpc downHintsRateLimit as its `sent >= limit` test reads it: -1 (or NaN) never stops, any
 // other negative number stops at once, 2.5 stops after 3
 function downHintsLimit (n) {
@@ -873,6 +872,7 @@ function downHintsLimit (n) {
   return n <= 0 ? 0 : Math.min(Math.ceil(n), 0xffffffff)
 }
 
+// a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
 function u32 (n) {
   return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
 }

@@ -42,4 +42,4 @@ class ReadFlow {
   }
 }
 
-module.exports = { ReadFlow, READ_HWM, WRITE_HWM, setWriteHighWaterMark }
+module.exports = { ReadFlow, READ_HWM, setWriteHighWaterMark }

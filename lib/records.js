@@ -62,14 +62,19 @@ function lookupAndUnannounce (dht, target, keyPair, opts = {}) {
 function signingKeyPair (keyPair, signer, signerName) {
   if (!keyPair || typeof keyPair !== 'object') return keyPairArg(keyPair) // throws
   try {
-    const kp = keyPairArg(keyPair)
-    if (!kp.secretKey && !signer && typeof keyPair.sign !== 'function') {
-      throw new TypeError(`keyPair.secretKey, keyPair.sign or opts.${signerName} is required`)
-    }
-    return kp
+    return signerKeyPair(keyPair, signer, signerName)
   } catch (err) {
     return err
   }
+}
+
+/** `keyPair` checked, and able to sign: a secret key, its own `sign()`, or the `opts` signer. */
+function signerKeyPair (keyPair, signer, signerName) {
+  const kp = keyPairArg(keyPair)
+  if (!kp.secretKey && !signer && typeof keyPair.sign !== 'function') {
+    throw new TypeError(`keyPair.secretKey, keyPair.sign or opts.${signerName} is required`)
+  }
+  return kp
 }
 
 /** A query on `target` that fails with `err` once it runs (it runs when first read). */
@@ -127,10 +132,7 @@ async function immutableGet (dht, target, opts = {}) {
 }
 
 async function mutablePut (dht, keyPair, value, opts = {}) {
-  const kp = keyPairArg(keyPair)
-  if (!kp.secretKey && !opts.signMutable && typeof keyPair.sign !== 'function') {
-    throw new TypeError('keyPair.secretKey, keyPair.sign or opts.signMutable is required')
-  }
+  const kp = signerKeyPair(keyPair, opts.signMutable, 'signMutable')
   value = bufferArg(value, 'value')
   const seq = opts.seq || 0
   const target = hash(kp.publicKey)

@@ -320,8 +320,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             return Poll::Ready(Err(e));
         }
         loop {
-            if let Some((kind, e)) = &self.failed {
-                return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
+            if let Some(e) = self.failure() {
+                return Poll::Ready(Err(e));
             }
             if !self.plain.is_empty() {
                 return Poll::Ready(Ok(true));
@@ -351,12 +351,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             });
             match step {
                 Poll::Pending => {
-                    if let Some(t) = self.timeout.as_mut() {
-                        if t.fired(cx) {
-                            self.failed =
-                                Some((io::ErrorKind::TimedOut, "Stream timed out".into()));
-                            continue;
-                        }
+                    if self.check_timeout(cx) {
+                        continue;
                     }
                     return Poll::Pending;
                 }
@@ -394,17 +390,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
         if let Err(e) = self.poll_keep_alive(cx) {
             return Poll::Ready(Err(e));
         }
-        if let Some((kind, e)) = &self.failed {
-            return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
+        if self.failed.is_none() {
+            self.check_timeout(cx);
         }
-        if let Some(t) = self.timeout.as_mut() {
-            if t.fired(cx) {
-                let e = "Stream timed out";
-                self.failed = Some((io::ErrorKind::TimedOut, e.into()));
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, e)));
-            }
+        match self.failure() {
+            Some(e) => Poll::Ready(Err(e)),
+            None => Poll::Pending,
         }
-        Poll::Pending
+    }
+
+    /// The receive timeout fired (arming it otherwise): the stream fails with
+    /// `Stream timed out` from now on.
+    fn check_timeout(&mut self, cx: &mut Context<'_>) -> bool {
+        let fired = self.timeout.as_mut().is_some_and(|t| t.fired(cx));
+        if fired {
+            self.failed = Some((io::ErrorKind::TimedOut, "Stream timed out".into()));
+        }
+        fired
+    }
+
+    /// The error every call returns once the stream failed.
+    fn failure(&self) -> Option<io::Error> {
+        self.failed
+            .as_ref()
+            .map(|(kind, e)| io::Error::new(*kind, e.clone()))
     }
 
     /// Reads the next decrypted message whole (no copy into a caller buffer); `None` = the
@@ -469,8 +478,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if let Some((kind, e)) = &this.failed {
-            return Poll::Ready(Err(io::Error::new(*kind, e.clone())));
+        if let Some(e) = this.failure() {
+            return Poll::Ready(Err(e));
         }
         match this.poll_drain(cx) {
             Poll::Ready(Ok(())) => {}
