@@ -169,7 +169,7 @@ function main () {
     const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'))
     assert.deepStrictEqual(manifest.optionalDependencies, { [platformName]: pkg.version }, 'prepublish declares the platform package at this version')
     assert.ok(!main.files.some((f) => f.endsWith('.node')), 'main tarball carries no binary: ' + main.files.filter((f) => f.endsWith('.node')))
-    for (const f of ['binding.js', 'index.js', 'testnet.js', 'scripts/install.js', 'Cargo.toml', 'Cargo.lock', 'src/lib.rs', 'crates/hyperdht/src/lib.rs']) {
+    for (const f of ['binding.js', 'index.js', 'testnet.js', 'scripts/install.js', 'Cargo.toml', 'Cargo.lock', '.cargo/config.toml', 'src/lib.rs', 'crates/hyperdht/src/lib.rs']) {
       assert.ok(main.files.includes(f), 'main tarball has ' + f)
     }
     assert.deepStrictEqual(platform.files.sort(), ['README.md', pkg.napi.binaryName + '.' + abi + '.node', 'package.json'])
