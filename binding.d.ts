@@ -293,6 +293,11 @@ export declare class NativeServer {
    * JS from now on (hyperdht reads both per handshake).
    */
   setAsks(firewall: boolean, holepunchVeto: boolean): void
+  /**
+   * `server.relayThrough = ...` while listening: a key, or `ask` for a function (answered
+   * per handshake through `relay-through` events), or neither for no relay.
+   */
+  setRelayThrough(key: Buffer | undefined | null, ask: boolean): void
   /** `server.refresh()`: re-announce now. */
   refresh(): void
   /** `server.suspend()` / `server.resume()`. */

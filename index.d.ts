@@ -830,6 +830,9 @@ interface Server extends TypedEventEmitter<ServerEvents> {
   firewall: Firewall
   /** read per punch (default: always punch) */
   holepunch: HolepunchVeto
+  /** read per handshake, as in hyperdht: the blind relay punched connections pair through */
+  relayThrough: RelayThrough | null
+  relayKeepAlive: number
   readonly handshakeClearWait: number
   /**
    * Announces under `keyPair` (default: the node's `defaultKeyPair`); rejects ALREADY_LISTENING,
@@ -846,7 +849,8 @@ interface Server extends TypedEventEmitter<ServerEvents> {
   onconnection(socket: NoiseSecretStream): void
   address(): { host: string | null; port: number; publicKey: Buffer } | null
   close(): Promise<void>
-  suspend(): Promise<void>
+  /** unannounces; `log` gets hyperdht's progress lines */
+  suspend(opts?: { log?: ((msg: string) => void) | undefined }): Promise<void>
   resume(): Promise<void>
 }
 

@@ -72,6 +72,9 @@ class HyperDHT extends EventEmitter {
     // createRawStream() streams; each object gets its own events from its native half
     this._queries = new Set()
     this._conns = new Set()
+    // resume() emits its `wakeup` itself: the engine's event for it is dropped
+    this._resumeWakeups = 0
+    this._resumeEphemerals = 0
     this._rawStreams = new Set()
     this._state = null
     this._stats = null
@@ -223,6 +226,16 @@ class HyperDHT extends EventEmitter {
       case 'ready':
         this._state = null
         this._onready()
+        return
+      case 'ephemeral':
+        this._state = null
+        if (this._resumeEphemerals > 0) this._resumeEphemerals--
+        else this.emit('ephemeral')
+        return
+      case 'wakeup':
+        this._state = null
+        if (this._resumeWakeups > 0) this._resumeWakeups--
+        else this.emit('wakeup')
         return
       default:
         this._state = null
@@ -428,7 +441,7 @@ class HyperDHT extends EventEmitter {
   }
 
   get ephemeral () {
-    return this._info().ephemeral
+    return this._resumeEphemerals > 0 || this._info().ephemeral
   }
 
   get firewalled () {
@@ -507,18 +520,29 @@ class HyperDHT extends EventEmitter {
     for (const server of this.listening) suspending.push(server.suspend())
     log('Suspending all hyperdht servers')
     await Promise.allSettled(suspending)
-    // hyperdht: rawStreams.clear() destroys every connection's UDX stream
+    // hyperdht: rawStreams.clear() destroys every connection's UDX stream; a connect still
+    // in progress (no stream yet) goes on and fails as its requests do (PEER_NOT_FOUND, ...)
     log('Done, clearing all raw streams')
-    for (const c of [...this._conns]) c.destroy()
+    for (const c of [...this._conns]) if (c.rawStream !== null) c.destroy()
     await this._clearRawStreams()
     log('Done, suspending dht-rpc')
+    await this._suspendRpc(log)
+    log('Done, clearing raw streams again')
+    log('Done, hyperdht fully suspended')
+  }
+
+  // dht-rpc `suspend({log})`
+  async _suspendRpc (log) {
+    log('Suspending waiting for io bind...')
     await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
+    log('Done, continuing')
     if (this.suspended || this.destroyed) return
     this.suspended = true
     this._networkInterfaces.unwatch()
+    log('Done, suspending io')
     await this._native.suspend()
+    log('Done, dht suspended')
     this.emit('suspend')
-    log('Done, hyperdht fully suspended')
   }
 
   /** hyperdht `resume({log})`: the node wakes up and refreshes, then the servers re-announce. */
@@ -526,8 +550,19 @@ class HyperDHT extends EventEmitter {
     if (this._deferRandomPunch && !this.destroyed) this._native.deferRandomPunch()
     if (this.suspended && !this.destroyed) {
       this.suspended = false
+      // dht-rpc `_onwakeup()` emits `wakeup` before the io resumes; the engine's own wakeup
+      // event for this resume is skipped
+      this._state = null
+      if (this.adaptive && !this.ephemeral) {
+        // and an adaptive node turns ephemeral first (`ephemeral` reads true from here on)
+        this._resumeEphemerals++
+        this.emit('ephemeral')
+      }
+      this._resumeWakeups++
+      this.emit('wakeup')
       log('Resuming io')
       await this._native.resume()
+      log('Done, dht resumed')
       this._networkInterfaces.rewatch()
       this._state = null
       this.emit('resume')

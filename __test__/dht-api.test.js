@@ -236,6 +236,57 @@ test('suspend / resume / refresh', async (t) => {
   await server.close()
 })
 
+// The same script on JS hyperdht and on ours gives the same trace: suspend/resume logs and events
+// in hyperdht's order, and calls made while suspended run and time out as dht-rpc's do on its
+// closed socket (a ping REQUEST_TIMEOUT, a lookup no replies, immutableGet null), while a connect
+// already under way fails (PEER_CONNECTION_FAILED) instead of closing quietly.
+test('suspend({log}) / resume({log}) and calls made meanwhile, as on JS hyperdht', { timeout: 60000 }, async (t) => {
+  async function run (Impl) {
+    const net = await network(t, [JS], 3)
+    const a = net.client(Impl)
+    const other = net.client(JS)
+    await Promise.all([a.fullyBootstrapped(), other.fullyBootstrapped()])
+    const server = a.createServer()
+    await server.listen()
+    // the remote server holds the connect's handshake (an async firewall) until a has suspended
+    let admit = null
+    let reached = null
+    const held = new Promise((resolve) => { admit = resolve })
+    const handshaking = new Promise((resolve) => { reached = resolve })
+    const remote = other.createServer({ firewall: () => { reached(); return held.then(() => false) } })
+    await remote.listen()
+    const trace = []
+    const log = (msg) => trace.push('log ' + msg)
+    for (const e of ['suspend', 'resume', 'wakeup', 'ephemeral', 'persistent']) a.on(e, () => trace.push('event ' + e))
+    trace.push('server.suspend')
+    await server.suspend({ log })
+    await server.resume()
+    const inFlight = a.connect(remote.publicKey)
+    const connectDone = new Promise((resolve) => {
+      inFlight.once('open', () => resolve('connect open'))
+      inFlight.once('error', (err) => resolve('connect ' + err.code))
+      inFlight.once('close', () => resolve('connect closed without an error'))
+    })
+    await handshaking
+    trace.push('dht.suspend')
+    await a.suspend({ log })
+    admit()
+    trace.push(await connectDone)
+    const calls = await Promise.all([
+      a.ping(net.nodes[1].address()).then(() => 'pong', (err) => 'ping ' + err.code),
+      collect(a.lookup(RS.hash(Buffer.from('while suspended')))).then((r) => 'lookup replies ' + r.length, (err) => 'lookup ' + err.code),
+      a.immutableGet(RS.hash(Buffer.from('nothing'))).then((v) => 'immutableGet ' + v, (err) => 'immutableGet ' + err.code)
+    ])
+    trace.push(...calls)
+    trace.push('dht.resume')
+    await a.resume({ log })
+    return trace
+  }
+  const [js, rs] = await Promise.all([run(JS), run(RS)])
+  assert.ok(js.includes('ping REQUEST_TIMEOUT') && js.includes('connect PEER_CONNECTION_FAILED'), js.join('\n'))
+  assert.deepStrictEqual(rs, js)
+})
+
 test('port: [start, end] tries the range in order; io.portRange like dht-rpc', async (t) => {
   const blocker = dgram.createSocket('udp4')
   await new Promise((resolve) => blocker.bind(0, '127.0.0.1', resolve))

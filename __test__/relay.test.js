@@ -88,6 +88,36 @@ async function relayedEcho (t, kinds, mode) {
     { attempts: 1, successes: 1, aborts: 0 }, `${kindOf(b)} server stats.relaying`)
 }
 
+// hyperdht reads server.relayThrough per handshake: a key assigned after listen() relays the next
+// connection, and setting it back to null stops relaying (both punch-less sides then give up)
+test('server.relayThrough assigned after listen() applies to the next handshakes (ours and JS alike)', { timeout: 60000 }, async (t) => {
+  const outcome = async (kind, set) => {
+    const net = await mixedNet(t)
+    const r = await relayNode(t, net, JS)
+    const b = net.client(IMPL[kind], { quickFirewall: false, ephemeral: true })
+    const c = net.client(JS, { quickFirewall: false, ephemeral: true })
+    await Promise.all([b.ready(), c.ready()])
+    const server = b.createServer({ holepunch: () => false, shareLocalAddress: false, relayThrough: set ? null : r.server.publicKey }, (socket) => {
+      socket.on('error', () => {})
+      socket.pipe(socket)
+    })
+    await server.listen()
+    server.relayThrough = set ? r.server.publicKey : null
+    const socket = c.connect(server.publicKey, { holepunch: () => false, fastOpen: false, localConnection: false })
+    const res = await new Promise((resolve) => {
+      socket.once('open', () => resolve('open'))
+      socket.once('error', (err) => resolve(err.code))
+    })
+    socket.destroy()
+    return res + ', relay pairings ' + r.relay.stats.pairings.matched
+  }
+  for (const set of [true, false]) {
+    const [js, rs] = await Promise.all([outcome('js', set), outcome('rs', set)])
+    assert.strictEqual(js, set ? 'open, relay pairings 1' : 'HOLEPUNCH_ABORTED, relay pairings 0')
+    assert.strictEqual(rs, js, set ? 'key assigned after listen' : 'null assigned after listen')
+  }
+})
+
 const combos = [
   ['rs', 'rs', 'rs'],
   ['js', 'rs', 'js'],

@@ -34,7 +34,7 @@ class Server extends EventEmitter {
     this.pool = opts.pool || null
     // hyperdht: a relay key (or array, or function returning one) every punched connection
     // pairs through (lib/relay.js), and the keep-alive of those relay connections
-    this.relayThrough = opts.relayThrough || null
+    this._relayThrough = opts.relayThrough || null
     this.relayKeepAlive = opts.relayKeepAlive || 5000
     this._relays = null
     // hyperdht: how long a finished handshake is remembered for retransmits (ms)
@@ -82,6 +82,19 @@ class Server extends EventEmitter {
   _syncAsks () {
     if (this.listening && this._native !== null && !this.dht.destroyed) {
       this._native.setAsks(this._firewall !== null, this._asksVeto())
+    }
+  }
+
+  // hyperdht reads relayThrough per handshake: a new value reaches the engine at once
+  get relayThrough () {
+    return this._relayThrough
+  }
+
+  set relayThrough (value) {
+    this._relayThrough = value || null
+    if (this.listening && this._native !== null && !this.closed && !this.dht.destroyed) {
+      const ask = this._relayAsk()
+      this._native.setRelayThrough(ask ? undefined : relayKey(this._relayThrough) || undefined, ask)
     }
   }
 
@@ -133,7 +146,7 @@ class Server extends EventEmitter {
       await this.dht.ready()
       // hyperdht: close() (or the node's destroy) while listen() waits ends it quietly
       if (this._closing) return this._stoppedListening()
-      asked = [this._firewall !== null, this._asksVeto()]
+      asked = [this._firewall !== null, this._asksVeto(), this._relayThrough]
       await this._native.listen({ publicKey: kp.publicKey, secretKey: kp.secretKey || undefined }, {
         firewall: this._firewall !== null,
         holepunch: !this._neverPunch,
@@ -159,6 +172,7 @@ class Server extends EventEmitter {
     }
     // a firewall or veto assigned while the native listen was under way
     if (asked[0] !== (this._firewall !== null) || asked[1] !== this._asksVeto()) this._syncAsks()
+    if (asked[2] !== this._relayThrough) this.relayThrough = this._relayThrough
     if (this.pool) this.pool._attachServer(this)
     this.emit('listening')
     return this
@@ -356,9 +370,20 @@ class Server extends EventEmitter {
     if (this.listening && !this.closed && !this.dht.destroyed) this._native.refresh()
   }
 
-  async suspend () {
+  async suspend ({ log = noop } = {}) {
+    log('Suspending hyperdht server')
+    log('Suspending hyperdht server (post listening)')
+    const wasSuspended = this.suspended
     this.suspended = true
-    if (this.listening && !this.closed && !this.dht.destroyed) await this._native.suspend(true)
+    if (!this.listening || this.closed || this.dht.destroyed) return
+    // hyperdht's announcer (silent when already suspended): these steps run in the engine
+    if (!wasSuspended) {
+      log('Suspending announcer')
+      log('Suspending announcer (post update)')
+      log('Suspending announcer (pre unannounce)')
+    }
+    await this._native.suspend(true)
+    if (!wasSuspended) log('Suspending announcer (post unannounce)')
   }
 
   async resume () {
@@ -416,5 +441,7 @@ function allowAll () {
 function punchAlways () {
   return true
 }
+
+function noop () {}
 
 module.exports = Server

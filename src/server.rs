@@ -189,19 +189,30 @@ fn js_payload(p: &NoisePayload) -> JsNoisePayload {
     }
 }
 
+/// A `relayThrough` key from JS.
+fn relay_key(key: Option<&[u8]>) -> Result<Option<[u8; 32]>> {
+    key.map(|k| {
+        <[u8; 32]>::try_from(k)
+            .map_err(|_| Error::new(Status::InvalidArg, "relayThrough must be a 32-byte key"))
+    })
+    .transpose()
+}
+
+/// Asks JS's `relayThrough` function through a `relay-through` event.
+fn relay_ask_fn(core: &ServerCore, sink: &ServerSink) -> hyperdht_core::RelayAskFn {
+    let sink = sink.clone();
+    core.relay_asks.ask_fn(Arc::new(move |id| {
+        sink.emit(JsServerEvent::RelayThrough { id })
+    }))
+}
+
 /// `reusableSocket` and the relay options of `createServer(opts)`.
 fn relay_extras(
     core: &ServerCore,
     opts: &JsListenOptions,
     sink: &ServerSink,
 ) -> Result<ListenExtras> {
-    let relay_through =
-        match opts.relay_through.as_deref() {
-            None => None,
-            Some(k) => Some(<[u8; 32]>::try_from(k).map_err(|_| {
-                Error::new(Status::InvalidArg, "relayThrough must be a 32-byte key")
-            })?),
-        };
+    let relay_through = relay_key(opts.relay_through.as_deref())?;
     let relayer = (opts.relays == Some(true)).then(|| {
         let sink = sink.clone();
         core.relays.relayer(Arc::new(move |ev| {
@@ -211,12 +222,7 @@ fn relay_extras(
             })
         }))
     });
-    let relay_ask = (opts.relay_ask == Some(true)).then(|| {
-        let sink = sink.clone();
-        core.relay_asks.ask_fn(Arc::new(move |id| {
-            sink.emit(JsServerEvent::RelayThrough { id })
-        }))
-    });
+    let relay_ask = (opts.relay_ask == Some(true)).then(|| relay_ask_fn(core, sink));
     let noise = (opts.external_handshake == Some(true)).then(|| {
         let sink = sink.clone();
         crate::noise::server_noise(&core.noise, move |ev| {
@@ -623,6 +629,24 @@ impl NativeServer {
         };
         let (fw, veto) = self.core.asks(&sink, firewall, holepunch_veto);
         self.core.hyper.set_server_callbacks(&pk, fw, veto);
+    }
+
+    /// `server.relayThrough = ...` while listening: a key, or `ask` for a function (answered
+    /// per handshake through `relay-through` events), or neither for no relay.
+    #[napi(catch_unwind)]
+    pub fn set_relay_through(&self, key: Option<Buffer>, ask: bool) -> Result<()> {
+        let key = relay_key(key.as_deref())?;
+        let Some((pk, sink)) = self
+            .core
+            .listening()
+            .as_ref()
+            .map(|l| (l.key_pair.public_key, l.sink.clone()))
+        else {
+            return Ok(());
+        };
+        let ask = ask.then(|| relay_ask_fn(&self.core, &sink));
+        self.core.hyper.set_server_relay(&pk, key, ask);
+        Ok(())
     }
 
     /// `server.refresh()`: re-announce now.

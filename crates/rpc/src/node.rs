@@ -424,8 +424,12 @@ impl Node {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.destroyed || self.suspended {
+        if self.destroyed {
             return None;
+        }
+        if self.suspended {
+            // only the timeouts of requests made while suspended
+            return self.inflight.values().filter_map(|r| r.deadline).min();
         }
         let mut t = self.next_tick.min(self.next_drain);
         if let Some(r) = self.overflow.first() {
@@ -470,6 +474,8 @@ impl Node {
 
     /// `dht.suspend()`: stop ticking, ignore the network, fail everything pending with
     /// [`RpcError::Suspended`] (upstream also closes the sockets; the driver keeps them).
+    /// Requests and queries made while suspended run and time out: nothing is sent (upstream
+    /// sends on its closed sockets), only their timeouts run.
     pub fn suspend(&mut self, now: Instant) {
         if self.suspended || self.destroyed {
             return;
@@ -497,6 +503,15 @@ impl Node {
             return;
         }
         self.suspended = false;
+        // dht-rpc `_rebind`: every request made while suspended is sent again at once with a
+        // fresh retry count
+        let tids: Vec<u16> = self.inflight.keys().copied().collect();
+        for tid in tids {
+            if let Some(r) = self.inflight.get_mut(&tid) {
+                r.sent = 0;
+            }
+            self.transmit(tid, now);
+        }
         self.last_tick_at = now;
         self.next_tick = now + TICK;
         self.next_drain = now + DRAIN;
@@ -531,16 +546,13 @@ impl Node {
     }
 
     /// Sends a request; the outcome arrives as [`Event::Response`] with `req`.
+    /// While suspended it is made and times out as usual, its datagrams going nowhere (dht-rpc
+    /// sends on the closed socket): a ping gets REQUEST_TIMEOUT.
     pub fn request(&mut self, req: u64, spec: RequestSpec, now: Instant) {
-        if self.destroyed || self.suspended {
-            let err = if self.destroyed {
-                RpcError::Destroyed
-            } else {
-                RpcError::Suspended
-            };
+        if self.destroyed {
             self.events.push_back(Event::Response {
                 req,
-                result: Err(err),
+                result: Err(RpcError::Destroyed),
             });
             return;
         }
@@ -559,8 +571,6 @@ impl Node {
         self.queries.insert(id, q);
         if self.destroyed {
             self.finish_query(id, Some(RpcError::Destroyed), now);
-        } else if self.suspended {
-            self.finish_query(id, Some(RpcError::Suspended), now);
         } else if !self.started {
             // dht-rpc's query `_open` awaits the resolved bootstrap nodes: a query made before
             // the node starts waits for `start` (it used to end at once with no replies)
@@ -798,7 +808,11 @@ impl Node {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.destroyed || self.suspended {
+        if self.destroyed {
+            return;
+        }
+        if self.suspended {
+            self.expire_requests(now);
             return;
         }
         self.last_activity = now;
@@ -815,16 +829,7 @@ impl Node {
                 i += 1;
             }
         }
-        // request timeouts
-        let expired: Vec<u16> = self
-            .inflight
-            .iter()
-            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
-            .map(|(t, _)| *t)
-            .collect();
-        for tid in expired {
-            self.on_request_timeout(tid, now);
-        }
+        self.expire_requests(now);
         while self.next_drain <= now {
             self.next_drain += DRAIN;
             self.drain(now);
@@ -834,6 +839,19 @@ impl Node {
             self.next_tick = now + TICK;
             self.last_tick_at = now;
             self.on_tick(since, now);
+        }
+    }
+
+    /// Request timeouts (a retry, or the owner's REQUEST_TIMEOUT).
+    fn expire_requests(&mut self, now: Instant) {
+        let expired: Vec<u16> = self
+            .inflight
+            .iter()
+            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
+            .map(|(t, _)| *t)
+            .collect();
+        for tid in expired {
+            self.on_request_timeout(tid, now);
         }
     }
 }

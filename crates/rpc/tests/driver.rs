@@ -404,7 +404,20 @@ async fn suspend_and_resume() {
     b.suspend().await;
     assert!(b.is_suspended());
     assert_eq!(pending.await.unwrap().unwrap_err(), RpcError::Suspended);
-    assert_eq!(b.ping(caddr).await.unwrap_err(), RpcError::Suspended);
+    // a request made while suspended runs and times out (dht-rpc sends it on its closed
+    // socket): c, which would answer, hears nothing
+    let mut to_c = RequestSpec::new(caddr, true, 0);
+    to_c.timeout = Some(Duration::from_millis(100));
+    to_c.retries = 1;
+    let t = std::time::Instant::now();
+    assert_eq!(
+        b.request(to_c.clone()).await.unwrap_err(),
+        RpcError::RequestTimeout
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(200),
+        "both tries timed out"
+    );
     // a suspended node ignores DHT traffic
     let mut spec = RequestSpec::new(baddr, true, 0);
     spec.timeout = Some(Duration::from_millis(100));
@@ -413,7 +426,16 @@ async fn suspend_and_resume() {
         c.request(spec.clone()).await.unwrap_err(),
         RpcError::RequestTimeout
     );
+    // one still waiting at resume is sent again then (dht-rpc `_rebind`) and answered
+    to_c.timeout = Some(Duration::from_secs(20));
+    to_c.retries = 0;
+    let b3 = b.clone();
+    let waiting = tokio::spawn(async move { b3.request(to_c).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
     b.resume().await;
+    let t = std::time::Instant::now();
+    assert!(waiting.await.unwrap().is_ok(), "re-sent at resume");
+    assert!(t.elapsed() < Duration::from_secs(10), "not by a timeout");
     assert!(!b.is_suspended());
     let res = c.request(spec).await.expect("answered after resume");
     assert_eq!(

@@ -211,12 +211,11 @@ impl HyperDht {
             holepunch_veto: opts.holepunch_veto.is_some(),
             share_local_address: opts.share_local_address,
             reusable_socket: extras.reusable_socket,
-            relay_through: match (&extras.relayer, &extras.relay_ask, extras.relay_through) {
-                (None, _, _) => RelayChoice::None,
-                (Some(_), Some(_), _) => RelayChoice::Ask,
-                (Some(_), None, Some(k)) => RelayChoice::Key(k),
-                (Some(_), None, None) => RelayChoice::None,
-            },
+            relay_through: relay_choice(
+                extras.relayer.is_some(),
+                extras.relay_ask.is_some(),
+                extras.relay_through,
+            ),
             external: extras.noise.is_some(),
             external_sign: extras.signer.is_some(),
         };
@@ -314,6 +313,26 @@ impl HyperDht {
             server.config.holepunch_veto = holepunch_veto.is_some();
             sink.firewall = firewall;
             sink.veto = holepunch_veto;
+        });
+    }
+
+    /// `server.relayThrough = ...` while listening: later handshakes pair through `key`, or ask
+    /// `ask` (a function, which wins), or use no relay (hyperdht reads it per handshake).
+    pub fn set_server_relay(
+        &self,
+        public_key: &[u8; 32],
+        key: Option<[u8; 32]>,
+        ask: Option<crate::RelayAskFn>,
+    ) {
+        let target = hash(public_key);
+        self.engine(move |e, _, _| {
+            let (Some(sink), Some(server)) =
+                (e.sinks.get_mut(&target), e.core.servers.get_mut(&target))
+            else {
+                return;
+            };
+            server.config.relay_through = relay_choice(sink.relayer.is_some(), ask.is_some(), key);
+            sink.relay_ask = ask;
         });
     }
 
@@ -702,5 +721,16 @@ impl HyperDht {
             },
         )
         .await
+    }
+}
+
+/// A server's relay choice: none without a relayer, else asking (a `relayThrough` function)
+/// wins over a fixed key.
+fn relay_choice(relayer: bool, ask: bool, key: Option<[u8; 32]>) -> RelayChoice {
+    match (relayer, ask, key) {
+        (false, _, _) => RelayChoice::None,
+        (true, true, _) => RelayChoice::Ask,
+        (true, false, Some(k)) => RelayChoice::Key(k),
+        (true, false, None) => RelayChoice::None,
     }
 }

@@ -30,6 +30,10 @@ impl Node {
         data: Vec<u8>,
         ttl: Option<u32>,
     ) {
+        if self.suspended {
+            // upstream's sockets are closed while suspended
+            return;
+        }
         self.stats.sent += 1;
         self.out.push_back(Transmit {
             socket,
