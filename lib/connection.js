@@ -466,6 +466,12 @@ class RawStreamInfo extends EventEmitter {
     return this._remote
   }
 
+  // udx-native's `stream.udx`: hypercore reads it to tell a UDX stream (and then sizes its
+  // requests in flight by `rtt`: 16 on a LAN) from anything else (48)
+  get udx () {
+    return this._conn.dht.udx
+  }
+
   // the last values once closed, like udx-native
   get rtt () {
     if (this._conn._live()) this._rtt = this._conn._handle.rtt()
