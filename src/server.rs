@@ -338,6 +338,13 @@ impl ServerCore {
         self.listening().as_ref().map(|l| l.key_pair.public_key)
     }
 
+    /// The key listened with and the event sink, while listening.
+    fn listening_key_and_sink(&self) -> Option<([u8; 32], ServerSink)> {
+        self.listening()
+            .as_ref()
+            .map(|l| (l.key_pair.public_key, l.sink.clone()))
+    }
+
     /// Stops delivering events (close, node destroyed): the event callback is released and
     /// pending questions count as unanswered. Returns the key pair it listened with.
     pub(crate) fn stop(&self) -> Option<KeyPair> {
@@ -619,12 +626,7 @@ impl NativeServer {
     /// JS from now on (hyperdht reads both per handshake).
     #[napi(catch_unwind)]
     pub fn set_asks(&self, firewall: bool, holepunch_veto: bool) {
-        let Some((pk, sink)) = self
-            .core
-            .listening()
-            .as_ref()
-            .map(|l| (l.key_pair.public_key, l.sink.clone()))
-        else {
+        let Some((pk, sink)) = self.core.listening_key_and_sink() else {
             return;
         };
         let (fw, veto) = self.core.asks(&sink, firewall, holepunch_veto);
@@ -636,12 +638,7 @@ impl NativeServer {
     #[napi(catch_unwind)]
     pub fn set_relay_through(&self, key: Option<Buffer>, ask: bool) -> Result<()> {
         let key = relay_key(key.as_deref())?;
-        let Some((pk, sink)) = self
-            .core
-            .listening()
-            .as_ref()
-            .map(|l| (l.key_pair.public_key, l.sink.clone()))
-        else {
+        let Some((pk, sink)) = self.core.listening_key_and_sink() else {
             return Ok(());
         };
         let ask = ask.then(|| relay_ask_fn(&self.core, &sink));

@@ -302,13 +302,7 @@ impl HyperDht {
         firewall: Option<FirewallFn>,
         holepunch_veto: Option<crate::HolepunchVeto>,
     ) {
-        let target = hash(public_key);
-        self.engine(move |e, _, _| {
-            let (Some(sink), Some(server)) =
-                (e.sinks.get_mut(&target), e.core.servers.get_mut(&target))
-            else {
-                return;
-            };
+        self.with_server(public_key, move |server, sink| {
             server.config.firewall = firewall.is_some();
             server.config.holepunch_veto = holepunch_veto.is_some();
             sink.firewall = firewall;
@@ -324,15 +318,26 @@ impl HyperDht {
         key: Option<[u8; 32]>,
         ask: Option<crate::RelayAskFn>,
     ) {
-        let target = hash(public_key);
-        self.engine(move |e, _, _| {
-            let (Some(sink), Some(server)) =
-                (e.sinks.get_mut(&target), e.core.servers.get_mut(&target))
-            else {
-                return;
-            };
+        self.with_server(public_key, move |server, sink| {
             server.config.relay_through = relay_choice(sink.relayer.is_some(), ask.is_some(), key);
             sink.relay_ask = ask;
+        });
+    }
+
+    /// Runs `f` on the engine with a listening server's state and its sink (not at all when
+    /// that key is not listening).
+    fn with_server(
+        &self,
+        public_key: &[u8; 32],
+        f: impl FnOnce(&mut crate::core::server::Server, &mut ServerSink) + Send + 'static,
+    ) {
+        let target = hash(public_key);
+        self.engine(move |e, _, _| {
+            if let (Some(sink), Some(server)) =
+                (e.sinks.get_mut(&target), e.core.servers.get_mut(&target))
+            {
+                f(server, sink);
+            }
         });
     }
 
