@@ -261,6 +261,8 @@ export declare class NativeRawStream {
   setKeepAlive(ms: number): void
   /** `rawStream.rtt` in milliseconds (0 when unknown). */
   rtt(): number
+  /** udx-native's stream counters (`bytesTransmitted`, `cwnd`, `inflight`, ...). */
+  rawStats(): JsRawStats
   /** `rawStream.mtu`. */
   mtu(): number
   /** Test hook (`rawStream._injectPanic()`): the stream's task panics, as a bug in it would. */

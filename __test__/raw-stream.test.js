@@ -146,6 +146,31 @@ for (const [Snd, Rcv] of [[JS, RS], [RS, RS]]) {
   })
 }
 
+// udx-native's stream getters on a raw stream, ours beside JS's: the counters count what went
+// (bytes, packets, cwnd, inflight), toJSON has them, and they keep their last values once closed
+test('raw stream counters (bytesTransmitted, packetsReceived, cwnd, ...) and every UDXStream getter, Rust beside JS', { timeout: 30000 }, async (t) => {
+  const net = await connected(t, RS, JS)
+  const [ra, rb] = rawPair(net)
+  const UDXStream = require('udx-native/lib/stream')
+  const getters = Object.entries(Object.getOwnPropertyDescriptors(UDXStream.prototype)).filter(([, d]) => d.get).map(([k]) => k)
+  assert.deepStrictEqual(getters.filter((k) => !(k in ra)), [], 'getters missing on ours')
+  const data = crypto.randomBytes(256 * 1024)
+  const got = collect(rb)
+  await writeAll(ra, data) // and ends
+  assert.ok((await got).equals(data))
+  for (const [s, k] of [[ra, 'bytesTransmitted'], [ra, 'packetsTransmitted'], [rb, 'bytesReceived'], [rb, 'packetsReceived']]) {
+    assert.ok(s[k] >= (k.startsWith('bytes') ? data.length : data.length / 1500), `${kindOf(s === ra ? net.a : net.b)} ${k} ${s[k]}`)
+  }
+  assert.ok(ra.cwnd > 0 && typeof ra.inflight === 'number' && typeof ra.bbrState === 'number')
+  assert.strictEqual(ra.toJSON().cwnd, ra.cwnd)
+  const sent = ra.bytesTransmitted
+  const closes = [closed(ra), closed(rb)]
+  ra.destroy()
+  rb.destroy()
+  await Promise.all(closes)
+  assert.ok(ra.bytesTransmitted >= sent, 'the last value once closed')
+})
+
 test('raw stream messages (send/trySend, message event), Rust <-> JS', { timeout: 30000 }, async (t) => {
   const net = await connected(t, RS, JS)
   const [ra, rb] = rawPair(net)

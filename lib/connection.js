@@ -20,6 +20,7 @@ const b4a = require('b4a')
 const c = require('compact-encoding')
 const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
+const { defineCounters, EMPTY_STATS } = udxStreamJSON
 const { answerPunch } = require('./punch-hook')
 const m = require('./messages')
 const { ReadFlow, READ_HWM, setWriteHighWaterMark } = require('./read-flow')
@@ -523,20 +524,6 @@ class RawStreamInfo extends EventEmitter {
     return !this._conn._live()
   }
 
-  get bytesTransmitted () { return this._counters().bytesTransmitted }
-  get packetsTransmitted () { return this._counters().packetsTransmitted }
-  get bytesReceived () { return this._counters().bytesReceived }
-  get packetsReceived () { return this._counters().packetsReceived }
-  get retransmits () { return this._counters().retransmits }
-  get rtoCount () { return this._counters().rtoCount }
-  get fastRecoveries () { return this._counters().fastRecoveries }
-  get cwnd () { return this._counters().cwnd }
-  get inflight () { return this._counters().inflight }
-  // udx-native's BBR view: libudx's state number (0 startup, 1 drain, 2 probe bandwidth,
-  // 3 probe RTT) and the bottleneck bandwidth estimate in bytes per second
-  get bbrState () { return this._counters().bbrState }
-  get bbrBandwidth () { return this._counters().bbrBandwidth }
-
   // udx-native: the stream is being (or was) destroyed
   get destroying () {
     return this._conn.destroying
@@ -567,21 +554,8 @@ class RawStreamInfo extends EventEmitter {
     return udxStreamJSON(this)
   }
 }
+defineCounters(RawStreamInfo)
 
-const EMPTY_STATS = Object.freeze({
-  bytesTransmitted: 0,
-  packetsTransmitted: 0,
-  bytesReceived: 0,
-  packetsReceived: 0,
-  retransmits: 0,
-  rtoCount: 0,
-  fastRecoveries: 0,
-  cwnd: 0,
-  inflight: 0,
-  bbrState: 0,
-  bbrBandwidth: 0,
-  remoteId: 0
-})
 
 // secret-stream's mapWritable turns strings into Buffers; any other ArrayBufferView (a
 // Uint16Array, a DataView) or an ArrayBuffer is sent as its bytes here (secret-stream copies such

@@ -18,6 +18,7 @@ const { Duplex } = require('streamx')
 const net = require('net')
 const errors = require('./errors')
 const udxStreamJSON = require('./udx-stream-json')
+const { defineCounters, EMPTY_STATS } = udxStreamJSON
 const { ReadFlow, READ_HWM, setWriteHighWaterMark } = require('./read-flow')
 
 class RawStream extends Duplex {
@@ -26,6 +27,7 @@ class RawStream extends Duplex {
     setWriteHighWaterMark(this)
     this.udx = dht.udx
     this.socket = null
+    this._stats = null
     this.id = handle.id
     this.remoteId = 0
     this.remoteHost = null
@@ -147,6 +149,12 @@ class RawStream extends Duplex {
     return udxStreamJSON(this)
   }
 
+  // udx-native's stream counters; the last values once closed
+  _counters () {
+    if (this._live()) this._stats = this._handle.rawStats()
+    return this._stats || EMPTY_STATS
+  }
+
   _live () {
     return this.socket !== null && !this._closed && !this._dht.destroyed
   }
@@ -254,5 +262,7 @@ function customError (message, code) {
   error.code = code
   return error
 }
+
+defineCounters(RawStream)
 
 module.exports = RawStream

@@ -37,6 +37,7 @@ use hyperdht_core::driver::paths::SharedPath;
 mod dial;
 mod info;
 mod js_read;
+pub(crate) use info::JsRawStats;
 mod task;
 use js_read::JsRead;
 use task::run;

@@ -385,6 +385,12 @@ impl NativeRawStream {
             .map_or(0, |d| d.as_millis().min(u128::from(u32::MAX)) as u32)
     }
 
+    /// udx-native's stream counters (`bytesTransmitted`, `cwnd`, `inflight`, ...).
+    #[napi(catch_unwind)]
+    pub fn raw_stats(&self) -> crate::connection::JsRawStats {
+        crate::connection::JsRawStats::of(&lock_stream(&self.core.stream))
+    }
+
     /// `rawStream.mtu`.
     #[napi(catch_unwind)]
     pub fn mtu(&self) -> u32 {

@@ -26,6 +26,27 @@ pub struct JsRawStats {
     pub remote_id: u32,
 }
 
+impl JsRawStats {
+    /// The statistics of `stream` now.
+    pub(crate) fn of(stream: &hyperdht_udx::UdxStream) -> JsRawStats {
+        let s = stream.stats();
+        JsRawStats {
+            remote_id: stream.remote_id(),
+            bytes_transmitted: s.bytes_transmitted as f64,
+            packets_transmitted: s.packets_transmitted as f64,
+            bytes_received: s.bytes_received as f64,
+            packets_received: s.packets_received as f64,
+            retransmits: s.retransmits as f64,
+            rto_count: s.rto_count as f64,
+            fast_recoveries: s.fast_recoveries as f64,
+            cwnd: s.cwnd as f64,
+            inflight: s.inflight as f64,
+            bbr_state: u32::from(s.bbr_state),
+            bbr_bandwidth: s.bbr_bandwidth as f64,
+        }
+    }
+}
+
 #[napi]
 impl NativeConnection {
     /// `rawStream.rtt` in milliseconds (0 when unknown).
@@ -57,23 +78,7 @@ impl NativeConnection {
     /// `retransmits`, `rtoCount`, `fastRecoveries`, `cwnd`, `inflight`); null unless open.
     #[napi(catch_unwind)]
     pub fn raw_stats(&self) -> Option<JsRawStats> {
-        let c = lock_stream(&self.io()?.stream);
-        let (s, remote_id) = (c.get_ref().stats(), c.get_ref().remote_id());
-        drop(c);
-        Some(JsRawStats {
-            remote_id,
-            bytes_transmitted: s.bytes_transmitted as f64,
-            packets_transmitted: s.packets_transmitted as f64,
-            bytes_received: s.bytes_received as f64,
-            packets_received: s.packets_received as f64,
-            retransmits: s.retransmits as f64,
-            rto_count: s.rto_count as f64,
-            fast_recoveries: s.fast_recoveries as f64,
-            cwnd: s.cwnd as f64,
-            inflight: s.inflight as f64,
-            bbr_state: u32::from(s.bbr_state),
-            bbr_bandwidth: s.bbr_bandwidth as f64,
-        })
+        Some(JsRawStats::of(lock_stream(&self.io()?.stream).get_ref()))
     }
 
     /// `rawStream.mtu` (starts at 1200 and grows by path-MTU probing, like udx-native).
