@@ -802,3 +802,133 @@ fn a_writer_blocked_by_a_shrinking_window_gets_a_drain() {
     }
     assert!(drained, "the waiting writer is told");
 }
+
+/// Every GSO run `drain_transmit` hands out is whole datagrams: each `segment`-sized piece
+/// starts with a UDX header. An unverified stream (budget) whose peer then speaks, with small
+/// writes queued before and after, drained through the batched path.
+#[test]
+fn gso_runs_are_whole_datagrams_after_an_unverified_start() {
+    let t0 = Instant::now();
+    let mut a = Stream::new_at(1, t0);
+    a.limit_until_verified(3);
+    a.connect(2, t0);
+    let mut b = Stream::new_at(2, t0);
+    b.connect(1, t0);
+    let check = |runs: &mut Vec<Vec<u8>>, d: &[u8], seg: usize| {
+        for (i, s) in d.chunks(seg).enumerate() {
+            assert!(
+                crate::header::Header::parse(s).is_some(),
+                "segment {i} of a {}-byte run (segment {seg}) is not a datagram",
+                d.len()
+            );
+            runs.push(s.to_vec());
+        }
+    };
+    let mut to_b = Vec::new();
+    a.write(&[7u8; 59], t0);
+    for i in 0..2u8 {
+        a.write(&[i; 220], t0);
+    }
+    a.drain_transmit(64, |d, seg| check(&mut to_b, d, seg));
+    let mut now = t0;
+    for round in 0..200 {
+        for d in std::mem::take(&mut to_b) {
+            b.handle_datagram(&d, now);
+        }
+        if round == 0 {
+            for i in 0..20u8 {
+                a.write(&[i; 220], now);
+            }
+            a.end(now);
+        }
+        let mut to_a = Vec::new();
+        b.drain_transmit(64, |d, seg| check(&mut to_a, d, seg));
+        for d in to_a {
+            a.handle_datagram(&d, now);
+        }
+        a.drain_transmit(64, |d, seg| check(&mut to_b, d, seg));
+        now += Duration::from_millis(1);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert_eq!(b.readable_bytes(), 59 + 22 * 220, "everything arrived");
+}
+
+/// Moves everything `from` has to send into `to` (through the batched path), at `now`.
+fn deliver_all(from: &mut Stream, to: &mut Stream, now: Instant) {
+    let mut out = Vec::new();
+    from.drain_transmit(64, |d, seg| out.extend(d.chunks(seg).map(<[u8]>::to_vec)));
+    for d in out {
+        to.handle_datagram(&d, now);
+    }
+}
+
+/// A server that writes at once to a client not heard from yet (its budget drops the rest):
+/// once the client speaks, everything dropped goes out at once, not one packet per loss-probe
+/// timeout (seven dropped packets took ~650 ms of backoff before).
+#[test]
+fn what_the_unverified_budget_dropped_goes_out_once_the_peer_speaks() {
+    let t0 = Instant::now();
+    let mut a = Stream::new_at(1, t0);
+    a.limit_until_verified(3);
+    a.connect(2, t0);
+    let mut b = Stream::new_at(2, t0);
+    b.connect(1, t0);
+    for i in 0..10u8 {
+        a.write(&[i; 220], t0);
+        a.drain_transmit(64, |_, _| {}); // what a silent peer gets: nothing arrives
+    }
+    assert!(a.unverified_dropped() >= 7);
+    // the client speaks (its first data); a answers within the same millisecond
+    let now = t0 + Duration::from_micros(500);
+    b.write(b"hello", now);
+    deliver_all(&mut b, &mut a, now);
+    deliver_all(&mut a, &mut b, now);
+    assert_eq!(
+        b.readable_bytes(),
+        10 * 220,
+        "all ten writes arrived without a timer"
+    );
+}
+
+/// A server that writes and destroys before the client is heard from: its DESTROY fell to the
+/// budget, so the client's first datagram gets the DESTROY repeated and the client closes
+/// with a reset (it used to hear nothing and time out).
+#[test]
+fn an_unverified_stream_destroyed_early_still_resets_its_peer() {
+    let t0 = Instant::now();
+    let mut a = Stream::new_at(1, t0);
+    a.limit_until_verified(3);
+    a.connect(2, t0);
+    let mut b = Stream::new_at(2, t0);
+    b.connect(1, t0);
+    for i in 0..5u8 {
+        a.write(&[i; 220], t0);
+    }
+    a.drain_transmit(64, |_, _| {});
+    a.destroy();
+    a.drain_transmit(64, |_, _| {});
+    let mut now = t0 + Duration::from_millis(1);
+    b.write(b"hello", now);
+    let mut reset = false;
+    for _ in 0..50 {
+        deliver_all(&mut b, &mut a, now);
+        deliver_all(&mut a, &mut b, now);
+        while let Some(ev) = b.poll_event() {
+            if let StreamEvent::Close(Some(crate::UdxError::ConnectionReset)) = ev {
+                reset = true;
+            }
+        }
+        if reset {
+            break;
+        }
+        now += Duration::from_millis(10);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert!(reset, "the peer heard the reset");
+    assert!(
+        now < t0 + Duration::from_millis(200),
+        "promptly, not by a timeout"
+    );
+}

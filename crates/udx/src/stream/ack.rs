@@ -232,6 +232,22 @@ impl Stream {
         self.lost += marked;
     }
 
+    /// The peer of an unverified stream spoke: every packet still unacknowledged may be one
+    /// the budget dropped, so all of them go again at once (as the window allows) instead of
+    /// one per loss-probe timeout, whose backoff made seven dropped packets take ~650 ms. They
+    /// leave the pipe, as an RTO's losses do; the congestion state is untouched (nothing was
+    /// lost in the network).
+    pub(super) fn mark_unverified_drops_lost(&mut self) {
+        let mut marked = 0;
+        for p in self.inflight.iter_mut() {
+            if !p.sacked && !p.lost {
+                p.lost = true;
+                marked += 1;
+            }
+        }
+        self.lost += marked;
+    }
+
     fn enter_recovery(&mut self) {
         if self.ca != CaState::Open {
             return;

@@ -689,13 +689,12 @@ impl Stream {
         let Some((h, payload)) = Header::parse(d) else {
             return;
         };
+        // the peer answered: its address is proven (a closed stream's DESTROY repeats go out
+        // now too), and what the budget dropped is resent below once this ACK is taken
+        let resend_dropped = self.unverified_budget.take().is_some() && self.unverified_dropped > 0;
         if self.closed {
-            self.after_close(&h, now);
+            self.after_close(&h, now, resend_dropped);
             return;
-        }
-        if self.unverified_budget.take().is_some() {
-            // the peer answered: whatever was dropped goes out with the next retransmission
-            self.pto_deadline = Some(now);
         }
         if h.kind & header::DESTROY != 0 {
             if seq_le(self.ack, h.seq) {
@@ -704,6 +703,9 @@ impl Stream {
             return;
         }
         self.on_ack(&h, d, now);
+        if resend_dropped {
+            self.mark_unverified_drops_lost();
+        }
         if h.kind & header::HEARTBEAT != 0 {
             self.ack_needed = true;
         }

@@ -48,14 +48,16 @@ impl Stream {
     }
 
     /// A datagram for the stream after it closed: a clean close ACKs retransmitted DATA/END
-    /// (our last ACK may have been lost); a destroyed one repeats its DESTROY.
-    pub(super) fn after_close(&mut self, h: &Header, now: Instant) {
+    /// (our last ACK may have been lost); a destroyed one repeats its DESTROY, at once when
+    /// the first one fell to the unverified budget (`first_heard`: the peer never got it).
+    pub(super) fn after_close(&mut self, h: &Header, now: Instant, first_heard: bool) {
         if self.linger_until.is_none() {
             return;
         }
         // set only for a destroyed stream, which never ACKs what arrives after it
         if let Some(next) = self.next_reset {
-            if self.resets_left > 0 && h.kind & header::DESTROY == 0 && next <= now {
+            if self.resets_left > 0 && h.kind & header::DESTROY == 0 && (next <= now || first_heard)
+            {
                 self.resets_left -= 1;
                 self.next_reset = Some(now + RESET_GAP);
                 self.push_destroy();
