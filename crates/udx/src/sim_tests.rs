@@ -809,11 +809,7 @@ fn a_writer_blocked_by_a_shrinking_window_gets_a_drain() {
 #[test]
 fn gso_runs_are_whole_datagrams_after_an_unverified_start() {
     let t0 = Instant::now();
-    let mut a = Stream::new_at(1, t0);
-    a.limit_until_verified(3);
-    a.connect(2, t0);
-    let mut b = Stream::new_at(2, t0);
-    b.connect(1, t0);
+    let (mut a, mut b) = unverified_pair(t0);
     let check = |runs: &mut Vec<Vec<u8>>, d: &[u8], seg: usize| {
         for (i, s) in d.chunks(seg).enumerate() {
             assert!(
@@ -869,11 +865,7 @@ fn deliver_all(from: &mut Stream, to: &mut Stream, now: Instant) {
 #[test]
 fn what_the_unverified_budget_dropped_goes_out_once_the_peer_speaks() {
     let t0 = Instant::now();
-    let mut a = Stream::new_at(1, t0);
-    a.limit_until_verified(3);
-    a.connect(2, t0);
-    let mut b = Stream::new_at(2, t0);
-    b.connect(1, t0);
+    let (mut a, mut b) = unverified_pair(t0);
     for i in 0..10u8 {
         a.write(&[i; 220], t0);
         a.drain_transmit(64, |_, _| {}); // what a silent peer gets: nothing arrives
@@ -897,11 +889,7 @@ fn what_the_unverified_budget_dropped_goes_out_once_the_peer_speaks() {
 #[test]
 fn an_unverified_stream_destroyed_early_still_resets_its_peer() {
     let t0 = Instant::now();
-    let mut a = Stream::new_at(1, t0);
-    a.limit_until_verified(3);
-    a.connect(2, t0);
-    let mut b = Stream::new_at(2, t0);
-    b.connect(1, t0);
+    let (mut a, mut b) = unverified_pair(t0);
     for i in 0..5u8 {
         a.write(&[i; 220], t0);
     }
@@ -931,4 +919,15 @@ fn an_unverified_stream_destroyed_early_still_resets_its_peer() {
         now < t0 + Duration::from_millis(200),
         "promptly, not by a timeout"
     );
+}
+
+/// Stream 1 (`a`), connected to 2 with a budget of 3 datagrams until it hears from it (a
+/// server's stream to a claimed address), and stream 2 (`b`), connected to 1.
+fn unverified_pair(t0: Instant) -> (Stream, Stream) {
+    let mut a = Stream::new_at(1, t0);
+    a.limit_until_verified(3);
+    a.connect(2, t0);
+    let mut b = Stream::new_at(2, t0);
+    b.connect(1, t0);
+    (a, b)
 }
