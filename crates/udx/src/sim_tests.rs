@@ -881,6 +881,9 @@ fn what_the_unverified_budget_dropped_goes_out_once_the_peer_speaks() {
         10 * 220,
         "all ten writes arrived without a timer"
     );
+    // the three the budget let out (into the void here) were retransmitted; what it held back
+    // went for the first time
+    assert_eq!(a.stats().retransmits, 3);
 }
 
 /// A server that writes and destroys before the client is heard from: its DESTROY fell to the

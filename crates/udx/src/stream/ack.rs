@@ -232,11 +232,12 @@ impl Stream {
         self.lost += marked;
     }
 
-    /// The peer of an unverified stream spoke: every packet still unacknowledged may be one
-    /// the budget dropped, so all of them go again at once (as the window allows) instead of
-    /// one per loss-probe timeout, whose backoff made seven dropped packets take ~650 ms. They
-    /// leave the pipe, as an RTO's losses do; the congestion state is untouched (nothing was
-    /// lost in the network).
+    /// The peer of an unverified stream spoke, acknowledging what it got: everything else
+    /// goes at once (as the window allows) instead of one packet per loss-probe timeout, whose
+    /// backoff made seven dropped packets take ~650 ms. That is what the budget kept from the
+    /// wire (not counted as retransmissions, see `unsent`) and what went before the peer's
+    /// stream existed (a JS peer drops datagrams for a stream it has not connected yet). They
+    /// leave the pipe, as an RTO's losses do; the congestion state is untouched.
     pub(super) fn mark_unverified_drops_lost(&mut self) {
         let mut marked = 0;
         for p in self.inflight.iter_mut() {

@@ -599,9 +599,9 @@ impl Stream {
         let d = self.out.pop_front()?;
         match &mut self.unverified_budget {
             Some(0) => {
-                self.unverified_dropped += 1;
-                while self.out.pop_front().is_some() {
-                    self.unverified_dropped += 1;
+                self.unsent(&d);
+                while let Some(d) = self.out.pop_front() {
+                    self.unsent(&d);
                 }
                 None
             }
@@ -610,6 +610,25 @@ impl Stream {
                 Some(d)
             }
             None => Some(d),
+        }
+    }
+
+    /// A datagram the unverified budget dropped: a DATA or END packet in it counts as never
+    /// sent (so it is not a retransmission when it goes, and goes as soon as the peer speaks).
+    fn unsent(&mut self, d: &[u8]) {
+        self.unverified_dropped += 1;
+        let Some((h, _)) = Header::parse(d) else {
+            return;
+        };
+        if h.kind & (header::DATA | header::END) == 0 {
+            return;
+        }
+        if let Some(p) = self.inflight.iter_mut().find(|p| p.seq == h.seq) {
+            if p.transmissions > 1 {
+                self.retransmits = self.retransmits.saturating_sub(1);
+            }
+            p.transmissions = p.transmissions.saturating_sub(1);
+            self.packets_sent = self.packets_sent.saturating_sub(1);
         }
     }
 
