@@ -72,9 +72,9 @@ class HyperDHT extends EventEmitter {
     // createRawStream() streams; each object gets its own events from its native half
     this._queries = new Set()
     this._conns = new Set()
-    // resume() emits its `wakeup` itself: the engine's event for it is dropped
-    this._resumeWakeups = 0
-    this._resumeEphemerals = 0
+    // resume() emits its `wakeup` (and `ephemeral`) itself: as many of the engine's events of
+    // each kind are dropped
+    this._resumeEvents = { wakeup: 0, ephemeral: 0 }
     this._rawStreams = new Set()
     this._state = null
     this._stats = null
@@ -228,14 +228,10 @@ class HyperDHT extends EventEmitter {
         this._onready()
         return
       case 'ephemeral':
-        this._state = null
-        if (this._resumeEphemerals > 0) this._resumeEphemerals--
-        else this.emit('ephemeral')
-        return
       case 'wakeup':
         this._state = null
-        if (this._resumeWakeups > 0) this._resumeWakeups--
-        else this.emit('wakeup')
+        if (this._resumeEvents[ev.type] > 0) this._resumeEvents[ev.type]--
+        else this.emit(ev.type)
         return
       default:
         this._state = null
@@ -441,7 +437,7 @@ class HyperDHT extends EventEmitter {
   }
 
   get ephemeral () {
-    return this._resumeEphemerals > 0 || this._info().ephemeral
+    return this._resumeEvents.ephemeral > 0 || this._info().ephemeral
   }
 
   get firewalled () {
@@ -555,10 +551,10 @@ class HyperDHT extends EventEmitter {
       this._state = null
       if (this.adaptive && !this.ephemeral) {
         // and an adaptive node turns ephemeral first (`ephemeral` reads true from here on)
-        this._resumeEphemerals++
+        this._resumeEvents.ephemeral++
         this.emit('ephemeral')
       }
-      this._resumeWakeups++
+      this._resumeEvents.wakeup++
       this.emit('wakeup')
       log('Resuming io')
       await this._native.resume()

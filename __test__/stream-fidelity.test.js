@@ -41,7 +41,7 @@ async function pair (t, net, C, S, nodeOpts = {}) {
   const c = cNode.connect(server.publicKey)
   c.on('error', () => {})
   const [[s]] = await Promise.all([accepted, once(c, 'open')])
-  return { c, s }
+  return { c, s, cNode }
 }
 
 /** Resolves with the first `n` data chunks `stream` emits from now on. */
@@ -207,13 +207,13 @@ nothingKeepsNodeAlive(test)
 // block requests in flight by `rawStream.rtt` (16 on a LAN, else 48): every property of
 // udx-native's stream is there on both ends, `udx` the node's own
 test('rawStream has every property (getter and field) of udx-native\'s UDXStream (udx, rtt, ...), as hypercore reads them', (t) => everyPairing(t, { missing: [], udxIsNodes: true, rttMs: true }, async (net, C, S) => {
-  const { c } = await pair(t, net, C, S)
+  const { c, cNode } = await pair(t, net, C, S)
   const UDXStream = require('udx-native/lib/stream')
   // its getters and the fields its constructor sets (the methods are hyperdht's own business)
   const getters = Object.entries(Object.getOwnPropertyDescriptors(UDXStream.prototype)).filter(([, d]) => d.get).map(([k]) => k)
   const names = [...getters, 'udx', 'socket', 'id', 'remoteId', 'remoteHost', 'remoteFamily', 'remotePort', 'userData']
   const missing = names.filter((k) => !(k in c.rawStream)).sort()
-  const res = { missing, udxIsNodes: c.rawStream.udx === c.rawStream.udx && !!c.rawStream.udx, rttMs: c.rawStream.rtt >= 0 && c.rawStream.rtt < 50 }
+  const res = { missing, udxIsNodes: !!c.rawStream.udx && c.rawStream.udx === cNode.udx, rttMs: c.rawStream.rtt >= 0 && c.rawStream.rtt < 50 }
   c.destroy()
   return res
 }))

@@ -556,7 +556,6 @@ class RawStreamInfo extends EventEmitter {
 }
 defineCounters(RawStreamInfo)
 
-
 // secret-stream's mapWritable turns strings into Buffers; any other ArrayBufferView (a
 // Uint16Array, a DataView) or an ArrayBuffer is sent as its bytes here (secret-stream copies such
 // a view element by element into its frame, garbling it; the native side takes bytes only)

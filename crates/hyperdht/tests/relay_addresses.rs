@@ -59,6 +59,23 @@ fn relays(addrs: Vec<SocketAddrV4>) -> ConnectExtras {
     }
 }
 
+/// A connect to a key nobody announced, through `addrs` as relay addresses: PEER_NOT_FOUND.
+async fn connect_unknown_key(node: &HyperDht, udx: &UdxSocket, addrs: Vec<SocketAddrV4>) {
+    let res = tokio::time::timeout(
+        Duration::from_secs(30),
+        node.connect_with_extras(
+            udx,
+            &KeyPair::generate(),
+            KeyPair::generate().public_key,
+            ConnectOptions::default(),
+            relays(addrs),
+        ),
+    )
+    .await
+    .expect("settles in time");
+    assert_eq!(res.err(), Some(ConnectError::PeerNotFound));
+}
+
 /// Addresses on which nothing listens (stale relays).
 fn stale() -> Vec<SocketAddrV4> {
     vec![
@@ -225,20 +242,7 @@ fn stale_relay_addresses_unknown_key() {
     let bootstrap = js.bootstrap();
     runtime().block_on(async move {
         let (dht, node, udx) = rust_node(bootstrap).await;
-        let kp = KeyPair::generate();
-        let res = tokio::time::timeout(
-            Duration::from_secs(30),
-            node.connect_with_extras(
-                &udx,
-                &kp,
-                KeyPair::generate().public_key,
-                ConnectOptions::default(),
-                relays(stale()),
-            ),
-        )
-        .await
-        .expect("settles in time");
-        assert_eq!(res.err(), Some(ConnectError::PeerNotFound));
+        connect_unknown_key(&node, &udx, stale()).await;
         // seeded query, then the unseeded second try
         assert_eq!(node.connect_stats().find_peer_queries, 2);
         dht.destroy().await;
@@ -269,19 +273,7 @@ fn a_failed_relay_handshake_ends_the_chain() {
                 a => panic!("{a}"),
             })
             .collect();
-        let res = tokio::time::timeout(
-            Duration::from_secs(30),
-            node.connect_with_extras(
-                &udx,
-                &KeyPair::generate(),
-                KeyPair::generate().public_key,
-                ConnectOptions::default(),
-                relays(addrs),
-            ),
-        )
-        .await
-        .expect("settles in time");
-        assert_eq!(res.err(), Some(ConnectError::PeerNotFound));
+        connect_unknown_key(&node, &udx, addrs).await;
         let handshakes: Vec<usize> = silent
             .iter()
             .map(|s| {

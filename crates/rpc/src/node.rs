@@ -427,18 +427,17 @@ impl Node {
         if self.destroyed {
             return None;
         }
+        let requests = self.inflight.values().filter_map(|r| r.deadline).min();
         if self.suspended {
             // only the timeouts of requests made while suspended
-            return self.inflight.values().filter_map(|r| r.deadline).min();
+            return requests;
         }
         let mut t = self.next_tick.min(self.next_drain);
         if let Some(r) = self.overflow.first() {
             t = t.min(r.created);
         }
-        for r in self.inflight.values() {
-            if let Some(d) = r.deadline {
-                t = t.min(d);
-            }
+        if let Some(d) = requests {
+            t = t.min(d);
         }
         for (d, _) in &self.delayed {
             t = t.min(*d);

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Stream, MAX_RTO, MIN_RTO};
+use super::{Sent, Stream, MAX_RTO, MIN_RTO};
 use crate::bbr::CaState;
 use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
 use crate::ring;
@@ -219,17 +219,9 @@ impl Stream {
     /// crawled on at one packet per timer (a 64 MiB exchange through the lossy proxy: 51 s).
     pub(super) fn mark_lost_on_rto(&mut self, head: usize, now: Instant) {
         let (srtt, reo) = self.rtt_and_reordering_window();
-        let mut marked = 0;
-        for (i, p) in self.inflight.iter_mut().enumerate() {
-            if p.sacked || p.lost {
-                continue;
-            }
-            if i == head || now.saturating_duration_since(p.sent_at) >= srtt + reo {
-                p.lost = true;
-                marked += 1;
-            }
-        }
-        self.lost += marked;
+        self.mark_lost_where(|i, p| {
+            i == head || now.saturating_duration_since(p.sent_at) >= srtt + reo
+        });
     }
 
     /// The peer of an unverified stream spoke, acknowledging what it got: everything else
@@ -239,9 +231,15 @@ impl Stream {
     /// stream existed (a JS peer drops datagrams for a stream it has not connected yet). They
     /// leave the pipe, as an RTO's losses do; the congestion state is untouched.
     pub(super) fn mark_unverified_drops_lost(&mut self) {
+        self.mark_lost_where(|_, _| true);
+    }
+
+    /// Marks lost every packet neither selectively acknowledged nor marked already for which
+    /// `lost(index, packet)` holds (see [`Stream::fill`] for what happens to them).
+    fn mark_lost_where(&mut self, lost: impl Fn(usize, &Sent) -> bool) {
         let mut marked = 0;
-        for p in self.inflight.iter_mut() {
-            if !p.sacked && !p.lost {
+        for (i, p) in self.inflight.iter_mut().enumerate() {
+            if !p.sacked && !p.lost && lost(i, p) {
                 p.lost = true;
                 marked += 1;
             }
