@@ -503,8 +503,14 @@ impl Node {
         }
         self.suspended = false;
         // dht-rpc `_rebind`: every request made while suspended is sent again at once with a
-        // fresh retry count
-        let tids: Vec<u16> = self.inflight.keys().copied().collect();
+        // fresh retry count; one the congestion window still queues (never sent) goes out
+        // through the queue as before (sending it here too sent it twice)
+        let tids: Vec<u16> = self
+            .inflight
+            .iter()
+            .filter(|(_, r)| r.sent > 0)
+            .map(|(t, _)| *t)
+            .collect();
         for tid in tids {
             if let Some(r) = self.inflight.get_mut(&tid) {
                 r.sent = 0;
