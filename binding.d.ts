@@ -58,16 +58,13 @@ export declare class NativeConnection {
    */
   start(onEvent: (arg: JsConnectionEvent) => void): void
   /**
-   * `connection.write(data)`: false = wait for `drain` and retry.
-   *
-   * Each write is one secret-stream frame, taken whole or not at all (protomux and hypercore
-   * read every received frame as one complete message).
-   *
-   * Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
-   * handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
-   * dominant cost of a small request/response). Anything else goes through the task's queue.
+   * `connection.write(data)`: false = wait for `drain` and retry (see [`write::write`]).
+   * lib/connection.js writes through [`write::connection_write`] instead, with the handle
+   * from [`NativeConnection::writer`].
    */
   write(data: Uint8Array): boolean
+  /** The handle [`write::connection_write`] writes through. */
+  writer(): unknown
   /**
    * secret-stream's `send(buffer)` / `trySend`: `buffer` sealed as an unordered datagram
    * (`_boxMessage`) in one UDX message; false when the connection is not open or the
@@ -308,6 +305,9 @@ export declare class NativeServer {
 
 /** `annSignable(target, token, id, ann, NS.ANNOUNCE | NS.UNANNOUNCE)`: the 64-byte message. */
 export declare function annSignable(target: Uint8Array, token: Uint8Array, nodeId: Uint8Array, publicKey: Uint8Array, relays: Array<string>, unannounce: boolean): Buffer
+
+/** `connection.write(data)` through `writer`: false = wait for `drain` and retry. */
+export declare function connectionWrite(writer: unknown, data: Buffer): boolean
 
 /** Encodes an `announce` message (ANNOUNCE / UNANNOUNCE value). */
 export declare function encodeAnnounce(publicKey: Uint8Array, relays: Array<string>, signature: Uint8Array, bump: number): Buffer

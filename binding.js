@@ -841,6 +841,7 @@ module.exports.NativeQuery = nativeBinding.NativeQuery
 module.exports.NativeRawStream = nativeBinding.NativeRawStream
 module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.annSignable = nativeBinding.annSignable
+module.exports.connectionWrite = nativeBinding.connectionWrite
 module.exports.encodeAnnounce = nativeBinding.encodeAnnounce
 module.exports.encodeMutablePut = nativeBinding.encodeMutablePut
 module.exports.hash = nativeBinding.hash

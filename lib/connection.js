@@ -24,6 +24,7 @@ const { defineCounters, EMPTY_STATS } = udxStreamJSON
 const { answerPunch } = require('./punch-hook')
 const m = require('./messages')
 const { ReadFlow, READ_HWM, setWriteHighWaterMark } = require('./read-flow')
+const { connectionWrite } = require('../binding.js')
 
 // secretstream's per-message overhead: NoiseSecretStream counts raw bytes as the encrypted message
 // (rawBytesRead: plaintext + ABYTES) and the whole frame (rawBytesWritten: + 3-byte length)
@@ -58,6 +59,7 @@ class Connection extends Duplex {
     this.puncher = null
 
     this._handle = null // the NativeConnection
+    this._writer = null // what connectionWrite writes through (set with the handle)
     this._isOpen = false // the native connection is open (its details are set)
     this._holepunch = holepunch // connect({holepunch}): asked through `holepunch-veto` events
     this._relays = null // blind-relay connections (lib/relay.js), made on `relay` events
@@ -95,6 +97,7 @@ class Connection extends Duplex {
   /** Takes `handle` (a NativeConnection) as this stream's native half. */
   _attach (handle) {
     this._handle = handle
+    this._writer = handle.writer() // for connectionWrite (src/connection/write.rs)
     // direct deliveries on the JS thread: `buffer.subarray(start, end)` is the message
     handle.setOnData((buf, start, end) => this._ondata(start === 0 && end === buf.byteLength ? buf : buf.subarray(start, end)))
   }
@@ -290,7 +293,7 @@ class Connection extends Duplex {
 
   // hands `data` to the native connection; false when its queue is full (wait for `drain`)
   _send (data) {
-    if (!this._handle.write(data)) return false
+    if (!connectionWrite(this._writer, data)) return false
     this._rawWritten += data.byteLength + FRAME_HEADER + ABYTES
     return true
   }

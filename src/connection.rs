@@ -23,7 +23,7 @@ use napi_derive::napi;
 use tokio::sync::{mpsc, Notify};
 
 use crate::events::Sink;
-use crate::flow::{Pushed, ReadFlow, WriteGate};
+use crate::flow::{ReadFlow, WriteGate};
 use crate::jsloop::JsLoop;
 use crate::live::Live;
 use crate::noise::NoiseQuestions;
@@ -39,6 +39,7 @@ mod info;
 mod js_read;
 pub(crate) use info::JsRawStats;
 mod task;
+mod write;
 use js_read::JsRead;
 use task::run;
 
@@ -374,7 +375,7 @@ impl ConnCore {
                     return;
                 };
                 drop(st);
-                napi::bindgen_prelude::within_runtime_if_available(|| conn.get_ref().destroy());
+                crate::rt::within(|| conn.get_ref().destroy());
                 self.finish(Some(DESTROYED.to_string()));
             }
             State::Dialing(dial) => dial.abort(),
@@ -641,36 +642,18 @@ impl NativeConnection {
         Ok(())
     }
 
-    /// `connection.write(data)`: false = wait for `drain` and retry.
-    ///
-    /// Each write is one secret-stream frame, taken whole or not at all (protomux and hypercore
-    /// read every received frame as one complete message).
-    ///
-    /// Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
-    /// handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
-    /// dominant cost of a small request/response). Anything else goes through the task's queue.
+    /// `connection.write(data)`: false = wait for `drain` and retry (see [`write::write`]).
+    /// lib/connection.js writes through [`write::connection_write`] instead, with the handle
+    /// from [`NativeConnection::writer`].
     #[napi(catch_unwind)]
     pub fn write(&self, data: &[u8]) -> bool {
-        let Some(io) = self.io() else { return true };
-        let mut taken = false;
-        if io.gate.idle() {
-            if let Ok(mut c) = io.stream.try_lock() {
-                taken = crate::flow::write_now(&mut *c, data);
-                // the noop waker cannot finish a partial drain: let the task do it
-                if taken && !c.has_pending_output() {
-                    return true;
-                }
-            }
-        }
-        if taken {
-            // a Flush is only queued when the queue was empty, so it fits (else the task
-            // flushes after whatever filled the queue anyway)
-            io.gate.push(&io.tx, 0, || Command::Flush);
-            return true;
-        }
-        io.gate
-            .push(&io.tx, data.len(), || Command::Write(data.to_vec()))
-            != Pushed::Full
+        write::write(&self.core, data)
+    }
+
+    /// The handle [`write::connection_write`] writes through.
+    #[napi(catch_unwind, ts_return_type = "unknown")]
+    pub fn writer(&self) -> External<write::Writer> {
+        External::new(write::Writer(self.core.clone()))
     }
 
     /// secret-stream's `send(buffer)` / `trySend`: `buffer` sealed as an unordered datagram
@@ -682,9 +665,7 @@ impl NativeConnection {
         let Some(io) = self.io() else { return false };
         let mut c = lock_stream(&io.stream);
         match c.seal_message(data) {
-            Ok(m) => {
-                napi::bindgen_prelude::within_runtime_if_available(|| c.get_ref().send_message(&m))
-            }
+            Ok(m) => crate::rt::within(|| c.get_ref().send_message(&m)),
             Err(_) => {
                 drop(c);
                 io.kill.notify_one();
@@ -716,7 +697,7 @@ impl NativeConnection {
                     return;
                 };
                 drop(st);
-                napi::bindgen_prelude::within_runtime_if_available(|| conn.get_ref().destroy());
+                crate::rt::within(|| conn.get_ref().destroy());
                 core.finish(None);
             }
             State::Dialing(dial) => {

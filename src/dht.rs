@@ -302,8 +302,7 @@ impl NativeDht {
                 .down_hints_rate_limit
                 .unwrap_or(hyperdht_rpc::driver::DEFAULT_DOWN_HINTS_RATE_LIMIT),
         };
-        let dht = napi::bindgen_prelude::within_runtime_if_available(|| Dht::new(dopts))
-            .map_err(reason)?;
+        let dht = crate::rt::within(|| Dht::new(dopts)).map_err(reason)?;
         let env = Env::from_raw(on_event.value().env);
         let sink: DhtSink = Arc::new(Sink::new(on_event)?);
         let mut events = dht
@@ -372,7 +371,7 @@ impl NativeDht {
                 s3.emit(JsDhtEvent::PluginRequest { plugin });
             }));
         // UDX shares the DHT's server socket (one UDP port for both, like hyperdht)
-        let udx = napi::bindgen_prelude::within_runtime_if_available(|| udx_on_dht(&dht));
+        let udx = crate::rt::within(|| udx_on_dht(&dht));
         // issue 16: the JS thread receives on the server socket (unless HYPERDHT_RS_JSLOOP=0)
         let socket_released = std::sync::Mutex::new(crate::server_recv::attach(&env, &dht, &udx));
         let parts = Arc::new(NodeParts {

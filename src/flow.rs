@@ -86,7 +86,7 @@ impl ReadFlow {
 pub(crate) fn write_now<W: tokio::io::AsyncWrite + Unpin>(w: &mut W, data: &[u8]) -> bool {
     let mut cx = std::task::Context::from_waker(Waker::noop());
     matches!(
-        napi::bindgen_prelude::within_runtime_if_available(|| {
+        crate::rt::within(|| {
             std::pin::Pin::new(w).poll_write(&mut cx, data)
         }),
         std::task::Poll::Ready(Ok(n)) if n == data.len()

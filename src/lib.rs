@@ -28,6 +28,7 @@ mod raw_stream;
 mod records;
 mod relay;
 mod rpc_extra;
+mod rt;
 mod server;
 mod server_recv;
 mod stats;

@@ -177,9 +177,7 @@ impl NativeDht {
     /// destroyed or 64 random ids in a row were taken.
     #[napi(catch_unwind)]
     pub fn create_raw_stream(&self) -> Result<NativeRawStream> {
-        let Some(stream) =
-            napi::bindgen_prelude::within_runtime_if_available(|| reserve(&self.udx))
-        else {
+        let Some(stream) = crate::rt::within(|| reserve(&self.udx)) else {
             return Err(Error::from_reason("could not find a free UDX stream id"));
         };
         self.register_raw(stream)
@@ -262,7 +260,7 @@ impl NativeRawStream {
         }
         let addr = SocketAddr::V4(SocketAddrV4::new(ip, port as u16));
         core.unwatch();
-        napi::bindgen_prelude::within_runtime_if_available(|| {
+        crate::rt::within(|| {
             lock_stream(&core.stream).connect(remote_id, addr);
         });
         let task_core = core.clone();
@@ -309,7 +307,7 @@ impl NativeRawStream {
                 port: u32::from(from.port()),
             });
         };
-        napi::bindgen_prelude::within_runtime_if_available(|| {
+        crate::rt::within(|| {
             lock_stream(&core.stream).on_first_datagram(Box::new(hook));
         });
         Ok(())

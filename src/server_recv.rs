@@ -69,7 +69,7 @@ struct Owned {
 pub(crate) fn attach(env: &Env, dht: &Dht, udx: &UdxSocket) -> Option<SocketReleased> {
     if crate::jsloop::enabled() {
         // the socket moves between reactors (and back if this fails half-way)
-        napi::bindgen_prelude::within_runtime_if_available(|| attach_here(env, dht, udx))
+        crate::rt::within(|| attach_here(env, dht, udx))
     } else {
         None
     }
@@ -102,7 +102,7 @@ fn attach_here(env: &Env, dht: &Dht, udx: &UdxSocket) -> Option<SocketReleased> 
             detach(id);
             return;
         }
-        napi::bindgen_prelude::within_runtime_if_available(|| {
+        crate::rt::within(|| {
             {
                 let _turn = exec.turn();
                 for _ in 0..MAX_BATCHES {

@@ -56,7 +56,7 @@ where
 {
     let mut fut = CatchUnwind { fut: Box::pin(fut) };
     let first = if start_here {
-        napi::bindgen_prelude::within_runtime_if_available(|| {
+        crate::rt::within(|| {
             let mut cx = Context::from_waker(std::task::Waker::noop());
             Pin::new(&mut fut).poll(&mut cx)
         })

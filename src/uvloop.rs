@@ -145,7 +145,12 @@ extern "C" fn on_close(handle: *mut c_void) {
 
 /// An async context for [`CallbackScope`]s (`napi_async_init`); one per environment, kept for
 /// its lifetime.
-pub(crate) struct AsyncContext(sys::napi_async_context);
+pub(crate) struct AsyncContext {
+    ctx: sys::napi_async_context,
+    /// the resource object of every callback scope (a strong reference, kept as long as the
+    /// context: one object instead of a new one per scope)
+    resource: sys::napi_ref,
+}
 
 // SAFETY: the pointer is only handed to napi on the JS thread that created it (CallbackScope
 // takes the Env of that thread); elsewhere it is just carried around.
@@ -173,8 +178,12 @@ impl AsyncContext {
             {
                 return Err(Error::new(Status::GenericFailure, "napi_async_init"));
             }
+            let mut r = std::ptr::null_mut();
+            if sys::napi_create_reference(env.raw(), resource, 1, &mut r) != sys::Status::napi_ok {
+                return Err(Error::new(Status::GenericFailure, "napi_create_reference"));
+            }
+            Ok(AsyncContext { ctx, resource: r })
         }
-        Ok(AsyncContext(ctx))
     }
 }
 
@@ -195,8 +204,11 @@ pub(crate) fn with_callback_scope<R>(
     unsafe {
         let mut resource = std::ptr::null_mut();
         let opened = sys::napi_open_handle_scope(raw, &mut hs) == sys::Status::napi_ok
-            && sys::napi_create_object(raw, &mut resource) == sys::Status::napi_ok
-            && sys::napi_open_callback_scope(raw, resource, ctx.0, &mut cs) == sys::Status::napi_ok;
+            && sys::napi_get_reference_value(raw, ctx.resource, &mut resource)
+                == sys::Status::napi_ok
+            && !resource.is_null()
+            && sys::napi_open_callback_scope(raw, resource, ctx.ctx, &mut cs)
+                == sys::Status::napi_ok;
         let r = catch_unwind(AssertUnwindSafe(|| f(opened)));
         if !cs.is_null() {
             sys::napi_close_callback_scope(raw, cs);

@@ -115,7 +115,7 @@ impl JsRead {
                     return;
                 }
             }
-            let (r, output_changed) = napi::bindgen_prelude::within_runtime_if_available(|| {
+            let (r, output_changed) = crate::rt::within(|| {
                 let mut s = lock_stream(&io.stream);
                 let before = s.has_pending_output();
                 let r = match task.as_ref().filter(|_| before) {

@@ -23,24 +23,41 @@ use crate::standalone::{FramedHandshake, FramedStep};
 use crate::stream::{SecretStream, StreamEvent, MAX_FRAME};
 use crate::SecretStreamError;
 
+/// A timer restarted on every write (keep-alive) or read (timeout). A restart only notes the new
+/// deadline; the tokio sleep keeps its old one and, when that comes, moves on to the noted one
+/// (one clock read per message instead of a timer-wheel update).
 struct Timer {
     every: Duration,
     sleep: Pin<Box<Sleep>>,
+    /// the timer's real deadline (the sleep's, or later after a restart)
+    due: Instant,
 }
 
 impl Timer {
     fn new(every: Duration) -> Self {
+        let due = Instant::now() + every;
         Timer {
             every,
-            sleep: Box::pin(tokio::time::sleep(every)),
+            sleep: Box::pin(tokio::time::sleep_until(due)),
+            due,
         }
     }
     fn refresh(&mut self) {
-        let at = Instant::now() + self.every;
-        self.sleep.as_mut().reset(at);
+        self.due = Instant::now() + self.every;
     }
+    /// The deadline passed (the waker is registered for it otherwise).
     fn fired(&mut self, cx: &mut Context<'_>) -> bool {
-        self.sleep.as_mut().poll(cx).is_ready()
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if self.sleep.deadline() >= self.due {
+                return true;
+            }
+            // restarted since the sleep was set: sleep on until the noted deadline
+            let due = self.due;
+            self.sleep.as_mut().reset(due);
+        }
     }
 }
 
@@ -518,5 +535,40 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for SecretStreamIo<T> {
             Poll::Ready(Ok(())) => Pin::new(&mut this.inner).poll_shutdown(cx),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod timer_tests {
+    use super::*;
+
+    async fn fired_now(t: &mut Timer) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(t.fired(cx))).await
+    }
+
+    /// Fires once `every` passed since the last restart, however often it was restarted.
+    #[tokio::test(start_paused = true)]
+    async fn a_restarted_timer_fires_at_its_last_deadline() {
+        let every = Duration::from_millis(100);
+        let mut t = Timer::new(every);
+        let start = Instant::now();
+        // restarted every 60 ms for 300 ms: never fires
+        for _ in 0..5 {
+            tokio::time::advance(Duration::from_millis(60)).await;
+            assert!(!fired_now(&mut t).await);
+            t.refresh();
+        }
+        // then it fires 100 ms after the last restart, not before
+        tokio::time::advance(Duration::from_millis(99)).await;
+        assert!(!fired_now(&mut t).await);
+        std::future::poll_fn(|cx| match t.fired(cx) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        })
+        .await;
+        assert_eq!(Instant::now() - start, Duration::from_millis(400));
+        // and again after a restart
+        t.refresh();
+        assert!(!fired_now(&mut t).await);
     }
 }
