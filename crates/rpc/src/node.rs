@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use crate::congestion::CongestionWindow;
 use crate::error::RpcError;
 use crate::health::{HealthState, NetworkHealth};
-use crate::messages::{self, Frame, RequestFrame};
+use crate::messages::{self, Frame};
 use crate::nat_sampler::NatSampler;
-use crate::peer::{self, NodeInfo};
+use crate::peer;
 use crate::query::{Candidate, NodeFilter, Query, QueryId, QuerySpec};
-use crate::routing_table::{Entry, RoutingTable, K};
+use crate::routing_table::{Entry, RoutingTable};
 use crate::tokens::Tokens;
 
 pub const TICK: Duration = Duration::from_millis(5000);
@@ -239,127 +239,6 @@ impl Node {
         self.cfg.bootstrap = nodes;
     }
 
-    // ---- accessors -------------------------------------------------------------------------
-
-    pub fn id(&self) -> Option<[u8; 32]> {
-        if self.ephemeral {
-            None
-        } else {
-            Some(*self.table.id())
-        }
-    }
-    pub fn table_id(&self) -> [u8; 32] {
-        *self.table.id()
-    }
-    pub fn is_ephemeral(&self) -> bool {
-        self.ephemeral
-    }
-    pub fn is_firewalled(&self) -> bool {
-        self.firewalled
-    }
-    pub fn is_bootstrapped(&self) -> bool {
-        self.bootstrapped
-    }
-    pub fn nat_host(&self) -> Option<Ipv4Addr> {
-        self.nat.host
-    }
-    pub fn nat_port(&self) -> u16 {
-        self.nat.port
-    }
-    /// `dht.online` (network health).
-    pub fn is_online(&self) -> bool {
-        self.online
-    }
-    /// `dht.degraded` (network health).
-    pub fn is_degraded(&self) -> bool {
-        self.degraded
-    }
-    /// Counters, with the gauges (queries, requests in flight, routing table) as of now.
-    pub fn stats(&self) -> Stats {
-        Stats {
-            queries_active: self.queries.len() as u64,
-            requests_active: self.inflight.len() as u64,
-            nodes: self.table.len() as u64,
-            ..self.stats
-        }
-    }
-    pub fn server_port(&self) -> u16 {
-        self.server_port
-    }
-    /// Default query concurrency (`opts.concurrency`, 10).
-    pub fn concurrency(&self) -> usize {
-        self.cfg.concurrency
-    }
-    pub fn table_len(&self) -> usize {
-        self.table.len()
-    }
-    pub fn inflight_len(&self) -> usize {
-        self.inflight.len()
-    }
-    /// The socket requests go out on (`dht.socket`).
-    pub fn request_socket(&self) -> SocketKind {
-        if self.firewalled {
-            SocketKind::Client
-        } else {
-            SocketKind::Server
-        }
-    }
-
-    /// `remoteAddress()`: our public address if known, not firewalled and not remapped.
-    pub fn remote_address(&self) -> Option<SocketAddrV4> {
-        let host = self.nat.host?;
-        if self.nat.port == 0 || self.firewalled || self.nat.port != self.server_port {
-            return None;
-        }
-        Some(SocketAddrV4::new(host, self.server_port))
-    }
-
-    /// `dht.maxPingDelay` (dht-rpc `opts.maxPingDelay`, default 10 000 ms): the longest delay
-    /// this node grants a DELAYED_PING (longer ones get no reply) and may ask for.
-    pub fn max_ping_delay(&self) -> u32 {
-        self.max_ping_delay
-    }
-    pub fn set_max_ping_delay(&mut self, ms: u32) {
-        self.max_ping_delay = ms;
-    }
-
-    /// Reports routing-table changes as [`Event::AddNode`] / [`Event::RemoveNode`] (dht-rpc's
-    /// `add-node` / `remove-node`). Off by default: nothing is built for nobody.
-    pub fn set_node_events(&mut self, on: bool) {
-        self.node_events = on;
-    }
-
-    /// `dht.health` (dht-rpc `NetworkHealth`).
-    pub fn health(&self) -> &NetworkHealth {
-        &self.health
-    }
-
-    /// The routing table's entries, most recently heard first (`dht.nodes`, latest first).
-    pub fn table_entries(&self, limit: usize) -> Vec<Entry> {
-        let all = self.table.by_recency();
-        let n = if limit == 0 {
-            all.len()
-        } else {
-            limit.min(all.len())
-        };
-        all[..n].iter().map(|e| (*e).clone()).collect()
-    }
-
-    /// `table.closest(target, k)`: upstream's row walk (not [`RoutingTable::nearest`]).
-    pub fn table_closest(&self, target: &[u8; 32], k: usize) -> Vec<Entry> {
-        self.table.closest(target, k).into_iter().cloned().collect()
-    }
-
-    /// `table.get(id)`.
-    pub fn table_get(&self, id: &[u8; 32]) -> Option<Entry> {
-        self.table.get(id).cloned()
-    }
-
-    /// `table.random()`.
-    pub fn table_random(&self) -> Option<Entry> {
-        self.table.random().cloned()
-    }
-
     /// `_removeNode`: drops `id` from the table, reporting it when node events are on.
     pub(super) fn remove_node(&mut self, id: &[u8; 32]) {
         if let Some(e) = self.table.remove(id) {
@@ -376,31 +255,6 @@ impl Node {
                 self.events.push_back(Event::AddNode(e.clone()));
             }
         }
-    }
-
-    /// `toArray()`: most recently heard first.
-    pub fn to_array(&self, limit: usize) -> Vec<NodeInfo> {
-        let all = self.table.by_recency();
-        let n = if limit == 0 {
-            all.len()
-        } else {
-            limit.min(all.len())
-        };
-        all[..n]
-            .iter()
-            .map(|e| NodeInfo {
-                id: e.id,
-                addr: e.addr,
-            })
-            .collect()
-    }
-
-    pub fn closest_nodes(&self, target: &[u8; 32], k: usize) -> Vec<SocketAddrV4> {
-        self.table
-            .closest(target, k)
-            .into_iter()
-            .map(|e| e.addr)
-            .collect()
     }
 
     // ---- outputs -----------------------------------------------------------------------------
@@ -550,20 +404,6 @@ impl Node {
         });
     }
 
-    /// Sends a request; the outcome arrives as [`Event::Response`] with `req`.
-    /// While suspended it is made and times out as usual, its datagrams going nowhere (dht-rpc
-    /// sends on the closed socket): a ping gets REQUEST_TIMEOUT.
-    pub fn request(&mut self, req: u64, spec: RequestSpec, now: Instant) {
-        if self.destroyed {
-            self.events.push_back(Event::Response {
-                req,
-                result: Err(RpcError::Destroyed),
-            });
-            return;
-        }
-        self.send_request(spec, Owner::User(req), now);
-    }
-
     /// Starts an iterative query; replies arrive as [`Event::QueryReply`], the end as
     /// [`Event::QueryDone`] (the caller runs any commit phase on the closest replies).
     pub fn query(&mut self, spec: QuerySpec, now: Instant) -> QueryId {
@@ -639,69 +479,6 @@ impl Node {
         }
     }
 
-    /// Answers an application request (`req.reply` / `req.error`).
-    pub fn reply(&mut self, req: &IncomingRequest, reply: Reply) {
-        if self.destroyed {
-            return;
-        }
-        let closer = if reply.closer_nodes {
-            req.target
-                .map(|t| self.closest_nodes(&t, K))
-                .unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        self.send_reply(
-            req.socket,
-            req.tid,
-            req.from,
-            reply.to.unwrap_or(req.from),
-            reply.error,
-            reply.value,
-            reply.token,
-            closer,
-        );
-    }
-
-    /// `req.reply(value, {socket})` / `req.error(code, {socket})`: answer from another of our
-    /// sockets than the one the request arrived on.
-    pub fn reply_on(&mut self, req: &IncomingRequest, reply: Reply, socket: SocketKind) {
-        let mut r = req.clone();
-        r.socket = socket;
-        self.reply(&r, reply);
-    }
-
-    /// `req.relay(value, to)`: forwards the request to `to` with the same tid; its reply goes
-    /// straight to the original requester.
-    /// Like upstream it goes out on the socket the request arrived on.
-    pub fn relay(&mut self, req: &IncomingRequest, value: Option<Vec<u8>>, to: SocketAddrV4) {
-        self.relay_on(req, value, to, req.socket);
-    }
-
-    /// `req.relay(value, to, {socket})`.
-    pub fn relay_on(
-        &mut self,
-        req: &IncomingRequest,
-        value: Option<Vec<u8>>,
-        to: SocketAddrV4,
-        socket: SocketKind,
-    ) {
-        if self.destroyed {
-            return;
-        }
-        let frame = RequestFrame {
-            tid: req.tid,
-            to,
-            id: self.outgoing_id(socket),
-            token: None,
-            internal: req.internal,
-            command: req.command,
-            target: req.target,
-            value,
-        };
-        self.push_out(socket, to, frame.encode(), None);
-    }
-
     /// Sends a raw datagram on one of our sockets (holepunch probes etc.).
     pub fn send_raw(&mut self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>) {
         self.push_out(socket, to, data, None);
@@ -710,33 +487,6 @@ impl Node {
     /// Like [`Node::send_raw`] with an IP TTL for this datagram only (holepunch probes).
     pub fn send_raw_ttl(&mut self, socket: SocketKind, to: SocketAddrV4, data: Vec<u8>, ttl: u32) {
         self.push_out(socket, to, data, Some(ttl));
-    }
-
-    /// A new session id (`dht.session()`); pass it in [`RequestSpec::session`].
-    pub fn session(&mut self) -> SessionId {
-        let s = self.next_session;
-        self.next_session += 1;
-        s
-    }
-
-    /// `session.destroy()`: every in-flight request of the session fails with
-    /// [`RpcError::RequestDestroyed`] and stops counting against the congestion window.
-    pub fn destroy_session(&mut self, session: SessionId, now: Instant) {
-        let tids: Vec<u16> = self
-            .inflight
-            .iter()
-            .filter(|(_, r)| r.session == Some(session))
-            .map(|(t, _)| *t)
-            .collect();
-        for tid in tids {
-            if let Some(r) = self.inflight.remove(&tid) {
-                self.queued.retain(|t| *t != tid);
-                // upstream frees the slot twice (`Session.destroy` and `Request.destroy`)
-                self.congestion.recv();
-                self.congestion.recv();
-                self.fail_owner(r, RpcError::RequestDestroyed, now);
-            }
-        }
     }
 
     /// Applies a health verdict (`_online` / `_degraded` / `_offline`), emitting
@@ -861,9 +611,11 @@ impl Node {
     }
 }
 
+mod accessors;
 mod io;
 mod maintenance;
 mod queries;
+mod requests;
 mod types;
 
 pub use io::MAX_INFLIGHT;
