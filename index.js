@@ -3,14 +3,11 @@
 // All protocol work happens in Rust (crates/*); this file only normalises options, keeps the
 // EventEmitter/streamx surface hyperdht users rely on, and maps engine events to JS.
 const { EventEmitter } = require('events')
-const os = require('os')
-const b4a = require('b4a')
 const binding = require('./binding.js')
 const Query = require('./lib/query')
 const Server = require('./lib/server')
 const records = require('./lib/records')
 const { queryOpts } = require('./lib/query-options')
-const PluginOuterRequest = require('./lib/outer-request')
 const RawStream = require('./lib/raw-stream')
 const RawStreamSet = require('./lib/raw-stream-set')
 const DHTSocket = require('./lib/dht-socket')
@@ -19,32 +16,17 @@ const UDX = require('./lib/udx')
 const Session = require('./lib/session')
 const Request = require('./lib/request')
 const NetworkInterfaces = require('./lib/network-interfaces')
-const { Nodes, Table, NetworkHealth, toNode } = require('./lib/routing-table')
+const { Nodes, Table, NetworkHealth } = require('./lib/routing-table')
 const errors = require('./lib/errors')
 const metrics = require('./lib/metrics')
 const { BOOTSTRAP_NODES, FIREWALL, COMMANDS, DEFAULT_PORT } = require('./lib/constants')
-const { pingReply, requestReply } = require('./lib/replies')
 const { toKey, buffer32, bufferArg } = require('./lib/keys')
 const connect = require('./lib/connect')
-
-// dht-rpc parseNode: 'host:port' and 'suggestedIP@host:port' strings, {host, port}, or a port
-// on 127.0.0.1; the engine resolves names and tries suggested IPs
-function bootstrapList (list) {
-  return list.map((b) => {
-    if (typeof b === 'number') return `127.0.0.1:${b}`
-    if (typeof b === 'string') {
-      if (!b.split(':')[1]) throw new Error('Bootstrap node format is host:port')
-      return b
-    }
-    if (b && typeof b === 'object' && b.host && b.port) return `${b.host}:${b.port}`
-    throw new TypeError('Invalid bootstrap node: ' + b)
-  })
-}
-
-// dht-rpc io.js: `port` is a number (tried as [port, port + 5)) or a range [start, end)
-function portRangeOf (port) {
-  return port.length ? port : port === 0 ? [0, 0] : [port, port + 5]
-}
+const { bootstrapList, portRangeOf, nativeOptions, u32 } = require('./lib/node-options')
+const { bindError, bootstrapError, localIP } = require('./lib/bind')
+const rpc = require('./lib/rpc')
+const lifecycle = require('./lib/lifecycle')
+const nodeEvents = require('./lib/node-events')
 
 class HyperDHT extends EventEmitter {
   constructor (opts = {}) {
@@ -104,28 +86,7 @@ class HyperDHT extends EventEmitter {
     // `dht.onrequest = fn` (the prototype accessor) before any subclass check
     this._userOnrequest = null
 
-    const native = {
-      bootstrap,
-      port: port.length ? port[0] : port,
-      portRange: port.length ? [port[0], port[1]] : undefined,
-      host: opts.host || '0.0.0.0',
-      ephemeral: opts.ephemeral === undefined ? undefined : !!opts.ephemeral,
-      firewalled: opts.firewalled === undefined ? true : !!opts.firewalled,
-      anyPort: opts.anyPort !== false,
-      nodes: (opts.nodes || []).map((n) => `${n.host}:${n.port}`),
-      adaptive: opts.adaptive !== false && opts.ephemeral === undefined,
-      concurrency: this.concurrency,
-      maxSize: opts.maxSize || 0,
-      maxAge: opts.maxAge || 0,
-      natHost: opts._natHost || undefined,
-      natPort: opts._natPort || 0,
-      quickFirewall: opts.quickFirewall !== false,
-      maxPingDelay: u32(this._maxPingDelay),
-      randomPunchInterval: u32(this._randomPunchInterval),
-      deferRandomPunch: this._deferRandomPunch,
-      maxWindow: this._maxWindow,
-      downHintsRateLimit: this._sendDownHints ? downHintsLimit(this._downHintsRateLimit) : 0
-    }
+    const native = nativeOptions(this, opts, port, bootstrap)
 
     // dht-rpc binds in the background: a port (or host) it cannot have rejects ready() and
     // fullyBootstrapped() with udx-native's error (EADDRINUSE, ...), the constructor still returns
@@ -147,14 +108,16 @@ class HyperDHT extends EventEmitter {
     // add-node / remove-node changes taken from the engine, being reported (_reportNodeChanges)
     this._nodeChanges = []
     this._reportingNodes = false
-    this._bootstrapping = this._bindError ? Promise.reject(this._bindError) : this._native.ready().then(() => {
-      // dht-rpc: `bootstrapped = true; emit('ready')`, then the bootstrap promise resolves;
-      // the engine's 'ready' event and this promise travel separately, whichever comes first
-      // emits it
-      this._onready()
-    }, (err) => {
-      throw bootstrapError(errors.fromNative(err.message))
-    })
+    this._bootstrapping = this._bindError
+      ? Promise.reject(this._bindError)
+      : this._native.ready().then(() => {
+        // dht-rpc: `bootstrapped = true; emit('ready')`, then the bootstrap promise resolves;
+        // the engine's 'ready' event and this promise travel separately, whichever comes first
+        // emits it
+        this._onready()
+      }, (err) => {
+        throw bootstrapError(errors.fromNative(err.message))
+      })
     this._bootstrapping.catch(noop)
 
     // dht-rpc io.networkInterfaces: `network-change` (then `network-update`) when the list changes;
@@ -208,56 +171,12 @@ class HyperDHT extends EventEmitter {
 
   // the node's own events (each server, connection, query and raw stream gets its own)
   _onevent (ev) {
-    switch (ev.type) {
-      case 'plugin-request':
-        this._onpluginrequest(ev.plugin)
-        return
-      case 'node-changes':
-        this._reportNodeChanges(ev.upto)
-        return
-      case 'app-request':
-        this._onapprequest(ev.request)
-        return
-      case 'nat-update':
-        this._state = null
-        // dht-rpc: (null, 0) while the NAT samples disagree
-        this.emit('nat-update', ev.host || null, ev.port)
-        return
-      case 'ready':
-        this._state = null
-        this._onready()
-        return
-      case 'ephemeral':
-      case 'wakeup':
-        this._state = null
-        if (this._resumeEvents[ev.type] > 0) this._resumeEvents[ev.type]--
-        else this.emit(ev.type)
-        return
-      default:
-        this._state = null
-        this.emit(ev.type)
-    }
+    nodeEvents.onevent(this, ev)
   }
 
-  // `add-node` / `remove-node`, in the order the table changed. Changes wait in the engine until
-  // taken: here on their event (up to the change it names), or right after a table read with
-  // `upto` 0 (only those the read took with its snapshot), so what was reported always matches
-  // what the app reads, as in dht-rpc. A listener that reads the table queues what it took
-  // behind the changes being reported.
+  // `add-node` / `remove-node` as the routing table changed (lib/node-events.js)
   _reportNodeChanges (upto) {
-    const taken = this._native.takeNodeChanges(upto)
-    if (taken.length === 0) return
-    for (const c of taken) this._nodeChanges.push(c)
-    if (this._reportingNodes) return
-    this._reportingNodes = true
-    try {
-      while (this._nodeChanges.length > 0) {
-        const c = this._nodeChanges.shift()
-        this.emit(c.added ? 'add-node' : 'remove-node', toNode(c.node))
-      }
-    } finally {
-      this._reportingNodes = false
-    }
+    nodeEvents.reportNodeChanges(this, upto)
   }
 
   _onready () {
@@ -267,18 +186,9 @@ class HyperDHT extends EventEmitter {
     this.emit('ready')
   }
 
-  // hyperdht persistent.js onplugin: the engine already dropped requests without a value, that
-  // do not decode or are for a plugin not registered at that version
+  // hyperdht persistent.js onplugin: PLUGIN requests for a registered plugin
   _onpluginrequest (p) {
-    const plugin = this.plugins.get(p.plugin)
-    if (!plugin || plugin.version !== p.version) return
-    const req = { plugin: p.plugin, version: p.version, command: p.command, value: p.value || null }
-    try {
-      plugin.onrequest(req, new PluginOuterRequest(this, p))
-    } catch (err) {
-      // upstream throws out of the socket's message handler; here the request stays unanswered
-      queueMicrotask(() => { throw err })
-    }
+    nodeEvents.onpluginrequest(this, p)
   }
 
   // dht-rpc _onrequest for a non-internal request nobody else answered: `onrequest(req) === false`
@@ -343,69 +253,22 @@ class HyperDHT extends EventEmitter {
   // One engine request, in `session` if given; engine errors become DHTErrors, a session's
   // destroy(err) rejects with err as is.
   _rpc (session, start) {
-    const call = (sid) => {
-      const inflight = !this._engineDestroyed
-      let p
-      try {
-        p = start(sid)
-      } catch (err) {
-        return Promise.reject(this._rpcError(err, inflight))
-      }
-      return p.catch((err) => { throw this._rpcError(err, inflight) })
-    }
-    return session ? session._track(call) : call(undefined)
+    return rpc.rpc(this, session, start)
   }
 
-  // dht-rpc: destroy() fails the requests in flight with REQUEST_DESTROYED (lib/io.js _clear);
-  // one asked for once the io is going is never made: Error('Node destroyed') (index.js
-  // _requestToPromise)
+  // dht-rpc's error for a request the node's destroy() failed (lib/rpc.js)
   _rpcError (err, inflight) {
-    const e = errors.fromNative(err.message)
-    if (e.code !== 'NODE_DESTROYED') return e
-    return inflight ? errors.fromNative('REQUEST_DESTROYED: Request destroyed') : rpcDestroyed()
+    return rpc.rpcError(err, inflight)
   }
 
   /** dht-rpc `delayedPing({host, port}, delayMs)`: the node answers after `delayMs`. */
-  delayedPing ({ host, port }, delayMs, opts = {}) {
-    if (delayMs > this.maxPingDelay) throw new Error(`Delay exceeds max delay: ${this.maxPingDelay}ms`)
-    if (this.destroyed) return Promise.reject(rpcDestroyed())
-    const retry = opts && opts.retry === false ? false : undefined
-    return this._rpc((opts && opts.session) || null, (sid) => this._native.delayedPing(host, port, delayMs, { session: sid, retry })).then(pingReply)
+  delayedPing (to, delayMs, opts = {}) {
+    return rpc.delayedPing(this, to, delayMs, opts)
   }
 
   /** dht-rpc `rttStats()`: a findNode for the latest node, averaged. */
-  async rttStats () {
-    const stats = {
-      successes: 0,
-      errors: 0,
-      responses: { avgRtt: 0, errors: 0, avgCloserNodes: 0 },
-      closestReplies: { avgRtt: 0, errors: 0, avgCloserNodes: 0 }
-    }
-    const latest = this.nodes.latest
-    if (latest) {
-      const q = this.findNode(latest.id)
-      let responseCount = 0
-      let closestCount = 0
-      for await (const msg of q) {
-        stats.responses.avgRtt += msg.rtt
-        stats.responses.errors += msg.error
-        stats.responses.avgCloserNodes += msg.closerNodes?.length || 0
-        responseCount++
-      }
-      stats.responses.avgRtt /= responseCount
-      stats.responses.avgCloserNodes /= responseCount
-      for (const msg of q.closestReplies) {
-        stats.closestReplies.avgRtt += msg.rtt
-        stats.closestReplies.errors += msg.error
-        stats.closestReplies.avgCloserNodes += msg.closerNodes?.length || 0
-        closestCount++
-      }
-      stats.closestReplies.avgRtt /= closestCount
-      stats.closestReplies.avgCloserNodes /= closestCount
-      stats.successes = q.successes
-      stats.errors = q.errors
-    }
-    return stats
+  rttStats () {
+    return rpc.rttStats(this)
   }
 
   /** hyperdht `validateLocalAddresses(addresses)`: those whose host a socket can bind and reach itself on. */
@@ -511,63 +374,18 @@ class HyperDHT extends EventEmitter {
   }
 
   /** hyperdht `suspend({log})`: servers, then the node (pending requests fail with IO_SUSPENDED). */
-  async suspend ({ log = noop } = {}) {
-    const suspending = []
-    for (const server of this.listening) suspending.push(server.suspend())
-    log('Suspending all hyperdht servers')
-    await Promise.allSettled(suspending)
-    // hyperdht: rawStreams.clear() destroys every connection's UDX stream; a connect still
-    // in progress (no stream yet) goes on and fails as its requests do (PEER_NOT_FOUND, ...)
-    log('Done, clearing all raw streams')
-    for (const c of [...this._conns]) if (c.rawStream !== null) c.destroy()
-    await this._clearRawStreams()
-    log('Done, suspending dht-rpc')
-    await this._suspendRpc(log)
-    log('Done, clearing raw streams again')
-    log('Done, hyperdht fully suspended')
+  suspend (opts = {}) {
+    return lifecycle.suspend(this, opts)
   }
 
   // dht-rpc `suspend({log})`
-  async _suspendRpc (log) {
-    log('Suspending waiting for io bind...')
-    await this._bootstrapping.catch(noop) // dht-rpc waits for io.bind()
-    log('Done, continuing')
-    if (this.suspended || this.destroyed) return
-    this.suspended = true
-    this._networkInterfaces.unwatch()
-    log('Done, suspending io')
-    await this._native.suspend()
-    log('Done, dht suspended')
-    this.emit('suspend')
+  _suspendRpc (log) {
+    return lifecycle.suspendRpc(this, log)
   }
 
   /** hyperdht `resume({log})`: the node wakes up and refreshes, then the servers re-announce. */
-  async resume ({ log = noop } = {}) {
-    if (this._deferRandomPunch && !this.destroyed) this._native.deferRandomPunch()
-    if (this.suspended && !this.destroyed) {
-      this.suspended = false
-      // dht-rpc `_onwakeup()` emits `wakeup` before the io resumes; the engine's own wakeup
-      // event for this resume is skipped
-      this._state = null
-      if (this.adaptive && !this.ephemeral) {
-        // and an adaptive node turns ephemeral first (`ephemeral` reads true from here on)
-        this._resumeEvents.ephemeral++
-        this.emit('ephemeral')
-      }
-      this._resumeEvents.wakeup++
-      this.emit('wakeup')
-      log('Resuming io')
-      await this._native.resume()
-      log('Done, dht resumed')
-      this._networkInterfaces.rewatch()
-      this._state = null
-      this.emit('resume')
-    }
-    const resuming = []
-    for (const server of this.listening) resuming.push(server.resume())
-    log('Resuming hyperdht servers')
-    await Promise.allSettled(resuming)
-    log('Done, hyperdht fully resumed')
+  resume (opts = {}) {
+    return lifecycle.resume(this, opts)
   }
 
   /** hyperdht `register(name, plugin)`: `plugin.onrequest(req, outerReq)` gets PLUGIN requests for it. */
@@ -638,14 +456,8 @@ class HyperDHT extends EventEmitter {
   }
 
   // dht-rpc ping(to, {session, size, retry}): `size` zero bytes ride along as the value
-  async ping ({ host, port }, opts) {
-    if (this.destroyed) throw rpcDestroyed()
-    const session = (opts && opts.session) || null
-    const size = opts && opts.size > 0 ? opts.size : 0
-    const retry = opts && opts.retry === false ? false : undefined
-    if (!session && !size && retry === undefined) return pingReply(await this._rpc(null, () => this._native.ping(host, port)))
-    const value = size ? b4a.alloc(size) : undefined
-    return pingReply(await this._rpc(session, (sid) => this._native.request(host, port, { command: 0, internal: true, value, retry, session: sid })))
+  ping (to, opts) {
+    return rpc.ping(this, to, opts)
   }
 
   /** hyperdht `connect(remotePublicKey, {keyPair})`: returns the encrypted Duplex synchronously (lib/connect.js). */
@@ -704,22 +516,13 @@ class HyperDHT extends EventEmitter {
   }
 
   /** dht-rpc `request({token, target, command, value}, {host, port}, {retry, session})`. */
-  async request ({ token = null, command, target = null, value = null }, { host, port }, opts = {}) {
-    if (this.destroyed) throw rpcDestroyed()
-    const r = await this._rpc(opts.session || null, (sid) => this._native.request(host, port, {
-      command,
-      token: token || undefined,
-      target: target || undefined,
-      value: value || undefined,
-      retry: opts.retry === false ? false : undefined,
-      session: sid
-    }))
-    return requestReply(r)
+  request (req, to, opts = {}) {
+    return rpc.request(this, req, to, opts)
   }
 
   // `spec` goes to the engine; `opts` has the dht-rpc options the JS Query keeps (map, commit)
   _startQuery (spec, kind, target, opts) {
-    if (this.destroyed) throw rpcDestroyed()
+    if (this.destroyed) throw errors.rpcDestroyed()
     const q = new Query(this, target, kind, spec, opts)
     q._start((onevent) => this._native.query({ kind, target, concurrency: this.concurrency, ...spec }, onevent))
     return q
@@ -778,36 +581,8 @@ class HyperDHT extends EventEmitter {
     return this._destroying
   }
 
-  async _destroy (force) {
-    if (!force) {
-      const closing = []
-      for (const server of this.listening) closing.push(server.close())
-      await Promise.allSettled(closing)
-    }
-    for (const plugin of this.plugins.values()) plugin.destroy()
-    this._networkInterfaces.destroy()
-    for (const q of [...this._queries]) q._ondestroyed()
-    this._queries.clear()
-    this._state = null
-    // like hyperdht destroying its raw streams: open connections close without an error,
-    // dials fail as hyperdht's connect does when its FIND_PEER query dies with the node
-    // (PEER_NOT_FOUND; later stages give PEER_CONNECTION_FAILED or HOLEPUNCH_ABORTED there)
-    for (const c of [...this._conns]) {
-      if (!c._isOpen) c._onfail(errors.PEER_NOT_FOUND())
-      else c.destroy()
-    }
-    // hyperdht: rawStreams.clear() (their close events come before the native side goes)
-    for (const s of [...this._rawStreams]) s.destroy()
-    this._engineDestroyed = true
-    await this._native.destroy(force)
-    // close events still on their way are implied (each object ignores its own late one)
-    for (const c of [...this._conns]) c._onclose(null)
-    this._conns.clear()
-    for (const s of [...this._rawStreams]) s._onclose(null)
-    this._rawStreams.clear()
-    this._socket._onclose()
-    this.destroyed = true
-    this.emit('close')
+  _destroy (force) {
+    return lifecycle.destroy(this, force)
   }
 }
 
@@ -847,63 +622,4 @@ HyperDHT.toKey = toKey
 
 module.exports = HyperDHT
 
-// dht-rpc localIP(): the first non-internal IPv4 address (en0 preferred), else 127.0.0.1
-function localIP () {
-  let host = null
-  const ifaces = os.networkInterfaces()
-  for (const name of Object.keys(ifaces)) {
-    for (const n of ifaces[name]) {
-      if (n.internal || (n.family !== 'IPv4' && n.family !== 4)) continue
-      if (name === 'en0') return n.address
-      if (host === null) host = n.address
-    }
-  }
-  return host || '127.0.0.1'
-}
-
-/**
- * The engine's "Could not bind: <reason> (os error N)" as the error udx-native's bind() throws
- * (`code` and libuv's message), or null for any other error.
- */
-function bindError (err) {
-  const m = /^Could not bind: .*?(?:\(os error (\d+)\))?$/.exec(err && err.message)
-  if (!m) return null
-  const [code, message] = BIND_ERRNOS[Number(m[1])] || ['EINVAL', 'invalid argument']
-  const e = new Error(message)
-  e.code = code
-  return e
-}
-
-// errno -> [code, libuv message] for what a UDP bind can fail with
-const BIND_ERRNOS = {
-  13: ['EACCES', 'permission denied'],
-  98: ['EADDRINUSE', 'address already in use'],
-  99: ['EADDRNOTAVAIL', 'address not available'],
-  22: ['EINVAL', 'invalid argument'],
-  97: ['EAFNOSUPPORT', 'address family not supported']
-}
-
-// dht-rpc's error for a query, request or ping on a destroyed node (lib/errors.js)
-const rpcDestroyed = () => errors.rpcDestroyed()
-
-// dht-rpc _bootstrap: a node destroyed before it is ready fails its bootstrap query's next
-// request, and that query with a plain Error('Node was destroyed') (lib/query.js _visit), which
-// ready() and fullyBootstrapped() reject with
-function bootstrapError (err) {
-  return err.code === 'NODE_DESTROYED' ? new Error('Node was destroyed') : err
-}
-
 function noop () {}
-
-// dht-rpc downHintsRateLimit as its `sent >= limit` test reads it: -1 (or NaN) never stops, any
-// other negative number stops at once, 2.5 stops after 3
-function downHintsLimit (n) {
-  n = Number(n)
-  if (n === -1 || Number.isNaN(n)) return -1
-  return n <= 0 ? 0 : Math.min(Math.ceil(n), 0xffffffff)
-}
-
-// a number for a u32 engine field (NaN and negatives are 0, too large is the maximum)
-function u32 (n) {
-  return n > 0 ? Math.min(Math.floor(n), 0xffffffff) : 0
-}
