@@ -405,3 +405,27 @@ for (const C of [RS, JS]) {
 }
 
 nothingKeepsNodeAlive(test)
+
+// hyperdht: a listening server's `closed` turns true when the close is done, right before `close`
+// is emitted, not when close() is called; one that never listened closes within close().
+test('server.closed turns true when close() is done (JS and Rust alike)', async (t) => {
+  const net = await mixedNet(t)
+  for (const Impl of [JS, RS]) {
+    const node = net.client(Impl)
+    await node.fullyBootstrapped()
+    for (const listen of [true, false]) {
+      const server = node.createServer()
+      if (listen) await server.listen(Impl.keyPair())
+      const seen = []
+      server.on('close', () => seen.push(server.closed))
+      const closing = server.close()
+      // not listening: closed at once, `close` within close()
+      assert.strictEqual(server.closed, !listen, `${NAME(Impl)} listen=${listen}: at close()`)
+      assert.deepStrictEqual(seen, listen ? [] : [true])
+      assert.strictEqual(server.close(), closing, 'a second close() is the same promise')
+      await closing
+      assert.strictEqual(server.closed, true)
+      assert.deepStrictEqual(seen, [true], `${NAME(Impl)} listen=${listen}: true when 'close' comes`)
+    }
+  }
+})

@@ -92,14 +92,14 @@ class Server extends EventEmitter {
 
   set relayThrough (value) {
     this._relayThrough = value || null
-    if (this.listening && this._native !== null && !this.closed && !this.dht.destroyed) {
+    if (this.listening && this._native !== null && this._closing === null && !this.dht.destroyed) {
       const ask = this._relayAsk()
       this._native.setRelayThrough(ask ? undefined : relayKey(this._relayThrough) || undefined, ask)
     }
   }
 
   get relayAddresses () {
-    if (!this.listening || this.closed || this.dht.destroyed) return []
+    if (!this.listening || this._closing !== null || this.dht.destroyed) return []
     return this._native.relayAddresses()
   }
 
@@ -108,7 +108,7 @@ class Server extends EventEmitter {
   // objects have that mean something here: round, aborted (the punch ended before a direct
   // path took over: the client aborted, punching ran out, or the server gave up), relayPaired.
   get _holepunches () {
-    if (!this.listening || this.closed || this.dht.destroyed) return []
+    if (!this.listening || this._closing !== null || this.dht.destroyed) return []
     return this._native.holepunches()
   }
 
@@ -258,7 +258,7 @@ class Server extends EventEmitter {
   }
 
   _noiseReply (id, answer) {
-    if (!this.closed && !this.dht.destroyed) this._native.noiseReply(id, answer)
+    if (this._closing === null && !this.dht.destroyed) this._native.noiseReply(id, answer)
   }
 
   // `selectRelay(this.relayThrough)` runs per handshake unless relayThrough is a plain key
@@ -270,7 +270,7 @@ class Server extends EventEmitter {
   _relayPairings () {
     if (this._relays === null) {
       this._relays = new RelayPairings(this.dht, this.relayKeepAlive, (id, host, port, remoteId) =>
-        !this.closed && !this.dht.destroyed && this._native.relayReply(id, host, port, remoteId))
+        this._closing === null && !this.dht.destroyed && this._native.relayReply(id, host, port, remoteId))
     }
     return this._relays
   }
@@ -367,7 +367,7 @@ class Server extends EventEmitter {
   notifyOnline () {}
 
   refresh () {
-    if (this.listening && !this.closed && !this.dht.destroyed) this._native.refresh()
+    if (this.listening && this._closing === null && !this.dht.destroyed) this._native.refresh()
   }
 
   async suspend ({ log = noop } = {}) {
@@ -375,7 +375,7 @@ class Server extends EventEmitter {
     log('Suspending hyperdht server (post listening)')
     const wasSuspended = this.suspended
     this.suspended = true
-    if (!this.listening || this.closed || this.dht.destroyed) return
+    if (!this.listening || this._closing !== null || this.dht.destroyed) return
     // hyperdht's announcer (silent when already suspended): these steps run in the engine
     if (!wasSuspended) {
       log('Suspending announcer')
@@ -388,7 +388,7 @@ class Server extends EventEmitter {
 
   async resume () {
     this.suspended = false
-    if (this.listening && !this.closed && !this.dht.destroyed) await this._native.suspend(false)
+    if (this.listening && this._closing === null && !this.dht.destroyed) await this._native.suspend(false)
   }
 
   close () {
@@ -398,17 +398,22 @@ class Server extends EventEmitter {
   }
 
   async _close () {
-    this.closed = true
     this._handshakes.clear()
     this._finals.clear()
     this.dht.listening.delete(this)
-    const wasListening = this.listening
-    if (this.listening && !this.dht.destroyed) {
-      await this._native.close().catch(() => {})
+    // hyperdht: a server that is not listening (never was, or its listen failed) is closed at
+    // once, `close` emitted within close(); else `closed` turns true once the close is done,
+    // right before `close`
+    if (!this.listening) {
+      this.closed = true
+      this.emit('close')
+      return
     }
+    if (!this.dht.destroyed) await this._native.close().catch(() => {})
     this.listening = false
     // hyperdht _stopListening drops the key pair: publicKey and address() are null from here
-    if (wasListening) this.keyPair = null
+    this.keyPair = null
+    this.closed = true
     this.emit('close')
   }
 }
