@@ -7,7 +7,8 @@
 //! A model predicts every result as long as no raw bytes were fed: the header first (anything
 //! else fails the stream), then each frame's plaintext exactly once and in order, a corrupted
 //! frame fails the stream, and a failed stream stays failed and never yields data again.
-//! After raw bytes only the last rule is checked. Datagrams must open to what was sealed and
+//! After raw bytes only the last rule is checked. Every other feed goes through the
+//! partial-frame buffer as the async adapter's reads do. Datagrams must open to what was sealed and
 //! not open once a byte is flipped.
 
 use arbitrary::Arbitrary;
@@ -89,13 +90,39 @@ struct Model {
     filter: bool,
     /// raw bytes were fed: results are no longer predicted
     tainted: bool,
+    /// feeds so far: every other one writes what it can through the partial-frame buffer
+    feeds: u64,
+}
+
+/// Feeds `bytes` as a transport reading straight into the partial-frame buffer does
+/// (`SecretStreamIo`): through [`SecretStream::partial_room`] while a frame is partial, the rest
+/// through [`SecretStream::feed`].
+fn feed_via_room(
+    s: &mut SecretStream,
+    mut bytes: &[u8],
+) -> Result<Vec<StreamEvent>, hyperdht_secret_stream::SecretStreamError> {
+    let mut events = Vec::new();
+    while !bytes.is_empty() {
+        let Some(room) = s.partial_room() else { break };
+        let n = room.len().min(bytes.len());
+        room[..n].copy_from_slice(&bytes[..n]);
+        bytes = &bytes[n..];
+        events.extend(s.partial_filled(n)?);
+    }
+    events.extend(s.feed(bytes)?);
+    Ok(events)
 }
 
 impl Model {
     /// Feeds `bytes` and checks the outcome against `expect` (the plaintexts of the complete
     /// frames in it; `None` = must fail).
     fn feed(&mut self, bytes: &[u8], expect: Option<Vec<StreamEvent>>) {
-        let got = self.local.feed(bytes);
+        self.feeds += 1;
+        let got = if self.feeds.is_multiple_of(2) {
+            feed_via_room(&mut self.local, bytes)
+        } else {
+            self.local.feed(bytes)
+        };
         if self.failed {
             assert!(got.is_err(), "a failed stream accepted bytes again");
             return;
@@ -148,6 +175,7 @@ pub fn run(data: &[u8]) {
         failed: false,
         filter: false,
         tainted: false,
+        feeds: 0,
     };
     let mut local_dg = Datagrams::with_counter(&local_hs, [0; 8]);
     let mut peer_dg = Datagrams::with_counter(&peer_hs, [0xff; 8]);

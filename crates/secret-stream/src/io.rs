@@ -236,13 +236,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
     }
 
     fn absorb(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
+        if !bytes.is_empty() {
+            self.received(|codec| codec.feed(bytes));
         }
+    }
+
+    /// Bytes arrived and `feed` gave them to the codec: the events it returned are taken.
+    fn received(
+        &mut self,
+        feed: impl FnOnce(&mut SecretStream) -> Result<Vec<StreamEvent>, SecretStreamError>,
+    ) {
         if let Some(t) = self.timeout.as_mut() {
             t.refresh();
         }
-        match self.codec.feed(bytes) {
+        match feed(&mut self.codec) {
             Ok(events) => {
                 for ev in events {
                     match ev {
@@ -346,6 +353,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             if self.eof {
                 return Poll::Ready(Ok(false));
             }
+            // the rest of a partial frame goes straight into its buffer
+            if let Some(room) = self.codec.partial_room() {
+                let mut rb = ReadBuf::new(room);
+                match Pin::new(&mut self.inner).poll_read(cx, &mut rb) {
+                    Poll::Pending => {
+                        if self.check_timeout(cx) {
+                            continue;
+                        }
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {
+                        let n = rb.filled().len();
+                        if n == 0 {
+                            self.eof = true;
+                        } else {
+                            self.received(|codec| codec.partial_filled(n));
+                        }
+                        continue;
+                    }
+                }
+            }
             let step = SCRATCH.with(|cell| {
                 let mut scratch = cell.borrow_mut();
                 if scratch.len() < READ_CHUNK {
@@ -371,6 +400,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
                     if self.check_timeout(cx) {
                         continue;
                     }
+                    self.codec.trim_idle();
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),

@@ -84,15 +84,20 @@ impl Keys {
         }
     }
 
-    /// Xors the message keystream (blocks 2..) into `buf`.
-    fn xor_message(&self, s: &State, buf: &mut [u8]) {
+    /// `out` = `input` xor the message keystream (blocks 2..): one pass instead of a copy
+    /// and an in-place xor. The lengths are equal.
+    fn xor_message_into(&self, s: &State, input: &[u8], out: &mut [u8]) {
         match &self.short {
             Some(ks) => {
-                for (b, k) in buf.iter_mut().zip(&ks[128..]) {
-                    *b ^= k;
+                for ((o, i), k) in out.iter_mut().zip(input).zip(&ks[128..]) {
+                    *o = i ^ k;
                 }
             }
-            None => keystream_xor(&s.k, &s.nonce, 2, buf),
+            None => {
+                let mut c = ChaCha20::new((&s.k).into(), (&s.nonce).into());
+                c.seek(128u64);
+                c.apply_keystream_b2b(input, out);
+            }
         }
     }
 }
@@ -182,8 +187,8 @@ impl Push {
         let keys = Keys::new(s, tag, m.len());
         let start = out.len();
         out.push(keys.block[0]);
-        out.extend_from_slice(m);
-        keys.xor_message(s, &mut out[start + 1..]);
+        out.resize(start + 1 + m.len(), 0);
+        keys.xor_message_into(s, m, &mut out[start + 1..]);
         let mac = State::mac(&keys.poly, &keys.block, &out[start + 1..]);
         out.extend_from_slice(&mac);
         s.advance(&mac, tag);
@@ -222,8 +227,8 @@ impl Pull {
         if diff != 0 {
             return Err(SecretStreamError::Decrypt);
         }
-        let mut m = body.to_vec();
-        keys.xor_message(s, &mut m);
+        let mut m = vec![0; mlen];
+        keys.xor_message_into(s, body, &mut m);
         s.advance(&mac, tag);
         Ok((m, tag))
     }

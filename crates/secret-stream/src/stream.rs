@@ -36,7 +36,10 @@ pub struct SecretStream {
     push: Push,
     rx_key: [u8; 32],
     pull: Option<Pull>,
+    /// the start of a frame cut by the end of what was fed (`inbuf[..have]`; beyond it, room
+    /// kept for the rest)
     inbuf: Vec<u8>,
+    have: usize,
     failed: bool,
     filter_empty: bool,
     /// keep-alive frames made, empty frames received and filtered (secret-stream counts both
@@ -69,6 +72,7 @@ impl SecretStream {
             rx_key: hs.rx,
             pull: None,
             inbuf: Vec::new(),
+            have: 0,
             failed: false,
             filter_empty: false,
             keep_alives_sent: 0,
@@ -135,80 +139,183 @@ impl SecretStream {
     /// Frees the partial-frame buffer (the stream is closed).
     pub fn release_buffers(&mut self) {
         self.inbuf = Vec::new();
+        self.have = 0;
     }
 
     /// Feeds raw bytes from the transport. Any error is fatal: the stream must be destroyed and
     /// nothing decrypted after a bad frame is ever delivered.
+    ///
+    /// Whole frames are opened where they lie in `bytes`; only a frame cut by the end of
+    /// `bytes` is copied, into the partial-frame buffer (which [`Self::partial_room`] lets the
+    /// transport fill directly).
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, SecretStreamError> {
         if self.failed {
             return Err(SecretStreamError::Decrypt);
         }
-        if let Some(missing) = frame_missing(&self.inbuf, bytes.len()) {
-            // one allocation of the frame's size instead of doubling up to it
-            self.inbuf.reserve(missing);
-        }
-        self.inbuf.extend_from_slice(bytes);
         let mut events = Vec::new();
-        let mut pos = 0;
-        let res = loop {
-            let avail = &self.inbuf[pos..];
-            if avail.len() < 3 {
-                break Ok(());
-            }
-            let len = u32::from_le_bytes([avail[0], avail[1], avail[2], 0]) as usize;
-            if avail.len() < 3 + len {
-                break Ok(());
-            }
-            let frame = &avail[3..3 + len];
-            pos += 3 + len;
-            match self.pull.as_mut() {
-                None => {
-                    if len != 32 + HEADERBYTES {
-                        break Err(SecretStreamError::InvalidHeaderMessage);
-                    }
-                    if frame[..32] != stream_id(&self.hash, !self.initiator) {
-                        break Err(SecretStreamError::InvalidHeader);
-                    }
-                    let mut header = [0u8; HEADERBYTES];
-                    header.copy_from_slice(frame.get(32..).unwrap_or_default());
-                    self.pull = Some(Pull::new(&self.rx_key, &header));
-                    events.push(StreamEvent::Connected);
-                }
-                Some(pull) => match pull.pull(frame) {
-                    Ok((m, _tag)) if m.is_empty() && self.filter_empty => self.empty_filtered += 1,
-                    Ok((m, _tag)) => events.push(StreamEvent::Data(m)),
-                    Err(e) => break Err(e),
-                },
-            }
-        };
-        self.inbuf.drain(..pos);
-        if self.inbuf.is_empty() && self.inbuf.capacity() > IDLE_KEEP {
-            self.inbuf = Vec::new();
+        let mut input = bytes;
+        while self.have > 0 && !input.is_empty() {
+            let Some(room) = self.partial_room() else {
+                break;
+            };
+            let n = room.len().min(input.len());
+            room[..n].copy_from_slice(&input[..n]);
+            input = &input[n..];
+            let done = self.partial_filled(n);
+            events.extend(self.check(done)?);
         }
-        if let Err(e) = res {
-            self.failed = true;
-            self.inbuf.clear();
-            return Err(e);
+        let res = loop {
+            let Some(total) = frame_len(input) else {
+                break Ok(());
+            };
+            if input.len() < total {
+                break Ok(());
+            }
+            if let Err(e) = self.open_frame(&input[3..total], &mut events) {
+                break Err(e);
+            }
+            input = &input[total..];
+        };
+        self.check(res)?;
+        if !input.is_empty() {
+            // the start of a frame: kept until the rest arrives
+            if self.inbuf.len() < input.len() {
+                let want = frame_len(input).map_or(0, partial_alloc).max(input.len());
+                self.inbuf.clear();
+                self.inbuf.reserve_exact(want);
+                self.inbuf.extend_from_slice(input);
+            } else {
+                self.inbuf[..input.len()].copy_from_slice(input);
+            }
+            self.have = input.len();
         }
         Ok(events)
+    }
+
+    /// The transport has nothing more for now: a partial-frame buffer kept between frames
+    /// (see [`KEEP_PARTIAL`]) goes unless a frame is partial.
+    pub fn trim_idle(&mut self) {
+        if self.have == 0 && self.inbuf.capacity() > IDLE_KEEP {
+            self.inbuf = Vec::new();
+        }
+    }
+
+    /// Fails the stream for good on an error (the partial-frame buffer goes).
+    fn check<T>(&mut self, r: Result<T, SecretStreamError>) -> Result<T, SecretStreamError> {
+        if r.is_err() {
+            self.failed = true;
+            self.have = 0;
+            self.inbuf = Vec::new();
+        }
+        r
+    }
+
+    /// Where the transport may write the next bytes of a partially received frame (at most the
+    /// rest of its length prefix, or of the frame, or [`PARTIAL_STEP`] at a time); `None` when
+    /// no frame is partial (or the stream failed). Follow with [`Self::partial_filled`].
+    pub fn partial_room(&mut self) -> Option<&mut [u8]> {
+        if self.have == 0 || self.failed {
+            return None;
+        }
+        let end = match frame_len(&self.inbuf[..self.have]) {
+            None => 3,
+            Some(total) => total.min(self.have + PARTIAL_STEP),
+        };
+        self.grow_inbuf(end);
+        Some(&mut self.inbuf[self.have..end])
+    }
+
+    /// `n` bytes were written at the start of [`Self::partial_room`]: the frame, if now whole,
+    /// is opened. An error is fatal, as for [`Self::feed`].
+    pub fn partial_filled(&mut self, n: usize) -> Result<Vec<StreamEvent>, SecretStreamError> {
+        if self.failed {
+            return Err(SecretStreamError::Decrypt);
+        }
+        self.have += n;
+        let mut events = Vec::new();
+        match frame_len(&self.inbuf[..self.have]) {
+            Some(total) if self.have == total => {
+                let inbuf = std::mem::take(&mut self.inbuf);
+                let r = self.open_frame(&inbuf[3..total], &mut events);
+                self.have = 0;
+                // a buffer that held a frame of up to 64 KiB (hypercore's blocks, a bulk
+                // writer's chunks) stays for the next one; a larger one goes
+                if inbuf.len() <= KEEP_PARTIAL {
+                    self.inbuf = inbuf;
+                }
+                let r = self.check(r);
+                r.map(|()| events)
+            }
+            _ => Ok(events),
+        }
+    }
+
+    /// Makes `inbuf` at least `end` bytes long (zeros beyond what it held).
+    fn grow_inbuf(&mut self, end: usize) {
+        if self.inbuf.len() < end {
+            self.inbuf.resize(end, 0);
+        }
+    }
+
+    /// Opens one frame's payload: the header message first, then data.
+    fn open_frame(
+        &mut self,
+        frame: &[u8],
+        events: &mut Vec<StreamEvent>,
+    ) -> Result<(), SecretStreamError> {
+        match self.pull.as_mut() {
+            None => {
+                if frame.len() != 32 + HEADERBYTES {
+                    return Err(SecretStreamError::InvalidHeaderMessage);
+                }
+                if frame[..32] != stream_id(&self.hash, !self.initiator) {
+                    return Err(SecretStreamError::InvalidHeader);
+                }
+                let mut header = [0u8; HEADERBYTES];
+                header.copy_from_slice(frame.get(32..).unwrap_or_default());
+                self.pull = Some(Pull::new(&self.rx_key, &header));
+                events.push(StreamEvent::Connected);
+            }
+            Some(pull) => match pull.pull(frame)? {
+                (m, _tag) if m.is_empty() && self.filter_empty => self.empty_filtered += 1,
+                (m, _tag) => events.push(StreamEvent::Data(m)),
+            },
+        }
+        Ok(())
     }
 }
 
 /// Buffers emptied above this capacity are freed (a connection that once carried a large
-/// message would otherwise keep that much per direction while idle): the partial-frame buffer
-/// here, the pending output in `io.rs`.
+/// message would otherwise keep that much per direction while idle): the pending output in
+/// `io.rs`.
 pub(crate) const IDLE_KEEP: usize = 16 * 1024;
 
-/// Frames up to this size get their whole buffer at once (a peer announcing a larger one must
-/// send its bytes before we hold them).
+/// The partial-frame buffer is kept between frames up to this size: a 64 KiB write's frame
+/// (hypercore's blocks, a bulk writer's chunks), so a stream of them is not one allocation and
+/// zero-fill per frame; a larger one is freed once its frame is whole.
+const KEEP_PARTIAL: usize = 64 * 1024 + ABYTES + 3;
+
+/// The partial-frame buffer grows by at most this much per [`SecretStream::partial_room`]: a
+/// peer announcing a large frame must send its bytes before we hold them.
+const PARTIAL_STEP: usize = 64 * 1024;
+
+/// Frames up to this size get their whole buffer at once when their start arrives.
 const RESERVE_MAX: usize = 256 * 1024;
 
-/// When `buf` holds the start of one frame (its 3-byte length known) and `more` bytes arrive
-/// without completing it: how much to reserve so the frame fits (frames up to [`RESERVE_MAX`]).
-fn frame_missing(buf: &[u8], more: usize) -> Option<usize> {
+/// The length of the frame `buf` starts with (prefix included), once its prefix is there.
+fn frame_len(buf: &[u8]) -> Option<usize> {
     let h = buf.get(..3)?;
-    let total = 3 + u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
-    (total <= RESERVE_MAX && total > buf.len() + more).then(|| total - buf.len())
+    Some(3 + u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize)
+}
+
+/// How much buffer a frame of `total` bytes gets when its start arrives: all of it up to
+/// [`RESERVE_MAX`], else nothing beyond what arrived.
+fn partial_alloc(total: usize) -> usize {
+    if total <= RESERVE_MAX {
+        total
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]

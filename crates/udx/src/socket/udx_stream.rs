@@ -197,13 +197,10 @@ impl AsyncRead for UdxStream {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let mut g = lock(&self.shared);
-        let (a, b) = g.stream.read_slices();
-        let na = a.len().min(out.remaining());
-        out.put_slice(&a[..na]);
-        let nb = b.len().min(out.remaining());
-        out.put_slice(&b[..nb]);
-        if na + nb > 0 {
-            g.stream.consume(na + nb);
+        let n = g.stream.peek_into(out.initialize_unfilled());
+        out.advance(n);
+        if n > 0 {
+            g.stream.consume(n);
             // a window update the read made due goes out now, not at the driver's next turn
             // (a writer stalled on our closed window would otherwise wait for its next probe);
             // a plain pending ACK waits for the socket's flush (a reply may carry it)

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use super::{Sent, Stream, MAX_RTO, MIN_RTO};
 use crate::bbr::CaState;
 use crate::header::{self, seq_le, seq_lt, Header, HEADER_SIZE};
-use crate::ring;
 
 impl Stream {
     /// Index of the in-flight packet with sequence number `seq`.
@@ -52,10 +51,8 @@ impl Stream {
         }
         if progressed {
             let keep_from = self.inflight.front().map_or(self.sent_end, |p| p.off);
-            ring::drop_front(
-                &mut self.sbuf,
-                keep_from.saturating_sub(self.sbuf_base) as usize,
-            );
+            self.sbuf
+                .drop_front(keep_from.saturating_sub(self.sbuf_base) as usize);
             self.sbuf_base = self.sbuf_base.max(keep_from);
             if self.inflight.is_empty() && self.sbuf.is_empty() {
                 self.trim_send_idle();

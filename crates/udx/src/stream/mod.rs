@@ -131,7 +131,7 @@ pub struct Stream {
     seq: u32,
     remote_acked: u32,
     /// every byte from the oldest unacked packet on: in-flight payloads, then unsent bytes
-    sbuf: VecDeque<u8>,
+    sbuf: ring::ByteRing,
     /// absolute offset of `sbuf[0]`
     sbuf_base: u64,
     /// absolute offset of the first byte not yet packetised
@@ -187,7 +187,7 @@ pub struct Stream {
     unverified_budget: Option<usize>,
     unverified_dropped: u64,
     /// in-order bytes not read yet
-    rbuf: VecDeque<u8>,
+    rbuf: ring::ByteRing,
     remote_ended: bool,
     recv_buffered: usize,
     /// our receive window when nothing is buffered (`recv_rwnd_max`)
@@ -229,7 +229,7 @@ impl Stream {
             pmtu: mtu::Mtu::new(),
             seq: 0,
             remote_acked: 0,
-            sbuf: VecDeque::new(),
+            sbuf: ring::ByteRing::new(),
             sbuf_base: 0,
             sent_end: 0,
             inflight: VecDeque::new(),
@@ -267,7 +267,7 @@ impl Stream {
             recv_dropped: 0,
             unverified_budget: None,
             unverified_dropped: 0,
-            rbuf: VecDeque::new(),
+            rbuf: ring::ByteRing::new(),
             remote_ended: false,
             recv_buffered: 0,
             rwnd_max: RWND_MAX,
@@ -496,14 +496,20 @@ impl Stream {
 
     /// The readable bytes as (up to) two slices, oldest first; follow with [`Stream::consume`].
     pub fn read_slices(&self) -> (&[u8], &[u8]) {
-        self.rbuf.as_slices()
+        self.rbuf.front_slices()
+    }
+
+    /// Copies the oldest readable bytes into `out` (as many as fit); follow with
+    /// [`Stream::consume`].
+    pub fn peek_into(&self, out: &mut [u8]) -> usize {
+        self.rbuf.peek_into(out)
     }
 
     /// Marks `n` readable bytes as read.
     pub fn consume(&mut self, n: usize) {
-        ring::drop_front(&mut self.rbuf, n);
+        self.rbuf.drop_front(n);
         if self.closed {
-            ring::trim_idle(&mut self.rbuf);
+            self.rbuf.trim_idle();
         }
         self.check_window_update();
     }
@@ -511,7 +517,7 @@ impl Stream {
     /// Everything written was acknowledged: the send-side buffers of the last burst go back,
     /// beyond what a small message needs ([`ring::IDLE_KEEP`]).
     fn trim_send_idle(&mut self) {
-        ring::trim_idle(&mut self.sbuf);
+        self.sbuf.trim_idle();
         self.out.trim(ring::IDLE_KEEP);
         if self.inflight.capacity() > 256 {
             self.inflight = VecDeque::new();
@@ -657,7 +663,7 @@ impl Stream {
         if self.closed || self.end_queued {
             return false;
         }
-        ring::append(&mut self.sbuf, data);
+        self.sbuf.append(data);
         self.fill(now);
         let ok = !self.is_write_blocked();
         if !ok {

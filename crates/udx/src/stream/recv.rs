@@ -30,7 +30,6 @@ pub(super) fn window_slack(rwnd_max: u32) -> usize {
     rwnd_max as usize / 4 + 64 * 1024
 }
 use crate::header::{self, seq_lt, Header};
-use crate::ring;
 
 impl Stream {
     pub(super) fn send_ack(&mut self) {
@@ -141,7 +140,7 @@ impl Stream {
         self.ack = self.ack.wrapping_add(1);
         self.ack64 += 1;
         if kind & header::DATA != 0 && !data.is_empty() {
-            ring::append(&mut self.rbuf, data);
+            self.rbuf.append(data);
             self.readable = true;
         }
         if kind & header::END != 0 && !self.remote_ended {

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use super::{Sent, Stream, StreamEvent};
 use crate::header::{self, HEADER_SIZE};
-use crate::ring;
 
 impl Stream {
     /// May a new packet go out: room in the congestion window (packets in the network) and in
@@ -45,7 +44,7 @@ impl Stream {
         self.out.push_with(|d| {
             h.write(d);
             d.resize(d.len() + pad, 0);
-            ring::copy_range(sbuf, start, len, d);
+            sbuf.copy_range(start, len, d);
         });
         // this packet is counted in the pipe already: the pipe was empty if it is the only one
         let snap = self.rate.on_sent(now, self.pipe() <= 1);

@@ -78,13 +78,13 @@ impl Stream {
         self.zwp_deadline = None;
         // nothing is sent or reassembled any more: give the buffers back (a clean close lingers
         // for LINGER, and thousands of closing streams each holding their last burst add up)
-        self.sbuf = VecDeque::new();
+        self.sbuf = ring::ByteRing::new();
         self.inflight = VecDeque::new();
         (self.sacked, self.sacked_bytes, self.lost) = (0, 0, 0);
         self.ooo = BTreeMap::new();
         self.ooo_bytes = 0;
         self.out.trim(0);
-        ring::trim_idle(&mut self.rbuf);
+        self.rbuf.trim_idle();
         let ev = match err {
             Some(UdxError::Destroyed) => StreamEvent::Close(None),
             e => StreamEvent::Close(e),
