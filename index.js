@@ -85,6 +85,7 @@ class HyperDHT extends EventEmitter {
     this._health = null
     // `dht.onrequest = fn` (the prototype accessor) before any subclass check
     this._userOnrequest = null
+    this._closedAddress = null // address() once destroyed (the socket's last address)
 
     const native = nativeOptions(this, opts, port, bootstrap)
 
@@ -352,6 +353,7 @@ class HyperDHT extends EventEmitter {
 
   address () {
     if (this._bindError) return null // nothing was bound (dht-rpc: no socket)
+    if (this._closedAddress !== null) return { ...this._closedAddress }
     const s = this._native.info()
     return s.address || null
   }

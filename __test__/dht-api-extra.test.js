@@ -482,6 +482,18 @@ test('after destroy(): node views are empty, sessions and delayedPing fail like 
   s.destroy()
 })
 
+// dht-rpc reads address() from its socket, which keeps its address once closed
+test('address() after destroy() is the address the node had (JS and Rust alike)', async () => {
+  for (const [kind, Impl] of BOTH) {
+    const dht = new Impl({ bootstrap: [], host: '127.0.0.1', port: 0 })
+    await dht.ready()
+    const before = dht.address()
+    await dht.destroy()
+    assert.deepStrictEqual(dht.address(), before, kind)
+    assert.notStrictEqual(dht.address(), dht.address(), `${kind}: a fresh object per call`)
+  }
+})
+
 test("dht-rpc's bootstrapNodes, adaptive, config (with the tuning options) and bind() read as in JS", async () => {
   const seen = {}
   for (const [kind, Impl] of BOTH) {

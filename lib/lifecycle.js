@@ -86,6 +86,8 @@ async function destroy (dht, force) {
   }
   // hyperdht: rawStreams.clear() (their close events come before the native side goes)
   for (const s of [...dht._rawStreams]) s.destroy()
+  // dht-rpc: address() still reads the closed socket's address
+  dht._closedAddress = dht.address()
   dht._engineDestroyed = true
   await dht._native.destroy(force)
   // close events still on their way are implied (each object ignores its own late one)
