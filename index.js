@@ -128,6 +128,12 @@ class HyperDHT extends EventEmitter {
     this.on('network-change', () => {
       for (const server of this.listening) server.refresh()
     })
+    // hyperdht: each server hears the node is online again (ours: an app's override does; the
+    // engine's announcer wakes by itself)
+    this.on('network-update', () => {
+      if (!this.online) return
+      for (const server of this.listening) server.notifyOnline()
+    })
     // `add-node` / `remove-node` are built by the engine only while someone listens
     this.on('newListener', (name) => {
       if ((name === 'add-node' || name === 'remove-node') && !this.destroyed) this._native.watchNodes(true)

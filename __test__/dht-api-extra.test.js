@@ -344,11 +344,13 @@ test('network-change: an address appearing on an interface is reported with the 
   const server = nodes[0].createServer(() => {})
   await server.listen(RS.keyPair())
   let refreshed = 0
+  let notified = 0
   const refresh = server.refresh.bind(server)
   server.refresh = () => {
     refreshed++
     refresh()
   }
+  server.notifyOnline = () => notified++
   const seen = nodes.map((n) => new Promise((resolve) => {
     const order = []
     n.on('network-update', () => order.push('network-update'))
@@ -371,6 +373,7 @@ test('network-change: an address appearing on an interface is reported with the 
     assert.deepStrictEqual(order.slice(i, i + 2), ['network-change', 'network-update'])
   }
   assert.strictEqual(refreshed, 1, 'hyperdht refreshes listening servers on network-change')
+  assert.strictEqual(notified, 1, 'and tells them the node is online on network-update')
   await server.close()
 })
 
