@@ -429,3 +429,23 @@ test('server.closed turns true when close() is done (JS and Rust alike)', async 
     }
   }
 })
+
+// hyperdht: listen() on a closed server resolves without announcing; the server then counts as
+// listening (a second listen() throws ALREADY_LISTENING) and has no key pair
+test('listen() on a closed server resolves, announces nothing, and a second listen() throws (JS and Rust alike)', async (t) => {
+  const net = await mixedNet(t)
+  const seen = {}
+  for (const Impl of [JS, RS]) {
+    const node = net.client(Impl)
+    await node.fullyBootstrapped()
+    const server = node.createServer()
+    const events = []
+    server.on('listening', () => events.push('listening'))
+    await server.close()
+    assert.strictEqual(await server.listen(), server)
+    await assert.rejects(server.listen(), (err) => err.code === 'ALREADY_LISTENING')
+    seen[NAME(Impl)] = { events, listening: server.listening, closed: server.closed, publicKey: server.publicKey, address: server.address() }
+  }
+  assert.deepStrictEqual(seen.Rust, seen.JS)
+  assert.deepStrictEqual(seen.JS, { events: [], listening: true, closed: true, publicKey: null, address: null })
+})

@@ -125,6 +125,10 @@ class Server extends EventEmitter {
   async listen (keyPair = this.dht.defaultKeyPair, opts = {}) {
     if (this.listening) throw errors.ALREADY_LISTENING()
     if (this.dht.destroyed) throw errors.NODE_DESTROYED()
+    // hyperdht: on a closed (or closing) server listen() only waits for the socket and resolves,
+    // announcing nothing; the server counts as listening from then on (another listen() throws)
+    // and has no key pair
+    if (this._closing !== null) return this._listenClosed()
     const kp = keyPairArg(keyPair)
     const external = this.createHandshake !== null
     if (!kp.secretKey && !external) throw new TypeError('keyPair.secretKey is required to listen without createHandshake')
@@ -389,6 +393,19 @@ class Server extends EventEmitter {
   async resume () {
     this.suspended = false
     if (this.listening && this._closing === null && !this.dht.destroyed) await this._native.suspend(false)
+  }
+
+  async _listenClosed () {
+    this.listening = true
+    this.dht.listening.add(this)
+    try {
+      await this.dht.bind()
+    } catch (err) {
+      this.listening = false
+      this.dht.listening.delete(this)
+      throw err
+    }
+    return this
   }
 
   close () {
