@@ -251,26 +251,29 @@ impl napi::bindgen_prelude::ToNapiValue for CopiedBuffer {
     /// # Safety
     /// `env` is a live environment on its JS thread (napi calls this while converting values).
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let mut out = std::ptr::null_mut();
-        let mut data = std::ptr::null_mut();
-        // SAFETY: `val.0` is valid for its length; napi copies it before returning.
-        let status = unsafe {
-            sys::napi_create_buffer_copy(
-                env,
-                val.0.len(),
-                val.0.as_ptr().cast(),
-                &mut data,
-                &mut out,
-            )
-        };
-        if status != sys::Status::napi_ok {
-            return Err(Error::new(
-                Status::GenericFailure,
-                "napi_create_buffer_copy",
-            ));
-        }
-        Ok(out)
+        // SAFETY: the caller's contract
+        unsafe { copy_to_buffer(env, &val.0) }
     }
+}
+
+/// A new JS Buffer holding a copy of `bytes`.
+///
+/// # Safety
+/// `env` is a live environment and this is its JS thread.
+unsafe fn copy_to_buffer(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value> {
+    let mut out = std::ptr::null_mut();
+    let mut data = std::ptr::null_mut();
+    // SAFETY: `bytes` is valid for its length; napi copies it before returning.
+    let status = unsafe {
+        sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out)
+    };
+    if status != sys::Status::napi_ok {
+        return Err(Error::new(
+            Status::GenericFailure,
+            "napi_create_buffer_copy",
+        ));
+    }
+    Ok(out)
 }
 
 /// Largest chunk written into a [`SlabData`] slab; bigger ones get a Buffer of their own.
@@ -322,10 +325,10 @@ impl napi::bindgen_prelude::JsValuesTupleIntoVec for SlabData {
             unsafe { slab_write(env, &bytes)? }
         } else {
             // SAFETY: as above
-            (
-                unsafe { CopiedBuffer::to_napi_value(env, CopiedBuffer(bytes))? },
-                0,
-            )
+            let buf = unsafe { copy_to_buffer(env, &bytes)? };
+            // copied: the decrypted message's buffer takes the next one
+            hyperdht_secret_stream::plain_pool::recycle(bytes);
+            (buf, 0)
         };
         let end = start + n;
         // SAFETY: as above

@@ -19,6 +19,7 @@ pub mod datagram;
 pub mod dh;
 pub mod handshake;
 pub mod io;
+pub mod plain_pool;
 mod poly_short;
 pub mod secretstream;
 pub mod standalone;

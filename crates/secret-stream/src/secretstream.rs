@@ -227,7 +227,7 @@ impl Pull {
         if diff != 0 {
             return Err(SecretStreamError::Decrypt);
         }
-        let mut m = vec![0; mlen];
+        let mut m = crate::plain_pool::take(mlen);
         keys.xor_message_into(s, body, &mut m);
         s.advance(&mac, tag);
         Ok((m, tag))
