@@ -337,6 +337,16 @@ class HyperDHT extends EventEmitter {
     return this._stats
   }
 
+  // the engine's datagram counters for `udx` (the last ones read once the node is destroyed)
+  _ioCounters () {
+    if (!this._engineDestroyed) {
+      try {
+        this._lastIo = this._native.stats().io
+      } catch {}
+    }
+    return this._lastIo || null
+  }
+
   /** The engine's counters in the Prometheus text format 0.0.4 (lib/metrics.js, README "Metrics"). */
   metrics (opts = {}) {
     return metrics.render(this._native.stats(), opts.labels)
@@ -353,7 +363,7 @@ class HyperDHT extends EventEmitter {
 
   /** udx-native's UDX object as hyperdht exposes it (raw datagram sockets, interface list). */
   get udx () {
-    if (!this._udx) this._udx = new UDX()
+    if (!this._udx) this._udx = new UDX(() => this._ioCounters())
     return this._udx
   }
 

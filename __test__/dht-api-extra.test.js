@@ -485,6 +485,38 @@ test('after destroy(): node views are empty, sessions and delayedPing fail like 
   s.destroy()
 })
 
+// udx-native's UDX counters (hyperdht-stats reads them): numbers on both; ours count the engine's
+// datagrams (DHT frames and UDX packets) plus the sockets made with dht.udx.createSocket()
+test('dht.udx byte and packet counters are numbers and ours count the node\'s traffic', async () => {
+  const names = ['bytesTransmitted', 'packetsTransmitted', 'bytesReceived', 'packetsReceived', 'packetsDroppedByKernel']
+  for (const [kind, Impl] of BOTH) {
+    const boot = new Impl({ bootstrap: [], host: '127.0.0.1', port: 0, firewalled: false })
+    await boot.ready()
+    const dht = new Impl({ bootstrap: [{ host: '127.0.0.1', port: boot.address().port }], host: '127.0.0.1', port: 0 })
+    await dht.fullyBootstrapped()
+    for (const n of names) assert.strictEqual(typeof dht.udx[n], 'number', `${kind} ${n}`)
+    if (kind === 'rs') {
+      const before = Object.fromEntries(names.map((n) => [n, dht.udx[n]]))
+      await dht.ping({ host: '127.0.0.1', port: boot.address().port })
+      assert.ok(dht.udx.packetsTransmitted > before.packetsTransmitted && dht.udx.bytesTransmitted > before.bytesTransmitted)
+      assert.ok(dht.udx.packetsReceived > before.packetsReceived && dht.udx.bytesReceived > before.bytesReceived)
+      // a raw socket's datagrams count too, also once it is closed
+      const sock = dht.udx.createSocket()
+      sock.bind(0, '127.0.0.1')
+      const sent = dht.udx.packetsTransmitted
+      await sock.send(Buffer.alloc(10), boot.address().port, '127.0.0.1')
+      assert.strictEqual(dht.udx.packetsTransmitted, sent + 1)
+      await sock.close()
+      assert.strictEqual(dht.udx.packetsTransmitted, sent + 1)
+      await dht.destroy()
+      assert.ok(dht.udx.packetsTransmitted >= sent + 1, 'still readable after destroy')
+    } else {
+      await dht.destroy()
+    }
+    await boot.destroy()
+  }
+})
+
 // dht-rpc reads address() from its socket, which keeps its address once closed
 test('address() after destroy() is the address the node had (JS and Rust alike)', async () => {
   for (const [kind, Impl] of BOTH) {

@@ -105,10 +105,46 @@ class UDXSocket extends EventEmitter {
   }
 }
 
+// udx-native counts every datagram of a UDX instance: its sockets, their streams. Ours are the
+// engine's sockets (the DHT's, with every connection on it: `io` counters) plus the sockets made here.
+const COUNTERS = [
+  ['bytesTransmitted', 'bytesOut'],
+  ['packetsTransmitted', 'datagramsOut'],
+  ['bytesReceived', 'bytesIn'],
+  ['packetsReceived', 'datagramsIn']
+]
+
 class UDX {
-  createSocket (opts) {
-    return new UDXSocket(opts)
+  /** `engineCounters()`: the engine's `io` counters (datagramsIn, bytesOut, ...), or null. */
+  constructor (engineCounters = () => null) {
+    this._engineCounters = engineCounters
+    this._sockets = new Set()
+    this._closedTotals = { bytesTransmitted: 0, packetsTransmitted: 0, bytesReceived: 0, packetsReceived: 0 }
   }
+
+  createSocket (opts) {
+    const socket = new UDXSocket(opts)
+    this._sockets.add(socket)
+    socket.once('close', () => {
+      this._sockets.delete(socket)
+      for (const [name] of COUNTERS) this._closedTotals[name] += socket[name]
+    })
+    return socket
+  }
+
+  _count (name, engineName) {
+    let n = this._closedTotals[name]
+    for (const s of this._sockets) n += s[name]
+    const io = this._engineCounters()
+    return io ? n + (io[engineName] || 0) : n
+  }
+
+  get bytesTransmitted () { return this._count('bytesTransmitted', 'bytesOut') }
+  get packetsTransmitted () { return this._count('packetsTransmitted', 'datagramsOut') }
+  get bytesReceived () { return this._count('bytesReceived', 'bytesIn') }
+  get packetsReceived () { return this._count('packetsReceived', 'datagramsIn') }
+  // the engine does not read the kernel's drop counter (SO_RXQ_OVFL)
+  get packetsDroppedByKernel () { return 0 }
 
   createStream () {
     throw new Error('UDX streams are not exposed by hyperdht-rs; use dht.createRawStream()')
