@@ -75,28 +75,27 @@ async function rttStats (dht) {
   const latest = dht.nodes.latest
   if (latest) {
     const q = dht.findNode(latest.id)
-    let responseCount = 0
-    let closestCount = 0
-    for await (const msg of q) {
-      stats.responses.avgRtt += msg.rtt
-      stats.responses.errors += msg.error
-      stats.responses.avgCloserNodes += msg.closerNodes?.length || 0
-      responseCount++
-    }
-    stats.responses.avgRtt /= responseCount
-    stats.responses.avgCloserNodes /= responseCount
-    for (const msg of q.closestReplies) {
-      stats.closestReplies.avgRtt += msg.rtt
-      stats.closestReplies.errors += msg.error
-      stats.closestReplies.avgCloserNodes += msg.closerNodes?.length || 0
-      closestCount++
-    }
-    stats.closestReplies.avgRtt /= closestCount
-    stats.closestReplies.avgCloserNodes /= closestCount
+    const responses = []
+    for await (const msg of q) responses.push(msg)
+    average(stats.responses, responses)
+    average(stats.closestReplies, q.closestReplies)
     stats.successes = q.successes
     stats.errors = q.errors
   }
   return stats
+}
+
+// rttStats' figures over `replies` (NaN averages for none, as dht-rpc divides by zero too)
+function average (into, replies) {
+  let count = 0
+  for (const msg of replies) {
+    into.avgRtt += msg.rtt
+    into.errors += msg.error
+    into.avgCloserNodes += msg.closerNodes?.length || 0
+    count++
+  }
+  into.avgRtt /= count
+  into.avgCloserNodes /= count
 }
 
 module.exports = { rpc, rpcError, ping, delayedPing, request, rttStats }

@@ -106,13 +106,14 @@ impl Node {
 
     /// The routing table's entries, most recently heard first (`dht.nodes`, latest first).
     pub fn table_entries(&self, limit: usize) -> Vec<Entry> {
+        self.recent(limit).cloned().collect()
+    }
+
+    /// The table's entries, most recently heard first, at most `limit` (0 = all).
+    fn recent(&self, limit: usize) -> impl Iterator<Item = &Entry> {
         let all = self.table.by_recency();
-        let n = if limit == 0 {
-            all.len()
-        } else {
-            limit.min(all.len())
-        };
-        all[..n].iter().map(|e| (*e).clone()).collect()
+        let n = if limit == 0 { all.len() } else { limit };
+        all.into_iter().take(n)
     }
 
     /// `table.closest(target, k)`: upstream's row walk (not
@@ -133,14 +134,7 @@ impl Node {
 
     /// `toArray()`: most recently heard first.
     pub fn to_array(&self, limit: usize) -> Vec<NodeInfo> {
-        let all = self.table.by_recency();
-        let n = if limit == 0 {
-            all.len()
-        } else {
-            limit.min(all.len())
-        };
-        all[..n]
-            .iter()
+        self.recent(limit)
             .map(|e| NodeInfo {
                 id: e.id,
                 addr: e.addr,
