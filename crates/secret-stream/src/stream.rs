@@ -193,7 +193,7 @@ impl SecretStream {
     }
 
     /// The transport has nothing more for now: a partial-frame buffer kept between frames
-    /// (see [`KEEP_PARTIAL`]) goes unless a frame is partial.
+    /// (up to a 64 KiB frame's) goes unless a frame is partial.
     pub fn trim_idle(&mut self) {
         if self.have == 0 && self.inbuf.capacity() > IDLE_KEEP {
             self.inbuf = Vec::new();
@@ -211,7 +211,7 @@ impl SecretStream {
     }
 
     /// Where the transport may write the next bytes of a partially received frame (at most the
-    /// rest of its length prefix, or of the frame, or [`PARTIAL_STEP`] at a time); `None` when
+    /// rest of its length prefix, or of the frame, or 64 KiB at a time); `None` when
     /// no frame is partial (or the stream failed). Follow with [`Self::partial_filled`].
     pub fn partial_room(&mut self) -> Option<&mut [u8]> {
         if self.have == 0 || self.failed {
