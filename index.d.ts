@@ -489,6 +489,13 @@ interface UDXSocket extends TypedEventEmitter<UDXSocketEvents> {
 interface UDX {
   createSocket(opts?: { ipv6Only?: boolean | undefined; reuseAddress?: boolean | undefined }): UDXSocket
   networkInterfaces(): NetworkInterface[]
+  /** udx-native's counters: the node's datagrams (DHT frames, UDX packets) plus those of `createSocket()` sockets */
+  readonly bytesTransmitted: number
+  readonly packetsTransmitted: number
+  readonly bytesReceived: number
+  readonly packetsReceived: number
+  /** always 0: the kernel's drop counter is not read */
+  readonly packetsDroppedByKernel: number
 }
 
 /** One address of a network interface, as udx-native lists them. */

@@ -160,6 +160,7 @@ async function dhtLayer (): Promise<void> {
   void transmitted
   await udp.close()
   for (const nic of dht.udx.networkInterfaces()) expectType<boolean>()(nic.internal)
+  expectType<number>()(dht.udx.bytesTransmitted + dht.udx.packetsTransmitted + dht.udx.bytesReceived + dht.udx.packetsReceived + dht.udx.packetsDroppedByKernel)
 
   await boot.destroy()
   await dht.destroy({ force: true })
