@@ -58,12 +58,9 @@ export declare class NativeConnection {
    */
   start(onEvent: (arg: JsConnectionEvent) => void): void
   /**
-   * `connection.write(data)`: false = wait for `drain` and retry (see [`write::write`]).
-   * lib/connection.js writes through [`write::connection_write`] instead, with the handle
-   * from [`NativeConnection::writer`].
+   * The handle lib/connection.js writes through ([`write::connection_write`], the
+   * `connection.write(data)` of the native side).
    */
-  write(data: Uint8Array): boolean
-  /** The handle [`write::connection_write`] writes through. */
   writer(): unknown
   /**
    * secret-stream's `send(buffer)` / `trySend`: `buffer` sealed as an unordered datagram

@@ -106,20 +106,23 @@ class UDXSocket extends EventEmitter {
 }
 
 // udx-native counts every datagram of a UDX instance: its sockets, their streams. Ours are the
-// engine's sockets (the DHT's, with every connection on it: `io` counters) plus the sockets made here.
-const COUNTERS = [
-  ['bytesTransmitted', 'bytesOut'],
-  ['packetsTransmitted', 'datagramsOut'],
-  ['bytesReceived', 'bytesIn'],
-  ['packetsReceived', 'datagramsIn']
-]
+// engine's sockets (the DHT's, with every connection on it) plus the sockets made here. Each
+// counter and the engine's `io` counter it adds.
+const ENGINE_COUNTERS = {
+  bytesTransmitted: 'bytesOut',
+  packetsTransmitted: 'datagramsOut',
+  bytesReceived: 'bytesIn',
+  packetsReceived: 'datagramsIn'
+}
 
 class UDX {
   /** `engineCounters()`: the engine's `io` counters (datagramsIn, bytesOut, ...), or null. */
   constructor (engineCounters = () => null) {
     this._engineCounters = engineCounters
     this._sockets = new Set()
-    this._closedTotals = { bytesTransmitted: 0, packetsTransmitted: 0, bytesReceived: 0, packetsReceived: 0 }
+    // what the sockets closed so far counted
+    this._closedTotals = {}
+    for (const name in ENGINE_COUNTERS) this._closedTotals[name] = 0
   }
 
   createSocket (opts) {
@@ -127,22 +130,22 @@ class UDX {
     this._sockets.add(socket)
     socket.once('close', () => {
       this._sockets.delete(socket)
-      for (const [name] of COUNTERS) this._closedTotals[name] += socket[name]
+      for (const name in ENGINE_COUNTERS) this._closedTotals[name] += socket[name]
     })
     return socket
   }
 
-  _count (name, engineName) {
+  _count (name) {
     let n = this._closedTotals[name]
     for (const s of this._sockets) n += s[name]
     const io = this._engineCounters()
-    return io ? n + (io[engineName] || 0) : n
+    return io ? n + (io[ENGINE_COUNTERS[name]] || 0) : n
   }
 
-  get bytesTransmitted () { return this._count('bytesTransmitted', 'bytesOut') }
-  get packetsTransmitted () { return this._count('packetsTransmitted', 'datagramsOut') }
-  get bytesReceived () { return this._count('bytesReceived', 'bytesIn') }
-  get packetsReceived () { return this._count('packetsReceived', 'datagramsIn') }
+  get bytesTransmitted () { return this._count('bytesTransmitted') }
+  get packetsTransmitted () { return this._count('packetsTransmitted') }
+  get bytesReceived () { return this._count('bytesReceived') }
+  get packetsReceived () { return this._count('packetsReceived') }
   // the engine does not read the kernel's drop counter (SO_RXQ_OVFL)
   get packetsDroppedByKernel () { return 0 }
 

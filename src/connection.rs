@@ -642,15 +642,8 @@ impl NativeConnection {
         Ok(())
     }
 
-    /// `connection.write(data)`: false = wait for `drain` and retry (see [`write::write`]).
-    /// lib/connection.js writes through [`write::connection_write`] instead, with the handle
-    /// from [`NativeConnection::writer`].
-    #[napi(catch_unwind)]
-    pub fn write(&self, data: &[u8]) -> bool {
-        write::write(&self.core, data)
-    }
-
-    /// The handle [`write::connection_write`] writes through.
+    /// The handle lib/connection.js writes through ([`write::connection_write`], the
+    /// `connection.write(data)` of the native side).
     #[napi(catch_unwind, ts_return_type = "unknown")]
     pub fn writer(&self) -> External<write::Writer> {
         External::new(write::Writer(self.core.clone()))

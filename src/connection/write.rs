@@ -1,6 +1,6 @@
 //! A connection's writes from JS. lib/connection.js calls [`connection_write`] with the
-//! [`Writer`] it took at attach, not the `NativeConnection` method: napi-rs wraps every class
-//! method call in borrow bookkeeping (a global lock, a map insert and removal, a class identity
+//! [`Writer`] it took at attach, a plain function rather than a `NativeConnection` method:
+//! napi-rs wraps every class method call in borrow bookkeeping (a global lock, a map insert and removal, a class identity
 //! check), which was a tenth of our native time per message on a small-message echo.
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub fn connection_write(writer: &External<Writer>, data: &[u8]) -> bool {
 /// Fast path: when nothing is queued and the stream takes the frame now, it is encrypted and
 /// handed to UDX on the calling (JS) thread, which saves a thread wake-up per write (the
 /// dominant cost of a small request/response). Anything else goes through the task's queue.
-pub(super) fn write(core: &ConnCore, data: &[u8]) -> bool {
+fn write(core: &ConnCore, data: &[u8]) -> bool {
     let Some(io) = core.io.get() else { return true };
     let mut taken = false;
     if io.gate.idle() {

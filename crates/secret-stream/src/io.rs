@@ -333,6 +333,18 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// One read from `inner` into `buf`: how many bytes came (0 = the peer ended).
+fn read_into<T: AsyncRead + Unpin>(
+    inner: &mut T,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    let mut rb = ReadBuf::new(buf);
+    Pin::new(inner)
+        .poll_read(cx, &mut rb)
+        .map_ok(|()| rb.filled().len())
+}
+
 /// Ciphertext read from the transport per `poll_fill` step.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -353,48 +365,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
             if self.eof {
                 return Poll::Ready(Ok(false));
             }
-            // the rest of a partial frame goes straight into its buffer
-            if let Some(room) = self.codec.partial_room() {
-                let mut rb = ReadBuf::new(room);
-                match Pin::new(&mut self.inner).poll_read(cx, &mut rb) {
-                    Poll::Pending => {
-                        if self.check_timeout(cx) {
-                            continue;
-                        }
-                        return Poll::Pending;
+            // the rest of a partial frame goes straight into its buffer, anything else through
+            // the scratch buffer
+            let step = match self.codec.partial_room() {
+                Some(room) => match read_into(&mut self.inner, cx, room) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        self.received(|codec| codec.partial_filled(n));
+                        Poll::Ready(Ok(n))
                     }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        if n == 0 {
-                            self.eof = true;
-                        } else {
-                            self.received(|codec| codec.partial_filled(n));
-                        }
-                        continue;
+                    other => other,
+                },
+                None => SCRATCH.with(|cell| {
+                    let mut scratch = cell.borrow_mut();
+                    if scratch.len() < READ_CHUNK {
+                        scratch.resize(READ_CHUNK, 0);
                     }
-                }
-            }
-            let step = SCRATCH.with(|cell| {
-                let mut scratch = cell.borrow_mut();
-                if scratch.len() < READ_CHUNK {
-                    scratch.resize(READ_CHUNK, 0);
-                }
-                let mut rb = ReadBuf::new(&mut scratch[..]);
-                match Pin::new(&mut self.inner).poll_read(cx, &mut rb) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => {
-                        let n = rb.filled().len();
-                        if n == 0 {
-                            self.eof = true;
-                        } else {
+                    match read_into(&mut self.inner, cx, &mut scratch[..]) {
+                        Poll::Ready(Ok(n)) if n > 0 => {
                             self.absorb(&scratch[..n]);
+                            Poll::Ready(Ok(n))
                         }
-                        Poll::Ready(Ok(()))
+                        other => other,
                     }
-                }
-            });
+                }),
+            };
             match step {
                 Poll::Pending => {
                     if self.check_timeout(cx) {
@@ -404,7 +398,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> SecretStreamIo<T> {
                     return Poll::Pending;
                 }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(0)) => self.eof = true,
+                Poll::Ready(Ok(_)) => {}
             }
         }
     }

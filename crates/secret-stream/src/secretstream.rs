@@ -26,10 +26,15 @@ struct State {
     nonce: [u8; 12],
 }
 
-fn keystream_xor(k: &[u8; 32], nonce: &[u8; 12], counter: u32, buf: &mut [u8]) {
+/// ChaCha20 (IETF) under `k`, `nonce`, positioned at block `counter`.
+fn cipher_at(k: &[u8; 32], nonce: &[u8; 12], counter: u32) -> ChaCha20 {
     let mut c = ChaCha20::new(k.into(), nonce.into());
     c.seek(64u64 * counter as u64);
-    c.apply_keystream(buf);
+    c
+}
+
+fn keystream_xor(k: &[u8; 32], nonce: &[u8; 12], counter: u32, buf: &mut [u8]) {
+    cipher_at(k, nonce, counter).apply_keystream(buf);
 }
 
 /// Messages up to this many bytes take their whole keystream (Poly1305 key block, tag block,
@@ -93,11 +98,7 @@ impl Keys {
                     *o = i ^ k;
                 }
             }
-            None => {
-                let mut c = ChaCha20::new((&s.k).into(), (&s.nonce).into());
-                c.seek(128u64);
-                c.apply_keystream_b2b(input, out);
-            }
+            None => cipher_at(&s.k, &s.nonce, 2).apply_keystream_b2b(input, out),
         }
     }
 }
